@@ -1,0 +1,227 @@
+/**
+ * Channel addresses: where a channel can be served and dialed.
+ *
+ * Text forms: `local:N`, `unix:/path`, `unix:@abstract`, `tcp:127.0.0.1:26600`,
+ * `tcp:[::1]:26600`, `tcp:host.example:26600`.
+ *
+ * ## Invariants (CH-*)
+ * - **CH-1 (addr round trip).** `ChannelAddr.parse(a.toString()).equals(a)`.
+ * - **CH-2 (strict addr parse).** Any other text is rejected with a
+ *   {@linkcode ChannelAddrParseError} naming the input.
+ *
+ * @module
+ */
+
+/** The transports a channel can use. */
+export type Transport = "local" | "unix" | "tcp";
+
+/** The transports, for validation and help texts. */
+export const TRANSPORTS: readonly Transport[] = ["local", "unix", "tcp"];
+
+/** Text that is not a channel address. */
+export class ChannelAddrParseError extends Error {
+  /** The rejected input. */
+  readonly input: string;
+  /**
+   * @param input The rejected text.
+   * @param why What is wrong.
+   */
+  constructor(input: string, why: string) {
+    super(`Cannot parse channel address "${input}": ${why}`);
+    this.name = "ChannelAddrParseError";
+    this.input = input;
+  }
+}
+
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+function isIpv6(text: string): boolean {
+  if (!/^[0-9A-Fa-f:.]+$/.test(text) || !text.includes(":")) return false;
+  try {
+    new URL(`http://[${text}]/`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A channel address. Immutable; compare with {@linkcode ChannelAddr.equals} or
+ * by {@linkcode ChannelAddr.key}.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ChannelAddr } from "./addr.ts";
+ * const a = ChannelAddr.parse("tcp:[::1]:26600");
+ * assertEquals([a.transport, a.host, a.port], ["tcp", "::1", 26600]);
+ * assertEquals(a.toString(), "tcp:[::1]:26600");
+ * assertEquals(ChannelAddr.parse("unix:@sock").abstract, true);
+ * ```
+ */
+export class ChannelAddr {
+  /** The transport. */
+  readonly transport: Transport;
+  /** `local`: the port number. */
+  readonly localId?: number;
+  /** `unix`: the socket path, or the abstract name without `@`. */
+  readonly path?: string;
+  /** `unix`: whether `path` is a Linux abstract name. */
+  readonly abstract: boolean;
+  /** `tcp`: host (IP without brackets, or a hostname). */
+  readonly host?: string;
+  /** `tcp`: port (0 = any). */
+  readonly port?: number;
+  /** Canonical text (also the map key). */
+  readonly key: string;
+
+  private constructor(
+    fields: {
+      transport: Transport;
+      localId?: number;
+      path?: string;
+      abstract?: boolean;
+      host?: string;
+      port?: number;
+    },
+  ) {
+    this.transport = fields.transport;
+    this.localId = fields.localId;
+    this.path = fields.path;
+    this.abstract = fields.abstract ?? false;
+    this.host = fields.host;
+    this.port = fields.port;
+    this.key = format(this);
+  }
+
+  /**
+   * A local (in-process) address.
+   * @param id Port number (0 = allocate when served).
+   * @returns The address.
+   * @throws {RangeError} For a negative or non-integer id.
+   */
+  static local(id: number): ChannelAddr {
+    if (!Number.isSafeInteger(id) || id < 0) throw new RangeError(`Invalid local id: ${id}`);
+    return new ChannelAddr({ transport: "local", localId: id });
+  }
+
+  /**
+   * A unix socket address.
+   * @param path An absolute or relative socket path, or an abstract name.
+   * @param abstract Whether `path` is a Linux abstract name.
+   * @returns The address.
+   * @throws {TypeError} For an empty path or one containing a NUL or comma.
+   */
+  static unix(path: string, abstract = false): ChannelAddr {
+    if (path === "" || /[\0,]/.test(path)) throw new TypeError(`Invalid unix path: "${path}"`);
+    return new ChannelAddr({ transport: "unix", path, abstract });
+  }
+
+  /**
+   * A TCP address.
+   * @param host IPv4, IPv6 (without brackets) or a hostname.
+   * @param port 0..65535 (0 = any).
+   * @returns The address.
+   * @throws {TypeError} For an invalid host.
+   * @throws {RangeError} For an invalid port.
+   */
+  static tcp(host: string, port: number): ChannelAddr {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new RangeError(`Invalid tcp port: ${port}`);
+    }
+    if (!IPV4.test(host) && !isIpv6(host) && !HOSTNAME.test(host)) {
+      throw new TypeError(`Invalid tcp host: "${host}"`);
+    }
+    return new ChannelAddr({ transport: "tcp", host, port });
+  }
+
+  /**
+   * Parses the text form (CH-2).
+   * @param text e.g. `unix:/run/x.sock`, `tcp:127.0.0.1:0`, `local:3`.
+   * @returns The address.
+   * @throws {ChannelAddrParseError} Naming the input.
+   */
+  static parse(text: string): ChannelAddr {
+    if (typeof text !== "string") throw new ChannelAddrParseError(String(text), "not a string");
+    const colon = text.indexOf(":");
+    if (colon < 0) throw new ChannelAddrParseError(text, "expected TRANSPORT:REST");
+    const kind = text.slice(0, colon);
+    const rest = text.slice(colon + 1);
+    switch (kind) {
+      case "local": {
+        if (!/^\d+$/.test(rest) || !Number.isSafeInteger(Number(rest))) {
+          throw new ChannelAddrParseError(text, "local id must be a non-negative integer");
+        }
+        return ChannelAddr.local(Number(rest));
+      }
+      case "unix": {
+        const abstract = rest.startsWith("@");
+        const path = abstract ? rest.slice(1) : rest;
+        if (path === "" || /[\0,]/.test(path)) {
+          throw new ChannelAddrParseError(text, "unix path must be non-empty, without NUL or ','");
+        }
+        return ChannelAddr.unix(path, abstract);
+      }
+      case "tcp": {
+        let host: string;
+        let portText: string;
+        if (rest.startsWith("[")) {
+          const close = rest.indexOf("]");
+          if (close < 0 || rest[close + 1] !== ":") {
+            throw new ChannelAddrParseError(text, "expected [IPV6]:PORT");
+          }
+          host = rest.slice(1, close);
+          if (!isIpv6(host)) throw new ChannelAddrParseError(text, "invalid IPv6 address");
+          portText = rest.slice(close + 2);
+        } else {
+          const last = rest.lastIndexOf(":");
+          if (last < 0) throw new ChannelAddrParseError(text, "expected HOST:PORT");
+          host = rest.slice(0, last);
+          portText = rest.slice(last + 1);
+          if (host.includes(":")) {
+            throw new ChannelAddrParseError(text, "IPv6 hosts must be bracketed");
+          }
+          if (!IPV4.test(host) && !HOSTNAME.test(host)) {
+            throw new ChannelAddrParseError(text, "invalid host");
+          }
+        }
+        if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
+          throw new ChannelAddrParseError(text, "port must be 0..65535");
+        }
+        return ChannelAddr.tcp(host, Number(portText));
+      }
+      default:
+        throw new ChannelAddrParseError(text, `unknown transport "${kind}"`);
+    }
+  }
+
+  /** @returns The canonical text (CH-1). */
+  toString(): string {
+    return this.key;
+  }
+
+  /** @returns The canonical text (JSON form). */
+  toJSON(): string {
+    return this.key;
+  }
+
+  /**
+   * @param other Another address.
+   * @returns Whether both denote the same endpoint.
+   */
+  equals(other: ChannelAddr): boolean {
+    return this.key === other.key;
+  }
+}
+
+function format(a: ChannelAddr): string {
+  switch (a.transport) {
+    case "local":
+      return `local:${a.localId}`;
+    case "unix":
+      return `unix:${a.abstract ? "@" : ""}${a.path}`;
+    case "tcp":
+      return a.host!.includes(":") ? `tcp:[${a.host}]:${a.port}` : `tcp:${a.host}:${a.port}`;
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * Every configuration attribute hypermesh reads, declared once with its
+ * default, environment variable and meaning (the names and defaults of the
+ * Monarch runtime).
+ *
+ * @module
+ */
+
+import { defineAttr } from "./attr.ts";
+
+const s = 1_000;
+
+/** Maximum size of one channel frame body in bytes. */
+export const CODEC_MAX_FRAME_LENGTH = defineAttr({
+  key: "hyperactor::config::codec_max_frame_length",
+  env: "HYPERACTOR_CODEC_MAX_FRAME_LENGTH",
+  kind: "int",
+  default: 1 << 30,
+  doc: "Largest accepted frame body in bytes; a peer sending more is disconnected.",
+});
+/** How long a posted message may stay unacknowledged before the link is declared broken. */
+export const MESSAGE_DELIVERY_TIMEOUT = defineAttr({
+  key: "hyperactor::config::message_delivery_timeout",
+  env: "HYPERACTOR_MESSAGE_DELIVERY_TIMEOUT",
+  kind: "duration",
+  default: 30 * s,
+  doc: "Unacknowledged messages older than this are returned as undeliverable.",
+});
+/** Ack at least this often while messages are unacknowledged. */
+export const MESSAGE_ACK_TIME_INTERVAL = defineAttr({
+  key: "hyperactor::config::message_ack_time_interval",
+  env: "HYPERACTOR_MESSAGE_ACK_TIME_INTERVAL",
+  kind: "duration",
+  default: 500,
+  doc: "Receiver acks pending messages at least this often.",
+});
+/** Ack after this many unacknowledged messages. */
+export const MESSAGE_ACK_EVERY_N_MESSAGES = defineAttr({
+  key: "hyperactor::config::message_ack_every_n_messages",
+  env: "HYPERACTOR_MESSAGE_ACK_EVERY_N_MESSAGES",
+  kind: "int",
+  default: 1000,
+  doc: "Receiver acks once this many messages are unacknowledged.",
+});
+/** Hop limit of a message envelope. */
+export const MESSAGE_TTL_DEFAULT = defineAttr({
+  key: "hyperactor::config::message_ttl_default",
+  env: "HYPERACTOR_MESSAGE_TTL_DEFAULT",
+  kind: "int",
+  default: 64,
+  doc: "Initial TTL of an envelope; each hop decrements it.",
+});
+/** Time an actor gets to stop in StopAll / Stop. */
+export const STOP_ACTOR_TIMEOUT = defineAttr({
+  key: "hyperactor::config::stop_actor_timeout",
+  env: "HYPERACTOR_STOP_ACTOR_TIMEOUT",
+  kind: "duration",
+  default: 10 * s,
+  doc: "How long StopAll waits for actors before aborting them.",
+});
+/** Time an actor's cleanup may take. */
+export const CLEANUP_TIMEOUT = defineAttr({
+  key: "hyperactor::config::cleanup_timeout",
+  env: "HYPERACTOR_CLEANUP_TIMEOUT",
+  kind: "duration",
+  default: 3 * s,
+  doc: "Bound on an actor's cleanup hook.",
+});
+/** Grace a proc gets to exit after StopAll before the launcher escalates. */
+export const PROCESS_EXIT_TIMEOUT = defineAttr({
+  key: "hyperactor::config::process_exit_timeout",
+  env: "HYPERACTOR_PROCESS_EXIT_TIMEOUT",
+  kind: "duration",
+  default: 10 * s,
+  doc: "How long a stopped proc may take to exit before SIGTERM/SIGKILL.",
+});
+/** Readiness bound of `Host.spawn`; 0 disables it. */
+export const HOST_SPAWN_READY_TIMEOUT = defineAttr({
+  key: "hyperactor::host::spawn_ready_timeout",
+  env: "HYPERACTOR_HOST_SPAWN_READY_TIMEOUT",
+  kind: "duration",
+  default: 30 * s,
+  doc: "How long Host.spawn waits for a proc to become ready (0 = forever).",
+});
+/** Bound on flushing a proc's forwarder during destroy. */
+export const FORWARDER_FLUSH_TIMEOUT = defineAttr({
+  key: "hyperactor::config::forwarder_flush_timeout",
+  env: "HYPERACTOR_FORWARDER_FLUSH_TIMEOUT",
+  kind: "duration",
+  default: 5 * s,
+  doc: "destroyAndWait flushes the forwarder for at most this long.",
+});
+/** Number of dead-actor snapshots a proc retains. */
+export const TERMINATED_SNAPSHOT_RETENTION = defineAttr({
+  key: "hyperactor::config::terminated_snapshot_retention",
+  env: "HYPERACTOR_TERMINATED_SNAPSHOT_RETENTION",
+  kind: "int",
+  default: 100,
+  doc: "How many terminated actors a proc remembers for introspection.",
+});
+/** Stream child stdout/stderr to the client over a log channel. */
+export const MESH_ENABLE_LOG_FORWARDING = defineAttr({
+  key: "hyperactor_mesh::bootstrap::mesh_enable_log_forwarding",
+  env: "HYPERACTOR_MESH_ENABLE_LOG_FORWARDING",
+  kind: "bool",
+  default: false,
+  doc: "Forward child output lines to the log client.",
+});
+/** Append child output to aggregate files. */
+export const MESH_ENABLE_FILE_CAPTURE = defineAttr({
+  key: "hyperactor_mesh::bootstrap::mesh_enable_file_capture",
+  env: "HYPERACTOR_MESH_ENABLE_FILE_CAPTURE",
+  kind: "bool",
+  default: false,
+  doc: "Write child output to one stdout and one stderr file per manager.",
+});
+/** Number of stderr lines kept for exit diagnostics. */
+export const MESH_TAIL_LOG_LINES = defineAttr({
+  key: "hyperactor_mesh::bootstrap::mesh_tail_log_lines",
+  env: "HYPERACTOR_MESH_TAIL_LOG_LINES",
+  kind: "int",
+  default: 0,
+  doc: "Keep the last N output lines of each child for Stopped/Killed diagnostics.",
+});
+/** Children die with their parent. */
+export const MESH_BOOTSTRAP_ENABLE_PDEATHSIG = defineAttr({
+  key: "hyperactor_mesh::bootstrap::mesh_bootstrap_enable_pdeathsig",
+  env: "HYPERACTOR_MESH_BOOTSTRAP_ENABLE_PDEATHSIG",
+  kind: "bool",
+  default: true,
+  doc: "Bootstrapped children arrange to die when their parent dies.",
+});
+/** Concurrency of bulk termination. */
+export const MESH_TERMINATE_CONCURRENCY = defineAttr({
+  key: "hyperactor_mesh::bootstrap::mesh_terminate_concurrency",
+  env: "HYPERACTOR_MESH_TERMINATE_CONCURRENCY",
+  kind: "int",
+  default: 16,
+  doc: "How many procs are terminated at once (callers clamp to 1..256).",
+});
+/** Per-child grace during termination. */
+export const MESH_TERMINATE_TIMEOUT = defineAttr({
+  key: "hyperactor_mesh::bootstrap::mesh_terminate_timeout",
+  env: "HYPERACTOR_MESH_TERMINATE_TIMEOUT",
+  kind: "duration",
+  default: 10 * s,
+  doc: "How long each child gets to stop before it is killed.",
+});
+/** Which launcher starts procs: "" or native, systemd. */
+export const MESH_PROC_LAUNCHER_KIND = defineAttr({
+  key: "hyperactor_mesh::bootstrap::mesh_proc_launcher_kind",
+  env: "HYPERACTOR_MESH_PROC_LAUNCHER_KIND",
+  kind: "string",
+  default: "",
+  doc: 'Launcher for bootstrap procs: "" / "native" (Deno.Command) or "systemd".',
+});
+/** Default transport hosts bind. */
+export const MESH_DEFAULT_TRANSPORT = defineAttr({
+  key: "hyperactor_mesh::config::default_transport",
+  env: "HYPERACTOR_MESH_DEFAULT_TRANSPORT",
+  kind: "string",
+  default: "unix",
+  doc: "Transport for host addresses when none is given (unix, tcp, local).",
+});
+/** Keepalive expiry of mesh resources; 0 disables orphan reaping. */
+export const MESH_ORPHAN_TIMEOUT = defineAttr({
+  key: "hyperactor_mesh::config::mesh_orphan_timeout",
+  env: "HYPERACTOR_MESH_ORPHAN_TIMEOUT",
+  kind: "duration",
+  default: 60 * s,
+  doc: "Actors whose keepalive lapsed this long ago are stopped (0 = never).",
+});
+/** Silence that fails a proc mesh spawn. */
+export const MESH_PROC_SPAWN_MAX_IDLE = defineAttr({
+  key: "hyperactor_mesh::config::proc_spawn_max_idle",
+  env: "HYPERACTOR_MESH_PROC_SPAWN_MAX_IDLE",
+  kind: "duration",
+  default: 30 * s,
+  doc: "A proc mesh spawn fails when no rank reports for this long.",
+});
+/** Silence that fails a proc mesh stop. */
+export const MESH_PROC_STOP_MAX_IDLE = defineAttr({
+  key: "hyperactor_mesh::config::proc_stop_max_idle",
+  env: "HYPERACTOR_MESH_PROC_STOP_MAX_IDLE",
+  kind: "duration",
+  default: 30 * s,
+  doc: "A proc mesh stop fails when no rank reports for this long.",
+});
+/** Bound on each proc state query. */
+export const MESH_GET_PROC_STATE_MAX_IDLE = defineAttr({
+  key: "hyperactor_mesh::config::get_proc_state_max_idle",
+  env: "HYPERACTOR_MESH_GET_PROC_STATE_MAX_IDLE",
+  kind: "duration",
+  default: 60 * s,
+  doc: "procStates pads ranks silent this long with Timeout.",
+});
+/** Silence that fails an actor mesh spawn. */
+export const MESH_ACTOR_SPAWN_MAX_IDLE = defineAttr({
+  key: "hyperactor_mesh::config::actor_spawn_max_idle",
+  env: "HYPERACTOR_MESH_ACTOR_SPAWN_MAX_IDLE",
+  kind: "duration",
+  default: 30 * s,
+  doc: "An actor mesh spawn fails when no rank reports for this long.",
+});
+/** Bound on each actor state query. */
+export const MESH_GET_ACTOR_STATE_MAX_IDLE = defineAttr({
+  key: "hyperactor_mesh::config::get_actor_state_max_idle",
+  env: "HYPERACTOR_MESH_GET_ACTOR_STATE_MAX_IDLE",
+  kind: "duration",
+  default: 30 * s,
+  doc: "Actor state queries give up after this long.",
+});
+/** Supervision poll period of mesh controllers. */
+export const MESH_SUPERVISION_POLL_FREQUENCY = defineAttr({
+  key: "hyperactor_mesh::config::supervision_poll_frequency",
+  env: "HYPERACTOR_MESH_SUPERVISION_POLL_FREQUENCY",
+  kind: "duration",
+  default: 10 * s,
+  doc: "How often controllers poll the state of their mesh.",
+});
+/** Per-host bound on pushing client config during attach. */
+export const MESH_ATTACH_CONFIG_TIMEOUT = defineAttr({
+  key: "hyperactor_mesh::config::mesh_attach_config_timeout",
+  env: "HYPERACTOR_MESH_ATTACH_CONFIG_TIMEOUT",
+  kind: "duration",
+  default: 10 * s,
+  doc: "HostMesh.attach fails when a host does not ack the config push in time.",
+});
+/** Admin agent bind address. */
+export const MESH_ADMIN_ADDR = defineAttr({
+  key: "hyperactor_mesh::config::mesh_admin_addr",
+  env: "HYPERACTOR_MESH_ADMIN_ADDR",
+  kind: "string",
+  default: "[::]:1729",
+  doc: "Address the mesh admin agent serves.",
+});
+/** Largest cast fan-out dimension. */
+export const MESH_MAX_CAST_DIMENSION_SIZE = defineAttr({
+  key: "hyperactor_mesh::config::max_cast_dimension_size",
+  env: "HYPERACTOR_MESH_MAX_CAST_DIMENSION_SIZE",
+  kind: "int",
+  default: 16,
+  doc: "Casts reshape dimensions larger than this.",
+});
+/** Prefix forwarded child output lines with the rank. */
+export const PREFIX_WITH_RANK = defineAttr({
+  key: "hyperactor_mesh::logging::prefix_with_rank",
+  env: "HYPERACTOR_PREFIX_WITH_RANK",
+  kind: "bool",
+  default: true,
+  doc: "Prefix forwarded output lines with `[rank] `.",
+});
+/** Lines buffered by log readers. */
+export const READ_LOG_BUFFER = defineAttr({
+  key: "hyperactor_mesh::logging::read_log_buffer",
+  env: "HYPERACTOR_READ_LOG_BUFFER",
+  kind: "int",
+  default: 100,
+  doc: "Lines a log reader buffers before flushing.",
+});
+/** Write aggregate log files even in a local environment. */
+export const FORCE_FILE_LOG = defineAttr({
+  key: "hyperactor_mesh::logging::force_file_log",
+  env: "HYPERACTOR_FORCE_FILE_LOG",
+  kind: "bool",
+  default: false,
+  doc: "Create the aggregate stdout/stderr files even when running locally.",
+});
