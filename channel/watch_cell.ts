@@ -125,15 +125,29 @@ export class WatchCell<T> {
   }
 
   /**
-   * Yields the current value, then every later one in order (WC-2).
+   * Subscribes now and yields the current value, then every later one in
+   * order (WC-2). The subscription starts at the call, not at the first
+   * `next()`; end it by iterating to completion, breaking out of a
+   * `for await`, or calling `return()`.
    * @param options Cancellation.
-   * @returns An async generator that ends when the cell closes.
+   * @returns An async iterator that ends when the cell closes.
    * @throws The signal's reason when aborted (WC-4).
    */
-  async *watch(options: WatchOptions = {}): AsyncGenerator<T, void, undefined> {
-    const { signal } = options;
+  watch(options: WatchOptions = {}): AsyncGenerator<T, void, undefined> {
     const sub: Subscriber<T> = { queue: [this.#value], wake: undefined };
     this.#subscribers.add(sub);
+    const generator = this.#drain(sub, options.signal);
+    const release = () => this.#subscribers.delete(sub);
+    const originalReturn = generator.return.bind(generator);
+    // A generator returned before its first next() never runs its finally block.
+    generator.return = (value) => {
+      release();
+      return originalReturn(value);
+    };
+    return generator;
+  }
+
+  async *#drain(sub: Subscriber<T>, signal?: AbortSignal): AsyncGenerator<T, void, undefined> {
     try {
       while (true) {
         signal?.throwIfAborted();
