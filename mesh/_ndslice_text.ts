@@ -39,6 +39,8 @@ export class NdsliceParseError extends Error {
   readonly detail: string;
 
   /**
+   * Creates the instance (see the class documentation).
+   *
    * @param what The type being parsed.
    * @param input The rejected text.
    * @param position Offset of the failure.
@@ -114,6 +116,8 @@ export class Scanner {
   #pos = 0;
 
   /**
+   * Creates the instance (see the class documentation).
+   *
    * @param what The type being parsed (for errors).
    * @param input The text.
    */

