@@ -96,3 +96,16 @@ export {
   type ProcLauncherErrorVariant,
   type StdioHandling,
 } from "./types.ts";
+export {
+  hasExecMainResult,
+  isUnitTerminal,
+  mapUnitExit,
+  type SystemdConnectOptions,
+  SystemdProcLauncher,
+  SystemdUnavailableError,
+  type SystemdUnavailableVariant,
+  UNIT_NAME_MAX,
+  UNIT_PREFIX,
+  type UnitExitProps,
+  unitName,
+} from "./systemd.ts";
