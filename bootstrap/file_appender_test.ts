@@ -1,0 +1,71 @@
+import { assertEquals, assertMatch, assertThrows } from "@std/assert";
+import { FileAppender } from "./file_appender.ts";
+import { StreamForwarder } from "./stream_forwarder.ts";
+
+Deno.test("FileAppender names its files <base>_<hostname>_<id>.stdout|.stderr", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await using appender = await FileAppender.open({
+      dir: `${dir}/logs`,
+      base: "b",
+      hostname: "h",
+    });
+    assertMatch(
+      appender.stdoutPath,
+      new RegExp(`^${dir}/logs/b_h_[1-9A-HJ-NP-Za-km-z]+\\.stdout$`),
+    );
+    assertEquals(appender.stderrPath, appender.stdoutPath.replace(/stdout$/, "stderr"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("BS-7: FileAppender appends batches in order, per target", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const appender = await FileAppender.open({ dir, hostname: "h", id: "i" });
+    for (let i = 0; i < 100; i++) appender.append("stdout", [`o${i}a`, `o${i}b`]);
+    appender.append("stderr", ["e"]);
+    appender.append("stderr", []);
+    await appender.flush();
+    const out = await Deno.readTextFile(appender.stdoutPath);
+    assertEquals(out.split("\n").length, 201);
+    assertEquals(out.slice(0, 12), "o0a\no0b\no1a\n");
+    await appender[Symbol.asyncDispose]();
+    await appender[Symbol.asyncDispose](); // idempotent
+    assertEquals(await Deno.readTextFile(appender.stderrPath), "e\n");
+    assertThrows(() => appender.append("stdout", ["late"]), TypeError, "closed");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("BS-7: FileAppender appends to existing files and takes StreamForwarder batches", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const opts = { dir, hostname: "h", id: "same" };
+    {
+      await using a = await FileAppender.open(opts);
+      a.append("stderr", ["first"]);
+    }
+    {
+      await using a = await FileAppender.open(opts);
+      const input = ReadableStream.from([new TextEncoder().encode("x\ny")]);
+      const fwd = StreamForwarder.start(input, {
+        target: "stderr",
+        tailLines: 0,
+        mirror: false,
+        prefixRank: 2,
+        prefixWithRank: true,
+        onLines: a.sink("stderr"),
+      });
+      await fwd.done;
+    }
+    assertEquals(
+      await Deno.readTextFile(`${dir}/monarch_log_h_same.stderr`),
+      "first\n[2] x\n[2] y\n",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
