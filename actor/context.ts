@@ -1,0 +1,86 @@
+/**
+ * `context()`: the process-global client instance for plain code (scripts,
+ * tests, the CLI), on a lazily created direct-addressed root proc — the
+ * seeds' `global_context::context()` / `testing::instance()`.
+ *
+ * The root proc serves `ChannelAddr.any(HYPERACTOR_MESH_DEFAULT_TRANSPORT)`
+ * and is named `root`; the instance is `client[0]`. It lives until
+ * {@linkcode shutdownContext} (tests: call it in `finally`, the sanitizers
+ * see the listening socket otherwise).
+ *
+ * @module
+ */
+
+import { ChannelAddr, type Transport } from "../channel/addr.ts";
+import { config } from "../config/config.ts";
+import { MESH_DEFAULT_TRANSPORT } from "../config/attrs.ts";
+import type { ClientInstance } from "./instance.ts";
+import { Proc } from "./proc.ts";
+
+let global: Promise<{ proc: Proc; client: ClientInstance }> | undefined;
+
+/**
+ * The process-global client instance (created on first use).
+ * @returns The instance.
+ * @throws {import("../channel/errors.ts").ChannelError} When the root proc cannot serve.
+ * @tags allow-net, allow-read, allow-write, allow-env
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { config, attrs } from "../config/mod.ts";
+ * import { context, shutdownContext } from "./context.ts";
+ * using _t = config.override(attrs.MESH_DEFAULT_TRANSPORT, "local");
+ * try {
+ *   const cx = await context();
+ *   assertEquals(cx, await context());
+ *   const { ref, receiver } = cx.openOncePort<string>();
+ *   cx.send(ref, "hi");
+ *   assertEquals(await receiver.recv(), "hi");
+ * } finally {
+ *   await shutdownContext();
+ * }
+ * ```
+ */
+export function context(): Promise<ClientInstance> {
+  global ??= (async () => {
+    const transport = config.get(MESH_DEFAULT_TRANSPORT) as Transport;
+    const proc = await Proc.direct(ChannelAddr.any(transport), "root");
+    return { proc, client: proc.instance("client") };
+  })();
+  const current = global;
+  current.catch(() => {
+    if (global === current) global = undefined; // a failed start may be retried
+  });
+  return current.then((g) => g.client);
+}
+
+/**
+ * The root proc behind {@linkcode context} (created on first use).
+ * @returns The proc.
+ */
+export async function contextProc(): Promise<Proc> {
+  await context();
+  return (await global!).proc;
+}
+
+/**
+ * Disposes the global root proc (destroying its actors and closing its
+ * socket); the next {@linkcode context} call creates a fresh one.
+ * @returns When everything is closed.
+ */
+export async function shutdownContext(): Promise<void> {
+  const current = global;
+  global = undefined;
+  if (current === undefined) return;
+  let g: { proc: Proc; client: ClientInstance };
+  try {
+    g = await current;
+  } catch {
+    return;
+  }
+  g.client[Symbol.dispose]();
+  await g.proc[Symbol.asyncDispose]();
+}
+
+/** Alias of {@linkcode shutdownContext} for tests. */
+export const resetContextForTesting: () => Promise<void> = shutdownContext;

@@ -1,0 +1,34 @@
+/**
+ * The actor runtime: identifiers, envelopes, mailboxes and routers, procs,
+ * actors, ports, supervision, the actor type registry and the root client.
+ *
+ * A {@linkcode Proc} hosts actors; each actor has a mailbox of ports and
+ * processes its messages one at a time. Messages travel as plain-data
+ * {@linkcode MessageEnvelope}s between procs over channels; routers pick the
+ * channel by proc prefix; whatever cannot be delivered comes back to its sender
+ * as undeliverable.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { type Context, Proc } from "./mod.ts";
+ *
+ * await using proc = Proc.local();
+ * const greeter = proc.spawn("greeter", {
+ *   handlers: {
+ *     Greet: (cx: Context, msg: { name: string; reply: { port: string; returnUndeliverable: boolean } }) =>
+ *       cx.send(msg.reply, `hello ${msg.name}`),
+ *   },
+ * });
+ * using client = proc.instance("client");
+ * const { ref, receiver } = client.openOncePort<string>();
+ * greeter.ref.send(client, "Greet", { name: "mesh", reply: ref.toJSON() });
+ * assertEquals(await receiver.recv({ timeoutMs: 1_000 }), "hello mesh");
+ * ```
+ * @module
+ */
+
+export * from "./reference.ts";
+export * from "./envelope.ts";
+export * from "./_core_mod.ts";
+export * from "./_transport_mod.ts";

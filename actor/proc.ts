@@ -1,0 +1,575 @@
+/**
+ * `Proc`: a set of actors behind one proc id, and the mailbox sender that
+ * routes envelopes to them.
+ *
+ * A proc delivers envelopes addressed to its own id to the right actor's
+ * mailbox and hands everything else to its *forwarder* (a router, a mailbox
+ * client, …). It spawns root actors (`name[0]`, names unique for the proc's
+ * lifetime), hands out client instances for plain code, routes supervision
+ * events of root actors to its supervision coordinator, and tears everything
+ * down with {@linkcode Proc.destroyAndWait}.
+ *
+ * ## Invariants (MB-*)
+ * - **MB-31 (no mailbox).** An envelope for an actor of this proc that never
+ *   existed (or was forgotten past `TERMINATED_SNAPSHOT_RETENTION`) is
+ *   returned with `Unroutable("no mailbox for actor …")`; one for a retained
+ *   terminated actor with `Mailbox("mailbox owner … is stopped|failed")`.
+ * - **MB-32 (unique roots).** A root name is used at most once per proc
+ *   lifetime (actors and client instances alike).
+ * - **MB-33 (bounded destroy).** `destroyAndWait(t)` settles after about
+ *   `t` (twice, when a coordinator must also be stopped) plus the bounded
+ *   forwarder flush, whatever the actors do: an actor whose handler never
+ *   returns is aborted (status `Failed("aborted")`) and reported as such.
+ * - **MB-34 (no crash).** Actor failures never reject a proc method; a root
+ *   failure without a supervision coordinator is logged and published on
+ *   {@linkcode Proc.unhandledSupervisionEvents}, or exits the process with
+ *   code 1 under the `"exit"` policy.
+ *
+ * @module
+ */
+
+import { WatchCell } from "../channel/watch_cell.ts";
+import { ChannelAddr } from "../channel/addr.ts";
+import { config } from "../config/config.ts";
+import {
+  FORWARDER_FLUSH_TIMEOUT,
+  STOP_ACTOR_TIMEOUT,
+  TERMINATED_SNAPSHOT_RETENTION,
+} from "../config/attrs.ts";
+import {
+  bounce,
+  createEnvelope,
+  type MailboxSender,
+  type MessageEnvelope,
+  postEnvelope,
+  type ReturnHandle,
+} from "./envelope.ts";
+import { ActorId, actorKeyOf, isValidName, ProcId, procKeyOf } from "./reference.ts";
+import { serve } from "../channel/mod.ts";
+import { DialMailboxRouter } from "./dial_router.ts";
+import { serveMailbox } from "./mailbox_server.ts";
+import type { Actor } from "./actor.ts";
+import { PortRef, type PortRefData } from "./port.ts";
+import type { ActorStatus } from "./status.ts";
+import {
+  type ActorSupervisionEvent,
+  describeSupervisionEvent,
+  isError,
+  SUPERVISION_EVENT_TYPE,
+} from "./supervision.ts";
+import type { ActorHandle, ClientInstance, Context } from "./instance.ts";
+import { UnroutableMailboxSender } from "./unroutable.ts";
+import { ActorCell, handleOf, InstanceCell, type ProcCore, settlesWithin } from "./_cell.ts";
+import { UNDELIVERABLE_INDEX } from "./_handler_index.ts";
+import { ActorStatuses } from "./status.ts";
+
+/** What a proc does with a failed root actor when no coordinator is set. */
+export type UnhandledSupervisionPolicy = "exit" | "log";
+
+/** Options of a {@linkcode Proc}. */
+export interface ProcOptions {
+  /**
+   * `"log"` (default, library-safe): log the event and publish it on
+   * {@linkcode Proc.unhandledSupervisionEvents}. `"exit"` (bootstrapped
+   * procs, Monarch's behaviour): exit the OS process with code 1.
+   */
+  onUnhandledSupervisionEvent?: UnhandledSupervisionPolicy;
+}
+
+/** Options of {@linkcode Proc.destroyAndWait}. */
+export interface DestroyOptions {
+  /** The calling actor, if any: not waited on, stopped last. */
+  cx?: Context;
+  /** Reason given to every actor (default `"proc destroyed"`). */
+  reason?: string;
+  /**
+   * Keep the calling actor alive (the ProcAgent's StopAll); otherwise it is
+   * aborted at the end.
+   */
+  exceptCurrent?: boolean;
+}
+
+/** Outcome of {@linkcode Proc.destroyAndWait}. */
+export interface DestroyResult {
+  /** Root actors that reached a terminal status in time. */
+  stopped: ActorId[];
+  /** Actors that had to be aborted (roots and their unfinished descendants). */
+  aborted: ActorId[];
+}
+
+/** What a proc remembers about a terminated actor. */
+export interface TerminatedSnapshot {
+  /** The actor. */
+  actorId: ActorId;
+  /** Its terminal status. */
+  status: ActorStatus;
+  /** When it terminated (ms since the epoch). */
+  terminatedAt: number;
+  /** Its parent's id text, for children. */
+  parent?: string;
+}
+
+/** A root name was already used in this proc. */
+export class DuplicateActorNameError extends Error {
+  /** The name. */
+  readonly actorName: string;
+  /**
+   * Creates a DuplicateActorNameError.
+   * @param procId The proc.
+   * @param actorName The name.
+   */
+  constructor(procId: ProcId, actorName: string) {
+    super(`Cannot spawn "${actorName}" in ${procId.key}: the name was already used`);
+    this.name = "DuplicateActorNameError";
+    this.actorName = actorName;
+  }
+}
+
+/** The proc was disposed. */
+export class ProcDestroyedError extends Error {
+  /**
+   * Creates a ProcDestroyedError.
+   * @param procId The proc.
+   * @param action What was attempted.
+   */
+  constructor(procId: ProcId, action: string) {
+    super(`Cannot ${action} in ${procId.key}: the proc is destroyed`);
+    this.name = "ProcDestroyedError";
+  }
+}
+
+let localProcs = 0;
+
+/**
+ * A proc.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { type Context, type PortRefData, Proc } from "./_core_mod.ts";
+ *
+ * await using proc = Proc.local();
+ * const echo = proc.spawn("echo", {
+ *   handlers: {
+ *     Ping: (cx: Context, msg: { n: number; reply: PortRefData<number> }) =>
+ *       cx.send(msg.reply, msg.n + 1),
+ *   },
+ * });
+ * using client = proc.instance("client");
+ * const { ref, receiver } = client.openOncePort<number>();
+ * echo.ref.send(client, "Ping", { n: 41, reply: ref });
+ * assertEquals(await receiver.recv(), 42);
+ * ```
+ */
+export class Proc implements MailboxSender, AsyncDisposable {
+  /** The proc's id. */
+  readonly procId: ProcId;
+  /** Where envelopes for other procs go. */
+  readonly forwarder: MailboxSender;
+  /** Root failures nobody coordinated (policy `"log"`); `undefined` until one. */
+  readonly unhandledSupervisionEvents: WatchCell<ActorSupervisionEvent | undefined> = new WatchCell<
+    ActorSupervisionEvent | undefined
+  >(undefined);
+  readonly #key: string;
+  readonly #policy: UnhandledSupervisionPolicy;
+  readonly #live = new Map<string, InstanceCell>();
+  readonly #rootNames = new Set<string>();
+  readonly #terminated = new Map<string, TerminatedSnapshot>();
+  #coordinator: PortRef<ActorSupervisionEvent> | undefined;
+  #destroyed = false;
+  #disposers: (() => Promise<void>)[] = [];
+  readonly #core: ProcCore;
+  readonly #dropHandle: ReturnHandle;
+
+  /**
+   * A proc with the given id whose remote traffic goes to `forwarder`
+   * (Monarch's `Proc::configured`). It does not listen.
+   * @param procId The proc's id.
+   * @param forwarder The sender for other procs.
+   * @param options Policy.
+   */
+  constructor(procId: ProcId, forwarder: MailboxSender, options: ProcOptions = {}) {
+    this.procId = procId;
+    this.forwarder = forwarder;
+    this.#key = procId.key;
+    this.#policy = options.onUnhandledSupervisionEvent ?? "log";
+    this.#core = {
+      proc: this,
+      post: (envelope, returnHandle) => postEnvelope(this, envelope, returnHandle),
+      spawnChild: (parent, name, actor) => this.#spawnChild(parent, name, actor),
+      terminated: (cell, event) => this.#onTerminated(cell, event),
+    };
+    this.#dropHandle = (e) =>
+      console.error(`hypermesh: dropping undeliverable supervision event to ${e.dest}`);
+  }
+
+  /**
+   * An in-process proc on a `local:` address that forwards nowhere: envelopes
+   * for other procs bounce with `Unroutable`.
+   * @param options Policy.
+   * @returns The proc.
+   * @example
+   * ```ts
+   * import { assert } from "@std/assert";
+   * import { Proc } from "./proc.ts";
+   * await using proc = Proc.local();
+   * assert(proc.procId.name.startsWith("local_"));
+   * ```
+   */
+  static local(options: ProcOptions = {}): Proc {
+    const n = localProcs++;
+    const name = `local_${n}`;
+    return new Proc(
+      new ProcId(ChannelAddr.local(0), name),
+      new UnroutableMailboxSender(`proc ${name} is local-only and forwards nowhere`),
+      options,
+    );
+  }
+
+  /**
+   * A proc that serves `addr` (Monarch's `Proc::direct`): its id is the bound
+   * address plus `name`, received envelopes feed its mailboxes, and its
+   * forwarder is a fresh {@linkcode DialMailboxRouter} (direct-addressed
+   * procs are dialed at the address in their id). Dispose it to destroy its
+   * actors, stop serving and close the router's links.
+   * @param addr Where to listen (e.g. `unix:@name`, `tcp:127.0.0.1:0`, `local:0`).
+   * @param name The proc name.
+   * @param options Policy.
+   * @returns The serving proc.
+   * @throws {TypeError} For an invalid name.
+   * @throws {import("../channel/errors.ts").ChannelError} When `addr` cannot be served.
+   * @tags allow-net, allow-read, allow-write
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { Proc } from "./proc.ts";
+   * await using proc = await Proc.direct("local:0", "doc");
+   * assertEquals(proc.procId.name, "doc");
+   * ```
+   */
+  static async direct(
+    addr: ChannelAddr | string,
+    name: string,
+    options: ProcOptions = {},
+  ): Promise<Proc> {
+    if (!isValidName(name)) throw new TypeError(`Invalid proc name: "${name}"`);
+    const server = await serve<MessageEnvelope>(addr);
+    const router = new DialMailboxRouter();
+    const proc = new Proc(new ProcId(server.addr, name), router, options);
+    const serving = serveMailbox(server, proc);
+    proc.addDisposer(async () => {
+      serving.stop("proc disposed");
+      await serving.done;
+      await router.close();
+    });
+    return proc;
+  }
+
+  /**
+   * Registers a cleanup run (in order) by `[Symbol.asyncDispose]` after the
+   * actors were destroyed; used by {@linkcode Proc.direct}.
+   * @param disposer Async cleanup.
+   */
+  addDisposer(disposer: () => Promise<void>): void {
+    this.#disposers.push(disposer);
+  }
+
+  /**
+   * Spawns a root actor `name[0]` (MB-32).
+   * @param name Root name, unique for the proc's lifetime.
+   * @param actor The actor.
+   * @returns Its handle.
+   * @throws {DuplicateActorNameError} When the name was used before.
+   * @throws {TypeError} For an invalid name or actor.
+   * @throws {ProcDestroyedError} After disposal.
+   */
+  spawn<A extends Actor>(name: string, actor: A): ActorHandle<A> {
+    if (actor === null || typeof actor !== "object") {
+      throw new TypeError(`Invalid actor: ${String(actor)}`);
+    }
+    const id = this.#allocateRoot(name, "spawn");
+    const cell = new ActorCell(this.#core, id, undefined, actor);
+    this.#live.set(id.key, cell);
+    cell.start();
+    return handleOf<A>(cell);
+  }
+
+  /**
+   * A client instance `name[0]` (status `Client`, no message loop) usable as
+   * a send/receive context; dispose it when done (MB-32 applies).
+   * @param name Root name.
+   * @returns The instance.
+   * @throws {DuplicateActorNameError} When the name was used before.
+   * @throws {ProcDestroyedError} After disposal.
+   */
+  instance(name: string): ClientInstance {
+    const id = this.#allocateRoot(name, "create an instance");
+    const cell = new InstanceCell(this.#core, id, undefined, ActorStatuses.Client);
+    const { receiver } = cell.mailbox.openPort<MessageEnvelope>();
+    cell.mailbox.unbind(receiver.ref.portId.index);
+    cell.mailbox.bind(UNDELIVERABLE_INDEX, (e) => receiver.push(e.data as MessageEnvelope));
+    cell.context.bindUndeliverables(receiver);
+    this.#live.set(id.key, cell);
+    return cell.context;
+  }
+
+  #allocateRoot(name: string, action: string): ActorId {
+    if (this.#destroyed) throw new ProcDestroyedError(this.procId, action);
+    const id = new ActorId(this.procId, name, 0);
+    if (this.#rootNames.has(name)) throw new DuplicateActorNameError(this.procId, name); // MB-32
+    this.#rootNames.add(name);
+    return id;
+  }
+
+  #spawnChild(parent: InstanceCell, name: string | undefined, actor: Actor): ActorCell {
+    if (this.#destroyed) throw new ProcDestroyedError(this.procId, "spawn");
+    if (parent.terminal) {
+      throw new Error(
+        `Cannot spawn a child of ${parent.id.key}: it is ${parent.status.get().kind}`,
+      );
+    }
+    const id = new ActorId(this.procId, name ?? parent.id.name, parent.pids.next++);
+    const cell = new ActorCell(this.#core, id, parent, actor);
+    parent.children.add(cell);
+    this.#live.set(id.key, cell);
+    cell.start();
+    return cell;
+  }
+
+  /**
+   * Delivers an envelope: own proc → the actor's mailbox (MB-31); else the
+   * forwarder (one hop, TTL-checked). Never throws.
+   * @param envelope The envelope.
+   * @param returnHandle Where a bounce goes.
+   */
+  postUnchecked(envelope: MessageEnvelope, returnHandle: ReturnHandle): void {
+    const dest = envelope.dest;
+    if (procKeyOf(dest) !== this.#key) {
+      postEnvelope(this.forwarder, envelope, returnHandle);
+      return;
+    }
+    const actorKey = actorKeyOf(dest);
+    const cell = this.#live.get(actorKey);
+    if (cell !== undefined) {
+      cell.mailbox.deliver(envelope, returnHandle);
+      return;
+    }
+    const dead = this.#terminated.get(actorKey);
+    if (dead !== undefined) {
+      const kind = dead.status.kind === "Failed" ? "failed" : "stopped";
+      bounce(envelope, {
+        kind: "Mailbox",
+        message: `mailbox owner ${actorKey} is ${kind}`,
+      }, returnHandle); // MB-31
+      return;
+    }
+    bounce(envelope, {
+      kind: "Unroutable",
+      message: `no mailbox for actor ${actorKey} in proc ${this.#key}`,
+    }, returnHandle); // MB-31
+  }
+
+  /**
+   * Sets the port that receives root actors' supervision events (once).
+   * @param port A port accepting `ActorSupervisionEvent` (e.g. an actor's
+   * `ref.port("ActorSupervisionEvent")`).
+   * @throws {Error} When already set.
+   */
+  setSupervisionCoordinator(port: PortRefData<ActorSupervisionEvent>): void {
+    if (this.#coordinator !== undefined) {
+      throw new Error(
+        `Cannot set supervision coordinator of ${this.#key}: already set to ${this.#coordinator.port}`,
+      );
+    }
+    this.#coordinator = PortRef.from(port);
+  }
+
+  /** The supervision coordinator port, if set. */
+  get supervisionCoordinator(): PortRef<ActorSupervisionEvent> | undefined {
+    return this.#coordinator;
+  }
+
+  /**
+   * Asks an actor to stop after draining its queue.
+   * @param id The actor (id or text).
+   * @param reason Why.
+   * @returns Its status cell, or `undefined` when unknown or gone.
+   */
+  stopActor(id: ActorId | string, reason = "stopped"): WatchCell<ActorStatus> | undefined {
+    const key = typeof id === "string" ? id : id.key;
+    const cell = this.#live.get(key);
+    if (cell === undefined || cell.terminal) return undefined;
+    cell.requestStop("DrainAndStop", reason);
+    return cell.status;
+  }
+
+  /**
+   * The status cell of a live actor or client instance.
+   * @param id The actor.
+   * @returns The cell, or `undefined`.
+   */
+  actorStatus(id: ActorId | string): WatchCell<ActorStatus> | undefined {
+    return this.#live.get(typeof id === "string" ? id : id.key)?.status;
+  }
+
+  /**
+   * Ids of every live actor and client instance.
+   * @returns Ids of every live actor and client instance.
+   */
+  allActorIds(): ActorId[] {
+    return [...this.#live.values()].map((c) => c.id);
+  }
+
+  /**
+   * Ids of retained terminated actors, oldest first.
+   * @returns Ids of retained terminated actors, oldest first.
+   */
+  allTerminatedActorIds(): ActorId[] {
+    return [...this.#terminated.values()].map((s) => s.actorId);
+  }
+
+  /**
+   * The retained snapshot of a terminated actor, if any.
+   * @param id The actor.
+   * @returns The retained snapshot of a terminated actor, if any.
+   */
+  terminatedSnapshot(id: ActorId | string): TerminatedSnapshot | undefined {
+    return this.#terminated.get(typeof id === "string" ? id : id.key);
+  }
+
+  /**
+   * Waits until everything forwarded so far was delivered or returned.
+   * @returns When the forwarder is flushed.
+   */
+  async flush(): Promise<void> {
+    await this.forwarder.flush?.();
+  }
+
+  /**
+   * Stops every actor (Monarch's `destroy_and_wait`, reference §4.4):
+   * `DrainAndStop` to every root except the supervision coordinator and the
+   * caller; wait up to `timeoutMs`; abort what is left; then the
+   * coordinator the same way; then flush the forwarder (bounded by
+   * `FORWARDER_FLUSH_TIMEOUT`); finally abort the caller unless
+   * `exceptCurrent`. Client instances are left alone (disposing the proc
+   * stops them). `timeoutMs = 0` aborts at once (MB-33).
+   * @param timeoutMs How long actors get to stop.
+   * @param options Caller, reason, exceptCurrent.
+   * @returns Which roots stopped and which actors were aborted.
+   */
+  async destroyAndWait(timeoutMs: number, options: DestroyOptions = {}): Promise<DestroyResult> {
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+      throw new RangeError(`Invalid timeoutMs: ${timeoutMs}`);
+    }
+    const reason = options.reason ?? "proc destroyed";
+    const currentKey = options.cx?.self.key;
+    const coordinatorKey = this.#coordinator ? actorKeyOf(this.#coordinator.port) : undefined;
+    const stopped: ActorId[] = [];
+    const aborted: ActorId[] = [];
+    const roots: ActorCell[] = [];
+    let coordinator: ActorCell | undefined;
+    for (const cell of this.#live.values()) {
+      if (cell.parent !== undefined || cell.id.key === currentKey) continue;
+      if (!(cell instanceof ActorCell)) continue;
+      if (cell.id.key === coordinatorKey) coordinator = cell;
+      else roots.push(cell);
+    }
+    await this.#stopGroup(roots, timeoutMs, reason, stopped, aborted);
+    if (coordinator) await this.#stopGroup([coordinator], timeoutMs, reason, stopped, aborted);
+    await settlesWithin(this.flush(), config.get(FORWARDER_FLUSH_TIMEOUT));
+    if (currentKey !== undefined && !options.exceptCurrent) {
+      this.#live.get(currentKey)?.abort("aborted");
+    }
+    return { stopped, aborted };
+  }
+
+  async #stopGroup(
+    roots: ActorCell[],
+    timeoutMs: number,
+    reason: string,
+    stopped: ActorId[],
+    aborted: ActorId[],
+  ): Promise<void> {
+    if (roots.length === 0) return;
+    for (const root of roots) root.requestStop("DrainAndStop", reason);
+    if (timeoutMs > 0) await settlesWithin(Promise.all(roots.map((r) => r.done)), timeoutMs);
+    for (const root of roots) {
+      if (root.terminal) {
+        stopped.push(root.id);
+      } else {
+        collectLive(root, aborted);
+        root.abort("aborted");
+      }
+    }
+  }
+
+  #onTerminated(cell: InstanceCell, event: ActorSupervisionEvent | undefined): void {
+    const key = cell.id.key;
+    this.#live.delete(key);
+    const snapshot: TerminatedSnapshot = {
+      actorId: cell.id,
+      status: cell.status.get(),
+      terminatedAt: Date.now(),
+    };
+    if (cell.parent) snapshot.parent = cell.parent.id.key;
+    this.#terminated.set(key, snapshot);
+    const retain = Math.max(0, config.get(TERMINATED_SNAPSHOT_RETENTION));
+    while (this.#terminated.size > retain) {
+      this.#terminated.delete(this.#terminated.keys().next().value!);
+    }
+    if (cell.parent) {
+      cell.parent.childTerminated(cell as ActorCell, event);
+    } else if (event !== undefined) {
+      this.#rootEvent(event);
+    }
+  }
+
+  #rootEvent(event: ActorSupervisionEvent): void {
+    const coordinator = this.#coordinator;
+    if (coordinator !== undefined) {
+      const envelope = createEnvelope({
+        sender: event.actorId,
+        dest: coordinator.port,
+        type: SUPERVISION_EVENT_TYPE,
+        data: event,
+        returnUndeliverable: false,
+      });
+      postEnvelope(this, envelope, this.#dropHandle);
+      return;
+    }
+    if (!isError(event)) return;
+    console.error(
+      `hypermesh: unhandled supervision event in ${this.#key}: ${describeSupervisionEvent(event)}`,
+    );
+    if (this.#policy === "exit") Deno.exit(1); // MB-34: Monarch's crash policy
+    if (!this.unhandledSupervisionEvents.closed) this.unhandledSupervisionEvents.set(event);
+  }
+
+  /**
+   * Destroys every actor (bounded by `HYPERACTOR_STOP_ACTOR_TIMEOUT`), marks
+   * client instances stopped (pending `recv()`s reject), then runs the
+   * registered disposers (stops serving). Idempotent.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#destroyed) return;
+    await this.destroyAndWait(config.get(STOP_ACTOR_TIMEOUT), { reason: "proc disposed" });
+    this.#destroyed = true;
+    for (const cell of [...this.#live.values()]) cell.finishClient("proc disposed");
+    this.unhandledSupervisionEvents.close();
+    const disposers = this.#disposers;
+    this.#disposers = [];
+    for (const dispose of disposers) {
+      try {
+        await dispose();
+      } catch (error) {
+        console.error(`hypermesh: disposing ${this.#key}:`, error);
+      }
+    }
+  }
+}
+
+function collectLive(cell: ActorCell, into: ActorId[]): void {
+  if (cell.terminal) return;
+  into.push(cell.id);
+  for (const child of cell.children) collectLive(child, into);
+}
