@@ -1,0 +1,370 @@
+/**
+ * `Host`: one front-end address for every proc on a machine.
+ *
+ * The host serves a front-end address `*` and a back-end address `#` (on the
+ * manager's preferred transport). Every proc it spawns is addressed
+ * `(*, name)`; the manager serves each proc at its own back-end address `#n`
+ * and the proc forwards everything not addressed to itself to `#`. Both `*`
+ * and `#` feed one forwarder ({@linkcode ProcOrDialSender}): envelopes for the
+ * host's `service` proc are delivered in-process, everything else goes
+ * through the host's {@linkcode DialMailboxRouter}, where `spawn` bound each
+ * proc id to its address.
+ *
+ * ```text
+ *                      ┌────────────┐
+ *                  ┌───▶  proc *,1  │
+ *                  │ #1└────────────┘
+ *  ┌──────────┐    │   ┌────────────┐
+ *  │   Host   │◀───┼───▶  proc *,2  │
+ * *└──────────┘#   │ #2└────────────┘
+ *                  │   ┌────────────┐
+ *                  └───▶  proc *,3  │
+ *                    #3└────────────┘
+ * ```
+ *
+ * @module
+ */
+
+import { ChannelAddr } from "../channel/addr.ts";
+import { ChannelError } from "../channel/errors.ts";
+import { serve } from "../channel/mod.ts";
+import type { ChannelServer } from "../channel/types.ts";
+import { config } from "../config/config.ts";
+import { HOST_SPAWN_READY_TIMEOUT } from "../config/attrs.ts";
+import type { MessageEnvelope } from "../actor/envelope.ts";
+import { ProcId } from "../actor/reference.ts";
+import type { ActorRef } from "../actor/port.ts";
+import type { Actor } from "../actor/actor.ts";
+import type { ClientInstance, Context } from "../actor/instance.ts";
+import { Proc } from "../actor/proc.ts";
+import { DialMailboxRouter } from "../actor/dial_router.ts";
+import { ProcOrDialSender } from "../actor/proc_or_dial.ts";
+import { type MailboxServerHandle, serveMailbox } from "../actor/mailbox_server.ts";
+import { HostError } from "./errors.ts";
+import type { ConfigOf, HandleOf, ManagerAgent, ProcHandle, ProcManager } from "./proc_handle.ts";
+import {
+  isBulkTerminate,
+  isSingleTerminate,
+  type SingleTerminate,
+  type TerminateProcResult,
+  type TerminateSummary,
+} from "./terminate.ts";
+
+/** The name of the host's service (system) proc. */
+export const SERVICE_PROC_NAME = "service";
+
+/** What {@linkcode Host.serve} returns. */
+export interface HostServeResult<M> {
+  /** The host. Dispose it when done (stops serving, disposes the manager). */
+  host: Host<M>;
+  /** The front-end mailbox server (the seed's `MailboxServerHandle`). */
+  handle: MailboxServerHandle;
+}
+
+/** What {@linkcode Host.spawn} returns. */
+export interface SpawnedProc<A extends Actor = Actor> {
+  /** `(host.addr, name)`. */
+  procId: ProcId;
+  /** The agent the manager installed in the proc. */
+  agentRef: ActorRef<A>;
+}
+
+/** Options of {@linkcode Host.terminateChildren}. */
+export interface TerminateChildrenOptions {
+  /** The calling actor; default: a client instance of the service proc. */
+  cx?: Context;
+}
+
+function toHostError(error: unknown): HostError {
+  if (error instanceof HostError) return error;
+  return HostError.channelError(error);
+}
+
+/**
+ * A host managing the lifecycle and routing of several procs.
+ *
+ * @typeParam M The proc manager.
+ * @example
+ * ```ts
+ * import { assert, assertEquals } from "@std/assert";
+ * import { ChannelAddr } from "../channel/addr.ts";
+ * import { Host } from "./host.ts";
+ * import { LocalProcManager } from "./local_proc_manager.ts";
+ *
+ * const manager = new LocalProcManager((proc) => proc.spawn("agent", { handlers: {} }));
+ * const { host } = await Host.serve(manager, ChannelAddr.any("local"));
+ * await using _host = host;
+ * const { procId, agentRef } = await host.spawn("p1");
+ * assertEquals(procId.toString(), `${host.addr},p1`);
+ * assert(agentRef.actorId.procId.equals(procId));
+ * ```
+ */
+export class Host<M> implements AsyncDisposable, SingleTerminate {
+  readonly #procs = new Map<string, ChannelAddr>();
+  readonly #pending = new Set<string>();
+  readonly #frontendAddr: ChannelAddr;
+  readonly #backendAddr: ChannelAddr;
+  readonly #router: DialMailboxRouter;
+  readonly #manager: M;
+  readonly #serviceProc: Proc;
+  readonly #frontend: MailboxServerHandle;
+  readonly #backend: MailboxServerHandle;
+  #client: ClientInstance | undefined;
+  #disposing: Promise<void> | undefined;
+
+  private constructor(
+    manager: M,
+    frontend: ChannelServer<MessageEnvelope>,
+    backend: ChannelServer<MessageEnvelope>,
+  ) {
+    this.#manager = manager;
+    this.#frontendAddr = frontend.addr;
+    this.#backendAddr = backend.addr;
+    // A cascade of routers: the outer forwarder delivers to the service proc,
+    // everything else goes to the dial router (HO-2).
+    this.#router = new DialMailboxRouter();
+    const serviceId = new ProcId(frontend.addr, SERVICE_PROC_NAME); // HO-1
+    this.#serviceProc = new Proc(serviceId, this.#router);
+    const forwarder = new ProcOrDialSender(this.#router, [[serviceId, this.#serviceProc]]);
+    // Serve the same forwarder on both front-end and back-end addresses (HO-2).
+    this.#backend = serveMailbox(backend, forwarder);
+    this.#frontend = serveMailbox(frontend, forwarder);
+  }
+
+  /**
+   * Serves a host for `manager` at `addr`: the front-end at `addr`, a back-end
+   * at a fresh address on `manager.transport()`, and the `service` proc
+   * `(frontend, "service")`.
+   *
+   * @param manager The proc manager (owned by the host from now on).
+   * @param addr Where to serve the front-end (e.g. `ChannelAddr.any("unix")`).
+   * @returns The host and the front-end server handle.
+   * @throws {HostError} `ChannelError` when an address cannot be served.
+   * @tags allow-net, allow-read, allow-write
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { ChannelAddr } from "../channel/addr.ts";
+   * import { Host } from "./host.ts";
+   * import { LocalProcManager } from "./local_proc_manager.ts";
+   * const { host } = await Host.serve(
+   *   new LocalProcManager((proc) => proc.spawn("agent", { handlers: {} })),
+   *   ChannelAddr.any("local"),
+   * );
+   * await using _ = host;
+   * assertEquals(host.systemProc.procId.name, "service");
+   * assertEquals(host.backendAddr.transport, "local");
+   * ```
+   */
+  static async serve<M extends ProcManager<ProcHandle, unknown>>(
+    manager: M,
+    addr: ChannelAddr | string,
+  ): Promise<HostServeResult<M>> {
+    let frontend: ChannelServer<MessageEnvelope>;
+    try {
+      frontend = await serve<MessageEnvelope>(addr);
+    } catch (error) {
+      throw toHostError(error);
+    }
+    let backend: ChannelServer<MessageEnvelope>;
+    try {
+      backend = await serve<MessageEnvelope>(ChannelAddr.any(manager.transport()));
+    } catch (error) {
+      await frontend.close();
+      throw toHostError(error);
+    }
+    const host = new Host(manager, frontend, backend);
+    return { host, handle: host.#frontend };
+  }
+
+  /** The underlying proc manager. */
+  get manager(): M {
+    return this.#manager;
+  }
+
+  /** The front-end address: every proc of this host is `(addr, name)`. */
+  get addr(): ChannelAddr {
+    return this.#frontendAddr;
+  }
+
+  /** The back-end address procs forward to. */
+  get backendAddr(): ChannelAddr {
+    return this.#backendAddr;
+  }
+
+  /** The service (system) proc, `(addr, "service")`. */
+  get systemProc(): Proc {
+    return this.#serviceProc;
+  }
+
+  /** Spawned procs: name → the proc's own (back-end) address. */
+  get procs(): ReadonlyMap<string, ChannelAddr> {
+    return this.#procs;
+  }
+
+  /**
+   * Spawns proc `name` through the manager, waits until it is Ready (bounded
+   * by `HYPERACTOR_HOST_SPAWN_READY_TIMEOUT`, 0 = unbounded), and binds it in
+   * the host router so it is reachable at `(host.addr, name)`.
+   *
+   * @param name The proc name (unique on this host).
+   * @param config Manager-specific configuration.
+   * @returns The proc id and its agent.
+   * @throws {HostError} `ProcExists` (HO-3); the manager's spawn errors;
+   * `ProcessConfigurationFailure` when the proc is not Ready in time, turns
+   * terminal first, its lifecycle channel closes, or it is Ready without an
+   * address or agent (HO-4).
+   * @throws {TypeError} For an invalid proc name.
+   */
+  async spawn(
+    name: string,
+    config?: ConfigOf<M>,
+  ): Promise<SpawnedProc<ManagerAgent<M>>> {
+    if (this.#procs.has(name) || this.#pending.has(name)) throw HostError.procExists(name); // HO-3
+    const procId = new ProcId(this.#frontendAddr, name);
+    this.#pending.add(name);
+    try {
+      const manager = this.#manager as unknown as ProcManager<HandleOf<M>, unknown>;
+      let handle: HandleOf<M>;
+      try {
+        handle = await manager.spawn(procId, this.#backendAddr, config);
+      } catch (error) {
+        if (error instanceof HostError) throw error;
+        if (error instanceof ChannelError) throw HostError.channelError(error);
+        throw HostError.processSpawnFailure(procId, error);
+      }
+      try {
+        await awaitReady(handle, procId); // HO-4
+        const addr = handle.addr();
+        if (addr === undefined) {
+          throw HostError.processConfigurationFailure(
+            procId,
+            "proc reported Ready but no addr() available",
+          );
+        }
+        const agentRef = handle.agentRef();
+        if (agentRef === undefined) {
+          throw HostError.processConfigurationFailure(
+            procId,
+            "proc reported Ready but no agent_ref() available",
+          );
+        }
+        this.#router.bind(procId, addr);
+        this.#procs.set(name, addr);
+        return { procId, agentRef: agentRef as ActorRef<ManagerAgent<M>> };
+      } catch (error) {
+        // HO-4: a proc that never became usable is not left running.
+        await handle.kill("host spawn failed").catch(() => {});
+        throw error;
+      }
+    } finally {
+      this.#pending.delete(name);
+    }
+  }
+
+  /**
+   * Gracefully terminates every proc of this host through the manager's
+   * `terminateAll` (polite stop, wait `timeoutMs`, then force).
+   *
+   * @param timeoutMs Per-child grace before escalation.
+   * @param maxInFlight Concurrency bound (HO-5).
+   * @param reason Why (informational).
+   * @param options The calling actor.
+   * @returns Counts of attempted / ok / failed terminations.
+   * @throws {TypeError} When the manager does not implement `BulkTerminate`.
+   */
+  async terminateChildren(
+    timeoutMs: number,
+    maxInFlight: number,
+    reason = "host terminating children",
+    options: TerminateChildrenOptions = {},
+  ): Promise<TerminateSummary> {
+    const manager = this.#manager;
+    if (!isBulkTerminate(manager)) {
+      throw new TypeError("Invalid manager: it does not implement BulkTerminate");
+    }
+    return await manager.terminateAll(options.cx ?? this.#cx(), timeoutMs, maxInFlight, reason);
+  }
+
+  /**
+   * Terminates one proc through the manager's `terminateProc`.
+   * @param cx The calling actor.
+   * @param procId The proc.
+   * @param timeoutMs Grace before escalation.
+   * @param reason Why (informational).
+   * @returns The actors stopped politely and those aborted.
+   * @throws {TypeError} When the manager does not implement `SingleTerminate`.
+   * @throws {Error} The manager's errors (unknown proc…).
+   */
+  async terminateProc(
+    cx: Context,
+    procId: ProcId,
+    timeoutMs: number,
+    reason?: string,
+  ): Promise<TerminateProcResult> {
+    const manager = this.#manager;
+    if (!isSingleTerminate(manager)) {
+      throw new TypeError("Invalid manager: it does not implement SingleTerminate");
+    }
+    return await manager.terminateProc(cx, procId, timeoutMs, reason);
+  }
+
+  #cx(): Context {
+    this.#client ??= this.#serviceProc.instance("host_terminator");
+    return this.#client;
+  }
+
+  /**
+   * Stops serving the front-end, destroys the service proc, disposes the
+   * manager (which kills what it still owns), stops serving the back-end and
+   * closes the router's links. Idempotent.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.#disposing ??= this.#dispose();
+    return this.#disposing;
+  }
+
+  async #dispose(): Promise<void> {
+    // No new external traffic; the service proc goes while its links to the
+    // children are still live (its destroy flushes them), then the children
+    // (while the back-end still accepts their last flushes), then the
+    // back-end and the router's links.
+    this.#frontend.stop("host disposed");
+    await this.#frontend.done;
+    this.#client?.[Symbol.dispose]();
+    await this.#serviceProc[Symbol.asyncDispose]();
+    const dispose = (this.#manager as Partial<AsyncDisposable>)[Symbol.asyncDispose];
+    if (typeof dispose === "function") await dispose.call(this.#manager);
+    this.#backend.stop("host disposed");
+    await this.#backend.done;
+    await this.#router.close();
+  }
+}
+
+async function awaitReady(handle: ProcHandle, procId: ProcId): Promise<void> {
+  const timeoutMs = config.get(HOST_SPAWN_READY_TIMEOUT);
+  const fail = (cause: unknown) => HostError.processConfigurationFailure(procId, cause);
+  if (timeoutMs === 0) {
+    await handle.ready().catch((error) => {
+      throw fail(error);
+    });
+    return;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(fail(`timeout waiting for Ready after ${timeoutMs}ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    await Promise.race([
+      handle.ready().catch((error) => {
+        throw fail(error);
+      }),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,325 @@
+/**
+ * `LocalProcManager`: procs that run **in this OS process** (tests, demos).
+ *
+ * There is no child process to signal; the lifecycle is proc-level:
+ * `terminate(timeoutMs)` is `proc.destroyAndWait(timeoutMs)` (drain, then
+ * abort at the deadline), `kill()` is `destroyAndWait(0)` (abort at once),
+ * `ready()` and `wait()` resolve immediately (a local proc is usable as soon as
+ * its handle exists and has no external lifecycle to observe).
+ *
+ * @module
+ */
+
+import { ChannelAddr } from "../channel/addr.ts";
+import { serve } from "../channel/mod.ts";
+import type { MessageEnvelope } from "../actor/envelope.ts";
+import type { ProcId } from "../actor/reference.ts";
+import type { Actor } from "../actor/actor.ts";
+import type { ActorRef } from "../actor/port.ts";
+import type { Context } from "../actor/instance.ts";
+import { type DestroyResult, Proc } from "../actor/proc.ts";
+import { MailboxClient } from "../actor/mailbox_client.ts";
+import { serveMailbox } from "../actor/mailbox_server.ts";
+import { HostError } from "./errors.ts";
+import { type AgentSpawner, spawnAgent } from "./_agent.ts";
+import { type ProcHandle, type ProcManager, TerminateError } from "./proc_handle.ts";
+import {
+  type BulkTerminate,
+  bulkTerminate,
+  type SingleTerminate,
+  type TerminateProcResult,
+  type TerminateSummary,
+} from "./terminate.ts";
+
+/** Shared lifecycle record of one local proc (shared by every handle of it; internal). */
+export interface LocalEntry {
+  /** The proc. */
+  readonly proc: Proc;
+  /** The first stop in flight or finished (HO-6: later callers coalesce on it). */
+  stopping?: Promise<DestroyResult>;
+  /** A zero-deadline escalation issued while a polite stop was in flight. */
+  killing?: Promise<DestroyResult>;
+  /** Set once the stop finished. */
+  done: boolean;
+}
+
+/** Default reason given to actors stopped by a local terminate/kill. */
+const DEFAULT_REASON = "proc terminated";
+
+/**
+ * Stops the proc of `entry`, coalescing with a stop already in flight (HO-6):
+ * the first caller starts `destroyAndWait(timeoutMs)`; concurrent callers share
+ * its promise; a zero deadline while a polite stop is in flight escalates
+ * (aborts the remaining actors at once) and everybody observes the same end.
+ */
+function stopEntry(
+  live: Map<string, LocalEntry>,
+  entry: LocalEntry,
+  timeoutMs: number,
+  reason: string,
+): Promise<DestroyResult> {
+  if (entry.stopping === undefined) {
+    live.delete(entry.proc.procId.key);
+    entry.stopping = entry.proc.destroyAndWait(timeoutMs, { reason }).finally(() => {
+      entry.done = true;
+    });
+    return entry.stopping;
+  }
+  if (timeoutMs === 0 && !entry.done && entry.killing === undefined) {
+    entry.killing = entry.proc.destroyAndWait(0, { reason }); // HO-6: escalate
+  }
+  const first = entry.stopping;
+  return entry.killing === undefined ? first : entry.killing.then(() => first);
+}
+
+/**
+ * The handle of an in-process proc. Its terminal status is `undefined` (the
+ * seed's `()`).
+ *
+ * @typeParam A The agent actor type.
+ */
+export class LocalHandle<A extends Actor = Actor> implements ProcHandle<void, A> {
+  /** The proc's id. */
+  readonly procId: ProcId;
+  readonly #addr: ChannelAddr;
+  readonly #agentRef: ActorRef<A>;
+  readonly #entry: LocalEntry | undefined;
+  readonly #live: Map<string, LocalEntry>;
+
+  /**
+   * Normally created by {@linkcode LocalProcManager.spawn}.
+   * @param procId The proc's id.
+   * @param addr The proc's own address.
+   * @param agentRef Its agent.
+   * @param entry Shared lifecycle record (omitted: the proc is treated as
+   * already gone, as in the seed's handle over an empty map).
+   * @param live The manager's live-proc table.
+   */
+  constructor(
+    procId: ProcId,
+    addr: ChannelAddr,
+    agentRef: ActorRef<A>,
+    entry?: LocalEntry,
+    live: Map<string, LocalEntry> = new Map(),
+  ) {
+    this.procId = procId;
+    this.#addr = addr;
+    this.#agentRef = agentRef;
+    this.#entry = entry;
+    this.#live = live;
+  }
+
+  /**
+   * The proc's address.
+   * @returns The proc's own address (always known).
+   */
+  addr(): ChannelAddr {
+    return this.#addr;
+  }
+
+  /**
+   * The proc's agent.
+   * @returns The agent (always known).
+   */
+  agentRef(): ActorRef<A> {
+    return this.#agentRef;
+  }
+
+  /**
+   * Waits until the proc is Ready.
+   * @returns Resolves immediately: a local proc is usable once its handle exists.
+   */
+  ready(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
+   * Waits for the proc's terminal status.
+   * @returns Resolves immediately: there is no external lifecycle to observe.
+   */
+  wait(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
+   * Drains the proc's actors, aborting what is left after `timeoutMs` (HO-6:
+   * concurrent calls coalesce).
+   * @param _cx The calling actor (unused).
+   * @param timeoutMs Grace before aborting.
+   * @param reason Why.
+   * @returns Resolves once the proc is down.
+   * @throws {TerminateError} `AlreadyTerminated` after an earlier stop finished;
+   * `Io` when destroying fails.
+   */
+  terminate(_cx: Context, timeoutMs: number, reason = DEFAULT_REASON): Promise<void> {
+    return this.#stop(timeoutMs, reason);
+  }
+
+  /**
+   * Aborts the proc's actors at once (a zero deadline); escalates a terminate
+   * in flight.
+   * @param reason Why.
+   * @returns Resolves once the proc is down.
+   * @throws {TerminateError} As for `terminate`.
+   */
+  kill(reason = "proc killed"): Promise<void> {
+    return this.#stop(0, reason);
+  }
+
+  async #stop(timeoutMs: number, reason: string): Promise<void> {
+    const entry = this.#entry;
+    if (entry === undefined || entry.done) throw TerminateError.alreadyTerminated(undefined);
+    try {
+      await stopEntry(this.#live, entry, timeoutMs, reason);
+    } catch (error) {
+      throw TerminateError.io(error);
+    }
+  }
+}
+
+/**
+ * A manager of in-process procs. Each proc forwards to the host back-end
+ * through a mailbox client, is served on a fresh address of the back-end's
+ * transport, and gets its agent from the spawn function.
+ *
+ * @typeParam A The agent actor type.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ChannelAddr } from "../channel/addr.ts";
+ * import { Host } from "./host.ts";
+ * import { LocalProcManager } from "./local_proc_manager.ts";
+ *
+ * const manager = new LocalProcManager((proc) => proc.spawn("agent", { handlers: {} }));
+ * const { host } = await Host.serve(manager, ChannelAddr.any("local"));
+ * await using _ = host;
+ * await host.spawn("a");
+ * await host.spawn("b");
+ * const summary = await host.terminateChildren(1_000, 1);
+ * assertEquals(String(summary), "attempted=2 ok=2 failed=0");
+ * ```
+ */
+export class LocalProcManager<A extends Actor = Actor>
+  implements ProcManager<LocalHandle<A>, void>, BulkTerminate, SingleTerminate, AsyncDisposable {
+  readonly #spawn: AgentSpawner<A>;
+  readonly #live = new Map<string, LocalEntry>();
+  readonly #owned: Proc[] = [];
+  #disposed = false;
+
+  /**
+   * Creates the instance.
+   * @param spawn Boots the agent of each new proc.
+   */
+  constructor(spawn: AgentSpawner<A>) {
+    if (typeof spawn !== "function") throw new TypeError(`Invalid spawn function: ${spawn}`);
+    this.#spawn = spawn;
+  }
+
+  /** Live (not yet terminated) procs by proc key. */
+  get procs(): ReadonlyMap<string, Proc> {
+    return new Map([...this.#live].map(([key, entry]) => [key, entry.proc]));
+  }
+
+  /**
+   * The preferred transport.
+   * @returns `"local"`.
+   */
+  transport(): "local" {
+    return "local";
+  }
+
+  /**
+   * Creates proc `procId` forwarding to `forwarderAddr`, serves it on a fresh
+   * address of the same transport and boots its agent.
+   * @param procId The proc's id.
+   * @param forwarderAddr The host back-end.
+   * @returns Its handle.
+   * @throws {HostError} `ChannelError` when serving/dialing fails;
+   * `AgentSpawnFailure` when the agent cannot be spawned.
+   */
+  async spawn(procId: ProcId, forwarderAddr: ChannelAddr): Promise<LocalHandle<A>> {
+    if (this.#disposed) throw HostError.processSpawnFailure(procId, "manager disposed");
+    let client: MailboxClient;
+    try {
+      client = MailboxClient.dial(forwarderAddr);
+    } catch (error) {
+      throw HostError.channelError(error);
+    }
+    const proc = new Proc(procId, client);
+    let server;
+    try {
+      server = await serve<MessageEnvelope>(ChannelAddr.any(forwarderAddr.transport));
+    } catch (error) {
+      await client.close();
+      throw HostError.channelError(error);
+    }
+    const serving = serveMailbox(server, proc);
+    proc.addDisposer(async () => {
+      serving.stop("proc disposed");
+      await serving.done;
+      await client.close();
+    });
+    this.#owned.push(proc);
+    const entry: LocalEntry = { proc, done: false };
+    this.#live.set(procId.key, entry);
+    let agentRef: ActorRef<A>;
+    try {
+      agentRef = await spawnAgent(this.#spawn, proc);
+    } catch (error) {
+      this.#live.delete(procId.key);
+      await proc[Symbol.asyncDispose]();
+      throw HostError.agentSpawnFailure(procId, error);
+    }
+    return new LocalHandle(procId, server.addr, agentRef, entry, this.#live);
+  }
+
+  /**
+   * Terminates every live proc (HO-5: at most `maxInFlight` at a time).
+   * @param _cx The calling actor (unused).
+   * @param timeoutMs Per-proc grace.
+   * @param maxInFlight Concurrency bound.
+   * @param reason Why.
+   * @returns The counts.
+   */
+  terminateAll(
+    _cx: Context,
+    timeoutMs: number,
+    maxInFlight: number,
+    reason = DEFAULT_REASON,
+  ): Promise<TerminateSummary> {
+    const entries = [...this.#live.values()];
+    return bulkTerminate(
+      entries,
+      (entry) => stopEntry(this.#live, entry, timeoutMs, reason),
+      { maxInFlight },
+    );
+  }
+
+  /**
+   * Terminates one live proc.
+   * @param _cx The calling actor (unused).
+   * @param procId The proc.
+   * @param timeoutMs Grace before aborting.
+   * @param reason Why.
+   * @returns The actors stopped and aborted.
+   * @throws {Error} When the proc is unknown or already terminated.
+   */
+  async terminateProc(
+    _cx: Context,
+    procId: ProcId,
+    timeoutMs: number,
+    reason = DEFAULT_REASON,
+  ): Promise<TerminateProcResult> {
+    const entry = this.#live.get(procId.key);
+    if (entry === undefined) throw new Error(`Cannot terminate proc ${procId}: it doesn't exist`);
+    return await stopEntry(this.#live, entry, timeoutMs, reason);
+  }
+
+  /** Destroys every proc this manager created and stops serving them. Idempotent. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#disposed = true;
+    const procs = this.#owned.splice(0);
+    this.#live.clear();
+    await Promise.all(procs.map((proc) => proc[Symbol.asyncDispose]()));
+  }
+}
