@@ -1,0 +1,241 @@
+/**
+ * `ActorMesh`: one actor per rank of a {@linkcode ProcMesh}, all spawned
+ * under the same resource name, plus the errors of spawning and stopping one.
+ *
+ * Casting is a direct fan-out (reference §12.4: behaviourally equivalent to
+ * the comm-actor tree for this port): every actor gets its own copy, in rank
+ * order; replies come back through the ports the message carries.
+ *
+ * ## Invariants (MS-*)
+ * - **MS-30 (cast reaches all).** `cast(cx, type, msg)` posts exactly one
+ *   message to every actor of the mesh.
+ * - **MS-31 (stop fence).** `stop()` resolves only when every rank reports a
+ *   terminated status, and otherwise rejects with
+ *   {@linkcode ActorMeshStopError} carrying the per-rank statuses.
+ *
+ * @module
+ */
+
+import { config } from "../config/config.ts";
+import { MESH_GET_ACTOR_STATE_MAX_IDLE } from "../config/attrs.ts";
+import type { Actor, MessagesOf, MessageTypeOf } from "../actor/actor.ts";
+import type { Context } from "../actor/instance.ts";
+import { ActorRef, type MessageSender, type SendOptions } from "../actor/port.ts";
+import { ActorId } from "../actor/reference.ts";
+import type { Region } from "./region.ts";
+import type { State } from "./resource/messages.ts";
+import { formatStatus, isTerminated, isTerminating, Status } from "./resource/status.ts";
+import type { StatusMesh } from "./resource/value_mesh.ts";
+import type { ActorState } from "./agent_protocol.ts";
+import { fenceRankStatuses } from "./_mesh_fence.ts";
+import type { ProcMesh } from "./proc_mesh.ts";
+
+function describeRanks(statuses: StatusMesh, pick: (s: Status) => boolean): string {
+  const parts: string[] = [];
+  const values = statuses.values();
+  for (let rank = 0; rank < values.length && parts.length < 4; rank++) {
+    if (pick(values[rank])) parts.push(`rank ${rank} is ${formatStatus(values[rank])}`);
+  }
+  const bad = values.filter(pick).length;
+  return parts.join(", ") + (bad > parts.length ? ` (+${bad - parts.length} more)` : "");
+}
+
+/** Spawning an actor mesh failed on some rank, or some rank never reported. */
+export class ActorSpawnError extends Error {
+  /** The mesh (resource) name. */
+  readonly meshName: string;
+  /** Per-rank statuses (silent ranks as `Timeout`). */
+  readonly statuses: StatusMesh;
+  /**
+   * @param meshName The mesh name.
+   * @param statuses Per-rank statuses.
+   * @param options `cause`: the wait error, for idle timeouts.
+   */
+  constructor(meshName: string, statuses: StatusMesh, options?: ErrorOptions) {
+    super(
+      `Cannot spawn actor mesh "${meshName}": ${describeRanks(statuses, isTerminating)}`,
+      options,
+    );
+    this.name = "ActorSpawnError";
+    this.meshName = meshName;
+    this.statuses = statuses;
+  }
+
+  /** Ranks whose status is terminating (failed, stopped or timed out). */
+  get failedRanks(): number[] {
+    return this.statuses.values().flatMap((s, rank) => isTerminating(s) ? [rank] : []);
+  }
+}
+
+/** Stopping an actor mesh left some rank not terminated. */
+export class ActorMeshStopError extends Error {
+  /** The mesh name. */
+  readonly meshName: string;
+  /** Per-rank statuses. */
+  readonly statuses: StatusMesh;
+  /**
+   * @param meshName The mesh name.
+   * @param statuses Per-rank statuses.
+   * @param options `cause`.
+   */
+  constructor(meshName: string, statuses: StatusMesh, options?: ErrorOptions) {
+    super(
+      `Cannot stop actor mesh "${meshName}": ${describeRanks(statuses, (s) => !isTerminated(s))}`,
+      options,
+    );
+    this.name = "ActorMeshStopError";
+    this.meshName = meshName;
+    this.statuses = statuses;
+  }
+}
+
+/**
+ * A spawned actor mesh. Obtain one from `ProcMesh.spawn`.
+ *
+ * @example
+ * ```ts ignore
+ * const mesh = await procMesh.spawn<Echo>(cx, "echo", "test::Echo", null);
+ * const { ref, receiver } = cx.openPort<string>();
+ * mesh.cast(cx, "Echo", ref);
+ * for (let i = 0; i < mesh.values().length; i++) await receiver.recv();
+ * await mesh.stop(cx);
+ * ```
+ */
+export class ActorMesh<A extends Actor = Actor> {
+  /** The resource name shared by every actor. */
+  readonly name: string;
+  /** The procs the actors live on. */
+  readonly procMesh: ProcMesh;
+  /** Statuses reported when the spawn completed. */
+  readonly spawnStatuses: StatusMesh;
+  readonly #refs: readonly ActorRef<A>[];
+
+  /**
+   * Use `ProcMesh.spawn` instead.
+   * @param procMesh The procs.
+   * @param name The resource name.
+   * @param spawnStatuses Statuses at spawn.
+   */
+  constructor(procMesh: ProcMesh, name: string, spawnStatuses: StatusMesh) {
+    this.procMesh = procMesh;
+    this.name = name;
+    this.spawnStatuses = spawnStatuses;
+    this.#refs = Object.freeze(
+      procMesh.ranks().map((r) => new ActorRef<A>(new ActorId(r.procId, name, 0))),
+    );
+  }
+
+  /** The ranks of the mesh. */
+  get region(): Region {
+    return this.procMesh.region;
+  }
+
+  /** @returns One reference per rank, in rank order. */
+  values(): ActorRef<A>[] {
+    return [...this.#refs];
+  }
+
+  /**
+   * Sends `msg` to every actor (MS-30).
+   * @param cx The sender.
+   * @param type The message type.
+   * @param msg The body (each actor gets its own copy across processes; in
+   *   process the same object, which must not be mutated).
+   * @param options Headers.
+   */
+  cast<K extends MessageTypeOf<A>>(
+    cx: MessageSender,
+    type: K,
+    msg: MessagesOf<A>[K],
+    options?: SendOptions,
+  ): void {
+    for (const ref of this.#refs) ref.send(cx, type, msg, options);
+  }
+
+  /**
+   * Current per-rank statuses from the agents (`GetRankStatus`).
+   * @param cx The caller.
+   * @param options Idle bound (default `HYPERACTOR_MESH_GET_ACTOR_STATE_MAX_IDLE`) and cancellation.
+   * @returns Statuses; silent ranks as `Timeout`.
+   */
+  async statuses(
+    cx: Context,
+    options: { maxIdleMs?: number; signal?: AbortSignal } = {},
+  ): Promise<StatusMesh> {
+    const agents = this.procMesh.agents();
+    const { statuses } = await fenceRankStatuses(
+      cx,
+      this.region,
+      (reply, rank) =>
+        agents[rank].send(cx, "GetRankStatus", { kind: "GetRankStatus", name: this.name, reply }),
+      {
+        maxIdleMs: options.maxIdleMs ?? config.get(MESH_GET_ACTOR_STATE_MAX_IDLE),
+        signal: options.signal,
+      },
+    );
+    return statuses;
+  }
+
+  /**
+   * Stops every actor: `Stop` then `GetRankStatus` to each agent, fenced
+   * until every rank reported (MS-31).
+   * @param cx The caller.
+   * @param reason Why.
+   * @param options Idle bound and cancellation.
+   * @returns The final statuses (all terminated).
+   * @throws {ActorMeshStopError} When a rank is not terminated or stayed silent.
+   */
+  async stop(
+    cx: Context,
+    reason = "stopped",
+    options: { maxIdleMs?: number; signal?: AbortSignal } = {},
+  ): Promise<StatusMesh> {
+    const agents = this.procMesh.agents();
+    const { statuses, error } = await fenceRankStatuses(cx, this.region, (reply, rank) => {
+      agents[rank].send(cx, "Stop", { kind: "Stop", name: this.name, reason });
+      agents[rank].send(cx, "GetRankStatus", { kind: "GetRankStatus", name: this.name, reply });
+    }, {
+      maxIdleMs: options.maxIdleMs ?? config.get(MESH_GET_ACTOR_STATE_MAX_IDLE),
+      signal: options.signal,
+    });
+    if (error !== undefined || !statuses.values().every(isTerminated)) {
+      throw new ActorMeshStopError(this.name, statuses, { cause: error });
+    }
+    return statuses;
+  }
+
+  /**
+   * Each rank's `State<ActorState>` (`GetState` to every agent); a rank that
+   * does not answer within the idle bound gets a `Timeout` state.
+   * @param cx The caller.
+   * @param options Idle bound (default `HYPERACTOR_MESH_GET_ACTOR_STATE_MAX_IDLE`) and cancellation.
+   * @returns One state per rank, in rank order.
+   */
+  states(
+    cx: Context,
+    options: { maxIdleMs?: number; signal?: AbortSignal } = {},
+  ): Promise<State<ActorState>[]> {
+    const maxIdleMs = options.maxIdleMs ?? config.get(MESH_GET_ACTOR_STATE_MAX_IDLE);
+    const start = performance.now();
+    return Promise.all(
+      this.procMesh.agents().map(async (agent) => {
+        const { ref, receiver } = cx.openOncePort<State<ActorState>>();
+        using _r = receiver;
+        agent.send(cx, "GetState", { kind: "GetState", name: this.name, reply: ref.port });
+        try {
+          return await receiver.recv({ timeoutMs: maxIdleMs, signal: options.signal });
+        } catch (error) {
+          if ((error as DOMException)?.name !== "TimeoutError") throw error;
+          return {
+            kind: "State" as const,
+            name: this.name,
+            status: Status.timeout(performance.now() - start),
+            state: null,
+            generation: 0,
+            timestamp: Date.now(),
+          };
+        }
+      }),
+    );
+  }
+}

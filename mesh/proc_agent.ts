@@ -1,0 +1,477 @@
+/**
+ * `ProcAgent`: the actor every proc runs (named `proc_agent` for v1, `mesh`
+ * for v0) through which hosts and meshes drive the proc — a port of
+ * `hyperactor_mesh::proc_agent`.
+ *
+ * As a resource agent it creates actors by registered type name under the
+ * resource name (`CreateOrUpdate<ActorSpec>`), stops them (`Stop`), stops
+ * everything (`StopAll`, then hands an exit code to the bootstrap), and
+ * answers `GetRankStatus` / `GetState` / `KeepaliveGetState`. It is the
+ * proc's supervision coordinator: root actors' supervision events are
+ * recorded per actor and reflected in statuses. An orphan check stops actors
+ * whose keepalive lapsed. `Introspect` describes the proc from live state.
+ * The v0 messages (`Configure`, `Gspawn`, `Status`, `StopActor`) are
+ * described in `proc_agent_v0.ts`.
+ *
+ * Status of a created actor (see `actorStatusToResource`): spawn failed or
+ * refused → `Failed(error)`; stop requested → `Stopped`; an error event →
+ * `Failed("because of supervision events: […]")`; a clean terminal event →
+ * `Stopped`; otherwise its actor status mapped (`Created`/`Initializing` →
+ * `Initializing`, `Idle`/`Processing` → `Running`, `Stopping` → `Stopping`).
+ *
+ * Deviations from the seed, on purpose: only *error* supervision events
+ * poison the proc (a cleanly stopped mesh must not block the next spawn);
+ * `StopAll` reports exit code 1 when an actor had to be aborted (the seed
+ * reports 0 unless the destroy itself failed); introspection is computed per
+ * query instead of being republished after a delay; `numActors` counts live
+ * actors only.
+ *
+ * ## Invariants (PA-*)
+ * - **PA-1 (idempotent create).** A second `CreateOrUpdate` for a known name
+ *   is ignored, whatever its spec or rank.
+ * - **PA-2 (no spawn after supervision errors).** Once any actor of the proc
+ *   produced an error supervision event, a new `CreateOrUpdate` spawns
+ *   nothing and records `Failed("Cannot spawn new actors on mesh with
+ *   supervision events")`. A spawn that throws (unknown type, bad params,
+ *   duplicate name) is recorded as `Failed(message)`; the agent never fails
+ *   because of a create.
+ * - **PA-3 (StopAll).** `StopAll` never replies: it stops every actor but the
+ *   agent within `HYPERACTOR_STOP_ACTOR_TIMEOUT` (then aborts the rest) and
+ *   calls `onStopAll(code)` exactly once per StopAll — 0 when every actor
+ *   stopped, 1 when some had to be aborted or the destroy failed.
+ * - **PA-4 (orphans).** With `HYPERACTOR_MESH_ORPHAN_TIMEOUT` > 0, every
+ *   period the agent stops (reason `orphaned`) each created, not yet stopped
+ *   actor whose keepalive expiry is in the past; 0 disables the check. The
+ *   check's timer dies with the agent.
+ * - **PA-5 (rank overlays).** `GetRankStatus` replies with exactly one run
+ *   `[createRank, createRank+1)` for a known name and an empty overlay for an
+ *   unknown one; reply failures never fail the agent.
+ * - **PA-6 (stop once).** `Stop` stops a created actor at most once; a failed
+ *   spawn counts as stopped; unknown names are ignored.
+ * - **PA-7 (live introspection).** An `Introspect` of the proc lists every
+ *   actor live at that moment (including ones spawned directly on the proc),
+ *   the retained stopped ones, and `isPoisoned ⇔ failedActorCount > 0`.
+ *
+ * @module
+ */
+
+import { config } from "../config/config.ts";
+import { MESH_ORPHAN_TIMEOUT, STOP_ACTOR_TIMEOUT } from "../config/attrs.ts";
+import type { Context } from "../actor/instance.ts";
+import type { ActorHandle } from "../actor/instance.ts";
+import type { MessageEnvelope } from "../actor/envelope.ts";
+import { PortRef } from "../actor/port.ts";
+import type { Proc } from "../actor/proc.ts";
+import { spawnByTypeName } from "../actor/registry.ts";
+import { type ActorSupervisionEvent, isError } from "../actor/supervision.ts";
+import type { ReconfigurableMailboxSender } from "../actor/reconfigurable_sender.ts";
+import {
+  type CreateOrUpdate,
+  type GetRankStatus,
+  type GetState,
+  isCreateOrUpdate,
+  isGetRankStatus,
+  isGetState,
+  isKeepaliveGetState,
+  isStop,
+  type KeepaliveGetState,
+  type State,
+  type Stop,
+  type StopAll,
+} from "./resource/messages.ts";
+import { StatusOverlay, type StatusOverlayJSON } from "./resource/overlay.ts";
+import { type Status, statusKey } from "./resource/status.ts";
+import {
+  type ActorSpec,
+  type ActorState,
+  type Configure,
+  type GetProc,
+  type Gspawn,
+  type Introspect,
+  type IntrospectResult,
+  isActorSpec,
+  isIntrospect,
+  type NewClientInstance,
+  PROC_AGENT_ACTOR_NAME,
+  type StatusQuery,
+  type StopActor,
+  type StopActorResult,
+} from "./agent_protocol.ts";
+import { type ActorRecord, introspect, recordStatus, waitTerminal } from "./_proc_agent_core.ts";
+import {
+  handleConfigure,
+  handleGspawn,
+  handleStatus,
+  handleStopActor,
+  type V0Host,
+  type V0Mode,
+} from "./_proc_agent_v0.ts";
+
+export { actorStatusToResource } from "./_proc_agent_core.ts";
+
+/** The refusal recorded by PA-2. */
+export const SUPERVISION_REFUSAL = "Cannot spawn new actors on mesh with supervision events";
+
+/** Options of a {@linkcode ProcAgent}. */
+export interface ProcAgentOptions {
+  /**
+   * Receives the exit code after `StopAll` (PA-3); the bootstrap drains its
+   * mailbox server and exits with it. Default: `Deno.exit(code)` (the seed's
+   * behaviour without a shutdown channel).
+   */
+  onStopAll?: (code: number) => void;
+  /**
+   * v0 only: a supervision event arrived with no supervisor and nothing
+   * recording it. Default: log and `Deno.exit(1)` (the seed's crash).
+   */
+  onUnhandledSupervisionEvent?: (event: ActorSupervisionEvent) => void;
+  /** Orphan check period, ms (default `HYPERACTOR_MESH_ORPHAN_TIMEOUT`; 0 disables). */
+  orphanTimeoutMs?: number;
+  /** Extra system actors (besides the agent itself) for introspection. */
+  isSystemActor?: (actorId: string) => boolean;
+  /** Set by `bootstrapV0`: the proc's queueing forwarder (makes this a v0 agent). */
+  v0Sender?: ReconfigurableMailboxSender;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The proc agent actor. Boot it with {@linkcode ProcAgent.bootV1} (or
+ * `bootstrapV0`); talk to it through its `ActorRef`.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { Proc } from "../actor/proc.ts";
+ * import { registerActorType } from "../actor/registry.ts";
+ * import { ProcAgent } from "./proc_agent.ts";
+ * import type { StatusOverlayJSON } from "./resource/overlay.ts";
+ *
+ * registerActorType("doc::Noop", () => ({ handlers: {} }));
+ * await using proc = Proc.local();
+ * const agent = ProcAgent.bootV1(proc, { orphanTimeoutMs: 0 });
+ * using client = proc.instance("client");
+ * const spec = { actorType: "doc::Noop", params: null };
+ * agent.ref.send(client, "CreateOrUpdate", { kind: "CreateOrUpdate", name: "noop", rank: 3, spec });
+ * const { ref, receiver } = client.openPort<StatusOverlayJSON>();
+ * agent.ref.send(client, "GetRankStatus", { kind: "GetRankStatus", name: "noop", reply: ref.port });
+ * const overlay = await receiver.recv();
+ * assertEquals([overlay.runs[0].start, overlay.runs[0].end], [3, 4]);
+ * ```
+ */
+export class ProcAgent implements V0Host {
+  /** The managed proc. */
+  readonly proc: Proc;
+  /** v0 configuration state, or `undefined` for a v1 agent. */
+  v0: V0Mode | undefined;
+  /** Whether supervision events are recorded (always for v1). */
+  recordSupervisionEvents: boolean;
+  readonly #records = new Map<string, ActorRecord>();
+  readonly #events = new Map<string, ActorSupervisionEvent[]>();
+  readonly #failed = new Set<string>();
+  readonly #options: ProcAgentOptions;
+  readonly #orphanTimeoutMs: number;
+  #selfKey = "";
+
+  /**
+   * Use {@linkcode ProcAgent.bootV1} or `bootstrapV0` instead.
+   * @param proc The proc to manage.
+   * @param options Callbacks and overrides.
+   */
+  constructor(proc: Proc, options: ProcAgentOptions = {}) {
+    this.proc = proc;
+    this.#options = options;
+    if (options.v0Sender !== undefined) {
+      this.v0 = { kind: "UnconfiguredV0", sender: options.v0Sender };
+      this.recordSupervisionEvents = false;
+      this.#orphanTimeoutMs = 0; // v0 procs have no owner to check for
+    } else {
+      this.v0 = undefined;
+      this.recordSupervisionEvents = true;
+      const t = options.orphanTimeoutMs ?? config.get(MESH_ORPHAN_TIMEOUT);
+      this.#orphanTimeoutMs = Number.isFinite(t) && t > 0 ? t : 0;
+    }
+  }
+
+  /**
+   * Spawns a v1 agent named `proc_agent` on `proc`.
+   * @param proc The proc.
+   * @param options Callbacks and overrides.
+   * @returns The agent's handle.
+   * @throws {import("../actor/proc.ts").DuplicateActorNameError} When the proc already had one.
+   */
+  static bootV1(proc: Proc, options: ProcAgentOptions = {}): ActorHandle<ProcAgent> {
+    const { v0Sender: _ignored, ...rest } = options;
+    return proc.spawn(PROC_AGENT_ACTOR_NAME, new ProcAgent(proc, rest));
+  }
+
+  /** Actors with at least one error supervision event. */
+  get failedActorCount(): number {
+    return this.#failed.size;
+  }
+
+  /**
+   * Introspects the proc (or a terminated actor) from live state, without
+   * going through the message loop (PA-7).
+   * @param child Reference text; default the proc id.
+   * @returns The node.
+   */
+  introspect(child: string = this.proc.procId.key): IntrospectResult {
+    return introspect({
+      proc: this.proc,
+      isSystem: (id) => id === this.#selfKey || (this.#options.isSystemActor?.(id) ?? false),
+      failedActorCount: this.#failed.size,
+    }, child);
+  }
+
+  /**
+   * Installs itself as the proc's supervision coordinator and arms the
+   * orphan check.
+   * @param cx The agent's context.
+   * @throws {Error} When the proc already has a coordinator.
+   */
+  init(cx: Context): void {
+    this.#selfKey = cx.self.key;
+    this.proc.setSupervisionCoordinator(cx.selfRef.port("ActorSupervisionEvent"));
+    if (this.#orphanTimeoutMs > 0) cx.selfMessageWithDelay("SelfCheck", {}, this.#orphanTimeoutMs);
+  }
+
+  /**
+   * Replies and anything else that bounces are logged, never fatal.
+   * @param _cx The agent's context.
+   * @param envelope The returned envelope.
+   */
+  handleUndeliverable(_cx: Context, envelope: MessageEnvelope): void {
+    console.warn(`hypermesh: proc agent could not deliver ${envelope.type} to ${envelope.dest}`);
+  }
+
+  /** Message handlers (see `agent_protocol.ts`). */
+  readonly handlers = {
+    CreateOrUpdate: (cx: Context, msg: CreateOrUpdate<ActorSpec>): Promise<void> =>
+      this.#create(cx, msg),
+    Stop: (cx: Context, msg: Stop): Promise<void> => this.#stop(cx, msg),
+    StopAll: (cx: Context, msg: StopAll): Promise<void> => this.#stopAll(cx, msg),
+    GetRankStatus: (cx: Context, msg: GetRankStatus): void => this.#getRankStatus(cx, msg),
+    GetState: (cx: Context, msg: GetState): void => this.#getState(cx, msg),
+    KeepaliveGetState: (cx: Context, msg: KeepaliveGetState): void => {
+      if (!isKeepaliveGetState(msg)) return this.#ignore("KeepaliveGetState", msg);
+      const record = this.#records.get(msg.getState.name);
+      if (record !== undefined) record.expiryMs = msg.expiresAfterMs;
+      this.#getState(cx, msg.getState);
+    },
+    ActorSupervisionEvent: (cx: Context, event: ActorSupervisionEvent): void =>
+      this.#supervisionEvent(cx, event),
+    Introspect: (cx: Context, msg: Introspect): void => {
+      if (!isIntrospect(msg)) return this.#ignore("Introspect", msg);
+      this.#reply(cx, msg.reply, this.introspect(msg.child));
+    },
+    SelfCheck: (cx: Context, _msg: Record<string, never>): Promise<void> => this.#selfCheck(cx),
+    NewClientInstance: (_cx: Context, msg: NewClientInstance): void => {
+      msg.reply(this.#newClient());
+    },
+    GetProc: (_cx: Context, msg: GetProc): void => msg.reply(this.proc),
+    Configure: (cx: Context, msg: Configure): void => handleConfigure(this, cx, msg),
+    Gspawn: (cx: Context, msg: Gspawn): Promise<void> => handleGspawn(this, cx, msg),
+    Status: (cx: Context, msg: StatusQuery): void => handleStatus(this, cx, msg),
+    StopActor: (cx: Context, msg: StopActor): Promise<void> => handleStopActor(this, cx, msg),
+  };
+
+  /**
+   * Stops one actor and waits (bounded) for its terminal status.
+   * @param actorId The actor id text.
+   * @param timeoutMs The bound.
+   * @param reason Why.
+   * @returns `Success`, `Timeout`, or `NotFound` when unknown or already gone.
+   */
+  async stopActor(actorId: string, timeoutMs: number, reason: string): Promise<StopActorResult> {
+    const cell = this.proc.stopActor(actorId, reason);
+    if (cell === undefined) return { kind: "NotFound" };
+    return (await waitTerminal(cell, timeoutMs)) ? { kind: "Success" } : { kind: "Timeout" };
+  }
+
+  /**
+   * Sends a reply whose failure must not affect the agent (bounces dropped).
+   * @param cx The agent's context.
+   * @param port PortId text.
+   * @param msg The reply.
+   */
+  reply<M>(cx: Context, port: string, msg: M): void {
+    this.#reply(cx, port, msg);
+  }
+
+  #reply<M>(cx: Context, port: string, msg: M): void {
+    try {
+      // Reply failures are only logged in the seed; here they are dropped so a
+      // vanished requester can never fail the agent (PA-5).
+      PortRef.attest<M>(port).withReturnUndeliverable(false).send(cx, msg);
+    } catch (error) {
+      console.warn(`hypermesh: proc agent cannot reply to ${port}: ${errorText(error)}`);
+    }
+  }
+
+  #ignore(type: string, msg: unknown): void {
+    console.warn(`hypermesh: proc agent ignores malformed ${type}: ${safeJson(msg)}`);
+  }
+
+  async #create(_cx: Context, msg: CreateOrUpdate<ActorSpec>): Promise<void> {
+    if (!isCreateOrUpdate(msg) || msg.rank === null) return this.#ignore("CreateOrUpdate", msg);
+    if (this.#records.has(msg.name)) return; // PA-1: there is no update
+    const record: ActorRecord = {
+      createRank: msg.rank,
+      spawn: { ok: false, error: SUPERVISION_REFUSAL },
+      stopped: false,
+      expiryMs: undefined,
+      generation: 0,
+      lastReported: "",
+    };
+    this.#records.set(msg.name, record);
+    if (this.#failed.size > 0) return; // PA-2
+    if (!isActorSpec(msg.spec)) {
+      record.spawn = { ok: false, error: `invalid actor spec: ${safeJson(msg.spec)}` };
+      return;
+    }
+    try {
+      const ref = await spawnByTypeName(this.proc, msg.spec.actorType, msg.name, msg.spec.params);
+      record.spawn = { ok: true, actorId: ref.actorId.key };
+    } catch (error) {
+      record.spawn = { ok: false, error: errorText(error) }; // PA-2: never a crash
+    }
+  }
+
+  async #stop(_cx: Context, msg: Stop): Promise<void> {
+    if (!isStop(msg)) return this.#ignore("Stop", msg);
+    const record = this.#records.get(msg.name);
+    // PA-6: unknown names, failed spawns and already stopped actors: nothing to do.
+    if (record === undefined || !record.spawn.ok || record.stopped) return;
+    record.stopped = true;
+    await this.stopActor(record.spawn.actorId, config.get(STOP_ACTOR_TIMEOUT), msg.reason);
+  }
+
+  async #stopAll(cx: Context, msg: StopAll): Promise<void> {
+    const reason = typeof msg?.reason === "string" ? msg.reason : "stop all";
+    let code = 1;
+    try {
+      const { aborted } = await this.proc.destroyAndWait(config.get(STOP_ACTOR_TIMEOUT), {
+        cx,
+        reason,
+        exceptCurrent: true,
+      });
+      code = aborted.length === 0 ? 0 : 1; // PA-3
+      if (aborted.length > 0) {
+        console.error(
+          `hypermesh: StopAll on ${cx.self.key} aborted ${aborted.map((a) => a.key).join(", ")}`,
+        );
+      }
+    } catch (error) {
+      console.error(`hypermesh: StopAll on ${cx.self.key} failed: ${errorText(error)}`);
+    }
+    for (const record of this.#records.values()) if (record.spawn.ok) record.stopped = true;
+    const onStopAll = this.#options.onStopAll ?? ((c: number) => Deno.exit(c));
+    onStopAll(code); // PA-3: never a reply
+  }
+
+  #status(name: string): { record: ActorRecord; status: Status } | undefined {
+    const record = this.#records.get(name);
+    if (record === undefined) return undefined;
+    const events = record.spawn.ok ? this.#events.get(record.spawn.actorId) : undefined;
+    const status = recordStatus(this.proc, record, events);
+    const key = statusKey(status);
+    if (key !== record.lastReported) {
+      record.lastReported = key;
+      record.generation++;
+    }
+    return { record, status };
+  }
+
+  #getRankStatus(cx: Context, msg: GetRankStatus): void {
+    if (!isGetRankStatus(msg)) return this.#ignore("GetRankStatus", msg);
+    const found = this.#status(msg.name);
+    const overlay = found === undefined
+      ? new StatusOverlay() // PA-5: unknown rank → empty overlay
+      : StatusOverlay.single(found.record.createRank, found.status);
+    this.#reply<StatusOverlayJSON>(cx, msg.reply, overlay.toJSON());
+  }
+
+  #getState(cx: Context, msg: GetState): void {
+    if (!isGetState(msg)) return this.#ignore("GetState", msg);
+    const found = this.#status(msg.name);
+    const state: State<ActorState> = {
+      kind: "State",
+      name: msg.name,
+      status: found?.status ?? { kind: "NotExist" },
+      state: null,
+      generation: found?.record.generation ?? 0,
+      timestamp: Date.now(),
+    };
+    if (found !== undefined && found.record.spawn.ok) {
+      const actorId = found.record.spawn.actorId;
+      state.state = {
+        actorId,
+        createRank: found.record.createRank,
+        supervisionEvents: [...(this.#events.get(actorId) ?? [])],
+      };
+    }
+    this.#reply(cx, msg.reply, state);
+  }
+
+  #supervisionEvent(cx: Context, event: ActorSupervisionEvent): void {
+    if (this.recordSupervisionEvents) {
+      const list = this.#events.get(event.actorId);
+      if (list === undefined) this.#events.set(event.actorId, [event]);
+      else list.push(event);
+      if (isError(event)) this.#failed.add(event.actorId); // PA-2, PA-7
+    }
+    const supervisor = this.v0?.kind === "ConfiguredV0" ? this.v0.supervisor : undefined;
+    if (supervisor !== undefined) {
+      this.#reply(cx, supervisor, event);
+    } else if (!this.recordSupervisionEvents) {
+      const crash = this.#options.onUnhandledSupervisionEvent ?? ((e: ActorSupervisionEvent) => {
+        console.error(
+          `hypermesh: could not propagate supervision event for ${e.actorId}, crashing`,
+        );
+        Deno.exit(1);
+      });
+      crash(event);
+    }
+  }
+
+  async #selfCheck(cx: Context): Promise<void> {
+    if (this.#orphanTimeoutMs <= 0) return;
+    const now = Date.now();
+    const expired: ActorRecord[] = [];
+    for (const record of this.#records.values()) {
+      if (record.expiryMs === undefined || record.stopped || !record.spawn.ok) continue;
+      if (now > record.expiryMs) expired.push(record);
+    }
+    if (expired.length > 0) {
+      console.warn(`hypermesh: stopping ${expired.length} orphaned actor(s) past their keepalive`);
+    }
+    const timeoutMs = config.get(STOP_ACTOR_TIMEOUT);
+    for (const record of expired) {
+      record.stopped = true; // PA-4
+      if (record.spawn.ok) await this.stopActor(record.spawn.actorId, timeoutMs, "orphaned");
+    }
+    cx.selfMessageWithDelay("SelfCheck", {}, this.#orphanTimeoutMs);
+  }
+
+  #newClient() {
+    for (let n = 0;; n++) {
+      const name = n === 0 ? "client" : `client_${n}`;
+      try {
+        return this.proc.instance(name);
+      } catch (error) {
+        if ((error as Error)?.name !== "DuplicateActorNameError") throw error;
+      }
+    }
+  }
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value)?.slice(0, 200) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * `ProcMesh`: ranked procs over a {@linkcode Region}, each driven through its
+ * proc agent. `spawn` creates an {@linkcode ActorMesh} on every rank through
+ * the resource protocol: `CreateOrUpdate<ActorSpec>` to each agent (rank
+ * bound per destination) followed by `GetRankStatus` to an overlay
+ * accumulator port, fenced with `HYPERACTOR_MESH_ACTOR_SPAWN_MAX_IDLE`.
+ * Spawning procs over hosts (`HostMeshRef.spawn`) builds a `ProcMesh` with
+ * {@linkcode ProcMesh.fromRanks}.
+ *
+ * ## Invariants (MS-*)
+ * - **MS-32 (spawn fence).** `spawn` resolves only when every rank reported
+ *   a non-terminating status; any terminating rank, or ranks silent for the
+ *   idle bound, reject with `ActorSpawnError` carrying every rank's status
+ *   (silent ones as `Timeout`).
+ * - **MS-33 (rank binding).** Rank `i` of the mesh receives
+ *   `CreateOrUpdate{rank: i}`, so its agent reports at overlay position `i`.
+ *
+ * @module
+ */
+
+import { config } from "../config/config.ts";
+import { MESH_ACTOR_SPAWN_MAX_IDLE, MESH_GET_PROC_STATE_MAX_IDLE } from "../config/attrs.ts";
+import type { Actor } from "../actor/actor.ts";
+import type { Context } from "../actor/instance.ts";
+import { ActorRef } from "../actor/port.ts";
+import { type ActorId, isValidName, ProcId } from "../actor/reference.ts";
+import type { Region } from "./region.ts";
+import { isTerminating, Status } from "./resource/status.ts";
+import type { ActorSpec, IntrospectResult, ProcAttrs } from "./agent_protocol.ts";
+import type { ProcAgent } from "./proc_agent.ts";
+import { fenceRankStatuses } from "./_mesh_fence.ts";
+import { ActorMesh, ActorSpawnError } from "./actor_mesh.ts";
+
+/** One rank of a proc mesh. */
+export interface ProcRank {
+  /** The proc. */
+  readonly procId: ProcId;
+  /** Its agent. */
+  readonly agent: ActorRef<ProcAgent>;
+}
+
+/** One rank as given to {@linkcode ProcMesh.fromRanks} (ids may be text). */
+export interface ProcRankInit {
+  /** The proc (id or text). */
+  procId: ProcId | string;
+  /** Its agent (reference, id, or id text). */
+  agent: ActorRef<ProcAgent> | ActorId | string;
+}
+
+/** A rank's proc state as seen through its agent. */
+export interface ProcRankState {
+  /** The rank. */
+  rank: number;
+  /** The proc id text. */
+  procId: string;
+  /** `Running`; `Failed` when poisoned; `Timeout` when the agent did not answer. */
+  status: Status;
+  /** The agent's proc attributes, when it answered. */
+  attrs: ProcAttrs | null;
+}
+
+/** Options of {@linkcode ProcMesh.spawn}. */
+export interface SpawnOptions {
+  /** Cancellation. */
+  signal?: AbortSignal;
+  /** Idle bound, ms (default `HYPERACTOR_MESH_ACTOR_SPAWN_MAX_IDLE`). */
+  maxIdleMs?: number;
+}
+
+/**
+ * Ranked procs, each with its agent.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { Region } from "./region.ts";
+ * import { ProcMesh } from "./proc_mesh.ts";
+ * const mesh = ProcMesh.fromRanks(Region.parse("procs=2/1"), [
+ *   { procId: "local:1,p0", agent: "local:1,p0,proc_agent[0]" },
+ *   { procId: "local:2,p1", agent: "local:2,p1,proc_agent[0]" },
+ * ]);
+ * assertEquals(mesh.numRanks, 2);
+ * assertEquals(mesh.rank(1).agent.actorId.key, "local:2,p1,proc_agent[0]");
+ * ```
+ */
+export class ProcMesh {
+  /** The ranks' region. */
+  readonly region: Region;
+  readonly #ranks: readonly ProcRank[];
+
+  private constructor(region: Region, ranks: readonly ProcRank[]) {
+    this.region = region;
+    this.#ranks = Object.freeze(ranks);
+  }
+
+  /**
+   * A proc mesh from its ranks, in region order.
+   * @param region The region (its `numRanks` must equal `ranks.length`).
+   * @param ranks One entry per rank.
+   * @returns The mesh.
+   * @throws {RangeError} When the counts differ.
+   * @throws {import("../actor/reference.ts").ReferenceParseError} For bad id text.
+   */
+  static fromRanks(region: Region, ranks: readonly ProcRankInit[]): ProcMesh {
+    if (ranks.length !== region.numRanks) {
+      throw new RangeError(
+        `Invalid ranks: ${ranks.length} given for region ${region} of ${region.numRanks}`,
+      );
+    }
+    return new ProcMesh(
+      region,
+      ranks.map((r) => ({
+        procId: typeof r.procId === "string" ? ProcId.parse(r.procId) : r.procId,
+        agent: r.agent instanceof ActorRef ? r.agent : ActorRef.attest<ProcAgent>(r.agent),
+      })),
+    );
+  }
+
+  /** Number of ranks. */
+  get numRanks(): number {
+    return this.#ranks.length;
+  }
+
+  /** @returns Every rank, in order. */
+  ranks(): readonly ProcRank[] {
+    return this.#ranks;
+  }
+
+  /**
+   * @param index A rank.
+   * @returns That rank.
+   * @throws {RangeError} Out of range.
+   */
+  rank(index: number): ProcRank {
+    const r = this.#ranks[index];
+    if (r === undefined) throw new RangeError(`Invalid rank: ${index}`);
+    return r;
+  }
+
+  /** @returns The agents, in rank order. */
+  agents(): ActorRef<ProcAgent>[] {
+    return this.#ranks.map((r) => r.agent);
+  }
+
+  /**
+   * Spawns actor type `actorType` (registered with `registerActorType` in
+   * every proc's process) as `name` on every rank (MS-32, MS-33).
+   * @param cx The caller.
+   * @param name The resource/actor name (a valid actor name, unused on these procs).
+   * @param actorType Registered type name.
+   * @param params Plain-data parameters.
+   * @param options Cancellation and idle bound.
+   * @returns The actor mesh.
+   * @throws {TypeError} For an invalid name.
+   * @throws {ActorSpawnError} When a rank fails, stops or stays silent.
+   */
+  async spawn<A extends Actor = Actor>(
+    cx: Context,
+    name: string,
+    actorType: string,
+    params: unknown,
+    options: SpawnOptions = {},
+  ): Promise<ActorMesh<A>> {
+    if (!isValidName(name)) throw new TypeError(`Invalid actor mesh name: "${name}"`);
+    if (typeof actorType !== "string" || actorType.length === 0) {
+      throw new TypeError(`Invalid actor type: ${JSON.stringify(actorType)}`);
+    }
+    const spec: ActorSpec = { actorType, params };
+    const { statuses, error } = await fenceRankStatuses(cx, this.region, (reply, rank) => {
+      const agent = this.#ranks[rank].agent;
+      agent.send(cx, "CreateOrUpdate", { kind: "CreateOrUpdate", name, rank, spec }); // MS-33
+      agent.send(cx, "GetRankStatus", { kind: "GetRankStatus", name, reply });
+    }, {
+      maxIdleMs: options.maxIdleMs ?? config.get(MESH_ACTOR_SPAWN_MAX_IDLE),
+      signal: options.signal,
+    });
+    if (error !== undefined || statuses.values().some(isTerminating)) {
+      throw new ActorSpawnError(name, statuses, { cause: error }); // MS-32
+    }
+    return new ActorMesh<A>(this, name, statuses);
+  }
+
+  /**
+   * Each rank's proc state via its agent (`Introspect` of the proc): running,
+   * failed when poisoned by supervision errors, or timed out.
+   * @param cx The caller.
+   * @param options Bound per rank (default `HYPERACTOR_MESH_GET_PROC_STATE_MAX_IDLE`) and cancellation.
+   * @returns One state per rank.
+   */
+  states(
+    cx: Context,
+    options: { maxIdleMs?: number; signal?: AbortSignal } = {},
+  ): Promise<ProcRankState[]> {
+    const maxIdleMs = options.maxIdleMs ?? config.get(MESH_GET_PROC_STATE_MAX_IDLE);
+    const start = performance.now();
+    return Promise.all(this.#ranks.map(async (r, rank) => {
+      const { ref, receiver } = cx.openOncePort<IntrospectResult>();
+      using _r = receiver;
+      r.agent.send(cx, "Introspect", { child: r.procId.key, reply: ref.port });
+      let result: IntrospectResult;
+      try {
+        result = await receiver.recv({ timeoutMs: maxIdleMs, signal: options.signal });
+      } catch (error) {
+        if ((error as DOMException)?.name !== "TimeoutError") throw error;
+        const status = Status.timeout(performance.now() - start);
+        return { rank, procId: r.procId.key, status, attrs: null };
+      }
+      if (result.attrs.nodeType !== "proc") {
+        const status = Status.failed(`agent does not know proc ${r.procId.key}`);
+        return { rank, procId: r.procId.key, status, attrs: null };
+      }
+      const attrs = result.attrs;
+      const status = attrs.isPoisoned
+        ? Status.failed(`proc has ${attrs.failedActorCount} failed actor(s)`)
+        : Status.Running;
+      return { rank, procId: r.procId.key, status, attrs };
+    }));
+  }
+
+  /** @returns `{region, ranks: [{procId, agent}]}` with text ids. */
+  toJSON(): { region: string; ranks: { procId: string; agent: string }[] } {
+    return {
+      region: this.region.toString(),
+      ranks: this.#ranks.map((r) => ({ procId: r.procId.key, agent: r.agent.actorId.key })),
+    };
+  }
+}
