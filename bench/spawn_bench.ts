@@ -1,0 +1,189 @@
+/**
+ * Spawn-to-Ready and terminate latency of bootstrap procs, against the floor
+ * of a bare Deno child that connects back over a unix socket, in the same
+ * run, for one proc and for 8 at once.
+ *
+ * - `deno run --allow-all bench/spawn_bench.ts [iterations]` prints median,
+ *   p10–p90 spread and the bootstrap/bare ratios.
+ * - Under `deno bench` the same scenarios are registered as benches.
+ *
+ * Bootstrap path: `BootstrapProcManager.spawn` (callback channel, payload,
+ * native launcher, `deno run bootstrap.ts`: config, parent-death guard, proc,
+ * proc agent, unix mailbox server, callback) → `handle.ready()`. Terminate:
+ * `handle.terminate()` (StopAll → agent drains → child exits 0 → exit
+ * monitor). Bare path: `Deno.Command(deno run _bare_child.ts)` → accept →
+ * one byte; terminate = SIGTERM → status.
+ *
+ * @module
+ */
+
+import { ChannelAddr } from "../channel/addr.ts";
+import { ProcId } from "../actor/reference.ts";
+import { Proc } from "../actor/proc.ts";
+import type { DialMailboxRouter } from "../actor/dial_router.ts";
+import { BootstrapCommand } from "../launcher/command.ts";
+import { BootstrapProcManager } from "../bootstrap/manager.ts";
+import type { BootstrapProcHandle } from "../bootstrap/proc_handle.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const FLAGS = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-env",
+  "--allow-sys",
+  "--allow-ffi",
+];
+
+interface Bare {
+  child: Deno.ChildProcess;
+}
+
+async function bareSpawn(n: number): Promise<Bare[]> {
+  const dir = Deno.makeTempDirSync({ prefix: "bare-" });
+  const path = `${dir}/cb.sock`;
+  const listener = Deno.listen({ transport: "unix", path });
+  try {
+    const children = Array.from({ length: n }, () =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "--no-config", ...FLAGS, `${ROOT}bench/_bare_child.ts`],
+        env: { BARE_CALLBACK: path },
+        stdin: "null",
+        detached: true,
+      }).spawn());
+    for (let i = 0; i < n; i++) {
+      const conn = await listener.accept();
+      await conn.read(new Uint8Array(1));
+      conn.close();
+    }
+    return children.map((child) => ({ child }));
+  } finally {
+    listener.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+async function bareStop(bares: Bare[]): Promise<void> {
+  for (const { child } of bares) child.kill("SIGTERM");
+  await Promise.all(bares.map(({ child }) => child.status));
+}
+
+class BootstrapRig implements AsyncDisposable {
+  #n = 0;
+  private constructor(readonly root: Proc, readonly manager: BootstrapProcManager) {}
+  static async create(): Promise<BootstrapRig> {
+    const root = await Proc.direct(ChannelAddr.any("unix"), "root");
+    const manager = new BootstrapProcManager(
+      BootstrapCommand.fromPath(Deno.execPath(), [
+        "run",
+        "--config",
+        `${ROOT}deno.json`,
+        ...FLAGS,
+        `${ROOT}bootstrap.ts`,
+      ]),
+    );
+    return new BootstrapRig(root, manager);
+  }
+  async spawn(n: number): Promise<BootstrapProcHandle[]> {
+    const handles = await Promise.all(Array.from({ length: n }, () =>
+      this.manager.spawn(
+        new ProcId(ChannelAddr.any("unix"), `bench-${this.#n++}`),
+        this.root.procId.addr,
+        { createRank: 0, clientConfigOverride: {} },
+      )));
+    await Promise.all(handles.map((h) => h.ready()));
+    for (const h of handles) (this.root.forwarder as DialMailboxRouter).bind(h.procId, h.addr()!);
+    return handles;
+  }
+  async stop(handles: BootstrapProcHandle[]): Promise<void> {
+    using cx = this.root.instance(`stopper-${this.#n++}`);
+    await Promise.all(handles.map((h) => h.terminate(cx, 5_000, "bench")));
+    for (const h of handles) (this.root.forwarder as DialMailboxRouter).unbind(h.procId);
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.manager[Symbol.asyncDispose]();
+    await this.root[Symbol.asyncDispose]();
+  }
+}
+
+function stats(xs: number[]): { median: number; p10: number; p90: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))];
+  return { median: q(0.5), p10: q(0.1), p90: q(0.9) };
+}
+
+function fmt(xs: number[]): string {
+  const { median, p10, p90 } = stats(xs);
+  return `median ${median.toFixed(1)} ms (p10 ${p10.toFixed(1)} – p90 ${p90.toFixed(1)})`;
+}
+
+async function report(iterations: number): Promise<void> {
+  await using rig = await BootstrapRig.create();
+  const results: Record<string, number[]> = {};
+  const add = (k: string, v: number) => (results[k] ??= []).push(v);
+  // Warm the module cache and the JIT of both paths.
+  await bareStop(await bareSpawn(1));
+  await rig.stop(await rig.spawn(1));
+  for (let i = 0; i < iterations; i++) {
+    for (const n of [1, 8]) {
+      let t = performance.now();
+      const bares = await bareSpawn(n);
+      add(`bare ready x${n}`, performance.now() - t);
+      t = performance.now();
+      await bareStop(bares);
+      add(`bare stop x${n}`, performance.now() - t);
+      t = performance.now();
+      const handles = await rig.spawn(n);
+      add(`bootstrap ready x${n}`, performance.now() - t);
+      t = performance.now();
+      await rig.stop(handles);
+      add(`bootstrap stop x${n}`, performance.now() - t);
+    }
+  }
+  for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(20)} ${fmt(v)}`);
+  for (const n of [1, 8]) {
+    const b = stats(results[`bootstrap ready x${n}`]).median;
+    const f = stats(results[`bare ready x${n}`]).median;
+    console.log(`ratio ready x${n}: ${(b / f).toFixed(2)} (bootstrap/bare medians)`);
+  }
+}
+
+if (import.meta.main) {
+  await report(Number(Deno.args[0] ?? 10));
+} else {
+  for (const n of [1, 8]) {
+    Deno.bench({
+      name: `bare deno child connect-back x${n}`,
+      group: `ready-x${n}`,
+      baseline: true,
+      async fn(b) {
+        b.start();
+        const bares = await bareSpawn(n);
+        b.end();
+        await bareStop(bares);
+      },
+    });
+    Deno.bench({
+      name: `bootstrap proc spawn → Ready x${n}`,
+      group: `ready-x${n}`,
+      async fn(b) {
+        await using rig = await BootstrapRig.create();
+        b.start();
+        const handles = await rig.spawn(n);
+        b.end();
+        await rig.stop(handles);
+      },
+    });
+    Deno.bench({
+      name: `bootstrap proc terminate x${n}`,
+      group: `stop-x${n}`,
+      async fn(b) {
+        await using rig = await BootstrapRig.create();
+        const handles = await rig.spawn(n);
+        b.start();
+        await rig.stop(handles);
+        b.end();
+      },
+    });
+  }
+}

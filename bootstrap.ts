@@ -1,0 +1,161 @@
+/**
+ * The hypermesh executable: bootstrap child mode, and (later) CLI
+ * subcommands.
+ *
+ * - With `HYPERACTOR_MESH_BOOTSTRAP_MODE` (or, for the v0 allocator,
+ *   `HYPERACTOR_MESH_BOOTSTRAP_ADDR`) in the environment, this process is a
+ *   bootstrap child: it runs `bootstrapOrDie()` with the proc agent wired in
+ *   and exits with the code the mode reports.
+ * - Otherwise `main(args)` dispatches `args[0]` through {@linkcode SUBCOMMANDS}
+ *   (none yet; `host`, `demo`, `status` will be added there) and prints usage
+ *   for anything else.
+ *
+ * Cold start matters (spawn-to-Ready latency), so this file has no static
+ * imports: each mode and subcommand loads its modules on demand.
+ *
+ * Permissions for a bootstrap child: `--allow-read --allow-write --allow-net
+ * --allow-env` (unix sockets and config), `--allow-ffi` (parent-death
+ * `prctl`; without it a parent-pid watchdog is used), `--allow-sys`
+ * (hostname) and `--allow-run` (only for `Host` mode, which spawns procs).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { main } from "./bootstrap.ts";
+ * assertEquals(await main(["help"], { env: { get: () => undefined }, print: () => {} }), 0);
+ * ```
+ * @module
+ */
+
+/** Env var carrying the bootstrap mode. */
+const MODE_ENV = "HYPERACTOR_MESH_BOOTSTRAP_MODE";
+/** Env var carrying the v0 allocator's address. */
+const V0_ADDR_ENV = "HYPERACTOR_MESH_BOOTSTRAP_ADDR";
+
+/** A CLI subcommand: loaded on demand, returns the exit code. */
+export interface Subcommand {
+  /** One line for the usage text. */
+  readonly summary: string;
+  /**
+   * Runs the subcommand.
+   * @param args The arguments after the subcommand name.
+   * @returns The exit code.
+   */
+  run(args: string[]): Promise<number>;
+}
+
+/**
+ * The subcommand table. Add entries as
+ * `name: { summary, run: async (args) => (await import("./x.ts")).run(args) }`
+ * (parse `args` with `@std/cli/parse-args` inside the loaded module).
+ */
+export const SUBCOMMANDS: Record<string, Subcommand> = {
+  host: {
+    summary: "Run a host daemon: host --addr tcp:HOST:PORT [--command-worker]",
+    run: async (args) => (await import("./mesh/cli/host.ts")).run(args),
+  },
+  demo: {
+    summary: "Demo: demo [--hosts N] [--procs M] [--launcher native|systemd]",
+    run: async (args) => (await import("./mesh/cli/demo.ts")).run(args),
+  },
+  status: {
+    summary: "Print each proc's state: status <meshref>",
+    run: async (args) => (await import("./mesh/cli/status.ts")).run(args),
+  },
+};
+
+/** Options of {@linkcode main}. */
+export interface MainOptions {
+  /** Where to read the bootstrap variables (default `Deno.env`). */
+  env?: { get(key: string): string | undefined };
+  /** Where usage goes (default `console.log`). */
+  print?: (text: string) => void;
+}
+
+function processEnv(): { get(key: string): string | undefined } {
+  return {
+    get: (key: string) => {
+      try {
+        return Deno.env.get(key);
+      } catch {
+        return undefined; // no env permission: not a bootstrap child
+      }
+    },
+  };
+}
+
+/**
+ * Whether the environment asks this process to run as a bootstrap child.
+ * @param env Where to read (default `Deno.env`).
+ * @returns `true` when a bootstrap mode (or v0 allocator address) is set.
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { isBootstrapChild } from "./bootstrap.ts";
+ * assert(!isBootstrapChild({ get: () => undefined }));
+ * ```
+ */
+export function isBootstrapChild(
+  env: { get(key: string): string | undefined } = processEnv(),
+): boolean {
+  return env.get(MODE_ENV) !== undefined || env.get(V0_ADDR_ENV) !== undefined;
+}
+
+/**
+ * Runs this process as a bootstrap child with the proc agent wired in, then
+ * exits with the mode's code (1 on any failure).
+ * @returns Never.
+ * @tags allow-env, allow-net, allow-read, allow-write, allow-ffi, allow-sys
+ */
+export async function runBootstrapChild(): Promise<never> {
+  const [{ bootstrapOrDie }, { ProcAgent }] = await Promise.all([
+    import("./bootstrap/bootstrap.ts"),
+    import("./mesh/proc_agent.ts"),
+  ]);
+  return await bootstrapOrDie({
+    bootProcAgent: (proc, onStopAll) => ProcAgent.bootV1(proc, { onStopAll }),
+    bootV0Proc: async (procId) => {
+      const { bootstrapV0 } = await import("./mesh/proc_agent_v0.ts");
+      const { proc, agent } = bootstrapV0(procId);
+      return { proc, agent };
+    },
+    // Host mode: a host with a BootstrapProcManager and a host agent.
+    runHost: async (mode) => (await import("./mesh/_host_mesh_serve.ts")).runHost(mode),
+  });
+}
+
+function usage(): string {
+  const lines = [
+    "Usage: deno run --allow-run --allow-read --allow-write --allow-net --allow-env \\",
+    "         --allow-sys --allow-ffi bootstrap.ts <subcommand> [args]",
+    "",
+    "Started with HYPERACTOR_MESH_BOOTSTRAP_MODE set, runs as a bootstrap child.",
+    "",
+    "Subcommands:",
+    ...Object.entries(SUBCOMMANDS).map(([name, sub]) => `  ${name.padEnd(10)} ${sub.summary}`),
+    `  ${"help".padEnd(10)} Show this text.`,
+  ];
+  return lines.join("\n");
+}
+
+/**
+ * The entry point: bootstrap child, subcommand, or usage.
+ * @param args Command-line arguments (`Deno.args`).
+ * @param options Environment and output (for tests).
+ * @returns The exit code (a bootstrap child never returns).
+ */
+export async function main(args: string[], options: MainOptions = {}): Promise<number> {
+  if (isBootstrapChild(options.env ?? processEnv())) return await runBootstrapChild();
+  const print = options.print ?? console.log;
+  const [name, ...rest] = args;
+  const sub = name === undefined
+    ? undefined
+    : Object.hasOwn(SUBCOMMANDS, name)
+    ? SUBCOMMANDS[name]
+    : undefined;
+  if (sub !== undefined) return await sub.run(rest);
+  print(usage());
+  return name === undefined || name === "help" || name === "--help" || name === "-h" ? 0 : 2;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,294 @@
+/**
+ * The child side of bootstrapping: `bootstrap()` / `bootstrapOrDie()` read
+ * the mode from `HYPERACTOR_MESH_BOOTSTRAP_MODE` and run it (port of the
+ * seed's `bootstrap()` and `Bootstrap::bootstrap`).
+ *
+ * - **No mode.** When `HYPERACTOR_MESH_BOOTSTRAP_ADDR` is set, the default
+ *   mode (`V0ProcMesh` without config, as the seed's `Bootstrap::default()`)
+ *   runs: this is how a v0 `ProcessAllocator` starts its children. Otherwise
+ *   the process is not a bootstrap child and `bootstrap()` returns
+ *   `{kind: "NotBootstrapChild"}` (the seed would try V0 and fail on the
+ *   missing variable; a plain process is better told apart).
+ * - **`Proc`.** Install the parent's config snapshot as the `ClientOverride`
+ *   layer; arm the parent-death guard (config
+ *   `HYPERACTOR_MESH_BOOTSTRAP_ENABLE_PDEATHSIG`); build the proc with a
+ *   `LocalProcDialer` forwarder (siblings dialed in the socket dir, the rest
+ *   through a `MailboxClient` on the back-end address) and the `"exit"`
+ *   supervision policy (an unhandled root failure exits with code 1); boot the
+ *   proc agent; serve `unix:<socketDir>/<name>`; send `{addr, agent}` to the
+ *   callback address (awaiting the ack); wait for the agent's stop-all; stop
+ *   the mailbox server (draining), close the forwarder, and return the code.
+ * - **`Host`.** Delegated to the `runHost` hook (the host agent lives in
+ *   `mesh/`, above this layer).
+ * - **`V0ProcMesh`.** The allocator protocol, see `v0_proc_mesh.ts`.
+ *
+ * Layering: the proc agent lives in `mesh/`, which `bootstrap/` must not
+ * import. The entry point (`bootstrap.ts`, above `mesh/`) injects it as the
+ * `bootProcAgent` hook (and `bootV0Proc`, `runHost`).
+ *
+ * ## Invariants (BS-*)
+ * - **BS-12 (callback after serving).** The callback is sent only once the
+ *   proc serves its socket and its agent is spawned, so `Ready` implies
+ *   reachable.
+ * - **BS-13 (drain before exit).** After the agent's stop-all, the mailbox
+ *   server is stopped and drained and the forwarder closed before the exit
+ *   code is returned.
+ *
+ * @module
+ */
+
+import { ChannelAddr } from "../channel/addr.ts";
+import { dial, serve } from "../channel/mod.ts";
+import { attrs, config } from "../config/mod.ts";
+import type { MessageEnvelope } from "../actor/envelope.ts";
+import type { ProcId } from "../actor/reference.ts";
+import type { Actor } from "../actor/actor.ts";
+import type { ActorHandle } from "../actor/instance.ts";
+import { ActorRef } from "../actor/port.ts";
+import { Proc } from "../actor/proc.ts";
+import { MailboxClient } from "../actor/mailbox_client.ts";
+import { LocalProcDialer } from "../actor/local_proc_dialer.ts";
+import { type MailboxServerHandle, serveMailbox } from "../actor/mailbox_server.ts";
+import { HostError } from "../host/errors.ts";
+import {
+  type Bootstrap,
+  defaultBootstrap,
+  type HostBootstrap,
+  type ProcBootstrap,
+  readBootstrapMode,
+} from "./mode.ts";
+import { installParentDeathGuard } from "./pdeathsig.ts";
+import type { BootstrapCallback } from "./manager.ts";
+import { BOOTSTRAP_ADDR_ENV, runV0ProcMesh, type V0ProcBooter } from "./v0_proc_mesh.ts";
+
+/** What an agent boot hook may return. */
+export type AgentBootResult<A extends Actor = Actor> =
+  | ActorHandle<A>
+  | ActorRef<A>
+  | Promise<ActorHandle<A> | ActorRef<A>>;
+
+/**
+ * Boots the proc agent of a `Proc`-mode child (e.g.
+ * `(proc, onStopAll) => ProcAgent.bootV1(proc, { onStopAll })`).
+ * `onStopAll(code)` must be called when the agent handled a stop-all.
+ */
+export type ProcAgentBooter = (proc: Proc, onStopAll: (code: number) => void) => AgentBootResult;
+
+/** Runs a `Host`-mode child; resolves with the exit code (may never resolve). */
+export type HostRunner = (mode: HostBootstrap) => Promise<number>;
+
+/** Environment access (default `Deno.env`). */
+export interface EnvReader {
+  /** Reads a variable. */
+  get(key: string): string | undefined;
+}
+
+/** Options of {@linkcode bootstrap}. */
+export interface BootstrapOptions {
+  /** Where to read the mode (default `Deno.env`). */
+  env?: EnvReader;
+  /** Boots the v1 proc agent (required for `Proc` mode). */
+  bootProcAgent?: ProcAgentBooter;
+  /** Runs `Host` mode (required for it). */
+  runHost?: HostRunner;
+  /** Boots a v0 proc and its agent (required for `V0ProcMesh` mode). */
+  bootV0Proc?: V0ProcBooter;
+  /** Arm the parent-death guard in `Proc` mode (default: config `MESH_BOOTSTRAP_ENABLE_PDEATHSIG`). */
+  parentDeathGuard?: boolean;
+}
+
+/** What {@linkcode bootstrap} did. */
+export type BootstrapOutcome =
+  | { kind: "NotBootstrapChild" }
+  | { kind: "Exited"; code: number };
+
+/** A required hook for the requested mode is missing. */
+export class BootstrapHookMissingError extends Error {
+  /** The mode. */
+  readonly mode: Bootstrap["kind"];
+  /**
+   * Creates the error.
+   * @param mode The mode that needs the hook.
+   * @param hook The hook's option name.
+   */
+  constructor(mode: Bootstrap["kind"], hook: string) {
+    super(`Cannot bootstrap ${mode} mode: no "${hook}" hook was given`);
+    this.name = "BootstrapHookMissingError";
+    this.mode = mode;
+  }
+}
+
+function envOf(options: BootstrapOptions): EnvReader {
+  return options.env ?? {
+    get: (key: string) => {
+      try {
+        return Deno.env.get(key);
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+/**
+ * The mode this process should run, if any (see the module doc).
+ * @param env Where to read (default `Deno.env`).
+ * @returns The mode, or `undefined` for a process that is not a bootstrap child.
+ * @throws {import("./mode.ts").BootstrapModeError} For a malformed mode.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { bootstrapModeOf } from "./bootstrap.ts";
+ * assertEquals(bootstrapModeOf({ get: () => undefined }), undefined);
+ * const env = new Map([["HYPERACTOR_MESH_BOOTSTRAP_ADDR", "unix:@x"]]);
+ * assertEquals(bootstrapModeOf({ get: (k) => env.get(k) }), { kind: "V0ProcMesh" });
+ * ```
+ */
+export function bootstrapModeOf(env: EnvReader = envOf({})): Bootstrap | undefined {
+  const mode = readBootstrapMode(env);
+  if (mode !== undefined) return mode;
+  return env.get(BOOTSTRAP_ADDR_ENV) === undefined ? undefined : defaultBootstrap();
+}
+
+/**
+ * Runs this process's bootstrap mode (see the module doc).
+ * @param options Hooks and environment.
+ * @returns `NotBootstrapChild`, or `Exited` with the exit code to use.
+ * @throws {import("./mode.ts").BootstrapModeError} For a malformed mode.
+ * @throws {BootstrapHookMissingError} When the mode's hook is missing.
+ * @throws {HostError} `AgentSpawnFailure` / `ChannelError` from `Proc` mode.
+ * @tags allow-env, allow-net, allow-read, allow-write, allow-ffi
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { bootstrap } from "./bootstrap.ts";
+ * assertEquals(await bootstrap({ env: { get: () => undefined } }), { kind: "NotBootstrapChild" });
+ * ```
+ */
+export async function bootstrap(options: BootstrapOptions = {}): Promise<BootstrapOutcome> {
+  const env = envOf(options);
+  const mode = bootstrapModeOf(env);
+  if (mode === undefined) return { kind: "NotBootstrapChild" };
+  switch (mode.kind) {
+    case "Proc": {
+      if (options.bootProcAgent === undefined) {
+        throw new BootstrapHookMissingError("Proc", "bootProcAgent");
+      }
+      return { kind: "Exited", code: await bootstrapProc(mode, options.bootProcAgent, options) };
+    }
+    case "Host": {
+      if (options.runHost === undefined) throw new BootstrapHookMissingError("Host", "runHost");
+      if (mode.config !== undefined) config.setLayer("ClientOverride", mode.config);
+      return { kind: "Exited", code: await options.runHost(mode) };
+    }
+    case "V0ProcMesh": {
+      if (options.bootV0Proc === undefined) {
+        throw new BootstrapHookMissingError("V0ProcMesh", "bootV0Proc");
+      }
+      if (mode.config !== undefined) config.setLayer("ClientOverride", mode.config);
+      return { kind: "Exited", code: await runV0ProcMesh(options.bootV0Proc, { env }) };
+    }
+  }
+}
+
+/**
+ * {@linkcode bootstrap}, then exit the process with its code; any failure is
+ * logged and exits with code 1. A process that is not a bootstrap child
+ * exits with code 1 too.
+ * @param options As {@linkcode bootstrap}.
+ * @returns Never.
+ * @tags allow-env, allow-net, allow-read, allow-write, allow-ffi
+ */
+export async function bootstrapOrDie(options: BootstrapOptions = {}): Promise<never> {
+  let code = 1;
+  try {
+    const outcome = await bootstrap(options);
+    if (outcome.kind === "Exited") code = outcome.code;
+    else console.error("hypermesh: cannot bootstrap: no bootstrap mode in the environment");
+  } catch (error) {
+    console.error("hypermesh: failed to bootstrap mesh process:", error);
+  }
+  Deno.exit(code);
+}
+
+async function normalizeAgent(result: AgentBootResult): Promise<ActorRef> {
+  const value = await result;
+  if (value instanceof ActorRef) return value;
+  if (value !== null && typeof value === "object" && typeof value.bind === "function") {
+    return value.bind();
+  }
+  throw new TypeError(`Invalid agent boot result: ${String(value)}`);
+}
+
+/**
+ * Runs `Proc` mode (see the module doc) and resolves with the exit code the
+ * agent's stop-all reported.
+ * @param mode The decoded mode.
+ * @param bootProcAgent Boots the proc agent.
+ * @param options `parentDeathGuard` override.
+ * @returns The exit code.
+ * @throws {HostError} `AgentSpawnFailure`, or `ChannelError` when serving or
+ * calling back fails.
+ * @tags allow-env, allow-net, allow-read, allow-write, allow-ffi
+ */
+export async function bootstrapProc(
+  mode: ProcBootstrap,
+  bootProcAgent: ProcAgentBooter,
+  options: Pick<BootstrapOptions, "parentDeathGuard"> = {},
+): Promise<number> {
+  if (mode.config !== undefined) config.setLayer("ClientOverride", mode.config);
+  if (options.parentDeathGuard ?? config.get(attrs.MESH_BOOTSTRAP_ENABLE_PDEATHSIG)) {
+    // Safety net (BS-3); normal shutdown is the stop-all protocol.
+    installParentDeathGuard();
+  }
+  const procId: ProcId = mode.procId;
+  let backend: MailboxClient;
+  try {
+    backend = MailboxClient.dial(mode.backendAddr);
+  } catch (error) {
+    throw HostError.channelError(error);
+  }
+  const forwarder = new LocalProcDialer({
+    localAddr: procId.addr,
+    socketDir: mode.socketDirPath,
+    backend,
+  });
+  const proc = new Proc(procId, forwarder, { onUnhandledSupervisionEvent: "exit" });
+  let resolveExit!: (code: number) => void;
+  const exitCode = new Promise<number>((resolve) => resolveExit = resolve);
+  let serving: MailboxServerHandle | undefined;
+  try {
+    let agent: ActorRef;
+    try {
+      agent = await normalizeAgent(bootProcAgent(proc, (code) => resolveExit(code)));
+    } catch (error) {
+      throw HostError.agentSpawnFailure(procId, error);
+    }
+    const serveAddr = ChannelAddr.unix(`${mode.socketDirPath}/${procId.name}`);
+    try {
+      serving = serveMailbox(await serve<MessageEnvelope>(serveAddr), proc);
+    } catch (error) {
+      throw HostError.channelError(error);
+    }
+    const message: BootstrapCallback = { addr: serveAddr.toString(), agent: agent.toString() };
+    const tx = dial<BootstrapCallback>(mode.callbackAddr);
+    try {
+      await tx.send(message); // BS-12
+    } catch (error) {
+      throw HostError.channelError(error);
+    } finally {
+      await tx.close();
+    }
+    const code = await exitCode;
+    serving.stop("process shutting down"); // BS-13
+    await serving.done;
+    await forwarder.close();
+    return code;
+  } catch (error) {
+    serving?.stop("bootstrap failed");
+    await serving?.done;
+    await proc[Symbol.asyncDispose]();
+    await forwarder.close();
+    throw error;
+  }
+}

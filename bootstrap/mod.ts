@@ -1,0 +1,92 @@
+/**
+ * Bootstrap: from "spawned" to "Ready" and back down.
+ *
+ * Parent side:
+ * - {@linkcode BootstrapProcManager} — launches one OS process per proc with
+ *   the bootstrap command (default: `deno run … bootstrap.ts`), passing a
+ *   `Bootstrap.Proc` payload in `HYPERACTOR_MESH_BOOTSTRAP_MODE`; tracks each
+ *   proc in a {@linkcode BootstrapProcHandle} (`status`, `watch`, `ready`,
+ *   `wait`, `terminate`, `kill`); stops one (`terminateProc`,
+ *   `requestStop`) or all (`terminateAll`, concurrency-capped); SIGKILLs
+ *   leftovers on dispose and on process exit.
+ * - {@linkcode ProcStatus} / {@linkcode ProcStatusCell} — the lifecycle
+ *   `Starting → Running → Ready → Stopping → Stopped | Killed | Failed`.
+ * - {@linkcode StreamForwarder} / {@linkcode FileAppender} — captured child
+ *   stdout/stderr: console mirror, stderr tail for diagnostics, rank prefix,
+ *   aggregate files, log channel.
+ *
+ * Child side:
+ * - {@linkcode bootstrap} / {@linkcode bootstrapOrDie} — run the mode in the
+ *   environment (`Proc`, `Host` via hook, `V0ProcMesh`); the proc agent is
+ *   injected by the entry point (`bootstrap.ts`), since it lives in `mesh/`.
+ * - {@linkcode installParentDeathGuard} — the child dies with its parent.
+ * - {@linkcode runV0ProcMesh} — the legacy allocator protocol.
+ * - {@linkcode toEnvSafeString} / {@linkcode fromEnvSafeString} — the mode's
+ *   env-safe encoding.
+ *
+ * ## Invariants (BS-*)
+ * - **BS-1 (locking).** A status transition is one synchronous step
+ *   (`proc_status.ts`).
+ * - **BS-2 (deterministic env encoding)**, **BS-5 (typed decode errors)** —
+ *   `mode.ts`.
+ * - **BS-3 (orphan safety)** — `pdeathsig.ts`.
+ * - **BS-4 (no line lost at exit)** — `stream_forwarder.ts`; the manager lets
+ *   the pipes drain (bounded) before recording the exit.
+ * - **BS-6 (terminal is final)** — `proc_status.ts`.
+ * - **BS-7** — `file_appender.ts`.
+ * - **BS-8 (launcher once)**, **BS-9 (no orphan on dispose)**, **BS-10
+ *   (bounded bulk stop)**, **BS-11 (no stale socket)** — `manager.ts`.
+ * - **BS-12 (callback after serving)**, **BS-13 (drain before exit)** —
+ *   `bootstrap.ts`.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { displayProcStatus, fromEnvSafeString, toEnvSafeString } from "./mod.ts";
+ * const mode = fromEnvSafeString(toEnvSafeString({ kind: "V0ProcMesh" }));
+ * assertEquals(mode, { kind: "V0ProcMesh" });
+ * assertEquals(displayProcStatus({ kind: "Stopped", exitCode: 0, stderrTail: [] }), "Stopped(exit=0)");
+ * ```
+ * @module
+ */
+
+export * from "./_data_mod.ts";
+export {
+  BootstrapProcHandle,
+  type BootstrapProcHandleOptions,
+  STOP_ALL_MESSAGE,
+  type StopAllMessage,
+} from "./proc_handle.ts";
+export {
+  type BootstrapCallback,
+  type BootstrapProcConfig,
+  BootstrapProcManager,
+  type BootstrapProcManagerOptions,
+  type LogMessage,
+  overrideOrGlobal,
+} from "./manager.ts";
+export {
+  type AgentBootResult,
+  bootstrap,
+  BootstrapHookMissingError,
+  bootstrapModeOf,
+  type BootstrapOptions,
+  bootstrapOrDie,
+  type BootstrapOutcome,
+  bootstrapProc,
+  type EnvReader,
+  type HostRunner,
+  type ProcAgentBooter,
+} from "./bootstrap.ts";
+export {
+  type Allocator2Process,
+  BOOTSTRAP_ADDR_ENV,
+  BOOTSTRAP_INDEX_ENV,
+  HEARTBEAT_INTERVAL_MS,
+  type Process2Allocator,
+  type Process2AllocatorMessage,
+  runV0ProcMesh,
+  V0BootstrapError,
+  type V0ProcBooter,
+  type V0ProcMeshOptions,
+} from "./v0_proc_mesh.ts";

@@ -1,0 +1,359 @@
+/**
+ * Integration tests of bootstrap/: a real `BootstrapProcManager` launching the
+ * real `bootstrap.ts` entry point (and one-trick fixtures in
+ * tests/fixtures/bootstrap_*.ts), real sockets, real signals.
+ */
+
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { ChannelAddr } from "../channel/addr.ts";
+import { ProcId } from "../actor/reference.ts";
+import { Proc } from "../actor/proc.ts";
+import type { ClientInstance } from "../actor/instance.ts";
+import type { DialMailboxRouter } from "../actor/dial_router.ts";
+import { BootstrapCommand } from "../launcher/command.ts";
+import type { LaunchOptions, LaunchResult, ProcLauncher } from "../launcher/types.ts";
+import { processState } from "../launcher/_proc_state.ts";
+import { attrs } from "../config/mod.ts";
+import { ReadyError } from "../host/proc_handle.ts";
+import { type BootstrapProcConfig, BootstrapProcManager } from "../bootstrap/manager.ts";
+import type { BootstrapProcHandle } from "../bootstrap/proc_handle.ts";
+import type { ProcStatus } from "../bootstrap/proc_status.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const ENTRY = `${ROOT}bootstrap.ts`;
+const CHILD_FLAGS = [
+  "--config",
+  `${ROOT}deno.json`,
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-env",
+  "--allow-sys",
+  "--allow-ffi",
+];
+
+function bootstrapCommand(): BootstrapCommand {
+  return BootstrapCommand.fromPath(Deno.execPath(), ["run", ...CHILD_FLAGS, ENTRY]);
+}
+
+function fixtureCommand(name: string, args: string[] = []): BootstrapCommand {
+  return BootstrapCommand.fromPath(Deno.execPath(), [
+    "run",
+    "--no-config",
+    "--allow-env",
+    `${ROOT}tests/fixtures/${name}`,
+    ...args,
+  ]);
+}
+
+interface Setup {
+  root: Proc;
+  cx: ClientInstance;
+  manager: BootstrapProcManager;
+  spawn(name: string, extra?: Partial<BootstrapProcConfig>): Promise<BootstrapProcHandle>;
+  /** Waits for Ready and routes the root proc's messages for it to its socket. */
+  ready(handle: BootstrapProcHandle): Promise<void>;
+}
+
+async function withManager(
+  fn: (s: Setup) => Promise<void>,
+  launcher?: ProcLauncher,
+): Promise<void> {
+  const root = await Proc.direct(ChannelAddr.any("unix"), "root");
+  const cx = root.instance("client");
+  const manager = new BootstrapProcManager(bootstrapCommand());
+  if (launcher !== undefined) manager.setLauncher(launcher);
+  const setup: Setup = {
+    root,
+    cx,
+    manager,
+    spawn: (name, extra = {}) =>
+      manager.spawn(new ProcId(ChannelAddr.any("unix"), name), root.procId.addr, {
+        createRank: 0,
+        clientConfigOverride: {},
+        ...extra,
+      }),
+    ready: async (handle) => {
+      await handle.ready();
+      (root.forwarder as DialMailboxRouter).bind(handle.procId, handle.addr()!);
+    },
+  };
+  try {
+    await fn(setup);
+  } finally {
+    await manager[Symbol.asyncDispose]();
+    cx[Symbol.dispose]();
+    await root[Symbol.asyncDispose]();
+  }
+}
+
+async function collect(handle: BootstrapProcHandle): Promise<ProcStatus["kind"][]> {
+  const kinds: ProcStatus["kind"][] = [];
+  for await (const status of handle.watch()) {
+    kinds.push(status.kind);
+    if (status.kind === "Stopped" || status.kind === "Killed" || status.kind === "Failed") break;
+  }
+  return kinds;
+}
+
+async function isAlive(pid: number): Promise<boolean> {
+  return (await processState(pid)) === "alive";
+}
+
+Deno.test("BS: graceful terminate of a bootstrap child → Stopped(0) or Killed(SIGTERM); watch sees Running→Ready→Stopped", async () => {
+  await withManager(async ({ cx, spawn, ready }) => {
+    const handle = await spawn("graceful-0");
+    const kinds = collect(handle);
+    await ready(handle);
+    assert(handle.agentRef()?.toString().endsWith(",graceful-0,proc_agent[0]"));
+    const status = await handle.terminate(cx, 2_000, "test terminate");
+    assert(
+      (status.kind === "Stopped" && status.exitCode === 0) ||
+        (status.kind === "Killed" && status.signal === 15),
+      `expected Stopped(0) or Killed(SIGTERM), got ${JSON.stringify(status)}`,
+    );
+    assertEquals(await kinds, ["Running", "Ready", "Stopped"]);
+  });
+});
+
+Deno.test("BS: kill() of a bootstrap child → Killed(9)", async () => {
+  await withManager(async ({ spawn, ready }) => {
+    const handle = await spawn("kill-0");
+    await ready(handle);
+    assertEquals(await handle.kill(), { kind: "Killed", signal: 9, coreDumped: false });
+    assertEquals(await handle.wait(), { kind: "Killed", signal: 9, coreDumped: false });
+  });
+});
+
+Deno.test("BS: ready() rejects Terminal when the process exits before becoming ready (`false`)", async () => {
+  await withManager(async ({ spawn }) => {
+    const handle = await spawn("false-0", { bootstrapCommand: BootstrapCommand.fromPath("false") });
+    const error = await assertRejects(() => handle.ready(), ReadyError);
+    assertEquals(error.kind, "Terminal");
+    assertEquals((error.status as ProcStatus).kind, "Stopped");
+    assertEquals(error.status, { kind: "Stopped", exitCode: 1, stderrTail: [] });
+  });
+});
+
+Deno.test("LN-1, LN-2: a child that ignores SIGTERM is SIGKILLed after the grace period", async () => {
+  await withManager(async ({ cx, spawn }) => {
+    const handle = await spawn("stubborn-0", {
+      bootstrapCommand: fixtureCommand("bootstrap_ignore_sigterm.ts"),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // let it install its handler
+    const status = await handle.terminate(cx, 300, "test");
+    assertEquals(status, { kind: "Killed", signal: 9, coreDumped: false });
+  });
+});
+
+Deno.test("BS-4: a crashing child reports its exit and stderr tail (uncaught error, SIGABRT)", async () => {
+  await withManager(async ({ spawn }) => {
+    const tail = { [attrs.MESH_TAIL_LOG_LINES.key]: 10 };
+    const thrown = await spawn("crash-0", {
+      bootstrapCommand: fixtureCommand("bootstrap_crash.ts", ["throw"]),
+      clientConfigOverride: tail,
+    });
+    const st = await thrown.wait();
+    assertEquals(st.kind === "Stopped" && st.exitCode, 1, JSON.stringify(st));
+    const lines = st.kind === "Stopped" ? st.stderrTail : [];
+    assert(lines.includes("crash line 3"), `BS-4: tail ${JSON.stringify(lines)}`);
+    assert(lines.some((l) => l.includes("fixture crashed on purpose")), JSON.stringify(lines));
+
+    const aborted = await spawn("crash-1", {
+      bootstrapCommand: fixtureCommand("bootstrap_crash.ts", ["abort"]),
+      clientConfigOverride: tail,
+    });
+    const st2 = await aborted.wait();
+    assertEquals(st2.kind === "Killed" && st2.signal, 6, JSON.stringify(st2));
+    assertEquals(aborted.stderrTail, ["crash line 1", "crash line 2", "crash line 3"]);
+  });
+});
+
+Deno.test("BS-3: SIGKILLing a parent that runs a manager leaves no bootstrap child alive after 2 s", async () => {
+  const parent = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...CHILD_FLAGS,
+      "--allow-run",
+      `${ROOT}tests/fixtures/bootstrap_parent.ts`,
+      ENTRY,
+      "2",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = parent.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let pids: number[] = [];
+  let socketDir = "";
+  try {
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    ({ pids, socketDir } = JSON.parse(text.split("\n")[0]));
+    assertEquals(pids.length, 2);
+    for (const pid of pids) assert(await isAlive(pid), `child ${pid} should run before the kill`);
+    parent.kill("SIGKILL");
+    await parent.status;
+    const deadline = Date.now() + 2_000;
+    let alive = pids;
+    while (Date.now() < deadline) {
+      alive = [];
+      for (const pid of pids) if (await isAlive(pid)) alive.push(pid);
+      if (alive.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assertEquals(alive, [], "BS-3: children must die with their parent");
+  } finally {
+    try {
+      parent.kill("SIGKILL");
+    } catch { /* already dead */ }
+    await reader.cancel().catch(() => {});
+    await parent.status;
+    for (const pid of pids) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch { /* gone, as expected */ }
+    }
+    if (socketDir !== "") await Deno.remove(socketDir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("BS-11: 100 spawn/terminate cycles leave no process, socket file or descriptor behind", async () => {
+  // Deno wants --allow-all for /proc/self; `ls` (allow-run) can read it.
+  const fds = async () => {
+    const out = await new Deno.Command("ls", { args: [`/proc/${Deno.pid}/fd`] }).output();
+    return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l !== "").length;
+  };
+  await withManager(async ({ cx, manager, spawn, ready }) => {
+    // Warm up (module cache, lazily created resources) before counting descriptors.
+    const warm = await spawn("cycle-warm");
+    await ready(warm);
+    await manager.terminateProc(cx, warm.procId, 2_000, "warm-up");
+    const before = await fds();
+    const pids: number[] = [];
+    const cycles = 100;
+    const lanes = 4;
+    await Promise.all(Array.from({ length: lanes }, async (_, lane) => {
+      for (let i = lane; i < cycles; i += lanes) {
+        const handle = await spawn(`cycle-${i}`);
+        pids.push(handle.pid!);
+        await ready(handle);
+        const st = await handle.terminate(cx, 2_000, "cycle");
+        assertEquals(st.kind, "Stopped", JSON.stringify(st));
+        (cx.proc.forwarder as DialMailboxRouter).unbind(handle.procId);
+      }
+    }));
+    assertEquals(pids.length, cycles);
+    for (const pid of pids) assert(!(await isAlive(pid)), `BS-11: pid ${pid} still running`);
+    assertEquals([...Deno.readDirSync(manager.socketDir)].map((e) => e.name), [], "BS-11: sockets");
+    assertEquals(manager.pids.size, 0);
+    // The root proc's router keeps no link per unbound proc; allow a little slack
+    // for lazily created runtime descriptors.
+    const after = await fds();
+    assert(after - before <= 4, `BS-11: descriptors grew from ${before} to ${after}`);
+  });
+});
+
+Deno.test("BS-10: terminateAll() stops every child under a concurrency cap; an exited one counts as ok", async () => {
+  await withManager(async ({ cx, manager, spawn, ready }) => {
+    const handles = await Promise.all([spawn("all-0"), spawn("all-1"), spawn("all-2")]);
+    await Promise.all(handles.map(ready));
+    await handles[2].kill();
+    const summary = await manager.terminateAll(cx, 2_000, 2, "test");
+    assertEquals(summary.toJSON(), { attempted: 3, ok: 3, failed: 0 });
+    for (const h of handles) assert(["Stopped", "Killed"].includes(h.status().kind));
+    assertEquals(manager.status(handles[0].procId), undefined, "terminateAll forgets the procs");
+  });
+});
+
+Deno.test("BS: requestStop() is non-blocking and idempotent; status follows to Stopped", async () => {
+  await withManager(async ({ cx, manager, spawn, ready }) => {
+    const handle = await spawn("req-0");
+    await ready(handle);
+    manager.requestStop(cx, handle.procId, 2_000, "test");
+    assertEquals(manager.status(handle.procId)?.kind, "Stopping");
+    manager.requestStop(cx, handle.procId, 2_000, "again"); // no-op
+    const st = await handle.wait();
+    assertEquals(st.kind, "Stopped");
+    assertEquals(manager.status(handle.procId)?.kind, "Stopped");
+  });
+});
+
+Deno.test("BS-9: disposing the manager SIGKILLs every running child", async () => {
+  let pid = 0;
+  let handle: BootstrapProcHandle | undefined;
+  await withManager(async ({ spawn, ready }) => {
+    handle = await spawn("dispose-0");
+    await ready(handle);
+    pid = handle.pid!;
+    assert(await isAlive(pid));
+  });
+  assert(!(await isAlive(pid)), "BS-9: child must be dead after dispose");
+  assertEquals(handle?.status(), { kind: "Killed", signal: 9, coreDumped: false });
+});
+
+/** Launches nothing; the "process" exits 0 at once (the seed's DummyLauncher). */
+class DummyLauncher implements ProcLauncher {
+  readonly kind = "native" as const;
+  launch(_procId: string, _options: LaunchOptions): Promise<LaunchResult> {
+    return Promise.resolve({
+      startedAt: Date.now(),
+      stdio: { kind: "ManagedByLauncher" },
+      exit: Promise.resolve({ kind: { kind: "Exited", code: 0 }, stderrTail: ["bye"] }),
+    });
+  }
+  terminate(): Promise<void> {
+    return Promise.resolve();
+  }
+  kill(): Promise<void> {
+    return Promise.resolve();
+  }
+  [Symbol.asyncDispose](): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+Deno.test("BS: the exit monitor maps the launcher's exit (launcher tail used when nothing captured)", async () => {
+  await withManager(async ({ spawn }) => {
+    const handle = await spawn("dummy-0");
+    assertEquals(await handle.wait(), { kind: "Stopped", exitCode: 0, stderrTail: ["bye"] });
+  }, new DummyLauncher());
+});
+
+Deno.test("BS: V0ProcMesh allocator protocol: Hello, StartProc → StartedProc, StopAndExit(code)", async () => {
+  const { serve, dial } = await import("../channel/mod.ts");
+  type P2A = import("../bootstrap/v0_proc_mesh.ts").Process2Allocator;
+  type A2P = import("../bootstrap/v0_proc_mesh.ts").Allocator2Process;
+  await using allocator = await serve<P2A>(ChannelAddr.any("unix"));
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...CHILD_FLAGS, ENTRY],
+    env: { HYPERACTOR_MESH_BOOTSTRAP_ADDR: allocator.addr.toString(), HYPERACTOR_MESH_INDEX: "3" },
+    stdin: "null",
+  }).spawn();
+  try {
+    const hello = await allocator.recv();
+    assert(Array.isArray(hello) && hello[0] === 3, JSON.stringify(hello));
+    const helloMsg = hello![1] as { Hello: string };
+    await using tx = dial<A2P>(ChannelAddr.parse(helloMsg.Hello));
+    const procId = new ProcId(ChannelAddr.any("unix"), "v0proc-0");
+    await tx.send({ StartProc: [procId.toString(), "unix"] });
+    let started = await allocator.recv();
+    while (started?.[1] === "Heartbeat") started = await allocator.recv();
+    const [pid, agent, addr] =
+      (started![1] as { StartedProc: [string, string, string] }).StartedProc;
+    assertEquals(pid, procId.toString());
+    assert(agent.endsWith(",v0proc-0,mesh[0]"), agent);
+    assert(addr.startsWith("unix:"), addr);
+    await tx.send({ StopAndExit: 3 });
+    assertEquals((await child.status).code, 3);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited */ }
+    await child.status;
+  }
+});
