@@ -1,0 +1,54 @@
+/**
+ * A bootstrap program with the demo actor type registered: run in `Host`
+ * mode it serves a host (its procs run this program too); in `Proc` mode it
+ * is a proc with a v1 proc agent. Used by `demo`, the mesh tests and the
+ * bench as their bootstrap command ({@linkcode workerCommand}).
+ *
+ * @module
+ */
+
+import { BootstrapCommand } from "../../launcher/command.ts";
+
+/** Deno permissions a worker runs with. */
+export const WORKER_PERMISSIONS: readonly string[] = [
+  "--allow-run",
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-env",
+  "--allow-sys",
+  "--allow-ffi",
+];
+
+/**
+ * The bootstrap command running this program.
+ * @returns `deno run <permissions> <this file>`.
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { workerCommand } from "./worker.ts";
+ * assert(workerCommand().args.at(-1)!.endsWith("worker.ts"));
+ * ```
+ */
+export function workerCommand(): BootstrapCommand {
+  const path = new URL(import.meta.url).pathname;
+  return BootstrapCommand.fromPath(Deno.execPath(), ["run", ...WORKER_PERMISSIONS, path]);
+}
+
+/**
+ * Runs this process as a bootstrap child (never returns).
+ * @returns Never.
+ */
+export async function runWorker(): Promise<never> {
+  const [{ bootstrapOrDie }, { ProcAgent }] = await Promise.all([
+    import("../../bootstrap/bootstrap.ts"),
+    import("../proc_agent.ts"),
+    import("./demo_actor.ts"),
+  ]);
+  return await bootstrapOrDie({
+    bootProcAgent: (proc, onStopAll) => ProcAgent.bootV1(proc, { onStopAll }),
+    runHost: async (mode) => (await import("../_host_mesh_serve.ts")).runHost(mode),
+  });
+}
+
+if (import.meta.main) await runWorker();

@@ -1,0 +1,238 @@
+/**
+ * Host mesh integration tests: real host processes (`bootstrap.ts host`,
+ * Host bootstrap mode), real proc processes, sockets and signals.
+ */
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import { ChannelAddr } from "../channel/addr.ts";
+import { context, shutdownContext } from "../actor/context.ts";
+import { attrs, config } from "../config/mod.ts";
+import { BootstrapCommand } from "../launcher/command.ts";
+import { BOOTSTRAP_MODE_ENV, toEnvSafeString } from "../bootstrap/mode.ts";
+import { Extent } from "../mesh/extent.ts";
+import { HostMesh } from "../mesh/host_mesh.ts";
+import { HostMeshRef } from "../mesh/host_mesh_ref.ts";
+import { ConfigPushError, ProcCreationError, ProcSpawnError } from "../mesh/_host_mesh_errors.ts";
+import { GREETER_TYPE, type Greeting } from "../mesh/cli/demo_actor.ts";
+import { WORKER_PERMISSIONS, workerCommand } from "../mesh/cli/worker.ts";
+
+const BOOTSTRAP = new URL("../bootstrap.ts", import.meta.url).pathname;
+const WORKER = new URL("../mesh/cli/worker.ts", import.meta.url).pathname;
+
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** Starts `bootstrap.ts host --addr tcp:127.0.0.1:0 --command-worker`; resolves on "ready". */
+async function startDaemon(): Promise<{ child: Deno.ChildProcess; addr: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...WORKER_PERMISSIONS,
+      BOOTSTRAP,
+      "host",
+      "--addr",
+      "tcp:127.0.0.1:0",
+      "--command-worker",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  while (!buf.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += value;
+  }
+  // Keep draining stdout so the daemon never blocks on a full pipe.
+  (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })();
+  const m = /^ready (\S+)/.exec(buf);
+  if (!m) throw new Error(`daemon did not start: ${buf}`);
+  return { child, addr: m[1] };
+}
+
+/** Starts a worker process in Host bootstrap mode with `command` for its procs. */
+function startHostMode(addr: ChannelAddr, command?: BootstrapCommand): Deno.ChildProcess {
+  const mode = toEnvSafeString({
+    kind: "Host",
+    addr,
+    command: command?.toJSON(),
+    exitOnShutdown: true,
+  });
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...WORKER_PERMISSIONS, WORKER],
+    env: { [BOOTSTRAP_MODE_ENV]: mode },
+    stdin: "null",
+  }).spawn();
+}
+
+async function reap(children: Deno.ChildProcess[]): Promise<void> {
+  for (const c of children) {
+    try {
+      c.kill("SIGKILL");
+    } catch { /* exited */ }
+  }
+  await Promise.all(children.map((c) => c.status));
+}
+
+Deno.test({
+  name:
+    "extrinsic allocation: two `bootstrap.ts host` daemons on TCP, a proc mesh, an actor mesh, shutdown to zero processes",
+  sanitizeResources: false, // piped daemon stdout is drained by a detached reader
+  fn: async () => {
+    const daemons = await Promise.all([startDaemon(), startDaemon()]);
+    const cx = await context();
+    try {
+      const ref = HostMeshRef.fromHosts("test", daemons.map((d) => d.addr));
+      const procs = await ref.spawn(cx, "test", Extent.unity());
+      assertEquals(procs.region.toString(), "hosts=2/1");
+      const actors = await procs.spawn(cx, "greeter", GREETER_TYPE, null);
+      const { ref: port, receiver } = cx.openPort<Greeting>();
+      actors.cast(cx, "Greet", { text: "hi", reply: port });
+      const replies = [
+        await receiver.recv({ timeoutMs: 10_000 }),
+        await receiver.recv({ timeoutMs: 10_000 }),
+      ];
+      receiver.close();
+      assertEquals(new Set(replies.map((r) => r.actor)).size, 2);
+      const report = await HostMesh.take(ref).shutdown(cx);
+      assertEquals(report.failed, []);
+      const codes = await Promise.all(daemons.map((d) => d.child.status));
+      assertEquals(codes.map((s) => s.code), [0, 0], "daemons exit 0 after ShutdownHost");
+      assert(replies.every((r) => !alive(r.pid)), "no proc process survives shutdown");
+    } finally {
+      await reap(daemons.map((d) => d.child));
+      await shutdownContext();
+    }
+  },
+});
+
+Deno.test("a host whose bootstrap command is `false` fails creation with ProcCreationError", async () => {
+  const addrs = [ChannelAddr.any("unix"), ChannelAddr.any("unix")];
+  const children = addrs.map((a) => startHostMode(a, BootstrapCommand.fromPath("false")));
+  const cx = await context();
+  try {
+    const ref = HostMeshRef.fromHosts("test", addrs);
+    const err = (await assertRejects(() =>
+      ref.spawn(cx, "test", Extent.unity()), ProcCreationError)) as ProcCreationError;
+    assertEquals(err.state.status.kind, "Failed");
+    const message = (err.state.status as { message: string }).message;
+    assertStringIncludes(message, "failed to configure process");
+    assertStringIncludes(message, '"kind":"Stopped","exitCode":1', "exited before it was ready");
+    await HostMesh.take(ref).shutdown(cx);
+    assertEquals(
+      (await Promise.all(children.map((c) =>
+        c.status
+      ))).map((s) =>
+        s.code
+      ),
+      [0, 0],
+    );
+  } finally {
+    await reap(children);
+    await shutdownContext();
+  }
+});
+
+Deno.test("a host whose bootstrap command is `sleep 60` times out: ProcSpawnError [Timeout, Running]", async () => {
+  using _idle = config.override(attrs.MESH_PROC_SPAWN_MAX_IDLE, 1_500);
+  const addrs = [ChannelAddr.any("unix"), ChannelAddr.any("unix")];
+  const children = [
+    startHostMode(addrs[0], BootstrapCommand.fromPath("sleep", ["60"])),
+    startHostMode(addrs[1], workerCommand()),
+  ];
+  const cx = await context();
+  try {
+    const ref = HostMeshRef.fromHosts("test", addrs);
+    const err = (await assertRejects(() =>
+      ref.spawn(cx, "test", Extent.unity()), ProcSpawnError)) as ProcSpawnError;
+    assertEquals([err.statuses.get(0)?.kind, err.statuses.get(1)?.kind], ["Timeout", "Running"]);
+    await HostMesh.take(ref).shutdown(cx, { timeoutMs: 1_000 });
+    assertEquals(
+      (await Promise.all(children.map((c) =>
+        c.status
+      ))).map((s) =>
+        s.code
+      ),
+      [0, 0],
+    );
+  } finally {
+    await reap(children);
+    await shutdownContext();
+  }
+});
+
+Deno.test("HM-1: the client config override reaches the actors of a process host mesh", async () => {
+  using _a = config.override(attrs.HOST_SPAWN_READY_TIMEOUT, 120_000);
+  using _b = config.override(attrs.MESSAGE_DELIVERY_TIMEOUT, 60_000);
+  const cx = await context();
+  await using hosts = await HostMesh.process(Extent.of({ hosts: 2 }), workerCommand());
+  try {
+    const procs = await hosts.spawn(cx, "test", Extent.unity());
+    assertEquals(new Set(procs.ranks().map((r) => r.procId.key)).size, 2);
+    const actors = await procs.spawn(cx, "cfg", GREETER_TYPE, null);
+    const { ref, receiver } = cx.openPort<Record<string, unknown>>();
+    const keys = [attrs.HOST_SPAWN_READY_TIMEOUT.key, attrs.MESSAGE_DELIVERY_TIMEOUT.key];
+    actors.cast(cx, "GetConfig", { keys, reply: ref });
+    for (let i = 0; i < 2; i++) {
+      const got = await receiver.recv({ timeoutMs: 10_000 });
+      assertEquals(got, { [keys[0]]: 120_000, [keys[1]]: 60_000 });
+    }
+    receiver.close();
+    const report = await hosts.shutdown(cx);
+    assertEquals([report.failed, report.killed], [[], 0]);
+    assert(hosts.pids.every((pid) => !alive(pid)), "MS-42: no host process survives");
+  } finally {
+    await shutdownContext();
+  }
+});
+
+Deno.test("HM-2 / HM-3 / HM-4: attach to an unreachable host fails closed and names it", async () => {
+  using _t = config.override(attrs.MESH_ATTACH_CONFIG_TIMEOUT, 500);
+  using _f = config.override(attrs.FORWARDER_FLUSH_TIMEOUT, 200); // the request stays unacked
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const unreachable = `tcp:127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+  listener.close();
+  const cx = await context();
+  try {
+    const err = (await assertRejects(() =>
+      HostMesh.attach(cx, "hm_test", [unreachable]), ConfigPushError)) as ConfigPushError;
+    assertEquals(
+      err.failures.map((f) =>
+        f.host
+      ),
+      [unreachable],
+      "HM-4",
+    );
+    assertEquals(cx.undeliverables.size, 0, "HM-3: no bounce reached the caller");
+  } finally {
+    await shutdownContext();
+  }
+});
+
+Deno.test("MS-43: stop() keeps the hosts; attach() to the same addresses spawns again", async () => {
+  const cx = await context();
+  const first = await HostMesh.process(Extent.of({ hosts: 2 }), workerCommand());
+  try {
+    await first.spawn(cx, "a", Extent.of({ procs: 2 }));
+    const stopped = await first.stop(cx);
+    assertEquals(stopped.failed, []);
+    const again = await HostMesh.attach(cx, "again", first.hosts.map((h) => h.addr));
+    const procs = await again.spawn(cx, "b", Extent.of({ procs: 1 }));
+    assertEquals(procs.numRanks, 2);
+    const report = await again.shutdown(cx);
+    assertEquals(report.failed, []);
+  } finally {
+    await first[Symbol.asyncDispose]();
+    await shutdownContext();
+  }
+  assert(first.pids.every((pid) => !alive(pid)), "no host process survives");
+});
