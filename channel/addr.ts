@@ -23,6 +23,7 @@ export class ChannelAddrParseError extends Error {
   /** The rejected input. */
   readonly input: string;
   /**
+   * Creates the error.
    * @param input The rejected text.
    * @param why What is wrong.
    */
@@ -33,7 +34,8 @@ export class ChannelAddrParseError extends Error {
   }
 }
 
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 function isIpv6(text: string): boolean {
@@ -137,6 +139,44 @@ export class ChannelAddr {
   }
 
   /**
+   * A fresh bindable address for `transport`:
+   * - `local` → `local:0` (the server allocates the next id);
+   * - `tcp` → `tcp:127.0.0.1:0` (IPv4 loopback, any port; `[::1]` is not
+   *   used because IPv6 may be disabled on the host);
+   * - `unix` → on Linux a fresh random 24-character abstract name
+   *   (`unix:@…`): no file, nothing to clean up, gone with the process, but
+   *   reachable by any local process in the same network namespace; elsewhere
+   *   a fresh socket path in a 0700 directory under `XDG_RUNTIME_DIR` or the
+   *   temp dir (the server removes its socket file on close; the directory is
+   *   left behind).
+   *
+   * @param transport The transport.
+   * @returns An address to pass to `serve()`; the server reports the bound one.
+   * @throws {TypeError} For an unknown transport.
+   * @example
+   * ```ts
+   * import { assertEquals, assertNotEquals } from "@std/assert";
+   * import { ChannelAddr } from "./addr.ts";
+   * assertEquals(ChannelAddr.any("tcp").toString(), "tcp:127.0.0.1:0");
+   * assertEquals(ChannelAddr.any("local").toString(), "local:0");
+   * assertNotEquals(ChannelAddr.any("unix").key, ChannelAddr.any("unix").key);
+   * ```
+   */
+  static any(transport: Transport): ChannelAddr {
+    switch (transport) {
+      case "local":
+        return ChannelAddr.local(0);
+      case "tcp":
+        return ChannelAddr.tcp("127.0.0.1", 0);
+      case "unix":
+        if (Deno.build.os === "linux") return ChannelAddr.unix(randomName(24), true);
+        return ChannelAddr.unix(`${runtimeDir()}/${randomName(16)}.sock`);
+      default:
+        throw new TypeError(`Invalid transport: "${transport}"`);
+    }
+  }
+
+  /**
    * Parses the text form (CH-2).
    * @param text e.g. `unix:/run/x.sock`, `tcp:127.0.0.1:0`, `local:3`.
    * @returns The address.
@@ -196,17 +236,24 @@ export class ChannelAddr {
     }
   }
 
-  /** @returns The canonical text (CH-1). */
+  /**
+   * The canonical text.
+   * @returns The canonical text (CH-1).
+   */
   toString(): string {
     return this.key;
   }
 
-  /** @returns The canonical text (JSON form). */
+  /**
+   * The JSON form.
+   * @returns The canonical text.
+   */
   toJSON(): string {
     return this.key;
   }
 
   /**
+   * Address equality.
    * @param other Another address.
    * @returns Whether both denote the same endpoint.
    */
@@ -224,4 +271,25 @@ function format(a: ChannelAddr): string {
     case "tcp":
       return a.host!.includes(":") ? `tcp:[${a.host}]:${a.port}` : `tcp:${a.host}:${a.port}`;
   }
+}
+
+const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+function randomName(length: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(length));
+  let out = "";
+  for (const b of bytes) out += ALNUM[b % ALNUM.length];
+  return out;
+}
+
+let privateDir: string | undefined;
+
+function runtimeDir(): string {
+  if (privateDir !== undefined) return privateDir;
+  const base = Deno.env.get("XDG_RUNTIME_DIR");
+  privateDir = Deno.makeTempDirSync(
+    base ? { dir: base, prefix: "hypermesh-" } : { prefix: "hypermesh-" },
+  );
+  Deno.chmodSync(privateDir, 0o700);
+  return privateDir;
 }

@@ -1,0 +1,82 @@
+/**
+ * Channels: ordered, acknowledged message links between (and within)
+ * processes, plus addresses and watch cells.
+ *
+ * - {@linkcode ChannelAddr}: `local:N`, `unix:/path`, `unix:@abstract`,
+ *   `tcp:HOST:PORT`; {@linkcode ChannelAddr.any} gives a fresh bindable one.
+ * - {@linkcode serve} → {@linkcode ChannelServer} (async iterable of messages);
+ *   {@linkcode dial} → {@linkcode ChannelTx} (`post`, `send`, `flush`,
+ *   `status`).
+ * - Messages are plain JSON data or a top-level `Uint8Array` (raw bytes,
+ *   the fast path). Net links serialize with `JSON.stringify` when the
+ *   message is written (runs of messages as one JSON array frame), so `NaN`
+ *   becomes `null` and `undefined` fields vanish; a message that cannot be
+ *   serialized (cycle, `BigInt`) or exceeds `CODEC_MAX_FRAME_LENGTH` is
+ *   returned through `onReturn` and the link carries on. Receivers use
+ *   `JSON.parse`, which makes a `__proto__` key an own property: no prototype
+ *   pollution; invalid UTF-8 turns into U+FFFD. A received `Uint8Array` is a
+ *   view into a shared read buffer (copy it with `slice()` to keep a small
+ *   one for long). Local links pass the object itself (zero copy). On every
+ *   transport: do not mutate a message after posting it.
+ * - `send()` and `flush()` ask the server for an immediate ack; plain
+ *   `post()` traffic is acked every `MESSAGE_ACK_EVERY_N_MESSAGES` messages
+ *   or `MESSAGE_ACK_TIME_INTERVAL`. Senders have no bound on queued messages
+ *   (the delivery timeout bounds their age); servers stop reading a
+ *   connection while 16 Ki received messages wait for `recv()`.
+ * - Net links: each `dial()` is a session; messages are numbered, kept until
+ *   acknowledged, resent on reconnect (backoff 10 ms ×2 ±10 % up to 5 s,
+ *   reset after a connection that lived > 1 s) and deduplicated by the
+ *   server. Framing: varint length + body (`framing.ts`); wire protocol in
+ *   `_protocol.ts`. Bad peers are logged (see {@linkcode setChannelLogger})
+ *   and dropped.
+ *
+ * ## Invariants (CH-*)
+ * - **CH-1, CH-2** — see `addr.ts`.
+ * - **CH-3 (exactly once, in order).** A server delivers the messages of one
+ *   sender session in post order, each at most once, across any number of
+ *   reconnects; a message is acknowledged only after it was delivered.
+ * - **CH-4 (nothing vanishes).** Every posted message is either
+ *   acknowledged (net) / enqueued (local), or handed back exactly once to its
+ *   `onReturn` (and `send()` rejects): on `close()`, on a server `Closed` or
+ *   `Reject`, or when the oldest pending message is older than
+ *   `MESSAGE_DELIVERY_TIMEOUT`. The sender is then `Closed` (terminal).
+ * - **CH-5 (bad peer isolation).** Garbage, an oversize frame
+ *   (`CODEC_MAX_FRAME_LENGTH`), a bad preamble, a sequence gap or EOF inside a
+ *   frame closes only that connection, with a logged reason; the server and
+ *   its other connections keep working.
+ * - **CH-6 (lazy dial).** `dial()` does no I/O; unix/tcp senders connect on
+ *   the first post. Dialing an unserved `local:N` gives a `Closed` sender.
+ * - **CH-7 (total decoder).** See `framing.ts`.
+ * - **CH-8 (server close).** `close()` on a server acknowledges what it
+ *   received, tells live sessions `Closed` (terminal for them), keeps received
+ *   messages readable, removes its unix socket file, and is idempotent.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ChannelAddr, dial, serve } from "./mod.ts";
+ *
+ * await using server = await serve<string>(ChannelAddr.any("tcp"));
+ * await using tx = dial<string>(server.addr);
+ * await tx.send("hello");
+ * assertEquals(await server.recv(), "hello");
+ * ```
+ * @module
+ */
+
+export * from "./addr.ts";
+export * from "./watch_cell.ts";
+export * from "./errors.ts";
+export * from "./types.ts";
+export { _testing, dial, serve } from "./channel.ts";
+export { setChannelLogger } from "./net_server.ts";
+export type { ChannelLogger } from "./net_server.ts";
+export {
+  encodeFrame,
+  FrameDecoder,
+  type FrameDecoderOptions,
+  MAX_PREFIX_BYTES,
+  OutBuffer,
+  varintLength,
+  writeVarint,
+} from "./framing.ts";

@@ -1,0 +1,73 @@
+/**
+ * The sender and receiver contracts shared by every transport.
+ *
+ * @module
+ */
+
+import type { ChannelAddr } from "./addr.ts";
+import type { SendError } from "./errors.ts";
+import type { WatchCell } from "./watch_cell.ts";
+
+/** Link status of a {@linkcode ChannelTx}: `Closed` is terminal. */
+export type TxStatus = { kind: "Active" } | { kind: "Closed"; reason: string };
+
+/** Cancellation for waits. */
+export interface ChannelWaitOptions {
+  /** Ends the wait with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The receiving end of a served channel: an async iterable of messages.
+ *
+ * @typeParam M The message type (plain JSON data, or `Uint8Array`).
+ */
+export interface ChannelServer<M> extends AsyncIterable<M>, AsyncDisposable {
+  /** The address actually bound (real port, allocated local id, abstract name). */
+  readonly addr: ChannelAddr;
+  /**
+   * Next message.
+   * @param options Cancellation.
+   * @returns The message, or `undefined` once closed and drained.
+   */
+  recv(options?: ChannelWaitOptions): Promise<M | undefined>;
+  /**
+   * Graceful stop: flushes acks, tells live sessions `Closed`, removes a unix
+   * socket file. Messages already received stay readable. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * The sending end of a channel.
+ *
+ * @typeParam M The message type (plain JSON data, or `Uint8Array`).
+ */
+export interface ChannelTx<M> extends AsyncDisposable {
+  /** The dialed address. */
+  readonly addr: ChannelAddr;
+  /**
+   * Enqueues `message`; never throws. Messages arrive in post order.
+   * @param message The message. Do not mutate it after posting.
+   * @param onReturn Called exactly once with the message if delivery is known
+   * to have failed.
+   */
+  post(message: M, onReturn?: (error: SendError<M>) => void): void;
+  /**
+   * Posts and waits for the receiver's acknowledgement (net) or enqueueing
+   * (local).
+   * @param message The message.
+   * @returns Resolves once acknowledged.
+   * @throws {SendError} When delivery failed.
+   */
+  send(message: M): Promise<void>;
+  /** `Active`, then `Closed` with a reason (terminal). */
+  readonly status: WatchCell<TxStatus>;
+  /**
+   * Waits until everything posted so far is acknowledged or returned.
+   * @returns Resolves then; never rejects.
+   */
+  flush(): Promise<void>;
+  /** Closes the sender; unacknowledged and queued messages are returned with reason `"closed"`. */
+  close(): Promise<void>;
+}
