@@ -177,6 +177,7 @@ export function describeEnvelope(envelope: MessageEnvelope): string {
 }
 
 /**
+ * Display form of a delivery error.
  * @param error A delivery error.
  * @returns e.g. `broken link: peer gone`.
  */

@@ -26,6 +26,7 @@ export class ReferenceParseError extends Error {
   /** The rejected input. */
   readonly input: string;
   /**
+   * Creates a ReferenceParseError.
    * @param input The rejected text.
    * @param why What is wrong with it.
    * @param options Cause.
@@ -72,6 +73,7 @@ export class ProcId {
   readonly key: string;
 
   /**
+   * Creates a ProcId.
    * @param addr The proc's address.
    * @param name Its name.
    * @throws {TypeError} For an invalid name.
@@ -105,17 +107,24 @@ export class ProcId {
     return new ActorId(this, name, pid);
   }
 
-  /** @returns The canonical text. */
+  /**
+   * The canonical text.
+   * @returns The canonical text.
+   */
   toString(): string {
     return this.key;
   }
 
-  /** @returns The canonical text (JSON form). */
+  /**
+   * The canonical text (JSON form).
+   * @returns The canonical text (JSON form).
+   */
   toJSON(): string {
     return this.key;
   }
 
   /**
+   * Value equality.
    * @param other Another id.
    * @returns Whether both name the same proc.
    */
@@ -147,6 +156,7 @@ export class ActorId {
   readonly key: string;
 
   /**
+   * Creates an ActorId.
    * @param procId The proc.
    * @param name Actor name.
    * @param pid Non-negative integer.
@@ -183,17 +193,24 @@ export class ActorId {
     return new PortId(this, index, typeName);
   }
 
-  /** @returns The canonical text. */
+  /**
+   * The canonical text.
+   * @returns The canonical text.
+   */
   toString(): string {
     return this.key;
   }
 
-  /** @returns The canonical text (JSON form). */
+  /**
+   * The canonical text (JSON form).
+   * @returns The canonical text (JSON form).
+   */
   toJSON(): string {
     return this.key;
   }
 
   /**
+   * Value equality.
    * @param other Another id.
    * @returns Whether both name the same actor.
    */
@@ -226,6 +243,7 @@ export class PortId {
   readonly key: string;
 
   /**
+   * Creates a PortId.
    * @param actorId Owner.
    * @param index Non-negative safe integer.
    * @param typeName Optional message type shown in the text form.
@@ -254,19 +272,26 @@ export class PortId {
     return ref;
   }
 
-  /** @returns The text form, with the type annotation when known. */
+  /**
+   * The text form, with the type annotation when known.
+   * @returns The text form, with the type annotation when known.
+   */
   toString(): string {
     return this.typeName === undefined
       ? this.key
       : `${this.actorId.key}[${this.index}<${this.typeName}>]`;
   }
 
-  /** @returns The text form (JSON form). */
+  /**
+   * The text form (JSON form).
+   * @returns The text form (JSON form).
+   */
   toJSON(): string {
     return this.toString();
   }
 
   /**
+   * Value equality.
    * @param other Another id.
    * @returns Whether both name the same port.
    */
@@ -278,7 +303,8 @@ export class PortId {
 /** Any of the three id kinds. */
 export type Reference = ProcId | ActorId | PortId;
 
-const ACTOR_PART = /^([A-Za-z0-9_-]+(?:::[A-Za-z0-9_-]+)*)(?:\[(\d+)\](?:\[(\d+)(?:<([A-Za-z0-9_-]+(?:::[A-Za-z0-9_-]+)*)>)?\])?)?$/;
+const ACTOR_PART =
+  /^([A-Za-z0-9_-]+(?:::[A-Za-z0-9_-]+)*)(?:\[(\d+)\](?:\[(\d+)(?:<([A-Za-z0-9_-]+(?:::[A-Za-z0-9_-]+)*)>)?\])?)?$/;
 
 /**
  * Parses any reference: `ADDR,PROC`, `ADDR,PROC,ACTOR`, `ADDR,PROC,ACTOR[PID]`,

@@ -22,6 +22,19 @@
  *   `maxInFlight` terminations at once; an already-exited child counts as ok.
  * - **BS-11 (no stale socket).** When a child exits, its socket file
  *   `<socketDir>/<name>` is removed.
+ * - **BS-14 (forwarded lines reach the forwarder before the exit status).**
+ *   With log forwarding on and a `logChannel`, every line a child wrote is
+ *   posted on the log channel, and its sender is flushed (bounded by
+ *   `HYPERACTOR_FORWARDER_FLUSH_TIMEOUT`) before the proc's terminal status is
+ *   published: once `Stopped`/`Killed` is observed, the forwarder's channel
+ *   has acknowledged every line.
+ *
+ * Log forwarding: `HYPERACTOR_MESH_ENABLE_LOG_FORWARDING` (per-proc override
+ * first) sends each captured line batch, as a {@linkcode LogMessage}, to the
+ * manager's `logChannel` — the address served by a host-side
+ * `LogForwardActor` (see `log_forward.ts`), which is also handed to the
+ * child as `BOOTSTRAP_LOG_CHANNEL`. Without a `logChannel` the lines are only
+ * mirrored, tailed and file-captured (one warning per manager).
  *
  * @module
  */
@@ -29,6 +42,7 @@
 import { ChannelAddr } from "../channel/addr.ts";
 import { dial, serve } from "../channel/mod.ts";
 import type { ChannelServer, ChannelTx } from "../channel/types.ts";
+import type { LogMessage } from "./log_forward.ts";
 import { type Attr, type AttrKind, attrs, type AttrValueOf, config } from "../config/mod.ts";
 import type { ConfigSnapshot } from "../config/mod.ts";
 import type { ProcId } from "../actor/reference.ts";
@@ -68,26 +82,7 @@ export interface BootstrapCallback {
   agent: string;
 }
 
-/** A line batch or flush posted on a proc's log channel (reference §6.1). */
-export type LogMessage =
-  | {
-    /** Tag. */
-    kind: "Log";
-    /** Host that produced the lines. */
-    hostname: string;
-    /** The proc id text. */
-    procId: string;
-    /** Which stream. */
-    outputTarget: OutputTarget;
-    /** The lines. */
-    payload: string[];
-  }
-  | {
-    /** Tag. */
-    kind: "Flush";
-    /** Sync-flush version, `null` for the periodic flush. */
-    syncVersion: number | null;
-  };
+export type { LogMessage } from "./log_forward.ts";
 
 /** Per-proc configuration of {@linkcode BootstrapProcManager.spawn}. */
 export interface BootstrapProcConfig {
@@ -107,6 +102,11 @@ export interface BootstrapProcManagerOptions {
   runtimeDir?: string;
   /** Where aggregate log files go when file capture is on (default: `/tmp/<user>` with `HYPERACTOR_FORCE_FILE_LOG`, else none). */
   fileCaptureDir?: string;
+  /**
+   * The served log channel that forwarded lines go to (a `LogForwardActor`'s
+   * `addr`); used only for procs with log forwarding on (BS-14).
+   */
+  logChannel?: ChannelAddr | string;
 }
 
 interface Child {
@@ -178,6 +178,13 @@ export function overrideOrGlobal<K extends AttrKind>(
   return ok ? value as AttrValueOf[K] : config.get(attr);
 }
 
+/** Waits for `promise` (which never rejects) at most `ms`, clearing its timer. */
+async function settleWithin(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => timer = setTimeout(resolve, ms))]);
+  clearTimeout(timer);
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -212,6 +219,8 @@ export class BootstrapProcManager
   readonly #command: BootstrapCommand;
   readonly #socketDir: string;
   readonly #fileCaptureDir: string | undefined;
+  readonly #logChannel: string | undefined;
+  #warnedNoLogChannel = false;
   readonly #children = new Map<string, Child>();
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #running = new Map<string, { launcherId: string; pid?: number }>();
@@ -235,6 +244,14 @@ export class BootstrapProcManager
     });
     Deno.chmodSync(this.#socketDir, 0o700);
     this.#fileCaptureDir = options.fileCaptureDir;
+    this.#logChannel = options.logChannel === undefined
+      ? undefined
+      : ChannelAddr.parse(options.logChannel.toString()).toString();
+  }
+
+  /** The log channel forwarded lines go to, if any. */
+  get logChannel(): string | undefined {
+    return this.#logChannel;
   }
 
   /** The default bootstrap command. */
@@ -247,7 +264,10 @@ export class BootstrapProcManager
     return this.#socketDir;
   }
 
-  /** @returns `"unix"`: every proc is local and served on a Unix socket. */
+  /**
+   * `"unix"`: every proc is local and served on a Unix socket.
+   * @returns `"unix"`: every proc is local and served on a Unix socket.
+   */
   transport(): "unix" {
     return "unix";
   }
@@ -396,7 +416,7 @@ export class BootstrapProcManager
     } catch (error) {
       throw HostError.processConfigurationFailure(procId, error);
     }
-    const logChannel = forwarding ? ChannelAddr.any("unix").toString() : undefined;
+    const logChannel = forwarding ? this.#logChannelForSpawn() : undefined;
     const command = (procConfig.bootstrapCommand ?? this.#command).withEnv({
       [PARENT_PID_ENV]: String(Deno.pid),
     });
@@ -483,6 +503,16 @@ export class BootstrapProcManager
     return [start(stdio.stdout, "stdout"), start(stdio.stderr, "stderr")];
   }
 
+  #logChannelForSpawn(): string | undefined {
+    if (this.#logChannel === undefined && !this.#warnedNoLogChannel) {
+      this.#warnedNoLogChannel = true;
+      console.warn(
+        "hypermesh: log forwarding is enabled but the proc manager has no logChannel; lines are only mirrored",
+      );
+    }
+    return this.#logChannel;
+  }
+
   #appender(): Promise<FileAppender | undefined> {
     this.#fileAppender ??= (async () => {
       let dir = this.#fileCaptureDir;
@@ -528,6 +558,7 @@ export class BootstrapProcManager
       tails.push(out.tail);
       if (tx !== undefined) {
         if (tx.status.get().kind === "Active") tx.post({ kind: "Flush", syncVersion: null });
+        await settleWithin(tx.flush(), config.get(attrs.FORWARDER_FLUSH_TIMEOUT)); // BS-14
         await tx.close();
       }
     }

@@ -25,11 +25,7 @@ import type { Actor } from "../actor/actor.ts";
 import { ActorRef } from "../actor/port.ts";
 import type { Context } from "../actor/instance.ts";
 import type { ProcLauncher } from "../launcher/types.ts";
-import {
-  ReadyError as HostReadyError,
-  TerminateError,
-  WaitError as HostWaitError,
-} from "../host/proc_handle.ts";
+import { TerminateError } from "../host/proc_handle.ts";
 import type { ProcHandle } from "../host/proc_handle.ts";
 import {
   isExit,
@@ -37,7 +33,6 @@ import {
   type ProcStatus,
   ProcStatusCell,
   type ProcStatusCellOptions,
-  ReadyError,
 } from "./proc_status.ts";
 
 /** The message type (handler name) of the proc agent's stop-all request. */
@@ -182,14 +177,20 @@ export class BootstrapProcHandle implements ProcHandle<ProcExitStatus, Actor> {
     this.#stderrTail = Object.freeze([...lines]);
   }
 
-  /** @returns The proc's address once `Ready` (and after, while the status keeps it). */
+  /**
+   * The proc's address once `Ready` (and after, while the status keeps it).
+   * @returns The proc's address once `Ready` (and after, while the status keeps it).
+   */
   addr(): ChannelAddr | undefined {
     const status = this.#cell.get();
     if (status.kind !== "Ready") return undefined;
     return typeof status.addr === "string" ? ChannelAddr.parse(status.addr) : status.addr;
   }
 
-  /** @returns The proc agent once `Ready`. */
+  /**
+   * The proc agent once `Ready`.
+   * @returns The proc agent once `Ready`.
+   */
   agentRef(): ActorRef<Actor> | undefined {
     const status = this.#cell.get();
     return status.kind === "Ready" ? ActorRef.attest(status.agent) : undefined;
@@ -255,18 +256,11 @@ export class BootstrapProcHandle implements ProcHandle<ProcExitStatus, Actor> {
    * Resolves once the proc is `Ready` (`Stopping` is not terminal).
    * @param options Cancellation.
    * @returns Resolves with nothing.
-   * @throws {HostReadyError} `Terminal(status)` when the proc exited first,
+   * @throws {ReadyError} `Terminal(status)` when the proc exited first,
    * `ChannelClosed` when the handle closed first.
    */
   async ready(options: WatchOptions = {}): Promise<void> {
-    try {
-      await this.#cell.ready(options);
-    } catch (error) {
-      if (!(error instanceof ReadyError)) throw error;
-      throw error.status === undefined
-        ? HostReadyError.channelClosed()
-        : HostReadyError.terminal(error.status);
-    }
+    await this.#cell.ready(options);
   }
 
   /**
@@ -274,15 +268,10 @@ export class BootstrapProcHandle implements ProcHandle<ProcExitStatus, Actor> {
    * Non-consuming: any number of callers.
    * @param options Cancellation.
    * @returns The exit status.
-   * @throws {HostWaitError} When the handle closed before the proc exited.
+   * @throws {WaitError} When the handle closed before the proc exited.
    */
   async wait(options: WatchOptions = {}): Promise<ProcExitStatus> {
-    try {
-      return await this.#cell.wait(options);
-    } catch (error) {
-      if (options.signal?.aborted) throw error;
-      throw new HostWaitError({ cause: error });
-    }
+    return await this.#cell.wait(options);
   }
 
   /**

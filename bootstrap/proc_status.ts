@@ -28,6 +28,7 @@
 
 import { WatchCell, type WatchOptions } from "../channel/watch_cell.ts";
 import type { ChannelAddr } from "../channel/addr.ts";
+import { ReadyError, WaitError } from "../host/proc_handle.ts";
 
 /** The OS process has been spawned but is not yet confirmed running. */
 export interface StartingStatus {
@@ -218,54 +219,6 @@ export function displayProcStatus(status: ProcStatus, now: number = Date.now()):
   }
 }
 
-/** Why {@linkcode ProcStatusCell.ready} failed (the seed's `ReadyError`). */
-export type ReadyErrorVariant = "Terminal" | "ChannelClosed";
-
-/** The proc exited, or its status closed, before it became `Ready`. */
-export class ReadyError extends Error {
-  /** `Terminal` (exited first) or `ChannelClosed` (status closed first). */
-  readonly variant: ReadyErrorVariant;
-  /** For `Terminal`: the exit status. */
-  readonly status?: ProcExitStatus;
-  /**
-   * Creates the error.
-   * @param status The exit status, or `undefined` for `ChannelClosed`.
-   * @param options Standard error options.
-   */
-  constructor(status: ProcExitStatus | undefined, options?: ErrorOptions) {
-    super(
-      status === undefined
-        ? "Cannot wait for ready: status channel closed"
-        : `Cannot wait for ready: proc terminated before running: ${displayProcStatus(status)}`,
-      options,
-    );
-    this.name = "ReadyError";
-    this.variant = status === undefined ? "ChannelClosed" : "Terminal";
-    if (status !== undefined) this.status = status;
-  }
-}
-
-/** The status closed before the proc exited (the seed's `WaitError::ChannelClosed`). */
-export class WaitError extends Error {
-  /** Always `ChannelClosed`. */
-  readonly variant = "ChannelClosed" as const;
-  /** The last status observed. */
-  readonly lastStatus: ProcStatus;
-  /**
-   * Creates the error.
-   * @param lastStatus The last status observed.
-   * @param options Standard error options.
-   */
-  constructor(lastStatus: ProcStatus, options?: ErrorOptions) {
-    super(
-      `Cannot wait for exit: status channel closed at ${displayProcStatus(lastStatus)}`,
-      options,
-    );
-    this.name = "WaitError";
-    this.lastStatus = lastStatus;
-  }
-}
-
 /** Options of {@linkcode ProcStatusCell}. */
 export interface ProcStatusCellOptions {
   /** Called on a refused transition (default: `console.warn`). */
@@ -430,9 +383,9 @@ export class ProcStatusCell {
   async ready(options: WatchOptions = {}): Promise<ReadyStatus> {
     for await (const status of this.#cell.watch(options)) {
       if (status.kind === "Ready") return status;
-      if (isExit(status)) throw new ReadyError(status);
+      if (isExit(status)) throw ReadyError.terminal(status, displayProcStatus(status));
     }
-    throw new ReadyError(undefined);
+    throw ReadyError.channelClosed();
   }
 
   /**
@@ -446,7 +399,7 @@ export class ProcStatusCell {
     for await (const status of this.#cell.watch(options)) {
       if (isExit(status)) return status;
     }
-    throw new WaitError(this.#cell.get());
+    throw new WaitError({ cause: `status closed at ${displayProcStatus(this.#cell.get())}` });
   }
 
   /** Closes the cell: watchers end, pending `ready`/`wait` reject. Idempotent. */

@@ -15,9 +15,8 @@ import {
   isLegalTransition,
   type ProcStatus,
   ProcStatusCell,
-  ReadyError,
-  WaitError,
 } from "./proc_status.ts";
+import { ReadyError, WaitError } from "../host/proc_handle.ts";
 
 const addr = ChannelAddr.parse("unix:@any_ready");
 const agent = ProcId.parse("unix:@any_ready,proc").actor("proc_agent").toString();
@@ -210,9 +209,9 @@ Deno.test("ProcStatusCell.ready() errs if the process exits before running", asy
   const { cell } = cellForTest();
   assert(cell.markStopped(7, []));
   const err = await assertRejects(() => cell.ready(), ReadyError);
-  assertEquals(err.variant, "Terminal");
+  assertEquals(err.kind, "Terminal");
   assertEquals(err.status, { kind: "Stopped", exitCode: 7, stderrTail: [] });
-  assertStringIncludes(err.message, "terminated before running: Stopped(exit=7)");
+  assertStringIncludes(err.message, "terminal state (status: Stopped(exit=7))");
   cell.close();
 });
 
@@ -233,7 +232,7 @@ Deno.test("ProcStatusCell.ready() reports ChannelClosed when closed first", asyn
   assert(cell.markRunning(1));
   cell.close();
   const err = await assertRejects(() => pending, ReadyError);
-  assertEquals(err.variant, "ChannelClosed");
+  assertEquals(err.kind, "ChannelClosed");
   assertEquals(err.status, undefined);
 });
 
@@ -277,7 +276,7 @@ Deno.test("ProcStatusCell.wait() rejects with WaitError when closed first", asyn
   assert(cell.markRunning(5));
   cell.close();
   const err = await assertRejects(() => pending, WaitError);
-  assertEquals(err.lastStatus, { kind: "Running", startedAt: 5 });
+  assertEquals(String(err.cause).includes("Running"), true);
   assertInstanceOf(err, Error);
 });
 

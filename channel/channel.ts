@@ -97,7 +97,10 @@ export function dial<M>(addr: ChannelAddr | string): ChannelTx<M> {
  * assertEquals(_testing.breakConnections(tx), 0); // local: nothing to break
  * ```
  */
-export const _testing = {
+export const _testing: {
+  /** Closes the real sockets under a net sender or server. */
+  breakConnections(target: ChannelTx<unknown> | ChannelServer<unknown>): number;
+} = {
   /**
    * Closes the real sockets under a net sender or server, as a network fault
    * would; senders then reconnect and resend what is unacknowledged.

@@ -64,6 +64,7 @@ export class WatchCell<T> {
   #subscribers = new Set<Subscriber<T>>();
 
   /**
+   * Creates a cell holding `initial`.
    * @param initial The first value.
    */
   constructor(initial: T) {

@@ -87,6 +87,7 @@ export class AttrParseError extends Error {
   /** The rejected text. */
   readonly text: string;
   /**
+   * Creates an AttrParseError.
    * @param attr The attribute.
    * @param text The rejected text.
    * @param options Cause.

@@ -6,12 +6,12 @@
  * @module
  */
 
-import { defineAttr } from "./attr.ts";
+import { type Attr, defineAttr } from "./attr.ts";
 
 const s = 1_000;
 
 /** Maximum size of one channel frame body in bytes. */
-export const CODEC_MAX_FRAME_LENGTH = defineAttr({
+export const CODEC_MAX_FRAME_LENGTH: Attr<"int"> = defineAttr({
   key: "hyperactor::config::codec_max_frame_length",
   env: "HYPERACTOR_CODEC_MAX_FRAME_LENGTH",
   kind: "int",
@@ -19,7 +19,7 @@ export const CODEC_MAX_FRAME_LENGTH = defineAttr({
   doc: "Largest accepted frame body in bytes; a peer sending more is disconnected.",
 });
 /** How long a posted message may stay unacknowledged before the link is declared broken. */
-export const MESSAGE_DELIVERY_TIMEOUT = defineAttr({
+export const MESSAGE_DELIVERY_TIMEOUT: Attr<"duration"> = defineAttr({
   key: "hyperactor::config::message_delivery_timeout",
   env: "HYPERACTOR_MESSAGE_DELIVERY_TIMEOUT",
   kind: "duration",
@@ -27,7 +27,7 @@ export const MESSAGE_DELIVERY_TIMEOUT = defineAttr({
   doc: "Unacknowledged messages older than this are returned as undeliverable.",
 });
 /** Ack at least this often while messages are unacknowledged. */
-export const MESSAGE_ACK_TIME_INTERVAL = defineAttr({
+export const MESSAGE_ACK_TIME_INTERVAL: Attr<"duration"> = defineAttr({
   key: "hyperactor::config::message_ack_time_interval",
   env: "HYPERACTOR_MESSAGE_ACK_TIME_INTERVAL",
   kind: "duration",
@@ -35,7 +35,7 @@ export const MESSAGE_ACK_TIME_INTERVAL = defineAttr({
   doc: "Receiver acks pending messages at least this often.",
 });
 /** Ack after this many unacknowledged messages. */
-export const MESSAGE_ACK_EVERY_N_MESSAGES = defineAttr({
+export const MESSAGE_ACK_EVERY_N_MESSAGES: Attr<"int"> = defineAttr({
   key: "hyperactor::config::message_ack_every_n_messages",
   env: "HYPERACTOR_MESSAGE_ACK_EVERY_N_MESSAGES",
   kind: "int",
@@ -43,7 +43,7 @@ export const MESSAGE_ACK_EVERY_N_MESSAGES = defineAttr({
   doc: "Receiver acks once this many messages are unacknowledged.",
 });
 /** Hop limit of a message envelope. */
-export const MESSAGE_TTL_DEFAULT = defineAttr({
+export const MESSAGE_TTL_DEFAULT: Attr<"int"> = defineAttr({
   key: "hyperactor::config::message_ttl_default",
   env: "HYPERACTOR_MESSAGE_TTL_DEFAULT",
   kind: "int",
@@ -51,7 +51,7 @@ export const MESSAGE_TTL_DEFAULT = defineAttr({
   doc: "Initial TTL of an envelope; each hop decrements it.",
 });
 /** Time an actor gets to stop in StopAll / Stop. */
-export const STOP_ACTOR_TIMEOUT = defineAttr({
+export const STOP_ACTOR_TIMEOUT: Attr<"duration"> = defineAttr({
   key: "hyperactor::config::stop_actor_timeout",
   env: "HYPERACTOR_STOP_ACTOR_TIMEOUT",
   kind: "duration",
@@ -59,7 +59,7 @@ export const STOP_ACTOR_TIMEOUT = defineAttr({
   doc: "How long StopAll waits for actors before aborting them.",
 });
 /** Time an actor's cleanup may take. */
-export const CLEANUP_TIMEOUT = defineAttr({
+export const CLEANUP_TIMEOUT: Attr<"duration"> = defineAttr({
   key: "hyperactor::config::cleanup_timeout",
   env: "HYPERACTOR_CLEANUP_TIMEOUT",
   kind: "duration",
@@ -67,7 +67,7 @@ export const CLEANUP_TIMEOUT = defineAttr({
   doc: "Bound on an actor's cleanup hook.",
 });
 /** Grace a proc gets to exit after StopAll before the launcher escalates. */
-export const PROCESS_EXIT_TIMEOUT = defineAttr({
+export const PROCESS_EXIT_TIMEOUT: Attr<"duration"> = defineAttr({
   key: "hyperactor::config::process_exit_timeout",
   env: "HYPERACTOR_PROCESS_EXIT_TIMEOUT",
   kind: "duration",
@@ -75,7 +75,7 @@ export const PROCESS_EXIT_TIMEOUT = defineAttr({
   doc: "How long a stopped proc may take to exit before SIGTERM/SIGKILL.",
 });
 /** Readiness bound of `Host.spawn`; 0 disables it. */
-export const HOST_SPAWN_READY_TIMEOUT = defineAttr({
+export const HOST_SPAWN_READY_TIMEOUT: Attr<"duration"> = defineAttr({
   key: "hyperactor::host::spawn_ready_timeout",
   env: "HYPERACTOR_HOST_SPAWN_READY_TIMEOUT",
   kind: "duration",
@@ -83,7 +83,7 @@ export const HOST_SPAWN_READY_TIMEOUT = defineAttr({
   doc: "How long Host.spawn waits for a proc to become ready (0 = forever).",
 });
 /** Bound on flushing a proc's forwarder during destroy. */
-export const FORWARDER_FLUSH_TIMEOUT = defineAttr({
+export const FORWARDER_FLUSH_TIMEOUT: Attr<"duration"> = defineAttr({
   key: "hyperactor::config::forwarder_flush_timeout",
   env: "HYPERACTOR_FORWARDER_FLUSH_TIMEOUT",
   kind: "duration",
@@ -91,7 +91,7 @@ export const FORWARDER_FLUSH_TIMEOUT = defineAttr({
   doc: "destroyAndWait flushes the forwarder for at most this long.",
 });
 /** Number of dead-actor snapshots a proc retains. */
-export const TERMINATED_SNAPSHOT_RETENTION = defineAttr({
+export const TERMINATED_SNAPSHOT_RETENTION: Attr<"int"> = defineAttr({
   key: "hyperactor::config::terminated_snapshot_retention",
   env: "HYPERACTOR_TERMINATED_SNAPSHOT_RETENTION",
   kind: "int",
@@ -99,7 +99,7 @@ export const TERMINATED_SNAPSHOT_RETENTION = defineAttr({
   doc: "How many terminated actors a proc remembers for introspection.",
 });
 /** Stream child stdout/stderr to the client over a log channel. */
-export const MESH_ENABLE_LOG_FORWARDING = defineAttr({
+export const MESH_ENABLE_LOG_FORWARDING: Attr<"bool"> = defineAttr({
   key: "hyperactor_mesh::bootstrap::mesh_enable_log_forwarding",
   env: "HYPERACTOR_MESH_ENABLE_LOG_FORWARDING",
   kind: "bool",
@@ -107,7 +107,7 @@ export const MESH_ENABLE_LOG_FORWARDING = defineAttr({
   doc: "Forward child output lines to the log client.",
 });
 /** Append child output to aggregate files. */
-export const MESH_ENABLE_FILE_CAPTURE = defineAttr({
+export const MESH_ENABLE_FILE_CAPTURE: Attr<"bool"> = defineAttr({
   key: "hyperactor_mesh::bootstrap::mesh_enable_file_capture",
   env: "HYPERACTOR_MESH_ENABLE_FILE_CAPTURE",
   kind: "bool",
@@ -115,7 +115,7 @@ export const MESH_ENABLE_FILE_CAPTURE = defineAttr({
   doc: "Write child output to one stdout and one stderr file per manager.",
 });
 /** Number of stderr lines kept for exit diagnostics. */
-export const MESH_TAIL_LOG_LINES = defineAttr({
+export const MESH_TAIL_LOG_LINES: Attr<"int"> = defineAttr({
   key: "hyperactor_mesh::bootstrap::mesh_tail_log_lines",
   env: "HYPERACTOR_MESH_TAIL_LOG_LINES",
   kind: "int",
@@ -123,7 +123,7 @@ export const MESH_TAIL_LOG_LINES = defineAttr({
   doc: "Keep the last N output lines of each child for Stopped/Killed diagnostics.",
 });
 /** Children die with their parent. */
-export const MESH_BOOTSTRAP_ENABLE_PDEATHSIG = defineAttr({
+export const MESH_BOOTSTRAP_ENABLE_PDEATHSIG: Attr<"bool"> = defineAttr({
   key: "hyperactor_mesh::bootstrap::mesh_bootstrap_enable_pdeathsig",
   env: "HYPERACTOR_MESH_BOOTSTRAP_ENABLE_PDEATHSIG",
   kind: "bool",
@@ -131,7 +131,7 @@ export const MESH_BOOTSTRAP_ENABLE_PDEATHSIG = defineAttr({
   doc: "Bootstrapped children arrange to die when their parent dies.",
 });
 /** Concurrency of bulk termination. */
-export const MESH_TERMINATE_CONCURRENCY = defineAttr({
+export const MESH_TERMINATE_CONCURRENCY: Attr<"int"> = defineAttr({
   key: "hyperactor_mesh::bootstrap::mesh_terminate_concurrency",
   env: "HYPERACTOR_MESH_TERMINATE_CONCURRENCY",
   kind: "int",
@@ -139,7 +139,7 @@ export const MESH_TERMINATE_CONCURRENCY = defineAttr({
   doc: "How many procs are terminated at once (callers clamp to 1..256).",
 });
 /** Per-child grace during termination. */
-export const MESH_TERMINATE_TIMEOUT = defineAttr({
+export const MESH_TERMINATE_TIMEOUT: Attr<"duration"> = defineAttr({
   key: "hyperactor_mesh::bootstrap::mesh_terminate_timeout",
   env: "HYPERACTOR_MESH_TERMINATE_TIMEOUT",
   kind: "duration",
@@ -147,7 +147,7 @@ export const MESH_TERMINATE_TIMEOUT = defineAttr({
   doc: "How long each child gets to stop before it is killed.",
 });
 /** Which launcher starts procs: "" or native, systemd. */
-export const MESH_PROC_LAUNCHER_KIND = defineAttr({
+export const MESH_PROC_LAUNCHER_KIND: Attr<"string"> = defineAttr({
   key: "hyperactor_mesh::bootstrap::mesh_proc_launcher_kind",
   env: "HYPERACTOR_MESH_PROC_LAUNCHER_KIND",
   kind: "string",
@@ -155,7 +155,7 @@ export const MESH_PROC_LAUNCHER_KIND = defineAttr({
   doc: 'Launcher for bootstrap procs: "" / "native" (Deno.Command) or "systemd".',
 });
 /** Default transport hosts bind. */
-export const MESH_DEFAULT_TRANSPORT = defineAttr({
+export const MESH_DEFAULT_TRANSPORT: Attr<"string"> = defineAttr({
   key: "hyperactor_mesh::config::default_transport",
   env: "HYPERACTOR_MESH_DEFAULT_TRANSPORT",
   kind: "string",
@@ -163,7 +163,7 @@ export const MESH_DEFAULT_TRANSPORT = defineAttr({
   doc: "Transport for host addresses when none is given (unix, tcp, local).",
 });
 /** Keepalive expiry of mesh resources; 0 disables orphan reaping. */
-export const MESH_ORPHAN_TIMEOUT = defineAttr({
+export const MESH_ORPHAN_TIMEOUT: Attr<"duration"> = defineAttr({
   key: "hyperactor_mesh::config::mesh_orphan_timeout",
   env: "HYPERACTOR_MESH_ORPHAN_TIMEOUT",
   kind: "duration",
@@ -171,7 +171,7 @@ export const MESH_ORPHAN_TIMEOUT = defineAttr({
   doc: "Actors whose keepalive lapsed this long ago are stopped (0 = never).",
 });
 /** Silence that fails a proc mesh spawn. */
-export const MESH_PROC_SPAWN_MAX_IDLE = defineAttr({
+export const MESH_PROC_SPAWN_MAX_IDLE: Attr<"duration"> = defineAttr({
   key: "hyperactor_mesh::config::proc_spawn_max_idle",
   env: "HYPERACTOR_MESH_PROC_SPAWN_MAX_IDLE",
   kind: "duration",
@@ -179,7 +179,7 @@ export const MESH_PROC_SPAWN_MAX_IDLE = defineAttr({
   doc: "A proc mesh spawn fails when no rank reports for this long.",
 });
 /** Silence that fails a proc mesh stop. */
-export const MESH_PROC_STOP_MAX_IDLE = defineAttr({
+export const MESH_PROC_STOP_MAX_IDLE: Attr<"duration"> = defineAttr({
   key: "hyperactor_mesh::config::proc_stop_max_idle",
   env: "HYPERACTOR_MESH_PROC_STOP_MAX_IDLE",
   kind: "duration",
@@ -187,7 +187,7 @@ export const MESH_PROC_STOP_MAX_IDLE = defineAttr({
   doc: "A proc mesh stop fails when no rank reports for this long.",
 });
 /** Bound on each proc state query. */
-export const MESH_GET_PROC_STATE_MAX_IDLE = defineAttr({
+export const MESH_GET_PROC_STATE_MAX_IDLE: Attr<"duration"> = defineAttr({
   key: "hyperactor_mesh::config::get_proc_state_max_idle",
   env: "HYPERACTOR_MESH_GET_PROC_STATE_MAX_IDLE",
   kind: "duration",
@@ -195,7 +195,7 @@ export const MESH_GET_PROC_STATE_MAX_IDLE = defineAttr({
   doc: "procStates pads ranks silent this long with Timeout.",
 });
 /** Silence that fails an actor mesh spawn. */
-export const MESH_ACTOR_SPAWN_MAX_IDLE = defineAttr({
+export const MESH_ACTOR_SPAWN_MAX_IDLE: Attr<"duration"> = defineAttr({
   key: "hyperactor_mesh::config::actor_spawn_max_idle",
   env: "HYPERACTOR_MESH_ACTOR_SPAWN_MAX_IDLE",
   kind: "duration",
@@ -203,7 +203,7 @@ export const MESH_ACTOR_SPAWN_MAX_IDLE = defineAttr({
   doc: "An actor mesh spawn fails when no rank reports for this long.",
 });
 /** Bound on each actor state query. */
-export const MESH_GET_ACTOR_STATE_MAX_IDLE = defineAttr({
+export const MESH_GET_ACTOR_STATE_MAX_IDLE: Attr<"duration"> = defineAttr({
   key: "hyperactor_mesh::config::get_actor_state_max_idle",
   env: "HYPERACTOR_MESH_GET_ACTOR_STATE_MAX_IDLE",
   kind: "duration",
@@ -211,7 +211,7 @@ export const MESH_GET_ACTOR_STATE_MAX_IDLE = defineAttr({
   doc: "Actor state queries give up after this long.",
 });
 /** Supervision poll period of mesh controllers. */
-export const MESH_SUPERVISION_POLL_FREQUENCY = defineAttr({
+export const MESH_SUPERVISION_POLL_FREQUENCY: Attr<"duration"> = defineAttr({
   key: "hyperactor_mesh::config::supervision_poll_frequency",
   env: "HYPERACTOR_MESH_SUPERVISION_POLL_FREQUENCY",
   kind: "duration",
@@ -219,7 +219,7 @@ export const MESH_SUPERVISION_POLL_FREQUENCY = defineAttr({
   doc: "How often controllers poll the state of their mesh.",
 });
 /** Per-host bound on pushing client config during attach. */
-export const MESH_ATTACH_CONFIG_TIMEOUT = defineAttr({
+export const MESH_ATTACH_CONFIG_TIMEOUT: Attr<"duration"> = defineAttr({
   key: "hyperactor_mesh::config::mesh_attach_config_timeout",
   env: "HYPERACTOR_MESH_ATTACH_CONFIG_TIMEOUT",
   kind: "duration",
@@ -227,7 +227,7 @@ export const MESH_ATTACH_CONFIG_TIMEOUT = defineAttr({
   doc: "HostMesh.attach fails when a host does not ack the config push in time.",
 });
 /** Admin agent bind address. */
-export const MESH_ADMIN_ADDR = defineAttr({
+export const MESH_ADMIN_ADDR: Attr<"string"> = defineAttr({
   key: "hyperactor_mesh::config::mesh_admin_addr",
   env: "HYPERACTOR_MESH_ADMIN_ADDR",
   kind: "string",
@@ -235,7 +235,7 @@ export const MESH_ADMIN_ADDR = defineAttr({
   doc: "Address the mesh admin agent serves.",
 });
 /** Largest cast fan-out dimension. */
-export const MESH_MAX_CAST_DIMENSION_SIZE = defineAttr({
+export const MESH_MAX_CAST_DIMENSION_SIZE: Attr<"int"> = defineAttr({
   key: "hyperactor_mesh::config::max_cast_dimension_size",
   env: "HYPERACTOR_MESH_MAX_CAST_DIMENSION_SIZE",
   kind: "int",
@@ -243,7 +243,7 @@ export const MESH_MAX_CAST_DIMENSION_SIZE = defineAttr({
   doc: "Casts reshape dimensions larger than this.",
 });
 /** Prefix forwarded child output lines with the rank. */
-export const PREFIX_WITH_RANK = defineAttr({
+export const PREFIX_WITH_RANK: Attr<"bool"> = defineAttr({
   key: "hyperactor_mesh::logging::prefix_with_rank",
   env: "HYPERACTOR_PREFIX_WITH_RANK",
   kind: "bool",
@@ -251,7 +251,7 @@ export const PREFIX_WITH_RANK = defineAttr({
   doc: "Prefix forwarded output lines with `[rank] `.",
 });
 /** Lines buffered by log readers. */
-export const READ_LOG_BUFFER = defineAttr({
+export const READ_LOG_BUFFER: Attr<"int"> = defineAttr({
   key: "hyperactor_mesh::logging::read_log_buffer",
   env: "HYPERACTOR_READ_LOG_BUFFER",
   kind: "int",
@@ -259,7 +259,7 @@ export const READ_LOG_BUFFER = defineAttr({
   doc: "Lines a log reader buffers before flushing.",
 });
 /** Write aggregate log files even in a local environment. */
-export const FORCE_FILE_LOG = defineAttr({
+export const FORCE_FILE_LOG: Attr<"bool"> = defineAttr({
   key: "hyperactor_mesh::logging::force_file_log",
   env: "HYPERACTOR_FORCE_FILE_LOG",
   kind: "bool",

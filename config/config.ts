@@ -53,6 +53,7 @@ export class ConfigValueError extends Error {
   /** The attribute's wire key. */
   readonly key: string;
   /**
+   * Creates a ConfigValueError.
    * @param key Wire key.
    * @param value The rejected value.
    */
@@ -91,6 +92,7 @@ export class Config {
   #envErrors = new Map<string, AttrParseError>();
 
   /**
+   * Creates a Config.
    * @param options `env`: the environment to read (default: `Deno.env`, read lazily on first use).
    */
   constructor(options: { env?: Record<string, string | undefined> } = {}) {

@@ -32,6 +32,7 @@ export class DurationParseError extends Error {
   /** The rejected input. */
   readonly input: string;
   /**
+   * Creates a DurationParseError.
    * @param input The rejected text.
    */
   constructor(input: string) {

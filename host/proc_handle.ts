@@ -70,11 +70,14 @@ export class ReadyError<S = unknown> extends Error {
    * Prefer the static constructors.
    * @param kind The variant.
    * @param status `Terminal`: the status reached.
+   * @param display `Terminal`: how to show the status (default: its string or JSON form).
    */
-  constructor(kind: ReadyErrorKind, status?: S) {
+  constructor(kind: ReadyErrorKind, status?: S, display?: string) {
     super(
       kind === "Terminal"
-        ? `Cannot become ready: proc reached a terminal state (status: ${formatStatus(status)})`
+        ? `Cannot become ready: proc reached a terminal state (status: ${
+          display ?? formatStatus(status)
+        })`
         : "Cannot become ready: lifecycle channel closed; cannot observe state",
     );
     this.name = "ReadyError";
@@ -85,10 +88,11 @@ export class ReadyError<S = unknown> extends Error {
   /**
    * A `Terminal` ready error.
    * @param status The terminal status reached before Ready.
+   * @param display How to show the status in the message.
    * @returns A `Terminal` error.
    */
-  static terminal<S>(status: S): ReadyError<S> {
-    return new ReadyError<S>("Terminal", status);
+  static terminal<S>(status: S, display?: string): ReadyError<S> {
+    return new ReadyError<S>("Terminal", status, display);
   }
 
   /**

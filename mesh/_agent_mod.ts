@@ -30,3 +30,4 @@ export {
   type SpawnOptions,
 } from "./proc_mesh.ts";
 export { ActorMesh, ActorMeshStopError, ActorSpawnError } from "./actor_mesh.ts";
+export type { V0Host, V0Mode } from "./_proc_agent_v0.ts";

@@ -34,6 +34,7 @@ export class HostMeshRefParseError extends Error {
   /** The rejected text. */
   readonly input: string;
   /**
+   * Creates a HostMeshRefParseError.
    * @param kind The variant.
    * @param input The rejected text.
    * @param detail What is wrong.
@@ -64,6 +65,7 @@ export class HostMeshRefParseError extends Error {
  */
 export class MeshConfigurationError extends Error {
   /**
+   * Creates a MeshConfigurationError.
    * @param action What was attempted.
    * @param detail Why it is misconfigured.
    * @param options `cause`.
@@ -97,6 +99,7 @@ export class ProcCreationError extends Error {
   /** The host agent's ActorId text. */
   readonly meshAgent: string;
   /**
+   * Creates a ProcCreationError.
    * @param state The proc's state.
    * @param hostRank Its host's rank.
    * @param meshAgent The host agent.
@@ -129,6 +132,7 @@ export class ProcSpawnError extends Error {
   /** Per-rank statuses. */
   readonly statuses: RankedValues<Status>;
   /**
+   * Creates a ProcSpawnError.
    * @param statuses Per-rank statuses (silent ranks are `Timeout`).
    */
   constructor(statuses: RankedValues<Status>) {
@@ -153,6 +157,7 @@ export class ProcMeshStopError extends Error {
   /** Best-known per-rank statuses. */
   readonly statuses: RankedValues<Status>;
   /**
+   * Creates a ProcMeshStopError.
    * @param statuses Per-rank statuses.
    */
   constructor(statuses: RankedValues<Status>) {
@@ -175,6 +180,7 @@ export class ProcNotExistError extends Error {
   /** The resource name. */
   readonly procName: string;
   /**
+   * Creates a ProcNotExistError.
    * @param procName The resource name.
    */
   constructor(procName: string) {
@@ -216,6 +222,7 @@ export class ConfigPushError extends Error {
   /** One entry per host that did not acknowledge. */
   readonly failures: readonly { host: string; failure: ConfigPushFailure }[];
   /**
+   * Creates a ConfigPushError.
    * @param failures Per-host failures.
    */
   constructor(failures: readonly { host: string; failure: ConfigPushFailure }[]) {

@@ -35,16 +35,33 @@ export type V0Mode =
 
 /** What the v0 handlers need from the agent. */
 export interface V0Host {
+  /** The managed proc. */
   readonly proc: Proc;
+  /** v0 configuration state (`undefined` for a v1 agent). */
   v0: V0Mode | undefined;
+  /** Whether supervision events are recorded rather than forwarded. */
   recordSupervisionEvents: boolean;
+  /**
+   * Replies on a port given as PortId text, with bounces suppressed.
+   * @param cx The agent's context.
+   * @param port The reply port's id text.
+   * @param msg The reply.
+   */
   reply<M>(cx: Context, port: string, msg: M): void;
+  /**
+   * Stops one actor and reports how.
+   * @param actorId The actor's id text.
+   * @param timeoutMs How long to wait.
+   * @param reason Why.
+   * @returns Success, Timeout or NotFound.
+   */
   stopActor(actorId: string, timeoutMs: number, reason: string): Promise<StopActorResult>;
 }
 
 /** A v0 request the agent cannot serve in its current state (fails the agent, as in the seed). */
 export class ProcAgentStateError extends Error {
   /**
+   * Creates a ProcAgentStateError.
    * @param action What was attempted.
    * @param state Why it cannot be done.
    */

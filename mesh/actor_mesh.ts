@@ -47,6 +47,7 @@ export class ActorSpawnError extends Error {
   /** Per-rank statuses (silent ranks as `Timeout`). */
   readonly statuses: StatusMesh;
   /**
+   * Creates an ActorSpawnError.
    * @param meshName The mesh name.
    * @param statuses Per-rank statuses.
    * @param options `cause`: the wait error, for idle timeouts.
@@ -74,6 +75,7 @@ export class ActorMeshStopError extends Error {
   /** Per-rank statuses. */
   readonly statuses: StatusMesh;
   /**
+   * Creates an ActorMeshStopError.
    * @param meshName The mesh name.
    * @param statuses Per-rank statuses.
    * @param options `cause`.
@@ -130,7 +132,10 @@ export class ActorMesh<A extends Actor = Actor> {
     return this.procMesh.region;
   }
 
-  /** @returns One reference per rank, in rank order. */
+  /**
+   * One reference per rank, in rank order.
+   * @returns One reference per rank, in rank order.
+   */
   values(): ActorRef<A>[] {
     return [...this.#refs];
   }

@@ -70,7 +70,10 @@ export class HostSet {
     for (const [addr, agent] of mesh.hostEntries()) this.insert(addr, agent);
   }
 
-  /** @returns The entries in first-seen order. */
+  /**
+   * The entries in first-seen order.
+   * @returns The entries in first-seen order.
+   */
   entries(): HostEntry[] {
     return [...this.#entries];
   }
@@ -136,6 +139,7 @@ export class MeshAdminAgent {
   readonly #timeoutMs: number;
 
   /**
+   * Creates a MeshAdminAgent.
    * @param hosts Aggregated hosts.
    * @param rootClient The caller's actor id text.
    * @param timeoutMs Per-query timeout.
@@ -148,10 +152,10 @@ export class MeshAdminAgent {
 
   /** Handlers: `GetTree{reply}` → {@linkcode AdminNode}; `GetHosts{reply}` → addresses. */
   readonly handlers = {
-    GetTree: async (cx: Context, msg: { reply: PortRefData<AdminNode> }) => {
+    GetTree: async (cx: Context, msg: { reply: PortRefData<AdminNode> }): Promise<void> => {
       cx.send(msg.reply, await this.tree(cx));
     },
-    GetHosts: (cx: Context, msg: { reply: PortRefData<string[]> }) => {
+    GetHosts: (cx: Context, msg: { reply: PortRefData<string[]> }): void | Promise<void> => {
       cx.send(msg.reply, this.#hosts.map(([a]) => a));
     },
   };

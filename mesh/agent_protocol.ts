@@ -41,7 +41,23 @@ export const PROC_AGENT_ACTOR_NAME = "proc_agent";
 export const PROC_AGENT_V0_ACTOR_NAME = "mesh";
 
 /** The handler type names of the proc agents. */
-export const AgentMessageType = Object.freeze(
+export const AgentMessageType: Readonly<{
+  CreateOrUpdate: "CreateOrUpdate";
+  Stop: "Stop";
+  StopAll: "StopAll";
+  GetState: "GetState";
+  KeepaliveGetState: "KeepaliveGetState";
+  GetRankStatus: "GetRankStatus";
+  ActorSupervisionEvent: "ActorSupervisionEvent";
+  Introspect: "Introspect";
+  SelfCheck: "SelfCheck";
+  NewClientInstance: "NewClientInstance";
+  GetProc: "GetProc";
+  Configure: "Configure";
+  Gspawn: "Gspawn";
+  Status: "Status";
+  StopActor: "StopActor";
+}> = Object.freeze(
   {
     CreateOrUpdate: "CreateOrUpdate",
     Stop: "Stop",

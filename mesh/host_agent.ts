@@ -131,6 +131,7 @@ export class HostAgent {
   #localProc: Promise<string | null> | undefined;
 
   /**
+   * Creates a HostAgent.
    * @param mode The host and how its procs are spawned.
    */
   constructor(mode: HostAgentMode) {
@@ -145,29 +146,37 @@ export class HostAgent {
 
   /** Message handlers. */
   readonly handlers = {
-    CreateOrUpdate: (cx: Context, msg: CreateOrUpdate<ProcSpec>) => this.#create(cx, msg),
-    GetRankStatus: (cx: Context, msg: GetRankStatus) => this.#getRankStatus(cx, msg),
-    WaitRankStatus: (cx: Context, msg: WaitRankStatus) => this.#waitRankStatus(cx, msg),
-    GetState: (cx: Context, msg: GetState) => reply(cx, msg.reply, this.#stateOf(msg.name)),
-    KeepaliveGetState: (cx: Context, msg: KeepaliveGetState) => {
+    CreateOrUpdate: (cx: Context, msg: CreateOrUpdate<ProcSpec>): void | Promise<void> =>
+      this.#create(cx, msg),
+    GetRankStatus: (cx: Context, msg: GetRankStatus): void | Promise<void> =>
+      this.#getRankStatus(cx, msg),
+    WaitRankStatus: (cx: Context, msg: WaitRankStatus): void | Promise<void> =>
+      this.#waitRankStatus(cx, msg),
+    GetState: (cx: Context, msg: GetState): void | Promise<void> =>
+      reply(cx, msg.reply, this.#stateOf(msg.name)),
+    KeepaliveGetState: (cx: Context, msg: KeepaliveGetState): void | Promise<void> => {
       const rec = this.#procs.get(msg.getState.name);
       if (rec) rec.expiresAt = msg.expiresAfterMs;
       this.#armKeepalive(cx);
       reply(cx, msg.getState.reply, this.#stateOf(msg.getState.name));
     },
-    StreamState: (cx: Context, msg: StreamState) =>
+    StreamState: (cx: Context, msg: StreamState): void | Promise<void> =>
       reply(cx, msg.subscriber, this.#stateOf(msg.name)),
-    List: (cx: Context, msg: List) => reply(cx, msg.reply, [...this.#procs.keys()]),
-    Stop: (cx: Context, msg: Stop) => this.#stop(cx, msg.name, msg.reason),
-    DrainHost: (cx: Context, msg: DrainHost) => this.#drain(cx, msg),
-    ShutdownHost: (cx: Context, msg: ShutdownHost) => this.#shutdown(cx, msg),
-    SetClientConfig: (cx: Context, msg: SetClientConfig) => {
+    List: (cx: Context, msg: List): void | Promise<void> =>
+      reply(cx, msg.reply, [...this.#procs.keys()]),
+    Stop: (cx: Context, msg: Stop): void | Promise<void> => this.#stop(cx, msg.name, msg.reason),
+    DrainHost: (cx: Context, msg: DrainHost): void | Promise<void> => this.#drain(cx, msg),
+    ShutdownHost: (cx: Context, msg: ShutdownHost): void | Promise<void> => this.#shutdown(cx, msg),
+    SetClientConfig: (cx: Context, msg: SetClientConfig): void | Promise<void> => {
       config.setLayer("ClientOverride", msg.attrs ?? {});
       reply(cx, msg.done, null);
     },
-    GetLocalProc: (cx: Context, msg: GetLocalProc) => this.#getLocalProc(cx, msg),
-    Introspect: (cx: Context, msg: HostIntrospect) => reply(cx, msg.reply, this.#info()),
-    CheckKeepalive: (cx: Context, _msg: Record<string, never>) => this.#checkKeepalive(cx),
+    GetLocalProc: (cx: Context, msg: GetLocalProc): void | Promise<void> =>
+      this.#getLocalProc(cx, msg),
+    Introspect: (cx: Context, msg: HostIntrospect): void | Promise<void> =>
+      reply(cx, msg.reply, this.#info()),
+    CheckKeepalive: (cx: Context, _msg: Record<string, never>): void | Promise<void> =>
+      this.#checkKeepalive(cx),
   };
 
   /** Stops observing proc statuses. */

@@ -78,6 +78,7 @@ export class HostRef {
   readonly addr: ChannelAddr;
 
   /**
+   * Creates a HostRef.
    * @param addr The front-end address (or its text).
    * @throws {import("../channel/addr.ts").ChannelAddrParseError} For bad text.
    */
@@ -86,6 +87,7 @@ export class HostRef {
   }
 
   /**
+   * Parses a host's front-end address.
    * @param text A channel address.
    * @returns The host reference.
    * @throws {import("../channel/addr.ts").ChannelAddrParseError} For bad text.
@@ -119,6 +121,7 @@ export class HostRef {
   }
 
   /**
+   * The id of the proc called `name` on this host.
    * @param name A proc name on this host.
    * @returns `(addr, name)`.
    */
@@ -171,6 +174,7 @@ export class HostRef {
   }
 
   /**
+   * Value equality.
    * @param other Another host.
    * @returns Whether both name the same address.
    */
@@ -178,12 +182,18 @@ export class HostRef {
     return this.addr.equals(other.addr);
   }
 
-  /** @returns The address text. */
+  /**
+   * The address text.
+   * @returns The address text.
+   */
   toString(): string {
     return this.addr.toString();
   }
 
-  /** @returns The address text. */
+  /**
+   * The address text.
+   * @returns The address text.
+   */
   toJSON(): string {
     return this.toString();
   }
@@ -214,6 +224,7 @@ export class HostMeshRef {
   readonly bootstrapCommand: BootstrapCommand | undefined;
 
   /**
+   * Creates a HostMeshRef.
    * @param id The mesh id.
    * @param region The region.
    * @param hosts One host per rank.
@@ -315,6 +326,7 @@ export class HostMeshRef {
   }
 
   /**
+   * The same mesh, spawning procs with `cmd`.
    * @param cmd The bootstrap command for procs spawned on this mesh.
    * @returns A copy using `cmd`.
    */
@@ -444,6 +456,7 @@ export class HostMeshRef {
   }
 
   /**
+   * Value equality.
    * @param other Another reference.
    * @returns Whether id, region and hosts are equal.
    */
@@ -453,12 +466,18 @@ export class HostMeshRef {
       this.hosts.every((h, i) => h.equals(other.hosts[i]));
   }
 
-  /** @returns `ID:HOST,HOST@REGION` (MS-40). */
+  /**
+   * `ID:HOST,HOST@REGION` (MS-40).
+   * @returns `ID:HOST,HOST@REGION` (MS-40).
+   */
   toString(): string {
     return `${this.id}:${this.hosts.join(",")}@${this.region}`;
   }
 
-  /** @returns The text form. */
+  /**
+   * The text form.
+   * @returns The text form.
+   */
   toJSON(): string {
     return this.toString();
   }

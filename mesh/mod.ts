@@ -55,6 +55,7 @@ export {
 export {
   ConfigPushError,
   type ConfigPushFailure,
+  type HostMeshRefParseErrorKind,
   MeshConfigurationError,
   ProcCreationError,
   ProcMeshStopError,

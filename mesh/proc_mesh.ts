@@ -121,12 +121,16 @@ export class ProcMesh {
     return this.#ranks.length;
   }
 
-  /** @returns Every rank, in order. */
+  /**
+   * Every rank, in order.
+   * @returns Every rank, in order.
+   */
   ranks(): readonly ProcRank[] {
     return this.#ranks;
   }
 
   /**
+   * One rank of the mesh.
    * @param index A rank.
    * @returns That rank.
    * @throws {RangeError} Out of range.
@@ -137,7 +141,10 @@ export class ProcMesh {
     return r;
   }
 
-  /** @returns The agents, in rank order. */
+  /**
+   * The agents, in rank order.
+   * @returns The agents, in rank order.
+   */
   agents(): ActorRef<ProcAgent>[] {
     return this.#ranks.map((r) => r.agent);
   }
@@ -217,7 +224,10 @@ export class ProcMesh {
     }));
   }
 
-  /** @returns `{region, ranks: [{procId, agent}]}` with text ids. */
+  /**
+   * `{region, ranks: [{procId, agent}]}` with text ids.
+   * @returns `{region, ranks: [{procId, agent}]}` with text ids.
+   */
   toJSON(): { region: string; ranks: { procId: string; agent: string }[] } {
     return {
       region: this.region.toString(),
