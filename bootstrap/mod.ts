@@ -14,6 +14,14 @@
  * - {@linkcode StreamForwarder} / {@linkcode FileAppender} — captured child
  *   stdout/stderr: console mirror, stderr tail for diagnostics, rank prefix,
  *   aggregate files, log channel.
+ * - {@linkcode LogForwardActor} / {@linkcode LogClientActor} — log
+ *   forwarding: a host-side forwarder serves the manager's `logChannel` and
+ *   hands the lines to the client's log client, which prints them at once
+ *   (`[host proc] line`) or aggregated per window; {@linkcode syncFlush} is
+ *   the barrier "everything forwarded so far is printed".
+ * - {@linkcode ProcessAllocator} — the legacy v0 allocator: one child per
+ *   rank speaking `Hello`/`StartProc`/`StartedProc`/`StopAndExit`, progress
+ *   as {@linkcode AllocProcState} events.
  *
  * Child side:
  * - {@linkcode bootstrap} / {@linkcode bootstrapOrDie} — run the mode in the
@@ -38,6 +46,13 @@
  *   (bounded bulk stop)**, **BS-11 (no stale socket)** — `manager.ts`.
  * - **BS-12 (callback after serving)**, **BS-13 (drain before exit)** —
  *   `bootstrap.ts`.
+ * - **BS-20 (attributed bad input)**, **BS-21 (event order)**, **BS-22
+ *   (channel outlives child)**, **BS-23 (polite-first stop)**, **BS-24 (no
+ *   leftovers)** — `v0_allocator.ts`.
+ * - **BS-14 (forwarded lines before the exit status)** — `manager.ts`.
+ * - **BS-15 (in order)**, **BS-16 (no leaked timer or socket)** —
+ *   `log_forward.ts`.
+ * - **BS-17 (printed exactly once)**, **BS-18 (barrier)** — `log_client.ts`.
  *
  * @example
  * ```ts
@@ -66,6 +81,29 @@ export {
   overrideOrGlobal,
 } from "./manager.ts";
 export {
+  KEEPALIVE_INTERVAL_MS,
+  LogForwardActor,
+  type LogForwardActorOptions,
+  spawnLogForwarder,
+  type SpawnLogForwarderOptions,
+  syncFlush,
+  type SyncFlushOptions,
+} from "./log_forward.ts";
+export {
+  type AggregatedEntry,
+  DEFAULT_AGGREGATE_WINDOW_MS,
+  formatAggregatedBlock,
+  LineAggregator,
+  type LogBatch,
+  LogClientActor,
+  type LogClientOptions,
+  type LogWriter,
+  normalizedLevenshtein,
+  type SetAggregateMessage,
+  SIMILARITY_THRESHOLD,
+  type StartSyncFlushMessage,
+} from "./log_client.ts";
+export {
   type AgentBootResult,
   bootstrap,
   BootstrapHookMissingError,
@@ -90,3 +128,16 @@ export {
   type V0ProcBooter,
   type V0ProcMeshOptions,
 } from "./v0_proc_mesh.ts";
+export {
+  type AllocProcState,
+  type AllocRunning,
+  type AllocStopped,
+  ProcessAlloc,
+  ProcessAllocator,
+  type ProcessAllocatorOptions,
+  V0AllocatorError,
+  type V0AllocatorErrorVariant,
+  type V0AllocRanks,
+  type V0AllocSpec,
+  type V0StopOptions,
+} from "./v0_allocator.ts";
