@@ -126,7 +126,7 @@ Deno.test("a host whose bootstrap command is `false` fails creation with ProcCre
     assertEquals(err.state.status.kind, "Failed");
     const message = (err.state.status as { message: string }).message;
     assertStringIncludes(message, "failed to configure process");
-    assertStringIncludes(message, '"kind":"Stopped","exitCode":1', "exited before it was ready");
+    assertStringIncludes(message, "Stopped(exit=1)", "exited before it was ready");
     await HostMesh.take(ref).shutdown(cx);
     assertEquals(
       (await Promise.all(children.map((c) =>
