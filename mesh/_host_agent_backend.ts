@@ -9,7 +9,7 @@
 
 import { WatchCell } from "../channel/watch_cell.ts";
 import { config } from "../config/config.ts";
-import { STOP_ACTOR_TIMEOUT } from "../config/attrs.ts";
+import { PROCESS_EXIT_TIMEOUT, STOP_ACTOR_TIMEOUT } from "../config/attrs.ts";
 import type { ProcId } from "../actor/reference.ts";
 import type { Context } from "../actor/instance.ts";
 import type { Host } from "../host/host.ts";
@@ -182,7 +182,7 @@ export function processBackend(host: Host<any>): ProcBackend {
     },
     requestStop(cx, procId, reason) {
       try {
-        const r = manager.requestStop(cx, procId, config.get(STOP_ACTOR_TIMEOUT), reason);
+        const r = manager.requestStop(cx, procId, config.get(PROCESS_EXIT_TIMEOUT), reason);
         if (r instanceof Promise) r.catch(() => {});
       } catch {
         // unknown or already terminated

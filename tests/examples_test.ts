@@ -1,0 +1,42 @@
+/**
+ * The README's example runs as written: two host processes, four procs, a
+ * cast answered by every greeter, and a teardown that leaves no process.
+ */
+import { assert, assertEquals } from "@std/assert";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const PERMISSIONS = [
+  "--allow-run",
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-env",
+  "--allow-sys",
+  "--allow-ffi",
+];
+
+async function descendantsOf(pid: number): Promise<string[]> {
+  const out = await new Deno.Command("ps", { args: ["-eo", "pid=,ppid=,stat=,args="] }).output();
+  return new TextDecoder().decode(out.stdout).split("\n")
+    .filter((line) => line.includes("greeter_worker.ts") && !/^\s*\d+\s+\d+\s+Z/.test(line))
+    .filter((line) => line.trim().length > 0 && pid > 0);
+}
+
+Deno.test("examples/greeter.ts: every greeter answers the cast and nothing is left running", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...PERMISSIONS, `${ROOT}examples/greeter.ts`],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, `exit code; stderr:\n${stderr}`);
+  const replies = stdout.split("\n").filter((l) => l.startsWith("hello mesh from "));
+  assertEquals(replies.length, 4, stdout);
+  assertEquals(new Set(replies).size, 4, "one reply per greeter");
+  const hosts = new Set(replies.map((r) => r.slice("hello mesh from ".length).split(",")[0]));
+  assertEquals(hosts.size, 2, "replies come from both hosts");
+  assert((await descendantsOf(Deno.pid)).length === 0, "no worker process left running");
+});
