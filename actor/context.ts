@@ -13,7 +13,7 @@
 
 import { ChannelAddr, type Transport } from "../channel/addr.ts";
 import { config } from "../config/config.ts";
-import { MESH_DEFAULT_TRANSPORT } from "../config/attrs.ts";
+import { MESH_CLIENT_ADDR, MESH_DEFAULT_TRANSPORT } from "../config/attrs.ts";
 import type { ClientInstance } from "./instance.ts";
 import { Proc } from "./proc.ts";
 
@@ -43,8 +43,7 @@ let global: Promise<{ proc: Proc; client: ClientInstance }> | undefined;
  */
 export function context(): Promise<ClientInstance> {
   global ??= (async () => {
-    const transport = config.get(MESH_DEFAULT_TRANSPORT) as Transport;
-    const proc = await Proc.direct(ChannelAddr.any(transport), "root");
+    const proc = await Proc.direct(clientBindAddr(), "root");
     return { proc, client: proc.instance("client") };
   })();
   const current = global;
@@ -84,3 +83,26 @@ export async function shutdownContext(): Promise<void> {
 
 /** Alias of {@linkcode shutdownContext} for tests. */
 export const resetContextForTesting: () => Promise<void> = shutdownContext;
+
+/**
+ * Where a client proc of this process should serve: `HYPERMESH_CLIENT_ADDR`
+ * when set (it must be an address every host can dial back, e.g.
+ * `tcp:10.0.0.10:0`), else a fresh address on
+ * `HYPERACTOR_MESH_DEFAULT_TRANSPORT` (loopback or unix: single machine).
+ * @returns The address to serve.
+ * @throws {import("../channel/addr.ts").ChannelAddrParseError} When
+ * `HYPERMESH_CLIENT_ADDR` is not an address.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { attrs, config } from "../config/mod.ts";
+ * import { clientBindAddr } from "./context.ts";
+ * using _a = config.override(attrs.MESH_CLIENT_ADDR, "tcp:127.0.0.1:0");
+ * assertEquals(clientBindAddr().toString(), "tcp:127.0.0.1:0");
+ * ```
+ */
+export function clientBindAddr(): ChannelAddr {
+  const explicit = config.get(MESH_CLIENT_ADDR).trim();
+  if (explicit !== "") return ChannelAddr.parse(explicit);
+  return ChannelAddr.any(config.get(MESH_DEFAULT_TRANSPORT) as Transport);
+}

@@ -266,3 +266,13 @@ export const FORCE_FILE_LOG: Attr<"bool"> = defineAttr({
   default: false,
   doc: "Create the aggregate stdout/stderr files even when running locally.",
 });
+/** Where the root client and mesh drop guards serve (hosts on other machines must reach it). */
+export const MESH_CLIENT_ADDR: Attr<"string"> = defineAttr({
+  key: "hypermesh::config::client_addr",
+  env: "HYPERMESH_CLIENT_ADDR",
+  kind: "string",
+  default: "",
+  propagate: false,
+  doc: "Address context() serves, e.g. tcp:10.0.0.10:0 when hosts run on other machines; " +
+    "empty: a fresh address on HYPERACTOR_MESH_DEFAULT_TRANSPORT.",
+});

@@ -1,15 +1,18 @@
 /**
- * The program every proc (and host) of the example runs: it registers the
- * example's actor types, then becomes a bootstrap child.
+ * The program every host and proc of the examples runs: it registers the
+ * examples' actor types, then becomes a bootstrap child when started by a
+ * host, or runs the `bootstrap.ts` command line otherwise — so the same file
+ * is also the host daemon for several machines:
  *
  * ```sh
  * deno run --allow-run --allow-read --allow-write --allow-net --allow-env --allow-sys \
- *   --allow-ffi examples/greeter_worker.ts   # only ever started by a host
+ *   --allow-ffi examples/greeter_worker.ts host --addr tcp:10.0.0.11:26600
  * ```
  * @module
  */
 
 import "./greeter_actor.ts";
-import { runBootstrapChild } from "../bootstrap.ts";
+import { isBootstrapChild, main, runBootstrapChild } from "../bootstrap.ts";
 
-await runBootstrapChild();
+if (isBootstrapChild()) await runBootstrapChild();
+else Deno.exit(await main(Deno.args));

@@ -26,9 +26,10 @@
  * @module
  */
 
-import { ChannelAddr, type Transport } from "../channel/addr.ts";
+import type { ChannelAddr, Transport } from "../channel/addr.ts";
 import type { Context } from "../actor/instance.ts";
 import { Proc } from "../actor/proc.ts";
+import { clientBindAddr } from "../actor/context.ts";
 import { config } from "../config/config.ts";
 import { MESH_DEFAULT_TRANSPORT } from "../config/attrs.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
@@ -383,8 +384,8 @@ export class HostMesh implements AsyncDisposable {
       await this.#reap();
       return;
     }
-    const transport = config.get(MESH_DEFAULT_TRANSPORT) as Transport;
-    const proc = await Proc.direct(ChannelAddr.any(transport), "hostmesh-drop");
+    // Serve where the hosts can reach us (HYPERMESH_CLIENT_ADDR for remote hosts).
+    const proc = await Proc.direct(clientBindAddr(), "hostmesh-drop");
     try {
       using cx = proc.instance("drop");
       await this.shutdown(cx);
