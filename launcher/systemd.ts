@@ -15,6 +15,10 @@
  *   processes) and sends SIGKILL to the unit's processes only after `timeoutMs`.
  * - **LN-S5 (no-leak).** Disposal stops every unit still tracked, then closes the bus
  *   connection (socket closed, no timers left).
+ * - **LN-S6 (same module cache).** A unit starts in the user manager's environment, not
+ *   ours; besides the command's environment and the launch variables it gets this
+ *   process's `DENO_DIR` when set here and not given by the command, so a Deno child
+ *   finds the module cache its launcher uses.
  * Timings and reason wording are not promised.
  * @module
  */
@@ -100,6 +104,22 @@ export interface SystemdConnectOptions {
   stopTimeoutMs?: number;
   /** Safety poll of unit state between signals (default 2 000 ms). */
   pollIntervalMs?: number;
+}
+
+/** Variables of this process copied into every unit's environment (LN-S6). */
+const PASSTHROUGH_ENV: readonly string[] = ["DENO_DIR"];
+
+function passthroughEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of PASSTHROUGH_ENV) {
+    try {
+      const value = Deno.env.get(key);
+      if (value !== undefined) out[key] = value;
+    } catch {
+      // no env permission: nothing to pass through
+    }
+  }
+  return out;
 }
 
 const MANAGER_DENIED = [
@@ -267,7 +287,9 @@ export class SystemdProcLauncher implements ProcLauncher {
     const argv = wrapped.wrapper === undefined
       ? [arg0 ?? program, ...args]
       : [wrapped.program, ...wrapped.args]; // an arg0 override is dropped when wrapping
-    const env = Object.entries(launchEnv(options)).map(([k, v]) => `${k}=${v}`).sort();
+    const command = options.command.withEnv({ ...passthroughEnv(), ...options.command.env });
+    const env = Object.entries(launchEnv({ ...options, command })) // LN-S6
+      .map(([k, v]) => `${k}=${v}`).sort();
     return [
       ["Description", variant("s", `hypermesh proc ${procId}`)],
       // exec: active while the process runs, start job fails when exec fails.

@@ -1,0 +1,379 @@
+/**
+ * End-to-end tests of the systemd launcher under the mesh: procs of a host mesh, and
+ * procs of a `BootstrapProcManager`, running as transient `systemd --user` units (start a
+ * manager with `eval "$(bash tests/support/systemd_user.sh start)"`). Without a reachable
+ * manager the tests are skipped with a message, except under `CI`, where they fail.
+ *
+ * A unit starts in the user manager's environment, not ours: every command here uses
+ * absolute paths and explicit Deno permission flags, and the bootstrap payload travels in
+ * the unit's `Environment`.
+ * @module
+ */
+
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { ChannelAddr } from "../channel/addr.ts";
+import { ProcId } from "../actor/reference.ts";
+import { Proc } from "../actor/proc.ts";
+import { context, shutdownContext } from "../actor/context.ts";
+import type { ClientInstance } from "../actor/instance.ts";
+import type { DialMailboxRouter } from "../actor/dial_router.ts";
+import { attrs, config } from "../config/mod.ts";
+import { BootstrapCommand } from "../launcher/command.ts";
+import { SystemdProcLauncher, SystemdUnavailableError, unitName } from "../launcher/systemd.ts";
+import { type BootstrapProcConfig, BootstrapProcManager } from "../bootstrap/manager.ts";
+import type { BootstrapProcHandle } from "../bootstrap/proc_handle.ts";
+import type { ProcStatus } from "../bootstrap/proc_status.ts";
+import { Extent } from "../mesh/extent.ts";
+import { HostMesh } from "../mesh/host_mesh.ts";
+import { GREETER_TYPE, type Greeting } from "../mesh/cli/demo_actor.ts";
+import { WORKER_PERMISSIONS, workerCommand } from "../mesh/cli/worker.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const ENTRY = `${ROOT}bootstrap.ts`;
+const CI = Deno.env.get("CI") !== undefined && Deno.env.get("CI") !== "";
+const CHILD_FLAGS = [
+  "--config",
+  `${ROOT}deno.json`,
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-env",
+  "--allow-sys",
+  "--allow-ffi",
+];
+
+/** Why the manager-backed tests cannot run, or `undefined` when they can. */
+async function unavailable(): Promise<string | undefined> {
+  try {
+    await using _launcher = await SystemdProcLauncher.connect({
+      signal: AbortSignal.timeout(5_000),
+    });
+    return undefined;
+  } catch (error) {
+    if (error instanceof SystemdUnavailableError) return `${error.variant}: ${error.message}`;
+    throw error;
+  }
+}
+
+const skip = await unavailable();
+if (skip !== undefined && !CI) {
+  console.log(
+    `systemd mesh tests skipped (${skip}); start a manager with ` +
+      `eval "$(bash tests/support/systemd_user.sh start)"`,
+  );
+}
+
+/** Registers a test needing the user manager (skipped without one, failing under CI). */
+function managerTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: skip !== undefined && !CI,
+    fn: async () => {
+      if (skip !== undefined) throw new Error(`Cannot run systemd tests in CI: ${skip}`);
+      await fn();
+    },
+  });
+}
+
+/** `systemctl --user show` of a unit: `ActiveState`, `SubState`, `MainPID`, `LoadState`. */
+async function unitState(unit: string): Promise<Record<string, string>> {
+  const { stdout, success } = await new Deno.Command("systemctl", {
+    args: ["--user", "show", "-p", "ActiveState,SubState,MainPID,LoadState", unit],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  assert(success, `systemctl --user show ${unit} failed`);
+  const out: Record<string, string> = {};
+  for (const line of new TextDecoder().decode(stdout).split("\n")) {
+    const at = line.indexOf("=");
+    if (at > 0) out[line.slice(0, at)] = line.slice(at + 1);
+  }
+  return out;
+}
+
+function running(state: Record<string, string>): boolean {
+  return (state.ActiveState === "active" && state.SubState === "running") ||
+    state.ActiveState === "activating" || state.ActiveState === "deactivating";
+}
+
+/**
+ * The seed's check after shutdown: each unit is gone or at least not running (with
+ * `RemainAfterExit` systemd may keep an `active/exited` unit around; not a leak). Polls
+ * (100 × 50 ms) since a unit's state may trail the process's exit.
+ */
+async function assertQuiescent(units: string[]): Promise<void> {
+  let busy: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    busy = [];
+    for (const unit of units) {
+      const state = await unitState(unit);
+      if (running(state)) busy.push(`${unit} ${state.ActiveState}/${state.SubState}`);
+    }
+    if (busy.length === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`units still running after shutdown: ${busy.join(", ")}`);
+}
+
+/** Units of `procIds` still listed by the manager (any state). */
+async function leftovers(procIds: string[]): Promise<string[]> {
+  const { stdout } = await new Deno.Command("systemctl", {
+    args: ["--user", "list-units", "--all", "--plain", "--no-legend", "hypermesh-*"],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const listed = new TextDecoder().decode(stdout).split("\n").map((l) => l.trim().split(/\s+/)[0]);
+  const ours = new Set(procIds.map(unitName));
+  return listed.filter((u) => ours.has(u));
+}
+
+managerTest(
+  "bootstrap_canonical_simple_systemd_launcher: host mesh → proc mesh → actor mesh → reply → shutdown → units gone or not running",
+  async () => {
+    using _kind = config.override(attrs.MESH_PROC_LAUNCHER_KIND, "systemd");
+    // As the seed: an absurd flush timeout proves teardown never waits for it.
+    using _flush = config.override(attrs.FORWARDER_FLUSH_TIMEOUT, 600_000);
+    const cx = await context();
+    let mesh: HostMesh | undefined;
+    try {
+      mesh = await HostMesh.process(Extent.of({ hosts: 1 }), workerCommand());
+      const procs = await mesh.spawn(cx, "p0", Extent.unity());
+      const actors = await procs.spawn(cx, "a0", GREETER_TYPE, null);
+      const { ref, receiver } = cx.openPort<Greeting>();
+      actors.cast(cx, "Greet", { text: "hi", reply: ref });
+      const got = await receiver.recv({ timeoutMs: 10_000 });
+      receiver.close();
+      const procId = procs.ranks()[0].procId.toString();
+      assertEquals(got.actor, `${procId},a0[0]`, "the reply comes from the mesh's one actor");
+      const unit = unitName(procId);
+      const before = await unitState(unit);
+      assertEquals(
+        before.MainPID,
+        String(got.pid),
+        `the proc runs as the main process of ${unit} (${JSON.stringify(before)})`,
+      );
+      const report = await mesh.shutdown(cx);
+      mesh = undefined;
+      assertEquals(report.failed, [], "host shutdown");
+      assertEquals(report.killed, 0, "the host process exited by itself");
+      await assertQuiescent([unit]);
+    } finally {
+      if (mesh !== undefined) await mesh.shutdown(cx);
+      await shutdownContext();
+    }
+  },
+);
+
+managerTest("LN-S6: a unit gets this process's DENO_DIR (not set by the command)", async () => {
+  const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output();
+  const denoDir: string = JSON.parse(new TextDecoder().decode(info.stdout)).denoDir;
+  const saved = Deno.env.get("DENO_DIR");
+  Deno.env.set("DENO_DIR", denoDir); // the cache in use anyway: harmless for other tests
+  const dir = await Deno.makeTempDir();
+  try {
+    await using launcher = await SystemdProcLauncher.connect();
+    const out = `${dir}/env.json`;
+    const command = BootstrapCommand.fromPath(Deno.execPath(), [
+      "run",
+      "--no-config",
+      "--allow-env",
+      `--allow-write=${out}`,
+      `${ROOT}tests/fixtures/systemd_child.ts`,
+      "env",
+      out,
+    ]);
+    const id = `unix:@systemd-mesh-${Deno.pid},env`;
+    const { exit } = await launcher.launch(id, {
+      bootstrapPayload: "e30=",
+      processName: "env @ localhost",
+      command,
+      wantStdio: false,
+      tailLines: 0,
+    });
+    assertEquals((await exit).kind, { kind: "Exited", code: 0 });
+    const env = JSON.parse(await Deno.readTextFile(out));
+    assertEquals(env.DENO_DIR, denoDir, "LN-S6: DENO_DIR passed through");
+    assertEquals(env.HYPERACTOR_MESH_PARENT_PID, undefined, "no parent pid in a unit");
+  } finally {
+    if (saved === undefined) Deno.env.delete("DENO_DIR");
+    else Deno.env.set("DENO_DIR", saved);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+interface Setup {
+  cx: ClientInstance;
+  manager: BootstrapProcManager;
+  /** Spawns proc `name`; `ids` collects every spawned proc id text. */
+  spawn(name: string, extra?: Partial<BootstrapProcConfig>): Promise<BootstrapProcHandle>;
+  /** Waits for Ready and routes the root proc's messages for it to its socket. */
+  ready(handle: BootstrapProcHandle): Promise<void>;
+  ids: string[];
+}
+
+/** A manager whose launcher is the systemd one; disposed (units stopped) afterwards. */
+async function withManager(fn: (s: Setup) => Promise<void>): Promise<void> {
+  const root = await Proc.direct(ChannelAddr.any("unix"), "root");
+  const cx = root.instance("client");
+  const manager = new BootstrapProcManager(
+    BootstrapCommand.fromPath(Deno.execPath(), ["run", ...CHILD_FLAGS, ENTRY]),
+  );
+  const ids: string[] = [];
+  try {
+    manager.setLauncher(await SystemdProcLauncher.connect());
+    await fn({
+      cx,
+      manager,
+      ids,
+      spawn: (name, extra = {}) => {
+        const procId = new ProcId(ChannelAddr.any("unix"), name);
+        ids.push(procId.toString());
+        return manager.spawn(procId, root.procId.addr, {
+          createRank: 0,
+          clientConfigOverride: {},
+          ...extra,
+        });
+      },
+      ready: async (handle) => {
+        await handle.ready();
+        (root.forwarder as DialMailboxRouter).bind(handle.procId, handle.addr()!);
+      },
+    });
+  } finally {
+    await manager[Symbol.asyncDispose]();
+    cx[Symbol.dispose]();
+    await root[Symbol.asyncDispose]();
+  }
+  assertEquals(await leftovers(ids), [], "LN-S3: no unit is left once the manager is disposed");
+}
+
+function fixtureCommand(name: string, args: string[] = []): BootstrapCommand {
+  return BootstrapCommand.fromPath(Deno.execPath(), [
+    "run",
+    "--no-config",
+    "--allow-env",
+    `${ROOT}tests/fixtures/${name}`,
+    ...args,
+  ]);
+}
+
+async function collect(handle: BootstrapProcHandle): Promise<ProcStatus["kind"][]> {
+  const kinds: ProcStatus["kind"][] = [];
+  for await (const status of handle.watch()) {
+    kinds.push(status.kind);
+    if (status.kind === "Stopped" || status.kind === "Killed" || status.kind === "Failed") break;
+  }
+  return kinds;
+}
+
+managerTest(
+  "BS: graceful terminate through the manager (systemd) → Stopped(0); Running→Ready→Stopped; no pid",
+  async () => {
+    await withManager(async ({ cx, spawn, ready }) => {
+      const handle = await spawn("sd-graceful-0");
+      const kinds = collect(handle);
+      assertEquals(handle.pid, undefined, "a systemd proc exposes no pid");
+      await ready(handle);
+      const state = await unitState(unitName(handle.procId.toString()));
+      assertEquals(`${state.ActiveState}/${state.SubState}`, "active/running");
+      const status = await handle.terminate(cx, 5_000, "test terminate");
+      assertEquals(status, { kind: "Stopped", exitCode: 0, stderrTail: [] });
+      assertEquals(await kinds, ["Running", "Ready", "Stopped"]);
+    });
+  },
+);
+
+managerTest("BS: kill() through the manager (systemd) → Killed(9)", async () => {
+  await withManager(async ({ spawn, ready }) => {
+    const handle = await spawn("sd-kill-0");
+    await ready(handle);
+    assertEquals(await handle.kill(), { kind: "Killed", signal: 9, coreDumped: false });
+    assertEquals(await handle.wait(), { kind: "Killed", signal: 9, coreDumped: false });
+  });
+});
+
+managerTest(
+  "BS: a crashing proc (systemd) maps to Stopped(1) (uncaught error) and Killed(6) (SIGABRT)",
+  async () => {
+    await withManager(async ({ spawn }) => {
+      const thrown = await spawn("sd-crash-0", {
+        bootstrapCommand: fixtureCommand("bootstrap_crash.ts", ["throw"]),
+      });
+      // stdio belongs to systemd (ManagedByLauncher): no stderr tail.
+      assertEquals(await thrown.wait(), { kind: "Stopped", exitCode: 1, stderrTail: [] });
+      const aborted = await spawn("sd-crash-1", {
+        bootstrapCommand: fixtureCommand("bootstrap_crash.ts", ["abort"]),
+      });
+      const st = await aborted.wait();
+      assert(st.kind === "Killed" && st.signal === 6, `got ${JSON.stringify(st)}`);
+    });
+  },
+);
+
+// 100 cycles of full bootstrap procs take ~16 s on 2 cores (CPU-bound Deno cold starts),
+// so every 5th cycle is a full one (spawn → Ready → StopAll → Stopped(0)) and the others
+// launch `/bin/sleep` through the same manager and launcher (spawn → Running → SIGTERM).
+managerTest(
+  "LN-S3, BS-11: 100 spawn/stop cycles through the manager (systemd) leave no unit, socket or status",
+  async () => {
+    await withManager(async ({ cx, manager, spawn, ready, ids }) => {
+      const cycles = 100;
+      const lanes = 4;
+      const sleeper = BootstrapCommand.fromPath("/bin/sleep", ["60"]);
+      await Promise.all(Array.from({ length: lanes }, async (_, lane) => {
+        for (let i = lane; i < cycles; i += lanes) {
+          const full = i % 5 === 0;
+          const handle = await spawn(`sd-cycle-${i}`, full ? {} : { bootstrapCommand: sleeper });
+          if (full) await ready(handle);
+          await manager.terminateProc(cx, handle.procId, 2_000, "cycle");
+          const st = await handle.wait();
+          assertEquals(
+            st,
+            full
+              ? { kind: "Stopped", exitCode: 0, stderrTail: [] }
+              : { kind: "Killed", signal: 15, coreDumped: false },
+            `cycle ${i}`,
+          );
+          if (full) (cx.proc.forwarder as DialMailboxRouter).unbind(handle.procId);
+        }
+      }));
+      assertEquals(ids.length, cycles);
+      assertEquals(await leftovers(ids), [], "LN-S3: no unit left after the cycles");
+      assertEquals([...Deno.readDirSync(manager.socketDir)], [], "BS-11: no socket left");
+      assertEquals(manager.status(new ProcId(ChannelAddr.any("unix"), "sd-cycle-0")), undefined);
+    });
+  },
+);
+
+managerTest(
+  "demo --launcher systemd (1 host × 2 procs) exits 0 with every reply and leaves no unit running",
+  async () => {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        ...WORKER_PERMISSIONS,
+        ENTRY,
+        "demo",
+        "--hosts",
+        "1",
+        "--procs",
+        "2",
+        "--launcher",
+        "systemd",
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const out = new TextDecoder().decode(stdout);
+    const err = new TextDecoder().decode(stderr);
+    assertEquals(code, 0, `demo failed:\n${out}\n${err}`);
+    assertStringIncludes(out, "cast to 2 actors answered");
+    assertStringIncludes(out, "failed 0, killed 0");
+    const procIds = [...out.matchAll(/reply \d+\/2: .* @ (\S+),greeter\[0\] \(pid \d+\)/g)]
+      .map((m) => m[1]);
+    assertEquals(procIds.length, 2, `two replies in:\n${out}`);
+    await assertQuiescent(procIds.map(unitName));
+    assertEquals(await leftovers(procIds), [], "LN-S3: the demo's units are gone");
+  },
+);
