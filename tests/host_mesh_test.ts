@@ -2,6 +2,7 @@
  * Host mesh integration tests: real host processes (`bootstrap.ts host`,
  * Host bootstrap mode), real proc processes, sockets and signals.
  */
+import { processState } from "../launcher/_proc_state.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { ChannelAddr } from "../channel/addr.ts";
 import { context, shutdownContext } from "../actor/context.ts";
@@ -18,13 +19,18 @@ import { WORKER_PERMISSIONS, workerCommand } from "../mesh/cli/worker.ts";
 const BOOTSTRAP = new URL("../bootstrap.ts", import.meta.url).pathname;
 const WORKER = new URL("../mesh/cli/worker.ts", import.meta.url).pathname;
 
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
+/** Whether `pid` runs (a zombie counts as dead; `/proc` needs --allow-all, so `ps` backs it). */
+async function alive(pid: number): Promise<boolean> {
+  return (await processState(pid)) === "alive";
+}
+
+async function noneAlive(pids: readonly number[]): Promise<boolean> {
+  // PID 1 reaps lazily and a killed child may take a moment to be reaped.
+  for (let i = 0; i < 40; i++) {
+    if (!(await Promise.all(pids.map(alive))).some((a) => a)) return true;
+    await new Promise((r) => setTimeout(r, 50));
   }
+  return false;
 }
 
 /** Starts `bootstrap.ts host --addr tcp:127.0.0.1:0 --command-worker`; resolves on "ready". */
@@ -107,7 +113,7 @@ Deno.test({
       assertEquals(report.failed, []);
       const codes = await Promise.all(daemons.map((d) => d.child.status));
       assertEquals(codes.map((s) => s.code), [0, 0], "daemons exit 0 after ShutdownHost");
-      assert(replies.every((r) => !alive(r.pid)), "no proc process survives shutdown");
+      assert(await noneAlive(replies.map((r) => r.pid)), "no proc process survives shutdown");
     } finally {
       await reap(daemons.map((d) => d.child));
       await shutdownContext();
@@ -189,7 +195,7 @@ Deno.test("HM-1: the client config override reaches the actors of a process host
     receiver.close();
     const report = await hosts.shutdown(cx);
     assertEquals([report.failed, report.killed], [[], 0]);
-    assert(hosts.pids.every((pid) => !alive(pid)), "MS-42: no host process survives");
+    assert(await noneAlive(hosts.pids), "MS-42: no host process survives");
   } finally {
     await shutdownContext();
   }
@@ -234,5 +240,5 @@ Deno.test("MS-43: stop() keeps the hosts; attach() to the same addresses spawns 
     await first[Symbol.asyncDispose]();
     await shutdownContext();
   }
-  assert(first.pids.every((pid) => !alive(pid)), "no host process survives");
+  assert(await noneAlive(first.pids), "no host process survives");
 });
