@@ -28,6 +28,9 @@
  * - **MB-19 (router returns).** Every envelope posted to the router is handed
  *   to exactly one of: a dialed client, the default sender, or its return
  *   handle (dial failure, router closed).
+ * - **MB-36 (closed routers never dial).** From the moment `close()` is
+ *   called — including bounces that re-enter the router while its links are
+ *   being closed — no new link is dialed; envelopes bounce with `BrokenLink`.
  *
  * @module
  */
@@ -277,16 +280,26 @@ export class DialMailboxRouter implements MailboxSender, AsyncDisposable {
    * @returns Resolves when all links are closed.
    */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      const clients = [...this.#clients.values()];
-      this.#clients.clear();
-      this.#routes.clear();
-      const retired = [...this.#retired];
-      // Evicted clients may still be flushing a dead link: close them now.
-      await Promise.allSettled([...clients, ...retired.map(([c]) => c)].map((c) => c.close()));
-      await Promise.allSettled(retired.map(([, closing]) => closing));
-    })();
+    if (this.#closing === undefined) {
+      // MB-36: mark closed BEFORE closing any client: closing a link returns its
+      // envelopes synchronously, and their bounces may come straight back here.
+      let done!: () => void;
+      this.#closing = new Promise<void>((resolve) => (done = resolve));
+      this.#closeAll().finally(done);
+    }
     return this.#closing;
+  }
+
+  async #closeAll(): Promise<void> {
+    const clients = [...this.#clients.values()];
+    this.#clients.clear();
+    this.#routes.clear();
+    const retired = [...this.#retired];
+    // Evicted clients may still be flushing a dead link: close them now.
+    await Promise.allSettled(
+      [...clients, ...retired.map(([c]) => c)].map((c) => c.close().catch(() => {})),
+    );
+    await Promise.allSettled(retired.map(([, closing]) => closing));
   }
 
   /** Same as {@linkcode DialMailboxRouter.close}. */
@@ -327,6 +340,11 @@ export class DialMailboxRouter implements MailboxSender, AsyncDisposable {
   ): MailboxSender | undefined {
     let client = this.#clients.get(addr.key);
     if (client !== undefined) return client;
+    if (this.#closing !== undefined) {
+      // MB-36: a closed router never dials (nothing would ever close the link).
+      bounce(envelope, { kind: "BrokenLink", message: "DialMailboxRouter closed" }, returnHandle);
+      return undefined;
+    }
     try {
       client = this.#dialer(addr);
     } catch (error) {

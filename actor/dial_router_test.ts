@@ -199,3 +199,36 @@ Deno.test("DialMailboxRouter routes unparsable destinations to the default sende
   post(router, "nope:1,p,a[0][1]", 2);
   assertEquals(fallback.data, [1, 2]);
 });
+
+Deno.test("MB-36: bounces that re-enter a closing router never dial a new link", async () => {
+  const dialed: string[] = [];
+  const closed: string[] = [];
+  // Each link hands its pending envelope back synchronously inside close(),
+  // as a channel does, and the bounce is re-posted into the router (the way
+  // a mailbox server's undeliverable path does).
+  const pending = new Map<string, () => void>();
+  const router = new DialMailboxRouter({
+    dialer: (addr) => {
+      dialed.push(addr.key);
+      return {
+        postUnchecked: (e: MessageEnvelope, returnHandle: (e: MessageEnvelope) => void) => {
+          pending.set(addr.key, () => returnHandle(e));
+        },
+        close: () => {
+          closed.push(addr.key);
+          pending.get(addr.key)?.();
+          return Promise.resolve();
+        },
+      };
+    },
+  });
+  const reposted: MessageEnvelope[] = [];
+  postEnvelope(router, testEnvelope(`${A},p,a[0][1]`, 1), () => {
+    // The undeliverable goes to a proc on another address.
+    postEnvelope(router, testEnvelope("unix:@elsewhere,q,b[0][1]", 2), (e) => reposted.push(e));
+  });
+  await router.close();
+  assertEquals(dialed, [A], "MB-36: no dial after close()");
+  assertEquals(closed, [A], "every dialed link was closed");
+  assertEquals(reposted.map((e) => e.errors[0].kind), ["BrokenLink"]);
+});

@@ -79,7 +79,9 @@ export class MailboxClient implements MailboxSender, AsyncDisposable {
   }
 
   /**
-   * Dials `addr` lazily (nothing connects until the first post) and wraps the link.
+   * Dials `addr` lazily (nothing connects until the first post) and wraps the
+   * link. A refused reconnect means the peer is gone: the link closes and
+   * everything pending bounces at once (MB-13, channel CH-9).
    * @param addr Where the peer's mailbox server listens.
    * @param options See {@linkcode MailboxClientOptions}.
    * @returns The client.
@@ -91,7 +93,9 @@ export class MailboxClient implements MailboxSender, AsyncDisposable {
    * ```
    */
   static dial(addr: ChannelAddr | string, options: MailboxClientOptions = {}): MailboxClient {
-    return new MailboxClient(dial<MessageEnvelope>(addr), options);
+    // CH-9: a proc's address is its identity: refused after connected = gone,
+    // so pending envelopes bounce now rather than after the delivery timeout.
+    return new MailboxClient(dial<MessageEnvelope>(addr, { refusedIsTerminal: true }), options);
   }
 
   /** The peer's address. */
@@ -140,12 +144,19 @@ export class MailboxClient implements MailboxSender, AsyncDisposable {
     if (this.#closing) return this.#closing;
     const status = this.#tx.status.get();
     if (status.kind === "Closed") this.#logClosed(status.reason); // closed before we closed it
-    this.#closing = (async () => {
+    // Set before closing the link: its returns are bounced synchronously and a
+    // bounce may post here again (it must bounce too, MB-13).
+    let done!: () => void;
+    this.#closing = new Promise<void>((resolve) => (done = resolve));
+    (async () => {
       try {
         await this.#tx.close();
+      } catch {
+        // a transmitter's close never matters beyond this point
       } finally {
         this.#watcherStop.abort();
         await this.#watcher;
+        done();
       }
     })();
     return this.#closing;

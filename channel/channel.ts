@@ -9,7 +9,7 @@ import { ChannelError } from "./errors.ts";
 import { dialLocal, serveLocal } from "./local.ts";
 import { breakNetServer, serveNet } from "./net_server.ts";
 import { breakNetTx, NetTx } from "./net_tx.ts";
-import type { ChannelServer, ChannelTx, ChannelWaitOptions } from "./types.ts";
+import type { ChannelServer, ChannelTx, ChannelWaitOptions, DialOptions } from "./types.ts";
 
 function toAddr(addr: ChannelAddr | string): ChannelAddr {
   return typeof addr === "string" ? ChannelAddr.parse(addr) : addr;
@@ -64,6 +64,8 @@ export function serve<M>(
  *
  * @typeParam M The message type.
  * @param addr The served address.
+ * @param options `refusedIsTerminal` (CH-9): a refused connection closes the
+ * sender at once instead of being retried.
  * @returns The sender.
  * @throws {ChannelAddrParseError} For unparsable text.
  * @example
@@ -77,13 +79,13 @@ export function serve<M>(
  * assertEquals(err.payload, "hi");
  * ```
  */
-export function dial<M>(addr: ChannelAddr | string): ChannelTx<M> {
+export function dial<M>(addr: ChannelAddr | string, options: DialOptions = {}): ChannelTx<M> {
   const a = toAddr(addr);
   if (a.transport === "local") return dialLocal<M>(a);
   if (a.transport === "unix" && a.abstract && Deno.build.os !== "linux") {
     throw new ChannelError("dial", a.key, "abstract unix sockets need Linux");
   }
-  return new NetTx<M>(a);
+  return new NetTx<M>(a, options);
 }
 
 /**

@@ -40,6 +40,8 @@ import type { ChannelServer, ChannelWaitOptions } from "./types.ts";
 const READ_BUFFER = 256 * 1024;
 /** Smallest free space offered to a read. */
 const READ_MIN = 4 * 1024;
+/** How long a closing server waits for its last writes, then for the dialer to hang up. */
+const HANGUP_MS = 500;
 
 interface Session {
   key: string;
@@ -156,10 +158,11 @@ export class NetServer<M> implements ChannelServer<M> {
     const closedFrame = new OutBuffer(16);
     appendControl(closedFrame, TAG_CLOSED);
     for (const c of this.#conns) {
-      // Final ack, then Closed: terminal for the dialer.
+      // CH-8: final ack, then Closed (terminal for the dialer). The ack covers
+      // everything delivered on the session even if its handler already left.
       const out = new OutBuffer(32);
       const s = c.session;
-      if (s !== undefined && s.conn === c && s.next - 1 > s.acked) {
+      if (s !== undefined && (s.conn ?? c) === c && s.next - 1 > s.acked) {
         appendAck(out, s.next - 1);
         s.acked = s.next - 1;
       }
@@ -168,7 +171,16 @@ export class NetServer<M> implements ChannelServer<M> {
     }
     const pending = [...this.#conns];
     await Promise.all(pending.map(async (c) => {
-      await settleWithin(c.writing, 200);
+      await settleWithin(c.writing, HANGUP_MS);
+      // Half-close and let the handler read until the dialer hangs up: closing
+      // a socket with unread input sends a reset, which can destroy the final
+      // ack and Closed before the dialer reads them.
+      try {
+        c.conn.closeWrite();
+      } catch {
+        // already closed or reset
+      }
+      await settleWithin(c.done, HANGUP_MS);
       closeQuietly(c.conn);
     }));
     this.#queue.close();
@@ -268,7 +280,8 @@ export class NetServer<M> implements ChannelServer<M> {
       while (true) {
         let ackNow = false;
         for (let body = dec.next(); body !== undefined; body = dec.next()) {
-          if (session.conn !== c || this.#closing !== undefined) return;
+          if (session.conn !== c) return;
+          if (this.#closing !== undefined) return await drain(c.conn); // not delivered: not acked
           const tag = body[0];
           if (tag === TAG_MSG_JSON || tag === TAG_MSG_BYTES) {
             if (pos === session.next) {
@@ -315,7 +328,8 @@ export class NetServer<M> implements ChannelServer<M> {
           }
         }
         if (queue.length >= queue.capacity) await queue.waitForSpace(); // backpressure
-        if (session.conn !== c || this.#closing !== undefined) return;
+        if (session.conn !== c) return;
+        if (this.#closing !== undefined) return await drain(c.conn);
         const n = await c.conn.read(dec.writable(READ_MIN));
         if (n === null) {
           dec.finish(); // mid-frame EOF is an error
@@ -349,6 +363,14 @@ export class NetServer<M> implements ChannelServer<M> {
     const out = new OutBuffer(64);
     appendReject(out, reason);
     this.#write(c, out.bytes());
+  }
+}
+
+/** Reads and discards until the peer hangs up (or the socket fails). */
+async function drain(conn: Deno.Conn): Promise<void> {
+  const sink = new Uint8Array(READ_MIN);
+  while ((await conn.read(sink)) !== null) {
+    // discard
   }
 }
 

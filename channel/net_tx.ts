@@ -37,7 +37,7 @@ import {
   TAG_REJECT,
   TAG_SKIP,
 } from "./_protocol.ts";
-import type { ChannelTx, TxStatus } from "./types.ts";
+import type { ChannelTx, DialOptions, TxStatus } from "./types.ts";
 import { WatchCell } from "./watch_cell.ts";
 
 /** First reconnect delay. */
@@ -46,6 +46,8 @@ export const BACKOFF_INITIAL_MS = 10;
 export const BACKOFF_MAX_MS = 5_000;
 /** A connection that lived longer than this resets the backoff. */
 export const BACKOFF_RESET_AFTER_MS = 1_000;
+/** After a failed write, how long the reader may still drain what the peer sent. */
+const READ_DRAIN_MS = 500;
 /** Bytes encoded per write at most (more stays queued for the next write). */
 const WRITE_BATCH_BYTES = 256 * 1024;
 /** Messages per JSON batch frame at most. */
@@ -108,10 +110,15 @@ export class NetTx<M> implements ChannelTx<M> {
   #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   #out = new OutBuffer(64 * 1024);
   #maxFrame = config.get(attrs.CODEC_MAX_FRAME_LENGTH);
+  readonly #refusedIsTerminal: boolean;
 
-  /** @param addr A unix or tcp address. */
-  constructor(addr: ChannelAddr) {
+  /**
+   * @param addr A unix or tcp address.
+   * @param options See {@linkcode DialOptions}.
+   */
+  constructor(addr: ChannelAddr, options: DialOptions = {}) {
     this.addr = addr;
+    this.#refusedIsTerminal = options.refusedIsTerminal ?? false;
   }
 
   post(message: M, onReturn?: OnReturn<M>): void {
@@ -223,6 +230,7 @@ export class NetTx<M> implements ChannelTx<M> {
 
   async #runLoop(): Promise<void> {
     let backoff = BACKOFF_INITIAL_MS;
+    let connected = false; // CH-9: only a peer that was there can be gone
     while (this.#closedReason === undefined) {
       if (this.#msgs.length === 0) {
         await new Promise<void>((r) => (this.#wakeIdle = r)); // lazy: reconnect when needed
@@ -231,7 +239,11 @@ export class NetTx<M> implements ChannelTx<M> {
       let conn: Deno.Conn;
       try {
         conn = await connect(this.addr);
-      } catch {
+      } catch (error) {
+        if (this.#refusedIsTerminal && connected && isRefused(error)) {
+          this.#terminate(`peer gone: connection refused (${(error as Error).message})`); // CH-9
+          break;
+        }
         await this.#sleep(backoff);
         backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
         continue;
@@ -241,6 +253,7 @@ export class NetTx<M> implements ChannelTx<M> {
         break;
       }
       const started = Date.now();
+      connected = true;
       await this.#serveConnection(conn);
       if (Date.now() - started > BACKOFF_RESET_AFTER_MS) backoff = BACKOFF_INITIAL_MS;
       if (this.#closedReason !== undefined) break;
@@ -266,9 +279,17 @@ export class NetTx<M> implements ChannelTx<M> {
     this.#conn = conn;
     this.#written = 0; // CH-3: resend every unacked message with its original number
     this.#ackRequested = -1;
-    const reader = this.#readLoop(conn);
+    let reading = true;
+    const reader = this.#readLoop(conn).finally(() => (reading = false));
     const writer = this.#writeLoop(conn, encodePreamble(this.#session, this.#headSeq));
     await Promise.race([reader, writer]);
+    if (reading && this.#closedReason === undefined) {
+      // The write side failed (the peer hung up): what the peer sent before
+      // hanging up — its final ack, `Closed` — is still readable. Read it
+      // before dropping the socket, or delivered messages would be resent or
+      // returned (CH-4).
+      await settleWithin(reader, READ_DRAIN_MS);
+    }
     this.#conn = undefined; // stops the write loop
     closeQuietly(conn);
     this.#kickWriter();
@@ -456,4 +477,9 @@ export class NetTx<M> implements ChannelTx<M> {
     }
     for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) w.resolve();
   }
+}
+
+/** Nothing listens at the address (any more). */
+function isRefused(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionRefused || error instanceof Deno.errors.NotFound;
 }

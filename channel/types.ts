@@ -38,6 +38,21 @@ export interface ChannelServer<M> extends AsyncIterable<M>, AsyncDisposable {
   close(): Promise<void>;
 }
 
+/** Options of `dial()`. */
+export interface DialOptions {
+  /**
+   * CH-9: once a connection was established, treat a refused reconnect
+   * (nothing listens at the address any more: `ECONNREFUSED`, or a missing
+   * unix socket file) as terminal — the sender turns `Closed` and returns
+   * every pending message at once, instead of retrying until
+   * `MESSAGE_DELIVERY_TIMEOUT`. Refusals before the first connection are
+   * retried as usual (the peer may still be starting). For addresses that
+   * identify one peer's lifetime (a proc's), where "refused after connected"
+   * means "gone". Default false.
+   */
+  refusedIsTerminal?: boolean;
+}
+
 /**
  * The sending end of a channel.
  *
