@@ -58,6 +58,7 @@ import {
   readBootstrapMode,
 } from "./mode.ts";
 import { installParentDeathGuard } from "./pdeathsig.ts";
+import { bootMark, bootTraceFlush } from "./_boot_trace.ts";
 import type { BootstrapCallback } from "./manager.ts";
 import { BOOTSTRAP_ADDR_ENV, runV0ProcMesh, type V0ProcBooter } from "./v0_proc_mesh.ts";
 
@@ -237,10 +238,12 @@ export async function bootstrapProc(
   options: Pick<BootstrapOptions, "parentDeathGuard"> = {},
 ): Promise<number> {
   if (mode.config !== undefined) config.setLayer("ClientOverride", mode.config);
+  bootMark("config");
   if (options.parentDeathGuard ?? config.get(attrs.MESH_BOOTSTRAP_ENABLE_PDEATHSIG)) {
     // Safety net (BS-3); normal shutdown is the stop-all protocol.
     installParentDeathGuard();
   }
+  bootMark("guard");
   const procId: ProcId = mode.procId;
   let backend: MailboxClient;
   try {
@@ -254,6 +257,7 @@ export async function bootstrapProc(
     backend,
   });
   const proc = new Proc(procId, forwarder, { onUnhandledSupervisionEvent: "exit" });
+  bootMark("proc");
   let resolveExit!: (code: number) => void;
   const exitCode = new Promise<number>((resolve) => resolveExit = resolve);
   let serving: MailboxServerHandle | undefined;
@@ -264,12 +268,14 @@ export async function bootstrapProc(
     } catch (error) {
       throw HostError.agentSpawnFailure(procId, error);
     }
+    bootMark("agent");
     const serveAddr = ChannelAddr.unix(`${mode.socketDirPath}/${procId.name}`);
     try {
       serving = serveMailbox(await serve<MessageEnvelope>(serveAddr), proc);
     } catch (error) {
       throw HostError.channelError(error);
     }
+    bootMark("served");
     const message: BootstrapCallback = { addr: serveAddr.toString(), agent: agent.toString() };
     const tx = dial<BootstrapCallback>(mode.callbackAddr);
     try {
@@ -279,10 +285,16 @@ export async function bootstrapProc(
     } finally {
       await tx.close();
     }
+    bootMark("callback");
+    bootTraceFlush();
     const code = await exitCode;
+    bootMark("stopAll");
     serving.stop("process shutting down"); // BS-13
     await serving.done;
+    bootMark("drained");
     await forwarder.close();
+    bootMark("closed");
+    bootTraceFlush();
     return code;
   } catch (error) {
     serving?.stop("bootstrap failed");

@@ -417,9 +417,12 @@ export class BootstrapProcManager
       throw HostError.processConfigurationFailure(procId, error);
     }
     const logChannel = forwarding ? this.#logChannelForSpawn() : undefined;
-    const command = (procConfig.bootstrapCommand ?? this.#command).withEnv({
-      [PARENT_PID_ENV]: String(Deno.pid),
-    });
+    // A systemd unit's parent is the user manager, not this process: naming
+    // us as its parent would make the child's death guard exit it at once.
+    const base = procConfig.bootstrapCommand ?? this.#command;
+    const command = launcher.kind === "systemd"
+      ? base
+      : base.withEnv({ [PARENT_PID_ENV]: String(Deno.pid) });
     const launcherId = procId.toString();
     let result: LaunchResult;
     try {

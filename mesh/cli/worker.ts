@@ -4,10 +4,19 @@
  * is a proc with a v1 proc agent. Used by `demo`, the mesh tests and the
  * bench as their bootstrap command ({@linkcode workerCommand}).
  *
+ * Cold start: the `Proc`-mode path is imported statically (one module-graph
+ * build) and `Host` mode through a specifier the `deno run` graph builder
+ * cannot follow, so a proc child does not read and resolve the host-mesh and
+ * systemd-launcher graph (with its `dbus-next` npm packages) at start-up
+ * (see `bootstrap.ts`).
+ *
  * @module
  */
 
 import { BootstrapCommand } from "../../launcher/command.ts";
+import { bootstrapOrDie, type HostRunner } from "../../bootstrap/bootstrap.ts";
+import { ProcAgent } from "../proc_agent.ts";
+import "./demo_actor.ts";
 
 /** Deno permissions a worker runs with. */
 export const WORKER_PERMISSIONS: readonly string[] = [
@@ -40,15 +49,17 @@ export function workerCommand(): BootstrapCommand {
  * @returns Never.
  */
 export async function runWorker(): Promise<never> {
-  const [{ bootstrapOrDie }, { ProcAgent }] = await Promise.all([
-    import("../../bootstrap/bootstrap.ts"),
-    import("../proc_agent.ts"),
-    import("./demo_actor.ts"),
-  ]);
   return await bootstrapOrDie({
     bootProcAgent: (proc, onStopAll) => ProcAgent.bootV1(proc, { onStopAll }),
-    runHost: async (mode) => (await import("../_host_mesh_serve.ts")).runHost(mode),
+    runHost: async (mode) => (await loadHostServe(HOST_SERVE)).runHost(mode),
   });
+}
+
+// A value, not a literal: `deno run` must not pre-load the host graph.
+const HOST_SERVE = "../_host_mesh_serve.ts";
+
+function loadHostServe(specifier: string): Promise<{ runHost: HostRunner }> {
+  return import(specifier);
 }
 
 if (import.meta.main) await runWorker();
