@@ -173,6 +173,7 @@ export class ProcAgent implements V0Host {
   readonly #failed = new Set<string>();
   readonly #options: ProcAgentOptions;
   readonly #orphanTimeoutMs: number;
+  #selfCheckArmed = false;
   #selfKey = "";
 
   /**
@@ -227,15 +228,21 @@ export class ProcAgent implements V0Host {
   }
 
   /**
-   * Installs itself as the proc's supervision coordinator and arms the
-   * orphan check.
+   * Installs itself as the proc's supervision coordinator. The orphan check
+   * is armed by the first keepalive (nothing can expire before one), which
+   * also keeps timers off a booting proc's path to Ready.
    * @param cx The agent's context.
    * @throws {Error} When the proc already has a coordinator.
    */
   init(cx: Context): void {
     this.#selfKey = cx.self.key;
     this.proc.setSupervisionCoordinator(cx.selfRef.port("ActorSupervisionEvent"));
-    if (this.#orphanTimeoutMs > 0) cx.selfMessageWithDelay("SelfCheck", {}, this.#orphanTimeoutMs);
+  }
+
+  #armSelfCheck(cx: Context): void {
+    if (this.#orphanTimeoutMs <= 0 || this.#selfCheckArmed) return;
+    this.#selfCheckArmed = true;
+    cx.selfMessageWithDelay("SelfCheck", {}, this.#orphanTimeoutMs);
   }
 
   /**
@@ -259,6 +266,7 @@ export class ProcAgent implements V0Host {
       if (!isKeepaliveGetState(msg)) return this.#ignore("KeepaliveGetState", msg);
       const record = this.#records.get(msg.getState.name);
       if (record !== undefined) record.expiryMs = msg.expiresAfterMs;
+      this.#armSelfCheck(cx); // PA-4
       this.#getState(cx, msg.getState);
     },
     ActorSupervisionEvent: (cx: Context, event: ActorSupervisionEvent): void =>
@@ -453,7 +461,11 @@ export class ProcAgent implements V0Host {
       record.stopped = true; // PA-4
       if (record.spawn.ok) await this.stopActor(record.spawn.actorId, timeoutMs, "orphaned");
     }
-    cx.selfMessageWithDelay("SelfCheck", {}, this.#orphanTimeoutMs);
+    this.#selfCheckArmed = false;
+    const watched = [...this.#records.values()].some((r) =>
+      r.expiryMs !== undefined && !r.stopped && r.spawn.ok
+    );
+    if (watched) this.#armSelfCheck(cx); // keep checking while keepalives are live
   }
 
   #newClient() {
