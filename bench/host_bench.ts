@@ -17,7 +17,7 @@
 
 import { ChannelAddr, dial, serve } from "../channel/mod.ts";
 import { context, shutdownContext } from "../actor/context.ts";
-import { ActorRef } from "../actor/port.ts";
+import type { ActorRef } from "../actor/port.ts";
 import { Extent } from "../mesh/extent.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
 import { GREETER_TYPE, type Greeting } from "../mesh/cli/demo_actor.ts";

@@ -300,18 +300,19 @@ export class LogClientActor implements Actor {
   /** Message handlers. */
   readonly handlers = {
     /** Lines of one proc stream. */
-    Log: (cx: Context, msg: LogBatch) => this.#log(cx, msg),
+    Log: (cx: Context, msg: LogBatch): void | Promise<void> => this.#log(cx, msg),
     /** A forwarder's flush marker (`null`: periodic, ignored). */
-    Flush: (cx: Context, msg: { syncVersion: number | null }) => this.#flush(cx, msg.syncVersion),
+    Flush: (cx: Context, msg: { syncVersion: number | null }): void | Promise<void> =>
+      this.#flush(cx, msg.syncVersion),
     /** Switches aggregation (printing what is buffered first). */
-    SetAggregate: (cx: Context, msg: SetAggregateMessage) => {
+    SetAggregate: (cx: Context, msg: SetAggregateMessage): void | Promise<void> => {
       checkWindow(msg.aggregateWindowMs);
       this.#printBuffered();
       this.#windowMs = msg.aggregateWindowMs;
       if (msg.reply !== undefined) cx.send(msg.reply, null);
     },
     /** Starts a sync-flush barrier. */
-    StartSyncFlush: (cx: Context, msg: StartSyncFlushMessage) => {
+    StartSyncFlush: (cx: Context, msg: StartSyncFlushMessage): void | Promise<void> => {
       if (!Number.isSafeInteger(msg.expectedProcs) || msg.expectedProcs < 0) {
         throw new RangeError(`Invalid expectedProcs: ${msg.expectedProcs}`);
       }
@@ -321,7 +322,7 @@ export class LogClientActor implements Actor {
       this.#completeIfDone(cx);
     },
     /** Internal: the aggregation window of `epoch` ended. */
-    FlushAggregates: (_cx: Context, msg: { epoch: number }) => {
+    FlushAggregates: (_cx: Context, msg: { epoch: number }): void | Promise<void> => {
       if (msg.epoch !== this.#epoch) return; // a stale timer
       this.#printBuffered();
     },

@@ -186,17 +186,17 @@ export class LogForwardActor implements Actor {
   /** Message handlers. */
   readonly handlers = {
     /** Internal: one message received on the log channel. */
-    Forward: (cx: Context, msg: LogMessage) => this.#forward(cx, msg),
+    Forward: (cx: Context, msg: LogMessage): void | Promise<void> => this.#forward(cx, msg),
     /** Turns streaming to the client on or off. */
-    SetMode: (_cx: Context, msg: { streamToClient: boolean }) => {
+    SetMode: (_cx: Context, msg: { streamToClient: boolean }): void | Promise<void> => {
       this.#streamToClient = msg.streamToClient === true;
     },
     /** Injects `Flush{version}` into the channel (sync-flush barrier). */
-    ForceSyncFlush: (_cx: Context, msg: { version: number }) => {
+    ForceSyncFlush: (_cx: Context, msg: { version: number }): void | Promise<void> => {
       this.#tx.post({ kind: "Flush", syncVersion: msg.version });
     },
     /** Internal: the keepalive delay ended. */
-    Keepalive: (_cx: Context, _msg: null) => {
+    Keepalive: (_cx: Context, _msg: null): void | Promise<void> => {
       this.#keepaliveArmed = false;
       this.#tx.post({ kind: "Flush", syncVersion: null });
     },
