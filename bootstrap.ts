@@ -45,7 +45,8 @@
 import { bootMark } from "./bootstrap/_boot_trace.ts";
 import { bootstrapOrDie } from "./bootstrap/bootstrap.ts";
 import { ProcAgent } from "./mesh/proc_agent.ts";
-import type { HostRunner, V0ProcBooter } from "./bootstrap/bootstrap.ts";
+import type { HostRunner } from "./bootstrap/bootstrap.ts";
+import type { V0ProcBooter } from "./bootstrap/v0_proc_mesh.ts";
 
 bootMark("evaluated");
 
@@ -159,7 +160,7 @@ export async function runBootstrapChild(): Promise<never> {
     bootProcAgent: (proc, onStopAll) => ProcAgent.bootV1(proc, { onStopAll }),
     bootV0Proc: async (procId) => {
       const v0 = await loadLazy<{ bootstrapV0: V0ProcBooter }>("./mesh/proc_agent_v0.ts");
-      const { proc, agent } = v0.bootstrapV0(procId);
+      const { proc, agent } = await v0.bootstrapV0(procId);
       return { proc, agent };
     },
     // Host mode: a host with a BootstrapProcManager and a host agent.
