@@ -26,6 +26,7 @@ import { type ActorSupervisionEvent, describeSupervisionEvent, isError } from ".
 import type { ActorHandle, ClientInstance } from "./instance.ts";
 import type { Proc } from "./proc.ts";
 import { handlerIndex, UNDELIVERABLE_INDEX, UNDELIVERABLE_TYPE } from "./_handler_index.ts";
+import { EnvelopeQueue } from "./_envelope_queue.ts";
 
 /** What a cell needs from its proc. */
 export interface ProcCore {
@@ -158,23 +159,49 @@ export class InstanceCell {
 type Signal = { kind: "DrainAndStop" | "Stop" | "Abort"; reason: string };
 const SIGNAL_RANK = { DrainAndStop: 1, Stop: 2, Abort: 3 } as const;
 
+/** Why a message loop ends in failure. */
+type Failure = {
+  error: string;
+  causedBy?: ActorSupervisionEvent;
+  /** Headers of the message whose handling failed. */
+  headers?: Readonly<Record<string, HeaderValue>>;
+};
+
+/**
+ * Messages handled synchronously in a row before the loop lets other
+ * microtasks (other actors' loops) run.
+ */
+const SYNC_BURST = 256;
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === "object" &&
+    typeof (value as { then?: unknown }).then === "function";
+}
+
 /** An actor: a cell with a sequential message loop (MB-3). */
 export class ActorCell extends InstanceCell {
   readonly actor: Actor;
   readonly #handlers = new Map<number, { type: string; fn: AnyHandler }>();
-  #queue: MessageEnvelope[] = [];
-  #head = 0;
+  readonly #queue = new EnvelopeQueue();
   #events: ActorSupervisionEvent[] = [];
   #wake: (() => void) | undefined;
   #signal: Signal | undefined;
   #aborted = false;
   #stopping = false;
   #headers: Readonly<Record<string, HeaderValue>> = EMPTY_HEADERS;
+  /**
+   * The handler named by the published `Processing` status while a run of
+   * synchronous handlers of that type may reuse it; undefined otherwise.
+   */
+  #processing: string | undefined;
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   #childChanged: (() => void) | undefined;
 
   constructor(core: ProcCore, id: ActorId, parent: InstanceCell | undefined, actor: Actor) {
-    super(core, id, parent, ActorStatuses.Created, (envelope) => this.#enqueue(envelope));
+    super(core, id, parent, ActorStatuses.Created, (envelope, index) => {
+      this.#queue.push(envelope, index);
+      this.#notify();
+    });
     this.actor = actor;
     for (const [type, fn] of Object.entries(actor.handlers ?? {})) {
       if (typeof fn === "function") this.#handlers.set(handlerIndex(type), { type, fn });
@@ -190,31 +217,12 @@ export class ActorCell extends InstanceCell {
     queueMicrotask(() => void this.#run());
   }
 
-  #enqueue(envelope: MessageEnvelope): void {
-    this.#queue.push(envelope);
-    this.#notify();
-  }
-
   #notify(): void {
     const wake = this.#wake;
     if (wake) {
       this.#wake = undefined;
       wake();
     }
-  }
-
-  #dequeue(): MessageEnvelope | undefined {
-    if (this.#head >= this.#queue.length) return undefined;
-    const envelope = this.#queue[this.#head];
-    this.#queue[this.#head++] = undefined as unknown as MessageEnvelope;
-    if (this.#head === this.#queue.length) {
-      this.#queue.length = 0;
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
-    }
-    return envelope;
   }
 
   override requestStop(kind: Signal["kind"], reason: string): void {
@@ -259,7 +267,7 @@ export class ActorCell extends InstanceCell {
   async #run(): Promise<void> {
     const cx = this.context;
     const actor = this.actor;
-    let failure: { error: string; causedBy?: ActorSupervisionEvent } | undefined;
+    let failure: Failure | undefined;
     if (this.#aborted || this.terminal) return;
     this.status.set(ActorStatuses.Initializing);
     try {
@@ -270,10 +278,13 @@ export class ActorCell extends InstanceCell {
     if (this.#aborted) return;
     if (!failure) this.status.set(ActorStatuses.Idle);
     let idle = true;
+    let spun = false;
+    let burst = 0;
     while (!failure) {
       const signal = this.#signal;
       if (signal && signal.kind !== "DrainAndStop") break;
       if (this.#events.length > 0) {
+        this.#processing = undefined;
         const event = this.#events.shift()!;
         try {
           const handled = actor.handleSupervisionEvent
@@ -296,71 +307,122 @@ export class ActorCell extends InstanceCell {
         if (this.#aborted) return;
         continue;
       }
-      const envelope = this.#dequeue();
-      if (envelope === undefined) {
+      if (this.#queue.size === 0) {
         if (signal) break; // drained
+        if (!idle && !spun) {
+          // A producer delivering a batch one microtask at a time (a mailbox
+          // server draining a channel read) refills the queue in one tick:
+          // look again before publishing Idle and parking (MB-40).
+          spun = true;
+          await undefined;
+          if (this.#aborted) return;
+          continue;
+        }
         if (!idle) {
           this.status.set(ActorStatuses.Idle);
           idle = true;
         }
+        burst = 0;
+        this.#processing = undefined;
         await new Promise<void>((resolve) => (this.#wake = resolve));
         if (this.#aborted) return;
         continue;
       }
       idle = false;
-      failure = await this.#handle(cx, envelope);
+      spun = false;
+      const index = this.#queue.headIndex;
+      const outcome = this.#handle(cx, this.#queue.shift(), index);
+      if (outcome === undefined) {
+        // Sync fast path: a handler that returned no promise costs no await
+        // (MB-3 holds: it already finished). Let other loops in now and then.
+        if (++burst >= SYNC_BURST) {
+          burst = 0;
+          this.#processing = undefined;
+          await undefined;
+        }
+      } else {
+        burst = 0;
+        this.#processing = undefined;
+        failure = outcome instanceof Promise ? await outcome : outcome;
+      }
       if (this.#aborted) return;
     }
     await this.#shutdown(failure);
   }
 
-  /** Handles one message; returns a failure or undefined. */
-  async #handle(
+  /**
+   * Handles one message: `undefined` when a handler finished synchronously,
+   * a failure, or a promise of either when the handler returned one.
+   */
+  #handle(
     cx: InstanceContext,
     envelope: MessageEnvelope,
-  ): Promise<{ error: string } | undefined> {
-    const index = portIndexOfEnvelope(envelope);
-    this.#headers = envelope.headers;
+    index: number,
+  ): Failure | undefined | Promise<Failure | undefined> {
+    const headers = envelope.headers;
+    this.#headers = headers;
+    let r: unknown;
     try {
       if (index === UNDELIVERABLE_INDEX) {
         const returned = envelope.data;
-        if (!isMessageEnvelope(returned)) return undefined;
+        if (!isMessageEnvelope(returned)) return this.#done(undefined);
         this.status.set({ kind: "Processing", since: Date.now(), handler: UNDELIVERABLE_TYPE });
-        if (this.actor.handleUndeliverable) {
-          const r = this.actor.handleUndeliverable(cx, returned);
-          if (r !== undefined) await r;
-          return undefined;
+        this.#processing = undefined;
+        if (!this.actor.handleUndeliverable) {
+          const errors = returned.errors.map(describeDeliveryError).join("; ");
+          return this.#done({
+            error: `delivery of message from ${returned.sender} to ${returned.dest} failed` +
+              (errors ? `: ${errors}` : ""),
+            headers,
+          });
         }
-        const errors = returned.errors.map(describeDeliveryError).join("; ");
-        return {
-          error: `delivery of message from ${returned.sender} to ${returned.dest} failed` +
-            (errors ? `: ${errors}` : ""),
-        };
+        r = this.actor.handleUndeliverable(cx, returned);
+      } else {
+        const handler = this.#handlers.get(index);
+        if (handler === undefined) {
+          return this.#done({
+            error:
+              `processing error: no handler for message type "${envelope.type}" (port ${envelope.dest})`,
+            headers,
+          }); // MB-4
+        }
+        if (this.#processing !== handler.type) {
+          // MB-40: one Processing status per run of synchronous handlers of a type.
+          this.status.set({ kind: "Processing", since: Date.now(), handler: handler.type });
+          this.#processing = handler.type;
+        }
+        r = handler.fn(cx, envelope.data);
       }
-      const handler = this.#handlers.get(index);
-      if (handler === undefined) {
-        return {
-          error:
-            `processing error: no handler for message type "${envelope.type}" (port ${envelope.dest})`,
-        }; // MB-4
-      }
-      this.status.set({ kind: "Processing", since: Date.now(), handler: handler.type });
-      const r = handler.fn(cx, envelope.data);
-      if (r !== undefined) await r;
+    } catch (error) {
+      return this.#done({ error: `processing error: ${errorText(error)}`, headers }); // MB-4
+    }
+    if (!isThenable(r)) return this.#done(undefined);
+    return this.#settle(r, headers);
+  }
+
+  #done<F extends Failure | undefined>(outcome: F): F {
+    this.#headers = EMPTY_HEADERS;
+    return outcome;
+  }
+
+  async #settle(
+    r: PromiseLike<unknown>,
+    headers: Readonly<Record<string, HeaderValue>>,
+  ): Promise<Failure | undefined> {
+    try {
+      await r;
       return undefined;
     } catch (error) {
-      return { error: `processing error: ${errorText(error)}` }; // MB-4
+      return { error: `processing error: ${errorText(error)}`, headers }; // MB-4
     } finally {
       this.#headers = EMPTY_HEADERS;
     }
   }
 
-  async #shutdown(
-    failure: { error: string; causedBy?: ActorSupervisionEvent } | undefined,
-  ): Promise<void> {
+  async #shutdown(failure: Failure | undefined): Promise<void> {
     this.#stopping = true;
     const signal = this.#signal;
-    const headers = this.#headers;
+    const headers = failure?.headers ?? EMPTY_HEADERS;
     this.status.set(ActorStatuses.Stopping);
     this.#clearTimers();
     // Stop the children and wait for them (giving up after 500 ms of silence).
@@ -405,8 +467,7 @@ export class ActorCell extends InstanceCell {
 
   #finish(status: ActorStatus, kind: "stopped" | "failed"): void {
     this.#clearTimers();
-    this.#queue = [];
-    this.#head = 0;
+    this.#queue.clear();
     this.#events = [];
     this.mailbox.close(kind);
     this.status.set(status);
@@ -426,12 +487,6 @@ export class ActorCell extends InstanceCell {
     this.core.terminated(this, undefined);
     this.resolveDone();
   }
-}
-
-function portIndexOfEnvelope(envelope: MessageEnvelope): number {
-  const dest = envelope.dest;
-  const open = dest.lastIndexOf("[");
-  return parseInt(dest.slice(open + 1), 10);
 }
 
 /** The {@linkcode Context} / {@linkcode ClientInstance} implementation. */

@@ -105,10 +105,39 @@ export function createEnvelope(init: EnvelopeInit): MessageEnvelope {
     type: init.type,
     data: init.data,
     headers: init.headers ?? {},
-    ttl: init.ttl ?? config.get(MESSAGE_TTL_DEFAULT),
+    ttl: init.ttl ?? defaultTtl(),
     returnUndeliverable: init.returnUndeliverable ?? true,
     errors: [],
   };
+}
+
+let ttlGeneration = -1;
+let ttlDefault = 0;
+
+/**
+ * `HYPERACTOR_MESSAGE_TTL_DEFAULT`, re-read only when the config changed
+ * (it sits on every send).
+ * @returns The default hop limit.
+ * @throws {import("../config/attr.ts").AttrParseError} When its env value is malformed.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { config } from "../config/config.ts";
+ * import { MESSAGE_TTL_DEFAULT } from "../config/attrs.ts";
+ * import { defaultTtl } from "./envelope.ts";
+ * {
+ *   using _o = config.override(MESSAGE_TTL_DEFAULT, 3);
+ *   assertEquals(defaultTtl(), 3);
+ * }
+ * assertEquals(defaultTtl(), config.get(MESSAGE_TTL_DEFAULT));
+ * ```
+ */
+export function defaultTtl(): number {
+  if (config.generation !== ttlGeneration) {
+    ttlDefault = config.get(MESSAGE_TTL_DEFAULT);
+    ttlGeneration = config.generation; // after get(): a lazy env load bumps it
+  }
+  return ttlDefault;
 }
 
 /**

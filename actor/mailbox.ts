@@ -22,7 +22,7 @@
 import { bounce, type MessageEnvelope, type ReturnHandle } from "./envelope.ts";
 import { type ActorId, PortId } from "./reference.ts";
 import { OncePortRef, PortRef } from "./port.ts";
-import { HANDLER_PORT_BASE, portIndexOf } from "./_handler_index.ts";
+import { destParts, HANDLER_PORT_BASE } from "./_handler_index.ts";
 
 /** First index of dynamically opened ports. */
 export const FIRST_DYNAMIC_PORT = 1024;
@@ -377,8 +377,14 @@ export class Mailbox {
    * Delivers an envelope addressed to this mailbox's owner (MB-7, MB-8).
    * @param envelope The envelope.
    * @param returnHandle Where a bounce goes.
+   * @param index The destination's port index when the caller already parsed
+   * it (default: parsed from `envelope.dest`).
    */
-  deliver(envelope: MessageEnvelope, returnHandle: ReturnHandle): void {
+  deliver(
+    envelope: MessageEnvelope,
+    returnHandle: ReturnHandle,
+    index: number = destParts(envelope.dest).index,
+  ): void {
     if (this.#closed) {
       bounce(envelope, {
         kind: "Mailbox",
@@ -386,7 +392,6 @@ export class Mailbox {
       }, returnHandle); // MB-8
       return;
     }
-    const index = portIndexOf(envelope.dest);
     const sink = this.#ports.get(index) ??
       (index >= HANDLER_PORT_BASE ? this.#handlerFallback : undefined);
     if (sink === undefined) {

@@ -44,7 +44,7 @@ import {
   postEnvelope,
   type ReturnHandle,
 } from "./envelope.ts";
-import { ActorId, actorKeyOf, isValidName, ProcId, procKeyOf } from "./reference.ts";
+import { ActorId, actorKeyOf, isValidName, ProcId } from "./reference.ts";
 import { serve } from "../channel/mod.ts";
 import { DialMailboxRouter } from "./dial_router.ts";
 import { serveMailbox } from "./mailbox_server.ts";
@@ -60,7 +60,7 @@ import {
 import type { ActorHandle, ClientInstance, Context } from "./instance.ts";
 import { UnroutableMailboxSender } from "./unroutable.ts";
 import { ActorCell, handleOf, InstanceCell, type ProcCore, settlesWithin } from "./_cell.ts";
-import { UNDELIVERABLE_INDEX } from "./_handler_index.ts";
+import { destParts, internKey, UNDELIVERABLE_INDEX } from "./_handler_index.ts";
 import { ActorStatuses } from "./status.ts";
 
 /** What a proc does with a failed root actor when no coordinator is set. */
@@ -191,7 +191,7 @@ export class Proc implements MailboxSender, AsyncDisposable {
   constructor(procId: ProcId, forwarder: MailboxSender, options: ProcOptions = {}) {
     this.procId = procId;
     this.forwarder = forwarder;
-    this.#key = procId.key;
+    this.#key = internKey(procId.key); // pointer-equal to destParts().procKey
     this.#policy = options.onUnhandledSupervisionEvent ?? "log";
     this.#core = {
       proc: this,
@@ -343,15 +343,15 @@ export class Proc implements MailboxSender, AsyncDisposable {
    * @param returnHandle Where a bounce goes.
    */
   postUnchecked(envelope: MessageEnvelope, returnHandle: ReturnHandle): void {
-    const dest = envelope.dest;
-    if (procKeyOf(dest) !== this.#key) {
+    const parts = destParts(envelope.dest); // memoized parse (no slicing per message)
+    if (parts.procKey !== this.#key) {
       postEnvelope(this.forwarder, envelope, returnHandle);
       return;
     }
-    const actorKey = actorKeyOf(dest);
+    const actorKey = parts.actorKey;
     const cell = this.#live.get(actorKey);
     if (cell !== undefined) {
-      cell.mailbox.deliver(envelope, returnHandle);
+      cell.mailbox.deliver(envelope, returnHandle, parts.index);
       return;
     }
     const dead = this.#terminated.get(actorKey);

@@ -90,6 +90,7 @@ export class Config {
   #envSource: (() => Record<string, string | undefined>) | Record<string, string | undefined>;
   #envLoaded = false;
   #envErrors = new Map<string, AttrParseError>();
+  #generation = 0;
 
   /**
    * Creates a Config.
@@ -98,6 +99,26 @@ export class Config {
   constructor(options: { env?: Record<string, string | undefined> } = {}) {
     this.#envSource = options.env ?? readProcessEnv;
     for (const source of CONFIG_SOURCES) this.#layers.set(source, new Map());
+  }
+
+  /**
+   * A counter bumped by every change that may alter an effective value
+   * (layer writes, overrides and their disposal, env (re)loads): hot paths
+   * cache a value and re-read it only when the generation moved.
+   * @returns The current generation.
+   * @example
+   * ```ts
+   * import { assert } from "@std/assert";
+   * import { Config } from "./config.ts";
+   * import { MESH_TERMINATE_TIMEOUT } from "./attrs.ts";
+   * const cfg = new Config({ env: {} });
+   * const before = cfg.generation;
+   * cfg.setLayer("ClientOverride", { [MESH_TERMINATE_TIMEOUT.key]: 2_000 });
+   * assert(cfg.generation !== before);
+   * ```
+   */
+  get generation(): number {
+    return this.#generation;
   }
 
   /**
@@ -135,6 +156,7 @@ export class Config {
     }
     if (source === "Env") this.#envLoaded = true;
     this.#layers.set(source, next);
+    this.#generation++;
   }
 
   /**
@@ -146,6 +168,7 @@ export class Config {
   set<K extends AttrKind>(source: ConfigSource, attr: Attr<K>, value: AttrValueOf[K]): void {
     if (!isValueOfKind(attr.kind, value)) throw new ConfigValueError(attr.key, value);
     this.#layers.get(source)!.set(attr.key, value);
+    this.#generation++;
   }
 
   /**
@@ -154,6 +177,7 @@ export class Config {
    */
   clearLayer(source: ConfigSource): void {
     this.#layers.set(source, new Map());
+    this.#generation++;
   }
 
   /**
@@ -172,6 +196,7 @@ export class Config {
         const current = this.#layers.get("TestOverride")!;
         if (had) current.set(attr.key, previous);
         else current.delete(attr.key);
+        this.#generation++;
       },
     };
   }
@@ -245,6 +270,7 @@ export class Config {
       }
     }
     this.#layers.set("Env", layer);
+    this.#generation++;
   }
 }
 
