@@ -390,13 +390,15 @@ export class HostAgent {
     for (const rec of recs) this.#checkWaiters(cx, rec);
     reply(cx, msg.ack, null); // HO-13
     const release = this.#mode.onShutdown;
-    // Release outside this handler: disposing the host destroys this actor.
-    setTimeout(() => {
+    // Release without awaiting it here: disposing the host destroys this actor,
+    // which waits for this handler to return. (No timer: an owner awaiting the
+    // same release must not leave one pending behind it.)
+    queueMicrotask(() => {
       (async () => {
         if (release) await release();
         else await this.#mode.host[Symbol.asyncDispose]();
       })().catch((error) => console.error(`host_agent: release failed: ${error}`));
-    }, 0);
+    });
   }
 
   async #getLocalProc(cx: Context, msg: GetLocalProc): Promise<void> {
