@@ -1,11 +1,11 @@
 /**
- * Folder-private: the per-instance state of procs' actors and clients, the
- * actor message loop, and the {@linkcode Context} implementation.
+ * Folder-private: the actor cell and its message loop (start, signals,
+ * supervision, shutdown). The base cell shared with clients lives in
+ * `_instance_cell.ts`, the {@linkcode Context} implementation in
+ * `_instance_context.ts`; both are re-exported here.
  * @module
  */
 
-import { WatchCell } from "../channel/watch_cell.ts";
-import { raceAbort } from "../channel/_abort.ts";
 import { config } from "../config/config.ts";
 import { CLEANUP_TIMEOUT } from "../config/attrs.ts";
 import {
@@ -14,146 +14,30 @@ import {
   type HeaderValue,
   isMessageEnvelope,
   type MessageEnvelope,
-  type ReturnHandle,
 } from "./envelope.ts";
 import type { ActorId } from "./reference.ts";
 import type { Actor, AnyHandler } from "./actor.ts";
-import { ActorRef, type PortRefData, type SendOptions } from "./port.ts";
-import { Mailbox, type OncePortReceiver, type PortReceiver } from "./mailbox.ts";
-import { OncePortRef, PortRef } from "./port.ts";
-import { type ActorStatus, ActorStatuses, isTerminal } from "./status.ts";
+import { type ActorStatus, ActorStatuses } from "./status.ts";
 import { type ActorSupervisionEvent, describeSupervisionEvent, isError } from "./supervision.ts";
-import type { ActorHandle, ClientInstance } from "./instance.ts";
-import type { Proc } from "./proc.ts";
 import { handlerIndex, UNDELIVERABLE_INDEX, UNDELIVERABLE_TYPE } from "./_handler_index.ts";
 import { EnvelopeQueue } from "./_envelope_queue.ts";
 
-/** What a cell needs from its proc. */
-export interface ProcCore {
-  readonly proc: Proc;
-  /** Posts one hop into the proc (TTL-checked). */
-  post(envelope: MessageEnvelope, returnHandle: ReturnHandle): void;
-  /** Spawns a child of `parent`. */
-  spawnChild(parent: InstanceCell, name: string | undefined, actor: Actor): ActorCell;
-  /** Bookkeeping once a cell is terminal; `event` is undefined for hard aborts/clients. */
-  terminated(cell: InstanceCell, event: ActorSupervisionEvent | undefined): void;
-}
+import {
+  DROP,
+  EMPTY_HEADERS,
+  InstanceCell,
+  type ProcCore,
+  settlesWithin,
+} from "./_instance_cell.ts";
+import type { InstanceContext } from "./_instance_context.ts";
 
-const EMPTY_HEADERS: Readonly<Record<string, HeaderValue>> = Object.freeze({});
+export { InstanceCell, type ProcCore, settlesWithin } from "./_instance_cell.ts";
+export { handleOf, InstanceContext } from "./_instance_context.ts";
+
 const CHILD_SILENCE_MS = 500;
-
-/** Drops a bounce silently (used for undeliverable notifications). */
-const DROP: ReturnHandle = () => {};
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** Resolves `true` if `promise` settles within `ms`, else `false`; clears its timer. */
-export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), Math.max(0, ms));
-    promise.then(() => {
-      clearTimeout(timer);
-      resolve(true);
-    }, () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
-/** State shared by actors and client instances. */
-export class InstanceCell {
-  readonly id: ActorId;
-  readonly core: ProcCore;
-  readonly mailbox: Mailbox;
-  readonly status: WatchCell<ActorStatus>;
-  readonly parent: InstanceCell | undefined;
-  readonly children = new Set<ActorCell>();
-  /** Pid counter shared by the whole tree under a root. */
-  readonly pids: { next: number };
-  readonly context: InstanceContext;
-  readonly returnHandle: ReturnHandle;
-  readonly done: Promise<void>;
-  protected resolveDone!: () => void;
-  readonly #undeliverableDest: string;
-
-  constructor(
-    core: ProcCore,
-    id: ActorId,
-    parent: InstanceCell | undefined,
-    initial: ActorStatus,
-    handlerFallback?: (envelope: MessageEnvelope, index: number) => void,
-  ) {
-    this.core = core;
-    this.id = id;
-    this.parent = parent;
-    this.pids = parent ? parent.pids : { next: 1 };
-    this.mailbox = new Mailbox(id, handlerFallback);
-    this.status = new WatchCell<ActorStatus>(initial);
-    this.context = new InstanceContext(this);
-    this.#undeliverableDest = `${id.key}[${UNDELIVERABLE_INDEX}<${UNDELIVERABLE_TYPE}>]`;
-    this.returnHandle = (returned) => {
-      // Undeliverable notification to our own well-known port (never bounced).
-      const note = createEnvelope({
-        sender: returned.sender,
-        dest: this.#undeliverableDest,
-        type: UNDELIVERABLE_TYPE,
-        data: returned,
-        returnUndeliverable: false,
-      });
-      this.core.post(note, DROP);
-    };
-    this.done = new Promise<void>((resolve) => (this.resolveDone = resolve));
-  }
-
-  get terminal(): boolean {
-    return isTerminal(this.status.get());
-  }
-
-  /** Headers of the message in flight. */
-  get headers(): Readonly<Record<string, HeaderValue>> {
-    return EMPTY_HEADERS;
-  }
-
-  /** Cooperative stop request. */
-  requestStop(_kind: "DrainAndStop" | "Stop" | "Abort", reason: string): void {
-    this.finishClient(reason);
-  }
-
-  /** Hard abort (no cleanup, no supervision event). */
-  abort(reason = "aborted"): void {
-    this.finishClient(reason);
-  }
-
-  /** Client instances: terminal at once. */
-  finishClient(reason: string): void {
-    if (this.terminal) return;
-    for (const child of this.children) child.requestStop("Stop", "parent stopping");
-    this.mailbox.close("stopped");
-    this.status.set({ kind: "Stopped", reason });
-    this.status.close();
-    this.core.terminated(this, undefined);
-    this.resolveDone();
-  }
-
-  /** A child reached a terminal status. */
-  childTerminated(child: ActorCell, _event: ActorSupervisionEvent | undefined): void {
-    this.children.delete(child);
-    if (_event && isError(_event) && !this.terminal) {
-      console.error(
-        `hypermesh: client ${this.id.key} ignores supervision event ${
-          describeSupervisionEvent(_event)
-        }`,
-      );
-    }
-  }
-
-  /** Schedules a delayed self message (actors only). */
-  selfMessageWithDelay(_type: string, _msg: unknown, _delayMs: number): void {
-    throw new Error(`Cannot schedule a self message: ${this.id.key} is a client instance`);
-  }
 }
 
 type Signal = { kind: "DrainAndStop" | "Stop" | "Abort"; reason: string };
@@ -487,126 +371,4 @@ export class ActorCell extends InstanceCell {
     this.core.terminated(this, undefined);
     this.resolveDone();
   }
-}
-
-/** The {@linkcode Context} / {@linkcode ClientInstance} implementation. */
-export class InstanceContext implements ClientInstance {
-  readonly #cell: InstanceCell;
-  #selfRef: ActorRef | undefined;
-  #undeliverables: PortReceiver<MessageEnvelope> | undefined;
-
-  constructor(cell: InstanceCell) {
-    this.#cell = cell;
-  }
-
-  get self(): ActorId {
-    return this.#cell.id;
-  }
-
-  get selfRef(): ActorRef {
-    return (this.#selfRef ??= new ActorRef(this.#cell.id));
-  }
-
-  get proc(): Proc {
-    return this.#cell.core.proc;
-  }
-
-  get status(): WatchCell<ActorStatus> {
-    return this.#cell.status;
-  }
-
-  get headers(): Readonly<Record<string, HeaderValue>> {
-    return this.#cell.headers;
-  }
-
-  get undeliverables(): PortReceiver<MessageEnvelope> {
-    if (this.#undeliverables === undefined) {
-      throw new Error(`Cannot read undeliverables: ${this.#cell.id.key} is not a client instance`);
-    }
-    return this.#undeliverables;
-  }
-
-  /** Binds the client's undeliverable port to a receiver (clients only). */
-  bindUndeliverables(receiver: PortReceiver<MessageEnvelope>): void {
-    this.#undeliverables = receiver;
-  }
-
-  postMessage(
-    dest: string,
-    type: string,
-    data: unknown,
-    returnUndeliverable: boolean,
-    options?: SendOptions,
-  ): void {
-    const envelope = createEnvelope({
-      sender: this.#cell.id.key,
-      dest,
-      type,
-      data,
-      headers: options?.headers,
-      returnUndeliverable,
-    });
-    this.#cell.core.post(envelope, this.#cell.returnHandle);
-  }
-
-  send<M>(port: PortRefData<M>, msg: M, options?: SendOptions): void {
-    if (port instanceof PortRef || port instanceof OncePortRef) {
-      port.send(this, msg, options);
-      return;
-    }
-    PortRef.from(port).send(this, msg, options);
-  }
-
-  spawn<C extends Actor>(nameOrActor: string | C, maybeActor?: C): ActorHandle<C> {
-    const [name, actor] = typeof nameOrActor === "string"
-      ? [nameOrActor, maybeActor]
-      : [undefined, nameOrActor];
-    if (actor === undefined || actor === null || typeof actor !== "object") {
-      throw new TypeError(`Invalid actor: ${String(actor)}`);
-    }
-    return handleOf<C>(this.#cell.core.spawnChild(this.#cell, name, actor));
-  }
-
-  openPort<M>(): { ref: PortRef<M>; receiver: PortReceiver<M> } {
-    return this.#cell.mailbox.openPort<M>();
-  }
-
-  openOncePort<M>(): { ref: OncePortRef<M>; receiver: OncePortReceiver<M> } {
-    return this.#cell.mailbox.openOncePort<M>();
-  }
-
-  selfMessageWithDelay(type: string, msg: unknown, delayMs: number): void {
-    if (!Number.isFinite(delayMs) || delayMs < 0) {
-      throw new RangeError(`Invalid delayMs: ${delayMs}`);
-    }
-    this.#cell.selfMessageWithDelay(type, msg, delayMs);
-  }
-
-  stop(reason = "stopped"): void {
-    this.#cell.requestStop("DrainAndStop", reason);
-  }
-
-  [Symbol.dispose](): void {
-    this.#cell.finishClient("client dropped");
-  }
-}
-
-/**
- * The handle of a spawned actor.
- * @param cell The actor's cell.
- * @returns Its handle.
- */
-export function handleOf<A extends Actor>(cell: ActorCell): ActorHandle<A> {
-  const ref = new ActorRef<A>(cell.id);
-  return {
-    actorId: cell.id,
-    ref,
-    status: cell.status,
-    stop: (reason = "stopped") => cell.requestStop("DrainAndStop", reason),
-    wait: async (options = {}) => {
-      await raceAbort(cell.done, options.signal);
-      return cell.status.get();
-    },
-    bind: () => ref,
-  };
 }

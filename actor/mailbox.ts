@@ -23,6 +23,7 @@ import { bounce, type MessageEnvelope, type ReturnHandle } from "./envelope.ts";
 import { type ActorId, PortId } from "./reference.ts";
 import { OncePortRef, PortRef } from "./port.ts";
 import { destParts, HANDLER_PORT_BASE } from "./_handler_index.ts";
+import { RecvSlot } from "./_recv_slot.ts";
 
 /** First index of dynamically opened ports. */
 export const FIRST_DYNAMIC_PORT = 1024;
@@ -54,44 +55,6 @@ export interface RecvOptions {
 /** Where a bound port puts what it receives (with the port index). */
 export type PortSink = (envelope: MessageEnvelope, index: number) => void;
 
-function waitFor<T>(
-  park: (resolve: (v: T) => void, reject: (e: unknown) => void) => () => void,
-  options: RecvOptions,
-): Promise<T> {
-  const { signal, timeoutMs } = options;
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let settled = false;
-    const done = () => {
-      settled = true;
-      if (timer !== undefined) clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    };
-    const unpark = park((v) => {
-      done();
-      resolve(v);
-    }, (e) => {
-      done();
-      reject(e);
-    });
-    const onAbort = () => {
-      done();
-      unpark();
-      reject(signal!.reason);
-    };
-    if (settled) return; // park() delivered synchronously: nothing to arm
-    signal?.addEventListener("abort", onAbort, { once: true });
-    if (timeoutMs !== undefined) {
-      timer = setTimeout(() => {
-        done();
-        unpark();
-        reject(new DOMException(`recv timed out after ${timeoutMs}ms`, "TimeoutError"));
-      }, timeoutMs);
-    }
-  });
-}
-
 /**
  * The receiving end of a dynamic port: messages in arrival order.
  *
@@ -111,9 +74,7 @@ export class PortReceiver<M> implements AsyncIterable<M>, Disposable {
   readonly ref: PortRef<M>;
   #queue: M[] = [];
   #head = 0;
-  #waiter: { resolve: (v: M) => void; reject: (e: unknown) => void } | undefined;
-  #closed: string | undefined;
-  readonly #onClose: () => void;
+  readonly #slot: RecvSlot<M>;
 
   /**
    * Use {@linkcode Mailbox.openPort} instead.
@@ -122,12 +83,12 @@ export class PortReceiver<M> implements AsyncIterable<M>, Disposable {
    */
   constructor(ref: PortRef<M>, onClose: () => void) {
     this.ref = ref;
-    this.#onClose = onClose;
+    this.#slot = new RecvSlot(ref.port, (why) => new PortClosedError(ref.port, why), onClose);
   }
 
   /** Whether the receiver was closed. */
   get closed(): boolean {
-    return this.#closed !== undefined;
+    return this.#slot.closedWhy !== undefined;
   }
 
   /** Number of queued messages. */
@@ -140,14 +101,8 @@ export class PortReceiver<M> implements AsyncIterable<M>, Disposable {
    * @param msg The body.
    */
   push(msg: M): void {
-    if (this.#closed !== undefined) return;
-    const waiter = this.#waiter;
-    if (waiter) {
-      this.#waiter = undefined;
-      waiter.resolve(msg);
-    } else {
-      this.#queue.push(msg);
-    }
+    if (this.#slot.closedWhy !== undefined) return;
+    if (!this.#slot.handOff(msg)) this.#queue.push(msg);
   }
 
   /**
@@ -174,14 +129,7 @@ export class PortReceiver<M> implements AsyncIterable<M>, Disposable {
    */
   recv(options: RecvOptions = {}): Promise<M> {
     if (this.#head < this.#queue.length) return Promise.resolve(this.tryRecv()!);
-    if (this.#closed !== undefined) {
-      return Promise.reject(new PortClosedError(this.ref.port, this.#closed));
-    }
-    if (this.#waiter) throw new Error(`Cannot recv on port ${this.ref.port}: already receiving`);
-    return waitFor<M>((resolve, reject) => {
-      this.#waiter = { resolve, reject };
-      return () => (this.#waiter = undefined);
-    }, options);
+    return this.#slot.park(options);
   }
 
   /**
@@ -190,12 +138,7 @@ export class PortReceiver<M> implements AsyncIterable<M>, Disposable {
    * @param why Reason shown in {@linkcode PortClosedError}.
    */
   close(why = "the receiver was closed"): void {
-    if (this.#closed !== undefined) return;
-    this.#closed = why;
-    this.#onClose();
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    waiter?.reject(new PortClosedError(this.ref.port, why));
+    this.#slot.close(why);
   }
 
   /** Closes the receiver. */
@@ -237,9 +180,7 @@ export class OncePortReceiver<M> implements Disposable {
   /** The port this receiver waits on. */
   readonly ref: OncePortRef<M>;
   #state: { kind: "empty" } | { kind: "value"; value: M } | { kind: "taken" } = { kind: "empty" };
-  #waiter: { resolve: (v: M) => void; reject: (e: unknown) => void } | undefined;
-  #closed: string | undefined;
-  readonly #onClose: () => void;
+  readonly #slot: RecvSlot<M>;
 
   /**
    * Use {@linkcode Mailbox.openOncePort} instead.
@@ -248,7 +189,7 @@ export class OncePortReceiver<M> implements Disposable {
    */
   constructor(ref: OncePortRef<M>, onClose: () => void) {
     this.ref = ref;
-    this.#onClose = onClose;
+    this.#slot = new RecvSlot(ref.port, (why) => new PortClosedError(ref.port, why), onClose);
   }
 
   /**
@@ -256,15 +197,9 @@ export class OncePortReceiver<M> implements Disposable {
    * @param msg The body.
    */
   push(msg: M): void {
-    if (this.#closed !== undefined || this.#state.kind !== "empty") return;
-    const waiter = this.#waiter;
-    if (waiter) {
-      this.#waiter = undefined;
-      this.#state = { kind: "taken" };
-      waiter.resolve(msg);
-    } else {
-      this.#state = { kind: "value", value: msg };
-    }
+    if (this.#slot.closedWhy !== undefined || this.#state.kind !== "empty") return;
+    this.#state = { kind: "taken" };
+    if (!this.#slot.handOff(msg)) this.#state = { kind: "value", value: msg };
   }
 
   /**
@@ -283,14 +218,7 @@ export class OncePortReceiver<M> implements Disposable {
     if (state.kind === "taken") {
       return Promise.reject(new PortClosedError(this.ref.port, "the reply was already received"));
     }
-    if (this.#closed !== undefined) {
-      return Promise.reject(new PortClosedError(this.ref.port, this.#closed));
-    }
-    if (this.#waiter) throw new Error(`Cannot recv on port ${this.ref.port}: already receiving`);
-    return waitFor<M>((resolve, reject) => {
-      this.#waiter = { resolve, reject };
-      return () => (this.#waiter = undefined);
-    }, options);
+    return this.#slot.park(options);
   }
 
   /**
@@ -298,12 +226,7 @@ export class OncePortReceiver<M> implements Disposable {
    * @param why Reason shown in {@linkcode PortClosedError}.
    */
   close(why = "the receiver was closed"): void {
-    if (this.#closed !== undefined) return;
-    this.#closed = why;
-    this.#onClose();
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    waiter?.reject(new PortClosedError(this.ref.port, why));
+    this.#slot.close(why);
   }
 
   /** Closes the receiver. */

@@ -21,13 +21,17 @@
  * - **BS-10 (bounded bulk stop).** `terminateAll()` runs at most
  *   `maxInFlight` terminations at once; an already-exited child counts as ok.
  * - **BS-11 (no stale socket).** When a child exits, its socket file
- *   `<socketDir>/<name>` is removed.
+ *   `<socketDir>/<name>` is removed (enforced in `_exit_monitor.ts`).
  * - **BS-14 (forwarded lines reach the forwarder before the exit status).**
  *   With log forwarding on and a `logChannel`, every line a child wrote is
  *   posted on the log channel, and its sender is flushed (bounded by
  *   `HYPERACTOR_FORWARDER_FLUSH_TIMEOUT`) before the proc's terminal status is
  *   published: once `Stopped`/`Killed` is observed, the forwarder's channel
- *   has acknowledged every line.
+ *   has acknowledged every line (enforced in `_exit_monitor.ts` and
+ *   `_proc_stdio.ts`).
+ *
+ * BS-8 is enforced in `_launcher_slot.ts`; the exit safety net and the
+ * dispose-time kill of BS-9 live in `_safety_net.ts`.
  *
  * Log forwarding: `HYPERACTOR_MESH_ENABLE_LOG_FORWARDING` (per-proc override
  * first) sends each captured line batch, as a {@linkcode LogMessage}, to the
@@ -40,23 +44,14 @@
  */
 
 import { ChannelAddr } from "../channel/addr.ts";
-import { dial, serve } from "../channel/mod.ts";
-import type { ChannelServer, ChannelTx } from "../channel/types.ts";
-import type { LogMessage } from "./log_forward.ts";
-import { type Attr, type AttrKind, attrs, type AttrValueOf, config } from "../config/mod.ts";
+import { serve } from "../channel/mod.ts";
+import type { ChannelServer } from "../channel/types.ts";
 import type { ConfigSnapshot } from "../config/mod.ts";
 import type { ProcId } from "../actor/reference.ts";
 import type { Context } from "../actor/instance.ts";
 import type { BootstrapCommand } from "../launcher/command.ts";
 import type { ProcBind } from "../launcher/proc_bind.ts";
-import { NativeProcLauncher } from "../launcher/native.ts";
-import {
-  formatProcessName,
-  type LaunchResult,
-  parseLauncherKind,
-  type ProcLauncher,
-  ProcLauncherError,
-} from "../launcher/types.ts";
+import type { ProcLauncher } from "../launcher/types.ts";
 import { HostError } from "../host/errors.ts";
 import type { ProcManager } from "../host/proc_handle.ts";
 import {
@@ -66,13 +61,17 @@ import {
   type TerminateProcResult,
   TerminateSummary,
 } from "../host/terminate.ts";
-import { toEnvSafeString } from "./mode.ts";
-import { PARENT_PID_ENV } from "./pdeathsig.ts";
 import { isExit } from "./proc_status.ts";
 import type { ProcStatus } from "./proc_status.ts";
-import { type OutputTarget, StreamForwarder } from "./stream_forwarder.ts";
-import { FileAppender } from "./file_appender.ts";
+import type { FileAppender } from "./file_appender.ts";
 import { BootstrapProcHandle } from "./proc_handle.ts";
+import { forgetLivePid, killRunning, recordLivePid } from "./_safety_net.ts";
+import { LauncherSlot } from "./_launcher_slot.ts";
+import { envGet, forwardStdio, openFileAppender } from "./_proc_stdio.ts";
+import { awaitCallback, monitorExit } from "./_exit_monitor.ts";
+import { launchBootstrap } from "./_launch_proc.ts";
+
+export { overrideOrGlobal } from "./_launch_proc.ts";
 
 /** What a bootstrapped child sends on the callback channel (plain data). */
 export interface BootstrapCallback {
@@ -114,79 +113,9 @@ interface Child {
   launcherId: string;
 }
 
-/** Process groups of every running child of every manager (exit safety net, BS-9). */
-const livePids = new Set<number>();
-let safetyNetInstalled = false;
-
-function killPid(pid: number): void {
-  for (const target of [-pid, pid]) {
-    try {
-      Deno.kill(target, "SIGKILL");
-      return;
-    } catch {
-      // ESRCH: try the pid alone, then give up
-    }
-  }
-}
-
-function installSafetyNet(): void {
-  if (safetyNetInstalled) return;
-  safetyNetInstalled = true;
-  globalThis.addEventListener("unload", () => {
-    for (const pid of livePids) killPid(pid); // BS-9
-    livePids.clear();
-  });
-}
-
-function envGet(key: string): string | undefined {
-  try {
-    return Deno.env.get(key);
-  } catch {
-    return undefined;
-  }
-}
-
 function defaultRuntimeDir(): string | undefined {
   const xdg = envGet("XDG_RUNTIME_DIR");
   return xdg === undefined || xdg === "" ? undefined : xdg;
-}
-
-/**
- * The value of `attr` in `overrides` (by wire key) when present and of the
- * right type, else the global config's value (the seed's `override_or_global`).
- * @param overrides A config snapshot.
- * @param attr The attribute.
- * @returns The value.
- * @example
- * ```ts
- * import { assertEquals } from "@std/assert";
- * import { attrs } from "../config/mod.ts";
- * import { overrideOrGlobal } from "./manager.ts";
- * assertEquals(overrideOrGlobal({ [attrs.MESH_TAIL_LOG_LINES.key]: 7 }, attrs.MESH_TAIL_LOG_LINES), 7);
- * ```
- */
-export function overrideOrGlobal<K extends AttrKind>(
-  overrides: ConfigSnapshot,
-  attr: Attr<K>,
-): AttrValueOf[K] {
-  const value = overrides[attr.key];
-  const ok = attr.kind === "bool"
-    ? typeof value === "boolean"
-    : attr.kind === "string"
-    ? typeof value === "string"
-    : typeof value === "number";
-  return ok ? value as AttrValueOf[K] : config.get(attr);
-}
-
-/** Waits for `promise` (which never rejects) at most `ms`, clearing its timer. */
-async function settleWithin(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([promise, new Promise<void>((resolve) => timer = setTimeout(resolve, ms))]);
-  clearTimeout(timer);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**
@@ -224,7 +153,7 @@ export class BootstrapProcManager
   readonly #children = new Map<string, Child>();
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #running = new Map<string, { launcherId: string; pid?: number }>();
-  #launcher: Promise<ProcLauncher> | undefined;
+  readonly #launcher = new LauncherSlot();
   #fileAppender: Promise<FileAppender | undefined> | undefined;
   #disposing: Promise<void> | undefined;
 
@@ -280,13 +209,7 @@ export class BootstrapProcManager
    * was set or the default was chosen.
    */
   setLauncher(launcher: ProcLauncher): void {
-    if (this.#launcher !== undefined) {
-      throw new ProcLauncherError(
-        "Other",
-        "Cannot set proc launcher: launcher already initialized; call setLauncher before first spawn",
-      );
-    }
-    this.#launcher = Promise.resolve(launcher); // BS-8
+    this.#launcher.set(launcher); // BS-8
   }
 
   /**
@@ -300,16 +223,7 @@ export class BootstrapProcManager
    * @throws Whatever `SystemdProcLauncher.connect()` throws (nothing is chosen then).
    */
   launcher(): Promise<ProcLauncher> {
-    if (this.#launcher !== undefined) return this.#launcher;
-    const kind = parseLauncherKind(config.get(attrs.MESH_PROC_LAUNCHER_KIND));
-    const chosen: Promise<ProcLauncher> = kind === "native"
-      ? Promise.resolve(new NativeProcLauncher())
-      : import("../launcher/systemd.ts").then((m) => m.SystemdProcLauncher.connect());
-    this.#launcher = chosen; // BS-8
-    chosen.catch(() => {
-      if (this.#launcher === chosen) this.#launcher = undefined;
-    });
-    return chosen;
+    return this.#launcher.get(); // BS-8
   }
 
   /**
@@ -394,54 +308,19 @@ export class BootstrapProcManager
     launcher: ProcLauncher,
     callback: ChannelServer<BootstrapCallback>,
   ): Promise<BootstrapProcHandle> {
-    const overrides = procConfig.clientConfigOverride ?? {};
-    const forwarding = overrideOrGlobal(overrides, attrs.MESH_ENABLE_LOG_FORWARDING);
-    const fileCapture = overrideOrGlobal(overrides, attrs.MESH_ENABLE_FILE_CAPTURE);
-    const tailLines = Math.max(
-      0,
-      Math.floor(overrideOrGlobal(overrides, attrs.MESH_TAIL_LOG_LINES)),
-    );
-    const needStdio = forwarding || fileCapture || tailLines > 0;
-
-    let payload: string;
-    try {
-      payload = toEnvSafeString({
-        kind: "Proc",
-        procId,
-        backendAddr,
+    const { result, launcherId, fileCapture, tailLines, logChannel } = await launchBootstrap(
+      procId,
+      backendAddr,
+      procConfig,
+      launcher,
+      {
         callbackAddr: callback.addr,
-        socketDirPath: this.#socketDir,
-        config: overrides,
-      });
-    } catch (error) {
-      throw HostError.processConfigurationFailure(procId, error);
-    }
-    const logChannel = forwarding ? this.#logChannelForSpawn() : undefined;
-    // A systemd unit's parent is the user manager, not this process: naming
-    // us as its parent would make the child's death guard exit it at once.
-    const base = procConfig.bootstrapCommand ?? this.#command;
-    const command = launcher.kind === "systemd"
-      ? base
-      : base.withEnv({ [PARENT_PID_ENV]: String(Deno.pid) });
-    const launcherId = procId.toString();
-    let result: LaunchResult;
-    try {
-      result = await launcher.launch(launcherId, {
-        bootstrapPayload: payload,
-        processName: formatProcessName(launcherId),
-        command,
-        wantStdio: needStdio,
-        tailLines,
-        ...(logChannel === undefined ? {} : { logChannel }),
-        ...(procConfig.procBind === undefined ? {} : { procBind: procConfig.procBind }),
-      });
-    } catch (error) {
-      throw HostError.processSpawnFailure(procId, error);
-    }
-    if (result.pid !== undefined) {
-      livePids.add(result.pid);
-      installSafetyNet();
-    }
+        socketDir: this.#socketDir,
+        defaultCommand: this.#command,
+        logChannel: () => this.#logChannelForSpawn(),
+      },
+    );
+    if (result.pid !== undefined) recordLivePid(result.pid);
     this.#running.set(procId.key, {
       launcherId,
       ...(result.pid === undefined ? {} : { pid: result.pid }),
@@ -456,54 +335,22 @@ export class BootstrapProcManager
     this.#children.set(procId.key, { handle, launcherId });
 
     const forwarders = result.stdio.kind === "Captured"
-      ? await this.#forward(result.stdio, procId, procConfig.createRank, {
+      ? forwardStdio(result.stdio, procId, procConfig.createRank, {
         tailLines,
-        fileCapture,
+        appender: fileCapture ? await this.#appender() : undefined,
         logChannel,
       })
       : [];
-    this.#track(this.#monitorExit(procId, handle, result, forwarders, callback));
-    this.#track(this.#awaitCallback(handle, callback));
+    this.#track(monitorExit(procId, handle, result, forwarders, {
+      callback,
+      socketDir: this.#socketDir,
+      onExit: () => {
+        if (result.pid !== undefined) forgetLivePid(result.pid);
+        this.#running.delete(procId.key);
+      },
+    }));
+    this.#track(awaitCallback(handle, callback));
     return handle;
-  }
-
-  async #forward(
-    stdio: { stdout: ReadableStream<Uint8Array>; stderr: ReadableStream<Uint8Array> },
-    procId: ProcId,
-    rank: number,
-    opts: { tailLines: number; fileCapture: boolean; logChannel: string | undefined },
-  ): Promise<{ fwd: StreamForwarder; tx?: ChannelTx<LogMessage> }[]> {
-    const appender = opts.fileCapture ? await this.#appender() : undefined;
-    const hostname = (() => {
-      try {
-        return Deno.hostname();
-      } catch {
-        return "unknown_host";
-      }
-    })();
-    const start = (stream: ReadableStream<Uint8Array>, target: OutputTarget) => {
-      const tx = opts.logChannel === undefined ? undefined : dial<LogMessage>(opts.logChannel);
-      const file = appender?.sink(target);
-      const fwd = StreamForwarder.start(stream, {
-        target,
-        tailLines: opts.tailLines,
-        prefixRank: rank,
-        onLines: (lines: string[]) => {
-          file?.(lines);
-          if (tx !== undefined && tx.status.get().kind === "Active") {
-            tx.post({
-              kind: "Log",
-              hostname,
-              procId: procId.toString(),
-              outputTarget: target,
-              payload: lines,
-            });
-          }
-        },
-      });
-      return tx === undefined ? { fwd } : { fwd, tx };
-    };
-    return [start(stdio.stdout, "stdout"), start(stdio.stderr, "stderr")];
   }
 
   #logChannelForSpawn(): string | undefined {
@@ -517,106 +364,8 @@ export class BootstrapProcManager
   }
 
   #appender(): Promise<FileAppender | undefined> {
-    this.#fileAppender ??= (async () => {
-      let dir = this.#fileCaptureDir;
-      if (dir === undefined && config.get(attrs.FORCE_FILE_LOG)) {
-        dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/${envGet("USER") ?? "hypermesh"}`;
-      }
-      if (dir === undefined) {
-        console.warn(
-          "hypermesh: enable_file_capture=true but no file appender (set HYPERACTOR_FORCE_FILE_LOG)",
-        );
-        return undefined;
-      }
-      try {
-        return await FileAppender.open({ dir });
-      } catch (error) {
-        console.warn("hypermesh: cannot create the file appender:", error);
-        return undefined;
-      }
-    })();
+    this.#fileAppender ??= openFileAppender(this.#fileCaptureDir);
     return this.#fileAppender;
-  }
-
-  async #monitorExit(
-    procId: ProcId,
-    handle: BootstrapProcHandle,
-    result: LaunchResult,
-    forwarders: { fwd: StreamForwarder; tx?: ChannelTx<LogMessage> }[],
-    callback: ChannelServer<BootstrapCallback>,
-  ): Promise<void> {
-    const exit = await result.exit;
-    if (result.pid !== undefined) livePids.delete(result.pid);
-    this.#running.delete(procId.key);
-    // BS-4: let the pipes drain to EOF (bounded: a grandchild may hold them open).
-    const tails: string[][] = [];
-    for (const { fwd, tx } of forwarders) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const drained = await Promise.race([
-        fwd.done,
-        new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), 500)),
-      ]);
-      clearTimeout(timer);
-      const out = drained ?? await fwd.abort();
-      tails.push(out.tail);
-      if (tx !== undefined) {
-        if (tx.status.get().kind === "Active") tx.post({ kind: "Flush", syncVersion: null });
-        await settleWithin(tx.flush(), config.get(attrs.FORWARDER_FLUSH_TIMEOUT)); // BS-14
-        await tx.close();
-      }
-    }
-    let stderrTail = tails[1] ?? [];
-    if (stderrTail.length === 0 && exit.stderrTail !== undefined) stderrTail = exit.stderrTail;
-    handle.recordStderrTail(stderrTail);
-    if (stderrTail.length > 0 && exit.kind.kind !== "Exited") {
-      console.warn(
-        `hypermesh: proc ${procId} ended (${JSON.stringify(exit.kind)}); stderr tail:\n${
-          stderrTail.join("\n")
-        }`,
-      );
-    }
-    switch (exit.kind.kind) {
-      case "Exited":
-        handle.markStopped(exit.kind.code, stderrTail);
-        break;
-      case "Signaled":
-        handle.markKilled(exit.kind.signal, exit.kind.coreDumped);
-        break;
-      case "Failed":
-        handle.markFailed(exit.kind.reason);
-        break;
-    }
-    await callback.close(); // ends a callback wait for a child that never called back
-    try {
-      await Deno.remove(`${this.#socketDir}/${procId.name}`); // BS-11
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) {
-        console.warn(`hypermesh: cannot remove socket of ${procId}:`, error);
-      }
-    }
-  }
-
-  async #awaitCallback(
-    handle: BootstrapProcHandle,
-    callback: ChannelServer<BootstrapCallback>,
-  ): Promise<void> {
-    let reason: string | undefined;
-    try {
-      const msg = await callback.recv();
-      if (msg === undefined) reason = "callback channel closed";
-      else if (typeof msg?.addr !== "string" || typeof msg.agent !== "string") {
-        reason = `invalid callback ${JSON.stringify(msg)}`;
-      } else {
-        handle.markReady(ChannelAddr.parse(msg.addr), msg.agent);
-      }
-    } catch (error) {
-      reason = describe(error);
-    }
-    // A child that exited first already has its terminal status; do not warn.
-    if (reason !== undefined && !isExit(handle.status())) {
-      handle.markFailed(`bootstrap callback failed: ${reason}`);
-    }
-    await callback.close();
   }
 
   #track(task: Promise<unknown>): void {
@@ -720,18 +469,8 @@ export class BootstrapProcManager
   }
 
   async #dispose(): Promise<void> {
-    const launcher = this.#launcher === undefined
-      ? undefined
-      : await this.#launcher.catch(() => undefined);
-    const running = [...this.#running.values()];
-    await Promise.all(running.map(async ({ launcherId, pid }) => {
-      try {
-        await launcher?.kill(launcherId); // BS-9
-      } catch (error) {
-        console.warn(`hypermesh: cannot kill ${launcherId}:`, error);
-        if (pid !== undefined) killPid(pid);
-      }
-    }));
+    const launcher = await this.#launcher.current?.catch(() => undefined);
+    await killRunning(launcher, [...this.#running.values()]); // BS-9
     if (launcher !== undefined) await launcher[Symbol.asyncDispose]();
     while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
     for (const { handle } of this.#children.values()) handle.close();

@@ -32,7 +32,7 @@
  * could not be blamed on anyone. A channel per rank attributes every message.
  *
  * ## Invariants (BS-*)
- * - **BS-20 (attributed bad input).** Input from a child that breaks the
+ * - **BS-20 (attributed bad input; enforced in `_v0_rank.ts`).** Input from a child that breaks the
  *   protocol (wrong index, unknown shape, out-of-order message, wrong proc id,
  *   undeliverable `StartProc`) yields exactly one `Failed{rank, error}` with a
  *   {@linkcode V0AllocatorError}, and that child is SIGKILLed; it never throws
@@ -56,17 +56,17 @@
  */
 
 import { ChannelAddr } from "../channel/addr.ts";
-import { dial, serve } from "../channel/mod.ts";
-import type { ChannelServer, ChannelTx } from "../channel/types.ts";
+import { serve } from "../channel/mod.ts";
 import { WatchCell } from "../channel/watch_cell.ts";
-import { ActorId, isValidName, ProcId } from "../actor/reference.ts";
-import { ActorRef } from "../actor/port.ts";
+import { isValidName, ProcId } from "../actor/reference.ts";
+import type { ActorRef } from "../actor/port.ts";
 import type { ConfigSnapshot } from "../config/mod.ts";
 import type { BootstrapCommand } from "../launcher/command.ts";
 import { NativeProcLauncher } from "../launcher/native.ts";
 import { formatProcessName, type ProcExitKind, type ProcLauncher } from "../launcher/types.ts";
 import { toEnvSafeString } from "./mode.ts";
-import { type Allocator2Process, BOOTSTRAP_ADDR_ENV, BOOTSTRAP_INDEX_ENV } from "./v0_proc_mesh.ts";
+import { BOOTSTRAP_ADDR_ENV, BOOTSTRAP_INDEX_ENV } from "./v0_proc_mesh.ts";
+import { type Rank, type RankSession, serveRank } from "./_v0_rank.ts";
 
 /** Which ranks to allocate: `0..numProcs-1`, or an explicit list. */
 export type V0AllocRanks = { numProcs: number } | { ranks: readonly number[] };
@@ -149,17 +149,6 @@ const LAUNCH = Symbol("launch");
 const ABANDON = Symbol("abandon");
 const SEAL = Symbol("seal");
 
-interface Rank {
-  readonly rank: number;
-  readonly procId: ProcId;
-  readonly server: ChannelServer<unknown>;
-  phase: "Launched" | "Starting" | "Running" | "Failed";
-  tx?: ChannelTx<Allocator2Process>;
-  exit?: ProcExitKind;
-  /** Resolves after `Stopped` was published. */
-  done?: Promise<AllocStopped>;
-}
-
 function ranksOf(spec: V0AllocRanks): number[] {
   if (spec === null || typeof spec !== "object") throw new TypeError(`Invalid alloc spec: ${spec}`);
   if ("ranks" in spec && spec.ranks !== undefined) {
@@ -178,18 +167,6 @@ function ranksOf(spec: V0AllocRanks): number[] {
     throw new RangeError(`Invalid alloc numProcs: ${String(n)}`);
   }
   return Array.from({ length: n }, (_, i) => i);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
-function parseOr<T>(rank: number, what: string, input: unknown, parse: () => T): T {
-  try {
-    return parse();
-  } catch (cause) {
-    throw new V0AllocatorError("Protocol", rank, `invalid ${what}`, { cause, input });
-  }
 }
 
 /**
@@ -285,6 +262,15 @@ export class ProcessAlloc implements AsyncDisposable, AsyncIterable<AllocProcSta
   #stopped = 0;
   #sealed = false;
   #stopCode: number | undefined;
+  readonly #session: RankSession = {
+    transport: () => this.transport,
+    stopCode: () => this.#stopCode,
+    publish: (event) => this.#publish(event),
+    kill: (r) =>
+      this.#launcher.kill(r.procId.key).catch((e: unknown) => {
+        console.warn(`hypermesh: cannot kill v0 rank ${r.rank}:`, e);
+      }),
+  };
   #stopping: Promise<AllocStopped[]> | undefined;
 
   /**
@@ -464,7 +450,7 @@ export class ProcessAlloc implements AsyncDisposable, AsyncIterable<AllocProcSta
     this.#ranks.push(r);
     if (launched.pid !== undefined) this.#pids.set(rank, launched.pid);
     this.#publish({ kind: "Created", rank, procId, pid: launched.pid });
-    const loop = this.#serveRank(r);
+    const loop = serveRank(r, this.#session);
     r.done = launched.exit.then(async (result) => {
       r.exit = result.kind;
       await r.tx?.close();
@@ -491,106 +477,6 @@ export class ProcessAlloc implements AsyncDisposable, AsyncIterable<AllocProcSta
   [SEAL](): void {
     this.#sealed = true;
     this.#maybeEnd();
-  }
-
-  async #serveRank(r: Rank): Promise<void> {
-    while (true) {
-      const msg = await r.server.recv();
-      if (msg === undefined) return;
-      if (r.exit !== undefined || r.phase === "Failed") continue; // late input: ignored
-      try {
-        await this.#handle(r, msg);
-      } catch (error) {
-        this.#fail(r, error);
-      }
-    }
-  }
-
-  #fail(r: Rank, error: unknown): void {
-    if (r.exit !== undefined || r.phase === "Failed") return;
-    r.phase = "Failed";
-    const err = error instanceof V0AllocatorError
-      ? error
-      : new V0AllocatorError("Protocol", r.rank, String(error), { cause: error });
-    this.#publish({ kind: "Failed", rank: r.rank, procId: r.procId, error: err }); // BS-20
-    this.#launcher.kill(r.procId.key).catch((e: unknown) => {
-      console.warn(`hypermesh: cannot kill v0 rank ${r.rank}:`, e);
-    });
-  }
-
-  async #handle(r: Rank, msg: unknown): Promise<void> {
-    const { rank } = r;
-    if (!Array.isArray(msg) || msg.length !== 2) {
-      throw new V0AllocatorError("Protocol", rank, "expected [index, message]", { input: msg });
-    }
-    const [index, body] = msg;
-    if (index !== rank) {
-      throw new V0AllocatorError("Index", rank, `wrong index ${JSON.stringify(index)}`, {
-        input: msg,
-      });
-    }
-    if (body === "Heartbeat") return; // the channel's ack is the answer (BS-22)
-    const keys = isObject(body) ? Object.keys(body) : [];
-    if (keys.length === 1 && keys[0] === "Hello" && isObject(body)) {
-      if (r.phase !== "Launched") {
-        throw new V0AllocatorError("Protocol", rank, "Hello sent twice", { input: msg });
-      }
-      const addr = parseOr(
-        rank,
-        "Hello address",
-        msg,
-        () => ChannelAddr.parse(body.Hello as string),
-      );
-      const tx = dial<Allocator2Process>(addr);
-      r.tx = tx;
-      r.phase = "Starting";
-      const request: Allocator2Process = this.#stopCode !== undefined
-        ? { StopAndExit: this.#stopCode } // BS-23: a late Hello is told to stop
-        : { StartProc: [r.procId.key, this.transport] };
-      try {
-        await tx.send(request);
-      } catch (cause) {
-        throw new V0AllocatorError("Delivery", rank, `StartProc was not delivered to ${addr}`, {
-          cause,
-        });
-      }
-      return;
-    }
-    if (keys.length === 1 && keys[0] === "StartedProc" && isObject(body)) {
-      const started = body.StartedProc;
-      if (r.phase !== "Starting" || this.#stopCode !== undefined) {
-        throw new V0AllocatorError("Protocol", rank, `unexpected StartedProc`, { input: msg });
-      }
-      if (
-        !Array.isArray(started) || started.length !== 3 ||
-        !started.every((s) => typeof s === "string")
-      ) {
-        throw new V0AllocatorError("Protocol", rank, "malformed StartedProc", { input: msg });
-      }
-      const [procText, agentText, addrText] = started as string[];
-      if (procText !== r.procId.key) {
-        throw new V0AllocatorError("Protocol", rank, `wrong proc id "${procText}"`, {
-          input: msg,
-        });
-      }
-      const agentId = parseOr(rank, "agent id", msg, () => ActorId.parse(agentText));
-      if (!agentId.procId.equals(r.procId)) {
-        throw new V0AllocatorError("Protocol", rank, `agent "${agentText}" is not in its proc`, {
-          input: msg,
-        });
-      }
-      const addr = parseOr(rank, "proc address", msg, () => ChannelAddr.parse(addrText));
-      r.phase = "Running";
-      this.#publish({
-        kind: "Running",
-        rank,
-        procId: r.procId,
-        agent: new ActorRef(agentId),
-        addr,
-      });
-      return;
-    }
-    throw new V0AllocatorError("Protocol", rank, "unknown message", { input: msg });
   }
 }
 

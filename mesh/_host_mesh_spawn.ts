@@ -1,26 +1,20 @@
 /**
  * Folder-private: the resource-protocol operations of a host mesh reference
- * — spawning a proc mesh over its hosts, stopping it, querying proc states,
- * and pushing client config (HM-1..HM-4).
+ * — spawning a proc mesh over its hosts and stopping it. Querying proc
+ * states and pushing client config (HM-1..HM-4) live in
+ * `_host_mesh_query.ts` and are re-exported here.
  *
  * @module
  */
 
 import type { Context } from "../actor/instance.ts";
-import type { ActorRef, PortRef } from "../actor/port.ts";
 import type { ProcId } from "../actor/reference.ts";
-import { config, type ConfigSnapshot } from "../config/config.ts";
-import {
-  MESH_ATTACH_CONFIG_TIMEOUT,
-  MESH_GET_PROC_STATE_MAX_IDLE,
-  MESH_PROC_SPAWN_MAX_IDLE,
-  MESH_PROC_STOP_MAX_IDLE,
-} from "../config/attrs.ts";
+import { config } from "../config/config.ts";
+import { MESH_PROC_SPAWN_MAX_IDLE, MESH_PROC_STOP_MAX_IDLE } from "../config/attrs.ts";
 import type { BootstrapCommand } from "../launcher/command.ts";
 import { ProcBind, type ProcBindInit } from "../launcher/proc_bind.ts";
 import type { Extent, Point } from "./extent.ts";
 import { Region } from "./region.ts";
-import type { State } from "./resource/messages.ts";
 import { RankedValues } from "./resource/ranked_values.ts";
 import {
   formatStatus,
@@ -30,28 +24,22 @@ import {
   Status,
   statusKey,
 } from "./resource/status.ts";
-import { type StatusMesh, ValueMesh } from "./resource/value_mesh.ts";
-import { StatusOverlay, type StatusOverlayJSON } from "./resource/overlay.ts";
-import {
-  OverlayAccumulator,
-  RankStatusWaitError,
-  waitRankStatus,
-} from "./resource/rank_status_wait.ts";
+import type { StatusMesh } from "./resource/value_mesh.ts";
+import { fenceRankStatuses as fence } from "./_mesh_fence.ts";
+import { getState, quietPort } from "./_host_mesh_query.ts";
 import { ProcMesh } from "./proc_mesh.ts";
 import { PROC_AGENT_ACTOR_NAME } from "./agent_protocol.ts";
-import type { ProcSpec, ProcState } from "./_host_agent_protocol.ts";
-import type { HostAgent } from "./host_agent.ts";
+import type { ProcSpec } from "./_host_agent_protocol.ts";
 import {
-  ConfigPushError,
-  type ConfigPushFailure,
   MeshConfigurationError,
   ProcCreationError,
   ProcMeshStopError,
-  ProcNotExistError,
   ProcSpawnError,
 } from "./_host_mesh_errors.ts";
 import { displayLabel, instanceId, stripLabel } from "./_host_mesh_id.ts";
 import { type HostMeshRef, HostRef } from "./host_mesh_ref.ts";
+
+export { procStates, pushConfig } from "./_host_mesh_query.ts";
 
 /** Options of `HostMeshRef.spawn`. */
 export interface HostSpawnOptions {
@@ -78,79 +66,6 @@ const STATUS_OPTS = { keyOf: statusKey, format: formatStatus };
 function rankedStatuses(mesh: StatusMesh, fallback: Status): RankedValues<Status> {
   const merged = RankedValues.fromMesh(mesh, fallback, isNotExist, mesh.numRanks);
   return new RankedValues(merged.intervals(), STATUS_OPTS);
-}
-
-/** Outcome of {@linkcode fence}. */
-interface FenceResult {
-  statuses: StatusMesh;
-  error?: RankStatusWaitError;
-}
-
-/**
- * Sends one request per rank naming an overlay accumulator port and folds
- * the replies until every rank reported or `maxIdleMs` of silence; silent
- * ranks become `Timeout(elapsed)`. Snapshots are reported to `onSnapshot`.
- */
-async function fence(
-  cx: Context,
-  region: Region,
-  request: (reply: string, rank: number) => void,
-  options: {
-    maxIdleMs: number;
-    signal?: AbortSignal;
-    onSnapshot?: (statuses: StatusMesh) => void;
-  },
-): Promise<FenceResult> {
-  const { ref, receiver } = cx.openPort<StatusOverlayJSON>();
-  const acc = new OverlayAccumulator(ValueMesh.fromSingle(region, Status.NotExist), {
-    maxUpdateIntervalMs: 50,
-  });
-  const pump = (async () => {
-    for await (const json of receiver) {
-      try {
-        acc.push(StatusOverlay.fromJSON(json));
-      } catch (error) {
-        console.warn(`hypermesh: ignoring bad status overlay: ${(error as Error).message}`);
-      }
-    }
-  })();
-  const onSnapshot = options.onSnapshot;
-  async function* observed(): AsyncGenerator<StatusMesh> {
-    for await (const snapshot of acc.snapshots({ signal: options.signal })) {
-      onSnapshot?.(snapshot);
-      yield snapshot;
-    }
-  }
-  const start = performance.now();
-  try {
-    for (let rank = 0; rank < region.numRanks; rank++) request(ref.port, rank);
-    try {
-      const statuses = await waitRankStatus(observed(), {
-        numRanks: region.numRanks,
-        maxIdleMs: options.maxIdleMs,
-        region,
-        signal: options.signal,
-      });
-      return { statuses };
-    } catch (error) {
-      if (!(error instanceof RankStatusWaitError)) throw error;
-      const timeout = Status.timeout(Math.max(0, performance.now() - start));
-      const statuses = error.latest.merge(
-        error.silentRanks.map((r) => ({ start: r, end: r + 1, value: timeout })),
-      );
-      return { statuses, error };
-    }
-  } finally {
-    receiver.close();
-    acc.close();
-    await pump;
-  }
-}
-
-// deno-lint-ignore no-explicit-any
-function quietPort(agent: ActorRef<HostAgent>, type: string): PortRef<any> {
-  // deno-lint-ignore no-explicit-any
-  return (agent.port(type as any) as PortRef<unknown>).withReturnUndeliverable(false);
 }
 
 /**
@@ -270,32 +185,6 @@ export async function spawnProcMesh(
   );
 }
 
-async function getState(
-  cx: Context,
-  host: HostRef,
-  name: string,
-  timeoutMs: number,
-  keepaliveUntilMs?: number,
-): Promise<State<ProcState> | undefined> {
-  const { ref, receiver } = cx.openOncePort<State<ProcState>>();
-  using _r = receiver;
-  const getState = { kind: "GetState" as const, name, reply: ref.port };
-  if (keepaliveUntilMs === undefined) quietPort(host.agent, "GetState").send(cx, getState);
-  else {
-    quietPort(host.agent, "KeepaliveGetState").send(cx, {
-      kind: "KeepaliveGetState",
-      expiresAfterMs: keepaliveUntilMs,
-      getState,
-    });
-  }
-  try {
-    return await receiver.recv({ timeoutMs });
-  } catch (error) {
-    if ((error as DOMException)?.name === "TimeoutError") return undefined;
-    throw error;
-  }
-}
-
 /**
  * Stops every proc of `procMesh` through its host agent and waits until
  * every rank is terminated (the seed's `stop_proc_mesh`).
@@ -333,83 +222,4 @@ export async function stopProcMesh(
     );
   }
   return statuses;
-}
-
-/**
- * The state of every proc of `procMesh`, in rank order; ranks whose host
- * agent did not answer within `HYPERACTOR_MESH_GET_PROC_STATE_MAX_IDLE` are
- * padded with `Timeout` (the seed's `proc_states`).
- * @param cx The caller.
- * @param procMesh The procs.
- * @param options `keepaliveUntilMs` sends `KeepaliveGetState`; idle bound.
- * @returns One state per rank.
- * @throws {ProcNotExistError} When a host agent does not know a proc.
- */
-export async function procStates(
-  cx: Context,
-  procMesh: ProcMesh,
-  options: { keepaliveUntilMs?: number; maxIdleMs?: number } = {},
-): Promise<ValueMesh<State<ProcState>>> {
-  const timeoutMs = options.maxIdleMs ?? config.get(MESH_GET_PROC_STATE_MAX_IDLE);
-  const states = await Promise.all(
-    procMesh.ranks().map(async (r) => {
-      const host = new HostRef(r.procId.addr);
-      const state = await getState(cx, host, r.procId.name, timeoutMs, options.keepaliveUntilMs);
-      if (state === undefined) {
-        return {
-          kind: "State" as const,
-          name: r.procId.name,
-          status: Status.timeout(timeoutMs),
-          state: null,
-          generation: 0,
-          timestamp: Date.now(),
-        };
-      }
-      if (state.state === null) throw new ProcNotExistError(state.name);
-      return state;
-    }),
-  );
-  return ValueMesh.fromValues(procMesh.region, states, { keyOf: (s) => JSON.stringify(s) });
-}
-
-/**
- * Pushes `attrs` to every host agent as its `ClientOverride` layer and
- * waits for each ack (HM-1..HM-4): requests are sent with
- * `returnUndeliverable` off (HM-3), each wait is bounded by
- * `HYPERACTOR_MESH_ATTACH_CONFIG_TIMEOUT`, and any failure yields a
- * {@linkcode ConfigPushError} naming every failed host (HM-2, HM-4).
- * @param mesh The hosts.
- * @param cx The caller.
- * @param attrs The config snapshot.
- * @throws {ConfigPushError} When any host did not acknowledge.
- */
-export async function pushConfig(
-  mesh: HostMeshRef,
-  cx: Context,
-  attrs: ConfigSnapshot,
-): Promise<void> {
-  const timeoutMs = config.get(MESH_ATTACH_CONFIG_TIMEOUT);
-  const results = await Promise.all(mesh.hosts.map(async (host) => {
-    const { ref, receiver } = cx.openOncePort<null>();
-    using _r = receiver;
-    try {
-      quietPort(host.agent, "SetClientConfig").send(cx, { attrs, done: ref.port }); // HM-3
-    } catch (error) {
-      return { host, failure: { kind: "SendFailed", message: String(error) } as ConfigPushFailure };
-    }
-    try {
-      await receiver.recv({ timeoutMs });
-      return undefined;
-    } catch (error) {
-      const failure: ConfigPushFailure = (error as DOMException)?.name === "TimeoutError"
-        ? { kind: "ReplyTimedOut", timeoutMs }
-        : { kind: "ReplyChannelClosed" };
-      return { host, failure };
-    }
-  }));
-  const failures = results.filter((r) => r !== undefined).map((r) => ({
-    host: r.host.toString(),
-    failure: r.failure,
-  }));
-  if (failures.length > 0) throw new ConfigPushError(failures); // HM-2, HM-4
 }

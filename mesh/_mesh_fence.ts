@@ -3,6 +3,7 @@
  * port on the caller, lets the caller send one request per rank naming that
  * port, and waits until every rank reported (`waitRankStatus`) or nothing
  * arrived for `maxIdleMs` — then the silent ranks become `Timeout(elapsed)`.
+ * Optionally reports every snapshot (`onSnapshot`, for progress displays).
  * @module
  */
 
@@ -25,13 +26,23 @@ export interface FenceResult {
   error?: RankStatusWaitError;
 }
 
+/** Options of {@linkcode fenceRankStatuses}. */
+export interface FenceOptions {
+  /** Idle bound: silence this long ends the wait, ms. */
+  maxIdleMs: number;
+  /** Cancellation. */
+  signal?: AbortSignal;
+  /** Called with every full-mesh snapshot while the ranks report. */
+  onSnapshot?: (statuses: StatusMesh) => void;
+}
+
 /**
  * Sends `request(replyPortText, rank)` for every rank of `region` and folds
  * the overlay replies until every rank reported or `maxIdleMs` of silence.
  * @param cx The caller (owns the reply port for the duration).
  * @param region The ranks.
  * @param request Sends one rank's request.
- * @param options Idle bound and cancellation.
+ * @param options Idle bound, cancellation, snapshot observer.
  * @returns Statuses, plus the wait error when ranks were silent.
  * @throws Whatever `request` throws, or `signal.reason`.
  */
@@ -39,7 +50,7 @@ export async function fenceRankStatuses(
   cx: Context,
   region: Region,
   request: (reply: string, rank: number) => void,
-  options: { maxIdleMs: number; signal?: AbortSignal },
+  options: FenceOptions,
 ): Promise<FenceResult> {
   const { ref, receiver } = cx.openPort<StatusOverlayJSON>();
   const acc = new OverlayAccumulator(ValueMesh.fromSingle(region, Status.NotExist));
@@ -52,15 +63,22 @@ export async function fenceRankStatuses(
       }
     }
   })();
+  const { onSnapshot, signal } = options;
+  async function* observed(): AsyncGenerator<StatusMesh> {
+    for await (const snapshot of acc.snapshots({ signal })) {
+      onSnapshot?.(snapshot);
+      yield snapshot;
+    }
+  }
   const start = performance.now();
   try {
     for (let rank = 0; rank < region.numRanks; rank++) request(ref.port, rank);
     try {
-      const statuses = await waitRankStatus(acc.snapshots(), {
+      const statuses = await waitRankStatus(observed(), {
         numRanks: region.numRanks,
         maxIdleMs: options.maxIdleMs,
         region,
-        signal: options.signal,
+        signal,
       });
       return { statuses };
     } catch (error) {

@@ -1,0 +1,150 @@
+/**
+ * Folder-private: the query side of a host mesh reference — asking host
+ * agents for proc states and pushing client config to every host agent.
+ *
+ * HM-1..HM-4 (config push: every host acked or a {@linkcode ConfigPushError}
+ * naming each failed host; requests without undeliverable returns; bounded
+ * waits) are enforced by {@linkcode pushConfig}.
+ *
+ * @module
+ */
+
+import type { Context } from "../actor/instance.ts";
+import type { ActorRef, PortRef } from "../actor/port.ts";
+import { config, type ConfigSnapshot } from "../config/config.ts";
+import { MESH_ATTACH_CONFIG_TIMEOUT, MESH_GET_PROC_STATE_MAX_IDLE } from "../config/attrs.ts";
+import type { State } from "./resource/messages.ts";
+import { Status } from "./resource/status.ts";
+import { ValueMesh } from "./resource/value_mesh.ts";
+import type { ProcMesh } from "./proc_mesh.ts";
+import type { ProcState } from "./_host_agent_protocol.ts";
+import type { HostAgent } from "./host_agent.ts";
+import { ConfigPushError, type ConfigPushFailure, ProcNotExistError } from "./_host_mesh_errors.ts";
+import { type HostMeshRef, HostRef } from "./host_mesh_ref.ts";
+
+/**
+ * A host agent's port for `type`, with undeliverable returns off.
+ * @param agent The host agent.
+ * @param type The message type.
+ * @returns The port.
+ */
+// deno-lint-ignore no-explicit-any
+export function quietPort(agent: ActorRef<HostAgent>, type: string): PortRef<any> {
+  // deno-lint-ignore no-explicit-any
+  return (agent.port(type as any) as PortRef<unknown>).withReturnUndeliverable(false);
+}
+
+/**
+ * Asks `host`'s agent for the state of proc `name` (with a keepalive when
+ * `keepaliveUntilMs` is set).
+ * @param cx The caller.
+ * @param host The host.
+ * @param name The proc name.
+ * @param timeoutMs Reply bound.
+ * @param keepaliveUntilMs Sends `KeepaliveGetState` with this expiry.
+ * @returns The state, or `undefined` when no reply came in time.
+ */
+export async function getState(
+  cx: Context,
+  host: HostRef,
+  name: string,
+  timeoutMs: number,
+  keepaliveUntilMs?: number,
+): Promise<State<ProcState> | undefined> {
+  const { ref, receiver } = cx.openOncePort<State<ProcState>>();
+  using _r = receiver;
+  const getState = { kind: "GetState" as const, name, reply: ref.port };
+  if (keepaliveUntilMs === undefined) quietPort(host.agent, "GetState").send(cx, getState);
+  else {
+    quietPort(host.agent, "KeepaliveGetState").send(cx, {
+      kind: "KeepaliveGetState",
+      expiresAfterMs: keepaliveUntilMs,
+      getState,
+    });
+  }
+  try {
+    return await receiver.recv({ timeoutMs });
+  } catch (error) {
+    if ((error as DOMException)?.name === "TimeoutError") return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The state of every proc of `procMesh`, in rank order; ranks whose host
+ * agent did not answer within `HYPERACTOR_MESH_GET_PROC_STATE_MAX_IDLE` are
+ * padded with `Timeout` (the seed's `proc_states`).
+ * @param cx The caller.
+ * @param procMesh The procs.
+ * @param options `keepaliveUntilMs` sends `KeepaliveGetState`; idle bound.
+ * @returns One state per rank.
+ * @throws {ProcNotExistError} When a host agent does not know a proc.
+ */
+export async function procStates(
+  cx: Context,
+  procMesh: ProcMesh,
+  options: { keepaliveUntilMs?: number; maxIdleMs?: number } = {},
+): Promise<ValueMesh<State<ProcState>>> {
+  const timeoutMs = options.maxIdleMs ?? config.get(MESH_GET_PROC_STATE_MAX_IDLE);
+  const states = await Promise.all(
+    procMesh.ranks().map(async (r) => {
+      const host = new HostRef(r.procId.addr);
+      const state = await getState(cx, host, r.procId.name, timeoutMs, options.keepaliveUntilMs);
+      if (state === undefined) {
+        return {
+          kind: "State" as const,
+          name: r.procId.name,
+          status: Status.timeout(timeoutMs),
+          state: null,
+          generation: 0,
+          timestamp: Date.now(),
+        };
+      }
+      if (state.state === null) throw new ProcNotExistError(state.name);
+      return state;
+    }),
+  );
+  return ValueMesh.fromValues(procMesh.region, states, { keyOf: (s) => JSON.stringify(s) });
+}
+
+/**
+ * Pushes `attrs` to every host agent as its `ClientOverride` layer and
+ * waits for each ack (HM-1..HM-4): requests are sent with
+ * `returnUndeliverable` off (HM-3), each wait is bounded by
+ * `HYPERACTOR_MESH_ATTACH_CONFIG_TIMEOUT`, and any failure yields a
+ * {@linkcode ConfigPushError} naming every failed host (HM-2, HM-4).
+ * @param mesh The hosts.
+ * @param cx The caller.
+ * @param attrs The config snapshot.
+ * @throws {ConfigPushError} When any host did not acknowledge.
+ */
+export async function pushConfig(
+  mesh: HostMeshRef,
+  cx: Context,
+  attrs: ConfigSnapshot,
+): Promise<void> {
+  const timeoutMs = config.get(MESH_ATTACH_CONFIG_TIMEOUT);
+  const results = await Promise.all(mesh.hosts.map(async (host) => {
+    const { ref, receiver } = cx.openOncePort<null>();
+    using _r = receiver;
+    try {
+      quietPort(host.agent, "SetClientConfig").send(cx, { attrs, done: ref.port }); // HM-3
+    } catch (error) {
+      return { host, failure: { kind: "SendFailed", message: String(error) } as ConfigPushFailure };
+    }
+    try {
+      await receiver.recv({ timeoutMs });
+      return undefined;
+    } catch (error) {
+      const failure: ConfigPushFailure = (error as DOMException)?.name === "TimeoutError"
+        ? { kind: "ReplyTimedOut", timeoutMs }
+        : { kind: "ReplyChannelClosed" };
+      return { host, failure };
+    }
+  }));
+  const failures = results.filter((r) => r !== undefined).map((r) => ({
+    host: r.host.toString(),
+    failure: r.failure,
+  }));
+  if (failures.length > 0) throw new ConfigPushError(failures); // HM-2, HM-4
+}
