@@ -19,11 +19,15 @@
  * - **MB-33 (bounded destroy).** `destroyAndWait(t)` settles after about
  *   `t` (twice, when a coordinator must also be stopped) plus the bounded
  *   forwarder flush, whatever the actors do: an actor whose handler never
- *   returns is aborted (status `Failed("aborted")`) and reported as such.
+ *   returns is aborted (status `Failed("aborted")`) and reported as such
+ *   (enforced in `_proc_destroy.ts`).
  * - **MB-34 (no crash).** Actor failures never reject a proc method; a root
  *   failure without a supervision coordinator is logged and published on
  *   {@linkcode Proc.unhandledSupervisionEvents}, or exits the process with
- *   code 1 under the `"exit"` policy.
+ *   code 1 under the `"exit"` policy (enforced in `_root_supervision.ts`).
+ *
+ * Terminated-actor snapshots are kept in `_terminated_snapshots.ts`; the
+ * serving half of {@linkcode Proc.direct} is `_proc_direct.ts`.
  *
  * @module
  */
@@ -31,37 +35,28 @@
 import { WatchCell } from "../channel/watch_cell.ts";
 import { ChannelAddr } from "../channel/addr.ts";
 import { config } from "../config/config.ts";
-import {
-  FORWARDER_FLUSH_TIMEOUT,
-  STOP_ACTOR_TIMEOUT,
-  TERMINATED_SNAPSHOT_RETENTION,
-} from "../config/attrs.ts";
+import { STOP_ACTOR_TIMEOUT } from "../config/attrs.ts";
 import {
   bounce,
-  createEnvelope,
   type MailboxSender,
   type MessageEnvelope,
   postEnvelope,
   type ReturnHandle,
 } from "./envelope.ts";
-import { ActorId, actorKeyOf, isValidName, ProcId } from "./reference.ts";
-import { serve } from "../channel/mod.ts";
-import { DialMailboxRouter } from "./dial_router.ts";
-import { serveMailbox } from "./mailbox_server.ts";
+import { ActorId, actorKeyOf, ProcId } from "./reference.ts";
 import type { Actor } from "./actor.ts";
-import { PortRef, type PortRefData } from "./port.ts";
+import type { PortRef, PortRefData } from "./port.ts";
 import type { ActorStatus } from "./status.ts";
-import {
-  type ActorSupervisionEvent,
-  describeSupervisionEvent,
-  isError,
-  SUPERVISION_EVENT_TYPE,
-} from "./supervision.ts";
+import type { ActorSupervisionEvent } from "./supervision.ts";
 import type { ActorHandle, ClientInstance, Context } from "./instance.ts";
 import { UnroutableMailboxSender } from "./unroutable.ts";
-import { ActorCell, handleOf, InstanceCell, type ProcCore, settlesWithin } from "./_cell.ts";
+import { ActorCell, handleOf, InstanceCell, type ProcCore } from "./_cell.ts";
 import { destParts, internKey, UNDELIVERABLE_INDEX } from "./_handler_index.ts";
 import { ActorStatuses } from "./status.ts";
+import { destroyActors } from "./_proc_destroy.ts";
+import { RootSupervision } from "./_root_supervision.ts";
+import { TerminatedSnapshots } from "./_terminated_snapshots.ts";
+import { serveDirect } from "./_proc_direct.ts";
 
 /** What a proc does with a failed root actor when no coordinator is set. */
 export type UnhandledSupervisionPolicy = "exit" | "log";
@@ -171,15 +166,13 @@ export class Proc implements MailboxSender, AsyncDisposable {
     ActorSupervisionEvent | undefined
   >(undefined);
   readonly #key: string;
-  readonly #policy: UnhandledSupervisionPolicy;
   readonly #live = new Map<string, InstanceCell>();
   readonly #rootNames = new Set<string>();
-  readonly #terminated = new Map<string, TerminatedSnapshot>();
-  #coordinator: PortRef<ActorSupervisionEvent> | undefined;
+  readonly #terminated = new TerminatedSnapshots();
+  readonly #supervision: RootSupervision;
   #destroyed = false;
   #disposers: (() => Promise<void>)[] = [];
   readonly #core: ProcCore;
-  readonly #dropHandle: ReturnHandle;
 
   /**
    * A proc with the given id whose remote traffic goes to `forwarder`
@@ -192,15 +185,18 @@ export class Proc implements MailboxSender, AsyncDisposable {
     this.procId = procId;
     this.forwarder = forwarder;
     this.#key = internKey(procId.key); // pointer-equal to destParts().procKey
-    this.#policy = options.onUnhandledSupervisionEvent ?? "log";
+    this.#supervision = new RootSupervision(
+      this,
+      this.#key,
+      options.onUnhandledSupervisionEvent ?? "log",
+      this.unhandledSupervisionEvents,
+    );
     this.#core = {
       proc: this,
       post: (envelope, returnHandle) => postEnvelope(this, envelope, returnHandle),
       spawnChild: (parent, name, actor) => this.#spawnChild(parent, name, actor),
       terminated: (cell, event) => this.#onTerminated(cell, event),
     };
-    this.#dropHandle = (e) =>
-      console.error(`hypermesh: dropping undeliverable supervision event to ${e.dest}`);
   }
 
   /**
@@ -252,17 +248,7 @@ export class Proc implements MailboxSender, AsyncDisposable {
     name: string,
     options: ProcOptions = {},
   ): Promise<Proc> {
-    if (!isValidName(name)) throw new TypeError(`Invalid proc name: "${name}"`);
-    const server = await serve<MessageEnvelope>(addr);
-    const router = new DialMailboxRouter();
-    const proc = new Proc(new ProcId(server.addr, name), router, options);
-    const serving = serveMailbox(server, proc);
-    proc.addDisposer(async () => {
-      serving.stop("proc disposed");
-      await serving.done;
-      await router.close();
-    });
-    return proc;
+    return await serveDirect(addr, name, (id, forwarder) => new Proc(id, forwarder, options));
   }
 
   /**
@@ -376,17 +362,12 @@ export class Proc implements MailboxSender, AsyncDisposable {
    * @throws {Error} When already set.
    */
   setSupervisionCoordinator(port: PortRefData<ActorSupervisionEvent>): void {
-    if (this.#coordinator !== undefined) {
-      throw new Error(
-        `Cannot set supervision coordinator of ${this.#key}: already set to ${this.#coordinator.port}`,
-      );
-    }
-    this.#coordinator = PortRef.from(port);
+    this.#supervision.setCoordinator(port);
   }
 
   /** The supervision coordinator port, if set. */
   get supervisionCoordinator(): PortRef<ActorSupervisionEvent> | undefined {
-    return this.#coordinator;
+    return this.#supervision.coordinator;
   }
 
   /**
@@ -425,7 +406,7 @@ export class Proc implements MailboxSender, AsyncDisposable {
    * @returns Ids of retained terminated actors, oldest first.
    */
   allTerminatedActorIds(): ActorId[] {
-    return [...this.#terminated.values()].map((s) => s.actorId);
+    return this.#terminated.ids();
   }
 
   /**
@@ -461,88 +442,27 @@ export class Proc implements MailboxSender, AsyncDisposable {
     if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
       throw new RangeError(`Invalid timeoutMs: ${timeoutMs}`);
     }
-    const reason = options.reason ?? "proc destroyed";
-    const currentKey = options.cx?.self.key;
-    const coordinatorKey = this.#coordinator ? actorKeyOf(this.#coordinator.port) : undefined;
-    const stopped: ActorId[] = [];
-    const aborted: ActorId[] = [];
-    const roots: ActorCell[] = [];
-    let coordinator: ActorCell | undefined;
-    for (const cell of this.#live.values()) {
-      if (cell.parent !== undefined || cell.id.key === currentKey) continue;
-      if (!(cell instanceof ActorCell)) continue;
-      if (cell.id.key === coordinatorKey) coordinator = cell;
-      else roots.push(cell);
-    }
-    await this.#stopGroup(roots, timeoutMs, reason, stopped, aborted);
-    if (coordinator) await this.#stopGroup([coordinator], timeoutMs, reason, stopped, aborted);
-    await settlesWithin(this.flush(), config.get(FORWARDER_FLUSH_TIMEOUT));
-    if (currentKey !== undefined && !options.exceptCurrent) {
-      this.#live.get(currentKey)?.abort("aborted");
-    }
-    return { stopped, aborted };
-  }
-
-  async #stopGroup(
-    roots: ActorCell[],
-    timeoutMs: number,
-    reason: string,
-    stopped: ActorId[],
-    aborted: ActorId[],
-  ): Promise<void> {
-    if (roots.length === 0) return;
-    for (const root of roots) root.requestStop("DrainAndStop", reason);
-    if (timeoutMs > 0) await settlesWithin(Promise.all(roots.map((r) => r.done)), timeoutMs);
-    for (const root of roots) {
-      if (root.terminal) {
-        stopped.push(root.id);
-      } else {
-        collectLive(root, aborted);
-        root.abort("aborted");
-      }
-    }
+    const coordinator = this.#supervision.coordinator;
+    return await destroyActors(
+      {
+        live: this.#live,
+        coordinatorKey: coordinator ? actorKeyOf(coordinator.port) : undefined,
+        flush: () => this.flush(),
+      },
+      timeoutMs,
+      options,
+    );
   }
 
   #onTerminated(cell: InstanceCell, event: ActorSupervisionEvent | undefined): void {
     const key = cell.id.key;
     this.#live.delete(key);
-    const snapshot: TerminatedSnapshot = {
-      actorId: cell.id,
-      status: cell.status.get(),
-      terminatedAt: Date.now(),
-    };
-    if (cell.parent) snapshot.parent = cell.parent.id.key;
-    this.#terminated.set(key, snapshot);
-    const retain = Math.max(0, config.get(TERMINATED_SNAPSHOT_RETENTION));
-    while (this.#terminated.size > retain) {
-      this.#terminated.delete(this.#terminated.keys().next().value!);
-    }
+    this.#terminated.record(cell);
     if (cell.parent) {
       cell.parent.childTerminated(cell as ActorCell, event);
     } else if (event !== undefined) {
-      this.#rootEvent(event);
+      this.#supervision.route(event);
     }
-  }
-
-  #rootEvent(event: ActorSupervisionEvent): void {
-    const coordinator = this.#coordinator;
-    if (coordinator !== undefined) {
-      const envelope = createEnvelope({
-        sender: event.actorId,
-        dest: coordinator.port,
-        type: SUPERVISION_EVENT_TYPE,
-        data: event,
-        returnUndeliverable: false,
-      });
-      postEnvelope(this, envelope, this.#dropHandle);
-      return;
-    }
-    if (!isError(event)) return;
-    console.error(
-      `hypermesh: unhandled supervision event in ${this.#key}: ${describeSupervisionEvent(event)}`,
-    );
-    if (this.#policy === "exit") Deno.exit(1); // MB-34: Monarch's crash policy
-    if (!this.unhandledSupervisionEvents.closed) this.unhandledSupervisionEvents.set(event);
   }
 
   /**
@@ -566,10 +486,4 @@ export class Proc implements MailboxSender, AsyncDisposable {
       }
     }
   }
-}
-
-function collectLive(cell: ActorCell, into: ActorId[]): void {
-  if (cell.terminal) return;
-  into.push(cell.id);
-  for (const child of cell.children) collectLive(child, into);
 }

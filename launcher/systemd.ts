@@ -18,24 +18,27 @@
  * - **LN-S6 (same module cache).** A unit starts in the user manager's environment, not
  *   ours; besides the command's environment and the launch variables it gets this
  *   process's `DENO_DIR` when set here and not given by the command, so a Deno child
- *   finds the module cache its launcher uses.
+ *   finds the module cache its launcher uses (enforced in `_systemd_properties.ts`).
+ *
+ * Unit properties are built in `_systemd_properties.ts`; leftover units are cleared and
+ * "nothing to do" replies tolerated in `_systemd_cleanup.ts`.
  * Timings and reason wording are not promised.
  * @module
  */
 
-import { DBUS_ERRORS, DbusConnection, DbusConnectionError, isDbusError, variant } from "./_dbus.ts";
-import { SystemdManager, type UnitProperty } from "./_systemd_manager.ts";
+import { DBUS_ERRORS, DbusConnection, DbusConnectionError, isDbusError } from "./_dbus.ts";
+import { SystemdManager } from "./_systemd_manager.ts";
 import {
-  launchEnv,
   type LaunchOptions,
   type LaunchResult,
   type ProcExitKind,
   type ProcLauncher,
   ProcLauncherError,
 } from "./types.ts";
-import { wrapCommand } from "./proc_bind.ts";
 import { unitName } from "./_systemd_unit.ts";
-import { UnitWatch, waitGone } from "./_systemd_watch.ts";
+import { UnitWatch } from "./_systemd_watch.ts";
+import { unitProperties } from "./_systemd_properties.ts";
+import { clearStaleUnit, ignoring } from "./_systemd_cleanup.ts";
 
 export {
   hasExecMainResult,
@@ -106,32 +109,10 @@ export interface SystemdConnectOptions {
   pollIntervalMs?: number;
 }
 
-/** Variables of this process copied into every unit's environment (LN-S6). */
-const PASSTHROUGH_ENV: readonly string[] = ["DENO_DIR"];
-
-function passthroughEnv(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const key of PASSTHROUGH_ENV) {
-    try {
-      const value = Deno.env.get(key);
-      if (value !== undefined) out[key] = value;
-    } catch {
-      // no env permission: nothing to pass through
-    }
-  }
-  return out;
-}
-
 const MANAGER_DENIED = [
   DBUS_ERRORS.accessDenied,
   DBUS_ERRORS.authFailed,
   DBUS_ERRORS.interactiveAuth,
-];
-const IGNORABLE = [
-  DBUS_ERRORS.noSuchUnit,
-  DBUS_ERRORS.unknownObject,
-  DBUS_ERRORS.noSuchProcess,
-  DBUS_ERRORS.unitInactive,
 ];
 
 /**
@@ -239,7 +220,7 @@ export class SystemdProcLauncher implements ProcLauncher {
       );
     }
     const name = unitName(procId);
-    await this.#clearStale(name);
+    await clearStaleUnit(this.#manager, name);
     const watch = new UnitWatch(this.#manager, name, {
       pollIntervalMs: this.#pollIntervalMs,
       onSettled: () => {
@@ -251,7 +232,11 @@ export class SystemdProcLauncher implements ProcLauncher {
     this.#byPath.set(watch.path, watch);
     const startedAt = Date.now();
     try {
-      await this.#manager.startTransientUnit(name, "replace", this.#properties(procId, options));
+      await this.#manager.startTransientUnit(
+        name,
+        "replace",
+        unitProperties(procId, options, this.#stopTimeoutMs),
+      );
     } catch (error) {
       watch.abandon();
       throw new ProcLauncherError(
@@ -279,44 +264,6 @@ export class SystemdProcLauncher implements ProcLauncher {
       }
     }
     return { pid: undefined, startedAt, stdio: { kind: "ManagedByLauncher" }, exit: watch.exit };
-  }
-
-  #properties(procId: string, options: LaunchOptions): UnitProperty[] {
-    const { program, arg0, args } = options.command;
-    const wrapped = wrapCommand(program, args, options.procBind);
-    const argv = wrapped.wrapper === undefined
-      ? [arg0 ?? program, ...args]
-      : [wrapped.program, ...wrapped.args]; // an arg0 override is dropped when wrapping
-    const command = options.command.withEnv({ ...passthroughEnv(), ...options.command.env });
-    const env = Object.entries(launchEnv({ ...options, command })) // LN-S6
-      .map(([k, v]) => `${k}=${v}`).sort();
-    return [
-      ["Description", variant("s", `hypermesh proc ${procId}`)],
-      // exec: active while the process runs, start job fails when exec fails.
-      ["Type", variant("s", "exec")],
-      ["RemainAfterExit", variant("b", true)],
-      ["ExecStart", variant("a(sasb)", [[wrapped.program, argv, false]])],
-      ["Environment", variant("as", env)],
-      ["KillMode", variant("s", "control-group")],
-      ["KillSignal", variant("i", 15)],
-      ["SendSIGKILL", variant("b", true)],
-      ["TimeoutStopUSec", variant("t", BigInt(Math.round(this.#stopTimeoutMs * 1000)))],
-    ];
-  }
-
-  /** Best-effort removal of a leftover unit of that name (reference §5.3). */
-  async #clearStale(name: string): Promise<void> {
-    try {
-      await this.#manager.getUnit(name);
-    } catch (error) {
-      if (isDbusError(error, DBUS_ERRORS.noSuchUnit)) return; // the common case
-      throw new ProcLauncherError("Launch", `Cannot launch unit ${name}: systemd did not answer`, {
-        cause: error,
-      });
-    }
-    await ignoring(this.#manager.stopUnit(name));
-    await ignoring(this.#manager.resetFailedUnit(name));
-    await waitGone(this.#manager, name);
   }
 
   /**
@@ -395,14 +342,4 @@ export class SystemdProcLauncher implements ProcLauncher {
 /** systemd's `EXIT_CHDIR` (200) … `EXIT_*` (243): the unit's process failed before exec. */
 function isSpawnFailure(kind: ProcExitKind): boolean {
   return kind.kind === "Failed" || (kind.kind === "Exited" && kind.code >= 200 && kind.code <= 243);
-}
-
-/** Awaits a systemd call, treating "no such unit / nothing to do" replies as success. */
-async function ignoring<T>(call: Promise<T>): Promise<T | undefined> {
-  try {
-    return await call;
-  } catch (error) {
-    if (isDbusError(error, ...IGNORABLE)) return undefined;
-    throw error;
-  }
 }

@@ -28,13 +28,14 @@
  *
  * ## Invariants (PA-*)
  * - **PA-1 (idempotent create).** A second `CreateOrUpdate` for a known name
- *   is ignored, whatever its spec or rank.
+ *   is ignored, whatever its spec or rank (enforced in
+ *   `_proc_agent_resources.ts`).
  * - **PA-2 (no spawn after supervision errors).** Once any actor of the proc
  *   produced an error supervision event, a new `CreateOrUpdate` spawns
  *   nothing and records `Failed("Cannot spawn new actors on mesh with
  *   supervision events")`. A spawn that throws (unknown type, bad params,
  *   duplicate name) is recorded as `Failed(message)`; the agent never fails
- *   because of a create.
+ *   because of a create (enforced in `_proc_agent_resources.ts`).
  * - **PA-3 (StopAll).** `StopAll` never replies: it stops every actor but the
  *   agent within `HYPERACTOR_STOP_ACTOR_TIMEOUT` (then aborts the rest) and
  *   calls `onStopAll(code)` exactly once per StopAll — 0 when every actor
@@ -42,12 +43,14 @@
  * - **PA-4 (orphans).** With `HYPERACTOR_MESH_ORPHAN_TIMEOUT` > 0, every
  *   period the agent stops (reason `orphaned`) each created, not yet stopped
  *   actor whose keepalive expiry is in the past; 0 disables the check. The
- *   check's timer dies with the agent.
+ *   check's timer dies with the agent (enforced in `_proc_agent_orphans.ts`).
  * - **PA-5 (rank overlays).** `GetRankStatus` replies with exactly one run
  *   `[createRank, createRank+1)` for a known name and an empty overlay for an
- *   unknown one; reply failures never fail the agent.
+ *   unknown one; reply failures never fail the agent (overlays built in
+ *   `_proc_agent_resources.ts`).
  * - **PA-6 (stop once).** `Stop` stops a created actor at most once; a failed
- *   spawn counts as stopped; unknown names are ignored.
+ *   spawn counts as stopped; unknown names are ignored (enforced in
+ *   `_proc_agent_resources.ts`).
  * - **PA-7 (live introspection).** An `Introspect` of the proc lists every
  *   actor live at that moment (including ones spawned directly on the proc),
  *   the retained stopped ones, and `isPoisoned ⇔ failedActorCount > 0`.
@@ -62,8 +65,7 @@ import type { ActorHandle } from "../actor/instance.ts";
 import type { MessageEnvelope } from "../actor/envelope.ts";
 import { PortRef } from "../actor/port.ts";
 import type { Proc } from "../actor/proc.ts";
-import { spawnByTypeName } from "../actor/registry.ts";
-import { type ActorSupervisionEvent, isError } from "../actor/supervision.ts";
+import type { ActorSupervisionEvent } from "../actor/supervision.ts";
 import type { ReconfigurableMailboxSender } from "../actor/reconfigurable_sender.ts";
 import {
   type CreateOrUpdate,
@@ -75,21 +77,17 @@ import {
   isKeepaliveGetState,
   isStop,
   type KeepaliveGetState,
-  type State,
   type Stop,
   type StopAll,
 } from "./resource/messages.ts";
-import { StatusOverlay, type StatusOverlayJSON } from "./resource/overlay.ts";
-import { type Status, statusKey } from "./resource/status.ts";
+import type { StatusOverlayJSON } from "./resource/overlay.ts";
 import {
   type ActorSpec,
-  type ActorState,
   type Configure,
   type GetProc,
   type Gspawn,
   type Introspect,
   type IntrospectResult,
-  isActorSpec,
   isIntrospect,
   type NewClientInstance,
   PROC_AGENT_ACTOR_NAME,
@@ -97,7 +95,7 @@ import {
   type StopActor,
   type StopActorResult,
 } from "./agent_protocol.ts";
-import { type ActorRecord, introspect, recordStatus, waitTerminal } from "./_proc_agent_core.ts";
+import { introspect, waitTerminal } from "./_proc_agent_core.ts";
 import {
   handleConfigure,
   handleGspawn,
@@ -106,11 +104,11 @@ import {
   type V0Host,
   type V0Mode,
 } from "./_proc_agent_v0.ts";
+import { ActorResources, errorText, safeJson } from "./_proc_agent_resources.ts";
+import { OrphanCheck } from "./_proc_agent_orphans.ts";
 
 export { actorStatusToResource } from "./_proc_agent_core.ts";
-
-/** The refusal recorded by PA-2. */
-export const SUPERVISION_REFUSAL = "Cannot spawn new actors on mesh with supervision events";
+export { SUPERVISION_REFUSAL } from "./_proc_agent_resources.ts";
 
 /** Options of a {@linkcode ProcAgent}. */
 export interface ProcAgentOptions {
@@ -131,10 +129,6 @@ export interface ProcAgentOptions {
   isSystemActor?: (actorId: string) => boolean;
   /** Set by `bootstrapV0`: the proc's queueing forwarder (makes this a v0 agent). */
   v0Sender?: ReconfigurableMailboxSender;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**
@@ -168,12 +162,9 @@ export class ProcAgent implements V0Host {
   v0: V0Mode | undefined;
   /** Whether supervision events are recorded (always for v1). */
   recordSupervisionEvents: boolean;
-  readonly #records = new Map<string, ActorRecord>();
-  readonly #events = new Map<string, ActorSupervisionEvent[]>();
-  readonly #failed = new Set<string>();
+  readonly #resources: ActorResources;
   readonly #options: ProcAgentOptions;
-  readonly #orphanTimeoutMs: number;
-  #selfCheckArmed = false;
+  readonly #orphans: OrphanCheck;
   #selfKey = "";
 
   /**
@@ -184,15 +175,16 @@ export class ProcAgent implements V0Host {
   constructor(proc: Proc, options: ProcAgentOptions = {}) {
     this.proc = proc;
     this.#options = options;
+    this.#resources = new ActorResources(proc);
     if (options.v0Sender !== undefined) {
       this.v0 = { kind: "UnconfiguredV0", sender: options.v0Sender };
       this.recordSupervisionEvents = false;
-      this.#orphanTimeoutMs = 0; // v0 procs have no owner to check for
+      this.#orphans = new OrphanCheck(0); // v0 procs have no owner to check for
     } else {
       this.v0 = undefined;
       this.recordSupervisionEvents = true;
       const t = options.orphanTimeoutMs ?? config.get(MESH_ORPHAN_TIMEOUT);
-      this.#orphanTimeoutMs = Number.isFinite(t) && t > 0 ? t : 0;
+      this.#orphans = new OrphanCheck(Number.isFinite(t) && t > 0 ? t : 0);
     }
   }
 
@@ -210,7 +202,7 @@ export class ProcAgent implements V0Host {
 
   /** Actors with at least one error supervision event. */
   get failedActorCount(): number {
-    return this.#failed.size;
+    return this.#resources.failedCount;
   }
 
   /**
@@ -223,7 +215,7 @@ export class ProcAgent implements V0Host {
     return introspect({
       proc: this.proc,
       isSystem: (id) => id === this.#selfKey || (this.#options.isSystemActor?.(id) ?? false),
-      failedActorCount: this.#failed.size,
+      failedActorCount: this.#resources.failedCount,
     }, child);
   }
 
@@ -237,12 +229,6 @@ export class ProcAgent implements V0Host {
   init(cx: Context): void {
     this.#selfKey = cx.self.key;
     this.proc.setSupervisionCoordinator(cx.selfRef.port("ActorSupervisionEvent"));
-  }
-
-  #armSelfCheck(cx: Context): void {
-    if (this.#orphanTimeoutMs <= 0 || this.#selfCheckArmed) return;
-    this.#selfCheckArmed = true;
-    cx.selfMessageWithDelay("SelfCheck", {}, this.#orphanTimeoutMs);
   }
 
   /**
@@ -264,9 +250,9 @@ export class ProcAgent implements V0Host {
     GetState: (cx: Context, msg: GetState): void => this.#getState(cx, msg),
     KeepaliveGetState: (cx: Context, msg: KeepaliveGetState): void => {
       if (!isKeepaliveGetState(msg)) return this.#ignore("KeepaliveGetState", msg);
-      const record = this.#records.get(msg.getState.name);
+      const record = this.#resources.get(msg.getState.name);
       if (record !== undefined) record.expiryMs = msg.expiresAfterMs;
-      this.#armSelfCheck(cx); // PA-4
+      this.#orphans.arm(cx); // PA-4
       this.#getState(cx, msg.getState);
     },
     ActorSupervisionEvent: (cx: Context, event: ActorSupervisionEvent): void =>
@@ -275,7 +261,12 @@ export class ProcAgent implements V0Host {
       if (!isIntrospect(msg)) return this.#ignore("Introspect", msg);
       this.#reply(cx, msg.reply, this.introspect(msg.child));
     },
-    SelfCheck: (cx: Context, _msg: Record<string, never>): Promise<void> => this.#selfCheck(cx),
+    SelfCheck: (cx: Context, _msg: Record<string, never>): Promise<void> =>
+      this.#orphans.check(
+        cx,
+        () => this.#resources.records(),
+        (actorId, timeoutMs, reason) => this.stopActor(actorId, timeoutMs, reason),
+      ),
     NewClientInstance: (_cx: Context, msg: NewClientInstance): void => {
       msg.reply(this.#newClient());
     },
@@ -325,36 +316,14 @@ export class ProcAgent implements V0Host {
 
   async #create(_cx: Context, msg: CreateOrUpdate<ActorSpec>): Promise<void> {
     if (!isCreateOrUpdate(msg) || msg.rank === null) return this.#ignore("CreateOrUpdate", msg);
-    if (this.#records.has(msg.name)) return; // PA-1: there is no update
-    const record: ActorRecord = {
-      createRank: msg.rank,
-      spawn: { ok: false, error: SUPERVISION_REFUSAL },
-      stopped: false,
-      expiryMs: undefined,
-      generation: 0,
-      lastReported: "",
-    };
-    this.#records.set(msg.name, record);
-    if (this.#failed.size > 0) return; // PA-2
-    if (!isActorSpec(msg.spec)) {
-      record.spawn = { ok: false, error: `invalid actor spec: ${safeJson(msg.spec)}` };
-      return;
-    }
-    try {
-      const ref = await spawnByTypeName(this.proc, msg.spec.actorType, msg.name, msg.spec.params);
-      record.spawn = { ok: true, actorId: ref.actorId.key };
-    } catch (error) {
-      record.spawn = { ok: false, error: errorText(error) }; // PA-2: never a crash
-    }
+    await this.#resources.create(msg.name, msg.rank, msg.spec); // PA-1, PA-2
   }
 
   async #stop(_cx: Context, msg: Stop): Promise<void> {
     if (!isStop(msg)) return this.#ignore("Stop", msg);
-    const record = this.#records.get(msg.name);
-    // PA-6: unknown names, failed spawns and already stopped actors: nothing to do.
-    if (record === undefined || !record.spawn.ok || record.stopped) return;
-    record.stopped = true;
-    await this.stopActor(record.spawn.actorId, config.get(STOP_ACTOR_TIMEOUT), msg.reason);
+    const actorId = this.#resources.markStopped(msg.name); // PA-6
+    if (actorId === undefined) return;
+    await this.stopActor(actorId, config.get(STOP_ACTOR_TIMEOUT), msg.reason);
   }
 
   async #stopAll(cx: Context, msg: StopAll): Promise<void> {
@@ -375,62 +344,23 @@ export class ProcAgent implements V0Host {
     } catch (error) {
       console.error(`hypermesh: StopAll on ${cx.self.key} failed: ${errorText(error)}`);
     }
-    for (const record of this.#records.values()) if (record.spawn.ok) record.stopped = true;
+    this.#resources.markAllStopped();
     const onStopAll = this.#options.onStopAll ?? ((c: number) => Deno.exit(c));
     onStopAll(code); // PA-3: never a reply
   }
 
-  #status(name: string): { record: ActorRecord; status: Status } | undefined {
-    const record = this.#records.get(name);
-    if (record === undefined) return undefined;
-    const events = record.spawn.ok ? this.#events.get(record.spawn.actorId) : undefined;
-    const status = recordStatus(this.proc, record, events);
-    const key = statusKey(status);
-    if (key !== record.lastReported) {
-      record.lastReported = key;
-      record.generation++;
-    }
-    return { record, status };
-  }
-
   #getRankStatus(cx: Context, msg: GetRankStatus): void {
     if (!isGetRankStatus(msg)) return this.#ignore("GetRankStatus", msg);
-    const found = this.#status(msg.name);
-    const overlay = found === undefined
-      ? new StatusOverlay() // PA-5: unknown rank → empty overlay
-      : StatusOverlay.single(found.record.createRank, found.status);
-    this.#reply<StatusOverlayJSON>(cx, msg.reply, overlay.toJSON());
+    this.#reply<StatusOverlayJSON>(cx, msg.reply, this.#resources.rankStatus(msg.name)); // PA-5
   }
 
   #getState(cx: Context, msg: GetState): void {
     if (!isGetState(msg)) return this.#ignore("GetState", msg);
-    const found = this.#status(msg.name);
-    const state: State<ActorState> = {
-      kind: "State",
-      name: msg.name,
-      status: found?.status ?? { kind: "NotExist" },
-      state: null,
-      generation: found?.record.generation ?? 0,
-      timestamp: Date.now(),
-    };
-    if (found !== undefined && found.record.spawn.ok) {
-      const actorId = found.record.spawn.actorId;
-      state.state = {
-        actorId,
-        createRank: found.record.createRank,
-        supervisionEvents: [...(this.#events.get(actorId) ?? [])],
-      };
-    }
-    this.#reply(cx, msg.reply, state);
+    this.#reply(cx, msg.reply, this.#resources.state(msg.name));
   }
 
   #supervisionEvent(cx: Context, event: ActorSupervisionEvent): void {
-    if (this.recordSupervisionEvents) {
-      const list = this.#events.get(event.actorId);
-      if (list === undefined) this.#events.set(event.actorId, [event]);
-      else list.push(event);
-      if (isError(event)) this.#failed.add(event.actorId); // PA-2, PA-7
-    }
+    if (this.recordSupervisionEvents) this.#resources.recordEvent(event); // PA-2, PA-7
     const supervisor = this.v0?.kind === "ConfiguredV0" ? this.v0.supervisor : undefined;
     if (supervisor !== undefined) {
       this.#reply(cx, supervisor, event);
@@ -445,29 +375,6 @@ export class ProcAgent implements V0Host {
     }
   }
 
-  async #selfCheck(cx: Context): Promise<void> {
-    if (this.#orphanTimeoutMs <= 0) return;
-    const now = Date.now();
-    const expired: ActorRecord[] = [];
-    for (const record of this.#records.values()) {
-      if (record.expiryMs === undefined || record.stopped || !record.spawn.ok) continue;
-      if (now > record.expiryMs) expired.push(record);
-    }
-    if (expired.length > 0) {
-      console.warn(`hypermesh: stopping ${expired.length} orphaned actor(s) past their keepalive`);
-    }
-    const timeoutMs = config.get(STOP_ACTOR_TIMEOUT);
-    for (const record of expired) {
-      record.stopped = true; // PA-4
-      if (record.spawn.ok) await this.stopActor(record.spawn.actorId, timeoutMs, "orphaned");
-    }
-    this.#selfCheckArmed = false;
-    const watched = [...this.#records.values()].some((r) =>
-      r.expiryMs !== undefined && !r.stopped && r.spawn.ok
-    );
-    if (watched) this.#armSelfCheck(cx); // keep checking while keepalives are live
-  }
-
   #newClient() {
     for (let n = 0;; n++) {
       const name = n === 0 ? "client" : `client_${n}`;
@@ -477,13 +384,5 @@ export class ProcAgent implements V0Host {
         if ((error as Error)?.name !== "DuplicateActorNameError") throw error;
       }
     }
-  }
-}
-
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value)?.slice(0, 200) ?? String(value);
-  } catch {
-    return String(value);
   }
 }

@@ -1,0 +1,90 @@
+/**
+ * Folder-private: the stop machinery behind `Proc.destroyAndWait` (Monarch's
+ * `destroy_and_wait`, reference §4.4) — stop the roots, wait, abort what is
+ * left, then the supervision coordinator the same way, then flush.
+ *
+ * Enforces, for `proc.ts`:
+ * - **MB-33 (bounded destroy).** `destroyAndWait(t)` settles after about
+ *   `t` (twice, when a coordinator must also be stopped) plus the bounded
+ *   forwarder flush, whatever the actors do: an actor whose handler never
+ *   returns is aborted (status `Failed("aborted")`) and reported as such.
+ * @module
+ */
+
+import { config } from "../config/config.ts";
+import { FORWARDER_FLUSH_TIMEOUT } from "../config/attrs.ts";
+import type { ActorId } from "./reference.ts";
+import { ActorCell, type InstanceCell, settlesWithin } from "./_cell.ts";
+import type { DestroyOptions, DestroyResult } from "./proc.ts";
+
+/** What a destroy acts on. */
+export interface DestroyTarget {
+  /** The proc's live cells by actor key. */
+  readonly live: ReadonlyMap<string, InstanceCell>;
+  /** The supervision coordinator's actor key, if one is set. */
+  readonly coordinatorKey: string | undefined;
+  /** Flushes the proc's forwarder. */
+  flush(): Promise<void>;
+}
+
+/**
+ * Stops every root actor of `target` except the caller, the coordinator last
+ * (MB-33: each group bounded by `timeoutMs`, stragglers aborted), flushes
+ * (bounded by `FORWARDER_FLUSH_TIMEOUT`), then aborts the caller unless
+ * `exceptCurrent`.
+ * @param target The proc's parts.
+ * @param timeoutMs How long each group gets to stop (validated by the caller).
+ * @param options Caller, reason, exceptCurrent.
+ * @returns Which roots stopped and which actors were aborted.
+ */
+export async function destroyActors(
+  target: DestroyTarget,
+  timeoutMs: number,
+  options: DestroyOptions,
+): Promise<DestroyResult> {
+  const reason = options.reason ?? "proc destroyed";
+  const currentKey = options.cx?.self.key;
+  const stopped: ActorId[] = [];
+  const aborted: ActorId[] = [];
+  const roots: ActorCell[] = [];
+  let coordinator: ActorCell | undefined;
+  for (const cell of target.live.values()) {
+    if (cell.parent !== undefined || cell.id.key === currentKey) continue;
+    if (!(cell instanceof ActorCell)) continue;
+    if (cell.id.key === target.coordinatorKey) coordinator = cell;
+    else roots.push(cell);
+  }
+  await stopGroup(roots, timeoutMs, reason, stopped, aborted);
+  if (coordinator) await stopGroup([coordinator], timeoutMs, reason, stopped, aborted);
+  await settlesWithin(target.flush(), config.get(FORWARDER_FLUSH_TIMEOUT));
+  if (currentKey !== undefined && !options.exceptCurrent) {
+    target.live.get(currentKey)?.abort("aborted");
+  }
+  return { stopped, aborted };
+}
+
+async function stopGroup(
+  roots: ActorCell[],
+  timeoutMs: number,
+  reason: string,
+  stopped: ActorId[],
+  aborted: ActorId[],
+): Promise<void> {
+  if (roots.length === 0) return;
+  for (const root of roots) root.requestStop("DrainAndStop", reason);
+  if (timeoutMs > 0) await settlesWithin(Promise.all(roots.map((r) => r.done)), timeoutMs); // MB-33
+  for (const root of roots) {
+    if (root.terminal) {
+      stopped.push(root.id);
+    } else {
+      collectLive(root, aborted);
+      root.abort("aborted"); // MB-33
+    }
+  }
+}
+
+function collectLive(cell: ActorCell, into: ActorId[]): void {
+  if (cell.terminal) return;
+  into.push(cell.id);
+  for (const child of cell.children) collectLive(child, into);
+}

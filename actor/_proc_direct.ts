@@ -1,0 +1,41 @@
+/**
+ * Folder-private: the serving half of `Proc.direct` (Monarch's
+ * `Proc::direct`) — bind the address, feed received envelopes to the proc,
+ * forward through a fresh dial router, and stop both when the proc is
+ * disposed.
+ * @module
+ */
+
+import type { ChannelAddr } from "../channel/addr.ts";
+import { serve } from "../channel/mod.ts";
+import type { MailboxSender, MessageEnvelope } from "./envelope.ts";
+import { isValidName, ProcId } from "./reference.ts";
+import { DialMailboxRouter } from "./dial_router.ts";
+import { serveMailbox } from "./mailbox_server.ts";
+import type { Proc } from "./proc.ts";
+
+/**
+ * Serves `addr` and builds the proc on the bound address with `make`.
+ * @param addr Where to listen.
+ * @param name The proc name.
+ * @param make Builds the proc from its id and forwarder.
+ * @returns The serving proc (its disposers stop serving and close the router).
+ * @throws {TypeError} For an invalid name.
+ */
+export async function serveDirect(
+  addr: ChannelAddr | string,
+  name: string,
+  make: (procId: ProcId, forwarder: MailboxSender) => Proc,
+): Promise<Proc> {
+  if (!isValidName(name)) throw new TypeError(`Invalid proc name: "${name}"`);
+  const server = await serve<MessageEnvelope>(addr);
+  const router = new DialMailboxRouter();
+  const proc = make(new ProcId(server.addr, name), router);
+  const serving = serveMailbox(server, proc);
+  proc.addDisposer(async () => {
+    serving.stop("proc disposed");
+    await serving.done;
+    await router.close();
+  });
+  return proc;
+}

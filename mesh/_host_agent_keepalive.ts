@@ -1,0 +1,60 @@
+/**
+ * Folder-private: the host agent's orphan keepalive. A `KeepaliveGetState`
+ * extends a proc's lease; while any lease is set, a `CheckKeepalive` self
+ * message runs every `HYPERACTOR_MESH_ORPHAN_TIMEOUT` and stops the procs
+ * whose lease expired (reason `orphaned`). A period of 0 disables it.
+ * @module
+ */
+
+import type { Context } from "../actor/instance.ts";
+import { config } from "../config/config.ts";
+import { MESH_ORPHAN_TIMEOUT } from "../config/attrs.ts";
+import type { KeepaliveGetState } from "./resource/messages.ts";
+import { isTerminated } from "./resource/status.ts";
+import { type ProcTable, reply } from "./_host_agent_procs.ts";
+import type { HostAgent } from "./host_agent.ts";
+
+/** The lease check timer of one host agent. */
+export class OrphanKeepalive {
+  #armed = false;
+
+  /**
+   * Handles `KeepaliveGetState`: records the lease, arms the check, replies
+   * with the proc's state.
+   * @param cx The agent.
+   * @param msg The request.
+   * @param procs The agent's proc records.
+   */
+  getState(cx: Context, msg: KeepaliveGetState, procs: ProcTable): void {
+    const rec = procs.get(msg.getState.name);
+    if (rec) rec.expiresAt = msg.expiresAfterMs;
+    this.#arm(cx);
+    reply(cx, msg.getState.reply, procs.stateOf(msg.getState.name));
+  }
+
+  /**
+   * Handles `CheckKeepalive`: stops every proc whose lease expired and
+   * re-arms while leases remain.
+   * @param cx The agent.
+   * @param procs The agent's proc records.
+   * @param stop Stops one proc by name.
+   */
+  check(cx: Context, procs: ProcTable, stop: (name: string, reason: string) => void): void {
+    this.#armed = false;
+    const now = Date.now();
+    for (const rec of procs.records()) {
+      if (rec.expiresAt !== undefined && rec.expiresAt < now && !isTerminated(rec.status)) {
+        rec.expiresAt = undefined;
+        stop(rec.name, "orphaned");
+      }
+    }
+    if (procs.records().some((r) => r.expiresAt !== undefined)) this.#arm(cx);
+  }
+
+  #arm(cx: Context): void {
+    const period = config.get(MESH_ORPHAN_TIMEOUT);
+    if (this.#armed || !(period > 0)) return;
+    this.#armed = true;
+    (cx as Context<HostAgent>).selfMessageWithDelay("CheckKeepalive", {}, period);
+  }
+}
