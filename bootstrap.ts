@@ -54,6 +54,8 @@ bootMark("evaluated");
 const MODE_ENV = "HYPERACTOR_MESH_BOOTSTRAP_MODE";
 /** Env var carrying the v0 allocator's address. */
 const V0_ADDR_ENV = "HYPERACTOR_MESH_BOOTSTRAP_ADDR";
+/** Env var (`1`) of a warm child waiting for its start line on stdin (`launcher/warm_child.ts`). */
+const WARM_ENV = "HYPERMESH_BOOTSTRAP_WARM";
 
 /** A CLI subcommand: loaded on demand, returns the exit code. */
 export interface Subcommand {
@@ -135,7 +137,8 @@ function processEnv(): { get(key: string): string | undefined } {
 /**
  * Whether the environment asks this process to run as a bootstrap child.
  * @param env Where to read (default `Deno.env`).
- * @returns `true` when a bootstrap mode (or v0 allocator address) is set.
+ * @returns `true` when a bootstrap mode (or v0 allocator address, or the
+ * warm-child marker) is set.
  * @example
  * ```ts
  * import { assert } from "@std/assert";
@@ -146,7 +149,8 @@ function processEnv(): { get(key: string): string | undefined } {
 export function isBootstrapChild(
   env: { get(key: string): string | undefined } = processEnv(),
 ): boolean {
-  return env.get(MODE_ENV) !== undefined || env.get(V0_ADDR_ENV) !== undefined;
+  return env.get(MODE_ENV) !== undefined || env.get(V0_ADDR_ENV) !== undefined ||
+    env.get(WARM_ENV) === "1";
 }
 
 /**

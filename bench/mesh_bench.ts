@@ -16,10 +16,17 @@
  * so the figure moves with the machine's load. Floor = N bare Deno children
  * spawned at once, each connecting back over a unix socket.
  *
+ * Each shape runs twice: cold (every proc a fresh `deno run`) and with a warm
+ * pool (`HYPERMESH_PREWARM_PROCS=4` in the client's config, propagated to
+ * the hosts in their bootstrap payload: each host keeps 4 pre-spawned procs
+ * ready). In the warm rows each round first waits 1 s, so the pools have
+ * refilled and settled before the floor and the bring-up are measured.
+ *
  * @module
  */
 
 import { context, shutdownContext } from "../actor/context.ts";
+import { attrs, config } from "../config/mod.ts";
 import type { ClientInstance } from "../actor/instance.ts";
 import { Extent } from "../mesh/extent.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
@@ -90,19 +97,27 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-async function scenario(numHosts: number, iterations: number) {
+async function scenario(numHosts: number, iterations: number, prewarm = 0) {
   const cx = await context();
-  const hosts = await HostMesh.process(Extent.of({ hosts: numHosts }), workerCommand());
+  let hosts: HostMesh;
+  {
+    using _prewarm = config.override(attrs.PREWARM_PROCS, prewarm); // reaches the hosts' config
+    hosts = await HostMesh.process(Extent.of({ hosts: numHosts }), workerCommand());
+  }
+  const settle = () => new Promise((resolve) => setTimeout(resolve, prewarm > 0 ? 1_000 : 0));
   try {
+    await settle();
     await meshRound(cx, hosts, false); // warm-up (host processes, module cache)
     const samples: Sample[] = [];
     const floors: number[] = [];
     for (let i = 0; i < iterations; i++) {
+      await settle(); // the hosts' pools refilled and idle
       floors.push(await bareFloor(numHosts * 4));
       samples.push(await meshRound(cx, hosts, numHosts === 4));
     }
     return {
       shape: `${numHosts}x4`,
+      prewarm,
       floorMs: median(floors),
       bringUpMs: median(samples.map((s) => s.bringUpMs)),
       teardownMs: median(samples.map((s) => s.teardownMs)),
@@ -118,16 +133,19 @@ if (import.meta.main) {
   const iterations = Number(Deno.args[0] ?? 3);
   const rows = [];
   try {
-    for (const n of [1, 2, 4]) rows.push(await scenario(n, iterations));
+    for (const n of [1, 2, 4]) {
+      rows.push(await scenario(n, iterations));
+      rows.push(await scenario(n, iterations, 4));
+    }
   } finally {
     await shutdownContext();
   }
   console.log(
-    "shape  floor(ms)  bring-up(ms)  ratio  teardown(ms)  cast16(ms)  cast16 warm(ms)",
+    "shape  pool  floor(ms)  bring-up(ms)  ratio  teardown(ms)  cast16(ms)  cast16 warm(ms)",
   );
   for (const r of rows) {
     console.log(
-      `${r.shape.padEnd(6)} ${r.floorMs.toFixed(0).padStart(9)} ${
+      `${r.shape.padEnd(6)} ${String(r.prewarm).padStart(4)} ${r.floorMs.toFixed(0).padStart(10)} ${
         r.bringUpMs.toFixed(0).padStart(13)
       } ${(r.bringUpMs / r.floorMs).toFixed(2).padStart(6)} ${
         r.teardownMs.toFixed(0).padStart(13)
@@ -136,14 +154,17 @@ if (import.meta.main) {
   }
 } else {
   for (const n of [1, 2, 4]) {
-    Deno.bench({
-      name: `host mesh ${n}x4 bring-up + teardown (vs bare floor in the same run)`,
-      n: 3,
-      warmup: 0,
-      async fn() {
-        await scenario(n, 1);
-        await shutdownContext();
-      },
-    });
+    for (const prewarm of [0, 4]) {
+      Deno.bench({
+        name:
+          `host mesh ${n}x4 bring-up + teardown, prewarm ${prewarm} (vs bare floor in the same run)`,
+        n: 3,
+        warmup: 0,
+        async fn() {
+          await scenario(n, 1, prewarm);
+          await shutdownContext();
+        },
+      });
+    }
   }
 }

@@ -1,7 +1,11 @@
 /**
  * Spawn-to-Ready and terminate latency of bootstrap procs, against the floor
  * of a bare Deno child that connects back over a unix socket, in the same
- * run, for one proc and for 8 at once.
+ * run, for one proc and for 8 at once: cold (a fresh `deno run` per proc)
+ * and from a warm pool (`HYPERMESH_PREWARM_PROCS=8`: children pre-spawned
+ * with their module graph loaded and their parent-death guard armed, adopted
+ * by the spawn; the pool is refilled and settled before each warm round, so
+ * the row measures a spawn that finds warm children).
  *
  * - `deno run --allow-all bench/spawn_bench.ts [iterations]` prints median,
  *   p10–p90 spread and the bootstrap/bare ratios.
@@ -21,6 +25,7 @@ import { ChannelAddr } from "../channel/addr.ts";
 import { ProcId } from "../actor/reference.ts";
 import { Proc } from "../actor/proc.ts";
 import type { DialMailboxRouter } from "../actor/dial_router.ts";
+import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { BootstrapProcManager } from "../bootstrap/manager.ts";
 import type { BootstrapProcHandle } from "../bootstrap/proc_handle.ts";
@@ -71,8 +76,9 @@ async function bareStop(bares: Bare[]): Promise<void> {
 class BootstrapRig implements AsyncDisposable {
   #n = 0;
   private constructor(readonly root: Proc, readonly manager: BootstrapProcManager) {}
-  static async create(): Promise<BootstrapRig> {
+  static async create(prewarm = 0): Promise<BootstrapRig> {
     const root = await Proc.direct(ChannelAddr.any("unix"), "root");
+    using _prewarm = config.override(attrs.PREWARM_PROCS, prewarm);
     const manager = new BootstrapProcManager(
       BootstrapCommand.fromPath(Deno.execPath(), [
         "run",
@@ -83,6 +89,13 @@ class BootstrapRig implements AsyncDisposable {
       ]),
     );
     return new BootstrapRig(root, manager);
+  }
+  /** Waits until the warm pool is full, then lets its children finish warming. */
+  async settle(): Promise<void> {
+    const pool = this.manager.warmPool;
+    if (pool === undefined) return;
+    await pool.waitFor((pids) => pids.length === pool.size);
+    await new Promise((resolve) => setTimeout(resolve, 600));
   }
   async spawn(n: number): Promise<BootstrapProcHandle[]> {
     const handles = await Promise.all(Array.from({ length: n }, () =>
@@ -119,13 +132,17 @@ function fmt(xs: number[]): string {
 
 async function report(iterations: number): Promise<void> {
   await using rig = await BootstrapRig.create();
+  await using warmRig = await BootstrapRig.create(8);
   const results: Record<string, number[]> = {};
   const add = (k: string, v: number) => (results[k] ??= []).push(v);
-  // Warm the module cache and the JIT of both paths.
+  // Warm the module cache and the JIT of every path.
   await bareStop(await bareSpawn(1));
   await rig.stop(await rig.spawn(1));
+  await warmRig.settle();
+  await warmRig.stop(await warmRig.spawn(1));
   for (let i = 0; i < iterations; i++) {
     for (const n of [1, 8]) {
+      await warmRig.settle(); // no refill running under the cold and bare rows
       let t = performance.now();
       const bares = await bareSpawn(n);
       add(`bare ready x${n}`, performance.now() - t);
@@ -138,14 +155,24 @@ async function report(iterations: number): Promise<void> {
       t = performance.now();
       await rig.stop(handles);
       add(`bootstrap stop x${n}`, performance.now() - t);
+      await warmRig.settle();
+      t = performance.now();
+      const warm = await warmRig.spawn(n);
+      add(`warm pool ready x${n}`, performance.now() - t);
+      t = performance.now();
+      await warmRig.stop(warm);
+      add(`warm pool stop x${n}`, performance.now() - t);
     }
   }
   for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(20)} ${fmt(v)}`);
   for (const n of [1, 8]) {
-    const b = stats(results[`bootstrap ready x${n}`]).median;
     const f = stats(results[`bare ready x${n}`]).median;
-    console.log(`ratio ready x${n}: ${(b / f).toFixed(2)} (bootstrap/bare medians)`);
+    for (const kind of ["bootstrap", "warm pool"]) {
+      const b = stats(results[`${kind} ready x${n}`]).median;
+      console.log(`ratio ready x${n}: ${(b / f).toFixed(2)} (${kind}/bare medians)`);
+    }
   }
+  console.log("warm pool:", JSON.stringify(warmRig.manager.warmPool?.stats));
 }
 
 if (import.meta.main) {
@@ -168,6 +195,18 @@ if (import.meta.main) {
       group: `ready-x${n}`,
       async fn(b) {
         await using rig = await BootstrapRig.create();
+        b.start();
+        const handles = await rig.spawn(n);
+        b.end();
+        await rig.stop(handles);
+      },
+    });
+    Deno.bench({
+      name: `warm pool proc spawn → Ready x${n}`,
+      group: `ready-x${n}`,
+      async fn(b) {
+        await using rig = await BootstrapRig.create(8);
+        await rig.settle();
         b.start();
         const handles = await rig.spawn(n);
         b.end();

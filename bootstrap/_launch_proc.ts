@@ -10,11 +10,17 @@ import { type Attr, type AttrKind, attrs, type AttrValueOf, config } from "../co
 import type { ConfigSnapshot } from "../config/mod.ts";
 import type { ProcId } from "../actor/reference.ts";
 import type { BootstrapCommand } from "../launcher/command.ts";
-import { formatProcessName, type LaunchResult, type ProcLauncher } from "../launcher/types.ts";
+import {
+  formatProcessName,
+  type LaunchOptions,
+  type LaunchResult,
+  type ProcLauncher,
+} from "../launcher/types.ts";
 import { HostError } from "../host/errors.ts";
 import { toEnvSafeString } from "./mode.ts";
 import { PARENT_PID_ENV } from "./pdeathsig.ts";
 import type { BootstrapProcConfig } from "./manager.ts";
+import type { WarmPool } from "./_warm_pool.ts";
 
 /**
  * The value of `attr` in `overrides` (by wire key) when present and of the
@@ -63,8 +69,9 @@ export interface BootstrapLaunch {
  * @param backendAddr The host back-end the child forwards to.
  * @param procConfig Rank, config override, binding, command override.
  * @param launcher The launcher.
- * @param opts Callback address, socket directory, default command, and the
- * manager's log channel (asked only when forwarding is on).
+ * @param opts Callback address, socket directory, default command, the
+ * manager's log channel (asked only when forwarding is on), and its warm
+ * pool (used for the default command only; the pool decides the rest, BS-32).
  * @returns The launch and the stdio settings.
  * @throws {HostError} `ProcessConfigurationFailure` (payload),
  * `ProcessSpawnFailure` (launch).
@@ -79,6 +86,7 @@ export async function launchBootstrap(
     socketDir: string;
     defaultCommand: BootstrapCommand;
     logChannel: () => string | undefined;
+    warmPool?: WarmPool;
   },
 ): Promise<BootstrapLaunch> {
   const overrides = procConfig.clientConfigOverride ?? {};
@@ -111,9 +119,10 @@ export async function launchBootstrap(
     ? base
     : base.withEnv({ [PARENT_PID_ENV]: String(Deno.pid) });
   const launcherId = procId.toString();
+  const pool = procConfig.bootstrapCommand === undefined ? opts.warmPool : undefined;
   let result: LaunchResult;
   try {
-    result = await launcher.launch(launcherId, {
+    const options: LaunchOptions = {
       bootstrapPayload: payload,
       processName: formatProcessName(launcherId),
       command,
@@ -121,7 +130,10 @@ export async function launchBootstrap(
       tailLines,
       ...(logChannel === undefined ? {} : { logChannel }),
       ...(procConfig.procBind === undefined ? {} : { procBind: procConfig.procBind }),
-    });
+    };
+    result = await (pool === undefined
+      ? launcher.launch(launcherId, options)
+      : pool.launch(launcher, launcherId, options));
   } catch (error) {
     throw HostError.processSpawnFailure(procId, error);
   }

@@ -21,6 +21,13 @@
  * - **`Host`.** Delegated to the `runHost` hook (the host agent lives in
  *   `mesh/`, above this layer).
  * - **`V0ProcMesh`.** The allocator protocol, see `v0_proc_mesh.ts`.
+ * - **Warm (`HYPERMESH_BOOTSTRAP_WARM=1`, any inherited mode ignored).** A child pre-spawned by
+ *   a warm pool (`launcher/warm_child.ts`, `_warm_pool.ts`): it does what
+ *   does not depend on the mode — its static module graph is already loaded
+ *   (and, with no mode in its env, its first timer is warmed at load), it
+ *   arms the parent-death guard — then reads one JSON line
+ *   `{mode, env}` from stdin, applies the env as a cold launch would have set
+ *   it, and continues exactly as `Proc` mode. EOF before a line exits 0.
  *
  * Layering: the proc agent lives in `mesh/`, which `bootstrap/` must not
  * import. The entry point (`bootstrap.ts`, above `mesh/`) injects it as the
@@ -33,6 +40,12 @@
  * - **BS-13 (drain before exit).** After the agent's stop-all, the mailbox
  *   server is stopped and drained and the forwarder closed before the exit
  *   code is returned.
+ * - **BS-30 (warm is cold).** A warm child bootstraps its proc with the same
+ *   payload, env (LN-7 variables, `HYPERACTOR_MESH_BOOTSTRAP_MODE` included,
+ *   the warm marker removed) and config as a cold launch; its parent-death
+ *   guard, armed while waiting, is kept or disarmed as the proc's config says.
+ * - **BS-31 (quiet drain).** A warm child whose stdin ends before a start
+ *   line exits 0 without bootstrapping.
  *
  * @module
  */
@@ -59,6 +72,14 @@ import {
 } from "./mode.ts";
 import { installParentDeathGuard } from "./pdeathsig.ts";
 import { bootMark, bootTraceFlush } from "./_boot_trace.ts";
+import {
+  applyWarmStart,
+  parseWarmStart,
+  readStdinLine,
+  type WarmInput,
+  warmUpChannels,
+} from "./_warm_start.ts";
+import { WARM_ENV } from "../launcher/types.ts";
 import type { BootstrapCallback } from "./manager.ts";
 import { BOOTSTRAP_ADDR_ENV, runV0ProcMesh, type V0ProcBooter } from "./v0_proc_mesh.ts";
 
@@ -96,6 +117,8 @@ export interface BootstrapOptions {
   bootV0Proc?: V0ProcBooter;
   /** Arm the parent-death guard in `Proc` mode (default: config `MESH_BOOTSTRAP_ENABLE_PDEATHSIG`). */
   parentDeathGuard?: boolean;
+  /** Where a warm child reads its start line (default: stdin up to the first newline). */
+  warmInput?: () => Promise<string | undefined>;
 }
 
 /** What {@linkcode bootstrap} did. */
@@ -168,6 +191,8 @@ export function bootstrapModeOf(env: EnvReader = envOf({})): Bootstrap | undefin
  */
 export async function bootstrap(options: BootstrapOptions = {}): Promise<BootstrapOutcome> {
   const env = envOf(options);
+  // The warm marker wins over an inherited mode (a host's own `Host` mode).
+  if (env.get(WARM_ENV) === "1") return await bootstrapWarm(options);
   const mode = bootstrapModeOf(env);
   if (mode === undefined) return { kind: "NotBootstrapChild" };
   switch (mode.kind) {
@@ -210,6 +235,31 @@ export async function bootstrapOrDie(options: BootstrapOptions = {}): Promise<ne
     console.error("hypermesh: failed to bootstrap mesh process:", error);
   }
   Deno.exit(code);
+}
+
+/** The warm path (see the module doc): prepare, wait for the start line, run `Proc`. */
+async function bootstrapWarm(options: BootstrapOptions): Promise<BootstrapOutcome> {
+  const bootProcAgent = options.bootProcAgent;
+  if (bootProcAgent === undefined) throw new BootstrapHookMissingError("Proc", "bootProcAgent");
+  const armGuard = () =>
+    options.parentDeathGuard ?? config.get(attrs.MESH_BOOTSTRAP_ENABLE_PDEATHSIG);
+  let guard = armGuard() ? installParentDeathGuard() : undefined;
+  await warmUpChannels();
+  bootMark("warm");
+  bootTraceFlush();
+  const input: WarmInput = options.warmInput ?? readStdinLine;
+  const line = await input();
+  if (line === undefined) {
+    guard?.uninstall();
+    return { kind: "Exited", code: 0 }; // BS-31
+  }
+  const mode = applyWarmStart(parseWarmStart(line)); // BS-30
+  bootMark("start");
+  if (mode.config !== undefined) config.setLayer("ClientOverride", mode.config);
+  if (!armGuard()) guard?.uninstall(); // BS-30: the proc's config decides
+  else guard ??= installParentDeathGuard();
+  const code = await bootstrapProc(mode, bootProcAgent, { parentDeathGuard: false });
+  return { kind: "Exited", code };
 }
 
 async function normalizeAgent(result: AgentBootResult): Promise<ActorRef> {

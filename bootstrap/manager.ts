@@ -9,6 +9,12 @@
  * `Signaled → Killed`, `Failed → Failed`, with the stderr tail) and marks
  * `Ready{addr, agent}` when the child calls back.
  *
+ * Warm pool: with `HYPERMESH_PREWARM_PROCS` > 0 at construction (and the
+ * native launcher kind), the manager keeps that many children of its default
+ * command pre-spawned and a spawn that can use one adopts it instead of
+ * starting a process; everything above is unchanged (`_warm_pool.ts`,
+ * BS-32..BS-35).
+ *
  * ## Invariants (BS-*)
  * - **BS-8 (launcher once).** The launcher is chosen once: `setLauncher()`
  *   before first use, else from `HYPERACTOR_MESH_PROC_LAUNCHER_KIND` at the
@@ -70,6 +76,7 @@ import { LauncherSlot } from "./_launcher_slot.ts";
 import { envGet, forwardStdio, openFileAppender } from "./_proc_stdio.ts";
 import { awaitCallback, monitorExit } from "./_exit_monitor.ts";
 import { launchBootstrap } from "./_launch_proc.ts";
+import { type WarmPool, warmPoolFromConfig } from "./_warm_pool.ts";
 
 export { overrideOrGlobal } from "./_launch_proc.ts";
 
@@ -154,6 +161,7 @@ export class BootstrapProcManager
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #running = new Map<string, { launcherId: string; pid?: number }>();
   readonly #launcher = new LauncherSlot();
+  readonly #warmPool: WarmPool | undefined;
   #fileAppender: Promise<FileAppender | undefined> | undefined;
   #disposing: Promise<void> | undefined;
 
@@ -176,6 +184,12 @@ export class BootstrapProcManager
     this.#logChannel = options.logChannel === undefined
       ? undefined
       : ChannelAddr.parse(options.logChannel.toString()).toString();
+    this.#warmPool = warmPoolFromConfig(command); // HYPERMESH_PREWARM_PROCS (BS-32..BS-35)
+  }
+
+  /** The warm pool (`HYPERMESH_PREWARM_PROCS` > 0 at construction), if any. */
+  get warmPool(): WarmPool | undefined {
+    return this.#warmPool;
   }
 
   /** The log channel forwarded lines go to, if any. */
@@ -318,6 +332,7 @@ export class BootstrapProcManager
         socketDir: this.#socketDir,
         defaultCommand: this.#command,
         logChannel: () => this.#logChannelForSpawn(),
+        ...(this.#warmPool === undefined ? {} : { warmPool: this.#warmPool }),
       },
     );
     if (result.pid !== undefined) recordLivePid(result.pid);
@@ -469,6 +484,7 @@ export class BootstrapProcManager
   }
 
   async #dispose(): Promise<void> {
+    await this.#warmPool?.[Symbol.asyncDispose](); // BS-34
     const launcher = await this.#launcher.current?.catch(() => undefined);
     await killRunning(launcher, [...this.#running.values()]); // BS-9
     if (launcher !== undefined) await launcher[Symbol.asyncDispose]();

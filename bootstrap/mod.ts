@@ -53,6 +53,10 @@
  * - **BS-15 (in order)**, **BS-16 (no leaked timer or socket)** —
  *   `log_forward.ts`.
  * - **BS-17 (printed exactly once)**, **BS-18 (barrier)** — `log_client.ts`.
+ * - **BS-30 (warm is cold)**, **BS-31 (quiet drain)** — `bootstrap.ts`.
+ * - **BS-32 (eligible or cold)**, **BS-33 (never hand out the dead)**,
+ *   **BS-34 (pool dispose)**, **BS-35 (bounded respawn)** — `_warm_pool.ts`
+ *   (`HYPERMESH_PREWARM_PROCS`).
  *
  * @example
  * ```ts
@@ -141,3 +145,4 @@ export {
   type V0AllocSpec,
   type V0StopOptions,
 } from "./v0_allocator.ts";
+export type { WarmPool, WarmPoolStats } from "./_warm_pool.ts";

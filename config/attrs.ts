@@ -276,3 +276,13 @@ export const MESH_CLIENT_ADDR: Attr<"string"> = defineAttr({
   doc: "Address context() serves, e.g. tcp:10.0.0.10:0 when hosts run on other machines; " +
     "empty: a fresh address on HYPERACTOR_MESH_DEFAULT_TRANSPORT.",
 });
+/** Warm bootstrap children a `BootstrapProcManager` keeps ready (0: no warm pool). */
+export const PREWARM_PROCS: Attr<"int"> = defineAttr({
+  key: "hypermesh::config::prewarm_procs",
+  env: "HYPERMESH_PREWARM_PROCS",
+  kind: "int",
+  default: 0,
+  doc: "How many pre-spawned bootstrap children (module graph loaded, parent-death guard " +
+    "armed) a BootstrapProcManager keeps ready for spawns of its default command; 0 turns " +
+    "the warm pool off.",
+});

@@ -28,7 +28,8 @@ export async function processState(pid: number): Promise<ProcessState> {
     const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
     return state === "Z" || state === "X" ? "zombie" : "alive";
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return "gone";
+    // The process vanished while we read its stat file (ESRCH): it is gone too.
+    if (error instanceof Deno.errors.NotFound || isNoSuchProcess(error)) return "gone";
     if (!isNotCapable(error)) throw error;
   }
   const out = await new Deno.Command("ps", {
@@ -96,4 +97,8 @@ export function readOwnCmdline(): string[] | undefined {
   const argv = decoder.decode(bytes).split("\0");
   if (argv.at(-1) === "") argv.pop();
   return argv.length > 0 ? argv : undefined;
+}
+
+function isNoSuchProcess(error: unknown): boolean {
+  return error instanceof Error && /os error 3\b|No such process/.test(error.message);
 }

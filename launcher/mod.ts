@@ -40,6 +40,9 @@
  *   three winning.
  * - **LN-8 (unknown-ok).** `terminate` and `kill` of an unknown or exited proc
  *   id succeed.
+ * - **LN-20 (adopt-once)**, **LN-21 (adopt-match)**, **LN-22 (warm-reaped)**
+ *   — pre-spawned warm children, `warm_child.ts`.
+ * - **LN-S1..LN-S6** — the systemd launcher, `systemd.ts`.
  *
  * Exact timings, error wording and the native launcher's `coreDumped` (always
  * `false`: Deno does not expose `WCOREDUMP`) are deliberately not promised.
@@ -109,3 +112,6 @@ export {
   type UnitExitProps,
   unitName,
 } from "./systemd.ts";
+export { type PrespawnOptions, WARM_ENV, type WarmStart } from "./types.ts";
+export { WarmChild, type WarmChildState } from "./warm_child.ts";
+export type { NativeLaunchAdoption } from "./native.ts";

@@ -13,17 +13,22 @@
  */
 
 import { hasNumaNodes as hasNuma, wrapCommand } from "./proc_bind.ts";
-import { signalNumber } from "./_signals.ts";
 import { stopChild } from "./stop.ts";
+import { killGroup, recordGroup, watchExit } from "./_groups.ts";
 import {
+  BOOTSTRAP_MODE_ENV,
   launchEnv,
   type LauncherKind,
   type LaunchOptions,
   type LaunchResult,
+  type PrespawnOptions,
   type ProcExitResult,
   type ProcLauncher,
   ProcLauncherError,
 } from "./types.ts";
+import { WarmChild } from "./warm_child.ts";
+
+export { exitResultOf } from "./_groups.ts";
 
 interface Entry {
   readonly pid: number;
@@ -31,45 +36,13 @@ interface Entry {
   readonly exit: Promise<ProcExitResult>;
 }
 
-/** Process groups of every live child of every native launcher in this process. */
-const liveGroups = new Set<number>();
-let safetyNetInstalled = false;
-
-/** On process exit, SIGKILL every group still recorded (best effort, synchronous). */
-function killLiveGroups(): void {
-  for (const pid of liveGroups) {
-    try {
-      Deno.kill(-pid, "SIGKILL"); // LN-6
-    } catch {
-      // already gone, or not permitted: nothing more can be done at exit
-    }
-  }
-  liveGroups.clear();
-}
-
-function installSafetyNet(): void {
-  if (safetyNetInstalled) return;
-  safetyNetInstalled = true;
-  globalThis.addEventListener("unload", killLiveGroups);
-}
-
-/**
- * Map a `Deno.CommandStatus` to a {@linkcode ProcExitResult}. Deno does not
- * expose `WCOREDUMP`, so `coreDumped` is always `false`.
- * @param status the status of an exited child.
- * @returns the exit result (no stderr tail).
- */
-export function exitResultOf(status: Deno.CommandStatus): ProcExitResult {
-  if (status.signal !== null && status.signal !== undefined) {
-    const signal = signalNumber(status.signal) ??
-      (status.code > 128 ? status.code - 128 : undefined);
-    if (signal === undefined) {
-      return { kind: { kind: "Failed", reason: `unknown signal ${status.signal}` } };
-    }
-    return { kind: { kind: "Signaled", signal, coreDumped: false } };
-  }
-  if (Number.isInteger(status.code)) return { kind: { kind: "Exited", code: status.code } };
-  return { kind: { kind: "Failed", reason: "unknown exit status" } };
+/** The third argument of {@linkcode NativeProcLauncher.launch}. */
+export interface NativeLaunchAdoption {
+  /**
+   * A warm child (from any native launcher's `prespawn`) to adopt instead of
+   * starting a new process (LN-20, LN-21).
+   */
+  warm?: WarmChild;
 }
 
 /** Options of {@linkcode NativeProcLauncher}. */
@@ -82,7 +55,13 @@ export interface NativeProcLauncherOptions {
  * Launches procs as direct children, each leading its own process group.
  *
  * - stdout/stderr are piped (`Captured`) when `wantStdio`, else inherited;
- *   stdin is always `null`.
+ *   stdin is `null` (a warm child's stdin is a pipe, closed once it has
+ *   its start line).
+ * - Warm children: `prespawn()` starts one ahead of time, and
+ *   `launch(procId, options, { warm })` adopts it (LN-20, LN-21) instead of
+ *   starting a process; from then on it is recorded, stopped, observed and
+ *   disposed exactly like a cold launch. Its `startedAt` is the adoption
+ *   time.
  * - `BootstrapCommand.arg0` cannot be honoured (`Deno.Command` has no argv[0]
  *   override) and is ignored.
  * - `terminate` and `kill` resolve once the child has exited; unknown ids
@@ -108,6 +87,8 @@ export class NativeProcLauncher implements ProcLauncher {
   /** Always `"native"`. */
   readonly kind: LauncherKind = "native";
   readonly #table = new Map<string, Entry>();
+  readonly #warm = new Set<WarmChild>();
+  readonly #adopting = new Set<string>();
   readonly #numaProbe: () => boolean;
   #numa: boolean | undefined;
   #disposed = false;
@@ -145,12 +126,21 @@ export class NativeProcLauncher implements ProcLauncher {
    * Start the process for `procId`.
    * @param procId proc id text; one live process per id.
    * @param options what to launch.
+   * @param adoption `warm`: adopt this warm child instead of starting a process.
    * @returns pid, start time, stdio and the exit promise.
    * @throws {ProcLauncherError} `Launch` when disposed, when `procId` is still
-   *   running, or when the OS refuses to start the program.
+   *   running, or when the OS refuses to start the program; with `warm`, when
+   *   the warm child does not match the options (LN-21) or cannot be adopted
+   *   (LN-20: adopted, exited, disposed, or dead on its start line). A caller
+   *   may fall back to a cold launch then.
    * @tags allow-run
    */
-  launch(procId: string, options: LaunchOptions): Promise<LaunchResult> {
+  launch(
+    procId: string,
+    options: LaunchOptions,
+    adoption: NativeLaunchAdoption = {},
+  ): Promise<LaunchResult> {
+    if (adoption.warm !== undefined) return this.#adopt(procId, options, adoption.warm);
     try {
       return Promise.resolve(this.#launch(procId, options));
     } catch (error) {
@@ -158,24 +148,101 @@ export class NativeProcLauncher implements ProcLauncher {
     }
   }
 
-  #launch(procId: string, options: LaunchOptions): LaunchResult {
-    if (this.#disposed) {
-      throw new ProcLauncherError(
-        "Launch",
-        `Cannot launch proc ${procId}: the launcher is disposed`,
-        {
-          procId,
-        },
-      );
+  /**
+   * Pre-spawn a warm child (see `warm_child.ts`): it loads its module graph
+   * and arms its parent-death guard, then waits for
+   * `launch(procId, options, { warm })`. Until adopted it is this launcher's:
+   * dispose kills it (LN-5, LN-22).
+   * @param options Command and stdio disposition (fixed from now on).
+   * @returns The warm child.
+   * @throws {ProcLauncherError} `Launch` when disposed or when the OS refuses
+   *   to start the program.
+   * @tags allow-run
+   */
+  prespawn(options: PrespawnOptions): Promise<WarmChild> {
+    try {
+      this.#refuseIfDisposed("pre-spawn a warm child");
+      const warm = WarmChild.spawn(options);
+      this.#warm.add(warm);
+      warm.exit.then(() => this.#warm.delete(warm));
+      return Promise.resolve(warm);
+    } catch (error) {
+      return Promise.reject(error);
     }
+  }
+
+  #refuseIfDisposed(action: string, procId?: string): void {
+    if (!this.#disposed) return;
+    throw new ProcLauncherError(
+      "Launch",
+      `Cannot ${action}: the launcher is disposed`,
+      procId === undefined ? {} : { procId },
+    );
+  }
+
+  #refuseIfRunning(procId: string): void {
     const running = this.#table.get(procId);
-    if (running !== undefined) {
+    const pid = running?.pid ?? (this.#adopting.has(procId) ? "(being adopted)" : undefined);
+    if (pid === undefined) return;
+    throw new ProcLauncherError(
+      "Launch",
+      `Cannot launch proc ${procId}: it is still running as pid ${pid}`,
+      { procId },
+    );
+  }
+
+  async #adopt(procId: string, options: LaunchOptions, warm: WarmChild): Promise<LaunchResult> {
+    this.#refuseIfDisposed(`launch proc ${procId}`, procId);
+    this.#refuseIfRunning(procId);
+    const mismatch = warm.mismatch(options);
+    if (mismatch !== undefined) {
       throw new ProcLauncherError(
         "Launch",
-        `Cannot launch proc ${procId}: it is still running as pid ${running.pid}`,
+        `Cannot adopt warm child ${warm.pid} for proc ${procId}: ${mismatch}`,
         { procId },
-      );
+      ); // LN-21
     }
+    const env = launchEnv(options); // LN-7: the same variables as a cold launch
+    const mode = env[BOOTSTRAP_MODE_ENV];
+    delete env[BOOTSTRAP_MODE_ENV];
+    this.#adopting.add(procId);
+    let child: Deno.ChildProcess;
+    try {
+      child = await warm.claim({ mode, env }); // LN-20
+    } catch (error) {
+      if (error instanceof ProcLauncherError) {
+        throw new ProcLauncherError("Launch", error.message, { procId, cause: error });
+      }
+      throw error;
+    } finally {
+      this.#adopting.delete(procId);
+    }
+    const startedAt = Date.now();
+    const pid = warm.pid;
+    // LN-4: the warm child's one exit, leaving the table before it resolves.
+    const exit = warm.exit.then((result) => {
+      if (this.#table.get(procId)?.child === child) this.#table.delete(procId);
+      return result;
+    });
+    this.#table.set(procId, { pid, child, exit });
+    if (this.#disposed) {
+      killGroup(pid); // LN-5: disposed while the line was in flight
+      await exit;
+      this.#refuseIfDisposed(`launch proc ${procId}`, procId);
+    }
+    return {
+      pid,
+      startedAt,
+      stdio: options.wantStdio
+        ? { kind: "Captured", stdout: child.stdout, stderr: child.stderr }
+        : { kind: "Inherited" },
+      exit,
+    };
+  }
+
+  #launch(procId: string, options: LaunchOptions): LaunchResult {
+    this.#refuseIfDisposed(`launch proc ${procId}`, procId);
+    this.#refuseIfRunning(procId);
     const { program, args } = wrapCommand(
       options.command.program,
       options.command.args,
@@ -202,17 +269,10 @@ export class NativeProcLauncher implements ProcLauncher {
     }
     const startedAt = Date.now();
     const pid = child.pid;
-    liveGroups.add(pid);
-    installSafetyNet();
+    recordGroup(pid); // LN-6
     // LN-4: exactly one terminal result, never a rejection.
-    const exit = child.status.then(
-      exitResultOf,
-      (error: unknown): ProcExitResult => ({
-        kind: { kind: "Failed", reason: `cannot wait for exit: ${String(error)}` },
-      }),
-    ).then((result) => {
+    const exit = watchExit(child).then((result) => {
       if (this.#table.get(procId)?.child === child) this.#table.delete(procId);
-      liveGroups.delete(pid);
       return result;
     });
     this.#table.set(procId, { pid, child, exit });
@@ -296,18 +356,8 @@ export class NativeProcLauncher implements ProcLauncher {
         // EPERM cannot happen for our own children; keep going regardless
       }
     }
-    await Promise.all(entries.map((e) => e.exit));
-  }
-}
-
-/** SIGKILL the group `-pid`, falling back to the pid; ESRCH is success. */
-function killGroup(pid: number): void {
-  for (const target of [-pid, pid]) {
-    try {
-      Deno.kill(target, "SIGKILL");
-      return;
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    }
+    // LN-5, LN-22: unadopted warm children die too (adopted ones are their adopter's).
+    const warm = [...this.#warm].map((w) => w[Symbol.asyncDispose]());
+    await Promise.all([...entries.map((e) => e.exit), ...warm]);
   }
 }

@@ -17,6 +17,32 @@ export const BOOTSTRAP_MODE_ENV = "HYPERACTOR_MESH_BOOTSTRAP_MODE";
 export const PROCESS_NAME_ENV = "HYPERACTOR_PROCESS_NAME";
 /** Env var carrying the address the child's log forwarder serves. */
 export const LOG_CHANNEL_ENV = "BOOTSTRAP_LOG_CHANNEL";
+/**
+ * Env var (`1`) marking a pre-spawned warm child: it prepares everything
+ * that does not depend on its mode, then reads one {@linkcode WarmStart}
+ * JSON line from stdin (EOF: exit 0 without bootstrapping).
+ */
+export const WARM_ENV = "HYPERMESH_BOOTSTRAP_WARM";
+
+/**
+ * The one line a warm child reads from stdin when it is adopted for a proc
+ * (JSON, newline-terminated): the env-safe bootstrap payload and the
+ * per-proc variables a cold launch would have set (LN-7).
+ */
+export interface WarmStart {
+  /** The env-safe bootstrap payload ({@linkcode BOOTSTRAP_MODE_ENV}'s value). */
+  mode: string;
+  /** Variables to set before bootstrapping (the cold launch's env, LN-7). */
+  env: Record<string, string>;
+}
+
+/** What {@linkcode ProcLauncher}s that keep warm children pre-spawn. */
+export interface PrespawnOptions {
+  /** Program, args and env; only launches with an equal command may adopt the child. */
+  command: BootstrapCommand;
+  /** Pipe stdout/stderr (fixed at pre-spawn: only launches with the same `wantStdio` may adopt it). */
+  wantStdio: boolean;
+}
 
 /** What the manager wants launched; the launcher chooses how. */
 export interface LaunchOptions {

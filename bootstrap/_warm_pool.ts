@@ -1,0 +1,368 @@
+/**
+ * Folder-private: the warm pool of a `BootstrapProcManager`
+ * (`HYPERMESH_PREWARM_PROCS`). It keeps `size` children of the manager's
+ * default command pre-spawned (`NativeProcLauncher.prespawn`: module graph
+ * loaded, parent-death guard armed, waiting on stdin) and, for a spawn that
+ * can use one, has the manager's native launcher adopt it
+ * (`launch(procId, options, { warm })`) instead of starting a process; it
+ * replenishes once spawns pause (`refillDelayMs` after the last take, so a
+ * burst is not slowed by as many fresh processes starting under it).
+ * Anything else launches cold, unchanged.
+ *
+ * A spawn uses a warm child only when all hold (BS-32): the manager's
+ * launcher is a `NativeProcLauncher` (not systemd, not a custom launcher),
+ * the command equals the pool's (the manager's default: a per-proc
+ * `bootstrapCommand` differs), there is no `procBind` (wrapping needs a fresh
+ * exec), and the proc's stdio needs (`wantStdio`: log forwarding, file
+ * capture or tail lines) match the pool's, fixed at pre-spawn.
+ *
+ * Unadopted warm children are owned by the pool's own `NativeProcLauncher`
+ * (so choosing the manager's launcher stays lazy, BS-8); adoption moves a
+ * child into the manager's launcher, whose pid table, exit monitor,
+ * terminate/kill and dispose then treat it as a cold launch (LN-20..LN-22).
+ *
+ * ## Invariants (BS-*)
+ * - **BS-32 (eligible or cold).** A spawn that does not meet the conditions
+ *   above, or finds no warm child left, launches cold exactly as without a
+ *   pool.
+ * - **BS-33 (never hand out the dead).** Only a child whose adoption
+ *   succeeded becomes a proc (LN-20); a warm child that exited is discarded
+ *   (its exit observed, its stdio released) and replaced, and the spawn tries
+ *   the next one, then cold. "Exited" means visibly dead: its exit observed
+ *   or its stdin broken (reaped). A child killed in the very instant of its
+ *   adoption (its threads still tearing down) ends as that proc's
+ *   `Killed(9)`, exactly as a cold child killed at start would.
+ * - **BS-34 (pool dispose).** Disposing the pool stops refilling, SIGKILLs
+ *   every unadopted warm child and awaits every exit; adopted ones belong to
+ *   the manager's launcher.
+ * - **BS-35 (bounded respawn).** When `maxQuickDeaths` warm children in a
+ *   row die within a second of being spawned (a broken command), or
+ *   pre-spawning fails, the pool disables itself with one warning; spawns
+ *   launch cold.
+ *
+ * @module
+ */
+
+import { WatchCell } from "../channel/watch_cell.ts";
+import { attrs, config } from "../config/mod.ts";
+import type { BootstrapCommand } from "../launcher/command.ts";
+import { NativeProcLauncher } from "../launcher/native.ts";
+import {
+  type LaunchOptions,
+  type LaunchResult,
+  parseLauncherKind,
+  type ProcLauncher,
+} from "../launcher/types.ts";
+import type { WarmChild } from "../launcher/warm_child.ts";
+import { PARENT_PID_ENV } from "./pdeathsig.ts";
+
+/** Options of {@linkcode WarmPool}. */
+export interface WarmPoolOptions {
+  /** How many warm children to keep (an integer ≥ 1). */
+  size: number;
+  /** The command (the manager's default, with its per-manager env). */
+  command: BootstrapCommand;
+  /** Whether warm children's stdout/stderr are piped. */
+  wantStdio: boolean;
+  /**
+   * Quiet time after the last take before replenishing (default
+   * {@linkcode DEFAULT_REFILL_DELAY_MS}; 0: at once). A burst of spawns is
+   * not slowed by the pool starting as many fresh processes under it.
+   */
+  refillDelayMs?: number;
+  /** Quick deaths in a row that disable the pool (default 3, BS-35). */
+  maxQuickDeaths?: number;
+}
+
+/** Counters of a {@linkcode WarmPool}. */
+export interface WarmPoolStats {
+  /** Warm children pre-spawned. */
+  spawned: number;
+  /** Spawns served by a warm child. */
+  adopted: number;
+  /** Spawns that launched cold (ineligible, or no warm child left). */
+  cold: number;
+  /** Warm children that died unadopted or failed their adoption. */
+  discarded: number;
+}
+
+/** Default quiet time after the last take before the pool replenishes. */
+export const DEFAULT_REFILL_DELAY_MS = 250;
+
+/** A warm child's quick death: within this long of its spawn. */
+const QUICK_DEATH_MS = 1_000;
+
+/**
+ * Keeps warm children and launches through them (see the module doc).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { BootstrapCommand } from "../launcher/command.ts";
+ * import { WarmPool } from "./_warm_pool.ts";
+ * // `cat` stands in for a warm bootstrap child: it waits on stdin.
+ * await using pool = new WarmPool({
+ *   size: 1,
+ *   command: BootstrapCommand.fromPath("cat"),
+ *   wantStdio: false,
+ * });
+ * assertEquals((await pool.waitFor((pids) => pids.length === 1))?.length, 1);
+ * ```
+ */
+export class WarmPool implements AsyncDisposable {
+  /** How many warm children it keeps. */
+  readonly size: number;
+  /** The command its children run. */
+  readonly command: BootstrapCommand;
+  /** Whether its children's stdout/stderr are piped. */
+  readonly wantStdio: boolean;
+  readonly #refillDelayMs: number;
+  readonly #maxQuickDeaths: number;
+  readonly #launcher = new NativeProcLauncher(); // owns the unadopted (BS-34)
+  readonly #ready: WarmChild[] = [];
+  readonly #pids = new WatchCell<readonly number[]>([]);
+  readonly #tasks = new Set<Promise<unknown>>();
+  readonly #stats: WarmPoolStats = { spawned: 0, adopted: 0, cold: 0, discarded: 0 };
+  #spawning = 0;
+  #quickDeaths = 0;
+  #refill: ReturnType<typeof setTimeout> | undefined;
+  #disabled: string | undefined;
+  #closed = false;
+  #disposing: Promise<void> | undefined;
+
+  /**
+   * Creates the pool and starts pre-spawning.
+   * @param options Size, command, stdio.
+   * @throws {RangeError} When `size` is not an integer ≥ 1.
+   * @tags allow-run
+   */
+  constructor(options: WarmPoolOptions) {
+    if (!Number.isInteger(options.size) || options.size < 1) {
+      throw new RangeError(`Invalid warm pool size: ${options.size}`);
+    }
+    this.size = options.size;
+    this.command = options.command;
+    this.wantStdio = options.wantStdio;
+    this.#refillDelayMs = options.refillDelayMs ?? DEFAULT_REFILL_DELAY_MS;
+    this.#maxQuickDeaths = options.maxQuickDeaths ?? 3;
+    this.#fill();
+  }
+
+  /** Pids of the warm children waiting now (oldest first). */
+  get pids(): readonly number[] {
+    return this.#pids.get();
+  }
+
+  /** A copy of the counters. */
+  get stats(): WarmPoolStats {
+    return { ...this.#stats };
+  }
+
+  /** Why the pool stopped pre-spawning (BS-35), if it did. */
+  get disabled(): string | undefined {
+    return this.#disabled;
+  }
+
+  /**
+   * Waits until the waiting pids satisfy `predicate`.
+   * @param predicate The condition.
+   * @param options Cancellation.
+   * @returns The pids, or `undefined` when the pool closed first.
+   * @throws The signal's reason when aborted.
+   */
+  waitFor(
+    predicate: (pids: readonly number[]) => boolean,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<readonly number[] | undefined> {
+    return this.#pids.waitFor(predicate, options);
+  }
+
+  /**
+   * Why a launch through `launcher` with `options` cannot use a warm child
+   * (BS-32), if it cannot.
+   * @param launcher The manager's launcher.
+   * @param options The launch options.
+   * @returns A short reason, or `undefined` when it can.
+   */
+  ineligible(launcher: ProcLauncher, options: LaunchOptions): string | undefined {
+    if (this.#closed) return "the warm pool is disposed";
+    if (!(launcher instanceof NativeProcLauncher)) {
+      return `the ${launcher.kind} launcher cannot adopt warm children`;
+    }
+    if (options.procBind !== undefined) return "a proc bind needs a fresh exec";
+    if (options.wantStdio !== this.wantStdio) return "its stdio needs differ";
+    if (!options.command.equals(this.command)) return "it runs another command";
+    return undefined;
+  }
+
+  /**
+   * Launches `procId` through `launcher`: adopting a warm child when
+   * eligible (BS-32, BS-33), else cold (`launcher.launch(procId, options)`).
+   * @param launcher The manager's launcher.
+   * @param procId Proc id text.
+   * @param options The launch options.
+   * @returns The launch result.
+   * @throws {import("../launcher/types.ts").ProcLauncherError} As `launcher.launch`.
+   */
+  async launch(
+    launcher: ProcLauncher,
+    procId: string,
+    options: LaunchOptions,
+  ): Promise<LaunchResult> {
+    const reason = this.ineligible(launcher, options);
+    if (reason === undefined) {
+      const native = launcher as NativeProcLauncher;
+      let warm: WarmChild | undefined;
+      while ((warm = this.#ready.shift()) !== undefined) {
+        this.#publish();
+        try {
+          const result = await native.launch(procId, options, { warm });
+          this.#stats.adopted++;
+          this.#quickDeaths = 0;
+          this.#scheduleFill();
+          return result;
+        } catch (error) {
+          if (warm.state === "warm") {
+            // Not the child's fault (proc id in use, launcher disposed): a cold
+            // launch would fail alike. Keep the child.
+            this.#ready.unshift(warm);
+            this.#publish();
+            throw error;
+          }
+          this.#discard(warm); // BS-33: dead on its start line; try the next
+          this.#scheduleFill();
+        }
+      }
+    } else if (!(launcher instanceof NativeProcLauncher) && !this.#closed) {
+      this.#disable(reason); // nothing here will ever be adopted
+    }
+    this.#stats.cold++;
+    return await launcher.launch(procId, options); // BS-32
+  }
+
+  /**
+   * Stops refilling, SIGKILLs every unadopted warm child and awaits every
+   * exit (BS-34). Idempotent.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.#disposing ??= this.#dispose();
+    return this.#disposing;
+  }
+
+  async #dispose(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#refill);
+    this.#refill = undefined;
+    this.#ready.length = 0;
+    this.#publish();
+    await this.#launcher[Symbol.asyncDispose](); // BS-34, LN-5, LN-22
+    while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
+    this.#pids.close();
+  }
+
+  #publish(): void {
+    if (!this.#pids.closed) this.#pids.set(this.#ready.map((w) => w.pid));
+  }
+
+  #track(task: Promise<unknown>): void {
+    const tracked = task.catch((error) =>
+      console.error("hypermesh: warm pool task failed:", error)
+    );
+    this.#tasks.add(tracked);
+    tracked.finally(() => this.#tasks.delete(tracked));
+  }
+
+  #scheduleFill(): void {
+    if (this.#closed || this.#disabled !== undefined) return;
+    if (this.#refillDelayMs <= 0) return this.#fill();
+    clearTimeout(this.#refill); // debounced: the delay counts from the last take
+    this.#refill = setTimeout(() => {
+      this.#refill = undefined;
+      this.#fill();
+    }, this.#refillDelayMs);
+  }
+
+  #fill(): void {
+    while (
+      !this.#closed && this.#disabled === undefined &&
+      this.#ready.length + this.#spawning < this.size
+    ) {
+      this.#spawning++;
+      this.#track(
+        this.#launcher.prespawn({ command: this.command, wantStdio: this.wantStdio }).then(
+          (warm) => {
+            this.#spawning--;
+            this.#stats.spawned++;
+            this.#ready.push(warm);
+            this.#publish();
+            // Observed for every warm child; for an adopted one this is a no-op.
+            warm.exit.then(() => this.#onExit(warm));
+          },
+          (error: unknown) => {
+            this.#spawning--;
+            if (!this.#closed) this.#disable(`cannot pre-spawn: ${(error as Error).message}`);
+          },
+        ),
+      );
+    }
+  }
+
+  #onExit(warm: WarmChild): void {
+    const at = this.#ready.indexOf(warm);
+    if (at < 0) return; // adopted, or already discarded
+    this.#ready.splice(at, 1);
+    this.#discard(warm); // BS-33
+    if (this.#closed) return;
+    if (Date.now() - warm.spawnedAt < QUICK_DEATH_MS) this.#quickDeaths++;
+    else this.#quickDeaths = 0;
+    if (this.#quickDeaths >= this.#maxQuickDeaths) {
+      this.#disable(`${this.#quickDeaths} warm children in a row exited right after spawning`);
+      return;
+    }
+    this.#fill();
+  }
+
+  #discard(warm: WarmChild): void {
+    this.#stats.discarded++;
+    this.#publish();
+    this.#track(warm[Symbol.asyncDispose]()); // LN-22: exit awaited, stdio released
+  }
+
+  #disable(reason: string): void {
+    if (this.#disabled !== undefined) return;
+    this.#disabled = reason; // BS-35
+    console.warn(`hypermesh: warm pool disabled (spawns launch cold): ${reason}`);
+    const idle = this.#ready.splice(0);
+    this.#publish();
+    for (const warm of idle) this.#track(warm[Symbol.asyncDispose]());
+  }
+}
+
+/**
+ * The warm pool a manager with default command `command` keeps, per the
+ * global config: `HYPERMESH_PREWARM_PROCS` children (none when 0, or when
+ * `HYPERACTOR_MESH_PROC_LAUNCHER_KIND` is not native), with this process as
+ * their parent-death guard's parent, and stdout/stderr piped when log
+ * forwarding, file capture or tail lines are on globally (a spawn whose
+ * overrides say otherwise launches cold, BS-32).
+ * @param command The manager's default command.
+ * @returns The pool (already pre-spawning), or `undefined`.
+ * @tags allow-run, allow-env
+ */
+export function warmPoolFromConfig(command: BootstrapCommand): WarmPool | undefined {
+  const size = Math.floor(config.get(attrs.PREWARM_PROCS));
+  if (!(size >= 1)) return undefined;
+  try {
+    if (parseLauncherKind(config.get(attrs.MESH_PROC_LAUNCHER_KIND)) !== "native") return undefined;
+  } catch {
+    return undefined; // the launcher choice reports the bad kind at first spawn
+  }
+  const wantStdio = config.get(attrs.MESH_ENABLE_LOG_FORWARDING) ||
+    config.get(attrs.MESH_ENABLE_FILE_CAPTURE) ||
+    Math.floor(config.get(attrs.MESH_TAIL_LOG_LINES)) > 0;
+  return new WarmPool({
+    size,
+    command: command.withEnv({ [PARENT_PID_ENV]: String(Deno.pid) }),
+    wantStdio,
+  });
+}

@@ -1,0 +1,375 @@
+/**
+ * Integration tests of the warm pool (`HYPERMESH_PREWARM_PROCS`): a real
+ * `BootstrapProcManager` pre-spawning real `bootstrap.ts` warm children
+ * (`bootstrap/_warm_pool.ts`, `launcher/warm_child.ts`), real sockets, real
+ * signals.
+ */
+
+import { assert, assertEquals, assertNotEquals, assertRejects } from "@std/assert";
+import { ChannelAddr } from "../channel/addr.ts";
+import { ProcId } from "../actor/reference.ts";
+import { Proc } from "../actor/proc.ts";
+import type { ClientInstance } from "../actor/instance.ts";
+import type { DialMailboxRouter } from "../actor/dial_router.ts";
+import { attrs, config } from "../config/mod.ts";
+import { BootstrapCommand } from "../launcher/command.ts";
+import { NativeProcLauncher } from "../launcher/native.ts";
+import { ProcBind } from "../launcher/proc_bind.ts";
+import { type LaunchOptions, ProcLauncherError } from "../launcher/types.ts";
+import { processState } from "../launcher/_proc_state.ts";
+import { type BootstrapProcConfig, BootstrapProcManager } from "../bootstrap/manager.ts";
+import type { WarmPool } from "../bootstrap/_warm_pool.ts";
+import type { BootstrapProcHandle } from "../bootstrap/proc_handle.ts";
+import type { ProcStatus } from "../bootstrap/proc_status.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const ENTRY = `${ROOT}bootstrap.ts`;
+const CHILD_FLAGS = [
+  "--config",
+  `${ROOT}deno.json`,
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-env",
+  "--allow-sys",
+  "--allow-ffi",
+];
+
+function bootstrapCommand(): BootstrapCommand {
+  return BootstrapCommand.fromPath(Deno.execPath(), ["run", ...CHILD_FLAGS, ENTRY]);
+}
+
+interface Setup {
+  cx: ClientInstance;
+  manager: BootstrapProcManager;
+  pool: WarmPool;
+  /** The pool's pids once it holds 2 warm children. */
+  full(): Promise<readonly number[]>;
+  spawn(name: string, extra?: Partial<BootstrapProcConfig>): Promise<BootstrapProcHandle>;
+  /** Waits for Ready and routes the root proc's messages for it to its socket. */
+  ready(handle: BootstrapProcHandle): Promise<void>;
+}
+
+async function withPool(fn: (s: Setup) => Promise<void>): Promise<void> {
+  const root = await Proc.direct(ChannelAddr.any("unix"), "root");
+  const cx = root.instance("client");
+  let manager: BootstrapProcManager;
+  {
+    using _prewarm = config.override(attrs.PREWARM_PROCS, 2);
+    manager = new BootstrapProcManager(bootstrapCommand());
+  }
+  const pool = manager.warmPool!;
+  const setup: Setup = {
+    cx,
+    manager,
+    pool,
+    full: async () => (await pool.waitFor((pids) => pids.length === 2))!,
+    spawn: (name, extra = {}) =>
+      manager.spawn(new ProcId(ChannelAddr.any("unix"), name), root.procId.addr, {
+        createRank: 0,
+        clientConfigOverride: {},
+        ...extra,
+      }),
+    ready: async (handle) => {
+      await handle.ready();
+      (root.forwarder as DialMailboxRouter).bind(handle.procId, handle.addr()!);
+    },
+  };
+  try {
+    assert(pool !== undefined, "HYPERMESH_PREWARM_PROCS=2 must give the manager a warm pool");
+    await fn(setup);
+  } finally {
+    await manager[Symbol.asyncDispose]();
+    cx[Symbol.dispose]();
+    await root[Symbol.asyncDispose]();
+  }
+}
+
+async function collect(handle: BootstrapProcHandle): Promise<ProcStatus["kind"][]> {
+  const kinds: ProcStatus["kind"][] = [];
+  for await (const status of handle.watch()) {
+    kinds.push(status.kind);
+    if (status.kind === "Stopped" || status.kind === "Killed" || status.kind === "Failed") break;
+  }
+  return kinds;
+}
+
+async function isAlive(pid: number): Promise<boolean> {
+  try {
+    return (await processState(pid)) === "alive";
+  } catch (error) {
+    // A process vanishing mid-read of /proc/<pid>/stat reports ESRCH.
+    if (error instanceof Error && /os error 3\b/.test(error.message)) return false;
+    throw error;
+  }
+}
+
+Deno.test("BS-30, BS-32: a spawn adopts a warm child (pid from before the spawn), reaches Ready, and the pool refills", async () => {
+  await withPool(async ({ cx, pool, full, spawn, ready }) => {
+    const before = await full();
+    const handle = await spawn("warm-0");
+    const kinds = collect(handle);
+    assert(before.includes(handle.pid!), `BS-32: pid ${handle.pid} not among ${before}`);
+    await ready(handle);
+    assert(handle.agentRef()?.toString().endsWith(",warm-0,proc_agent[0]"));
+    const after = await pool.waitFor((p) => p.length === 2 && !p.includes(handle.pid!));
+    assertEquals(after!.filter((pid) => before.includes(pid)).length, 1, "one old, one new");
+    assertEquals(pool.stats.adopted, 1);
+    assertEquals(pool.stats.cold, 0);
+    const status = await handle.terminate(cx, 2_000, "test terminate");
+    assertEquals(status, { kind: "Stopped", exitCode: 0, stderrTail: [] });
+    assertEquals(await kinds, ["Running", "Ready", "Stopped"]);
+  });
+});
+
+Deno.test("BS-30: kill() of a warm-started proc → Killed(9), as cold", async () => {
+  await withPool(async ({ full, spawn, ready }) => {
+    const before = await full();
+    const handle = await spawn("warm-kill-0");
+    assert(before.includes(handle.pid!));
+    await ready(handle);
+    assertEquals(await handle.kill(), { kind: "Killed", signal: 9, coreDumped: false });
+    assertEquals(await handle.wait(), { kind: "Killed", signal: 9, coreDumped: false });
+  });
+});
+
+Deno.test("BS-33: a warm child killed externally is replaced and never handed out", async () => {
+  await withPool(async ({ pool, full, spawn, ready }) => {
+    const [victim, other] = await full();
+    Deno.kill(victim, "SIGKILL");
+    // Observed by the pool: discarded and replaced.
+    const refilled = await pool.waitFor((p) => p.length === 2 && !p.includes(victim));
+    assert(refilled!.includes(other));
+    assert(pool.stats.discarded >= 1, JSON.stringify(pool.stats));
+    // Dead (reaped) but maybe not yet observed by the pool: the adoption must
+    // fail over (exit seen, or broken pipe), not hand it out. A zombie leader
+    // is not enough: its other threads may still hold the pipe open.
+    const [victim2] = pool.pids;
+    Deno.kill(victim2, "SIGKILL");
+    while ((await processState(victim2).catch(() => "gone")) !== "gone") {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const handle = await spawn("warm-after-kill");
+    assertNotEquals(handle.pid, victim, "BS-33");
+    assertNotEquals(handle.pid, victim2, "BS-33");
+    await ready(handle);
+    assertEquals(handle.status().kind, "Ready");
+  });
+});
+
+Deno.test("BS-32: proc bind, a per-proc command and other stdio needs launch cold", async () => {
+  await withPool(async ({ pool, full, spawn, ready }) => {
+    const warm = await full();
+    const handles = [
+      await spawn("cold-bind", { procBind: new ProcBind({ cpus: "0" }) }),
+      await spawn("cold-cmd", { bootstrapCommand: bootstrapCommand().withEnv({ COLD: "1" }) }),
+      await spawn("cold-stdio", {
+        clientConfigOverride: { [attrs.MESH_TAIL_LOG_LINES.key]: 5 },
+      }),
+    ];
+    await Promise.all(handles.map(ready));
+    for (const h of handles) assert(!warm.includes(h.pid!), `BS-32: ${h.procId} took a warm child`);
+    assertEquals(pool.stats.adopted, 0);
+    assertEquals(pool.stats.cold, 2, "the per-proc command never reaches the pool");
+    assertEquals(pool.pids, warm, "the warm children are untouched");
+  });
+});
+
+Deno.test("BS-34: disposing the manager leaves no warm child, adopted proc or socket behind", async () => {
+  let pids: number[] = [];
+  let socketDir = "";
+  await withPool(async ({ manager, pool, full, spawn, ready }) => {
+    await full();
+    const handle = await spawn("warm-dispose-0");
+    await ready(handle);
+    const warm = await pool.waitFor((p) => p.length === 2 && !p.includes(handle.pid!));
+    pids = [handle.pid!, ...warm!];
+    socketDir = manager.socketDir;
+  });
+  for (const pid of pids) assert(!(await isAlive(pid)), `BS-34: pid ${pid} survived dispose`);
+  await assertRejects(() => Deno.stat(socketDir), Deno.errors.NotFound);
+});
+
+Deno.test("BS-3, BS-34: SIGKILLing a parent with a warm pool leaves no warm child or proc alive after 2 s", async () => {
+  const parent = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...CHILD_FLAGS,
+      "--allow-run",
+      `${ROOT}tests/fixtures/warm_pool_parent.ts`,
+      ENTRY,
+    ],
+    env: { HYPERMESH_PREWARM_PROCS: "2" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = parent.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let pids: number[] = [];
+  let socketDir = "";
+  try {
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    const report = JSON.parse(text.split("\n")[0]);
+    pids = [report.adopted, ...report.warm];
+    socketDir = report.socketDir;
+    assertEquals(pids.length, 3);
+    for (const pid of pids) assert(await isAlive(pid), `child ${pid} should run before the kill`);
+    parent.kill("SIGKILL");
+    await parent.status;
+    const deadline = Date.now() + 2_000;
+    let alive = pids;
+    while (Date.now() < deadline) {
+      alive = [];
+      for (const pid of pids) if (await isAlive(pid)) alive.push(pid);
+      if (alive.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assertEquals(alive, [], "BS-3: warm children and procs must die with their parent");
+  } finally {
+    try {
+      parent.kill("SIGKILL");
+    } catch { /* already dead */ }
+    await reader.cancel().catch(() => {});
+    await parent.status;
+    for (const pid of pids) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch { /* gone, as expected */ }
+    }
+    if (socketDir !== "") await Deno.remove(socketDir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("BS-31: a warm child whose stdin ends before a start line exits 0 quietly", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...CHILD_FLAGS, ENTRY],
+    env: { HYPERMESH_BOOTSTRAP_WARM: "1" },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  await child.stdin.close();
+  const out = await child.output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  assertEquals(new TextDecoder().decode(out.stdout), "");
+  assertEquals(new TextDecoder().decode(out.stderr), "");
+});
+
+const SH_WAITER = BootstrapCommand.fromPath("sh", [
+  "-c",
+  'read -r line; echo "$line"; exec sleep 30',
+]);
+
+function launchOptions(
+  command: BootstrapCommand,
+  extra: Partial<LaunchOptions> = {},
+): LaunchOptions {
+  return {
+    bootstrapPayload: "e30=",
+    processName: "p @ h",
+    command,
+    wantStdio: true,
+    tailLines: 0,
+    ...extra,
+  };
+}
+
+Deno.test("LN-20, LN-21, LN-7: a warm child is adopted once, only for matching options, and gets the cold launch's env", async () => {
+  await using launcher = new NativeProcLauncher();
+  const warm = await launcher.prespawn({ command: SH_WAITER, wantStdio: true });
+  for (
+    const extra of [
+      { wantStdio: false },
+      { procBind: new ProcBind({ cpus: "0" }) },
+      { command: SH_WAITER.withEnv({ X: "1" }) },
+    ]
+  ) {
+    const error = await assertRejects(
+      () => launcher.launch("unix:@w,p0", launchOptions(SH_WAITER, extra), { warm }),
+      ProcLauncherError,
+    );
+    assertEquals(error.variant, "Launch", "LN-21");
+  }
+  assertEquals(warm.state, "warm", "LN-21: a refused adoption changes nothing");
+  const result = await launcher.launch("unix:@w,p0", launchOptions(SH_WAITER), { warm });
+  assertEquals(result.pid, warm.pid);
+  assertEquals(launcher.pidOf("unix:@w,p0"), warm.pid);
+  const error = await assertRejects(
+    () => launcher.launch("unix:@w,p1", launchOptions(SH_WAITER), { warm }),
+    ProcLauncherError,
+  );
+  assert(error.message.includes("adopted"), `LN-20: ${error.message}`);
+  const stdio = result.stdio;
+  if (stdio.kind !== "Captured") throw new Error("wantStdio must capture stdout/stderr");
+  const reader = stdio.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const { value } = await reader.read();
+  assertEquals(JSON.parse(value!), {
+    mode: "e30=",
+    env: { HYPERACTOR_PROCESS_NAME: "p @ h" },
+  }, "LN-7: the start line carries the cold launch's variables");
+  await launcher.kill("unix:@w,p0");
+  assertEquals((await result.exit).kind, { kind: "Signaled", signal: 9, coreDumped: false });
+  await reader.cancel();
+  await stdio.stderr.cancel();
+  assertEquals(launcher.size, 0, "LN-4: the adopted child left the table");
+});
+
+Deno.test("LN-20, LN-22: a dead warm child is never adopted; dispose kills unadopted ones", async () => {
+  await using launcher = new NativeProcLauncher();
+  const dead = await launcher.prespawn({ command: SH_WAITER, wantStdio: false });
+  Deno.kill(dead.pid, "SIGKILL");
+  assertEquals((await dead.exit).kind, { kind: "Signaled", signal: 9, coreDumped: false });
+  assertEquals(dead.state, "exited");
+  await assertRejects(
+    () =>
+      launcher.launch("unix:@w,d0", launchOptions(SH_WAITER, { wantStdio: false }), { warm: dead }),
+    ProcLauncherError,
+    "exited",
+  );
+  const idle = await launcher.prespawn({ command: SH_WAITER, wantStdio: true });
+  await launcher[Symbol.asyncDispose]();
+  assertEquals((await idle.exit).kind, { kind: "Signaled", signal: 9, coreDumped: false }, "LN-22");
+  assert(!(await isAlive(idle.pid)));
+  await assertRejects(
+    () => launcher.prespawn({ command: SH_WAITER, wantStdio: false }),
+    ProcLauncherError,
+    "disposed",
+  );
+});
+
+Deno.test("LN-7: a warm child does not inherit this process's bootstrap mode (a host's own)", async () => {
+  const saved = Deno.env.get("HYPERACTOR_MESH_BOOTSTRAP_MODE");
+  Deno.env.set("HYPERACTOR_MESH_BOOTSTRAP_MODE", "host-mode-payload");
+  await using launcher = new NativeProcLauncher();
+  let warm;
+  try {
+    warm = await launcher.prespawn({
+      command: BootstrapCommand.fromPath("sh", [
+        "-c",
+        'read -r _; echo "${HYPERACTOR_MESH_BOOTSTRAP_MODE-unset} $HYPERMESH_BOOTSTRAP_WARM $KEEP"',
+      ]).withEnv({ KEEP: "kept" }),
+      wantStdio: true,
+    });
+  } finally {
+    if (saved === undefined) Deno.env.delete("HYPERACTOR_MESH_BOOTSTRAP_MODE");
+    else Deno.env.set("HYPERACTOR_MESH_BOOTSTRAP_MODE", saved);
+  }
+  const result = await launcher.launch(
+    "unix:@w,env0",
+    launchOptions(warm.command),
+    { warm },
+  );
+  const stdio = result.stdio;
+  if (stdio.kind !== "Captured") throw new Error("wantStdio must capture stdout/stderr");
+  const [out] = await Promise.all([
+    new Response(stdio.stdout).text(),
+    stdio.stderr.cancel(),
+    result.exit,
+  ]);
+  assertEquals(out, "unset 1 kept\n");
+});
