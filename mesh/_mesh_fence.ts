@@ -53,7 +53,10 @@ export async function fenceRankStatuses(
   options: FenceOptions,
 ): Promise<FenceResult> {
   const { ref, receiver } = cx.openPort<StatusOverlayJSON>();
-  const acc = new OverlayAccumulator(ValueMesh.fromSingle(region, Status.NotExist));
+  const acc = new OverlayAccumulator(ValueMesh.fromSingle(region, Status.NotExist), {
+    // The fence is done once every rank reported: publish that at once.
+    publishNow: (mesh) => mesh.values().every((s) => s.kind !== "NotExist"),
+  });
   const pump = (async () => {
     for await (const json of receiver) {
       try {

@@ -193,6 +193,11 @@ export async function waitRankStatus(
 export interface OverlayAccumulatorOptions {
   /** Minimum spacing of published snapshots, ms (default 50, as in [HM]). */
   maxUpdateIntervalMs?: number;
+  /**
+   * A state worth publishing at once, spacing notwithstanding (e.g. "every
+   * rank has reported"): waiting out the interval would only add latency.
+   */
+  publishNow?: (mesh: StatusMesh) => boolean;
 }
 
 /**
@@ -226,6 +231,7 @@ export class OverlayAccumulator {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   readonly #waiters = new Set<() => void>();
+  readonly #publishNow: ((mesh: StatusMesh) => boolean) | undefined;
 
   /**
    * Creates the instance (see the class documentation).
@@ -241,6 +247,7 @@ export class OverlayAccumulator {
     }
     this.#template = template;
     this.#intervalMs = maxUpdateIntervalMs;
+    this.#publishNow = options.publishNow;
   }
 
   /**
@@ -269,6 +276,12 @@ export class OverlayAccumulator {
     if (this.#closed) return false;
     this.#current = applyOverlay(this.#current ?? this.#template, overlay); // MS-18
     this.#dirty = true;
+    if (this.#publishNow?.(this.#current)) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#publish();
+      return true;
+    }
     if (this.#timer !== undefined) return true;
     const wait = this.#lastPublishAt + this.#intervalMs - performance.now();
     if (wait <= 0) this.#publish();

@@ -1,4 +1,5 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
+import { Extent } from "../extent.ts";
 import { Region } from "../region.ts";
 import { OverlayError, StatusOverlay } from "./overlay.ts";
 import { OverlayAccumulator, RankStatusWaitError, waitRankStatus } from "./rank_status_wait.ts";
@@ -216,4 +217,19 @@ Deno.test("MS-17/MS-18: accumulator + wait, end to end with an idle timeout", as
   );
   assertEquals(err.silentRanks, [2, 3]);
   assertEquals(kinds(err.latest), ["Running", "Running", "NotExist", "NotExist"]);
+});
+
+Deno.test("MS-18: OverlayAccumulator publishes a publishNow state without waiting out the interval", async () => {
+  const region = Region.fromExtent(Extent.of({ x: 2 }));
+  const acc = new OverlayAccumulator(ValueMesh.fromSingle(region, Status.NotExist), {
+    maxUpdateIntervalMs: 60_000,
+    publishNow: (mesh) => mesh.values().every((s) => s.kind !== "NotExist"),
+  });
+  const it = acc.snapshots();
+  acc.push(StatusOverlay.single(0, Status.Running)); // first: published at once
+  assertEquals((await it.next()).value?.get(1).kind, "NotExist");
+  acc.push(StatusOverlay.single(1, Status.Running)); // complete: no 60 s wait
+  assertEquals((await it.next()).value?.values().map((s) => s.kind), ["Running", "Running"]);
+  acc.close();
+  assertEquals((await it.next()).done, true);
 });
