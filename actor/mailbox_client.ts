@@ -6,9 +6,12 @@
  * envelopes go on the wire in post order, and an envelope the channel gives
  * back (link closed, delivery timeout, peer rejected the session) is bounced to
  * the return handle it was posted with, as `BrokenLink("failed to enqueue in
- * MailboxClient <addr>: <reason>")`. A background watcher logs when the link
- * turns `Closed`; the client stays usable in the sense that every later post is
- * bounced the same way (the channel returns it at once).
+ * MailboxClient <addr>: <reason>")`. A background watcher warns when the link
+ * turns `Closed` abnormally (delivery timeout, reject, refused reconnect); a
+ * peer that shut down cleanly (its server said `Closed`, reason
+ * `SERVER_CLOSED`) is normal teardown and silent unless `HYPERMESH_DEBUG=1`
+ * (then a `console.debug` line). The client stays usable in the sense that
+ * every later post is bounced the same way (the channel returns it at once).
  *
  * ## Invariants (MB-*)
  * - **MB-13 (client returns).** Every envelope posted to a
@@ -21,7 +24,7 @@
  * @module
  */
 
-import { type ChannelTx, dial, type SendError } from "../channel/mod.ts";
+import { type ChannelTx, dial, type SendError, SERVER_CLOSED } from "../channel/mod.ts";
 import type { ChannelAddr } from "../channel/addr.ts";
 import { bounce, type MailboxSender, type MessageEnvelope, type ReturnHandle } from "./envelope.ts";
 
@@ -177,7 +180,11 @@ export class MailboxClient implements MailboxSender, AsyncDisposable {
   #logClosed(reason: string): void {
     if (this.#quiet || this.#logged) return;
     this.#logged = true;
-    console.warn(`hypermesh: MailboxClient link to ${this.#tx.addr} closed: ${reason}`);
+    const line = `hypermesh: MailboxClient link to ${this.#tx.addr} closed: ${reason}`;
+    // The peer shut down cleanly (its server said Closed): normal teardown, not
+    // worth a warning. Timeouts, rejects and refusals still warn.
+    if (reason !== SERVER_CLOSED) console.warn(line);
+    else if (debugEnabled()) console.debug(line);
   }
 
   async #watchStatus(): Promise<void> {
@@ -203,4 +210,18 @@ function describeReason(error: unknown): string {
   const reason = (error as { reason?: unknown } | null)?.reason;
   if (typeof reason === "string" && reason !== "") return reason;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** `HYPERMESH_DEBUG=1` prints clean link closes too (read once; no env permission: off). */
+let debug: boolean | undefined;
+function debugEnabled(): boolean {
+  if (debug === undefined) {
+    try {
+      const value = Deno.env.get("HYPERMESH_DEBUG");
+      debug = value !== undefined && value !== "" && value !== "0";
+    } catch {
+      debug = false;
+    }
+  }
+  return debug;
 }

@@ -6,7 +6,9 @@
 import { Deque } from "./_deque.ts";
 
 interface Waiter<M> {
-  resolve: (value: M | undefined) => void;
+  // recv(): the item or `undefined`; iterator: an IteratorResult (no extra hop).
+  resolve: (value: M | undefined | IteratorResult<M>) => void;
+  iter: boolean;
   reject: (reason: unknown) => void;
   signal?: AbortSignal;
   onAbort?: () => void;
@@ -44,7 +46,7 @@ export class RecvQueue<M> {
       return;
     }
     if (w.onAbort) w.signal!.removeEventListener("abort", w.onAbort);
-    w.resolve(item);
+    w.resolve(w.iter ? { value: item, done: false } : item);
   }
 
   /**
@@ -59,8 +61,8 @@ export class RecvQueue<M> {
     }
     if (this.#closed) return Promise.resolve(undefined);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const w: Waiter<M> = { resolve, reject };
+    return new Promise<M | undefined>((resolve, reject) => {
+      const w: Waiter<M> = { resolve: resolve as Waiter<M>["resolve"], reject, iter: false };
       if (signal) {
         w.signal = signal;
         w.onAbort = () => {
@@ -85,7 +87,7 @@ export class RecvQueue<M> {
     this.#closed = true;
     for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
       if (w.onAbort) w.signal!.removeEventListener("abort", w.onAbort);
-      w.resolve(undefined);
+      w.resolve(w.iter ? { value: undefined, done: true } : undefined);
     }
     this.#space();
   }
@@ -101,9 +103,10 @@ export class RecvQueue<M> {
           }
           return Promise.resolve({ value, done: false });
         }
-        return this.recv().then((value) =>
-          value === undefined ? { value: undefined, done: true } : { value, done: false }
-        );
+        if (this.#closed) return Promise.resolve({ value: undefined, done: true });
+        return new Promise<IteratorResult<M>>((resolve, reject) => {
+          this.#waiters.push({ resolve: resolve as Waiter<M>["resolve"], reject, iter: true });
+        });
       },
     };
   }

@@ -1,79 +1,33 @@
 /**
- * The serving side of unix/tcp channels (reference §1.5).
- *
- * Per session (keyed by the dialer's session id) the server keeps the next
- * expected sequence number across reconnects, drops retransmits, rejects
- * gaps, and acknowledges: immediately when asked (`ACK_REQ`), when
- * `MESSAGE_ACK_EVERY_N_MESSAGES` are unacknowledged, when
- * `MESSAGE_ACK_TIME_INTERVAL` has passed since the last ack (so the first
- * message after idle is acked at once), else by a timer at the end of that
- * interval; and once more when the connection or the server closes.
+ * The serving side of unix/tcp channels (reference §1.5): the listener, the
+ * receive queue and the server's lifecycle (accept, graceful close, CH-8).
+ * Sessions, acknowledgements and the frame loop of each accepted connection
+ * live in `_server_conn.ts`.
  *
  * @module
  */
 
 import { attrs, config } from "../config/mod.ts";
 import type { ChannelAddr } from "./addr.ts";
-import { FrameError } from "./errors.ts";
-import { FrameDecoder, OutBuffer } from "./framing.ts";
-import { closeQuietly, listen, settleWithin, writeAll } from "./_net_io.ts";
-import {
-  appendAck,
-  appendControl,
-  appendReject,
-  decodeBatch,
-  decodeMessage,
-  decodePreamble,
-  PREAMBLE_LENGTH,
-  TAG_ACK_REQ,
-  TAG_BYE,
-  TAG_CLOSED,
-  TAG_MSG_BYTES,
-  TAG_MSG_JSON,
-  TAG_MSG_JSON_BATCH,
-  TAG_SKIP,
-} from "./_protocol.ts";
+import { OutBuffer } from "./framing.ts";
+import { closeQuietly, listen, settleWithin } from "./_net_io.ts";
+import { appendAck, appendControl, TAG_CLOSED } from "./_protocol.ts";
 import { RecvQueue } from "./_recv_queue.ts";
+import {
+  type ConnContext,
+  handleConn,
+  log,
+  newServerConn,
+  type ServerConn,
+  type Session,
+  writeTo,
+} from "./_server_conn.ts";
 import type { ChannelServer, ChannelWaitOptions } from "./types.ts";
 
-/** Read buffer size: big reads amortise the per-read cost of the event loop. */
-const READ_BUFFER = 256 * 1024;
-/** Smallest free space offered to a read. */
-const READ_MIN = 4 * 1024;
+export { type ChannelLogger, setChannelLogger } from "./_server_conn.ts";
+
 /** How long a closing server waits for its last writes, then for the dialer to hang up. */
 const HANGUP_MS = 500;
-
-interface Session {
-  key: string;
-  next: number; // next expected seq
-  acked: number; // highest seq acknowledged
-  lastAckAt: number;
-  conn: ServerConn | undefined;
-  ackTimer: ReturnType<typeof setTimeout> | undefined;
-}
-
-interface ServerConn {
-  conn: Deno.Conn;
-  session: Session | undefined;
-  writing: Promise<void>;
-  done: Promise<void>;
-}
-
-/** Where bad-peer reasons are reported. */
-export type ChannelLogger = (message: string) => void;
-
-let logger: ChannelLogger = (message) => console.warn(`[hypermesh channel] ${message}`);
-
-/**
- * Replaces the reporter of dropped connections (default: `console.warn`).
- * @param next The new logger.
- * @returns The previous logger.
- */
-export function setChannelLogger(next: ChannelLogger): ChannelLogger {
-  const prev = logger;
-  logger = next;
-  return prev;
-}
 
 /** All live net servers, for {@linkcode breakNetServer}. */
 const live = new Set<NetServer<unknown>>();
@@ -114,9 +68,7 @@ export class NetServer<M> implements ChannelServer<M> {
   #conns = new Set<ServerConn>();
   #accepting: Promise<void>;
   #closing: Promise<void> | undefined;
-  #maxFrame = config.get(attrs.CODEC_MAX_FRAME_LENGTH);
-  #ackEvery = config.get(attrs.MESSAGE_ACK_EVERY_N_MESSAGES);
-  #ackInterval = config.get(attrs.MESSAGE_ACK_TIME_INTERVAL);
+  readonly #ctx: ConnContext<M>;
 
   /**
    * @param listener Bound listener.
@@ -126,6 +78,16 @@ export class NetServer<M> implements ChannelServer<M> {
   constructor(listener: Deno.Listener, bound: ChannelAddr, _requested: ChannelAddr) {
     this.#listener = listener;
     this.addr = bound;
+    this.#ctx = {
+      addr: bound,
+      queue: this.#queue,
+      sessions: this.#sessions,
+      maxFrame: config.get(attrs.CODEC_MAX_FRAME_LENGTH),
+      ackEvery: config.get(attrs.MESSAGE_ACK_EVERY_N_MESSAGES),
+      ackInterval: config.get(attrs.MESSAGE_ACK_TIME_INTERVAL),
+      closing: () => this.#closing !== undefined,
+      forget: (c) => this.#conns.delete(c),
+    };
     live.add(this as NetServer<unknown>);
     this.#accepting = this.#acceptLoop();
   }
@@ -167,7 +129,7 @@ export class NetServer<M> implements ChannelServer<M> {
         s.acked = s.next - 1;
       }
       out.append(closedFrame.bytes());
-      this.#write(c, out.bytes());
+      writeTo(c, out.bytes());
     }
     const pending = [...this.#conns];
     await Promise.all(pending.map(async (c) => {
@@ -207,7 +169,7 @@ export class NetServer<M> implements ChannelServer<M> {
         if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
           return;
         }
-        logger(`accept on ${this.addr.key} failed: ${error}`);
+        log(`accept on ${this.addr.key} failed: ${error}`);
         continue;
       }
       if (this.#closing !== undefined) {
@@ -215,167 +177,9 @@ export class NetServer<M> implements ChannelServer<M> {
         return;
       }
       if (this.addr.transport === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
-      const c: ServerConn = {
-        conn,
-        session: undefined,
-        writing: Promise.resolve(),
-        done: Promise.resolve(),
-      };
+      const c = newServerConn(conn);
       this.#conns.add(c);
-      c.done = this.#handle(c);
+      c.done = handleConn(c, this.#ctx);
     }
   }
-
-  #write(c: ServerConn, bytes: Uint8Array): void {
-    const copy = bytes.slice();
-    c.writing = c.writing.then(() => writeAll(c.conn, copy)).catch(() => {});
-  }
-
-  #sendAck(s: Session): void {
-    clearTimeout(s.ackTimer);
-    s.ackTimer = undefined;
-    const seq = s.next - 1;
-    if (seq <= s.acked || s.conn === undefined) return;
-    s.acked = seq;
-    s.lastAckAt = Date.now();
-    const out = new OutBuffer(16);
-    appendAck(out, seq);
-    this.#write(s.conn, out.bytes());
-  }
-
-  // CH-5: everything a peer can do wrong ends in this connection being dropped.
-  async #handle(c: ServerConn): Promise<void> {
-    const dec = new FrameDecoder({ maxFrameLength: this.#maxFrame, initialCapacity: READ_BUFFER });
-    const queue = this.#queue;
-    let session: Session | undefined;
-    let pos = 0;
-    try {
-      let pre: Uint8Array | undefined;
-      while ((pre = dec.take(PREAMBLE_LENGTH)) === undefined) {
-        const n = await c.conn.read(dec.writable(PREAMBLE_LENGTH));
-        if (n === null) {
-          if (dec.buffered > 0) throw new FrameError("EOF inside the preamble");
-          return;
-        }
-        dec.commit(n);
-      }
-      const { session: key, firstSeq } = decodePreamble(pre);
-      session = this.#sessions.get(key);
-      if (session === undefined) {
-        if (firstSeq !== 0) {
-          // A restarted server (or a forgotten session) cannot vouch for seq < firstSeq.
-          this.#reject(c, `unknown session ${key} resumed at seq ${firstSeq}`);
-          return;
-        }
-        session = { key, next: 0, acked: -1, lastAckAt: 0, conn: undefined, ackTimer: undefined };
-        this.#sessions.set(key, session);
-      } else if (firstSeq > session.next) {
-        this.#reject(c, `sequence gap: expected ${session.next}, got ${firstSeq}`);
-        return;
-      }
-      if (session.conn !== undefined) closeQuietly(session.conn.conn); // superseded
-      session.conn = c;
-      c.session = session;
-      pos = firstSeq;
-      while (true) {
-        let ackNow = false;
-        for (let body = dec.next(); body !== undefined; body = dec.next()) {
-          if (session.conn !== c) return;
-          if (this.#closing !== undefined) return await drain(c.conn); // not delivered: not acked
-          const tag = body[0];
-          if (tag === TAG_MSG_JSON || tag === TAG_MSG_BYTES) {
-            if (pos === session.next) {
-              if (tag === TAG_MSG_BYTES) dec.detach(); // the message is a view into the buffer
-              queue.push(decodeMessage(body) as M); // CH-3: seq == next: deliver once
-              session.next++;
-            }
-            pos++; // seq < next: a retransmit, dropped
-          } else if (tag === TAG_MSG_JSON_BATCH) {
-            const items = decodeBatch(body);
-            for (let k = 0; k < items.length; k++, pos++) {
-              if (pos === session.next) {
-                queue.push(items[k] as M); // CH-3
-                session.next++;
-              }
-            }
-          } else if (tag === TAG_SKIP) {
-            if (pos === session.next) session.next++; // an unserializable message: nothing to deliver
-            pos++;
-          } else if (tag === TAG_ACK_REQ) {
-            ackNow = true;
-          } else if (tag === TAG_BYE) {
-            this.#sendAck(session);
-            this.#sessions.delete(session.key);
-            session.conn = undefined;
-            return;
-          } else {
-            throw new FrameError(body.length === 0 ? "empty frame" : `unknown frame tag ${tag}`);
-          }
-        }
-        const unacked = session.next - 1 - session.acked;
-        if (unacked > 0) {
-          if (
-            ackNow || unacked >= this.#ackEvery ||
-            Date.now() - session.lastAckAt >= this.#ackInterval
-          ) {
-            this.#sendAck(session);
-          } else if (session.ackTimer === undefined) {
-            const s = session;
-            s.ackTimer = setTimeout(
-              () => this.#sendAck(s),
-              Math.max(0, s.lastAckAt + this.#ackInterval - Date.now()),
-            );
-          }
-        }
-        if (queue.length >= queue.capacity) await queue.waitForSpace(); // backpressure
-        if (session.conn !== c) return;
-        if (this.#closing !== undefined) return await drain(c.conn);
-        const n = await c.conn.read(dec.writable(READ_MIN));
-        if (n === null) {
-          dec.finish(); // mid-frame EOF is an error
-          return;
-        }
-        dec.commit(n);
-      }
-    } catch (error) {
-      if (error instanceof FrameError) {
-        logger(`dropping connection to ${this.addr.key}: ${error.reason}`);
-      } else if (!isIoError(error)) {
-        logger(`dropping connection to ${this.addr.key}: ${error}`);
-      } // I/O errors (reset, broken pipe, closed by us) are ordinary link failures
-    } finally {
-      if (session !== undefined && session.conn === c) {
-        if (this.#closing === undefined) this.#sendAck(session); // final ack
-        session.conn = undefined;
-        clearTimeout(session.ackTimer);
-        session.ackTimer = undefined;
-      }
-      if (this.#closing === undefined) {
-        await settleWithin(c.writing, 200);
-        closeQuietly(c.conn);
-        this.#conns.delete(c);
-      }
-    }
-  }
-
-  #reject(c: ServerConn, reason: string): void {
-    logger(`rejecting a dialer of ${this.addr.key}: ${reason}`);
-    const out = new OutBuffer(64);
-    appendReject(out, reason);
-    this.#write(c, out.bytes());
-  }
-}
-
-/** Reads and discards until the peer hangs up (or the socket fails). */
-async function drain(conn: Deno.Conn): Promise<void> {
-  const sink = new Uint8Array(READ_MIN);
-  while ((await conn.read(sink)) !== null) {
-    // discard
-  }
-}
-
-function isIoError(error: unknown): boolean {
-  return error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted ||
-    error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.BrokenPipe ||
-    error instanceof Deno.errors.ConnectionAborted || error instanceof Deno.errors.UnexpectedEof;
 }

@@ -1,43 +1,37 @@
 /**
- * The dialing side of unix/tcp channels (reference §1.5).
+ * The dialing side of unix/tcp channels (reference §1.5): the connection
+ * lifecycle of one sender session.
  *
- * Each `NetTx` is one session with a random 64-bit id. Messages are numbered
- * from 0 and kept (by reference, no copy, no per-message allocation) until
- * acknowledged. A single write loop serializes everything queued into one
+ * Each `NetTx` is one session with a random 64-bit id; its pending messages
+ * live in an {@linkcode Outbox} (`_outbox.ts`). A single write loop writes at
+ * once when idle and otherwise coalesces everything queued meanwhile into one
  * buffer per write — runs of JSON messages as one batch frame, `Uint8Array`
- * messages as raw frames — so there is no promise per message. Serialization
- * happens when the message is written (and again if it is resent), so a
- * message must not be mutated after posting. On reconnect, unacknowledged
- * messages are sent again with their original numbers; the server drops the
- * duplicates.
+ * messages as raw frames — so there is no promise per message. On reconnect,
+ * unacknowledged messages are sent again with their original numbers; the
+ * server drops the duplicates. One timer per link enforces the delivery
+ * timeout (CH-4); acks arrive on the same connection, read by one read loop.
  *
  * @module
  */
 
 import { attrs, config } from "../config/mod.ts";
 import type { ChannelAddr } from "./addr.ts";
-import { Deque } from "./_deque.ts";
+import { type OnReturn, Outbox } from "./_outbox.ts";
 import { SendError } from "./errors.ts";
 import { FrameDecoder, OutBuffer } from "./framing.ts";
 import { closeQuietly, connect, settleWithin, writeAll } from "./_net_io.ts";
 import {
-  appendBytes,
   appendControl,
-  appendText,
   decodeAck,
   decodeText,
   encodePreamble,
   newSessionId,
   TAG_ACK,
-  TAG_ACK_REQ,
   TAG_BYE,
   TAG_CLOSED,
-  TAG_MSG_JSON,
-  TAG_MSG_JSON_BATCH,
   TAG_REJECT,
-  TAG_SKIP,
 } from "./_protocol.ts";
-import type { ChannelTx, DialOptions, TxStatus } from "./types.ts";
+import { type ChannelTx, type DialOptions, SERVER_CLOSED, type TxStatus } from "./types.ts";
 import { WatchCell } from "./watch_cell.ts";
 
 /** First reconnect delay. */
@@ -48,21 +42,6 @@ export const BACKOFF_MAX_MS = 5_000;
 export const BACKOFF_RESET_AFTER_MS = 1_000;
 /** After a failed write, how long the reader may still drain what the peer sent. */
 const READ_DRAIN_MS = 500;
-/** Bytes encoded per write at most (more stays queued for the next write). */
-const WRITE_BATCH_BYTES = 256 * 1024;
-/** Messages per JSON batch frame at most. */
-const BATCH_COUNT = 1024;
-
-/** Marks a message that could not be serialized (it was returned; sent as SKIP). */
-const SKIP: unique symbol = Symbol("skip");
-
-type OnReturn<M> = (error: SendError<M>) => void;
-
-interface Waiter {
-  seq: number;
-  resolve: () => void;
-}
-
 const BYE = (() => {
   const out = new OutBuffer(2);
   appendControl(out, TAG_BYE);
@@ -89,17 +68,7 @@ export class NetTx<M> implements ChannelTx<M> {
   readonly status: WatchCell<TxStatus> = new WatchCell<TxStatus>({ kind: "Active" });
 
   #session = newSessionId();
-  // Pending messages (unacked, then queued), as parallel deques: no allocation per post.
-  #msgs = new Deque<M | typeof SKIP>(1024);
-  #returns = new Deque<OnReturn<M> | undefined>(1024);
-  // Post times, sparse: (seq, ms) recorded once per write-loop pass.
-  #timeSeqs = new Deque<number>();
-  #timeVals = new Deque<number>();
-  #now = -1; // Date.now() cached until the write loop runs
-  #headSeq = 0; // seq of #msgs.at(0)
-  #written = 0; // pending messages already written on the current connection
-  #waiters = new Deque<Waiter>();
-  #ackRequested = -1; // highest seq an ACK_REQ followed, on this connection
+  #box = new Outbox<M>();
   #closedReason: string | undefined;
   #conn: Deno.Conn | undefined;
   #run: Promise<void> | undefined;
@@ -109,7 +78,6 @@ export class NetTx<M> implements ChannelTx<M> {
   #sleepTimer: ReturnType<typeof setTimeout> | undefined;
   #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   #out = new OutBuffer(64 * 1024);
-  #maxFrame = config.get(attrs.CODEC_MAX_FRAME_LENGTH);
   readonly #refusedIsTerminal: boolean;
 
   /**
@@ -129,18 +97,12 @@ export class NetTx<M> implements ChannelTx<M> {
       }
       return;
     }
-    if (this.#now < 0) {
-      this.#now = Date.now();
-      this.#timeSeqs.push(this.#headSeq + this.#msgs.length);
-      this.#timeVals.push(this.#now);
-    }
-    this.#msgs.push(message);
-    this.#returns.push(onReturn);
+    this.#box.push(message, onReturn);
     if (this.#deadlineTimer === undefined) this.#armDeadline();
     const w = this.#wakeWriter;
     if (w !== undefined) {
       this.#wakeWriter = undefined;
-      w();
+      w(); // the writer runs once the caller yields: what it posts meanwhile goes along
     } else if (this.#run === undefined) {
       this.#run = this.#runLoop(); // CH-6: connect lazily, on the first post
     } else if (this.#wakeIdle !== undefined) {
@@ -157,15 +119,15 @@ export class NetTx<M> implements ChannelTx<M> {
         return;
       }
       this.post(message, reject);
-      this.#waiters.push({ seq: this.#headSeq + this.#msgs.length - 1, resolve });
+      this.#box.wait(resolve);
       this.#kickWriter();
     });
   }
 
   flush(): Promise<void> {
-    if (this.#msgs.length === 0 || this.#closedReason !== undefined) return Promise.resolve();
+    if (this.#box.length === 0 || this.#closedReason !== undefined) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      this.#waiters.push({ seq: this.#headSeq + this.#msgs.length - 1, resolve });
+      this.#box.wait(resolve);
       this.#kickWriter();
     });
   }
@@ -173,7 +135,7 @@ export class NetTx<M> implements ChannelTx<M> {
   async close(): Promise<void> {
     if (this.#closedReason === undefined) {
       const conn = this.#conn;
-      if (conn !== undefined && this.#msgs.length === 0 && this.#wakeWriter !== undefined) {
+      if (conn !== undefined && this.#box.length === 0 && this.#wakeWriter !== undefined) {
         // Idle connection: say goodbye so the server forgets the session.
         await settleWithin(writeAll(conn, BYE).catch(() => {}), 100);
       }
@@ -201,26 +163,17 @@ export class NetTx<M> implements ChannelTx<M> {
     }
   }
 
-  /** Post time of the oldest pending message (conservative: per write pass). */
-  #oldestPostedAt(): number {
-    const seqs = this.#timeSeqs;
-    while (seqs.length > 1 && seqs.at(1) <= this.#headSeq) {
-      seqs.shift();
-      this.#timeVals.shift();
-    }
-    return this.#timeVals.peek() ?? Date.now();
-  }
-
-  // CH-4: the oldest pending message older than the delivery timeout closes the link.
+  // CH-4: the oldest pending message older than the delivery timeout closes the
+  // link. One timer per link, re-armed for the new oldest message when it fires.
   #armDeadline(): void {
-    if (this.#msgs.length === 0 || this.#closedReason !== undefined) return;
+    if (this.#box.length === 0 || this.#closedReason !== undefined) return;
     const timeout = config.get(attrs.MESSAGE_DELIVERY_TIMEOUT);
-    const due = this.#oldestPostedAt() + timeout - Date.now();
+    const due = this.#box.oldestPostedAt() + timeout - Date.now();
     this.#deadlineTimer = setTimeout(() => {
       this.#deadlineTimer = undefined;
-      this.#now = -1;
-      if (this.#msgs.length === 0) return;
-      if (Date.now() - this.#oldestPostedAt() >= timeout) {
+      this.#box.restamp();
+      if (this.#box.length === 0) return;
+      if (Date.now() - this.#box.oldestPostedAt() >= timeout) {
         this.#terminate(`delivery timeout: a message was not acknowledged within ${timeout} ms`);
       } else {
         this.#armDeadline();
@@ -232,7 +185,7 @@ export class NetTx<M> implements ChannelTx<M> {
     let backoff = BACKOFF_INITIAL_MS;
     let connected = false; // CH-9: only a peer that was there can be gone
     while (this.#closedReason === undefined) {
-      if (this.#msgs.length === 0) {
+      if (this.#box.length === 0) {
         await new Promise<void>((r) => (this.#wakeIdle = r)); // lazy: reconnect when needed
         continue;
       }
@@ -277,11 +230,10 @@ export class NetTx<M> implements ChannelTx<M> {
 
   async #serveConnection(conn: Deno.Conn): Promise<void> {
     this.#conn = conn;
-    this.#written = 0; // CH-3: resend every unacked message with its original number
-    this.#ackRequested = -1;
+    this.#box.rewind(); // CH-3: resend every unacked message with its original number
     let reading = true;
     const reader = this.#readLoop(conn).finally(() => (reading = false));
-    const writer = this.#writeLoop(conn, encodePreamble(this.#session, this.#headSeq));
+    const writer = this.#writeLoop(conn, encodePreamble(this.#session, this.#box.headSeq));
     await Promise.race([reader, writer]);
     if (reading && this.#closedReason === undefined) {
       // The write side failed (the peer hung up): what the peer sent before
@@ -296,97 +248,20 @@ export class NetTx<M> implements ChannelTx<M> {
     await Promise.all([reader, writer]);
   }
 
-  /** Serializes pending messages `[#written, end)` into `out`, up to the batch budget. */
-  #encode(out: OutBuffer): void {
-    const msgs = this.#msgs;
-    const end = msgs.length;
-    let i = this.#written;
-    while (i < end && out.length < WRITE_BATCH_BYTES) {
-      const m = msgs.at(i);
-      if (m instanceof Uint8Array) {
-        appendBytes(out, m);
-        i++;
-      } else if (m === SKIP) {
-        appendControl(out, TAG_SKIP);
-        i++;
-      } else {
-        let j = i + 1;
-        const stop = Math.min(end, i + BATCH_COUNT);
-        while (j < stop) {
-          const n = msgs.at(j);
-          if (n instanceof Uint8Array || n === SKIP) break;
-          j++;
-        }
-        i = this.#encodeJson(out, i, j);
-      }
-    }
-    this.#written = i;
-  }
-
-  /** Encodes JSON messages `[from, to)`, as batches where possible. @returns Next index. */
-  #encodeJson(out: OutBuffer, from: number, to: number): number {
-    if (to - from > 1) {
-      let text: string | undefined;
-      try {
-        text = JSON.stringify(this.#msgs.slice(from, to)); // one call per batch
-      } catch {
-        // an unserializable message: fall through to one at a time
-      }
-      if (text !== undefined) {
-        const at = out.length;
-        if (appendText(out, TAG_MSG_JSON_BATCH, text) <= this.#maxFrame) return to;
-        out.length = at; // too big for one frame: split
-        const mid = from + ((to - from) >> 1);
-        return this.#encodeJson(out, this.#encodeJson(out, from, mid), to);
-      }
-    }
-    for (let i = from; i < to; i++) {
-      const m = this.#msgs.at(i);
-      let text: string | undefined;
-      let why = "";
-      try {
-        text = JSON.stringify(m) ?? "null";
-      } catch (error) {
-        why = `unserializable message: ${error}`;
-      }
-      if (text !== undefined) {
-        const at = out.length;
-        if (appendText(out, TAG_MSG_JSON, text) <= this.#maxFrame) continue;
-        out.length = at;
-        why = `message too large for one frame (limit ${this.#maxFrame} bytes)`;
-      }
-      // CH-4: return it now; the seq travels as SKIP so numbering stays dense.
-      const onReturn = this.#returns.at(i);
-      this.#msgs.set(i, SKIP);
-      this.#returns.set(i, undefined);
-      appendControl(out, TAG_SKIP);
-      if (onReturn !== undefined) {
-        const error = new SendError(why, m as M);
-        queueMicrotask(() => onReturn(error));
-      }
-    }
-    return to;
-  }
-
   async #writeLoop(conn: Deno.Conn, preamble: Uint8Array): Promise<void> {
     const out = this.#out;
     out.clear();
     out.append(preamble);
     try {
       while (this.#conn === conn && this.#closedReason === undefined) {
-        this.#encode(out);
-        this.#now = -1;
-        const last = this.#headSeq + this.#written - 1;
-        const w = this.#waiters.peek();
-        if (w !== undefined && last > this.#ackRequested && w.seq <= last) {
-          appendControl(out, TAG_ACK_REQ); // someone waits for an ack: ask for it now
-          this.#ackRequested = last;
-        }
+        this.#box.encode(out);
         if (out.length === 0) {
           await new Promise<void>((r) => (this.#wakeWriter = r));
           continue;
         }
-        await writeAll(conn, out.bytes());
+        const bytes = out.bytes();
+        let off = await conn.write(bytes); // no helper frame: one promise per write
+        while (off < bytes.length) off += await conn.write(bytes.subarray(off));
         out.clear();
       }
     } catch {
@@ -406,13 +281,13 @@ export class NetTx<M> implements ChannelTx<M> {
         for (let body = dec.next(); body !== undefined; body = dec.next()) {
           switch (body[0]) {
             case TAG_ACK:
-              this.#onAck(decodeAck(body));
+              this.#box.ack(decodeAck(body));
               break;
             case TAG_REJECT:
               this.#terminate(`rejected by server: ${decodeText(body)}`);
               return;
             case TAG_CLOSED:
-              this.#terminate("server closed");
+              this.#terminate(SERVER_CLOSED);
               return;
             default:
               return; // unknown frame: drop the connection
@@ -422,26 +297,6 @@ export class NetTx<M> implements ChannelTx<M> {
     } catch {
       // I/O or framing error: not terminal, the run loop reconnects
     }
-  }
-
-  #onAck(seq: number): void {
-    let n = Math.min(seq - this.#headSeq + 1, this.#written);
-    if (n <= 0) return; // stale or duplicate ack (acks are monotonic)
-    this.#headSeq += n;
-    this.#written -= n;
-    const msgs = this.#msgs;
-    const returns = this.#returns;
-    while (n-- > 0) {
-      msgs.shift();
-      returns.shift();
-    }
-    const seqs = this.#timeSeqs;
-    while (seqs.length > 1 && seqs.at(1) <= this.#headSeq) {
-      seqs.shift();
-      this.#timeVals.shift();
-    }
-    const waiters = this.#waiters;
-    while (waiters.length > 0 && waiters.peek()!.seq < this.#headSeq) waiters.shift()!.resolve();
   }
 
   #terminate(reason: string): void {
@@ -457,25 +312,7 @@ export class NetTx<M> implements ChannelTx<M> {
     closeQuietly(this.#conn);
     this.status.set({ kind: "Closed", reason });
     this.status.close();
-    // CH-4: everything not acknowledged comes back, in post order.
-    const msgs = this.#msgs.drain();
-    const returns = this.#returns.drain();
-    this.#timeSeqs.drain();
-    this.#timeVals.drain();
-    this.#headSeq += msgs.length;
-    this.#written = 0;
-    for (let i = 0; i < msgs.length; i++) {
-      const onReturn = returns[i];
-      if (onReturn === undefined) continue;
-      try {
-        onReturn(new SendError(reason, msgs[i] as M));
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
-    for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) w.resolve();
+    this.#box.returnAll(reason); // CH-4: everything not acknowledged comes back, in post order
   }
 }
 

@@ -8,6 +8,21 @@ import type { ChannelAddr } from "./addr.ts";
 import type { SendError } from "./errors.ts";
 import type { WatchCell } from "./watch_cell.ts";
 
+/**
+ * The `Closed` reason of a net sender whose server stopped and said so
+ * (CH-8): the peer shut down cleanly, as opposed to a delivery timeout, a
+ * reject or a refused reconnect.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { SERVER_CLOSED, type TxStatus } from "./types.ts";
+ * const status: TxStatus = { kind: "Closed", reason: SERVER_CLOSED };
+ * assertEquals(status.kind === "Closed" && status.reason === SERVER_CLOSED, true);
+ * ```
+ */
+export const SERVER_CLOSED = "server closed";
+
 /** Link status of a {@linkcode ChannelTx}: `Closed` is terminal. */
 export type TxStatus = { kind: "Active" } | { kind: "Closed"; reason: string };
 

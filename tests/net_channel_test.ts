@@ -1,4 +1,4 @@
-// In-process tests of unix/tcp channels over real sockets (loopback only).
+// Integration tests of unix/tcp channels over real sockets (loopback only), in one process.
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { attrs, config } from "../config/mod.ts";
 import {
@@ -11,8 +11,8 @@ import {
   SendError,
   serve,
   setChannelLogger,
-} from "./mod.ts";
-import { encodePreamble } from "./_protocol.ts";
+} from "../channel/mod.ts";
+import { encodePreamble } from "../channel/_protocol.ts";
 
 type Msg = { i: number };
 
