@@ -50,9 +50,12 @@
  * - **CH-8 (server close).** `close()` on a server acknowledges what it
  *   received, tells live sessions `Closed` (terminal for them), keeps received
  *   messages readable, removes its unix socket file, and is idempotent.
- *   A closing server half-closes and reads until the dialer hangs up, so
- *   its final ack and `Closed` are never destroyed by a reset; a dialer whose
- *   write fails still reads what the server sent before dropping the socket.
+ *   Its final ack and `Closed` are never destroyed by a reset: over tcp a
+ *   closing server half-closes and reads until the dialer hangs up; over unix
+ *   it closes once those writes completed (a completed unix write is already
+ *   in the peer's receive queue, and unread input does not discard it). A
+ *   dialer whose write fails still reads what the server sent before dropping
+ *   the socket.
  * - **CH-9 (gone peer).** A sender dialed with `refusedIsTerminal` that was
  *   connected once turns `Closed` when a reconnect is refused and returns
  *   every pending message at once (see {@linkcode DialOptions}).

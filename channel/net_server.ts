@@ -26,7 +26,10 @@ import type { ChannelServer, ChannelWaitOptions } from "./types.ts";
 
 export { type ChannelLogger, setChannelLogger } from "./_server_conn.ts";
 
-/** How long a closing server waits for its last writes, then for the dialer to hang up. */
+/**
+ * How long a closing server waits for its last writes, then (tcp only) for
+ * the dialer to hang up.
+ */
 const HANGUP_MS = 500;
 
 /** All live net servers, for {@linkcode breakNetServer}. */
@@ -132,17 +135,25 @@ export class NetServer<M> implements ChannelServer<M> {
       writeTo(c, out.bytes());
     }
     const pending = [...this.#conns];
+    const unix = this.addr.transport === "unix";
     await Promise.all(pending.map(async (c) => {
       await settleWithin(c.writing, HANGUP_MS);
-      // Half-close and let the handler read until the dialer hangs up: closing
-      // a socket with unread input sends a reset, which can destroy the final
-      // ack and Closed before the dialer reads them.
-      try {
-        c.conn.closeWrite();
-      } catch {
-        // already closed or reset
+      if (!unix) {
+        // TCP: half-close and let the handler read until the dialer hangs up:
+        // closing a socket with unread input sends a reset, which can destroy
+        // the final ack and Closed in the dialer's receive buffer before it
+        // reads them.
+        try {
+          c.conn.closeWrite();
+        } catch {
+          // already closed or reset
+        }
+        await settleWithin(c.done, HANGUP_MS);
       }
-      await settleWithin(c.done, HANGUP_MS);
+      // A unix socket needs no hang-up (CH-8): a completed write already sits in the
+      // dialer's receive queue, and closing with unread input only flags an
+      // error the dialer sees after it has read everything queued. Closing
+      // now also ends the handler's pending read.
       closeQuietly(c.conn);
     }));
     this.#queue.close();

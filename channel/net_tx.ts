@@ -10,6 +10,10 @@
  * unacknowledged messages are sent again with their original numbers; the
  * server drops the duplicates. One timer per link enforces the delivery
  * timeout (CH-4); acks arrive on the same connection, read by one read loop.
+ * On a fresh link over a unix socket the timer is armed after the first
+ * connect and write pass rather than in the first `post()`, so a new
+ * process's first message (its bootstrap callback) is on the wire before it
+ * pays for its first timer; the deadline is still measured from the post.
  *
  * @module
  */
@@ -98,7 +102,8 @@ export class NetTx<M> implements ChannelTx<M> {
       return;
     }
     this.#box.push(message, onReturn);
-    if (this.#deadlineTimer === undefined) this.#armDeadline();
+    // CH-4: the first pass of a fresh unix link arms the deadline itself (#runLoop).
+    if (this.#run !== undefined || this.addr.transport !== "unix") this.#ensureDeadline();
     const w = this.#wakeWriter;
     if (w !== undefined) {
       this.#wakeWriter = undefined;
@@ -163,6 +168,10 @@ export class NetTx<M> implements ChannelTx<M> {
     }
   }
 
+  #ensureDeadline(): void {
+    if (this.#deadlineTimer === undefined) this.#armDeadline();
+  }
+
   // CH-4: the oldest pending message older than the delivery timeout closes the
   // link. One timer per link, re-armed for the new oldest message when it fires.
   #armDeadline(): void {
@@ -191,12 +200,13 @@ export class NetTx<M> implements ChannelTx<M> {
       }
       let conn: Deno.Conn;
       try {
-        conn = await connect(this.addr);
+        conn = await connect(this.addr); // unix: settles at once (no handshake)
       } catch (error) {
         if (this.#refusedIsTerminal && connected && isRefused(error)) {
           this.#terminate(`peer gone: connection refused (${(error as Error).message})`); // CH-9
           break;
         }
+        this.#ensureDeadline(); // CH-4
         await this.#sleep(backoff);
         backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
         continue;
@@ -208,6 +218,7 @@ export class NetTx<M> implements ChannelTx<M> {
       const started = Date.now();
       connected = true;
       await this.#serveConnection(conn);
+      this.#ensureDeadline(); // CH-4: even when the first write pass failed
       if (Date.now() - started > BACKOFF_RESET_AFTER_MS) backoff = BACKOFF_INITIAL_MS;
       if (this.#closedReason !== undefined) break;
       await this.#sleep(backoff);
@@ -261,6 +272,7 @@ export class NetTx<M> implements ChannelTx<M> {
         }
         const bytes = out.bytes();
         let off = await conn.write(bytes); // no helper frame: one promise per write
+        this.#ensureDeadline(); // CH-4: a fresh socket's first write never blocks
         while (off < bytes.length) off += await conn.write(bytes.subarray(off));
         out.clear();
       }
