@@ -12,29 +12,14 @@ import type { ClientInstance } from "../actor/instance.ts";
 import type { DialMailboxRouter } from "../actor/dial_router.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import type { LaunchOptions, LaunchResult, ProcLauncher } from "../launcher/types.ts";
-import { processState } from "../launcher/_proc_state.ts";
+import { bootstrapCommand, CHILD_FLAGS, isAlive, ROOT, survivors } from "./_support.ts";
+
+const ENTRY = `${ROOT}bootstrap.ts`;
 import { attrs } from "../config/mod.ts";
 import { ReadyError } from "../host/proc_handle.ts";
 import { type BootstrapProcConfig, BootstrapProcManager } from "../bootstrap/manager.ts";
 import type { BootstrapProcHandle } from "../bootstrap/proc_handle.ts";
 import type { ProcStatus } from "../bootstrap/proc_status.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname;
-const ENTRY = `${ROOT}bootstrap.ts`;
-const CHILD_FLAGS = [
-  "--config",
-  `${ROOT}deno.json`,
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-sys",
-  "--allow-ffi",
-];
-
-function bootstrapCommand(): BootstrapCommand {
-  return BootstrapCommand.fromPath(Deno.execPath(), ["run", ...CHILD_FLAGS, ENTRY]);
-}
 
 function fixtureCommand(name: string, args: string[] = []): BootstrapCommand {
   return BootstrapCommand.fromPath(Deno.execPath(), [
@@ -94,10 +79,6 @@ async function collect(handle: BootstrapProcHandle): Promise<ProcStatus["kind"][
     if (status.kind === "Stopped" || status.kind === "Killed" || status.kind === "Failed") break;
   }
   return kinds;
-}
-
-async function isAlive(pid: number): Promise<boolean> {
-  return (await processState(pid)) === "alive";
 }
 
 Deno.test("BS: graceful terminate of a bootstrap child → Stopped(0) or Killed(SIGTERM); watch sees Running→Ready→Stopped", async () => {
@@ -198,15 +179,7 @@ Deno.test("BS-3: SIGKILLing a parent that runs a manager leaves no bootstrap chi
     for (const pid of pids) assert(await isAlive(pid), `child ${pid} should run before the kill`);
     parent.kill("SIGKILL");
     await parent.status;
-    const deadline = Date.now() + 2_000;
-    let alive = pids;
-    while (Date.now() < deadline) {
-      alive = [];
-      for (const pid of pids) if (await isAlive(pid)) alive.push(pid);
-      if (alive.length === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    assertEquals(alive, [], "BS-3: children must die with their parent");
+    assertEquals(await survivors(pids), [], "BS-3: children must die with their parent");
   } finally {
     try {
       parent.kill("SIGKILL");

@@ -12,32 +12,9 @@ import { BootstrapProcManager } from "../bootstrap/manager.ts";
 import { Region } from "../mesh/region.ts";
 import { ProcMesh } from "../mesh/proc_mesh.ts";
 import type { ProcAgent } from "../mesh/proc_agent.ts";
+import { isAlive, PERMISSIONS } from "./_support.ts";
 
 const FIXTURE = new URL("./fixtures/proc_agent_child.ts", import.meta.url).pathname;
-const PERMS = [
-  "--allow-run",
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-sys",
-  "--allow-ffi",
-];
-
-/**
- * Whether `pid` is still a live (non-zombie) process. Deno gates `/proc`
- * behind --allow-all, so ask `ps` (PID 1 reaps lazily: a zombie is dead).
- */
-async function alive(pid: number): Promise<boolean> {
-  const out = await new Deno.Command("ps", {
-    args: ["-o", "stat=", "-p", String(pid)],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  const state = new TextDecoder().decode(out.stdout).trim();
-  return out.success && state !== "" && !state.startsWith("Z") && !state.startsWith("X");
-}
 
 Deno.test({
   name: "PA-3: StopAll in a real bootstrap child ends in Stopped(exit=0) with no stray process",
@@ -52,7 +29,7 @@ Deno.test({
   },
   async fn() {
     const deadline = AbortSignal.timeout(60_000);
-    const command = BootstrapCommand.fromPath(Deno.execPath(), ["run", ...PERMS, FIXTURE]);
+    const command = BootstrapCommand.fromPath(Deno.execPath(), ["run", ...PERMISSIONS, FIXTURE]);
     await using manager = new BootstrapProcManager(command);
     // The "host back-end": routes whatever the child forwards by direct addressing.
     const backendRouter = new DialMailboxRouter();
@@ -69,7 +46,7 @@ Deno.test({
       });
       await handle.ready({ signal: deadline });
       pid = manager.pids.get(procId.toString()) ?? [...manager.pids.values()][0];
-      assert(pid !== undefined && await alive(pid), "the child runs");
+      assert(pid !== undefined && await isAlive(pid), "the child runs");
       const addr = handle.addr()!;
       (client.forwarder as DialMailboxRouter).bind(procId, addr);
       const agent = ActorRef.attest<ProcAgent>(handle.agentRef()!.actorId);
@@ -86,7 +63,7 @@ Deno.test({
       const exit = await handle.wait({ signal: deadline });
       assertEquals(exit.kind, "Stopped", `PA-3: exit status ${JSON.stringify(exit)}`);
       assertEquals((exit as { exitCode: number }).exitCode, 0, "PA-3: exit code 0");
-      assert(!(await alive(pid)), "PA-3: no stray process");
+      assert(!(await isAlive(pid)), "PA-3: no stray process");
       assertEquals(cx.undeliverables.tryRecv(), undefined, "PA-3: StopAll never replies");
     } finally {
       await backendRouter.flush(); // acks of forwarded replies, before anything closes

@@ -5,6 +5,7 @@ import { ActorRef } from "../actor/port.ts";
 import { Proc } from "../actor/proc.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { NativeProcLauncher } from "../launcher/native.ts";
+import { isAlive, PERMISSIONS } from "./_support.ts";
 import type { LaunchOptions, LaunchResult, ProcLauncher } from "../launcher/types.ts";
 import {
   type AllocProcState,
@@ -17,26 +18,6 @@ import type { Configure, Gspawn, GspawnResult, StatusQuery } from "../mesh/agent
 const FIXTURE = new URL("./fixtures/proc_agent_child.ts", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 const CHANNEL_MOD = new URL("../channel/mod.ts", import.meta.url).href;
-const PERMS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-sys",
-  "--allow-ffi",
-];
-
-/** Whether `pid` is a live (non-zombie) process; `ps`, since /proc needs --allow-all. */
-async function alive(pid: number): Promise<boolean> {
-  const out = await new Deno.Command("ps", {
-    args: ["-o", "stat=", "-p", String(pid)],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  const state = new TextDecoder().decode(out.stdout).trim();
-  return out.success && state !== "" && !state.startsWith("Z") && !state.startsWith("X");
-}
 
 async function collect(events: AsyncIterable<AllocProcState>): Promise<AllocProcState[]> {
   const out: AllocProcState[] = [];
@@ -51,7 +32,7 @@ function kinds(events: AllocProcState[], rank: number): string[] {
 Deno.test("BS-21/BS-23: two real v0 children reach Running, obey Configure/Gspawn/Status, stop with the code", async () => {
   const deadline = AbortSignal.timeout(60_000);
   const allocator = new ProcessAllocator(
-    BootstrapCommand.fromPath(Deno.execPath(), ["run", ...PERMS, FIXTURE]),
+    BootstrapCommand.fromPath(Deno.execPath(), ["run", ...PERMISSIONS, FIXTURE]),
   );
   await using alloc = await allocator.allocate({ numProcs: 2, name: "v0t" });
   const pids = [...alloc.pids.values()];
@@ -123,7 +104,7 @@ Deno.test("BS-21/BS-23: two real v0 children reach Running, obey Configure/Gspaw
   for (const rank of [0, 1]) {
     assertEquals(kinds(events, rank), ["Created", "Running", "Stopped"], "BS-21");
   }
-  for (const pid of pids) assert(!(await alive(pid)), `no stray process ${pid}`);
+  for (const pid of pids) assert(!(await isAlive(pid)), `no stray process ${pid}`);
   assertEquals(await alloc.stop(3), stopped, "stop is idempotent");
 });
 
@@ -173,7 +154,7 @@ Deno.test("BS-20/BS-23: a wrong index or garbage fails only that rank; a deaf ch
   const events = await collect(alloc);
   assertEquals(kinds(events, 0), ["Created", "Failed", "Stopped"], "BS-21");
   assertEquals(kinds(events, 2), ["Created", "Running", "Stopped"], "BS-21");
-  for (const pid of pids) assert(!(await alive(pid)), `no stray process ${pid}`);
+  for (const pid of pids) assert(!(await isAlive(pid)), `no stray process ${pid}`);
 });
 
 Deno.test("BS-24: a child that cannot be launched rejects allocate and leaves nothing behind", async () => {
@@ -210,6 +191,6 @@ Deno.test("BS-24: when a later rank cannot be launched, the ranks already launch
   const error = await assertRejects(() => allocator.allocate({ numProcs: 3 }), V0AllocatorError);
   assertEquals([error.variant, error.rank], ["Launch", 1]);
   assertEquals(pids.length, 1);
-  assert(!(await alive(pids[0])), "BS-24: rank 0 was killed");
+  assert(!(await isAlive(pids[0])), "BS-24: rank 0 was killed");
   assertEquals(native.size, 0);
 });

@@ -17,27 +17,13 @@ import { NativeProcLauncher } from "../launcher/native.ts";
 import { ProcBind } from "../launcher/proc_bind.ts";
 import { type LaunchOptions, ProcLauncherError } from "../launcher/types.ts";
 import { processState } from "../launcher/_proc_state.ts";
+import { bootstrapCommand, CHILD_FLAGS, isAlive, ROOT, survivors } from "./_support.ts";
+
+const ENTRY = `${ROOT}bootstrap.ts`;
 import { type BootstrapProcConfig, BootstrapProcManager } from "../bootstrap/manager.ts";
 import type { WarmPool } from "../bootstrap/_warm_pool.ts";
 import type { BootstrapProcHandle } from "../bootstrap/proc_handle.ts";
 import type { ProcStatus } from "../bootstrap/proc_status.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname;
-const ENTRY = `${ROOT}bootstrap.ts`;
-const CHILD_FLAGS = [
-  "--config",
-  `${ROOT}deno.json`,
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-sys",
-  "--allow-ffi",
-];
-
-function bootstrapCommand(): BootstrapCommand {
-  return BootstrapCommand.fromPath(Deno.execPath(), ["run", ...CHILD_FLAGS, ENTRY]);
-}
 
 interface Setup {
   cx: ClientInstance;
@@ -92,16 +78,6 @@ async function collect(handle: BootstrapProcHandle): Promise<ProcStatus["kind"][
     if (status.kind === "Stopped" || status.kind === "Killed" || status.kind === "Failed") break;
   }
   return kinds;
-}
-
-async function isAlive(pid: number): Promise<boolean> {
-  try {
-    return (await processState(pid)) === "alive";
-  } catch (error) {
-    // A process vanishing mid-read of /proc/<pid>/stat reports ESRCH.
-    if (error instanceof Error && /os error 3\b/.test(error.message)) return false;
-    throw error;
-  }
 }
 
 Deno.test("BS-30, BS-32: a spawn adopts a warm child (pid from before the spawn), reaches Ready, and the pool refills", async () => {
@@ -221,15 +197,11 @@ Deno.test("BS-3, BS-34: SIGKILLing a parent with a warm pool leaves no warm chil
     for (const pid of pids) assert(await isAlive(pid), `child ${pid} should run before the kill`);
     parent.kill("SIGKILL");
     await parent.status;
-    const deadline = Date.now() + 2_000;
-    let alive = pids;
-    while (Date.now() < deadline) {
-      alive = [];
-      for (const pid of pids) if (await isAlive(pid)) alive.push(pid);
-      if (alive.length === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    assertEquals(alive, [], "BS-3: warm children and procs must die with their parent");
+    assertEquals(
+      await survivors(pids),
+      [],
+      "BS-3: warm children and procs must die with their parent",
+    );
   } finally {
     try {
       parent.kill("SIGKILL");
