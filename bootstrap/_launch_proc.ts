@@ -18,7 +18,7 @@ import {
 } from "../launcher/types.ts";
 import { HostError } from "../host/errors.ts";
 import { toEnvSafeString } from "./mode.ts";
-import { PARENT_PID_ENV } from "./pdeathsig.ts";
+import { PARENT_PID_ENV, WATCH_PID_ENV } from "./pdeathsig.ts";
 import type { BootstrapProcConfig } from "./manager.ts";
 import type { WarmPool } from "./_warm_pool.ts";
 
@@ -113,11 +113,12 @@ export async function launchBootstrap(
   }
   const logChannel = forwarding ? opts.logChannel() : undefined;
   // A systemd unit's parent is the user manager, not this process: naming
-  // us as its parent would make the child's death guard exit it at once.
+  // us as its parent would make the child's death guard exit it at once, so
+  // the unit watches our pid instead (BS-36).
   const base = procConfig.bootstrapCommand ?? opts.defaultCommand;
-  const command = launcher.kind === "systemd"
-    ? base
-    : base.withEnv({ [PARENT_PID_ENV]: String(Deno.pid) });
+  const command = base.withEnv({
+    [launcher.kind === "systemd" ? WATCH_PID_ENV : PARENT_PID_ENV]: String(Deno.pid),
+  });
   const launcherId = procId.toString();
   const pool = procConfig.bootstrapCommand === undefined ? opts.warmPool : undefined;
   let result: LaunchResult;

@@ -37,7 +37,8 @@
  *   (`proc_status.ts`).
  * - **BS-2 (deterministic env encoding)**, **BS-5 (typed decode errors)** —
  *   `mode.ts`.
- * - **BS-3 (orphan safety)** — `pdeathsig.ts`.
+ * - **BS-3 (orphan safety)**, **BS-36 (watched pid: systemd procs die with
+ *   their host)** — `pdeathsig.ts`.
  * - **BS-4 (no line lost at exit)** — `stream_forwarder.ts`; the manager lets
  *   the pipes drain (bounded) before recording the exit.
  * - **BS-6 (terminal is final)** — `proc_status.ts`.

@@ -16,8 +16,22 @@
  * - **`watchdog`** (no FFI): an unref'd interval (default 250 ms) compares
  *   `Deno.ppid` (live `getppid()`, no permission needed) with the expected
  *   parent pid and exits when it changed.
+ * - **`pid-watch`** (FFI permitted, a watched pid given: option `watchPid`,
+ *   else {@linkcode WATCH_PID_ENV}): for children whose parent is not the
+ *   process they serve — a `systemd --user` unit's parent is the user
+ *   manager, so the parent-death signal would watch the manager. An unref'd
+ *   interval (default 250 ms) probes the watched pid with libc `kill(pid, 0)`
+ *   (`ESRCH` → gone; `EPERM` → alive under another user) and with
+ *   `/proc/<pid>/stat` (read through libc, no Deno permission): state `Z`/`X`
+ *   (killed but not yet reaped) or a changed start time (pid reused) also
+ *   count as gone. The guard then exits the way the others do. No parent
+ *   pid is watched in this mode. Without FFI there is no permission-free
+ *   probe (`Deno.kill` needs `run` and has no signal 0; other processes'
+ *   `/proc` needs `--allow-all`), so the watched pid is **ignored** and the
+ *   guard falls back to `watchdog` on the parent (the child then outlives a
+ *   SIGKILLed host until the unit is stopped some other way).
  *
- * All three close the start-up race as the seed does: after arming, the
+ * The parent mechanisms close the start-up race as the seed does: after arming, the
  * parent pid is compared with the expected one (option, else
  * {@linkcode PARENT_PID_ENV} set by the parent, else our parent pid at
  * install time); if it already changed the parent died before we armed, and
@@ -49,6 +63,12 @@
  *   (kernel-immediate for `prctl`, one signal delivery for `prctl-checked`,
  *   one interval for `watchdog`), and is not killed while its parent process
  *   lives.
+ * - **BS-36 (watched pid).** A child given a pid to watch
+ *   ({@linkcode WATCH_PID_ENV}, set by the bootstrap manager for systemd
+ *   launches instead of {@linkcode PARENT_PID_ENV}) does not outlive that
+ *   process (SIGKILL included) by more than one poll interval when FFI is
+ *   permitted, and is not killed while it lives; a pid already gone at
+ *   install exits the child at once (race close, as BS-3).
  *
  * @module
  */
@@ -56,8 +76,14 @@
 /** Env var in which a parent passes its pid to the child (closes the start-up race). */
 export const PARENT_PID_ENV = "HYPERACTOR_MESH_PARENT_PID";
 
-/** How the guard watches the parent. */
-export type ParentDeathMechanism = "prctl" | "prctl-checked" | "watchdog";
+/**
+ * Env var in which a launching host passes the pid the child must not
+ * outlive when that host is not the child's parent (systemd units; BS-36).
+ */
+export const WATCH_PID_ENV = "HYPERMESH_WATCH_PID";
+
+/** How the guard watches the parent (or the watched pid, `pid-watch`). */
+export type ParentDeathMechanism = "prctl" | "prctl-checked" | "watchdog" | "pid-watch";
 
 /** Signals usable as a parent-death signal. */
 export type ParentDeathSignal =
@@ -90,9 +116,14 @@ export interface ParentDeathGuardOptions {
   deathSignal?: "auto" | ParentDeathSignal;
   /** The parent pid to compare with (default: {@linkcode PARENT_PID_ENV}, else `Deno.ppid`). */
   expectedParentPid?: number;
+  /**
+   * A pid to watch instead of the parent (default: {@linkcode WATCH_PID_ENV});
+   * used with FFI only (BS-36).
+   */
+  watchPid?: number;
   /** Use FFI (`prctl`) (default: on Linux when the `ffi` permission is granted). */
   useFfi?: boolean;
-  /** Watchdog poll period in ms (default 250). */
+  /** Watchdog / pid-watch poll period in ms (default 250). */
   intervalMs?: number;
   /** What to do when the parent is gone (default: `Deno.exit(0)`). */
   onParentDeath?: () => void;
@@ -106,13 +137,15 @@ export interface ParentDeathGuard extends Disposable {
   readonly mechanism: ParentDeathMechanism;
   /** For `prctl*`: the signal the kernel sends. */
   readonly deathSignal?: ParentDeathSignal;
-  /** The parent pid watched. */
+  /** The parent pid watched (for `pid-watch`: our parent at install, not watched). */
   readonly parentPid: number;
+  /** For `pid-watch`: the pid watched instead of the parent (BS-36). */
+  readonly watchedPid?: number;
   /** For `prctl*`: whether the parent's main thread forked us (`undefined`: unknown). */
   readonly forkedByMainThread?: boolean;
-  /** For `watchdog`: the poll period. */
+  /** For `watchdog` and `pid-watch`: the poll period. */
   readonly intervalMs?: number;
-  /** Whether the parent was already gone at install (`onParentDeath` ran). */
+  /** Whether the parent (or watched pid) was already gone at install (`onParentDeath` ran). */
   readonly parentGone: boolean;
   /** Disarms the guard (resets PDEATHSIG, removes listener and timer). Idempotent. */
   uninstall(): void;
@@ -134,6 +167,15 @@ export interface ParentDeathGuard extends Disposable {
  * assertEquals(guard.mechanism, "watchdog");
  * assertEquals(guard.parentPid, Deno.ppid);
  * ```
+ * @example Watching a pid that is not the parent (BS-36; Linux, FFI permitted)
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { installParentDeathGuard } from "./pdeathsig.ts";
+ * if (Deno.build.os === "linux") {
+ *   using guard = installParentDeathGuard({ watchPid: Deno.pid, useFfi: true });
+ *   assertEquals([guard.mechanism, guard.watchedPid], ["pid-watch", Deno.pid]);
+ * }
+ * ```
  */
 export function installParentDeathGuard(options: ParentDeathGuardOptions = {}): ParentDeathGuard {
   const requested = options.deathSignal ?? "auto";
@@ -144,9 +186,17 @@ export function installParentDeathGuard(options: ParentDeathGuardOptions = {}): 
   if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
     throw new RangeError(`Invalid watchdog interval: ${intervalMs}`);
   }
-  const parentPid = options.expectedParentPid ?? parentPidFromEnv() ?? Deno.ppid;
+  const parentPid = options.expectedParentPid ?? pidFromEnv(PARENT_PID_ENV) ?? Deno.ppid;
   const onParentDeath = options.onParentDeath ?? (() => Deno.exit(0));
   const useFfi = options.useFfi ?? (Deno.build.os === "linux" && granted({ name: "ffi" }));
+  const watchPid = options.watchPid ?? pidFromEnv(WATCH_PID_ENV);
+  if (watchPid !== undefined && (!Number.isSafeInteger(watchPid) || watchPid <= 0)) {
+    throw new RangeError(`Invalid watched pid: ${watchPid}`);
+  }
+  // BS-36: without FFI there is no permission-free probe; fall back to the parent.
+  if (useFfi && watchPid !== undefined) {
+    return armPidWatch(intervalMs, watchPid, onParentDeath);
+  }
   return useFfi
     ? armPrctl(requested, parentPid, onParentDeath, options.onIgnoredSignal)
     : armWatchdog(intervalMs, parentPid, onParentDeath);
@@ -160,9 +210,9 @@ function granted(descriptor: Deno.PermissionDescriptor): boolean {
   }
 }
 
-function parentPidFromEnv(): number | undefined {
-  if (!granted({ name: "env", variable: PARENT_PID_ENV })) return undefined;
-  const text = Deno.env.get(PARENT_PID_ENV);
+function pidFromEnv(variable: string): number | undefined {
+  if (!granted({ name: "env", variable })) return undefined;
+  const text = Deno.env.get(variable);
   if (text === undefined || !/^[1-9]\d*$/.test(text)) return undefined;
   return Number(text);
 }
@@ -173,6 +223,8 @@ const LIBC = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
+  kill: { parameters: ["i32", "i32"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
 type Libc = Deno.DynamicLibrary<typeof LIBC>;
@@ -184,7 +236,13 @@ type Libc = Deno.DynamicLibrary<typeof LIBC>;
  * file cannot be read (no CONFIG_PROC_CHILDREN, other user, non-Linux).
  */
 function listedAsChild(lib: Libc, pid: number, tid: number): boolean | undefined {
-  const path = new TextEncoder().encode(`/proc/${pid}/task/${tid}/children\0`);
+  const text = readProcFile(lib, `/proc/${pid}/task/${tid}/children`);
+  return text?.split(/\s+/).includes(String(Deno.pid));
+}
+
+/** A `/proc` file's text through libc, or `undefined` when it cannot be read. */
+function readProcFile(lib: Libc, file: string): string | undefined {
+  const path = new TextEncoder().encode(`${file}\0`);
   const fd = lib.symbols.open(path, 0 /* O_RDONLY */);
   if (fd < 0) return undefined;
   try {
@@ -196,8 +254,7 @@ function listedAsChild(lib: Libc, pid: number, tid: number): boolean | undefined
       if (n === 0) break;
       chunks.push(buf.subarray(0, n));
     }
-    const text = new TextDecoder().decode(concat(chunks));
-    return text.split(/\s+/).includes(String(Deno.pid));
+    return new TextDecoder().decode(concat(chunks));
   } finally {
     lib.symbols.close(fd);
   }
@@ -291,6 +348,64 @@ function armWatchdog(
     },
   };
   if (Deno.ppid !== parentPid) return gone(guard, onParentDeath); // BS-3: race close
+  return guard;
+}
+
+const ESRCH = 3;
+
+/**
+ * `/proc/<pid>/stat` state and start time, or `undefined` when unreadable.
+ * The comm field may hold spaces and parentheses: fields follow its last `)`.
+ */
+function procStat(lib: Libc, pid: number): { state: string; start: string } | undefined {
+  const text = readProcFile(lib, `/proc/${pid}/stat`);
+  if (text === undefined) return undefined;
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return { state: fields[0], start: fields[19] }; // fields 3 and 22 of proc(5)
+}
+
+/** Whether `pid` (started at `start`, when known) is still a live process. */
+function pidAlive(lib: Libc, pid: number, start: string | undefined): boolean {
+  if (lib.symbols.kill(pid, 0) !== 0) {
+    const errno = new Deno.UnsafePointerView(lib.symbols.__errno_location()!).getInt32();
+    if (errno === ESRCH) return false; // BS-36: gone (EPERM: alive, another user's)
+  }
+  const stat = procStat(lib, pid);
+  if (stat === undefined) return true; // no /proc: trust kill()
+  if (stat.state === "Z" || stat.state === "X") return false; // dead, not yet reaped
+  return start === undefined || stat.start === start; // a new start time: pid reused
+}
+
+function armPidWatch(
+  intervalMs: number,
+  watchedPid: number,
+  onParentDeath: () => void,
+): ParentDeathGuard {
+  const lib = Deno.dlopen("libc.so.6", LIBC);
+  const start = procStat(lib, watchedPid)?.start;
+  let timer: ReturnType<typeof setInterval> | undefined = setInterval(() => {
+    if (pidAlive(lib, watchedPid, start)) return;
+    guard.uninstall();
+    onParentDeath(); // BS-36: the watched process is gone
+  }, intervalMs);
+  Deno.unrefTimer(timer!); // never keeps the child alive by itself
+  const guard: ParentDeathGuard = {
+    mechanism: "pid-watch",
+    parentPid: Deno.ppid,
+    watchedPid,
+    intervalMs,
+    parentGone: false,
+    uninstall() {
+      if (timer === undefined) return;
+      clearInterval(timer);
+      timer = undefined;
+      lib.close();
+    },
+    [Symbol.dispose]() {
+      this.uninstall();
+    },
+  };
+  if (!pidAlive(lib, watchedPid, start)) return gone(guard, onParentDeath); // BS-36: race close
   return guard;
 }
 

@@ -377,3 +377,60 @@ managerTest(
     assertEquals(await leftovers(procIds), [], "LN-S3: the demo's units are gone");
   },
 );
+
+managerTest(
+  "BS-36: a systemd proc dies with its SIGKILLed host (the unit watches HYPERMESH_WATCH_PID)",
+  async () => {
+    const host = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        ...CHILD_FLAGS,
+        "--allow-run",
+        `${ROOT}tests/fixtures/systemd_host_parent.ts`,
+        ENTRY,
+        `${ROOT}deno.json`,
+      ],
+      env: { HYPERACTOR_MESH_PROC_LAUNCHER_KIND: "systemd" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const lines = host.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let unit: string | undefined;
+    let socketDir: string | undefined;
+    try {
+      let text = "";
+      while (!text.includes("\n")) {
+        const { value, done } = await lines.read();
+        if (done) break;
+        text += value;
+      }
+      const report = JSON.parse(text.split("\n")[0]);
+      unit = report.unit as string;
+      socketDir = report.socketDir as string;
+      assertEquals(report.status, "Ready", "the host saw its proc Ready");
+      assert(running(await unitState(unit)), `${unit} runs before the host dies`);
+      host.kill("SIGKILL");
+      assertEquals((await host.status).signal, "SIGKILL");
+      // Detection takes one 250 ms poll; allow ~3 s for the unit to stop.
+      let state = await unitState(unit);
+      for (let i = 0; i < 60 && running(state); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        state = await unitState(unit);
+      }
+      assert(!running(state), `BS-36: ${unit} still ${state.ActiveState}/${state.SubState}`);
+    } finally {
+      await lines.cancel();
+      try {
+        host.kill("SIGKILL");
+      } catch {
+        // already dead
+      }
+      await host.status;
+      if (unit !== undefined && running(await unitState(unit))) {
+        await new Deno.Command("systemctl", { args: ["--user", "stop", unit] }).output();
+      }
+      if (socketDir !== undefined) await Deno.remove(socketDir, { recursive: true });
+    }
+  },
+);
