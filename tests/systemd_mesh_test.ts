@@ -427,8 +427,11 @@ managerTest(
         // already dead
       }
       await host.status;
-      if (unit !== undefined && running(await unitState(unit))) {
+      if (unit !== undefined) {
+        // The host that would have cleaned the unit up is dead: with RemainAfterExit its
+        // unit stays `active (exited)` (no process) until stopped, so stop and reset it.
         await new Deno.Command("systemctl", { args: ["--user", "stop", unit] }).output();
+        await new Deno.Command("systemctl", { args: ["--user", "reset-failed", unit] }).output();
       }
       if (socketDir !== undefined) await Deno.remove(socketDir, { recursive: true });
     }
