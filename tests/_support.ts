@@ -8,6 +8,7 @@
 
 import { BootstrapCommand } from "../launcher/command.ts";
 import { processState } from "../launcher/_proc_state.ts";
+import { isExit, type ProcStatus } from "../bootstrap/proc_status.ts";
 
 /** The repository root, with a trailing slash. */
 export const ROOT: string = new URL("../", import.meta.url).pathname;
@@ -61,4 +62,20 @@ export async function survivors(pids: readonly number[], withinMs = 2_000): Prom
     if (alive.length === 0 || Date.now() >= deadline) return alive;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * The status kinds a proc handle goes through, up to and including its exit.
+ * @param handle Anything with a status `watch()`.
+ * @returns The kinds in order.
+ */
+export async function statusKinds(
+  handle: { watch(): AsyncIterable<ProcStatus> },
+): Promise<ProcStatus["kind"][]> {
+  const kinds: ProcStatus["kind"][] = [];
+  for await (const status of handle.watch()) {
+    kinds.push(status.kind);
+    if (isExit(status)) break;
+  }
+  return kinds;
 }

@@ -12,7 +12,14 @@ import type { ClientInstance } from "../actor/instance.ts";
 import type { DialMailboxRouter } from "../actor/dial_router.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import type { LaunchOptions, LaunchResult, ProcLauncher } from "../launcher/types.ts";
-import { bootstrapCommand, CHILD_FLAGS, isAlive, ROOT, survivors } from "./_support.ts";
+import {
+  bootstrapCommand,
+  CHILD_FLAGS,
+  isAlive,
+  ROOT,
+  statusKinds,
+  survivors,
+} from "./_support.ts";
 
 const ENTRY = `${ROOT}bootstrap.ts`;
 import { attrs } from "../config/mod.ts";
@@ -72,19 +79,10 @@ async function withManager(
   }
 }
 
-async function collect(handle: BootstrapProcHandle): Promise<ProcStatus["kind"][]> {
-  const kinds: ProcStatus["kind"][] = [];
-  for await (const status of handle.watch()) {
-    kinds.push(status.kind);
-    if (status.kind === "Stopped" || status.kind === "Killed" || status.kind === "Failed") break;
-  }
-  return kinds;
-}
-
 Deno.test("BS: graceful terminate of a bootstrap child → Stopped(0) or Killed(SIGTERM); watch sees Running→Ready→Stopped", async () => {
   await withManager(async ({ cx, spawn, ready }) => {
     const handle = await spawn("graceful-0");
-    const kinds = collect(handle);
+    const kinds = statusKinds(handle);
     await ready(handle);
     assert(handle.agentRef()?.toString().endsWith(",graceful-0,proc_agent[0]"));
     const status = await handle.terminate(cx, 2_000, "test terminate");

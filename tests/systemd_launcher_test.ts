@@ -11,42 +11,11 @@ import { BootstrapCommand } from "../launcher/command.ts";
 import { ProcLauncherError } from "../launcher/types.ts";
 import type { LaunchOptions, ProcExitResult } from "../launcher/types.ts";
 import { SystemdProcLauncher, SystemdUnavailableError, unitName } from "../launcher/systemd.ts";
+import { systemdSuite } from "./_systemd_support.ts";
 
 const FIXTURE = new URL("./fixtures/systemd_child.ts", import.meta.url).pathname;
-const CI = Deno.env.get("CI") !== undefined && Deno.env.get("CI") !== "";
 
-/** Why the manager-backed tests cannot run, or `undefined` when they can. */
-async function unavailable(): Promise<string | undefined> {
-  try {
-    await using _launcher = await SystemdProcLauncher.connect({
-      signal: AbortSignal.timeout(5_000),
-    });
-    return undefined;
-  } catch (error) {
-    if (error instanceof SystemdUnavailableError) return `${error.variant}: ${error.message}`;
-    throw error;
-  }
-}
-
-const skip = await unavailable();
-if (skip !== undefined && !CI) {
-  console.log(
-    `systemd launcher tests skipped (${skip}); start a manager with ` +
-      `eval "$(bash tests/support/systemd_user.sh start)"`,
-  );
-}
-
-/** Registers a test needing the user manager (skipped without one, failing under CI). */
-function managerTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: skip !== undefined && !CI,
-    fn: async () => {
-      if (skip !== undefined) throw new Error(`Cannot run systemd tests in CI: ${skip}`);
-      await fn();
-    },
-  });
-}
+const managerTest = await systemdSuite("systemd launcher tests");
 
 function denoChild(mode: string, args: string[] = [], allow: string[] = []): BootstrapCommand {
   const env: Record<string, string> = { NO_COLOR: "1" };

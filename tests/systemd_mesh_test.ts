@@ -19,18 +19,18 @@ import type { ClientInstance } from "../actor/instance.ts";
 import type { DialMailboxRouter } from "../actor/dial_router.ts";
 import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
-import { SystemdProcLauncher, SystemdUnavailableError, unitName } from "../launcher/systemd.ts";
+import { SystemdProcLauncher, unitName } from "../launcher/systemd.ts";
 import { type BootstrapProcConfig, BootstrapProcManager } from "../bootstrap/manager.ts";
 import type { BootstrapProcHandle } from "../bootstrap/proc_handle.ts";
-import type { ProcStatus } from "../bootstrap/proc_status.ts";
 import { Extent } from "../mesh/extent.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
 import { GREETER_TYPE, type Greeting } from "../mesh/cli/demo_actor.ts";
 import { WORKER_PERMISSIONS, workerCommand } from "../mesh/cli/worker.ts";
+import { systemdSuite } from "./_systemd_support.ts";
+import { statusKinds } from "./_support.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const ENTRY = `${ROOT}bootstrap.ts`;
-const CI = Deno.env.get("CI") !== undefined && Deno.env.get("CI") !== "";
 const CHILD_FLAGS = [
   "--config",
   `${ROOT}deno.json`,
@@ -42,38 +42,7 @@ const CHILD_FLAGS = [
   "--allow-ffi",
 ];
 
-/** Why the manager-backed tests cannot run, or `undefined` when they can. */
-async function unavailable(): Promise<string | undefined> {
-  try {
-    await using _launcher = await SystemdProcLauncher.connect({
-      signal: AbortSignal.timeout(5_000),
-    });
-    return undefined;
-  } catch (error) {
-    if (error instanceof SystemdUnavailableError) return `${error.variant}: ${error.message}`;
-    throw error;
-  }
-}
-
-const skip = await unavailable();
-if (skip !== undefined && !CI) {
-  console.log(
-    `systemd mesh tests skipped (${skip}); start a manager with ` +
-      `eval "$(bash tests/support/systemd_user.sh start)"`,
-  );
-}
-
-/** Registers a test needing the user manager (skipped without one, failing under CI). */
-function managerTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: skip !== undefined && !CI,
-    fn: async () => {
-      if (skip !== undefined) throw new Error(`Cannot run systemd tests in CI: ${skip}`);
-      await fn();
-    },
-  });
-}
+const managerTest = await systemdSuite("systemd mesh tests");
 
 /** `systemctl --user show` of a unit: `ActiveState`, `SubState`, `MainPID`, `LoadState`. */
 async function unitState(unit: string): Promise<Record<string, string>> {
@@ -257,21 +226,12 @@ function fixtureCommand(name: string, args: string[] = []): BootstrapCommand {
   ]);
 }
 
-async function collect(handle: BootstrapProcHandle): Promise<ProcStatus["kind"][]> {
-  const kinds: ProcStatus["kind"][] = [];
-  for await (const status of handle.watch()) {
-    kinds.push(status.kind);
-    if (status.kind === "Stopped" || status.kind === "Killed" || status.kind === "Failed") break;
-  }
-  return kinds;
-}
-
 managerTest(
   "BS: graceful terminate through the manager (systemd) → Stopped(0); Running→Ready→Stopped; no pid",
   async () => {
     await withManager(async ({ cx, spawn, ready }) => {
       const handle = await spawn("sd-graceful-0");
-      const kinds = collect(handle);
+      const kinds = statusKinds(handle);
       assertEquals(handle.pid, undefined, "a systemd proc exposes no pid");
       await ready(handle);
       const state = await unitState(unitName(handle.procId.toString()));

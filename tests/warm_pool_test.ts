@@ -17,13 +17,19 @@ import { NativeProcLauncher } from "../launcher/native.ts";
 import { ProcBind } from "../launcher/proc_bind.ts";
 import { type LaunchOptions, ProcLauncherError } from "../launcher/types.ts";
 import { processState } from "../launcher/_proc_state.ts";
-import { bootstrapCommand, CHILD_FLAGS, isAlive, ROOT, survivors } from "./_support.ts";
+import {
+  bootstrapCommand,
+  CHILD_FLAGS,
+  isAlive,
+  ROOT,
+  statusKinds,
+  survivors,
+} from "./_support.ts";
 
 const ENTRY = `${ROOT}bootstrap.ts`;
 import { type BootstrapProcConfig, BootstrapProcManager } from "../bootstrap/manager.ts";
 import type { WarmPool } from "../bootstrap/_warm_pool.ts";
 import type { BootstrapProcHandle } from "../bootstrap/proc_handle.ts";
-import type { ProcStatus } from "../bootstrap/proc_status.ts";
 
 interface Setup {
   cx: ClientInstance;
@@ -71,20 +77,11 @@ async function withPool(fn: (s: Setup) => Promise<void>): Promise<void> {
   }
 }
 
-async function collect(handle: BootstrapProcHandle): Promise<ProcStatus["kind"][]> {
-  const kinds: ProcStatus["kind"][] = [];
-  for await (const status of handle.watch()) {
-    kinds.push(status.kind);
-    if (status.kind === "Stopped" || status.kind === "Killed" || status.kind === "Failed") break;
-  }
-  return kinds;
-}
-
 Deno.test("BS-30, BS-32: a spawn adopts a warm child (pid from before the spawn), reaches Ready, and the pool refills", async () => {
   await withPool(async ({ cx, pool, full, spawn, ready }) => {
     const before = await full();
     const handle = await spawn("warm-0");
-    const kinds = collect(handle);
+    const kinds = statusKinds(handle);
     assert(before.includes(handle.pid!), `BS-32: pid ${handle.pid} not among ${before}`);
     await ready(handle);
     assert(handle.agentRef()?.toString().endsWith(",warm-0,proc_agent[0]"));
