@@ -115,6 +115,20 @@ export function applyWarmStart(start: WarmStart): ProcBootstrap {
 }
 
 /**
+ * Loads the runtime's timer implementation: Deno 2.9 loads its
+ * node-compatible `setTimeout` lazily, and the first call costs 7–14 ms of
+ * CPU. The channels keep it off the way to the bootstrap callback (their
+ * bounds are light timers, `channel/_light_timer.ts`), but a proc needs it
+ * soon after (stopping actors is bounded by `setTimeout`), so a child pays it
+ * while it has nothing else to do: a warm child before it is adopted, a cold
+ * one right after its callback was acknowledged. Without this, the first
+ * stop-all would wait for it (`bench/spawn_bench.ts`, stop rows).
+ */
+export function warmUpTimers(): void {
+  clearTimeout(setTimeout(() => {}, 0));
+}
+
+/**
  * Pre-touches what the `Proc` bootstrap's callback will use, while the warm
  * child has nothing else to do: one message over a loopback unix channel
  * (listener, dialer, framing and ack paths compiled and their lazily created

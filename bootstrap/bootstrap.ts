@@ -78,6 +78,7 @@ import {
   readStdinLine,
   type WarmInput,
   warmUpChannels,
+  warmUpTimers,
 } from "./_warm_start.ts";
 import { WARM_ENV } from "../launcher/types.ts";
 import type { BootstrapCallback } from "./manager.ts";
@@ -245,6 +246,7 @@ async function bootstrapWarm(options: BootstrapOptions): Promise<BootstrapOutcom
     options.parentDeathGuard ?? config.get(attrs.MESH_BOOTSTRAP_ENABLE_PDEATHSIG);
   let guard = armGuard() ? installParentDeathGuard() : undefined;
   await warmUpChannels();
+  warmUpTimers();
   bootMark("warm");
   bootTraceFlush();
   const input: WarmInput = options.warmInput ?? readStdinLine;
@@ -336,6 +338,8 @@ export async function bootstrapProc(
       await tx.close();
     }
     bootMark("callback");
+    warmUpTimers(); // the parent saw Ready: idle time
+    bootMark("timers");
     bootTraceFlush();
     const code = await exitCode;
     bootMark("stopAll");

@@ -5,6 +5,7 @@
 
 import { ChannelAddr } from "./addr.ts";
 import { ChannelError } from "./errors.ts";
+import { type LightTimer, startLightTimer } from "./_light_timer.ts";
 
 /**
  * @param addr A unix address.
@@ -84,12 +85,13 @@ export function closeQuietly(conn: Deno.Conn | Deno.Listener | undefined): void 
 }
 
 /**
- * Waits for `promise` (which must not reject), but at most `ms`.
+ * Waits for `promise` (which must not reject), but at most `ms`. For socket
+ * work only: the bound is a light timer, kept alive by the pending I/O.
  * @param promise The work.
  * @param ms Upper bound.
  */
 export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([promise, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
+  let timer: LightTimer | undefined;
+  await Promise.race([promise, new Promise<void>((r) => (timer = startLightTimer(ms, r)))]);
+  timer?.cancel();
 }

@@ -18,6 +18,7 @@ import type { ChannelAddr } from "./addr.ts";
 import { FrameError } from "./errors.ts";
 import { FrameDecoder, OutBuffer } from "./framing.ts";
 import { closeQuietly, settleWithin, writeAll } from "./_net_io.ts";
+import { type LightTimer, startLightTimer } from "./_light_timer.ts";
 import {
   appendAck,
   appendReject,
@@ -52,7 +53,7 @@ export interface Session {
   acked: number; // highest seq acknowledged
   lastAckAt: number;
   conn: ServerConn | undefined;
-  ackTimer: ReturnType<typeof setTimeout> | undefined;
+  ackTimer: LightTimer | undefined;
 }
 
 /** One accepted connection. */
@@ -118,7 +119,7 @@ export function writeTo(c: ServerConn, bytes: Uint8Array): void {
 
 /** @param s Acknowledged up to its last delivered message, if any is unacked. */
 export function sendAck(s: Session): void {
-  clearTimeout(s.ackTimer);
+  s.ackTimer?.cancel();
   s.ackTimer = undefined;
   const seq = s.next - 1;
   if (seq <= s.acked || s.conn === undefined) return;
@@ -213,9 +214,10 @@ export async function handleConn<M>(c: ServerConn, ctx: ConnContext<M>): Promise
           sendAck(session);
         } else if (session.ackTimer === undefined) {
           const s = session;
-          s.ackTimer = setTimeout(
+          // A light timer: the connection's pending read keeps the process alive.
+          s.ackTimer = startLightTimer(
+            s.lastAckAt + ctx.ackInterval - Date.now(),
             () => sendAck(s),
-            Math.max(0, s.lastAckAt + ctx.ackInterval - Date.now()),
           );
         }
       }
@@ -239,7 +241,7 @@ export async function handleConn<M>(c: ServerConn, ctx: ConnContext<M>): Promise
     if (session !== undefined && session.conn === c) {
       if (!ctx.closing()) sendAck(session); // final ack
       session.conn = undefined;
-      clearTimeout(session.ackTimer);
+      session.ackTimer?.cancel();
       session.ackTimer = undefined;
     }
     if (!ctx.closing()) {

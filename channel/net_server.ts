@@ -158,7 +158,7 @@ export class NetServer<M> implements ChannelServer<M> {
     }));
     this.#queue.close();
     await Promise.all(pending.map((c) => c.done));
-    for (const s of this.#sessions.values()) clearTimeout(s.ackTimer);
+    for (const s of this.#sessions.values()) s.ackTimer?.cancel();
     this.#sessions.clear();
     if (this.addr.transport === "unix" && !this.addr.abstract) {
       try {

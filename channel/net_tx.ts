@@ -24,6 +24,7 @@ import { type OnReturn, Outbox } from "./_outbox.ts";
 import { SendError } from "./errors.ts";
 import { FrameDecoder, OutBuffer } from "./framing.ts";
 import { closeQuietly, connect, settleWithin, writeAll } from "./_net_io.ts";
+import { type LightTimer, startLightTimer } from "./_light_timer.ts";
 import {
   appendControl,
   decodeAck,
@@ -80,7 +81,7 @@ export class NetTx<M> implements ChannelTx<M> {
   #wakeSleep: (() => void) | undefined;
   #wakeWriter: (() => void) | undefined;
   #sleepTimer: ReturnType<typeof setTimeout> | undefined;
-  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  #deadlineTimer: LightTimer | undefined;
   #out = new OutBuffer(64 * 1024);
   readonly #refusedIsTerminal: boolean;
 
@@ -178,7 +179,8 @@ export class NetTx<M> implements ChannelTx<M> {
     if (this.#box.length === 0 || this.#closedReason !== undefined) return;
     const timeout = config.get(attrs.MESSAGE_DELIVERY_TIMEOUT);
     const due = this.#box.oldestPostedAt() + timeout - Date.now();
-    this.#deadlineTimer = setTimeout(() => {
+    // A light timer: the open (or reconnecting) link keeps the process alive.
+    this.#deadlineTimer = startLightTimer(Math.max(0, due), () => {
       this.#deadlineTimer = undefined;
       this.#box.restamp();
       if (this.#box.length === 0) return;
@@ -187,7 +189,7 @@ export class NetTx<M> implements ChannelTx<M> {
       } else {
         this.#armDeadline();
       }
-    }, Math.max(0, due));
+    });
   }
 
   async #runLoop(): Promise<void> {
@@ -314,9 +316,11 @@ export class NetTx<M> implements ChannelTx<M> {
   #terminate(reason: string): void {
     if (this.#closedReason !== undefined) return;
     this.#closedReason = reason;
-    clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimer?.cancel();
     this.#deadlineTimer = undefined;
-    clearTimeout(this.#sleepTimer);
+    // Only when armed: the first `clearTimeout` of a process loads the timer
+    // implementation too (~10 ms, see `_light_timer.ts`).
+    if (this.#sleepTimer !== undefined) clearTimeout(this.#sleepTimer);
     this.#sleepTimer = undefined;
     for (const wake of [this.#wakeIdle, this.#wakeSleep]) wake?.();
     this.#wakeIdle = this.#wakeSleep = undefined;
