@@ -3,10 +3,11 @@
  *
  * Process groups: `Deno.Command` has no `setpgid`/`pre_exec` hook, and a
  * parent-side `setpgid(child)` races the child's `exec` (EACCES afterwards).
- * The launcher therefore spawns with `detached: true`, which makes Deno call
- * `setsid()` in the child before `exec`: the child leads a new session *and* a
- * new process group whose id is its pid — a superset of the seeds'
- * `setpgid(0, 0)` with no extra program. The one difference: the child has no
+ * The launcher therefore starts the child through util-linux's `setsid`
+ * program (or, where it is missing, with `detached: true`, which makes Deno
+ * call `setsid()` between fork and exec; `_group_spawn.ts` says why the
+ * program is preferred): the child leads a new session *and* a new process
+ * group whose id is its pid — a superset of the seeds' `setpgid(0, 0)`. The one difference: the child has no
  * controlling terminal (terminal job-control signals never reach it, which
  * `setpgid` already mostly implied). Every signal goes to the group `-pid`.
  * @module
@@ -15,6 +16,7 @@
 import { hasNumaNodes as hasNuma, wrapCommand } from "./proc_bind.ts";
 import { stopChild } from "./stop.ts";
 import { killGroup, recordGroup, watchExit } from "./_groups.ts";
+import { groupLeaderCommand } from "./_group_spawn.ts";
 import {
   BOOTSTRAP_MODE_ENV,
   launchEnv,
@@ -252,14 +254,14 @@ export class NativeProcLauncher implements ProcLauncher {
     const stdio = options.wantStdio ? "piped" : "inherit";
     let child: Deno.ChildProcess;
     try {
-      child = new Deno.Command(program, {
-        args,
+      // LN-3: own session and process group (`_group_spawn.ts`).
+      const leader = groupLeaderCommand(program, args, {
         env: launchEnv(options),
         stdin: "null",
         stdout: stdio,
         stderr: stdio,
-        detached: true, // LN-3: setsid() before exec → own process group
-      }).spawn();
+      });
+      child = new Deno.Command(leader.program, leader.options).spawn();
     } catch (error) {
       throw new ProcLauncherError(
         "Launch",

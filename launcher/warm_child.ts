@@ -6,7 +6,7 @@
  * `NativeProcLauncher.launch(procId, options, { warm })`, after which it is
  * recorded, observed and stopped exactly like a cold launch (LN-3..LN-8).
  *
- * The child is spawned like a cold one (`detached: true`: it leads its own
+ * The child is spawned like a cold one (`_group_spawn.ts`: it leads its own
  * process group, LN-3) with the command's env plus {@linkcode WARM_ENV}`=1`
  * (and without an inherited `HYPERACTOR_MESH_BOOTSTRAP_MODE`: its mode comes
  * from the start line) and a piped stdin; its stdout/stderr disposition (`wantStdio`) is fixed at
@@ -33,6 +33,7 @@
 
 import type { BootstrapCommand } from "./command.ts";
 import { killGroup, recordGroup, watchExit } from "./_groups.ts";
+import { groupLeaderCommand } from "./_group_spawn.ts";
 import {
   BOOTSTRAP_MODE_ENV,
   type LaunchOptions,
@@ -130,14 +131,13 @@ export class WarmChild implements AsyncDisposable {
     const stdio = options.wantStdio ? "piped" : "inherit";
     let child: Deno.ChildProcess;
     try {
-      child = new Deno.Command(command.program, {
-        args: [...command.args],
+      const leader = groupLeaderCommand(command.program, command.args, {
         ...warmEnv(command),
         stdin: "piped",
         stdout: stdio,
         stderr: stdio,
-        detached: true, // LN-3
-      }).spawn();
+      }); // LN-3
+      child = new Deno.Command(leader.program, leader.options).spawn();
     } catch (error) {
       throw new ProcLauncherError(
         "Launch",
