@@ -3,9 +3,12 @@
  * and tcp channels next to a bare Deno socket floor measured in the same run.
  *
  * Run: `deno run --allow-run --allow-read --allow-write --allow-net --allow-env bench/channel_bench.ts`
- * (add `--quick` for a shorter, single-run pass). Every figure, bare floors
- * included, is the best of 3 runs. Each case runs in a child process (the
- * peer is a grandchild); round-trip cases run under `taskset -c 0` when
+ * (add `--quick` for a shorter, single-run pass). The bare floor and the
+ * channel kinds of one row group run in turns, 5 rounds (fresh processes
+ * each): absolute figures are the best round, ratios the median of the
+ * per-round ratios (each channel run against the floor measured right before
+ * it), so a slow minute of this shared VM moves both sides of a ratio. Each
+ * case runs in a child process (the peer is a grandchild); round-trip cases run under `taskset -c 0` when
  * `taskset` exists so both ends share one CPU; throughput cases are unpinned.
  *
  * Message kinds: `bytes` = a `Uint8Array` message (raw frame), `json` = a
@@ -19,8 +22,8 @@ const PEER = new URL("./_channel_peer.ts", import.meta.url).pathname;
 const SELF = new URL(import.meta.url).pathname;
 const FLAGS = ["--allow-run", "--allow-read", "--allow-write", "--allow-net", "--allow-env"];
 const QUICK = Deno.args.includes("--quick");
-/** This machine is shared and noisy: each figure is the best of REPEAT runs. */
-const REPEAT = QUICK ? 1 : 3;
+/** This machine is shared and noisy: each row group runs in REPEAT interleaved rounds. */
+const REPEAT = QUICK ? 1 : 5;
 
 type Kind = "bare" | "bytes" | "json";
 
@@ -203,16 +206,35 @@ async function hasTaskset(): Promise<boolean> {
   }
 }
 
-/** Runs a case `REPEAT` times (fresh processes each) and keeps the best run. */
-async function spawnCase(spec: string, pin: boolean): Promise<unknown> {
-  let best: unknown;
+type RoundTrip = { median: number; p90: number };
+
+/**
+ * Runs `specs` in turns, REPEAT rounds (fresh processes each).
+ * @returns Per spec: the best round, and the median over rounds of the ratio
+ * to `specs[0]` (the floor) of the same round; "better" is a lower median
+ * for round trips, a higher rate for throughput.
+ */
+async function pairedCases(
+  specs: string[],
+  pin: boolean,
+): Promise<{ best: unknown; ratio: number }[]> {
+  const runs: unknown[][] = specs.map(() => []);
   for (let i = 0; i < REPEAT; i++) {
-    const r = await spawnOnce(spec, pin);
-    if (best === undefined) best = r;
-    else if (typeof r === "number") best = Math.max(r, best as number);
-    else if ((r as { median: number }).median < (best as { median: number }).median) best = r;
+    for (let k = 0; k < specs.length; k++) runs[k].push(await spawnOnce(specs[k], pin));
   }
-  return best;
+  const value = (r: unknown) => typeof r === "number" ? r : (r as RoundTrip).median;
+  const lowerIsBetter = typeof runs[0][0] !== "number";
+  return runs.map((rs) => {
+    const sorted = [...rs].sort((a, b) =>
+      lowerIsBetter ? value(a) - value(b) : value(b) - value(a)
+    );
+    const ratios = rs.map((r, i) => value(r) / value(runs[0][i])).sort((a, b) => a - b);
+    return { best: sorted[0], ratio: ratios[Math.floor(ratios.length / 2)] };
+  });
+}
+
+async function spawnCase(spec: string, pin: boolean): Promise<unknown> {
+  return (await pairedCases([spec], pin))[0].best;
 }
 
 async function spawnOnce(spec: string, pin: boolean): Promise<unknown> {
@@ -250,7 +272,9 @@ async function main(): Promise<void> {
   ]];
   console.error(`round trips ${pin ? "pinned with taskset -c 0" : "NOT pinned (no taskset)"}`);
   for (const transport of ["unix", "tcp"] as const) {
-    const bare = await spawnCase(`rt:bare:${transport}`, pin) as { median: number; p90: number };
+    const kinds = ["bare", "bytes", "json"] as const;
+    const results = await pairedCases(kinds.map((k) => `rt:${k}:${transport}`), pin);
+    const bare = results[0].best as RoundTrip;
     rows.push([
       "rtt 64 B (µs, median/p90)",
       transport,
@@ -260,15 +284,15 @@ async function main(): Promise<void> {
       "",
       "",
     ]);
-    for (const kind of ["bytes", "json"] as const) {
-      const r = await spawnCase(`rt:${kind}:${transport}`, pin) as { median: number; p90: number };
+    for (let k = 1; k < kinds.length; k++) {
+      const r = results[k].best as RoundTrip;
       rows.push([
         "rtt 64 B (µs, median/p90)",
         transport,
-        kind,
+        kinds[k],
         `${fmt(r.median)} / ${fmt(r.p90)}`,
         fmt(bare.median),
-        `${fmt(r.median / bare.median, 2)}x`,
+        `${fmt(results[k].ratio, 2)}x`,
         "≤ 1.5x",
       ]);
     }
@@ -287,20 +311,21 @@ async function main(): Promise<void> {
   }
   for (const size of [64, 4096]) {
     for (const transport of ["unix", "tcp"] as const) {
-      const bare = await spawnCase(`tput:bare:${transport}:${size}`, false) as number;
+      const kinds = ["bare", "bytes", "json"] as const;
+      const results = await pairedCases(kinds.map((k) => `tput:${k}:${transport}:${size}`), false);
+      const bare = results[0].best as number;
       const unit = size === 64
         ? (x: number) => `${fmt(x / 1e6, 2)} M msg/s`
         : (x: number) => `${fmt(x * size / 1e9, 2)} GB/s`;
       rows.push([`one-way ${size} B`, transport, "bare", unit(bare), "", "", ""]);
-      for (const kind of ["bytes", "json"] as const) {
-        const r = await spawnCase(`tput:${kind}:${transport}:${size}`, false) as number;
+      for (let k = 1; k < kinds.length; k++) {
         rows.push([
           `one-way ${size} B`,
           transport,
-          kind,
-          unit(r),
+          kinds[k],
+          unit(results[k].best as number),
           unit(bare),
-          `${fmt(r / bare, 3)}`,
+          `${fmt(results[k].ratio, 3)}`,
           size === 64 ? "≥ 2 M msg/s" : "≥ 0.5 of bare",
         ]);
       }

@@ -20,7 +20,8 @@
  * pool (`HYPERMESH_PREWARM_PROCS=4` in the client's config, propagated to
  * the hosts in their bootstrap payload: each host keeps 4 pre-spawned procs
  * ready). In the warm rows each round first waits 1 s, so the pools have
- * refilled and settled before the floor and the bring-up are measured.
+ * refilled and settled before the floor and the bring-up are measured, and
+ * again between the bring-up and the casts (the pools refill after a spawn).
  *
  * @module
  */
@@ -67,7 +68,12 @@ interface Sample {
   castWarmMs?: number;
 }
 
-async function meshRound(cx: ClientInstance, hosts: HostMesh, cast: boolean): Promise<Sample> {
+async function meshRound(
+  cx: ClientInstance,
+  hosts: HostMesh,
+  cast: boolean,
+  settle: () => Promise<unknown>,
+): Promise<Sample> {
   const t0 = performance.now();
   const procs = await hosts.spawn(cx, "bench", Extent.of({ procs: 4 }));
   const actors = await procs.spawn(cx, "greeter", GREETER_TYPE, null);
@@ -75,6 +81,7 @@ async function meshRound(cx: ClientInstance, hosts: HostMesh, cast: boolean): Pr
   let castMs: number | undefined;
   let castWarmMs: number | undefined;
   if (cast) {
+    await settle(); // a warm pool refills after the spawn: not under the cast
     const { ref, receiver } = cx.openPort<Greeting>();
     const samples: number[] = [];
     for (let round = 0; round < 80; round++) {
@@ -107,13 +114,13 @@ async function scenario(numHosts: number, iterations: number, prewarm = 0) {
   const settle = () => new Promise((resolve) => setTimeout(resolve, prewarm > 0 ? 1_000 : 0));
   try {
     await settle();
-    await meshRound(cx, hosts, false); // warm-up (host processes, module cache)
+    await meshRound(cx, hosts, false, settle); // warm-up (host processes, module cache)
     const samples: Sample[] = [];
     const floors: number[] = [];
     for (let i = 0; i < iterations; i++) {
       await settle(); // the hosts' pools refilled and idle
       floors.push(await bareFloor(numHosts * 4));
-      samples.push(await meshRound(cx, hosts, numHosts === 4));
+      samples.push(await meshRound(cx, hosts, numHosts === 4, settle));
     }
     return {
       shape: `${numHosts}x4`,

@@ -54,7 +54,6 @@ async function bareSpawn(n: number): Promise<Bare[]> {
         args: ["run", "--no-config", ...FLAGS, `${ROOT}bench/_bare_child.ts`],
         env: { BARE_CALLBACK: path },
         stdin: "null",
-        detached: true,
       }).spawn());
     for (let i = 0; i < n; i++) {
       const conn = await listener.accept();
@@ -119,6 +118,17 @@ class BootstrapRig implements AsyncDisposable {
   }
 }
 
+/**
+ * The stop rows measure procs that have been up a moment (as a mesh's procs
+ * are when it is stopped), not ones still finishing their start-up (a cold
+ * child loads Deno's timer implementation right after its callback).
+ */
+const IDLE_BEFORE_STOP_MS = 200;
+
+function idle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, IDLE_BEFORE_STOP_MS));
+}
+
 function stats(xs: number[]): { median: number; p10: number; p90: number } {
   const s = [...xs].sort((a, b) => a - b);
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))];
@@ -146,12 +156,14 @@ async function report(iterations: number): Promise<void> {
       let t = performance.now();
       const bares = await bareSpawn(n);
       add(`bare ready x${n}`, performance.now() - t);
+      await idle();
       t = performance.now();
       await bareStop(bares);
       add(`bare stop x${n}`, performance.now() - t);
       t = performance.now();
       const handles = await rig.spawn(n);
       add(`bootstrap ready x${n}`, performance.now() - t);
+      await idle();
       t = performance.now();
       await rig.stop(handles);
       add(`bootstrap stop x${n}`, performance.now() - t);
@@ -159,6 +171,7 @@ async function report(iterations: number): Promise<void> {
       t = performance.now();
       const warm = await warmRig.spawn(n);
       add(`warm pool ready x${n}`, performance.now() - t);
+      await warmRig.settle(); // the refill must not run under the stop row
       t = performance.now();
       await warmRig.stop(warm);
       add(`warm pool stop x${n}`, performance.now() - t);
