@@ -11,8 +11,7 @@
  * (this module evaluated: the entry imports it first, so every module of the
  * static graph is loaded and compiled), `evaluated` (the entry's body runs),
  * `config`, `guard`, `proc`, `agent`, `served`, `callback` (acked; the parent
- * saw `Ready` one round trip earlier), `timers` (timer implementation
- * loaded in idle time, `warmUpTimers`), then on stop-all `stopAll`,
+ * saw `Ready` one round trip earlier), then on stop-all `stopAll`,
  * `drained`, `closed`.
  *
  * No imports: this module must cost nothing on the child's path.

@@ -117,12 +117,10 @@ export function applyWarmStart(start: WarmStart): ProcBootstrap {
 /**
  * Loads the runtime's timer implementation: Deno 2.9 loads its
  * node-compatible `setTimeout` lazily, and the first call costs 7–14 ms of
- * CPU. The channels keep it off the way to the bootstrap callback (their
- * bounds are light timers, `channel/_light_timer.ts`), but a proc needs it
- * soon after (stopping actors is bounded by `setTimeout`), so a child pays it
- * while it has nothing else to do: a warm child before it is adopted, a cold
- * one right after its callback was acknowledged. Without this, the first
- * stop-all would wait for it (`bench/spawn_bench.ts`, stop rows).
+ * CPU. A proc's own life (callback, messages, stop) runs on light timers
+ * (`channel/_light_timer.ts`) and never needs it, but user actors may; a warm
+ * child has nothing else to do before it is adopted, so it pays that now. A
+ * cold child does not (it would only spend CPU its siblings need).
  */
 export function warmUpTimers(): void {
   clearTimeout(setTimeout(() => {}, 0));

@@ -338,8 +338,6 @@ export async function bootstrapProc(
       await tx.close();
     }
     bootMark("callback");
-    warmUpTimers(); // the parent saw Ready: idle time
-    bootMark("timers");
     bootTraceFlush();
     const code = await exitCode;
     bootMark("stopAll");

@@ -1,23 +1,26 @@
 /**
- * Folder-private one-shot timers that cost nothing to start in a fresh
- * process, for bounds on waits that I/O keeps alive.
+ * One-shot timers that cost nothing to start in a fresh process. Internal:
+ * shared by the channel, actor and mesh layers, not exported.
  *
- * Deno 2.9's global `setTimeout`/`setInterval` are the node-compatible
- * implementation, loaded lazily: the first call in a process costs 7–14 ms of
- * CPU. A bootstrap child would pay that on its way to the bootstrap callback
- * (the delivery deadline of the callback message), i.e. on spawn-to-Ready
- * (`bench/spawn_bench.ts`). `AbortSignal.timeout` runs on the runtime's own
- * web timer and starts in well under a millisecond.
+ * Deno 2.9's global `setTimeout`/`setInterval`/`clearTimeout` are the
+ * node-compatible implementation, loaded lazily with a share of the node
+ * polyfills: the first call in a process costs 7–14 ms of CPU. A bootstrap
+ * child would pay that on its way to the bootstrap callback (the delivery
+ * deadline of the callback message), and again when it stops its actors —
+ * on spawn-to-Ready and on graceful stop (`bench/spawn_bench.ts`).
+ * `AbortSignal.timeout` runs on the runtime's own web timer and starts in
+ * well under a millisecond.
  *
- * Such a timer is **unref'd** (it does not keep the event loop alive) and is
- * invisible to the test op sanitizer, so it is only for bounds on waits that
- * something else keeps alive: a link's delivery deadline (its connection is
- * open), an ack coalescing delay (its connection is reading), a bounded wait
- * on a socket write or read. Timers that must keep a process running (the
- * reconnect backoff, user-visible timeouts) stay on `setTimeout`.
+ * Like `setTimeout`, an armed light timer keeps the event loop alive: Deno
+ * refs an `AbortSignal.timeout` timer while the signal has an `abort`
+ * listener, and cancelling removes the listener (tested). Unlike it, the
+ * timer is invisible to the test op sanitizer, so every user here cancels
+ * its timer on every path (and tests assert the behaviour, not the
+ * sanitizer). User-visible timers (`selfMessageWithDelay`) and the
+ * reconnect backoff stay on `setTimeout`.
  *
  * Cancelling detaches the callback at once; the runtime's timer entry itself
- * lives until it is due (it holds only the detached signal).
+ * lives, unref'd, until it is due (it holds only the detached signal).
  * @module
  */
 
@@ -54,4 +57,26 @@ export function startLightTimer(ms: number, fn: () => void): LightTimer {
       signal.removeEventListener("abort", fire);
     },
   };
+}
+
+/**
+ * Resolves `true` if `promise` settles (either way) within `ms`, else
+ * `false`; the timer is cancelled as soon as the promise settles.
+ * @param promise The work.
+ * @param ms The bound.
+ * @returns Whether it settled in time.
+ * @example
+ * ```ts ignore
+ * if (!(await settlesWithinLight(actor.done, 1000))) actor.abort();
+ * ```
+ */
+export function settlesWithinLight(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const timer = startLightTimer(ms, () => resolve(false));
+    const settled = () => {
+      timer.cancel();
+      resolve(true);
+    };
+    promise.then(settled, settled);
+  });
 }

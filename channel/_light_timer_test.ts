@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "@std/assert";
-import { startLightTimer } from "./_light_timer.ts";
+import { settlesWithinLight, startLightTimer } from "./_light_timer.ts";
 
 Deno.test("startLightTimer fires once after its delay", async () => {
   const started = performance.now();
@@ -26,4 +26,45 @@ Deno.test("a cancelled light timer never fires; cancel is idempotent", async () 
 
 Deno.test("a negative delay counts as zero", async () => {
   await new Promise<void>((resolve) => startLightTimer(-5, resolve));
+});
+
+Deno.test("an armed light timer keeps a process running until it fires", async () => {
+  const script = `
+    import { startLightTimer } from ${
+    JSON.stringify(new URL("./_light_timer.ts", import.meta.url).href)
+  };
+    const started = performance.now();
+    startLightTimer(150, () => console.log("fired", Math.round(performance.now() - started)));
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-config", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert(text.startsWith("fired "), `the process ended before the timer: ${JSON.stringify(text)}`);
+  assert(Number(text.split(" ")[1]) >= 149);
+});
+
+Deno.test("a cancelled light timer no longer keeps a process running", async () => {
+  const script = `
+    import { startLightTimer } from ${
+    JSON.stringify(new URL("./_light_timer.ts", import.meta.url).href)
+  };
+    startLightTimer(3000, () => console.log("fired")).cancel();
+  `;
+  const started = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-config", script],
+    stdout: "piped",
+  }).output();
+  assertEquals(new TextDecoder().decode(out.stdout).trim(), "");
+  assert(performance.now() - started < 2500, "the process waited for a cancelled timer");
+});
+
+Deno.test("settlesWithinLight: true when the promise settles in time (either way), else false", async () => {
+  assertEquals(await settlesWithinLight(Promise.resolve(1), 1000), true);
+  assertEquals(await settlesWithinLight(Promise.reject(new Error("x")), 1000), true);
+  assertEquals(await settlesWithinLight(new Promise(() => {}), 20), false);
 });

@@ -85,8 +85,8 @@ export function closeQuietly(conn: Deno.Conn | Deno.Listener | undefined): void 
 }
 
 /**
- * Waits for `promise` (which must not reject), but at most `ms`. For socket
- * work only: the bound is a light timer, kept alive by the pending I/O.
+ * Waits for `promise` (which must not reject), but at most `ms` (a light
+ * timer, `_light_timer.ts`).
  * @param promise The work.
  * @param ms Upper bound.
  */

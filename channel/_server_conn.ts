@@ -214,7 +214,6 @@ export async function handleConn<M>(c: ServerConn, ctx: ConnContext<M>): Promise
           sendAck(session);
         } else if (session.ackTimer === undefined) {
           const s = session;
-          // A light timer: the connection's pending read keeps the process alive.
           s.ackTimer = startLightTimer(
             s.lastAckAt + ctx.ackInterval - Date.now(),
             () => sendAck(s),

@@ -179,7 +179,7 @@ export class NetTx<M> implements ChannelTx<M> {
     if (this.#box.length === 0 || this.#closedReason !== undefined) return;
     const timeout = config.get(attrs.MESSAGE_DELIVERY_TIMEOUT);
     const due = this.#box.oldestPostedAt() + timeout - Date.now();
-    // A light timer: the open (or reconnecting) link keeps the process alive.
+    // A light timer: no lazy `setTimeout` load on a fresh process's first send.
     this.#deadlineTimer = startLightTimer(Math.max(0, due), () => {
       this.#deadlineTimer = undefined;
       this.#box.restamp();

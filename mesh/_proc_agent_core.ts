@@ -5,6 +5,7 @@
  * @module
  */
 
+import { startLightTimer } from "../channel/_light_timer.ts";
 import { config } from "../config/config.ts";
 import { TERMINATED_SNAPSHOT_RETENTION } from "../config/attrs.ts";
 import type { WatchCell } from "../channel/watch_cell.ts";
@@ -114,7 +115,8 @@ export async function waitTerminal(
 ): Promise<boolean> {
   if (isTerminal(cell.get()) || cell.closed) return true;
   const stop = new AbortController();
-  const timer = setTimeout(() => stop.abort(), Math.max(0, timeoutMs));
+  // A light timer: a child stopping actors need not load Deno's lazy setTimeout.
+  const timer = startLightTimer(timeoutMs, () => stop.abort());
   try {
     for await (const status of cell.watch({ signal: stop.signal })) {
       if (isTerminal(status)) return true;
@@ -124,7 +126,7 @@ export async function waitTerminal(
     if (stop.signal.aborted) return false;
     throw error;
   } finally {
-    clearTimeout(timer);
+    timer.cancel();
   }
 }
 
