@@ -5,6 +5,9 @@
  * - `bare-echo`: raw socket; echoes every byte back.
  * - `bare-sink`: raw socket; reads and discards; after the first 8 bytes
  *   (u64 total byte count, big-endian) and that many more, writes one byte.
+ * - `bare-sink-fresh`: as `bare-sink`, but every read goes into a fresh
+ *   256 KiB buffer, as a receiver that hands the bytes on (and so cannot
+ *   reuse its buffer) must: the floor for handing messages over.
  * - `chan-echo`: channel; the first message is the reply address; every later
  *   message is posted back unchanged.
  * - `chan-sink`: channel; the first message is `{ reply, count }`; after
@@ -28,7 +31,7 @@ if (role.startsWith("bare")) {
   console.log(bound);
   for await (const conn of listener) {
     if (transport === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
-    (role === "bare-echo" ? echo(conn) : sink(conn)).catch(() => {});
+    (role === "bare-echo" ? echo(conn) : sink(conn, role === "bare-sink-fresh")).catch(() => {});
   }
 } else {
   const server = await serve<unknown>(ChannelAddr.any(transport));
@@ -63,12 +66,13 @@ async function echo(conn: Deno.Conn): Promise<void> {
   }
 }
 
-async function sink(conn: Deno.Conn): Promise<void> {
+async function sink(conn: Deno.Conn, fresh: boolean): Promise<void> {
   const buf = new Uint8Array(256 * 1024);
   let total = -1;
   let seen = 0;
   while (true) {
-    const n = await conn.read(buf);
+    // The header (first 8 bytes) is always read into `buf`.
+    const n = await conn.read(fresh && seen >= 8 ? new Uint8Array(256 * 1024) : buf);
     if (n === null) return;
     seen += n;
     if (total < 0 && seen >= 8) total = Number(new DataView(buf.buffer).getBigUint64(0)) + 8;
