@@ -10,9 +10,9 @@
  * node-compatible timer implementation lazily), and a bootstrap child never
  * runs tests, so a process whose environment carries a bootstrap mode
  * (`HYPERACTOR_MESH_BOOTSTRAP_MODE`, or the v0 allocator's
- * `HYPERACTOR_MESH_BOOTSTRAP_ADDR`) skips it: the cost moves to the first
- * timer the child really needs, which can then be taken off the path to its
- * bootstrap callback (spawn-to-Ready, `bench/spawn_bench.ts`). The variables
+ * `HYPERACTOR_MESH_BOOTSTRAP_ADDR`) skips it: a proc's own life runs on
+ * light timers (`channel/_light_timer.ts`) and never loads the node-compatible
+ * ones at all (spawn-to-Ready and stop, `bench/spawn_bench.ts`). The variables
  * are read only when env access is already granted (never prompting);
  * without it the warm-up runs.
  * @module
