@@ -73,14 +73,12 @@
  * @module
  */
 
+import { WATCH_PID_ENV } from "../launcher/types.ts";
+
 /** Env var in which a parent passes its pid to the child (closes the start-up race). */
 export const PARENT_PID_ENV = "HYPERACTOR_MESH_PARENT_PID";
 
-/**
- * Env var in which a launching host passes the pid the child must not
- * outlive when that host is not the child's parent (systemd units; BS-36).
- */
-export const WATCH_PID_ENV = "HYPERMESH_WATCH_PID";
+export { WATCH_PID_ENV };
 
 /** How the guard watches the parent (or the watched pid, `pid-watch`). */
 export type ParentDeathMechanism = "prctl" | "prctl-checked" | "watchdog" | "pid-watch";

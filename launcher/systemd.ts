@@ -19,6 +19,11 @@
  *   ours; besides the command's environment and the launch variables it gets this
  *   process's `DENO_DIR` when set here and not given by the command, so a Deno child
  *   finds the module cache its launcher uses (enforced in `_systemd_properties.ts`).
+ * - **LN-S7 (dead hosts' units swept).** {@linkcode SystemdProcLauncher.connect} stops and
+ *   resets every `hypermesh-*` unit without a main process whose host (the pid in its
+ *   `HYPERMESH_WATCH_PID`) is no longer alive: what a host killed with SIGKILL left
+ *   behind. Units of live hosts, and units still running a process, are never touched
+ *   (enforced in `_systemd_cleanup.ts`).
  *
  * Unit properties are built in `_systemd_properties.ts`; leftover units are cleared and
  * "nothing to do" replies tolerated in `_systemd_cleanup.ts`.
@@ -38,7 +43,8 @@ import {
 import { unitName } from "./_systemd_unit.ts";
 import { UnitWatch } from "./_systemd_watch.ts";
 import { unitProperties } from "./_systemd_properties.ts";
-import { clearStaleUnit, ignoring } from "./_systemd_cleanup.ts";
+import { clearStaleUnit, ignoring, sweepOrphanedUnits } from "./_systemd_cleanup.ts";
+import { processState } from "./_proc_state.ts";
 
 export {
   hasExecMainResult,
@@ -148,7 +154,8 @@ export class SystemdProcLauncher implements ProcLauncher {
   }
 
   /**
-   * Connects to the session bus and checks the user manager answers (LN-S1).
+   * Connects to the session bus, checks the user manager answers (LN-S1) and sweeps
+   * the units of hosts that are gone (LN-S7).
    * @param options bus address, abort signal, timeouts.
    * @returns a ready launcher; dispose it to stop its units and close the bus.
    * @throws {SystemdUnavailableError} `NoSessionBus`, `NoUserManager` or `AccessDenied`.
@@ -192,6 +199,18 @@ export class SystemdProcLauncher implements ProcLauncher {
         );
       }
       throw error;
+    }
+    // LN-S7: what hosts killed with SIGKILL left behind.
+    const swept = await sweepOrphanedUnits(
+      manager,
+      async (pid) => (await processState(pid)) === "alive",
+    );
+    if (swept.length > 0) {
+      console.warn(
+        `hypermesh: removed ${swept.length} leftover unit(s) of hosts that are gone: ${
+          swept.join(", ")
+        }`,
+      );
     }
     return new SystemdProcLauncher(manager, options);
   }

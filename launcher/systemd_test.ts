@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertMatch, assertNotEquals, assertThrows } from "@std/assert";
 import { isUnitTerminal, mapUnitExit, UNIT_NAME_MAX, unitName } from "./systemd.ts";
 import { unitObjectPath } from "./_systemd_manager.ts";
+import { watchedPidOf } from "./_systemd_cleanup.ts";
 
 const VALID_UNIT = /^hypermesh-[0-9a-f]+(-h[0-9a-f]{32})?\.service$/;
 
@@ -102,4 +103,14 @@ Deno.test("isUnitTerminal() needs evidence of a start before trusting inactive",
   assert(!isUnitTerminal({ ActiveState: "active", SubState: "running" }, true));
   assert(!isUnitTerminal({ ActiveState: "deactivating", SubState: "stop-sigterm" }, true));
   assert(!isUnitTerminal({ ActiveState: "activating" }, true));
+});
+
+Deno.test("LN-S7: a unit's host pid is read from its Environment, strictly", () => {
+  assertEquals(watchedPidOf(["A=1", "HYPERMESH_WATCH_PID=4242", "B=2"]), 4242);
+  assertEquals(watchedPidOf(["A=1"]), undefined, "no host named");
+  assertEquals(watchedPidOf(["HYPERMESH_WATCH_PID=0"]), undefined, "not a pid");
+  assertEquals(watchedPidOf(["HYPERMESH_WATCH_PID=12x"]), undefined, "not a number");
+  assertEquals(watchedPidOf(["HYPERMESH_WATCH_PID="]), undefined, "empty");
+  assertEquals(watchedPidOf("HYPERMESH_WATCH_PID=1"), undefined, "not an array");
+  assertEquals(watchedPidOf(undefined), undefined);
 });

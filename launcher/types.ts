@@ -23,6 +23,12 @@ export const LOG_CHANNEL_ENV = "BOOTSTRAP_LOG_CHANNEL";
  * JSON line from stdin (EOF: exit 0 without bootstrapping).
  */
 export const WARM_ENV = "HYPERMESH_BOOTSTRAP_WARM";
+/**
+ * Env var in which a launching host passes the pid a proc must not outlive
+ * when that host is not the proc's parent (systemd units; BS-36). The systemd
+ * launcher also reads it back from leftover units to find their host (LN-S7).
+ */
+export const WATCH_PID_ENV = "HYPERMESH_WATCH_PID";
 
 /**
  * The one line a warm child reads from stdin when it is adopted for a proc

@@ -283,3 +283,65 @@ managerTest("LN-S5: disposal stops units still running", async () => {
   assertEquals(kind.kind, "Signaled", `LN-S5: got ${JSON.stringify(kind)}`);
   assertEquals(await leftovers([id]), [], "LN-S5: the unit is gone");
 });
+
+/** `systemctl --user show -p ActiveState,SubState <unit>` as `active/exited`, or "" when unknown. */
+async function unitState(unit: string): Promise<string> {
+  const { stdout } = await new Deno.Command("systemctl", {
+    args: ["--user", "show", "-p", "ActiveState", "-p", "SubState", "-p", "LoadState", unit],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const props = Object.fromEntries(
+    new TextDecoder().decode(stdout).trim().split("\n").map((l) => l.split("=", 2)),
+  );
+  return props.LoadState === "not-found" ? "" : `${props.ActiveState}/${props.SubState}`;
+}
+
+/** Starts a `RemainAfterExit` unit that names `host` as its host and runs `/bin/true`. */
+async function leftoverUnit(unit: string, host: number): Promise<void> {
+  const out = await new Deno.Command("systemd-run", {
+    args: [
+      "--user",
+      "--quiet",
+      `--unit=${unit}`,
+      "--remain-after-exit",
+      `--setenv=HYPERMESH_WATCH_PID=${host}`,
+      "/bin/true",
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  for (let i = 0; i < 200 && (await unitState(unit)) !== "active/exited"; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assertEquals(await unitState(unit), "active/exited");
+}
+
+async function stopUnit(unit: string): Promise<void> {
+  await new Deno.Command("systemctl", { args: ["--user", "stop", unit], stderr: "null" }).output();
+  await new Deno.Command("systemctl", { args: ["--user", "reset-failed", unit], stderr: "null" })
+    .output();
+}
+
+managerTest("LN-S7: connect() sweeps the units of dead hosts and no others", async () => {
+  // A host that is gone: a process that ran and was reaped.
+  const gone = new Deno.Command("true").spawn();
+  await gone.status;
+  const dead = `hypermesh-test-sweep-dead-${Deno.pid}.service`;
+  const live = `hypermesh-test-sweep-live-${Deno.pid}.service`;
+  const foreign = `other-test-sweep-${Deno.pid}.service`;
+  try {
+    await leftoverUnit(dead, gone.pid);
+    await leftoverUnit(live, Deno.pid); // this process: a live host
+    await leftoverUnit(foreign, gone.pid); // not a hypermesh unit
+    {
+      await using _launcher = await SystemdProcLauncher.connect();
+    }
+    assertEquals(await unitState(dead), "", "LN-S7: the dead host's unit is gone");
+    assertEquals(await unitState(live), "active/exited", "LN-S7: a live host's unit stays");
+    assertEquals(await unitState(foreign), "active/exited", "LN-S7: other units stay");
+  } finally {
+    for (const unit of [dead, live, foreign]) await stopUnit(unit);
+  }
+});

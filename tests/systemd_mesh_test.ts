@@ -339,7 +339,7 @@ managerTest(
 );
 
 managerTest(
-  "BS-36: a systemd proc dies with its SIGKILLed host (the unit watches HYPERMESH_WATCH_PID)",
+  "BS-36: a systemd proc dies with its SIGKILLed host (the unit watches HYPERMESH_WATCH_PID); LN-S7: its unit is swept",
   async () => {
     const host = new Deno.Command(Deno.execPath(), {
       args: [
@@ -379,6 +379,11 @@ managerTest(
         state = await unitState(unit);
       }
       assert(!running(state), `BS-36: ${unit} still ${state.ActiveState}/${state.SubState}`);
+      // LN-S7: nobody is left to reset the unit; the next launcher to connect sweeps it.
+      {
+        await using _next = await SystemdProcLauncher.connect();
+      }
+      assertEquals((await unitState(unit)).LoadState, "not-found", "LN-S7: the unit was swept");
     } finally {
       await lines.cancel();
       try {
@@ -388,8 +393,7 @@ managerTest(
       }
       await host.status;
       if (unit !== undefined) {
-        // The host that would have cleaned the unit up is dead: with RemainAfterExit its
-        // unit stays `active (exited)` (no process) until stopped, so stop and reset it.
+        // Whatever the assertions above saw, leave no unit behind.
         await new Deno.Command("systemctl", { args: ["--user", "stop", unit] }).output();
         await new Deno.Command("systemctl", { args: ["--user", "reset-failed", unit] }).output();
       }
