@@ -22,7 +22,8 @@
  * without read access to find it), `detached: true` is used, and so it is
  * when the program itself cannot be found on disk (`PATH` searched as `exec`
  * would): `Deno.Command` then fails the spawn as it always does, instead of
- * `setsid` failing in the child.
+ * `setsid` failing in the child. A program found through `PATH` is passed to
+ * `setsid` by its full path (its `argv[0]` is that path).
  * @module
  */
 
@@ -48,19 +49,26 @@ function isFile(path: string): boolean {
   }
 }
 
-/** Whether `exec` would find `program` (a path, or a name searched in `PATH`). */
-function findable(program: string): boolean {
-  if (program.includes("/")) return isFile(program);
+/**
+ * Where `exec` would find `program`: itself when it is a path, else the first
+ * `PATH` entry holding it (resolved here, so `setsid` runs exactly the file
+ * we checked, whatever `PATH` the child's environment carries).
+ */
+function resolveProgram(program: string): string | undefined {
+  if (program.includes("/")) return isFile(program) ? program : undefined;
   let path: string | undefined;
   try {
     if (Deno.permissions.querySync({ name: "env", variable: "PATH" }).state !== "granted") {
-      return false;
+      return undefined;
     }
     path = Deno.env.get("PATH");
   } catch {
-    return false;
+    return undefined;
   }
-  return (path ?? "").split(":").some((dir) => dir !== "" && isFile(`${dir}/${program}`));
+  for (const dir of (path ?? "").split(":")) {
+    if (dir !== "" && isFile(`${dir}/${program}`)) return `${dir}/${program}`;
+  }
+  return undefined;
 }
 
 /**
@@ -88,8 +96,9 @@ export function groupLeaderCommand(
   options: Omit<Deno.CommandOptions, "args" | "detached">,
 ): { program: string; options: Deno.CommandOptions } {
   const setsid = setsidProgram();
-  if (setsid === null || !findable(program)) {
+  const resolved = setsid === null ? undefined : resolveProgram(program);
+  if (setsid === null || resolved === undefined) {
     return { program, options: { ...options, args: [...args], detached: true } };
   }
-  return { program: setsid, options: { ...options, args: ["--", program, ...args] } };
+  return { program: setsid, options: { ...options, args: ["--", resolved, ...args] } };
 }

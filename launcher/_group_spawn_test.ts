@@ -36,7 +36,10 @@ Deno.test("setsid is used when installed; a missing program falls back to detach
   const leader = groupLeaderCommand("sleep", ["1"], {});
   if (setsidProgram() !== null) {
     assertEquals(leader.program, setsidProgram());
-    assertEquals(leader.options.args, ["--", "sleep", "1"]);
+    const args = leader.options.args as string[];
+    assertEquals(args.length, 3);
+    assertEquals([args[0], args[2]], ["--", "1"]);
+    assert(args[1].endsWith("/sleep"), `sleep resolved through PATH: ${args[1]}`);
     assert(!leader.options.detached);
   } else {
     assertEquals(leader.options.detached, true);

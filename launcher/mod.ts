@@ -18,8 +18,9 @@
  * Process groups: the native launcher starts each child through `setsid`
  * (the util-linux program when installed, else `detached: true`, where Deno
  * runs `setsid()` before exec), so each child leads its own session and
- * process group and every signal goes to `-pid`. Descendants that leave the group are
- * the child's own business (a bootstrap child sets PDEATHSIG for its own).
+ * process group and every signal goes to `-pid`. Descendants that leave the
+ * group are the child's own business (a bootstrap child sets PDEATHSIG for
+ * its own).
  *
  * ## Invariants (LN-*)
  * - **LN-1 (polite-first).** A live child gets SIGTERM before any SIGKILL

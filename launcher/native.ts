@@ -7,9 +7,10 @@
  * program (or, where it is missing, with `detached: true`, which makes Deno
  * call `setsid()` between fork and exec; `_group_spawn.ts` says why the
  * program is preferred): the child leads a new session *and* a new process
- * group whose id is its pid — a superset of the seeds' `setpgid(0, 0)`. The one difference: the child has no
- * controlling terminal (terminal job-control signals never reach it, which
- * `setpgid` already mostly implied). Every signal goes to the group `-pid`.
+ * group whose id is its pid — a superset of the seeds' `setpgid(0, 0)`. The
+ * one difference: the child has no controlling terminal (terminal job-control
+ * signals never reach it, which `setpgid` already mostly implied). Every
+ * signal goes to the group `-pid`.
  * @module
  */
 
