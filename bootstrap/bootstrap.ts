@@ -46,6 +46,12 @@
  *   guard, armed while waiting, is kept or disarmed as the proc's config says.
  * - **BS-31 (quiet drain).** A warm child whose stdin ends before a start
  *   line exits 0 without bootstrapping.
+ * - **BS-37 (no node timers).** A cold `Proc`-mode child's whole life —
+ *   config, guard, serve, callback, stop-all, drain, exit — never calls
+ *   `setTimeout`/`setInterval`/`clearTimeout`/`clearInterval`, whose first
+ *   use loads Deno 2.9's node-compatible timers (7–14 ms of CPU); its bounds
+ *   are light timers (`channel/_light_timer.ts`). A warm child loads them
+ *   while it waits (`warmUpTimers`).
  *
  * @module
  */

@@ -54,7 +54,8 @@
  * - **BS-15 (in order)**, **BS-16 (no leaked timer or socket)** —
  *   `log_forward.ts`.
  * - **BS-17 (printed exactly once)**, **BS-18 (barrier)** — `log_client.ts`.
- * - **BS-30 (warm is cold)**, **BS-31 (quiet drain)** — `bootstrap.ts`.
+ * - **BS-30 (warm is cold)**, **BS-31 (quiet drain)**, **BS-37 (no node
+ *   timers on a cold proc's life)** — `bootstrap.ts`.
  * - **BS-32 (eligible or cold)**, **BS-33 (never hand out the dead)**,
  *   **BS-34 (pool dispose)**, **BS-35 (bounded respawn)** — `_warm_pool.ts`
  *   (`HYPERMESH_PREWARM_PROCS`).

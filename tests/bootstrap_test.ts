@@ -95,6 +95,46 @@ Deno.test("BS: graceful terminate of a bootstrap child → Stopped(0) or Killed(
   });
 });
 
+Deno.test("BS-37: a cold proc's whole life (callback, StopAll, exit) never uses Deno's node-compatible timers", async () => {
+  // Their first use costs 7-14 ms of CPU in a fresh process (channel/_light_timer.ts).
+  await withManager(async ({ cx, spawn, ready }) => {
+    const trapped = BootstrapCommand.fromPath(Deno.execPath(), [
+      "run",
+      "--preload",
+      `${ROOT}tests/fixtures/timer_trap.ts`,
+      ...CHILD_FLAGS,
+      `${ROOT}bootstrap.ts`,
+    ]);
+    const handle = await spawn("timers-0", {
+      bootstrapCommand: trapped,
+      clientConfigOverride: { [attrs.MESH_TAIL_LOG_LINES.key]: 50 },
+    });
+    await ready(handle);
+    const status = await handle.terminate(cx, 5_000, "test terminate");
+    assertEquals(status.kind === "Stopped" && status.exitCode, 0, JSON.stringify(status));
+    const lines = status.kind === "Stopped" ? status.stderrTail : [];
+    assertEquals(lines.filter((l) => l.startsWith("timer-trap:")), [], "BS-37");
+  });
+});
+
+Deno.test("BS-37 (control): the timer trap reports a child that does use setTimeout", async () => {
+  await withManager(async ({ spawn }) => {
+    const handle = await spawn("timers-1", {
+      bootstrapCommand: BootstrapCommand.fromPath(Deno.execPath(), [
+        "run",
+        "--no-config",
+        "--preload",
+        `${ROOT}tests/fixtures/timer_trap.ts`,
+        `${ROOT}tests/fixtures/timer_user.ts`,
+      ]),
+      clientConfigOverride: { [attrs.MESH_TAIL_LOG_LINES.key]: 50 },
+    });
+    const status = await handle.wait();
+    const lines = status.kind === "Stopped" ? status.stderrTail : [];
+    assert(lines.some((l) => l.startsWith("timer-trap: setTimeout")), JSON.stringify(status));
+  });
+});
+
 Deno.test("BS: kill() of a bootstrap child → Killed(9)", async () => {
   await withManager(async ({ spawn, ready }) => {
     const handle = await spawn("kill-0");
