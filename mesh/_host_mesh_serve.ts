@@ -43,6 +43,28 @@ function serveWithAgent(
 }
 
 /**
+ * Waits until `served` is released — by `ShutdownHost`, or by SIGTERM/SIGINT,
+ * which release it here.
+ * @param served A served host.
+ * @returns Whether a signal released it.
+ */
+export async function servedUntilReleased(served: ServedHost): Promise<boolean> {
+  let signalled = false;
+  const onSignal = () => {
+    signalled = true;
+    served.release();
+  };
+  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  try {
+    await served.released;
+  } finally {
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+  }
+  return signalled;
+}
+
+/**
  * Serves a Process-mode host at `addr` with a host agent.
  * @param addr Front-end address.
  * @param command Default bootstrap command of its procs.
@@ -86,18 +108,7 @@ export async function runHost(mode: HostBootstrap): Promise<number> {
     ? BootstrapCommand.fromJSON(mode.command)
     : BootstrapCommand.current();
   const served = await serveProcessHost(mode.addr, command);
-  let signalled = false;
-  const onSignal = () => {
-    signalled = true;
-    served.release();
-  };
-  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
-  for (const s of signals) Deno.addSignalListener(s, onSignal);
-  try {
-    await served.released;
-  } finally {
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
-  }
+  const signalled = await servedUntilReleased(served);
   if (signalled || mode.exitOnShutdown) return 0;
   return await new Promise<number>(() => {
     setInterval(() => {}, 1 << 30); // keep serving nothing, like the seed

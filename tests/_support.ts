@@ -79,3 +79,19 @@ export async function statusKinds(
   }
   return kinds;
 }
+
+/**
+ * Reads `reader` up to its first newline (a child's report line).
+ * @param reader A text reader, e.g. a child's stdout through `TextDecoderStream`.
+ * @returns The first line without its newline; everything read when the
+ * stream ended before one.
+ */
+export async function readFirstLine(reader: ReadableStreamDefaultReader<string>): Promise<string> {
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) return text;
+    text += value;
+  }
+  return text.slice(0, text.indexOf("\n"));
+}

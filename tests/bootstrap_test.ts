@@ -16,6 +16,7 @@ import {
   bootstrapCommand,
   CHILD_FLAGS,
   isAlive,
+  readFirstLine,
   ROOT,
   statusKinds,
   survivors,
@@ -206,13 +207,7 @@ Deno.test("BS-3: SIGKILLing a parent that runs a manager leaves no bootstrap chi
   let pids: number[] = [];
   let socketDir = "";
   try {
-    let text = "";
-    while (!text.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += value;
-    }
-    ({ pids, socketDir } = JSON.parse(text.split("\n")[0]));
+    ({ pids, socketDir } = JSON.parse(await readFirstLine(reader)));
     assertEquals(pids.length, 2);
     for (const pid of pids) assert(await isAlive(pid), `child ${pid} should run before the kill`);
     parent.kill("SIGKILL");

@@ -15,6 +15,7 @@ import { HostMeshRef } from "../mesh/host_mesh_ref.ts";
 import { ConfigPushError, ProcCreationError, ProcSpawnError } from "../mesh/_host_mesh_errors.ts";
 import { GREETER_TYPE, type Greeting } from "../mesh/cli/demo_actor.ts";
 import { WORKER_PERMISSIONS, workerCommand } from "../mesh/cli/worker.ts";
+import { readFirstLine } from "./_support.ts";
 
 const BOOTSTRAP = new URL("../bootstrap.ts", import.meta.url).pathname;
 const WORKER = new URL("../mesh/cli/worker.ts", import.meta.url).pathname;
@@ -50,12 +51,7 @@ async function startDaemon(): Promise<{ child: Deno.ChildProcess; addr: string }
     stderr: "inherit",
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  while (!buf.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buf += value;
-  }
+  const buf = await readFirstLine(reader);
   // Keep draining stdout so the daemon never blocks on a full pipe.
   (async () => {
     while (!(await reader.read()).done) { /* drain */ }

@@ -25,6 +25,7 @@ import { HostMeshRef } from "../mesh/host_mesh_ref.ts";
 import { ConfigPushError } from "../mesh/_host_mesh_errors.ts";
 import { GREETER_TYPE, type Greeting } from "../mesh/cli/demo_actor.ts";
 import { WORKER_PERMISSIONS } from "../mesh/cli/worker.ts";
+import { readFirstLine } from "./_support.ts";
 
 const SCRIPT = new URL("./support/netns_hosts.sh", import.meta.url).pathname;
 const BOOTSTRAP = new URL("../bootstrap.ts", import.meta.url).pathname;
@@ -162,12 +163,7 @@ async function startDaemon(ns: string, addr: string): Promise<Daemon> {
     stderr: "inherit",
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  while (!buf.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buf += value;
-  }
+  const buf = await readFirstLine(reader);
   const drained = (async () => {
     while (!(await reader.read()).done) { /* drain */ }
   })();

@@ -27,7 +27,7 @@ import { HostMesh } from "../mesh/host_mesh.ts";
 import { GREETER_TYPE, type Greeting } from "../mesh/cli/demo_actor.ts";
 import { WORKER_PERMISSIONS, workerCommand } from "../mesh/cli/worker.ts";
 import { systemdSuite } from "./_systemd_support.ts";
-import { statusKinds } from "./_support.ts";
+import { readFirstLine, statusKinds } from "./_support.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const ENTRY = `${ROOT}bootstrap.ts`;
@@ -359,13 +359,7 @@ managerTest(
     let unit: string | undefined;
     let socketDir: string | undefined;
     try {
-      let text = "";
-      while (!text.includes("\n")) {
-        const { value, done } = await lines.read();
-        if (done) break;
-        text += value;
-      }
-      const report = JSON.parse(text.split("\n")[0]);
+      const report = JSON.parse(await readFirstLine(lines));
       unit = report.unit as string;
       socketDir = report.socketDir as string;
       assertEquals(report.status, "Ready", "the host saw its proc Ready");

@@ -21,6 +21,7 @@ import {
   bootstrapCommand,
   CHILD_FLAGS,
   isAlive,
+  readFirstLine,
   ROOT,
   statusKinds,
   survivors,
@@ -181,13 +182,7 @@ Deno.test("BS-3, BS-34: SIGKILLing a parent with a warm pool leaves no warm chil
   let pids: number[] = [];
   let socketDir = "";
   try {
-    let text = "";
-    while (!text.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += value;
-    }
-    const report = JSON.parse(text.split("\n")[0]);
+    const report = JSON.parse(await readFirstLine(reader));
     pids = [report.adopted, ...report.warm];
     socketDir = report.socketDir;
     assertEquals(pids.length, 3);

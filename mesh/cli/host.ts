@@ -11,7 +11,7 @@
 import { parseArgs } from "@std/cli/parse-args";
 import { ChannelAddr } from "../../channel/addr.ts";
 import { BootstrapCommand } from "../../launcher/command.ts";
-import { serveProcessHost } from "../_host_mesh_serve.ts";
+import { servedUntilReleased, serveProcessHost } from "../_host_mesh_serve.ts";
 import { workerCommand } from "./worker.ts";
 
 /**
@@ -48,13 +48,6 @@ export async function run(args: string[]): Promise<number> {
   const command = parsed.worker ? workerCommand() : BootstrapCommand.current();
   const served = await serveProcessHost(parsed.addr, command);
   console.log(`ready ${served.ref.addr}`);
-  const onSignal = () => served.release();
-  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
-  for (const s of signals) Deno.addSignalListener(s, onSignal);
-  try {
-    await served.released;
-  } finally {
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
-  }
+  await servedUntilReleased(served);
   return 0;
 }
