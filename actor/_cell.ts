@@ -6,6 +6,8 @@
  * @module
  */
 
+// Light timers: a stopping proc must not load Deno's lazy setTimeout (BS-37).
+import { settlesWithinLight } from "../channel/_light_timer.ts";
 import { config } from "../config/config.ts";
 import { CLEANUP_TIMEOUT } from "../config/attrs.ts";
 import {
@@ -22,16 +24,10 @@ import { type ActorSupervisionEvent, describeSupervisionEvent, isError } from ".
 import { handlerIndex, UNDELIVERABLE_INDEX, UNDELIVERABLE_TYPE } from "./_handler_index.ts";
 import { EnvelopeQueue } from "./_envelope_queue.ts";
 
-import {
-  DROP,
-  EMPTY_HEADERS,
-  InstanceCell,
-  type ProcCore,
-  settlesWithin,
-} from "./_instance_cell.ts";
+import { DROP, EMPTY_HEADERS, InstanceCell, type ProcCore } from "./_instance_cell.ts";
 import type { InstanceContext } from "./_instance_context.ts";
 
-export { InstanceCell, type ProcCore, settlesWithin } from "./_instance_cell.ts";
+export { InstanceCell, type ProcCore } from "./_instance_cell.ts";
 export { handleOf, InstanceContext } from "./_instance_context.ts";
 
 const CHILD_SILENCE_MS = 500;
@@ -313,7 +309,7 @@ export class ActorCell extends InstanceCell {
     for (const child of this.children) child.requestStop("Stop", "parent stopping");
     while (this.children.size > 0) {
       const changed = new Promise<void>((resolve) => (this.#childChanged = resolve));
-      if (!(await settlesWithin(changed, CHILD_SILENCE_MS))) break;
+      if (!(await settlesWithinLight(changed, CHILD_SILENCE_MS))) break;
       if (this.#aborted) return;
     }
     if (this.#aborted) return;
@@ -322,7 +318,7 @@ export class ActorCell extends InstanceCell {
         const r = this.actor.cleanup(this.context, failure?.error);
         if (r !== undefined) {
           const cleanupMs = config.get(CLEANUP_TIMEOUT);
-          if (!(await settlesWithin(r, cleanupMs))) {
+          if (!(await settlesWithinLight(r, cleanupMs))) {
             console.error(`hypermesh: cleanup of ${this.id.key} timed out after ${cleanupMs}ms`);
           }
         }

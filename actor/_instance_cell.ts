@@ -5,7 +5,6 @@
  * @module
  */
 
-import { settlesWithinLight } from "../channel/_light_timer.ts";
 import { WatchCell } from "../channel/watch_cell.ts";
 import {
   createEnvelope,
@@ -40,15 +39,6 @@ export const EMPTY_HEADERS: Readonly<Record<string, HeaderValue>> = Object.freez
 
 /** Drops a bounce silently (used for undeliverable notifications). */
 export const DROP: ReturnHandle = () => {};
-
-/**
- * Resolves `true` if `promise` settles within `ms`, else `false`; cancels its
- * timer. A light timer (`channel/_light_timer.ts`): stopping a proc's actors
- * must not load Deno's lazy `setTimeout` (~10 ms) in a child that never
- * needed it.
- */
-export const settlesWithin: (promise: Promise<unknown>, ms: number) => Promise<boolean> =
-  settlesWithinLight;
 
 /** State shared by actors and client instances. */
 export class InstanceCell {

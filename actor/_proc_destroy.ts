@@ -14,7 +14,8 @@
 import { config } from "../config/config.ts";
 import { FORWARDER_FLUSH_TIMEOUT } from "../config/attrs.ts";
 import type { ActorId } from "./reference.ts";
-import { ActorCell, type InstanceCell, settlesWithin } from "./_cell.ts";
+import { settlesWithinLight } from "../channel/_light_timer.ts";
+import { ActorCell, type InstanceCell } from "./_cell.ts";
 import type { DestroyOptions, DestroyResult } from "./proc.ts";
 
 /** What a destroy acts on. */
@@ -56,7 +57,7 @@ export async function destroyActors(
   }
   await stopGroup(roots, timeoutMs, reason, stopped, aborted);
   if (coordinator) await stopGroup([coordinator], timeoutMs, reason, stopped, aborted);
-  await settlesWithin(target.flush(), config.get(FORWARDER_FLUSH_TIMEOUT));
+  await settlesWithinLight(target.flush(), config.get(FORWARDER_FLUSH_TIMEOUT));
   if (currentKey !== undefined && !options.exceptCurrent) {
     target.live.get(currentKey)?.abort("aborted");
   }
@@ -72,7 +73,7 @@ async function stopGroup(
 ): Promise<void> {
   if (roots.length === 0) return;
   for (const root of roots) root.requestStop("DrainAndStop", reason);
-  if (timeoutMs > 0) await settlesWithin(Promise.all(roots.map((r) => r.done)), timeoutMs); // MB-33
+  if (timeoutMs > 0) await settlesWithinLight(Promise.all(roots.map((r) => r.done)), timeoutMs); // MB-33
   for (const root of roots) {
     if (root.terminal) {
       stopped.push(root.id);

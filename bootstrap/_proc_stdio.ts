@@ -7,6 +7,7 @@
  * @module
  */
 
+import { settlesWithinLight } from "../channel/_light_timer.ts";
 import { dial } from "../channel/mod.ts";
 import type { ChannelTx } from "../channel/types.ts";
 import type { ProcId } from "../actor/reference.ts";
@@ -34,13 +35,6 @@ export function envGet(key: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Waits for `promise` (which never rejects) at most `ms`, clearing its timer. */
-async function settleWithin(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([promise, new Promise<void>((resolve) => timer = setTimeout(resolve, ms))]);
-  clearTimeout(timer);
 }
 
 /**
@@ -140,7 +134,7 @@ export async function drainStdio(forwarders: StdioForwarder[]): Promise<string[]
     tails.push(out.tail);
     if (tx !== undefined) {
       if (tx.status.get().kind === "Active") tx.post({ kind: "Flush", syncVersion: null });
-      await settleWithin(tx.flush(), config.get(attrs.FORWARDER_FLUSH_TIMEOUT)); // BS-14
+      await settlesWithinLight(tx.flush(), config.get(attrs.FORWARDER_FLUSH_TIMEOUT)); // BS-14
       await tx.close();
     }
   }

@@ -55,6 +55,7 @@
  * @module
  */
 
+import { settlesWithinLight } from "../channel/_light_timer.ts";
 import { ChannelAddr } from "../channel/addr.ts";
 import { serve } from "../channel/mod.ts";
 import { WatchCell } from "../channel/watch_cell.ts";
@@ -392,7 +393,7 @@ export class ProcessAlloc implements AsyncDisposable, AsyncIterable<AllocProcSta
     this.#stopCode = code;
     await Promise.all(this.#ranks.map(async (r) => {
       if (r.exit === undefined) r.tx?.post({ StopAndExit: code }); // BS-23
-      if (await settlesWithin(r.done!, graceMs)) return;
+      if (await settlesWithinLight(r.done!, graceMs)) return;
       try {
         await this.#launcher.terminate(r.procId.key, graceMs); // SIGTERM, then SIGKILL
       } catch (error) {
@@ -477,16 +478,5 @@ export class ProcessAlloc implements AsyncDisposable, AsyncIterable<AllocProcSta
   [SEAL](): void {
     this.#sealed = true;
     this.#maybeEnd();
-  }
-}
-
-/** Whether `promise` settles within `ms` (the timer is always cleared). */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
-  try {
-    return await Promise.race([promise.then(() => true, () => true), expired]);
-  } finally {
-    clearTimeout(timer);
   }
 }

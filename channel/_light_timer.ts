@@ -1,6 +1,6 @@
 /**
  * One-shot timers that cost nothing to start in a fresh process. Internal:
- * shared by the channel, actor and mesh layers, not exported.
+ * shared by the channel, actor, bootstrap and mesh layers, not exported.
  *
  * Deno 2.9's global `setTimeout`/`setInterval`/`clearTimeout` are the
  * node-compatible implementation, loaded lazily with a share of the node

@@ -5,7 +5,6 @@
 
 import { ChannelAddr } from "./addr.ts";
 import { ChannelError } from "./errors.ts";
-import { type LightTimer, startLightTimer } from "./_light_timer.ts";
 
 /**
  * @param addr A unix address.
@@ -82,16 +81,4 @@ export function closeQuietly(conn: Deno.Conn | Deno.Listener | undefined): void 
   } catch {
     // already closed
   }
-}
-
-/**
- * Waits for `promise` (which must not reject), but at most `ms` (a light
- * timer, `_light_timer.ts`).
- * @param promise The work.
- * @param ms Upper bound.
- */
-export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: LightTimer | undefined;
-  await Promise.race([promise, new Promise<void>((r) => (timer = startLightTimer(ms, r)))]);
-  timer?.cancel();
 }

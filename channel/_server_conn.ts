@@ -17,8 +17,8 @@
 import type { ChannelAddr } from "./addr.ts";
 import { FrameError } from "./errors.ts";
 import { FrameDecoder, OutBuffer } from "./framing.ts";
-import { closeQuietly, settleWithin, writeAll } from "./_net_io.ts";
-import { type LightTimer, startLightTimer } from "./_light_timer.ts";
+import { closeQuietly, writeAll } from "./_net_io.ts";
+import { type LightTimer, settlesWithinLight, startLightTimer } from "./_light_timer.ts";
 import {
   appendAck,
   appendReject,
@@ -244,7 +244,7 @@ export async function handleConn<M>(c: ServerConn, ctx: ConnContext<M>): Promise
       session.ackTimer = undefined;
     }
     if (!ctx.closing()) {
-      await settleWithin(c.writing, 200);
+      await settlesWithinLight(c.writing, 200);
       closeQuietly(c.conn);
       ctx.forget(c);
     }

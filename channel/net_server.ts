@@ -10,7 +10,8 @@
 import { attrs, config } from "../config/mod.ts";
 import type { ChannelAddr } from "./addr.ts";
 import { OutBuffer } from "./framing.ts";
-import { closeQuietly, listen, settleWithin } from "./_net_io.ts";
+import { settlesWithinLight } from "./_light_timer.ts";
+import { closeQuietly, listen } from "./_net_io.ts";
 import { appendAck, appendControl, TAG_CLOSED } from "./_protocol.ts";
 import { RecvQueue } from "./_recv_queue.ts";
 import {
@@ -137,7 +138,7 @@ export class NetServer<M> implements ChannelServer<M> {
     const pending = [...this.#conns];
     const unix = this.addr.transport === "unix";
     await Promise.all(pending.map(async (c) => {
-      await settleWithin(c.writing, HANGUP_MS);
+      await settlesWithinLight(c.writing, HANGUP_MS);
       if (!unix) {
         // TCP: half-close and let the handler read until the dialer hangs up:
         // closing a socket with unread input sends a reset, which can destroy
@@ -148,7 +149,7 @@ export class NetServer<M> implements ChannelServer<M> {
         } catch {
           // already closed or reset
         }
-        await settleWithin(c.done, HANGUP_MS);
+        await settlesWithinLight(c.done, HANGUP_MS);
       }
       // A unix socket needs no hang-up (CH-8): a completed write already sits in the
       // dialer's receive queue, and closing with unread input only flags an

@@ -23,8 +23,8 @@ import type { ChannelAddr } from "./addr.ts";
 import { type OnReturn, Outbox } from "./_outbox.ts";
 import { SendError } from "./errors.ts";
 import { FrameDecoder, OutBuffer } from "./framing.ts";
-import { closeQuietly, connect, settleWithin, writeAll } from "./_net_io.ts";
-import { type LightTimer, startLightTimer } from "./_light_timer.ts";
+import { closeQuietly, connect, writeAll } from "./_net_io.ts";
+import { type LightTimer, settlesWithinLight, startLightTimer } from "./_light_timer.ts";
 import {
   appendControl,
   decodeAck,
@@ -143,7 +143,7 @@ export class NetTx<M> implements ChannelTx<M> {
       const conn = this.#conn;
       if (conn !== undefined && this.#box.length === 0 && this.#wakeWriter !== undefined) {
         // Idle connection: say goodbye so the server forgets the session.
-        await settleWithin(writeAll(conn, BYE).catch(() => {}), 100);
+        await settlesWithinLight(writeAll(conn, BYE).catch(() => {}), 100);
       }
       this.#terminate("closed");
     }
@@ -253,7 +253,7 @@ export class NetTx<M> implements ChannelTx<M> {
       // hanging up — its final ack, `Closed` — is still readable. Read it
       // before dropping the socket, or delivered messages would be resent or
       // returned (CH-4).
-      await settleWithin(reader, READ_DRAIN_MS);
+      await settlesWithinLight(reader, READ_DRAIN_MS);
     }
     this.#conn = undefined; // stops the write loop
     closeQuietly(conn);
