@@ -1,4 +1,5 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
+import { Sink } from "./_log_test_util.ts";
 import { Proc } from "../actor/proc.ts";
 import type { ClientInstance } from "../actor/instance.ts";
 import type { ActorRef } from "../actor/port.ts";
@@ -10,24 +11,6 @@ import {
   normalizedLevenshtein,
   SIMILARITY_THRESHOLD,
 } from "./log_client.ts";
-
-/** A fake writer that lets a test wait for a number of lines. */
-class Sink {
-  readonly lines: string[] = [];
-  #waiters: { n: number; resolve: () => void }[] = [];
-  readonly write = (target: OutputTarget, line: string): void => {
-    this.lines.push(`${target}|${line}`);
-    this.#waiters = this.#waiters.filter((w) => {
-      if (this.lines.length < w.n) return true;
-      w.resolve();
-      return false;
-    });
-  };
-  atLeast(n: number): Promise<void> {
-    if (this.lines.length >= n) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ n, resolve }));
-  }
-}
 
 const FIXED = new Date(2026, 2, 28, 9, 5, 7);
 const HEADER = "\x1b[36m>>> Aggregated Logs (2026-03-28 09:05:07) >>>\x1b[0m";

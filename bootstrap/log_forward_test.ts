@@ -1,28 +1,11 @@
 import { assert, assertEquals } from "@std/assert";
+import { Sink } from "./_log_test_util.ts";
 import { ChannelAddr } from "../channel/addr.ts";
 import { dial } from "../channel/mod.ts";
 import { Proc } from "../actor/proc.ts";
 import type { OutputTarget } from "./stream_forwarder.ts";
 import { LogClientActor } from "./log_client.ts";
 import { LogForwardActor, type LogMessage, spawnLogForwarder, syncFlush } from "./log_forward.ts";
-
-/** A fake writer that lets a test wait for a number of lines. */
-class Sink {
-  readonly lines: string[] = [];
-  #waiters: { n: number; resolve: () => void }[] = [];
-  readonly write = (target: OutputTarget, line: string): void => {
-    this.lines.push(`${target}|${line}`);
-    this.#waiters = this.#waiters.filter((w) => {
-      if (this.lines.length < w.n) return true;
-      w.resolve();
-      return false;
-    });
-  };
-  atLeast(n: number): Promise<void> {
-    if (this.lines.length >= n) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ n, resolve }));
-  }
-}
 
 function log(procId: string, target: OutputTarget, ...payload: string[]): LogMessage {
   return { kind: "Log", hostname: "h", procId, outputTarget: target, payload };

@@ -5,6 +5,7 @@
  * LogClientActor (immediate mode, fake writer), all in this process's root proc.
  */
 
+import { Sink } from "../bootstrap/_log_test_util.ts";
 import { assert, assertEquals } from "@std/assert";
 import { ChannelAddr } from "../channel/addr.ts";
 import { ProcId } from "../actor/reference.ts";
@@ -15,7 +16,6 @@ import { attrs, config } from "../config/mod.ts";
 import { BootstrapProcManager } from "../bootstrap/manager.ts";
 import { LogClientActor } from "../bootstrap/log_client.ts";
 import { spawnLogForwarder } from "../bootstrap/log_forward.ts";
-import type { OutputTarget } from "../bootstrap/stream_forwarder.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const LINES = 20;
@@ -33,38 +33,6 @@ function logChildCommand(): BootstrapCommand {
     "--allow-ffi",
     `${ROOT}tests/fixtures/log_child.ts`,
   ]).withEnv({ LOG_CHILD_LINES: String(LINES) });
-}
-
-/** A fake writer that lets the test wait for a number of lines. */
-class Sink {
-  readonly lines: string[] = [];
-  #waiters: { n: number; resolve: () => void }[] = [];
-  readonly write = (target: OutputTarget, line: string): void => {
-    this.lines.push(`${target}|${line}`);
-    this.#waiters = this.#waiters.filter((w) => {
-      if (this.lines.length < w.n) return true;
-      w.resolve();
-      return false;
-    });
-  };
-  async atLeast(n: number, timeoutMs: number): Promise<void> {
-    if (this.lines.length >= n) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      await Promise.race([
-        new Promise<void>((resolve) => this.#waiters.push({ n, resolve })),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(new Error(`only ${this.lines.length}/${n} lines:\n${this.lines.join("\n")}`)),
-            timeoutMs,
-          );
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
 }
 
 Deno.test("BS-14: a bootstrap child's lines reach the LogClientActor with the rank prefix, none lost at exit; the stderr tail is in Stopped", async () => {
