@@ -26,6 +26,7 @@
  * @module
  */
 
+import { spawnBareChildren, stats, stopBareChildren } from "./_floor.ts";
 import { context, shutdownContext } from "../actor/context.ts";
 import { attrs, config } from "../config/mod.ts";
 import type { ClientInstance } from "../actor/instance.ts";
@@ -34,30 +35,12 @@ import { HostMesh } from "../mesh/host_mesh.ts";
 import { GREETER_TYPE, type Greeting } from "../mesh/cli/demo_actor.ts";
 import { workerCommand } from "../mesh/cli/worker.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
-const FLAGS = ["--allow-read", "--allow-write", "--allow-net", "--allow-env", "--allow-sys"];
 
 async function bareFloor(n: number): Promise<number> {
-  const dir = Deno.makeTempDirSync({ prefix: "bare-" });
-  const path = `${dir}/cb.sock`;
-  const listener = Deno.listen({ transport: "unix", path });
   const t0 = performance.now();
-  const children = Array.from({ length: n }, () =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-config", ...FLAGS, `${ROOT}bench/_bare_child.ts`],
-      env: { BARE_CALLBACK: path },
-      stdin: "null",
-    }).spawn());
-  for (let i = 0; i < n; i++) {
-    const conn = await listener.accept();
-    await conn.read(new Uint8Array(1));
-    conn.close();
-  }
+  const children = await spawnBareChildren(n);
   const ms = performance.now() - t0;
-  listener.close();
-  for (const c of children) c.kill("SIGTERM");
-  await Promise.all(children.map((c) => c.status));
-  Deno.removeSync(dir, { recursive: true });
+  await stopBareChildren(children);
   return ms;
 }
 
@@ -100,8 +83,7 @@ async function meshRound(
 }
 
 function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  return stats(xs).median;
 }
 
 async function scenario(numHosts: number, iterations: number, prewarm = 0) {

@@ -21,6 +21,7 @@
  * @module
  */
 
+import { fmtStats, spawnBareChildren, stats, stopBareChildren } from "./_floor.ts";
 import { ChannelAddr } from "../channel/addr.ts";
 import { ProcId } from "../actor/reference.ts";
 import { Proc } from "../actor/proc.ts";
@@ -39,38 +40,6 @@ const FLAGS = [
   "--allow-sys",
   "--allow-ffi",
 ];
-
-interface Bare {
-  child: Deno.ChildProcess;
-}
-
-async function bareSpawn(n: number): Promise<Bare[]> {
-  const dir = Deno.makeTempDirSync({ prefix: "bare-" });
-  const path = `${dir}/cb.sock`;
-  const listener = Deno.listen({ transport: "unix", path });
-  try {
-    const children = Array.from({ length: n }, () =>
-      new Deno.Command(Deno.execPath(), {
-        args: ["run", "--no-config", ...FLAGS, `${ROOT}bench/_bare_child.ts`],
-        env: { BARE_CALLBACK: path },
-        stdin: "null",
-      }).spawn());
-    for (let i = 0; i < n; i++) {
-      const conn = await listener.accept();
-      await conn.read(new Uint8Array(1));
-      conn.close();
-    }
-    return children.map((child) => ({ child }));
-  } finally {
-    listener.close();
-    Deno.removeSync(dir, { recursive: true });
-  }
-}
-
-async function bareStop(bares: Bare[]): Promise<void> {
-  for (const { child } of bares) child.kill("SIGTERM");
-  await Promise.all(bares.map(({ child }) => child.status));
-}
 
 class BootstrapRig implements AsyncDisposable {
   #n = 0;
@@ -130,24 +99,13 @@ function idle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, IDLE_BEFORE_STOP_MS));
 }
 
-function stats(xs: number[]): { median: number; p10: number; p90: number } {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))];
-  return { median: q(0.5), p10: q(0.1), p90: q(0.9) };
-}
-
-function fmt(xs: number[]): string {
-  const { median, p10, p90 } = stats(xs);
-  return `median ${median.toFixed(1)} ms (p10 ${p10.toFixed(1)} – p90 ${p90.toFixed(1)})`;
-}
-
 async function report(iterations: number): Promise<void> {
   await using rig = await BootstrapRig.create();
   await using warmRig = await BootstrapRig.create(8);
   const results: Record<string, number[]> = {};
   const add = (k: string, v: number) => (results[k] ??= []).push(v);
   // Warm the module cache and the JIT of every path.
-  await bareStop(await bareSpawn(1));
+  await stopBareChildren(await spawnBareChildren(1));
   await rig.stop(await rig.spawn(1));
   await warmRig.settle();
   await warmRig.stop(await warmRig.spawn(1));
@@ -155,11 +113,11 @@ async function report(iterations: number): Promise<void> {
     for (const n of [1, 8]) {
       await warmRig.settle(); // no refill running under the cold and bare rows
       let t = performance.now();
-      const bares = await bareSpawn(n);
+      const bares = await spawnBareChildren(n);
       add(`bare ready x${n}`, performance.now() - t);
       await idle();
       t = performance.now();
-      await bareStop(bares);
+      await stopBareChildren(bares);
       add(`bare stop x${n}`, performance.now() - t);
       t = performance.now();
       const handles = await rig.spawn(n);
@@ -178,7 +136,7 @@ async function report(iterations: number): Promise<void> {
       add(`warm pool stop x${n}`, performance.now() - t);
     }
   }
-  for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(20)} ${fmt(v)}`);
+  for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(20)} ${fmtStats(v)}`);
   for (const n of [1, 8]) {
     const f = stats(results[`bare ready x${n}`]).median;
     for (const kind of ["bootstrap", "warm pool"]) {
@@ -199,9 +157,9 @@ if (import.meta.main) {
       baseline: true,
       async fn(b) {
         b.start();
-        const bares = await bareSpawn(n);
+        const bares = await spawnBareChildren(n);
         b.end();
-        await bareStop(bares);
+        await stopBareChildren(bares);
       },
     });
     Deno.bench({

@@ -16,6 +16,7 @@
  * @module
  */
 
+import { fmtStats, stats } from "./_floor.ts";
 import { ChannelAddr } from "../channel/addr.ts";
 import { ProcId } from "../actor/reference.ts";
 import { Proc } from "../actor/proc.ts";
@@ -109,17 +110,6 @@ async function trueViaCommand(): Promise<void> {
   await new Deno.Command(PROGRAM, { stdout: "null", stderr: "null" }).output();
 }
 
-function stats(xs: number[]): { median: number; p10: number; p90: number } {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))];
-  return { median: q(0.5), p10: q(0.1), p90: q(0.9) };
-}
-
-function fmt(xs: number[]): string {
-  const { median, p10, p90 } = stats(xs);
-  return `median ${median.toFixed(1)} ms (p10 ${p10.toFixed(1)} – p90 ${p90.toFixed(1)})`;
-}
-
 async function report(iterations: number): Promise<void> {
   const kinds: Kind[] = (await systemdAvailable()) ? ["native", "systemd"] : ["native"];
   const results: Record<string, number[]> = {};
@@ -152,7 +142,7 @@ async function report(iterations: number): Promise<void> {
       add("systemd /bin/true launch→exit", performance.now() - t);
     }
   }
-  for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(30)} ${fmt(v)}`);
+  for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(30)} ${fmtStats(v)}`);
   if (launcher === undefined) return;
   for (const what of ["spawn→Ready", "terminate", "/bin/true launch→exit"]) {
     const s = stats(results[`systemd ${what}`]).median;
