@@ -1,13 +1,22 @@
 /**
  * Shared helpers of the integration suites: paths, the permission flags
- * children run with, and process-liveness probes (Deno gates `/proc` of other
+ * children run with, a manager rig, and process-liveness probes (Deno gates `/proc` of other
  * processes behind `--allow-all`, so these fall back to `ps`; PID 1 reaps
  * lazily, so a zombie counts as dead).
  * @module
  */
 
+import { ChannelAddr } from "../channel/addr.ts";
+import { ProcId } from "../actor/reference.ts";
+import { Proc } from "../actor/proc.ts";
+import type { ClientInstance } from "../actor/instance.ts";
+import type { DialMailboxRouter } from "../actor/dial_router.ts";
+import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
+import type { ProcLauncher } from "../launcher/types.ts";
 import { processState } from "../launcher/_proc_state.ts";
+import { type BootstrapProcConfig, BootstrapProcManager } from "../bootstrap/manager.ts";
+import type { BootstrapProcHandle } from "../bootstrap/proc_handle.ts";
 import { isExit, type ProcStatus } from "../bootstrap/proc_status.ts";
 
 /** The repository root, with a trailing slash. */
@@ -94,4 +103,90 @@ export async function readFirstLine(reader: ReadableStreamDefaultReader<string>)
     text += value;
   }
   return text.slice(0, text.indexOf("\n"));
+}
+
+/** What {@linkcode withManager} hands a test. */
+export interface ManagerRig {
+  /** A served root proc the procs call back to and are reached from. */
+  root: Proc;
+  /** A client instance of the root proc. */
+  cx: ClientInstance;
+  /** The manager (default command: {@linkcode bootstrapCommand}). */
+  manager: BootstrapProcManager;
+  /** Every proc id text spawned through `spawn`, in order. */
+  ids: string[];
+  /** Spawns proc `name` (create rank 0, no config override unless given). */
+  spawn(name: string, extra?: Partial<BootstrapProcConfig>): Promise<BootstrapProcHandle>;
+  /** Waits for Ready and routes the root proc's messages for it to its socket. */
+  ready(handle: BootstrapProcHandle): Promise<void>;
+}
+
+/** Options of {@linkcode withManager}. */
+export interface ManagerRigOptions {
+  /** The launcher to set (default: the manager's choice, native here). */
+  launcher?: () => Promise<ProcLauncher>;
+  /** `HYPERMESH_PREWARM_PROCS` for the manager (default 0: no warm pool). */
+  prewarm?: number;
+}
+
+/**
+ * Runs `fn` with a root proc and a {@linkcode BootstrapProcManager}, and
+ * disposes both (and so every child) afterwards, whatever `fn` did.
+ * @param fn The test body.
+ * @param options Launcher and warm pool.
+ */
+export async function withManager(
+  fn: (rig: ManagerRig) => Promise<void>,
+  options: ManagerRigOptions = {},
+): Promise<void> {
+  const root = await Proc.direct(ChannelAddr.any("unix"), "root");
+  const cx = root.instance("client");
+  let manager: BootstrapProcManager;
+  {
+    using _prewarm = config.override(attrs.PREWARM_PROCS, options.prewarm ?? 0);
+    manager = new BootstrapProcManager(bootstrapCommand());
+  }
+  const ids: string[] = [];
+  try {
+    if (options.launcher !== undefined) manager.setLauncher(await options.launcher());
+    await fn({
+      root,
+      cx,
+      manager,
+      ids,
+      spawn: (name, extra = {}) => {
+        const procId = new ProcId(ChannelAddr.any("unix"), name);
+        ids.push(procId.toString());
+        return manager.spawn(procId, root.procId.addr, {
+          createRank: 0,
+          clientConfigOverride: {},
+          ...extra,
+        });
+      },
+      ready: async (handle) => {
+        await handle.ready();
+        (root.forwarder as DialMailboxRouter).bind(handle.procId, handle.addr()!);
+      },
+    });
+  } finally {
+    await manager[Symbol.asyncDispose]();
+    cx[Symbol.dispose]();
+    await root[Symbol.asyncDispose]();
+  }
+}
+
+/**
+ * A command running a test fixture with env access only.
+ * @param name The file under `tests/fixtures/`.
+ * @param args Its arguments.
+ * @returns `deno run --no-config --allow-env <fixture> args…`.
+ */
+export function fixtureCommand(name: string, args: string[] = []): BootstrapCommand {
+  return BootstrapCommand.fromPath(Deno.execPath(), [
+    "run",
+    "--no-config",
+    "--allow-env",
+    `${ROOT}tests/fixtures/${name}`,
+    ...args,
+  ]);
 }

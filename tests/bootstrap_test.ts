@@ -7,78 +7,25 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { ChannelAddr } from "../channel/addr.ts";
 import { ProcId } from "../actor/reference.ts";
-import { Proc } from "../actor/proc.ts";
-import type { ClientInstance } from "../actor/instance.ts";
 import type { DialMailboxRouter } from "../actor/dial_router.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import type { LaunchOptions, LaunchResult, ProcLauncher } from "../launcher/types.ts";
 import {
-  bootstrapCommand,
   CHILD_FLAGS,
+  fixtureCommand,
   isAlive,
   readFirstLine,
   ROOT,
   statusKinds,
   survivors,
+  withManager,
 } from "./_support.ts";
 
 const ENTRY = `${ROOT}bootstrap.ts`;
 import { attrs } from "../config/mod.ts";
 import { ReadyError } from "../host/proc_handle.ts";
-import { type BootstrapProcConfig, BootstrapProcManager } from "../bootstrap/manager.ts";
 import type { BootstrapProcHandle } from "../bootstrap/proc_handle.ts";
 import type { ProcStatus } from "../bootstrap/proc_status.ts";
-
-function fixtureCommand(name: string, args: string[] = []): BootstrapCommand {
-  return BootstrapCommand.fromPath(Deno.execPath(), [
-    "run",
-    "--no-config",
-    "--allow-env",
-    `${ROOT}tests/fixtures/${name}`,
-    ...args,
-  ]);
-}
-
-interface Setup {
-  root: Proc;
-  cx: ClientInstance;
-  manager: BootstrapProcManager;
-  spawn(name: string, extra?: Partial<BootstrapProcConfig>): Promise<BootstrapProcHandle>;
-  /** Waits for Ready and routes the root proc's messages for it to its socket. */
-  ready(handle: BootstrapProcHandle): Promise<void>;
-}
-
-async function withManager(
-  fn: (s: Setup) => Promise<void>,
-  launcher?: ProcLauncher,
-): Promise<void> {
-  const root = await Proc.direct(ChannelAddr.any("unix"), "root");
-  const cx = root.instance("client");
-  const manager = new BootstrapProcManager(bootstrapCommand());
-  if (launcher !== undefined) manager.setLauncher(launcher);
-  const setup: Setup = {
-    root,
-    cx,
-    manager,
-    spawn: (name, extra = {}) =>
-      manager.spawn(new ProcId(ChannelAddr.any("unix"), name), root.procId.addr, {
-        createRank: 0,
-        clientConfigOverride: {},
-        ...extra,
-      }),
-    ready: async (handle) => {
-      await handle.ready();
-      (root.forwarder as DialMailboxRouter).bind(handle.procId, handle.addr()!);
-    },
-  };
-  try {
-    await fn(setup);
-  } finally {
-    await manager[Symbol.asyncDispose]();
-    cx[Symbol.dispose]();
-    await root[Symbol.asyncDispose]();
-  }
-}
 
 Deno.test("BS: graceful terminate of a bootstrap child → Stopped(0) or Killed(SIGTERM); watch sees Running→Ready→Stopped", async () => {
   await withManager(async ({ cx, spawn, ready }) => {
@@ -327,7 +274,7 @@ Deno.test("BS: the exit monitor maps the launcher's exit (launcher tail used whe
   await withManager(async ({ spawn }) => {
     const handle = await spawn("dummy-0");
     assertEquals(await handle.wait(), { kind: "Stopped", exitCode: 0, stderrTail: ["bye"] });
-  }, new DummyLauncher());
+  }, { launcher: () => Promise.resolve(new DummyLauncher()) });
 });
 
 Deno.test("BS: V0ProcMesh allocator protocol: Hello, StartProc → StartedProc, StopAndExit(code)", async () => {

@@ -6,6 +6,7 @@
  */
 
 import { Sink } from "../bootstrap/_log_test_util.ts";
+import { CHILD_FLAGS, ROOT } from "./_support.ts";
 import { assert, assertEquals } from "@std/assert";
 import { ChannelAddr } from "../channel/addr.ts";
 import { ProcId } from "../actor/reference.ts";
@@ -17,20 +18,12 @@ import { BootstrapProcManager } from "../bootstrap/manager.ts";
 import { LogClientActor } from "../bootstrap/log_client.ts";
 import { spawnLogForwarder } from "../bootstrap/log_forward.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const LINES = 20;
 
 function logChildCommand(): BootstrapCommand {
   return BootstrapCommand.fromPath(Deno.execPath(), [
     "run",
-    "--config",
-    `${ROOT}deno.json`,
-    "--allow-read",
-    "--allow-write",
-    "--allow-net",
-    "--allow-env",
-    "--allow-sys",
-    "--allow-ffi",
+    ...CHILD_FLAGS,
     `${ROOT}tests/fixtures/log_child.ts`,
   ]).withEnv({ LOG_CHILD_LINES: String(LINES) });
 }

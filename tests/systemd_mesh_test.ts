@@ -13,34 +13,26 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { ChannelAddr } from "../channel/addr.ts";
 import { ProcId } from "../actor/reference.ts";
-import { Proc } from "../actor/proc.ts";
 import { context, shutdownContext } from "../actor/context.ts";
-import type { ClientInstance } from "../actor/instance.ts";
 import type { DialMailboxRouter } from "../actor/dial_router.ts";
 import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { SystemdProcLauncher, unitName } from "../launcher/systemd.ts";
-import { type BootstrapProcConfig, BootstrapProcManager } from "../bootstrap/manager.ts";
-import type { BootstrapProcHandle } from "../bootstrap/proc_handle.ts";
 import { Extent } from "../mesh/extent.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
 import { GREETER_TYPE, type Greeting } from "../mesh/cli/demo_actor.ts";
 import { WORKER_PERMISSIONS, workerCommand } from "../mesh/cli/worker.ts";
 import { systemdSuite } from "./_systemd_support.ts";
-import { readFirstLine, statusKinds } from "./_support.ts";
+import {
+  CHILD_FLAGS,
+  type ManagerRig,
+  readFirstLine,
+  ROOT,
+  statusKinds,
+  withManager,
+} from "./_support.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const ENTRY = `${ROOT}bootstrap.ts`;
-const CHILD_FLAGS = [
-  "--config",
-  `${ROOT}deno.json`,
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-sys",
-  "--allow-ffi",
-];
 
 const managerTest = await systemdSuite("systemd mesh tests");
 
@@ -170,49 +162,13 @@ managerTest("LN-S6: a unit gets this process's DENO_DIR (not set by the command)
   }
 });
 
-interface Setup {
-  cx: ClientInstance;
-  manager: BootstrapProcManager;
-  /** Spawns proc `name`; `ids` collects every spawned proc id text. */
-  spawn(name: string, extra?: Partial<BootstrapProcConfig>): Promise<BootstrapProcHandle>;
-  /** Waits for Ready and routes the root proc's messages for it to its socket. */
-  ready(handle: BootstrapProcHandle): Promise<void>;
-  ids: string[];
-}
-
-/** A manager whose launcher is the systemd one; disposed (units stopped) afterwards. */
-async function withManager(fn: (s: Setup) => Promise<void>): Promise<void> {
-  const root = await Proc.direct(ChannelAddr.any("unix"), "root");
-  const cx = root.instance("client");
-  const manager = new BootstrapProcManager(
-    BootstrapCommand.fromPath(Deno.execPath(), ["run", ...CHILD_FLAGS, ENTRY]),
-  );
-  const ids: string[] = [];
-  try {
-    manager.setLauncher(await SystemdProcLauncher.connect());
-    await fn({
-      cx,
-      manager,
-      ids,
-      spawn: (name, extra = {}) => {
-        const procId = new ProcId(ChannelAddr.any("unix"), name);
-        ids.push(procId.toString());
-        return manager.spawn(procId, root.procId.addr, {
-          createRank: 0,
-          clientConfigOverride: {},
-          ...extra,
-        });
-      },
-      ready: async (handle) => {
-        await handle.ready();
-        (root.forwarder as DialMailboxRouter).bind(handle.procId, handle.addr()!);
-      },
-    });
-  } finally {
-    await manager[Symbol.asyncDispose]();
-    cx[Symbol.dispose]();
-    await root[Symbol.asyncDispose]();
-  }
+/** A manager whose launcher is the systemd one; afterwards (units stopped) no unit is left. */
+async function withSystemdManager(fn: (rig: ManagerRig) => Promise<void>): Promise<void> {
+  let ids: string[] = [];
+  await withManager(async (rig) => {
+    ids = rig.ids;
+    await fn(rig);
+  }, { launcher: () => SystemdProcLauncher.connect() });
   assertEquals(await leftovers(ids), [], "LN-S3: no unit is left once the manager is disposed");
 }
 
@@ -229,7 +185,7 @@ function fixtureCommand(name: string, args: string[] = []): BootstrapCommand {
 managerTest(
   "BS: graceful terminate through the manager (systemd) → Stopped(0); Running→Ready→Stopped; no pid",
   async () => {
-    await withManager(async ({ cx, spawn, ready }) => {
+    await withSystemdManager(async ({ cx, spawn, ready }) => {
       const handle = await spawn("sd-graceful-0");
       const kinds = statusKinds(handle);
       assertEquals(handle.pid, undefined, "a systemd proc exposes no pid");
@@ -244,7 +200,7 @@ managerTest(
 );
 
 managerTest("BS: kill() through the manager (systemd) → Killed(9)", async () => {
-  await withManager(async ({ spawn, ready }) => {
+  await withSystemdManager(async ({ spawn, ready }) => {
     const handle = await spawn("sd-kill-0");
     await ready(handle);
     assertEquals(await handle.kill(), { kind: "Killed", signal: 9, coreDumped: false });
@@ -255,7 +211,7 @@ managerTest("BS: kill() through the manager (systemd) → Killed(9)", async () =
 managerTest(
   "BS: a crashing proc (systemd) maps to Stopped(1) (uncaught error) and Killed(6) (SIGABRT)",
   async () => {
-    await withManager(async ({ spawn }) => {
+    await withSystemdManager(async ({ spawn }) => {
       const thrown = await spawn("sd-crash-0", {
         bootstrapCommand: fixtureCommand("bootstrap_crash.ts", ["throw"]),
       });
@@ -276,7 +232,7 @@ managerTest(
 managerTest(
   "LN-S3, BS-11: 100 spawn/stop cycles through the manager (systemd) leave no unit, socket or status",
   async () => {
-    await withManager(async ({ cx, manager, spawn, ready, ids }) => {
+    await withSystemdManager(async ({ cx, manager, spawn, ready, ids }) => {
       const cycles = 100;
       const lanes = 4;
       const sleeper = BootstrapCommand.fromPath("/bin/sleep", ["60"]);

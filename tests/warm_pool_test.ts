@@ -6,12 +6,7 @@
  */
 
 import { assert, assertEquals, assertNotEquals, assertRejects } from "@std/assert";
-import { ChannelAddr } from "../channel/addr.ts";
-import { ProcId } from "../actor/reference.ts";
-import { Proc } from "../actor/proc.ts";
-import type { ClientInstance } from "../actor/instance.ts";
-import type { DialMailboxRouter } from "../actor/dial_router.ts";
-import { attrs, config } from "../config/mod.ts";
+import { attrs } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { NativeProcLauncher } from "../launcher/native.ts";
 import { ProcBind } from "../launcher/proc_bind.ts";
@@ -21,61 +16,36 @@ import {
   bootstrapCommand,
   CHILD_FLAGS,
   isAlive,
+  type ManagerRig,
   readFirstLine,
   ROOT,
   statusKinds,
   survivors,
+  withManager,
 } from "./_support.ts";
 
 const ENTRY = `${ROOT}bootstrap.ts`;
-import { type BootstrapProcConfig, BootstrapProcManager } from "../bootstrap/manager.ts";
 import type { WarmPool } from "../bootstrap/_warm_pool.ts";
-import type { BootstrapProcHandle } from "../bootstrap/proc_handle.ts";
 
-interface Setup {
-  cx: ClientInstance;
-  manager: BootstrapProcManager;
+interface Setup extends ManagerRig {
   pool: WarmPool;
   /** The pool's pids once it holds 2 warm children. */
   full(): Promise<readonly number[]>;
-  spawn(name: string, extra?: Partial<BootstrapProcConfig>): Promise<BootstrapProcHandle>;
-  /** Waits for Ready and routes the root proc's messages for it to its socket. */
-  ready(handle: BootstrapProcHandle): Promise<void>;
 }
 
-async function withPool(fn: (s: Setup) => Promise<void>): Promise<void> {
-  const root = await Proc.direct(ChannelAddr.any("unix"), "root");
-  const cx = root.instance("client");
-  let manager: BootstrapProcManager;
-  {
-    using _prewarm = config.override(attrs.PREWARM_PROCS, 2);
-    manager = new BootstrapProcManager(bootstrapCommand());
-  }
-  const pool = manager.warmPool!;
-  const setup: Setup = {
-    cx,
-    manager,
-    pool,
-    full: async () => (await pool.waitFor((pids) => pids.length === 2))!,
-    spawn: (name, extra = {}) =>
-      manager.spawn(new ProcId(ChannelAddr.any("unix"), name), root.procId.addr, {
-        createRank: 0,
-        clientConfigOverride: {},
-        ...extra,
-      }),
-    ready: async (handle) => {
-      await handle.ready();
-      (root.forwarder as DialMailboxRouter).bind(handle.procId, handle.addr()!);
-    },
-  };
-  try {
-    assert(pool !== undefined, "HYPERMESH_PREWARM_PROCS=2 must give the manager a warm pool");
-    await fn(setup);
-  } finally {
-    await manager[Symbol.asyncDispose]();
-    cx[Symbol.dispose]();
-    await root[Symbol.asyncDispose]();
-  }
+/** A manager with a warm pool of 2. */
+function withPool(fn: (s: Setup) => Promise<void>): Promise<void> {
+  return withManager(async (rig) => {
+    const pool = rig.manager.warmPool;
+    if (pool === undefined) {
+      throw new Error("HYPERMESH_PREWARM_PROCS=2 must give the manager a warm pool");
+    }
+    await fn({
+      ...rig,
+      pool,
+      full: async () => (await pool.waitFor((pids) => pids.length === 2))!,
+    });
+  }, { prewarm: 2 });
 }
 
 Deno.test("BS-30, BS-32: a spawn adopts a warm child (pid from before the spawn), reaches Ready, and the pool refills", async () => {
