@@ -35,7 +35,6 @@ import { HostMesh } from "../mesh/host_mesh.ts";
 import { GREETER_TYPE, type Greeting } from "../mesh/cli/demo_actor.ts";
 import { workerCommand } from "../mesh/cli/worker.ts";
 
-
 async function bareFloor(n: number): Promise<number> {
   const t0 = performance.now();
   const children = await spawnBareChildren(n);
