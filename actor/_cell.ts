@@ -20,7 +20,15 @@ import {
 import type { ActorId } from "./reference.ts";
 import type { Actor, AnyHandler } from "./actor.ts";
 import { type ActorStatus, ActorStatuses } from "./status.ts";
-import { type ActorSupervisionEvent, describeSupervisionEvent, isError } from "./supervision.ts";
+import {
+  type ActorSupervisionEvent,
+  describeSupervisedFailure,
+  describeSupervisionEvent,
+  isError,
+  MESH_CAST_HEADER,
+  MESH_FAILURE_TYPE,
+  type SupervisedFailure,
+} from "./supervision.ts";
 import { handlerIndex, UNDELIVERABLE_INDEX, UNDELIVERABLE_TYPE } from "./_handler_index.ts";
 import { EnvelopeQueue } from "./_envelope_queue.ts";
 
@@ -31,6 +39,7 @@ export { InstanceCell, type ProcCore } from "./_instance_cell.ts";
 export { handleOf, InstanceContext } from "./_instance_context.ts";
 
 const CHILD_SILENCE_MS = 500;
+const MESH_FAILURE_INDEX = handlerIndex(MESH_FAILURE_TYPE);
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -43,6 +52,8 @@ const SIGNAL_RANK = { DrainAndStop: 1, Stop: 2, Abort: 3 } as const;
 type Failure = {
   error: string;
   causedBy?: ActorSupervisionEvent;
+  /** The mesh failure this actor did not handle (MB-50). */
+  meshFailure?: SupervisedFailure;
   /** Headers of the message whose handling failed. */
   headers?: Readonly<Record<string, HeaderValue>>;
 };
@@ -248,6 +259,15 @@ export class ActorCell extends InstanceCell {
         if (!isMessageEnvelope(returned)) return this.#done(undefined);
         this.status.set({ kind: "Processing", since: Date.now(), handler: UNDELIVERABLE_TYPE });
         this.#processing = undefined;
+        if (!this.actor.handleUndeliverable && returned.headers?.[MESH_CAST_HEADER] !== undefined) {
+          // MB-51: the dead rank reaches the mesh's owner as a mesh failure.
+          console.warn(
+            `hypermesh: ${this.id.key}: cast to ${returned.dest} of mesh "${
+              returned.headers[MESH_CAST_HEADER]
+            }" was undeliverable`,
+          );
+          return this.#done(undefined);
+        }
         if (!this.actor.handleUndeliverable) {
           const errors = returned.errors.map(describeDeliveryError).join("; ");
           return this.#done({
@@ -259,6 +279,9 @@ export class ActorCell extends InstanceCell {
         r = this.actor.handleUndeliverable(cx, returned);
       } else {
         const handler = this.#handlers.get(index);
+        if (handler === undefined && index === MESH_FAILURE_INDEX) {
+          return this.#supervise(cx, envelope.data as SupervisedFailure, headers); // MB-50
+        }
         if (handler === undefined) {
           return this.#done({
             error:
@@ -278,6 +301,39 @@ export class ActorCell extends InstanceCell {
     }
     if (!isThenable(r)) return this.#done(undefined);
     return this.#settle(r, headers);
+  }
+
+  /** MB-50: a mesh failure of an owned mesh: handled, or this actor fails. */
+  #supervise(
+    cx: InstanceContext,
+    failure: SupervisedFailure,
+    headers: Readonly<Record<string, HeaderValue>>,
+  ): Failure | undefined | Promise<Failure | undefined> {
+    this.status.set({ kind: "Processing", since: Date.now(), handler: MESH_FAILURE_TYPE });
+    this.#processing = undefined;
+    const unhandled = (why = ""): Failure => ({
+      error: `UnhandledMeshFailure: ${describeSupervisedFailure(failure)}${why}`,
+      meshFailure: failure,
+      headers,
+    });
+    const hook = this.actor.handleMeshFailure;
+    if (hook === undefined) return this.#done(unhandled());
+    let r: boolean | Promise<boolean>;
+    try {
+      r = hook.call(this.actor, cx, failure);
+    } catch (error) {
+      return this.#done(unhandled(` (handler threw: ${errorText(error)})`));
+    }
+    if (!isThenable(r)) return this.#done(r === true ? undefined : unhandled());
+    return (async () => {
+      try {
+        return (await r) === true ? undefined : unhandled();
+      } catch (error) {
+        return unhandled(` (handler threw: ${errorText(error)})`);
+      } finally {
+        this.#headers = EMPTY_HEADERS;
+      }
+    })();
   }
 
   #done<F extends Failure | undefined>(outcome: F): F {
@@ -341,6 +397,7 @@ export class ActorCell extends InstanceCell {
     };
     if (failure && Object.keys(headers).length > 0) event.messageHeaders = headers;
     if (failure?.causedBy) event.causedBy = failure.causedBy;
+    if (failure?.meshFailure) event.meshFailure = failure.meshFailure;
     this.core.terminated(this, event);
     this.resolveDone();
   }

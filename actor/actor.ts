@@ -41,13 +41,23 @@
  *   is published, so a batch delivered one message per microtask (a mailbox
  *   server draining a channel read) stays one run. (Reading the clock and
  *   publishing per message cost a third of the in-process throughput.)
+ * - **MB-50 (mesh failures escalate).** A mesh failure delivered to an
+ *   owning actor (message type `__supervise__`) runs
+ *   {@linkcode Actor.handleMeshFailure} in the message loop like any
+ *   handler; `true` means handled; `false`, no hook, or a throw fails the
+ *   actor with `UnhandledMeshFailure: …`, and its supervision event carries
+ *   the failure (`meshFailure`), so it climbs to the actor's own owner.
+ * - **MB-51 (casts to dead ranks).** A message sent by a mesh cast (header
+ *   `hypermesh.mesh_cast`) that comes back undeliverable is logged, not a
+ *   failure of the sending actor, unless the actor has its own
+ *   `handleUndeliverable`.
  *
  * @module
  */
 
 import type { MessageEnvelope } from "./envelope.ts";
 import type { Context } from "./instance.ts";
-import type { ActorSupervisionEvent } from "./supervision.ts";
+import type { ActorSupervisionEvent, SupervisedFailure } from "./supervision.ts";
 
 /** What a handler may return. */
 export type HandlerResult = void | Promise<void>;
@@ -74,6 +84,13 @@ export interface Actor {
     cx: Context<this>,
     event: ActorSupervisionEvent,
   ): boolean | Promise<boolean>;
+  /**
+   * A mesh this actor owns reported a failure (the seeds' `__supervise__`;
+   * the mesh layer passes its `MeshFailure`). Return true when handled;
+   * false (or no hook) fails this actor with `UnhandledMeshFailure`, which
+   * escalates to the actor's own owner (MB-50).
+   */
+  handleMeshFailure?(cx: Context<this>, failure: SupervisedFailure): boolean | Promise<boolean>;
   /**
    * A message this actor sent came back undeliverable. Default: fail the
    * actor with `delivery of message from SENDER to DEST failed`.

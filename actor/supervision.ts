@@ -12,6 +12,36 @@ import { type ActorStatus, describeActorStatus } from "./status.ts";
 export const SUPERVISION_EVENT_TYPE = "ActorSupervisionEvent";
 
 /**
+ * Message type name under which a mesh failure reaches the actor that owns
+ * the mesh (the seeds' `__supervise__`): the actor's message loop hands it to
+ * {@linkcode import("./actor.ts").Actor.handleMeshFailure} (MB-50).
+ */
+export const MESH_FAILURE_TYPE = "__supervise__";
+
+/**
+ * Header set on every message of a mesh cast (its value: the mesh name). A
+ * cast message that comes back undeliverable does not fail the sending
+ * actor: the rank's death reaches the mesh's owner as a mesh failure
+ * (MB-51).
+ */
+export const MESH_CAST_HEADER = "hypermesh.mesh_cast";
+
+/**
+ * What the actor layer needs of a mesh failure (the mesh layer's
+ * `MeshFailure` has these fields and more). Plain data.
+ */
+export interface SupervisedFailure {
+  /** What failed: `ProcExit`, `ActorFailure` or `HostLost`. */
+  kind: string;
+  /** The mesh's name. */
+  meshName: string;
+  /** The failed rank. */
+  rank: number;
+  /** Why, one line. */
+  reason: string;
+}
+
+/**
  * An actor reached a terminal status. Plain data (it crosses processes).
  */
 export interface ActorSupervisionEvent {
@@ -27,6 +57,26 @@ export interface ActorSupervisionEvent {
   messageHeaders?: Record<string, HeaderValue>;
   /** The child event this one escalates (`UnhandledSupervisionEvent`). */
   causedBy?: ActorSupervisionEvent;
+  /** The mesh failure this actor did not handle (`UnhandledMeshFailure`, MB-50). */
+  meshFailure?: SupervisedFailure;
+}
+
+/**
+ * Display form of a mesh failure: `mesh "M" rank R: REASON`.
+ * @param failure The failure.
+ * @returns One line of text.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { describeSupervisedFailure } from "./supervision.ts";
+ * assertEquals(
+ *   describeSupervisedFailure({ kind: "ProcExit", meshName: "w", rank: 1, reason: "Killed(sig=9)" }),
+ *   'mesh "w" rank 1: Killed(sig=9)',
+ * );
+ * ```
+ */
+export function describeSupervisedFailure(failure: SupervisedFailure): string {
+  return `mesh "${failure.meshName}" rank ${failure.rank}: ${failure.reason}`;
 }
 
 /**

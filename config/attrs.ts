@@ -286,3 +286,13 @@ export const PREWARM_PROCS: Attr<"int"> = defineAttr({
     "armed) a BootstrapProcManager keeps ready for spawns of its default command; 0 turns " +
     "the warm pool off.",
 });
+/** What the root client does with a mesh failure nobody handled: "log" or "exit". */
+export const UNHANDLED_MESH_FAILURE: Attr<"string"> = defineAttr({
+  key: "hypermesh::config::unhandled_mesh_failure",
+  env: "HYPERMESH_UNHANDLED_MESH_FAILURE",
+  kind: "string",
+  default: "log",
+  propagate: false,
+  doc: 'A mesh failure that reaches the root client unhandled: "log" prints one line on ' +
+    'stderr; "exit" prints it and exits the process with code 1.',
+});

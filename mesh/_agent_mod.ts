@@ -24,6 +24,7 @@ export {
 } from "./proc_agent_v0.ts";
 export {
   ProcMesh,
+  type ProcMeshOptions,
   type ProcRank,
   type ProcRankInit,
   type ProcRankState,

@@ -48,6 +48,8 @@ export interface ProcRecord {
   stopRequested?: string;
   unobserve?: () => void;
   expiresAt?: number;
+  /** A stop, drain or shutdown was asked for: the exit is not a failure (SV-11). */
+  exitExpected?: boolean;
 }
 
 /**

@@ -14,6 +14,7 @@ import type { BootstrapCommandData } from "../launcher/command.ts";
 import type { ProcBindInit } from "../launcher/proc_bind.ts";
 import type { ProcStatus } from "../bootstrap/proc_status.ts";
 import { Status } from "./resource/status.ts";
+import type { SupervisorRef } from "./supervision/mesh_supervisor.ts";
 
 /** The host agent's actor name, on the host's `service` proc. */
 export const HOST_AGENT_NAME = "host_agent";
@@ -28,6 +29,8 @@ export interface ProcSpec {
   bootstrapCommand?: BootstrapCommandData | null;
   /** The host mesh the proc was created for (scopes `DrainHost`). */
   hostMeshId?: string | null;
+  /** Where the proc's unrequested exit is pushed as a `MeshFailure` (SV-11). */
+  supervisor?: SupervisorRef | null;
 }
 
 /** The resource state of a proc (`State<ProcState>`). */

@@ -110,6 +110,7 @@ async function terminateRecords(
   const queue = [...recs];
   const worker = async () => {
     for (let rec = queue.shift(); rec !== undefined; rec = queue.shift()) {
+      rec.exitExpected = true; // SV-11
       if (rec.procId !== undefined && !isTerminated(rec.status)) {
         await backend.terminate(cx, rec.procId, timeoutMs, reason).catch(() => {});
       }

@@ -37,6 +37,7 @@ import {
   ProcSpawnError,
 } from "./_host_mesh_errors.ts";
 import { displayLabel, instanceId, stripLabel } from "./_host_mesh_id.ts";
+import { MeshSupervisor } from "./supervision/mesh_supervisor.ts";
 import { type HostMeshRef, HostRef } from "./host_mesh_ref.ts";
 
 export { procStates, pushConfig } from "./_host_mesh_query.ts";
@@ -111,6 +112,37 @@ export async function spawnProcMesh(
   const procMeshId = instanceId(name);
   const label = displayLabel(procMeshId);
   const clientConfigOverride = config.propagatableSnapshot();
+  // SV-20: the caller owns the mesh; its procs' unrequested exits come here.
+  const supervisor = MeshSupervisor.forOwner(cx, procMeshId, region.numRanks);
+  try {
+    return await spawnOn(
+      mesh,
+      cx,
+      perHost,
+      options,
+      { action, region, extent, procMeshId, label },
+      {
+        clientConfigOverride,
+        supervisor,
+      },
+    );
+  } catch (error) {
+    supervisor.close();
+    throw error;
+  }
+}
+
+async function spawnOn(
+  mesh: HostMeshRef,
+  cx: Context,
+  perHost: Extent,
+  options: HostSpawnOptions,
+  ids: { action: string; region: Region; extent: Extent; procMeshId: string; label: string },
+  owner: { clientConfigOverride: ProcSpec["clientConfigOverride"]; supervisor: MeshSupervisor },
+): Promise<ProcMesh> {
+  const { action, region, extent, procMeshId, label } = ids;
+  const { clientConfigOverride, supervisor } = owner;
+  const n = perHost.numRanks;
 
   // Everything that can fail is computed before any message is sent.
   const plan = Array.from({ length: region.numRanks }, (_, createRank) => {
@@ -134,6 +166,7 @@ export async function spawnProcMesh(
       procBind: bind === undefined ? null : new ProcBind(bind as ProcBindInit).toJSON(),
       bootstrapCommand: bootstrapCommand?.toJSON() ?? null,
       hostMeshId: mesh.id,
+      supervisor: supervisor.ref,
     };
     return { createRank, hostRank, host, procName, spec };
   });
@@ -182,6 +215,7 @@ export async function spawnProcMesh(
       const procId = p.host.namedProc(p.procName);
       return { procId, agent: procId.actor(PROC_AGENT_ACTOR_NAME).toString() };
     }),
+    { name: procMeshId, supervisor },
   );
 }
 
@@ -221,5 +255,6 @@ export async function stopProcMesh(
       rankedStatuses(statuses, Status.NotExist),
     );
   }
+  procMesh.supervisor.close(); // a stopped mesh reports nothing more (SV-3)
   return statuses;
 }

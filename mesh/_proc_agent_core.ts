@@ -19,6 +19,7 @@ import {
 import { parseReference, ProcId } from "../actor/reference.ts";
 import { Status } from "./resource/status.ts";
 import type { IntrospectResult, ProcAttrs } from "./agent_protocol.ts";
+import type { SupervisorRef } from "./supervision/mesh_supervisor.ts";
 
 /** What the agent remembers about one resource (actor) it was asked to create. */
 export interface ActorRecord {
@@ -34,6 +35,8 @@ export interface ActorRecord {
   generation: number;
   /** `statusKey`-like text of the last reported status. */
   lastReported: string;
+  /** Where the actor's failure is pushed (SV-11), from its spec. */
+  supervisor?: SupervisorRef;
 }
 
 /**

@@ -28,6 +28,7 @@ import { StatusOverlay, type StatusOverlayJSON } from "./resource/overlay.ts";
 import { type Status, statusKey } from "./resource/status.ts";
 import { type ActorState, isActorSpec } from "./agent_protocol.ts";
 import { type ActorRecord, recordStatus } from "./_proc_agent_core.ts";
+import { isSupervisorRef } from "./supervision/mesh_supervisor.ts";
 
 /** The refusal recorded by PA-2. */
 export const SUPERVISION_REFUSAL = "Cannot spawn new actors on mesh with supervision events";
@@ -120,12 +121,25 @@ export class ActorResources {
       record.spawn = { ok: false, error: `invalid actor spec: ${safeJson(spec)}` };
       return;
     }
+    if (isSupervisorRef(spec.supervisor)) record.supervisor = spec.supervisor; // SV-11
     try {
       const ref = await spawnByTypeName(this.#proc, spec.actorType, name, spec.params);
       record.spawn = { ok: true, actorId: ref.actorId.key };
     } catch (error) {
       record.spawn = { ok: false, error: errorText(error) }; // PA-2: never a crash
     }
+  }
+
+  /**
+   * The record of a spawned actor.
+   * @param actorId The actor id text.
+   * @returns Its record, if this agent created it.
+   */
+  recordOf(actorId: string): ActorRecord | undefined {
+    for (const record of this.#records.values()) {
+      if (record.spawn.ok && record.spawn.actorId === actorId) return record;
+    }
+    return undefined;
   }
 
   /**

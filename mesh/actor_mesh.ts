@@ -12,6 +12,17 @@
  * - **MS-31 (stop fence).** `stop()` resolves only when every rank reports a
  *   terminated status, and otherwise rejects with
  *   {@linkcode ActorMeshStopError} carrying the per-rank statuses.
+ * - **SV-22 (latched answers).** After a rank's failure reached the owner,
+ *   `statuses()` answers for that rank at once from the latched failure,
+ *   and `states()` and `stop()` do for a rank whose proc is gone — no agent
+ *   round trip, no idle wait.
+ * - **SV-23 (casts to dead ranks).** `cast` never throws and never fails
+ *   the caller for a failed rank: a rank with a latched failure is not sent
+ *   to; the message comes back to the caller as an undeliverable at once
+ *   (a client finds it on `undeliverables`; an actor's loop logs it,
+ *   MB-51), and every cast message carries the `hypermesh.mesh_cast`
+ *   header so a bounce from a rank not yet known dead does not fail an
+ *   actor either.
  *
  * @module
  */
@@ -29,6 +40,12 @@ import type { StatusMesh } from "./resource/value_mesh.ts";
 import type { ActorState } from "./agent_protocol.ts";
 import { fenceRankStatuses } from "./_mesh_fence.ts";
 import type { ProcMesh } from "./proc_mesh.ts";
+import { createEnvelope } from "../actor/envelope.ts";
+import { MESH_CAST_HEADER } from "../actor/supervision.ts";
+import type { MeshFailure } from "./supervision/failure.ts";
+import type { FailureSubscribeOptions } from "./supervision/failure_stream.ts";
+import { MeshSupervisor } from "./supervision/mesh_supervisor.ts";
+import { StatusOverlay } from "./resource/overlay.ts";
 
 function describeRanks(statuses: StatusMesh, pick: (s: Status) => boolean): string {
   const parts: string[] = [];
@@ -110,6 +127,11 @@ export class ActorMesh<A extends Actor = Actor> {
   readonly procMesh: ProcMesh;
   /** Statuses reported when the spawn completed. */
   readonly spawnStatuses: StatusMesh;
+  /**
+   * The owner-side failure state of this mesh (`publish(failure)` is its
+   * entry point; proc failures of the proc mesh arrive here too, SV-7).
+   */
+  readonly supervisor: MeshSupervisor;
   readonly #refs: readonly ActorRef<A>[];
 
   /**
@@ -117,11 +139,18 @@ export class ActorMesh<A extends Actor = Actor> {
    * @param procMesh The procs.
    * @param name The resource name.
    * @param spawnStatuses Statuses at spawn.
+   * @param supervisor Its owner-side supervision (default: one without an owner port).
    */
-  constructor(procMesh: ProcMesh, name: string, spawnStatuses: StatusMesh) {
+  constructor(
+    procMesh: ProcMesh,
+    name: string,
+    spawnStatuses: StatusMesh,
+    supervisor?: MeshSupervisor,
+  ) {
     this.procMesh = procMesh;
     this.name = name;
     this.spawnStatuses = spawnStatuses;
+    this.supervisor = supervisor ?? new MeshSupervisor(name, procMesh.numRanks);
     this.#refs = Object.freeze(
       procMesh.ranks().map((r) => new ActorRef<A>(new ActorId(r.procId, name, 0))),
     );
@@ -141,7 +170,29 @@ export class ActorMesh<A extends Actor = Actor> {
   }
 
   /**
-   * Sends `msg` to every actor (MS-30).
+   * Every failure of this mesh from now on: its actors' failures and the
+   * proc failures of its ranks (SV-4, SV-7). Ending the iteration
+   * unsubscribes; a reader that falls behind reads `lagged` on its next
+   * failure (SV-5). While one is active at a client owner, failures count
+   * as handled (SV-8).
+   * @param options Buffer bound (default 256) and cancellation.
+   * @returns The failures.
+   * @example
+   * ```ts ignore
+   * for await (const failure of greeters.failures()) {
+   *   console.error(`${failure.actorId} failed: ${failure.reason}`);
+   *   break;
+   * }
+   * ```
+   */
+  failures(options?: FailureSubscribeOptions): AsyncIterableIterator<MeshFailure> {
+    return this.supervisor.failures(options);
+  }
+
+  /**
+   * Sends `msg` to every actor (MS-30); ranks known failed get nothing and
+   * the message comes back to `cx` as undeliverable (SV-23). Never throws
+   * for failed ranks.
    * @param cx The sender.
    * @param type The message type.
    * @param msg The body (each actor gets its own copy across processes; in
@@ -154,7 +205,28 @@ export class ActorMesh<A extends Actor = Actor> {
     msg: MessagesOf<A>[K],
     options?: SendOptions,
   ): void {
-    for (const ref of this.#refs) ref.send(cx, type, msg, options);
+    const headers = { ...options?.headers, [MESH_CAST_HEADER]: this.name }; // SV-23
+    for (let rank = 0; rank < this.#refs.length; rank++) {
+      const ref = this.#refs[rank];
+      const failure = this.supervisor.failureOf(rank);
+      if (failure === undefined) {
+        ref.send(cx, type, msg, { headers });
+        continue;
+      }
+      const envelope = createEnvelope({
+        sender: cx.self.key,
+        dest: ref.port(type).port,
+        type,
+        data: msg,
+        headers,
+      });
+      envelope.errors.push({
+        kind: "Unroutable",
+        message: `rank ${rank} of mesh "${this.name}" failed: ${failure.reason}`,
+      });
+      const returnPort = new ActorRef<Actor>(cx.self).port("Undeliverable").port;
+      cx.postMessage(returnPort, "Undeliverable", envelope, false); // SV-23
+    }
   }
 
   /**
@@ -171,8 +243,10 @@ export class ActorMesh<A extends Actor = Actor> {
     const { statuses } = await fenceRankStatuses(
       cx,
       this.region,
-      (reply, rank) =>
-        agents[rank].send(cx, "GetRankStatus", { kind: "GetRankStatus", name: this.name, reply }),
+      (reply, rank) => {
+        if (this.#answerLatched(cx, reply, rank, false)) return; // SV-22
+        agents[rank].send(cx, "GetRankStatus", { kind: "GetRankStatus", name: this.name, reply });
+      },
       {
         maxIdleMs: options.maxIdleMs ?? config.get(MESH_GET_ACTOR_STATE_MAX_IDLE),
         signal: options.signal,
@@ -197,6 +271,7 @@ export class ActorMesh<A extends Actor = Actor> {
   ): Promise<StatusMesh> {
     const agents = this.procMesh.agents();
     const { statuses, error } = await fenceRankStatuses(cx, this.region, (reply, rank) => {
+      if (this.#answerLatched(cx, reply, rank, true)) return; // SV-22: its proc is gone
       agents[rank].send(cx, "Stop", { kind: "Stop", name: this.name, reason });
       agents[rank].send(cx, "GetRankStatus", { kind: "GetRankStatus", name: this.name, reply });
     }, {
@@ -206,7 +281,19 @@ export class ActorMesh<A extends Actor = Actor> {
     if (error !== undefined || !statuses.values().every(isTerminated)) {
       throw new ActorMeshStopError(this.name, statuses, { cause: error });
     }
+    this.supervisor.close(); // a stopped mesh reports nothing more (SV-3)
     return statuses;
+  }
+
+  /** Replies a rank's latched status to a fence port; false when there is none. */
+  #answerLatched(cx: Context, reply: string, rank: number, procOnly: boolean): boolean {
+    const failure = this.supervisor.failureOf(rank);
+    if (failure === undefined || (procOnly && failure.kind === "ActorFailure")) return false;
+    cx.send(
+      { port: reply, returnUndeliverable: false },
+      StatusOverlay.single(rank, failure.status).toJSON(),
+    );
+    return true;
   }
 
   /**
@@ -223,7 +310,18 @@ export class ActorMesh<A extends Actor = Actor> {
     const maxIdleMs = options.maxIdleMs ?? config.get(MESH_GET_ACTOR_STATE_MAX_IDLE);
     const start = performance.now();
     return Promise.all(
-      this.procMesh.agents().map(async (agent) => {
+      this.procMesh.agents().map(async (agent, rank) => {
+        const failure = this.supervisor.failureOf(rank);
+        if (failure !== undefined && failure.kind !== "ActorFailure") {
+          return { // SV-22: the proc is gone, its agent cannot answer
+            kind: "State" as const,
+            name: this.name,
+            status: failure.status,
+            state: null,
+            generation: 0,
+            timestamp: failure.occurredAt,
+          };
+        }
         const { ref, receiver } = cx.openOncePort<State<ActorState>>();
         using _r = receiver;
         agent.send(cx, "GetState", { kind: "GetState", name: this.name, reply: ref.port });

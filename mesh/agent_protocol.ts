@@ -32,6 +32,7 @@
  */
 
 import type { ActorSupervisionEvent } from "../actor/supervision.ts";
+import type { SupervisorRef } from "./supervision/mesh_supervisor.ts";
 import type { ClientInstance } from "../actor/instance.ts";
 import type { Proc } from "../actor/proc.ts";
 
@@ -83,6 +84,8 @@ export interface ActorSpec {
   actorType: string;
   /** Plain-data parameters handed to the type's factory. */
   params: unknown;
+  /** Where the actor's failure is pushed as a `MeshFailure` (SV-11). */
+  supervisor?: SupervisorRef | null;
 }
 
 /** The actor-specific part of a `State<ActorState>`. */

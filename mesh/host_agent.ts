@@ -24,7 +24,9 @@
  *   `_host_agent_teardown.ts`).
  *
  * The proc records and status waiters live in `_host_agent_procs.ts`, the
- * orphan keepalive in `_host_agent_keepalive.ts`.
+ * orphan keepalive in `_host_agent_keepalive.ts`. A proc created with a
+ * `supervisor` in its spec has its unrequested exit pushed to that port as
+ * a `MeshFailure` (SV-11, SV-12 in `supervision/push.ts`).
  *
  * @module
  */
@@ -54,9 +56,12 @@ import type {
 } from "./_host_agent_protocol.ts";
 import { HostAgentState } from "./_host_agent_state.ts";
 import { localBackend, type ProcBackend, processBackend } from "./_host_agent_backend.ts";
-import { ProcTable, reply } from "./_host_agent_procs.ts";
+import { type ProcRecord, ProcTable, reply } from "./_host_agent_procs.ts";
 import { drainHost, shutdownHost, type Teardown } from "./_host_agent_teardown.ts";
 import { OrphanKeepalive } from "./_host_agent_keepalive.ts";
+import { isExit } from "../bootstrap/proc_status.ts";
+import { isSupervisorRef } from "./supervision/mesh_supervisor.ts";
+import { procExitFailure, pushFailure } from "./supervision/push.ts";
 
 export * from "./_host_agent_protocol.ts";
 export { HostAgentState, type HostAgentStateKind } from "./_host_agent_state.ts";
@@ -173,7 +178,9 @@ export class HostAgent {
       procs.update(cx, rec, Status.Running); // spawn resolves once the proc is ready
       rec.unobserve = this.#backend.observe(procId, (o) => {
         rec.raw = o.raw;
+        if (o.raw?.kind === "Stopping") rec.exitExpected = true; // someone asked: SV-11
         procs.update(cx, rec, o.status);
+        if (o.raw !== null && isExit(o.raw)) this.#supervise(cx, rec);
       });
       procs.flushDeferred(cx, rec);
       if (rec.stopRequested !== undefined) this.#backend.requestStop(cx, procId, rec.stopRequested);
@@ -183,8 +190,21 @@ export class HostAgent {
     });
   }
 
+  /** Pushes an unrequested exit to the mesh's owner (SV-11, SV-12). */
+  #supervise(cx: Context, rec: ProcRecord): void {
+    const owner = rec.spec?.supervisor;
+    if (rec.exitExpected || rec.raw === null || !isSupervisorRef(owner)) return;
+    const state = this.#state.kind;
+    if (state === "Draining" || state === "Shutdown") return; // SV-11
+    rec.exitExpected = true; // at most one push per proc
+    const procId = rec.procId?.toString() ?? rec.name;
+    const failure = procExitFailure(owner, rec.createRank, procId, rec.raw);
+    if (failure !== undefined) pushFailure(cx, owner, failure);
+  }
+
   #stop(cx: Context, name: string, reason: string): void {
     const rec = this.#procs.get(name);
+    if (rec !== undefined) rec.exitExpected = true; // SV-11
     if (rec === undefined || isTerminated(rec.status)) return;
     if (rec.creating || rec.procId === undefined) {
       rec.stopRequested = reason;

@@ -73,3 +73,21 @@ export {
   spawnAdmin,
   type SpawnAdminOptions,
 } from "./admin.ts";
+// Supervision (SV-*): failures pushed to mesh owners.
+export {
+  describeMeshFailure,
+  isMeshFailure,
+  type MeshFailure,
+  type MeshFailureKind,
+} from "./supervision/failure.ts";
+export {
+  DEFAULT_FAILURE_BUFFER,
+  FailureStream,
+  type FailureSubscribeOptions,
+} from "./supervision/failure_stream.ts";
+export { MeshSupervisor, type SupervisorRef } from "./supervision/mesh_supervisor.ts";
+export {
+  defaultUnhandledMeshFailureHook,
+  setUnhandledMeshFailureHook,
+  type UnhandledMeshFailureHook,
+} from "./supervision/unhandled.ts";

@@ -10,6 +10,8 @@
  * proc's supervision coordinator: root actors' supervision events are
  * recorded per actor and reflected in statuses. An orphan check stops actors
  * whose keepalive lapsed. `Introspect` describes the proc from live state.
+ * An actor created with a `supervisor` in its spec has its failure pushed
+ * to that port as a `MeshFailure` (SV-11, SV-12 in `supervision/push.ts`).
  * The v0 messages (`Configure`, `Gspawn`, `Status`, `StopActor`) are
  * described in `proc_agent_v0.ts`.
  *
@@ -106,6 +108,7 @@ import {
 } from "./_proc_agent_v0.ts";
 import { ActorResources, errorText, safeJson } from "./_proc_agent_resources.ts";
 import { OrphanCheck } from "./_proc_agent_orphans.ts";
+import { actorFailure, pushFailure } from "./supervision/push.ts";
 
 export { actorStatusToResource } from "./_proc_agent_core.ts";
 export { SUPERVISION_REFUSAL } from "./_proc_agent_resources.ts";
@@ -361,6 +364,17 @@ export class ProcAgent implements V0Host {
 
   #supervisionEvent(cx: Context, event: ActorSupervisionEvent): void {
     if (this.recordSupervisionEvents) this.#resources.recordEvent(event); // PA-2, PA-7
+    const record = this.#resources.recordOf(event.actorId);
+    if (record?.supervisor !== undefined && !record.stopped) {
+      // SV-11: the actor mesh's owner learns it at once (SV-12: never blocks).
+      const failure = actorFailure(
+        record.supervisor,
+        record.createRank,
+        this.proc.procId.key,
+        event,
+      );
+      if (failure !== undefined) pushFailure(cx, record.supervisor, failure);
+    }
     const supervisor = this.v0?.kind === "ConfiguredV0" ? this.v0.supervisor : undefined;
     if (supervisor !== undefined) {
       this.#reply(cx, supervisor, event);

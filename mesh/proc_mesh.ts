@@ -14,6 +14,12 @@
  *   (silent ones as `Timeout`).
  * - **MS-33 (rank binding).** Rank `i` of the mesh receives
  *   `CreateOrUpdate{rank: i}`, so its agent reports at overlay position `i`.
+ * - **SV-20 (owned).** The `cx` that spawns an actor mesh owns it: its
+ *   actors' failures are pushed to a port of `cx` and come out of the actor
+ *   mesh's `failures()` (and this proc mesh's), or escalate to `cx`.
+ * - **SV-21 (latched answers).** `states()` answers at once for a rank with
+ *   a latched proc-level failure (its status: the failure's), without
+ *   asking its agent.
  *
  * @module
  */
@@ -23,13 +29,16 @@ import { MESH_ACTOR_SPAWN_MAX_IDLE, MESH_GET_PROC_STATE_MAX_IDLE } from "../conf
 import type { Actor } from "../actor/actor.ts";
 import type { Context } from "../actor/instance.ts";
 import { ActorRef } from "../actor/port.ts";
-import { type ActorId, isValidName, ProcId } from "../actor/reference.ts";
+import { ActorId, isValidName, ProcId } from "../actor/reference.ts";
 import type { Region } from "./region.ts";
 import { isTerminating, Status } from "./resource/status.ts";
 import type { ActorSpec, IntrospectResult, ProcAttrs } from "./agent_protocol.ts";
 import type { ProcAgent } from "./proc_agent.ts";
 import { fenceRankStatuses } from "./_mesh_fence.ts";
 import { ActorMesh, ActorSpawnError } from "./actor_mesh.ts";
+import type { MeshFailure } from "./supervision/failure.ts";
+import type { FailureSubscribeOptions } from "./supervision/failure_stream.ts";
+import { MeshSupervisor } from "./supervision/mesh_supervisor.ts";
 
 /** One rank of a proc mesh. */
 export interface ProcRank {
@@ -59,6 +68,14 @@ export interface ProcRankState {
   attrs: ProcAttrs | null;
 }
 
+/** Options of {@linkcode ProcMesh.fromRanks}. */
+export interface ProcMeshOptions {
+  /** The mesh's name (default `""`). */
+  name?: string;
+  /** Its owner-side supervision (default: one without an owner port). */
+  supervisor?: MeshSupervisor;
+}
+
 /** Options of {@linkcode ProcMesh.spawn}. */
 export interface SpawnOptions {
   /** Cancellation. */
@@ -86,10 +103,24 @@ export interface SpawnOptions {
 export class ProcMesh {
   /** The ranks' region. */
   readonly region: Region;
+  /** The mesh's name (its instance id when spawned over hosts). */
+  readonly name: string;
+  /**
+   * The owner-side failure state of this mesh. Its `publish(failure)` is the
+   * entry point for failures detected outside the agents' push (a lost host).
+   */
+  readonly supervisor: MeshSupervisor;
   readonly #ranks: readonly ProcRank[];
 
-  private constructor(region: Region, ranks: readonly ProcRank[]) {
+  private constructor(
+    region: Region,
+    ranks: readonly ProcRank[],
+    name: string,
+    supervisor: MeshSupervisor,
+  ) {
     this.region = region;
+    this.name = name;
+    this.supervisor = supervisor;
     this.#ranks = Object.freeze(ranks);
   }
 
@@ -97,11 +128,16 @@ export class ProcMesh {
    * A proc mesh from its ranks, in region order.
    * @param region The region (its `numRanks` must equal `ranks.length`).
    * @param ranks One entry per rank.
+   * @param options Name and supervision.
    * @returns The mesh.
    * @throws {RangeError} When the counts differ.
    * @throws {import("../actor/reference.ts").ReferenceParseError} For bad id text.
    */
-  static fromRanks(region: Region, ranks: readonly ProcRankInit[]): ProcMesh {
+  static fromRanks(
+    region: Region,
+    ranks: readonly ProcRankInit[],
+    options: ProcMeshOptions = {},
+  ): ProcMesh {
     if (ranks.length !== region.numRanks) {
       throw new RangeError(
         `Invalid ranks: ${ranks.length} given for region ${region} of ${region.numRanks}`,
@@ -113,7 +149,28 @@ export class ProcMesh {
         procId: typeof r.procId === "string" ? ProcId.parse(r.procId) : r.procId,
         agent: r.agent instanceof ActorRef ? r.agent : ActorRef.attest<ProcAgent>(r.agent),
       })),
+      options.name ?? "",
+      options.supervisor ?? new MeshSupervisor(options.name ?? "", region.numRanks),
     );
+  }
+
+  /**
+   * Every failure of this mesh from now on: its procs' unrequested exits
+   * and lost hosts, and the actor failures of every actor mesh spawned on
+   * it (SV-4, SV-7). Ending the iteration unsubscribes; a reader that falls
+   * behind reads `lagged` on its next failure (SV-5). While one is active
+   * at a client owner, failures count as handled (SV-8).
+   * @param options Buffer bound (default 256) and cancellation.
+   * @returns The failures.
+   * @example
+   * ```ts ignore
+   * for await (const failure of procs.failures()) {
+   *   console.error(`rank ${failure.rank} failed: ${failure.reason}`);
+   * }
+   * ```
+   */
+  failures(options?: FailureSubscribeOptions): AsyncIterableIterator<MeshFailure> {
+    return this.supervisor.failures(options);
   }
 
   /** Number of ranks. */
@@ -172,7 +229,31 @@ export class ProcMesh {
     if (typeof actorType !== "string" || actorType.length === 0) {
       throw new TypeError(`Invalid actor type: ${JSON.stringify(actorType)}`);
     }
-    const spec: ActorSpec = { actorType, params };
+    const supervisor = MeshSupervisor.forOwner(cx, name, this.numRanks); // SV-20
+    const spec: ActorSpec = { actorType, params, supervisor: supervisor.ref };
+    let mesh: ActorMesh<A>;
+    try {
+      mesh = await this.#spawn<A>(cx, name, spec, supervisor, options);
+    } catch (error) {
+      supervisor.close();
+      throw error;
+    }
+    return mesh;
+  }
+
+  async #spawn<A extends Actor>(
+    cx: Context,
+    name: string,
+    spec: ActorSpec,
+    supervisor: MeshSupervisor,
+    options: SpawnOptions,
+  ): Promise<ActorMesh<A>> {
+    // Proc failures reach the actor mesh too (SV-7), rewritten to its actor.
+    this.supervisor.link(supervisor, (f) => ({
+      ...f,
+      meshName: name,
+      actorId: new ActorId(this.#ranks[f.rank].procId, name, 0).key,
+    }));
     const { statuses, error } = await fenceRankStatuses(cx, this.region, (reply, rank) => {
       const agent = this.#ranks[rank].agent;
       agent.send(cx, "CreateOrUpdate", { kind: "CreateOrUpdate", name, rank, spec }); // MS-33
@@ -184,7 +265,7 @@ export class ProcMesh {
     if (error !== undefined || statuses.values().some(isTerminating)) {
       throw new ActorSpawnError(name, statuses, { cause: error }); // MS-32
     }
-    return new ActorMesh<A>(this, name, statuses);
+    return new ActorMesh<A>(this, name, statuses, supervisor);
   }
 
   /**
@@ -201,6 +282,10 @@ export class ProcMesh {
     const maxIdleMs = options.maxIdleMs ?? config.get(MESH_GET_PROC_STATE_MAX_IDLE);
     const start = performance.now();
     return Promise.all(this.#ranks.map(async (r, rank) => {
+      const failure = this.supervisor.failureOf(rank);
+      if (failure !== undefined && failure.kind !== "ActorFailure") {
+        return { rank, procId: r.procId.key, status: failure.status, attrs: null }; // SV-21
+      }
       const { ref, receiver } = cx.openOncePort<IntrospectResult>();
       using _r = receiver;
       r.agent.send(cx, "Introspect", { child: r.procId.key, reply: ref.port });
