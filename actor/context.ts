@@ -8,14 +8,83 @@
  * {@linkcode shutdownContext} (tests: call it in `finally`, the sanitizers
  * see the listening socket otherwise).
  *
+ * ## Invariants (GC-*)
+ * - **GC-1 (nothing silently dropped).** Every message the root client sent
+ *   that comes back undeliverable is reported as a supervision event — by
+ *   default one line on stderr, and with `HYPERMESH_UNHANDLED_MESH_FAILURE=exit`
+ *   the process exits with code 1 — and is still queued on
+ *   `undeliverables`. A mesh cast to a rank already reported failed (header
+ *   `hypermesh.mesh_cast`) is not reported again (its failure was).
+ *   {@linkcode setRootUndeliverableHook} replaces the report.
+ *
  * @module
  */
 
 import { ChannelAddr, type Transport } from "../channel/addr.ts";
 import { config } from "../config/config.ts";
-import { MESH_CLIENT_ADDR, MESH_DEFAULT_TRANSPORT } from "../config/attrs.ts";
+import {
+  MESH_CLIENT_ADDR,
+  MESH_DEFAULT_TRANSPORT,
+  UNHANDLED_MESH_FAILURE,
+} from "../config/attrs.ts";
+import { describeEnvelope, type MessageEnvelope } from "./envelope.ts";
 import type { ClientInstance } from "./instance.ts";
 import { Proc } from "./proc.ts";
+import { MESH_CAST_HEADER } from "./supervision.ts";
+
+/** Receives the root client's undeliverable messages (GC-1). */
+export type RootUndeliverableHook = (envelope: MessageEnvelope) => void;
+
+let undeliverableHook: RootUndeliverableHook | undefined;
+
+/**
+ * The default GC-1 report: one line on stderr; exits with code 1 when
+ * `HYPERMESH_UNHANDLED_MESH_FAILURE` is `exit`.
+ * @param envelope The returned message.
+ */
+export function defaultRootUndeliverableHook(envelope: MessageEnvelope): void {
+  console.error(
+    `hypermesh: undeliverable message at the root client: ${describeEnvelope(envelope)}`,
+  );
+  if (config.get(UNHANDLED_MESH_FAILURE).trim() === "exit") Deno.exit(1);
+}
+
+/**
+ * Replaces the root client's undeliverable report (GC-1); `undefined`
+ * restores the default.
+ * @param hook The new hook.
+ * @returns The previous hook (`undefined` when it was the default).
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { config, attrs } from "../config/mod.ts";
+ * import { context, setRootUndeliverableHook, shutdownContext } from "./context.ts";
+ * using _t = config.override(attrs.MESH_DEFAULT_TRANSPORT, "local");
+ * const seen: string[] = [];
+ * const previous = setRootUndeliverableHook((e) => seen.push(e.dest));
+ * try {
+ *   const cx = await context();
+ *   cx.send({ port: `${cx.self.procId.key},nobody[0][1]`, returnUndeliverable: true }, 1);
+ *   const returned = await cx.undeliverables.recv({ timeoutMs: 5_000 });
+ *   assertEquals(seen, [returned.dest]); // GC-1: reported and still queued
+ * } finally {
+ *   setRootUndeliverableHook(previous);
+ *   await shutdownContext();
+ * }
+ * ```
+ */
+export function setRootUndeliverableHook(
+  hook: RootUndeliverableHook | undefined,
+): RootUndeliverableHook | undefined {
+  const previous = undeliverableHook;
+  undeliverableHook = hook;
+  return previous;
+}
+
+function reportRootUndeliverable(envelope: MessageEnvelope): void {
+  if (envelope.headers?.[MESH_CAST_HEADER] !== undefined) return; // reported as a mesh failure
+  (undeliverableHook ?? defaultRootUndeliverableHook)(envelope); // GC-1
+}
 
 let global: Promise<{ proc: Proc; client: ClientInstance }> | undefined;
 
@@ -44,7 +113,7 @@ let global: Promise<{ proc: Proc; client: ClientInstance }> | undefined;
 export function context(): Promise<ClientInstance> {
   global ??= (async () => {
     const proc = await Proc.direct(clientBindAddr(), "root");
-    return { proc, client: proc.instance("client") };
+    return { proc, client: proc.instance("client", { onUndeliverable: reportRootUndeliverable }) };
   })();
   const current = global;
   current.catch(() => {

@@ -284,16 +284,31 @@ export class Proc implements MailboxSender, AsyncDisposable {
    * A client instance `name[0]` (status `Client`, no message loop) usable as
    * a send/receive context; dispose it when done (MB-32 applies).
    * @param name Root name.
+   * @param options `onUndeliverable`: sees every returned message before it
+   *   is queued on `undeliverables` (the root client reports them, GC-1).
    * @returns The instance.
    * @throws {DuplicateActorNameError} When the name was used before.
    * @throws {ProcDestroyedError} After disposal.
    */
-  instance(name: string): ClientInstance {
+  instance(
+    name: string,
+    options: { onUndeliverable?: (envelope: MessageEnvelope) => void } = {},
+  ): ClientInstance {
     const id = this.#allocateRoot(name, "create an instance");
     const cell = new InstanceCell(this.#core, id, undefined, ActorStatuses.Client);
     const { receiver } = cell.mailbox.openPort<MessageEnvelope>();
     cell.mailbox.unbind(receiver.ref.portId.index);
-    cell.mailbox.bind(UNDELIVERABLE_INDEX, (e) => receiver.push(e.data as MessageEnvelope));
+    const tap = options.onUndeliverable;
+    cell.mailbox.bind(UNDELIVERABLE_INDEX, (e) => {
+      if (tap !== undefined) {
+        try {
+          tap(e.data as MessageEnvelope);
+        } catch (error) {
+          console.error(`hypermesh: undeliverable observer of ${id.key} threw: ${error}`);
+        }
+      }
+      receiver.push(e.data as MessageEnvelope);
+    });
     cell.context.bindUndeliverables(receiver);
     this.#live.set(id.key, cell);
     return cell.context;
