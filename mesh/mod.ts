@@ -85,7 +85,12 @@ export {
   FailureStream,
   type FailureSubscribeOptions,
 } from "./supervision/failure_stream.ts";
-export { MeshSupervisor, type SupervisorRef } from "./supervision/mesh_supervisor.ts";
+export {
+  type DeriveFailure,
+  isSupervisorRef,
+  MeshSupervisor,
+  type SupervisorRef,
+} from "./supervision/mesh_supervisor.ts";
 export {
   defaultUnhandledMeshFailureHook,
   setUnhandledMeshFailureHook,

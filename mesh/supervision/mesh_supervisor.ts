@@ -65,7 +65,8 @@ export function isSupervisorRef(value: unknown): value is SupervisorRef {
   return typeof v.port === "string" && v.port.length > 0 && typeof v.mesh === "string";
 }
 
-type Derive = (failure: MeshFailure) => MeshFailure;
+/** Rewrites a proc mesh's failure for an actor mesh spawned on it (SV-7). */
+export type DeriveFailure = (failure: MeshFailure) => MeshFailure;
 
 const isProcLevel = (f: MeshFailure) => f.kind !== "ActorFailure";
 
@@ -99,7 +100,7 @@ export class MeshSupervisor {
   readonly #stream = new FailureStream();
   readonly #latched = new Map<number, MeshFailure>();
   readonly #seen = new Set<string>();
-  readonly #children = new Map<MeshSupervisor, Derive>();
+  readonly #children = new Map<MeshSupervisor, DeriveFailure>();
   #parent: MeshSupervisor | undefined;
   #escalate: ((failure: MeshFailure) => void) | undefined;
   #onClose: (() => void) | undefined;
@@ -216,7 +217,7 @@ export class MeshSupervisor {
    * @param child The actor mesh's supervisor.
    * @param derive Rewrites a proc mesh failure for the actor mesh.
    */
-  link(child: MeshSupervisor, derive: Derive): void {
+  link(child: MeshSupervisor, derive: DeriveFailure): void {
     this.#children.set(child, derive);
     child.#parent = this;
     for (const f of this.#latched.values()) if (isProcLevel(f)) child.#record(derive(f));
