@@ -38,6 +38,7 @@ import {
 } from "./_host_mesh_errors.ts";
 import { displayLabel, instanceId, stripLabel } from "./_host_mesh_id.ts";
 import { MeshSupervisor } from "./supervision/mesh_supervisor.ts";
+import { registerProcMesh } from "./supervision/registry.ts";
 import { type HostMeshRef, HostRef } from "./host_mesh_ref.ts";
 
 export { procStates, pushConfig } from "./_host_mesh_query.ts";
@@ -209,7 +210,7 @@ async function spawnOn(
     };
     throw new ProcCreationError(state, p.hostRank, p.host.agent.toString());
   }
-  return ProcMesh.fromRanks(
+  const procMesh = ProcMesh.fromRanks(
     region,
     plan.map((p) => {
       const procId = p.host.namedProc(p.procName);
@@ -217,6 +218,8 @@ async function spawnOn(
     }),
     { name: procMeshId, supervisor },
   );
+  registerProcMesh(procMesh, mesh.id); // SV-13, SV-14
+  return procMesh;
 }
 
 /**

@@ -29,6 +29,7 @@
 import type { ChannelAddr, Transport } from "../channel/addr.ts";
 import type { Context } from "../actor/instance.ts";
 import { Proc } from "../actor/proc.ts";
+import { closeProcMeshes } from "./supervision/registry.ts";
 import { clientBindAddr } from "../actor/context.ts";
 import { config } from "../config/config.ts";
 import { MESH_DEFAULT_TRANSPORT } from "../config/attrs.ts";
@@ -323,6 +324,7 @@ export class HostMesh implements AsyncDisposable {
         failed.push({ host: h.toString(), phase: "shutdown", error: String(e) });
       })
     ));
+    closeProcMeshes({ hosts: hosts.map((h) => h.addr.toString()) }); // SV-14
     const killed = await this.#reap();
     const t2 = performance.now();
     return { drainMs: t1 - t0, shutdownMs: t2 - t1, totalMs: t2 - t0, failed, killed };
@@ -366,6 +368,7 @@ export class HostMesh implements AsyncDisposable {
         failed.push({ host: h.toString(), phase: "drain", error: String(e) });
       })
     ));
+    closeProcMeshes({ hostMeshId: this.id }); // SV-14
     const totalMs = performance.now() - t0;
     return { drainMs: totalMs, shutdownMs: 0, totalMs, failed, killed: 0 };
   }

@@ -19,6 +19,8 @@ import { Extent } from "../mesh/extent.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
 import type { MeshFailure } from "../mesh/supervision/failure.ts";
 import { setUnhandledMeshFailureHook } from "../mesh/supervision/unhandled.ts";
+import { publishHostLost } from "../mesh/supervision/registry.ts";
+import { attrs, config } from "../config/mod.ts";
 import { CRASHER, OWNER } from "./fixtures/supervision_worker.ts";
 import { PERMISSIONS, ROOT } from "./_support.ts";
 
@@ -255,4 +257,45 @@ Deno.test("SV-35: a SIGKILLed proc of a host in its own process reaches the owne
   } finally {
     await shutdownContext();
   }
+});
+
+Deno.test("SV-13, SV-14: publishHostLost fails every rank of that host; a host mesh shutdown ends the failure streams", async () => {
+  using hook = captureHook();
+  const cx = await context();
+  try {
+    await using hosts = await HostMesh.local({ command: WORKER });
+    const procs = await hosts.ref.spawn(cx, "svh", Extent.of({ procs: 2 }));
+    const crashers = await procs.spawn(cx, "crasher", CRASHER, null);
+    const procFailures = procs.failures();
+    const actorFailures = crashers.failures();
+    const host = hosts.ref.hosts[0].addr;
+    assertEquals(publishHostLost(host, "test says so"), 2, "SV-13: one per rank");
+    assertEquals(publishHostLost(host, "again"), 0, "SV-3: duplicates dropped");
+    for (let rank = 0; rank < 2; rank++) {
+      const f = await next(procFailures, "SV-13");
+      assertEquals([f.kind, f.rank], ["HostLost", rank]);
+      assertStringIncludes(f.reason, `host ${host} lost: test says so`);
+      assertEquals((await next(actorFailures, "SV-7")).meshName, "crasher");
+    }
+    assertEquals((await procs.states(cx, { maxIdleMs: 60_000 }))[0].status.kind, "Failed");
+    await hosts.shutdown(cx);
+    assertEquals((await procFailures.next()).done, true, "SV-14: the proc mesh stream ended");
+    assertEquals((await actorFailures.next()).done, true, "SV-14: the actor mesh stream ended");
+    assertEquals(hook.seen, [], "SV-8: the readers handled them");
+  } finally {
+    await shutdownContext();
+  }
+});
+
+Deno.test("SV-37: a proc that exits non-zero reaches its owner with its stderr tail", async () => {
+  using _tail = config.override(attrs.MESH_TAIL_LOG_LINES, 5);
+  using _hook = captureHook();
+  await withCrashers(1, async (cx, _hosts, crashers) => {
+    const failures = crashers.procMesh.failures();
+    crashers.values()[0].send(cx, "Exit", { code: 3, line: "last words before exit" });
+    const f = await next(failures, "SV-37");
+    assertEquals([f.kind, f.reason], ["ProcExit", "exited with code 3"]);
+    assertEquals(f.stderrTail.at(-1), "last words before exit", "SV-37: the stderr tail");
+    await failures.return!();
+  });
 });

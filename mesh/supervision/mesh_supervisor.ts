@@ -223,7 +223,10 @@ export class MeshSupervisor {
     for (const f of this.#latched.values()) if (isProcLevel(f)) child.#record(derive(f));
   }
 
-  /** Ends the failure stream, closes the owner port and unlinks (SV-6). */
+  /**
+   * Ends the failure stream, closes the owner port, unlinks, and closes the
+   * actor meshes linked to this one (they do not outlive their procs; SV-6).
+   */
   close(): void {
     this.#stream.close();
     this.#onClose?.();
@@ -232,8 +235,9 @@ export class MeshSupervisor {
     const parent = this.#parent;
     if (parent !== undefined) parent.#children.delete(this);
     this.#parent = undefined;
-    for (const child of [...this.#children.keys()]) child.#parent = undefined;
+    const children = [...this.#children.keys()];
     this.#children.clear();
+    for (const child of children) child.close(); // actor meshes end with their procs
   }
 
   #record(failure: MeshFailure): boolean {

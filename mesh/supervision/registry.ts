@@ -1,0 +1,94 @@
+/**
+ * The proc meshes this process owns, by host: what a failure detected for a
+ * whole host (a lost host daemon) is published to, and what a host mesh's
+ * teardown closes.
+ *
+ * ## Invariants (SV-*)
+ * - **SV-13 (host lost).** {@linkcode publishHostLost} publishes one
+ *   `HostLost` failure for every rank on that host of every proc mesh this
+ *   process owns and has not stopped (through `MeshSupervisor.publish`, so
+ *   SV-2..SV-8 apply: actor meshes on those ranks learn it too, duplicates
+ *   are dropped, the owner escalates it).
+ * - **SV-14 (teardown ends streams).** After a host mesh's `stop` or
+ *   `shutdown`, the `failures()` iterators of the proc meshes it drained end.
+ *
+ * @module
+ */
+
+import type { ChannelAddr } from "../../channel/addr.ts";
+import { Status } from "../resource/status.ts";
+import type { ProcMesh } from "../proc_mesh.ts";
+
+interface Entry {
+  procMesh: ProcMesh;
+  hostMeshId: string;
+}
+
+const live = new Set<Entry>();
+
+function entries(): Entry[] {
+  for (const e of live) if (e.procMesh.supervisor.closed) live.delete(e);
+  return [...live];
+}
+
+/**
+ * Records a proc mesh this process owns (called by `HostMeshRef.spawn`).
+ * @param procMesh The mesh.
+ * @param hostMeshId The host mesh it was spawned on.
+ */
+export function registerProcMesh(procMesh: ProcMesh, hostMeshId: string): void {
+  live.add({ procMesh, hostMeshId });
+}
+
+/**
+ * Publishes a `HostLost` failure for every rank on `host` of every live
+ * proc mesh owned here (SV-13). The entry point for host death detection.
+ * @param host The host's front-end address.
+ * @param reason Why the host is considered lost.
+ * @returns How many failures were new.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { publishHostLost } from "./registry.ts";
+ * assertEquals(publishHostLost("tcp:127.0.0.1:1", "no such host here"), 0);
+ * ```
+ */
+export function publishHostLost(host: ChannelAddr | string, reason: string): number {
+  const addr = host.toString();
+  const text = `host ${addr} lost: ${reason}`;
+  let published = 0;
+  for (const { procMesh } of entries()) {
+    procMesh.ranks().forEach((r, rank) => {
+      if (r.procId.addr.toString() !== addr) return;
+      const fresh = procMesh.supervisor.publish({
+        kind: "HostLost",
+        meshName: procMesh.name,
+        rank,
+        procId: r.procId.key,
+        actorId: null,
+        status: Status.failed(text),
+        reason: text,
+        stderrTail: [],
+        occurredAt: Date.now(),
+      });
+      if (fresh) published++;
+    });
+  }
+  return published;
+}
+
+/**
+ * Closes the supervision of the proc meshes a teardown drained (SV-14).
+ * @param filter `hostMeshId`: the meshes spawned on that host mesh; `hosts`:
+ *   every mesh with a rank on one of those hosts.
+ */
+export function closeProcMeshes(filter: { hostMeshId?: string; hosts?: readonly string[] }): void {
+  const hosts = new Set(filter.hosts ?? []);
+  for (const e of entries()) {
+    const onHost = e.procMesh.ranks().some((r) => hosts.has(r.procId.addr.toString()));
+    if (e.hostMeshId === filter.hostMeshId || onHost) {
+      e.procMesh.supervisor.close();
+      live.delete(e);
+    }
+  }
+}
