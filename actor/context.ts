@@ -13,8 +13,10 @@
  *   that comes back undeliverable is reported as a supervision event — by
  *   default one line on stderr, and with `HYPERMESH_UNHANDLED_MESH_FAILURE=exit`
  *   the process exits with code 1 — and is still queued on
- *   `undeliverables`. A mesh cast to a rank already reported failed (header
- *   `hypermesh.mesh_cast`) is not reported again (its failure was).
+ *   `undeliverables`. A message to an actor of a mesh this process owns
+ *   (claimed by {@linkcode setSupervisedDestinations}) or a mesh cast (header
+ *   `hypermesh.mesh_cast`) is not reported: that mesh's supervision reports
+ *   the rank's death as a mesh failure.
  *   {@linkcode setRootUndeliverableHook} replaces the report.
  *
  * @module
@@ -81,8 +83,20 @@ export function setRootUndeliverableHook(
   return previous;
 }
 
+let supervised: ((dest: string) => boolean) | undefined;
+
+/**
+ * Lets the mesh layer claim the destinations its supervision covers: an
+ * undeliverable to one of them is left to that supervision (GC-1).
+ * @param check Whether a destination port id text is covered; `undefined` clears.
+ */
+export function setSupervisedDestinations(check: ((dest: string) => boolean) | undefined): void {
+  supervised = check;
+}
+
 function reportRootUndeliverable(envelope: MessageEnvelope): void {
   if (envelope.headers?.[MESH_CAST_HEADER] !== undefined) return; // reported as a mesh failure
+  if (supervised?.(envelope.dest) === true) return; // the mesh's supervision reports it
   (undeliverableHook ?? defaultRootUndeliverableHook)(envelope); // GC-1
 }
 

@@ -9,6 +9,10 @@
  *   process owns and has not stopped (through `MeshSupervisor.publish`, so
  *   SV-2..SV-8 apply: actor meshes on those ranks learn it too, duplicates
  *   are dropped, the owner escalates it).
+ * - **SV-15 (owned destinations).** An undeliverable that comes back to the
+ *   root client from an actor of a live proc mesh owned here is left to that
+ *   mesh's supervision (GC-1 does not report it a second time); one from a
+ *   proc of a mesh stopped here (the last 4096 procs) is expected.
  * - **SV-14 (teardown ends streams).** After a host mesh's `stop` or
  *   `shutdown`, the `failures()` iterators of the proc meshes it drained end.
  *
@@ -16,6 +20,7 @@
  */
 
 import type { ChannelAddr } from "../../channel/addr.ts";
+import { setSupervisedDestinations } from "../../actor/context.ts";
 import { Status } from "../resource/status.ts";
 import type { ProcMesh } from "../proc_mesh.ts";
 
@@ -26,8 +31,32 @@ interface Entry {
 
 const live = new Set<Entry>();
 
+/** SV-15: whether `dest` (port id text) is on a proc of a proc mesh owned (or stopped) here. */
+function ownedDestination(dest: string): boolean {
+  const comma = dest.indexOf(",", dest.indexOf(",") + 1);
+  if (comma > 0 && retired.has(dest.slice(0, comma))) return true; // stopped on purpose
+  for (const { procMesh } of entries()) {
+    for (const r of procMesh.ranks()) if (dest.startsWith(`${r.procId.key},`)) return true;
+  }
+  return false;
+}
+
+setSupervisedDestinations(ownedDestination);
+
+/** Proc id keys of meshes stopped here (bounded, oldest dropped first). */
+const retired = new Set<string>();
+const RETIRED_MAX = 4096;
+
+function retire(e: Entry): void {
+  live.delete(e);
+  for (const r of e.procMesh.ranks()) {
+    retired.add(r.procId.key);
+    if (retired.size > RETIRED_MAX) retired.delete(retired.values().next().value!);
+  }
+}
+
 function entries(): Entry[] {
-  for (const e of live) if (e.procMesh.supervisor.closed) live.delete(e);
+  for (const e of live) if (e.procMesh.supervisor.closed) retire(e);
   return [...live];
 }
 
@@ -88,7 +117,7 @@ export function closeProcMeshes(filter: { hostMeshId?: string; hosts?: readonly 
     const onHost = e.procMesh.ranks().some((r) => hosts.has(r.procId.addr.toString()));
     if (e.hostMeshId === filter.hostMeshId || onHost) {
       e.procMesh.supervisor.close();
-      live.delete(e);
+      retire(e);
     }
   }
 }
