@@ -96,3 +96,4 @@ export {
   setUnhandledMeshFailureHook,
   type UnhandledMeshFailureHook,
 } from "./supervision/unhandled.ts";
+export { publishHostLost } from "./supervision/registry.ts";
