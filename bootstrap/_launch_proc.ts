@@ -61,6 +61,8 @@ export interface BootstrapLaunch {
   tailLines: number;
   /** Where forwarded lines go (log forwarding on and a channel known). */
   logChannel: string | undefined;
+  /** Log forwarding on for this proc. */
+  forwarding: boolean;
 }
 
 /**
@@ -138,5 +140,5 @@ export async function launchBootstrap(
   } catch (error) {
     throw HostError.processSpawnFailure(procId, error);
   }
-  return { result, launcherId, fileCapture, tailLines, logChannel };
+  return { result, launcherId, fileCapture, tailLines, logChannel, forwarding };
 }

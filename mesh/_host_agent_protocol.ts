@@ -28,6 +28,11 @@ export interface ProcSpec {
   bootstrapCommand?: BootstrapCommandData | null;
   /** The host mesh the proc was created for (scopes `DrainHost`). */
   hostMeshId?: string | null;
+  /**
+   * PortId text of the owner's log client port (`LogClientActor` `OwnerLog`):
+   * with log forwarding on, the proc's lines go there (LO-1..LO-6).
+   */
+  logClient?: string | null;
 }
 
 /** The resource state of a proc (`State<ProcState>`). */

@@ -10,7 +10,12 @@
 import type { Context } from "../actor/instance.ts";
 import type { ProcId } from "../actor/reference.ts";
 import { config } from "../config/config.ts";
-import { MESH_PROC_SPAWN_MAX_IDLE, MESH_PROC_STOP_MAX_IDLE } from "../config/attrs.ts";
+import {
+  MESH_ENABLE_LOG_FORWARDING,
+  MESH_PROC_SPAWN_MAX_IDLE,
+  MESH_PROC_STOP_MAX_IDLE,
+} from "../config/attrs.ts";
+import { ownerLogPort } from "./log_owner.ts";
 import type { BootstrapCommand } from "../launcher/command.ts";
 import { ProcBind, type ProcBindInit } from "../launcher/proc_bind.ts";
 import type { Extent, Point } from "./extent.ts";
@@ -111,6 +116,8 @@ export async function spawnProcMesh(
   const procMeshId = instanceId(name);
   const label = displayLabel(procMeshId);
   const clientConfigOverride = config.propagatableSnapshot();
+  // LO-7: with log forwarding on, the procs' lines go to this owner.
+  const logClient = config.get(MESH_ENABLE_LOG_FORWARDING) ? ownerLogPort(cx) : null;
 
   // Everything that can fail is computed before any message is sent.
   const plan = Array.from({ length: region.numRanks }, (_, createRank) => {
@@ -134,6 +141,7 @@ export async function spawnProcMesh(
       procBind: bind === undefined ? null : new ProcBind(bind as ProcBindInit).toJSON(),
       bootstrapCommand: bootstrapCommand?.toJSON() ?? null,
       hostMeshId: mesh.id,
+      ...(logClient === null ? {} : { logClient }),
     };
     return { createRank, hostRank, host, procName, spec };
   });
