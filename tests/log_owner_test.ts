@@ -1,0 +1,241 @@
+/**
+ * "Logs reach the owner" end to end (LO-1..LO-7): real proc processes
+ * (fixture `tests/fixtures/log_owner_proc.ts`) on a process host served by
+ * this process (`HostMesh.local`) and on a separate host daemon
+ * (`bootstrap.ts host`); their lines travel StreamForwarder (host) →
+ * OwnerLogSender → the owner's `mesh_log_client` (recording writer here).
+ */
+
+import { assert, assertEquals } from "@std/assert";
+import { Sink } from "../bootstrap/_log_test_util.ts";
+import { CHILD_FLAGS, readFirstLine, ROOT } from "./_support.ts";
+import { context, shutdownContext } from "../actor/context.ts";
+import type { Context } from "../actor/instance.ts";
+import { attrs, config } from "../config/mod.ts";
+import { BootstrapCommand } from "../launcher/command.ts";
+import { droppedMarker, type OwnerLogBatch, OwnerLogSender } from "../bootstrap/log_sender.ts";
+import { Extent } from "../mesh/extent.ts";
+import { HostMesh } from "../mesh/host_mesh.ts";
+import { HostMeshRef, type HostRef } from "../mesh/host_mesh_ref.ts";
+import type { ProcMesh } from "../mesh/proc_mesh.ts";
+import { spawnOwnerLogClient } from "../mesh/log_owner.ts";
+import { quietPort } from "../mesh/_host_mesh_query.ts";
+import { Status } from "../mesh/resource/status.ts";
+import { WORKER_PERMISSIONS } from "../mesh/cli/worker.ts";
+
+const PRINTER = "log_owner_fixture::Printer";
+const BOOTSTRAP = `${ROOT}bootstrap.ts`;
+
+function printerCommand(): BootstrapCommand {
+  return BootstrapCommand.fromPath(Deno.execPath(), [
+    "run",
+    ...CHILD_FLAGS,
+    `${ROOT}tests/fixtures/log_owner_proc.ts`,
+  ]);
+}
+
+function hostname(): string {
+  return Deno.hostname();
+}
+
+/** The owner-side prefix of rank `rank`'s lines. */
+function prefix(procs: ProcMesh, rank: number): string {
+  return `[${hostname()} ${procs.ranks()[rank].procId}] [${rank}] `;
+}
+
+/** Starts `bootstrap.ts host --addr tcp:127.0.0.1:0 --command-worker`; resolves on "ready". */
+async function startDaemon(): Promise<{ child: Deno.ChildProcess; addr: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...WORKER_PERMISSIONS, BOOTSTRAP, "host", "--addr", "tcp:127.0.0.1:0"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const buf = await readFirstLine(reader);
+  (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })();
+  const m = /^ready (\S+)/.exec(buf);
+  if (!m) throw new Error(`daemon did not start: ${buf}`);
+  return { child, addr: m[1] };
+}
+
+/** Rank 0 prints and lives; checks both streams of every rank reach the owner. */
+async function checkPrint(cx: Context, procs: ProcMesh, sink: Sink): Promise<void> {
+  const actors = await procs.spawn(cx, "printer", PRINTER, null);
+  actors.cast(cx, "Print", { text: "hello" });
+  const want = procs.ranks().flatMap((_, r) => [
+    `stdout|${prefix(procs, r)}hello`,
+    `stderr|${prefix(procs, r)}hello (err)`,
+  ]);
+  await waitFor(sink, (lines) => want.every((w) => lines.includes(w)), 30_000);
+}
+
+/**
+ * Rank `rank` prints and exits 1; the host agent's push of its terminal
+ * status (`WaitRankStatus`, sent before the crash) must find both lines
+ * already written by the owner's log client (LO-4, LO-5).
+ */
+async function checkCrashOrder(
+  cx: Context,
+  host: HostRef,
+  procs: ProcMesh,
+  sink: Sink,
+): Promise<void> {
+  const actors = await procs.spawn(cx, "crasher", PRINTER, null);
+  const procName = procs.ranks()[0].procId.name;
+  const { ref, receiver } = cx.openPort<unknown>();
+  try {
+    quietPort(host.agent, "WaitRankStatus").send(cx, {
+      kind: "WaitRankStatus",
+      name: procName,
+      minStatus: Status.Stopping,
+      reply: ref.port,
+    });
+    actors.cast(cx, "PrintAndExit", { text: "crashing now", code: 1 });
+    const status = await receiver.recv({ timeoutMs: 30_000 });
+    const seen = [...sink.lines]; // what the owner had written when the status arrived
+    assert(
+      seen.includes(`stdout|${prefix(procs, 0)}crashing now`),
+      `LO-4: last stdout line before the status: ${JSON.stringify(status)}\n${seen.join("\n")}`,
+    );
+    assert(
+      seen.includes(`stderr|${prefix(procs, 0)}last words`),
+      `LO-4: last stderr line before the status\n${seen.join("\n")}`,
+    );
+  } finally {
+    receiver.close();
+  }
+}
+
+async function waitFor(
+  sink: Sink,
+  ok: (lines: readonly string[]) => boolean,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let n = 1; !ok(sink.lines); n = sink.lines.length + 1) {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`timed out; lines:\n${sink.lines.join("\n")}`);
+    await sink.atLeast(n, left).catch(() => {});
+  }
+}
+
+Deno.test("LO-1: a flood with a silent owner keeps the queue bounded and reports the dropped lines", async () => {
+  const sent: OwnerLogBatch[] = [];
+  const sender = new OwnerLogSender({
+    post: (b) => void sent.push(b),
+    hostname: "h",
+    procId: "p",
+    ack: "ack-port",
+    window: 4,
+    maxQueuedLines: 1_000,
+  });
+  const lines = Array.from({ length: 100 }, (_, i) => `line ${i}`);
+  for (let i = 0; i < 10_000; i++) {
+    sender.push("stdout", lines); // 1,000,000 lines, nobody acknowledges
+    assert(sender.queuedLines <= 1_001, `LO-1: queue ${sender.queuedLines}`);
+  }
+  assertEquals(sender.inFlight, 4);
+  assertEquals(
+    sent.reduce((n, b) => n + b.payload.length, 0) + 1_000,
+    1_000_000 - sender.droppedLines,
+  );
+  // LO-3: the drain posts what is queued plus the marker, and gives up in bounded time.
+  const t0 = performance.now();
+  assertEquals(await sender.drain(200), false);
+  assert(performance.now() - t0 < 2_000);
+  assertEquals(sent.at(-1)!.payload.at(-1), droppedMarker(sender.droppedLines));
+  const total = sent.reduce((n, b) => n + b.payload.length, 0);
+  assertEquals(total - 1 + sender.droppedLines, 1_000_000, "every line is sent or counted");
+  // LO-2: consecutive sequence numbers.
+  assertEquals(sent.map((b) => b.seq), sent.map((_, i) => i));
+});
+
+Deno.test("LO-4 / LO-5 / LO-7: lines of procs on a local process host reach the owner with the rank, the crash's last lines before its exit status", async () => {
+  using _fwd = config.override(attrs.MESH_ENABLE_LOG_FORWARDING, true);
+  using _prefix = config.override(attrs.PREFIX_WITH_RANK, true);
+  const cx = await context();
+  const sink = new Sink();
+  spawnOwnerLogClient(cx.proc, { writer: sink.write });
+  const hosts = await HostMesh.local({ command: printerCommand() });
+  try {
+    const procs = await hosts.spawn(cx, "logs", Extent.of({ gpus: 2 }));
+    await checkPrint(cx, procs, sink);
+    const one = await hosts.spawn(cx, "crash", Extent.of({ gpus: 1 }));
+    await checkCrashOrder(cx, hosts.ref.hosts[0], one, sink);
+    const report = await hosts.shutdown(cx);
+    assertEquals(report.failed, []);
+  } finally {
+    await hosts[Symbol.asyncDispose]();
+    await shutdownContext();
+  }
+});
+
+Deno.test("LO-1: a flood of output from a real proc reaches the owner, every line printed or counted by a marker", async () => {
+  using _fwd = config.override(attrs.MESH_ENABLE_LOG_FORWARDING, true);
+  const cx = await context();
+  const sink = new Sink();
+  spawnOwnerLogClient(cx.proc, { writer: sink.write });
+  const hosts = await HostMesh.local({ command: printerCommand() });
+  try {
+    const procs = await hosts.spawn(cx, "flood", Extent.of({ gpus: 1 }));
+    const actors = await procs.spawn(cx, "flooder", PRINTER, null);
+    const N = 20_000;
+    actors.cast(cx, "Flood", { n: N });
+    const p = prefix(procs, 0);
+    // N flood lines + "flood done", each printed or counted by a marker (a
+    // dropped "flood done" is counted by the marker posted after it).
+    const account = (lines: readonly string[]) => {
+      let got = 0;
+      let dropped = 0;
+      for (const l of lines) {
+        if (l.startsWith(`stdout|${p}flood `)) got++;
+        const m = /\[hypermesh: (\d+) lines dropped\]$/.exec(l);
+        if (m) dropped += Number(m[1]);
+      }
+      return { got, dropped };
+    };
+    await waitFor(sink, (lines) => {
+      const { got, dropped } = account(lines);
+      return got + dropped === N + 1;
+    }, 60_000);
+    const { got, dropped } = account(sink.lines);
+    assertEquals(got + dropped, N + 1, `received ${got}, dropped ${dropped}`);
+    await hosts.shutdown(cx);
+  } finally {
+    await hosts[Symbol.asyncDispose]();
+    await shutdownContext();
+  }
+});
+
+Deno.test({
+  name:
+    "LO-4 / LO-5: lines of procs on a separate host daemon reach the owner with the rank, the crash's last lines before its exit status",
+  sanitizeResources: false, // piped daemon stdout is drained by a detached reader
+  fn: async () => {
+    using _fwd = config.override(attrs.MESH_ENABLE_LOG_FORWARDING, true);
+    using _prefix = config.override(attrs.PREFIX_WITH_RANK, true);
+    const daemon = await startDaemon();
+    const cx = await context();
+    const sink = new Sink();
+    spawnOwnerLogClient(cx.proc, { writer: sink.write });
+    try {
+      const ref = HostMeshRef.fromHosts("logs", [daemon.addr]).withBootstrap(printerCommand());
+      const procs = await ref.spawn(cx, "logs", Extent.of({ gpus: 2 }));
+      await checkPrint(cx, procs, sink);
+      const one = await ref.spawn(cx, "crash", Extent.of({ gpus: 1 }));
+      await checkCrashOrder(cx, ref.hosts[0], one, sink);
+      const report = await HostMesh.take(ref).shutdown(cx);
+      assertEquals(report.failed, []);
+      assertEquals((await daemon.child.status).code, 0);
+    } finally {
+      try {
+        daemon.child.kill("SIGKILL");
+      } catch { /* exited */ }
+      await daemon.child.status;
+      await shutdownContext();
+    }
+  },
+});
