@@ -18,7 +18,8 @@
  *
  * ## Invariants (LO-*)
  * - **LO-7 (one client per owner proc).** Every mesh spawned from contexts
- *   of one proc names the same log client; it lives until that proc stops.
+ *   of one proc names the same log client while it runs (a stopped one is
+ *   replaced at the next spawn); it lives until that proc stops.
  *
  * @module
  */
@@ -32,6 +33,7 @@ import { LogClientActor, type LogClientOptions } from "../bootstrap/log_client.t
 export const OWNER_LOG_CLIENT_NAME = "mesh_log_client";
 
 const clients = new WeakMap<Proc, ActorHandle<LogClientActor>>();
+const spawned = new WeakMap<Proc, number>(); // actor names are never reused (MB-32)
 
 /**
  * Spawns the owner log client of `proc` (LO-7); call it before the first
@@ -65,10 +67,12 @@ export function spawnOwnerLogClient(
   if (existing !== undefined && !isDone(existing)) {
     throw new Error(`Cannot spawn the owner log client: ${proc.procId} already has one`);
   }
+  const n = spawned.get(proc) ?? 0;
   const handle = proc.spawn(
-    OWNER_LOG_CLIENT_NAME,
+    n === 0 ? OWNER_LOG_CLIENT_NAME : `${OWNER_LOG_CLIENT_NAME}_${n}`,
     new LogClientActor({ aggregateWindowMs: null, ...options }),
   );
+  spawned.set(proc, n + 1);
   clients.set(proc, handle);
   return handle;
 }
@@ -80,12 +84,19 @@ function isDone(handle: ActorHandle<LogClientActor>): boolean {
 
 /**
  * The PortId text of the `OwnerLog` port of `cx`'s proc's owner log client,
- * spawning a default one (console writer, immediate mode) on first use (LO-7).
+ * spawning a default one (console writer, immediate mode) on first use, or
+ * a fresh one (`mesh_log_client_<n>`) when the previous one stopped (LO-7).
  * @param cx The owner.
- * @returns The port id text (goes into `ProcSpec.logClient`).
+ * @returns The port id text (goes into `ProcSpec.logClient`), or `null`
+ * (with a warning) when no client can be spawned (e.g. the proc is stopping).
  */
-export function ownerLogPort(cx: Context): string {
+export function ownerLogPort(cx: Context): string | null {
   let handle = clients.get(cx.proc);
-  if (handle === undefined || isDone(handle)) handle = spawnOwnerLogClient(cx.proc);
+  try {
+    if (handle === undefined || isDone(handle)) handle = spawnOwnerLogClient(cx.proc);
+  } catch (error) {
+    console.warn("hypermesh: no owner log client; proc output stays on the hosts:", error);
+    return null;
+  }
   return handle.ref.port("OwnerLog").port;
 }

@@ -239,3 +239,41 @@ Deno.test({
     }
   },
 });
+
+Deno.test("LO-6: a dead owner log client neither blocks nor breaks the host: the crash's exit status still arrives, the host keeps serving", async () => {
+  using _fwd = config.override(attrs.MESH_ENABLE_LOG_FORWARDING, true);
+  const cx = await context();
+  const client = spawnOwnerLogClient(cx.proc, { writer: () => {} });
+  const hosts = await HostMesh.local({ command: printerCommand() });
+  try {
+    const one = await hosts.spawn(cx, "orphan", Extent.of({ gpus: 1 }));
+    const actors = await one.spawn(cx, "crasher", PRINTER, null);
+    client.stop("owner log client gone");
+    await client.wait();
+    const { ref, receiver } = cx.openPort<unknown>();
+    try {
+      quietPort(hosts.ref.hosts[0].agent, "WaitRankStatus").send(cx, {
+        kind: "WaitRankStatus",
+        name: one.ranks()[0].procId.name,
+        minStatus: Status.Stopping,
+        reply: ref.port,
+      });
+      actors.cast(cx, "Flood", { n: 2_000 }); // nobody acknowledges these
+      actors.cast(cx, "PrintAndExit", { text: "unheard", code: 1 });
+      const t0 = performance.now();
+      await receiver.recv({ timeoutMs: 30_000 });
+      // LO-3 / LO-6: at most the drain bound (1 s) on top of the exit itself.
+      assert(performance.now() - t0 < 10_000);
+    } finally {
+      receiver.close();
+    }
+    // The host still spawns and serves.
+    const again = await hosts.spawn(cx, "again", Extent.of({ gpus: 1 }));
+    assertEquals(again.ranks().length, 1);
+    const report = await hosts.shutdown(cx);
+    assertEquals(report.failed, []);
+  } finally {
+    await hosts[Symbol.asyncDispose]();
+    await shutdownContext();
+  }
+});
