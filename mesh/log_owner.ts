@@ -51,7 +51,7 @@ const spawned = new WeakMap<Proc, number>(); // actor names are never reused (MB
  * const lines: string[] = [];
  * const client = spawnOwnerLogClient(proc, { writer: (t, l) => void lines.push(`${t} ${l}`) });
  * using cx = proc.instance("owner");
- * cx.send({ port: ownerLogPort(cx), returnUndeliverable: false }, {
+ * cx.send({ port: ownerLogPort(cx)!, returnUndeliverable: false }, {
  *   hostname: "h", procId: "p", outputTarget: "stderr", payload: ["[0] boom"], seq: 0, ack: null,
  * });
  * client.stop();
