@@ -49,8 +49,10 @@
  * first) sends each captured line batch, as a {@linkcode LogMessage}, to the
  * manager's `logChannel` — the address served by a host-side
  * `LogForwardActor` (see `log_forward.ts`), which is also handed to the
- * child as `BOOTSTRAP_LOG_CHANNEL`. Without a `logChannel` the lines are only
- * mirrored, tailed and file-captured (one warning per manager).
+ * child as `BOOTSTRAP_LOG_CHANNEL`. A proc spawned with a `logSink` (the mesh
+ * layer's sender to the mesh owner, `mesh/_host_log_relay.ts`) gets every
+ * batch pushed to it too (LO-4). Without either the lines are only mirrored,
+ * tailed and file-captured (one warning per manager).
  *
  * @module
  */
