@@ -86,6 +86,7 @@ export function forwardStdio(
     appender: FileAppender | undefined;
     logChannel: string | undefined;
     logSink?: ProcLogSink | undefined;
+    prefixWithRank?: boolean;
   },
 ): StdioForwarder[] {
   const { appender } = opts;
@@ -104,6 +105,7 @@ export function forwardStdio(
       target,
       tailLines: opts.tailLines,
       prefixRank: rank,
+      ...(opts.prefixWithRank === undefined ? {} : { prefixWithRank: opts.prefixWithRank }),
       onLines: (lines: string[]) => {
         file?.(lines);
         if (sink !== undefined) {

@@ -350,7 +350,7 @@ export class BootstrapProcManager
     launcher: ProcLauncher,
     callback: ChannelServer<BootstrapCallback>,
   ): Promise<BootstrapProcHandle> {
-    const { result, launcherId, fileCapture, tailLines, logChannel, forwarding } =
+    const { result, launcherId, fileCapture, tailLines, logChannel, forwarding, prefixWithRank } =
       await launchBootstrap(
         procId,
         backendAddr,
@@ -385,6 +385,7 @@ export class BootstrapProcManager
         appender: fileCapture ? await this.#appender() : undefined,
         logChannel,
         logSink: forwarding ? procConfig.logSink : undefined,
+        prefixWithRank,
       })
       : [];
     this.#track(monitorExit(procId, handle, result, forwarders, {

@@ -12,7 +12,7 @@
  * ```
  *
  * Each line is printed as `[<hostname> <proc id>] [<rank>] <line>` (the rank
- * prefix only with `HYPERACTOR_PREFIX_WITH_RANK`, read on the host), stdout
+ * prefix only with `HYPERACTOR_PREFIX_WITH_RANK`, LO-8), stdout
  * lines to stdout and stderr lines to stderr. Tests give the client a
  * writer with {@linkcode spawnOwnerLogClient} before spawning meshes.
  *
@@ -20,6 +20,9 @@
  * - **LO-7 (one client per owner proc).** Every mesh spawned from contexts
  *   of one proc names the same log client while it runs (a stopped one is
  *   replaced at the next spawn); it lives until that proc stops.
+ * - **LO-8 (the owner's prefix setting).** `HYPERACTOR_PREFIX_WITH_RANK` is
+ *   read from the proc's client config override first (the spawning
+ *   client's propagated value), then the host's config (`_launch_proc.ts`).
  *
  * @module
  */

@@ -277,3 +277,33 @@ Deno.test("LO-6: a dead owner log client neither blocks nor breaks the host: the
     await shutdownContext();
   }
 });
+
+Deno.test({
+  name:
+    "LO-8: HYPERACTOR_PREFIX_WITH_RANK of the owner applies on a host daemon whose own config says otherwise",
+  sanitizeResources: false, // piped daemon stdout is drained by a detached reader
+  fn: async () => {
+    using _fwd = config.override(attrs.MESH_ENABLE_LOG_FORWARDING, true);
+    using _prefix = config.override(attrs.PREFIX_WITH_RANK, false); // daemon: default true
+    const daemon = await startDaemon();
+    const cx = await context();
+    const sink = new Sink();
+    spawnOwnerLogClient(cx.proc, { writer: sink.write });
+    try {
+      const ref = HostMeshRef.fromHosts("logs", [daemon.addr]).withBootstrap(printerCommand());
+      const procs = await ref.spawn(cx, "plain", Extent.of({ gpus: 1 }));
+      const actors = await procs.spawn(cx, "printer", PRINTER, null);
+      actors.cast(cx, "Print", { text: "no rank here" });
+      const want = `stdout|[${hostname()} ${procs.ranks()[0].procId}] no rank here`;
+      await waitFor(sink, (lines) => lines.includes(want), 30_000);
+      const report = await HostMesh.take(ref).shutdown(cx);
+      assertEquals(report.failed, []);
+    } finally {
+      try {
+        daemon.child.kill("SIGKILL");
+      } catch { /* exited */ }
+      await daemon.child.status;
+      await shutdownContext();
+    }
+  },
+});
