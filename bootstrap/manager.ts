@@ -392,6 +392,8 @@ export class BootstrapProcManager
       callback,
       socketDir: this.#socketDir,
       onExit: () => {
+        // Launcher-managed stdio (systemd): nothing to forward; release the sink.
+        if (forwarders.length === 0 && forwarding) void procConfig.logSink?.drain();
         if (result.pid !== undefined) forgetLivePid(result.pid);
         this.#running.delete(procId.key);
       },
