@@ -106,11 +106,12 @@ export function forwardStdio(
       tailLines: opts.tailLines,
       prefixRank: rank,
       ...(opts.prefixWithRank === undefined ? {} : { prefixWithRank: opts.prefixWithRank }),
-      onLines: (lines: string[]) => {
+      onLines: (lines: string[]): void | Promise<void> => {
         file?.(lines);
+        let room: void | Promise<void> = undefined;
         if (sink !== undefined) {
           try {
-            sink.push(target, lines); // LO-4
+            room = sink.push(target, lines); // LO-4; a promise while the owner catches up (LO-1)
           } catch (error) {
             console.warn(`hypermesh: log sink of ${procId} failed:`, error);
           }
@@ -124,6 +125,7 @@ export function forwardStdio(
             payload: lines,
           });
         }
+        return room;
       },
     });
     return { fwd, ...(tx === undefined ? {} : { tx }), ...(sink === undefined ? {} : { sink }) };

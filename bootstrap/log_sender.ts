@@ -11,12 +11,18 @@
  * acknowledgements.
  *
  * ## Invariants (LO-*)
- * - **LO-1 (bounded, never blocking).** `push` never blocks and never
- *   throws. At most `window` batches are unacknowledged and at most
- *   `maxQueuedLines` lines wait behind them; lines beyond that are dropped
- *   and counted, and a `[hypermesh: N lines dropped]` marker line takes
- *   their place in the stream as soon as there is room (never silent loss).
- *   A dead or slow owner therefore costs the host bounded memory.
+ * - **LO-1 (bounded, lossless while the owner keeps up).** At most `window`
+ *   batches are unacknowledged and about `maxQueuedLines` lines (plus one
+ *   pushed batch) wait behind them. A push that overfills the queue returns
+ *   a promise that settles once acknowledgements made room — the stream
+ *   forwarder awaits it, so a live but slower owner slows the reading of the
+ *   child's pipe instead of losing lines. If no room is made within
+ *   `stallMs` the owner counts as unresponsive: the excess lines are dropped
+ *   and counted, later pushes never wait (they drop what does not fit) until
+ *   the owner acknowledges again, and a `[hypermesh: N lines dropped]`
+ *   marker takes the dropped lines' place in the stream as soon as there is
+ *   room (never silent loss). A dead owner therefore costs the host bounded
+ *   memory and the child one stall of `stallMs`.
  * - **LO-2 (in order).** Batches are posted in the order the lines were
  *   pushed (across stdout and stderr), with consecutive sequence numbers.
  * - **LO-3 (drained before exit).** `drain()` posts every queued line at
@@ -35,6 +41,8 @@ export const DEFAULT_MAX_QUEUED_LINES = 10_000;
 export const DEFAULT_WINDOW = 8;
 /** Lines per batch at most. */
 export const MAX_BATCH_LINES = 512;
+/** Default bound of one wait for room before the owner counts as unresponsive (LO-1). */
+export const DEFAULT_STALL_MS = 1_000;
 /** Default bound of {@linkcode OwnerLogSender.drain} (LO-3). */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 1_000;
 
@@ -91,6 +99,8 @@ export interface OwnerLogSenderOptions {
   window?: number;
   /** Lines queued behind the window at most (default {@linkcode DEFAULT_MAX_QUEUED_LINES}). */
   maxQueuedLines?: number;
+  /** Wait for room at most this long before dropping (default {@linkcode DEFAULT_STALL_MS}). */
+  stallMs?: number;
 }
 
 /**
@@ -108,10 +118,11 @@ export interface OwnerLogSenderOptions {
  *   ack: "a",
  *   window: 1,
  *   maxQueuedLines: 1,
+ *   stallMs: 10,
  * });
  * s.push("stdout", ["[0] a"]); // posted
  * s.push("stdout", ["[0] b"]); // queued behind the window
- * s.push("stdout", ["[0] c"]); // dropped
+ * await s.push("stdout", ["[0] c"]); // no room within 10 ms: dropped
  * s.ack(0);
  * assertEquals(sent.map((b) => b.payload), [["[0] a"], ["[0] b"]]);
  * s.ack(1);
@@ -124,6 +135,9 @@ export class OwnerLogSender {
   readonly #opts: OwnerLogSenderOptions;
   readonly #window: number;
   readonly #maxQueued: number;
+  readonly #stallMs: number;
+  #unresponsive = false;
+  #roomWaiters: (() => void)[] = [];
   #queue: { target: OutputTarget; line: string }[] = [];
   #dropped = 0;
   #droppedTarget: OutputTarget = "stderr";
@@ -141,6 +155,7 @@ export class OwnerLogSender {
     this.#opts = options;
     this.#window = Math.max(1, options.window ?? DEFAULT_WINDOW);
     this.#maxQueued = Math.max(1, options.maxQueuedLines ?? DEFAULT_MAX_QUEUED_LINES);
+    this.#stallMs = Math.max(0, options.stallMs ?? DEFAULT_STALL_MS);
   }
 
   /** Lines posted so far (markers included). */
@@ -153,7 +168,7 @@ export class OwnerLogSender {
     return this.#droppedTotal;
   }
 
-  /** Lines waiting behind the window (never above `maxQueuedLines` + 1 marker). */
+  /** Lines waiting behind the window (above `maxQueuedLines` only while a push waits, LO-1). */
   get queuedLines(): number {
     return this.#queue.length;
   }
@@ -167,19 +182,42 @@ export class OwnerLogSender {
    * Queues lines of one stream and posts what the window allows (LO-1).
    * @param target The stream.
    * @param lines The lines.
+   * @returns Nothing when the lines fit; else a promise that settles (never
+   * rejects) once there is room or after `stallMs` (the excess is dropped then).
    */
-  push(target: OutputTarget, lines: readonly string[]): void {
+  push(target: OutputTarget, lines: readonly string[]): Promise<void> | undefined {
+    const waits = this.#opts.ack != null && !this.#unresponsive;
     for (const line of lines) {
-      if (this.#queue.length >= this.#maxQueued) {
-        this.#dropped++;
-        this.#droppedTotal++;
-        this.#droppedTarget = target;
+      if (!waits && this.#queue.length >= this.#maxQueued) {
+        this.#drop(target, 1);
         continue;
       }
       this.#markDropped();
       this.#queue.push({ target, line });
     }
     this.#pump(false);
+    if (this.#queue.length <= this.#maxQueued) return undefined;
+    return this.#waitForRoom(target);
+  }
+
+  async #waitForRoom(target: OutputTarget): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const room = await Promise.race([
+      new Promise<boolean>((resolve) => this.#roomWaiters.push(() => resolve(true))),
+      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), this.#stallMs)),
+    ]);
+    clearTimeout(timer);
+    if (room || this.#queue.length <= this.#maxQueued) return;
+    this.#unresponsive = true; // LO-1: stop waiting until the owner acknowledges again
+    const excess = this.#queue.length - this.#maxQueued;
+    this.#queue.splice(this.#maxQueued, excess);
+    this.#drop(target, excess);
+  }
+
+  #drop(target: OutputTarget, n: number): void {
+    this.#dropped += n;
+    this.#droppedTotal += n;
+    this.#droppedTarget = target;
   }
 
   /**
@@ -189,9 +227,15 @@ export class OwnerLogSender {
   ack(seq: number): void {
     if (!Number.isSafeInteger(seq) || seq < this.#acked || seq >= this.#nextSeq) return;
     this.#acked = seq + 1;
+    this.#unresponsive = false;
     this.#pump(false);
     if (this.#queue.length < this.#maxQueued) this.#markDropped();
     this.#pump(false);
+    if (this.#queue.length <= this.#maxQueued) {
+      const waiters = this.#roomWaiters;
+      this.#roomWaiters = [];
+      for (const wake of waiters) wake();
+    }
     this.#wakeIfIdle();
   }
 

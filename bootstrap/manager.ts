@@ -121,8 +121,12 @@ export interface BootstrapProcConfig {
  * {@linkcode BootstrapProcConfig.logSink}).
  */
 export interface ProcLogSink {
-  /** One batch of (rank-prefixed) lines of one stream; must not block or throw. */
-  push(target: "stdout" | "stderr", lines: readonly string[]): void;
+  /**
+   * One batch of (rank-prefixed) lines of one stream; must not throw. A
+   * returned promise holds the reading of that stream until it settles
+   * (backpressure; it must settle in bounded time, LO-1).
+   */
+  push(target: "stdout" | "stderr", lines: readonly string[]): void | Promise<void>;
   /**
    * Called once after both streams reached EOF (bounded), before the proc's
    * terminal status is published (LO-4); should resolve within ~1 s.

@@ -67,7 +67,7 @@ export class HostLogRelay {
     });
     this.#senders.set(key, sender);
     return {
-      push: (target, lines) => sender.push(target, lines),
+      push: (target, lines) => sender.push(target, lines), // LO-1: may hold the pipe reader
       drain: async () => {
         try {
           await sender.drain(); // LO-3

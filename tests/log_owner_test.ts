@@ -122,7 +122,7 @@ async function waitFor(
   }
 }
 
-Deno.test("LO-1: a flood with a silent owner keeps the queue bounded and reports the dropped lines", async () => {
+Deno.test("LO-1: a flood with a silent owner stalls once, then keeps the queue bounded and reports the dropped lines", async () => {
   const sent: OwnerLogBatch[] = [];
   const sender = new OwnerLogSender({
     post: (b) => void sent.push(b),
@@ -131,17 +131,20 @@ Deno.test("LO-1: a flood with a silent owner keeps the queue bounded and reports
     ack: "ack-port",
     window: 4,
     maxQueuedLines: 1_000,
+    stallMs: 50,
   });
   const lines = Array.from({ length: 100 }, (_, i) => `line ${i}`);
+  let waited = 0;
   for (let i = 0; i < 10_000; i++) {
-    sender.push("stdout", lines); // 1,000,000 lines, nobody acknowledges
+    const room = sender.push("stdout", lines); // 1,000,000 lines, nobody acknowledges
+    if (room !== undefined) {
+      waited++;
+      await room;
+    }
     assert(sender.queuedLines <= 1_001, `LO-1: queue ${sender.queuedLines}`);
   }
+  assertEquals(waited, 1, "LO-1: one stall, then the owner counts as unresponsive");
   assertEquals(sender.inFlight, 4);
-  assertEquals(
-    sent.reduce((n, b) => n + b.payload.length, 0) + 1_000,
-    1_000_000 - sender.droppedLines,
-  );
   // LO-3: the drain posts what is queued plus the marker, and gives up in bounded time.
   const t0 = performance.now();
   assertEquals(await sender.drain(200), false);
@@ -151,6 +154,30 @@ Deno.test("LO-1: a flood with a silent owner keeps the queue bounded and reports
   assertEquals(total - 1 + sender.droppedLines, 1_000_000, "every line is sent or counted");
   // LO-2: consecutive sequence numbers.
   assertEquals(sent.map((b) => b.seq), sent.map((_, i) => i));
+});
+
+Deno.test("LO-1: a slow but live owner loses no line: pushes wait for room instead of dropping", async () => {
+  let sender!: OwnerLogSender;
+  const got: string[] = [];
+  sender = new OwnerLogSender({
+    post: (b) => {
+      got.push(...b.payload);
+      setTimeout(() => sender.ack(b.seq), 1); // the owner acknowledges later
+    },
+    hostname: "h",
+    procId: "p",
+    ack: "ack-port",
+    window: 2,
+    maxQueuedLines: 100,
+  });
+  const N = 20_000;
+  for (let i = 0; i < N; i += 50) {
+    await sender.push("stderr", Array.from({ length: 50 }, (_, j) => `l ${i + j}`));
+    assert(sender.queuedLines <= 150, `LO-1: queue ${sender.queuedLines}`);
+  }
+  assertEquals(await sender.drain(5_000), true);
+  assertEquals(sender.droppedLines, 0);
+  assertEquals(got, Array.from({ length: N }, (_, i) => `l ${i}`));
 });
 
 Deno.test("LO-4 / LO-5 / LO-7: lines of procs on a local process host reach the owner with the rank, the crash's last lines before its exit status", async () => {
