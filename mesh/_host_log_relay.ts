@@ -14,8 +14,9 @@
  *   is published (LO-4), hence before anything the host agent sends about
  *   that status over the same service proc → owner link.
  * - **LO-6 (dead owner).** Posts never return undeliverables to the host
- *   (`returnUndeliverable` off); a dead owner costs the window (LO-1) and
- *   at most 1 s at each proc's exit (LO-3), never a blocked or crashed host.
+ *   (`returnUndeliverable` off); a dead owner costs the window and queue
+ *   (LO-1), one stall of the proc's pipe reader of at most 1 s (LO-1) and at
+ *   most 1 s at each proc's exit (LO-3), never a blocked or crashed host.
  *
  * @module
  */
