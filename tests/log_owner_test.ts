@@ -334,3 +334,35 @@ Deno.test({
     }
   },
 });
+
+Deno.test("LO-7: the default owner log client prints stdout lines to the owner's stdout and stderr lines to its stderr, prefixed", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      `${ROOT}deno.json`,
+      ...WORKER_PERMISSIONS,
+      `${ROOT}tests/fixtures/log_owner_client.ts`,
+    ],
+    env: { HYPERACTOR_MESH_ENABLE_LOG_FORWARDING: "1", HYPERACTOR_PREFIX_WITH_RANK: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout).split("\n");
+  const stderr = new TextDecoder().decode(out.stderr).split("\n");
+  assertEquals(out.code, 0, stderr.join("\n"));
+  const procId = stdout.find((l) => l.startsWith("PROC "))?.slice(5);
+  assert(procId !== undefined, stdout.join("\n"));
+  const p = `[${hostname()} ${procId}] [0] `;
+  for (const line of [`${p}owned hello`, `${p}owned bye`]) {
+    assert(stdout.includes(line), `stdout lacks ${line}:\n${stdout.join("\n")}`);
+    assert(!stderr.includes(line), `stderr has ${line}`);
+  }
+  for (const line of [`${p}owned hello (err)`, `${p}last words`]) {
+    assert(stderr.includes(line), `stderr lacks ${line}:\n${stderr.join("\n")}`);
+    assert(!stdout.includes(line), `stdout has ${line}`);
+  }
+  // LO-4: printed before the terminal status reached the owner.
+  assert(stdout.indexOf(`${p}owned bye`) < stdout.findIndex((l) => l.startsWith("PROC ")));
+});
