@@ -157,9 +157,8 @@ Deno.test("LO-1: a flood with a silent owner stalls once, then keeps the queue b
 });
 
 Deno.test("LO-1: a slow but live owner loses no line: pushes wait for room instead of dropping", async () => {
-  let sender!: OwnerLogSender;
   const got: string[] = [];
-  sender = new OwnerLogSender({
+  const sender: OwnerLogSender = new OwnerLogSender({
     post: (b) => {
       got.push(...b.payload);
       setTimeout(() => sender.ack(b.seq), 1); // the owner acknowledges later
