@@ -365,3 +365,29 @@ Deno.test("LO-7: the default owner log client prints stdout lines to the owner's
   // LO-4: printed before the terminal status reached the owner.
   assert(stdout.indexOf(`${p}owned bye`) < stdout.findIndex((l) => l.startsWith("PROC ")));
 });
+
+Deno.test("LO-4 / LO-5: lines of procs on HostMesh.process hosts (child host processes) reach the owner with the rank", async () => {
+  using _fwd = config.override(attrs.MESH_ENABLE_LOG_FORWARDING, true);
+  using _prefix = config.override(attrs.PREFIX_WITH_RANK, true);
+  const cx = await context();
+  const sink = new Sink();
+  spawnOwnerLogClient(cx.proc, { writer: sink.write });
+  // Hosts and procs run the fixture; hosts need --allow-run.
+  const command = BootstrapCommand.fromPath(Deno.execPath(), [
+    "run",
+    "--config",
+    `${ROOT}deno.json`,
+    ...WORKER_PERMISSIONS,
+    `${ROOT}tests/fixtures/log_owner_proc.ts`,
+  ]);
+  const hosts = await HostMesh.process(Extent.of({ hosts: 2 }), command, { stdio: "null" });
+  try {
+    const procs = await hosts.spawn(cx, "logs", Extent.unity());
+    await checkPrint(cx, procs, sink);
+    const report = await hosts.shutdown(cx);
+    assertEquals([report.failed, report.killed], [[], 0]);
+  } finally {
+    await hosts[Symbol.asyncDispose]();
+    await shutdownContext();
+  }
+});
