@@ -61,6 +61,10 @@ export interface BootstrapLaunch {
   tailLines: number;
   /** Where forwarded lines go (log forwarding on and a channel known). */
   logChannel: string | undefined;
+  /** Log forwarding on for this proc. */
+  forwarding: boolean;
+  /** `[rank] ` prefix on for this proc (per-proc override first). */
+  prefixWithRank: boolean;
 }
 
 /**
@@ -92,6 +96,7 @@ export async function launchBootstrap(
   const overrides = procConfig.clientConfigOverride ?? {};
   const forwarding = overrideOrGlobal(overrides, attrs.MESH_ENABLE_LOG_FORWARDING);
   const fileCapture = overrideOrGlobal(overrides, attrs.MESH_ENABLE_FILE_CAPTURE);
+  const prefixWithRank = overrideOrGlobal(overrides, attrs.PREFIX_WITH_RANK);
   const tailLines = Math.max(
     0,
     Math.floor(overrideOrGlobal(overrides, attrs.MESH_TAIL_LOG_LINES)),
@@ -138,5 +143,5 @@ export async function launchBootstrap(
   } catch (error) {
     throw HostError.processSpawnFailure(procId, error);
   }
-  return { result, launcherId, fileCapture, tailLines, logChannel };
+  return { result, launcherId, fileCapture, tailLines, logChannel, forwarding, prefixWithRank };
 }

@@ -15,6 +15,7 @@ import { attrs, config } from "../config/mod.ts";
 import type { LogMessage } from "./log_forward.ts";
 import { type OutputTarget, StreamForwarder } from "./stream_forwarder.ts";
 import { FileAppender } from "./file_appender.ts";
+import type { ProcLogSink } from "./manager.ts";
 
 /** One captured stream's forwarder and, with log forwarding, its log sender. */
 export interface StdioForwarder {
@@ -22,6 +23,8 @@ export interface StdioForwarder {
   fwd: StreamForwarder;
   /** The log channel sender (log forwarding on). */
   tx?: ChannelTx<LogMessage>;
+  /** The proc's log sink (log forwarding on), drained once after every forwarder (LO-4). */
+  sink?: ProcLogSink;
 }
 
 /**
@@ -78,9 +81,16 @@ export function forwardStdio(
   stdio: { stdout: ReadableStream<Uint8Array>; stderr: ReadableStream<Uint8Array> },
   procId: ProcId,
   rank: number,
-  opts: { tailLines: number; appender: FileAppender | undefined; logChannel: string | undefined },
+  opts: {
+    tailLines: number;
+    appender: FileAppender | undefined;
+    logChannel: string | undefined;
+    logSink?: ProcLogSink | undefined;
+    prefixWithRank?: boolean;
+  },
 ): StdioForwarder[] {
   const { appender } = opts;
+  const sink = opts.logSink;
   const hostname = (() => {
     try {
       return Deno.hostname();
@@ -95,8 +105,17 @@ export function forwardStdio(
       target,
       tailLines: opts.tailLines,
       prefixRank: rank,
-      onLines: (lines: string[]) => {
+      ...(opts.prefixWithRank === undefined ? {} : { prefixWithRank: opts.prefixWithRank }),
+      onLines: (lines: string[]): void | Promise<void> => {
         file?.(lines);
+        let room: void | Promise<void> = undefined;
+        if (sink !== undefined) {
+          try {
+            room = sink.push(target, lines); // LO-4; a promise while the owner catches up (LO-1)
+          } catch (error) {
+            console.warn(`hypermesh: log sink of ${procId} failed:`, error);
+          }
+        }
         if (tx !== undefined && tx.status.get().kind === "Active") {
           tx.post({
             kind: "Log",
@@ -106,9 +125,10 @@ export function forwardStdio(
             payload: lines,
           });
         }
+        return room;
       },
     });
-    return tx === undefined ? { fwd } : { fwd, tx };
+    return { fwd, ...(tx === undefined ? {} : { tx }), ...(sink === undefined ? {} : { sink }) };
   };
   return [start(stdio.stdout, "stdout"), start(stdio.stderr, "stderr")];
 }
@@ -136,6 +156,16 @@ export async function drainStdio(forwarders: StdioForwarder[]): Promise<string[]
       if (tx.status.get().kind === "Active") tx.post({ kind: "Flush", syncVersion: null });
       await settlesWithinLight(tx.flush(), config.get(attrs.FORWARDER_FLUSH_TIMEOUT)); // BS-14
       await tx.close();
+    }
+  }
+  // LO-4: both pipes reached EOF (bounded); the sink drains (bounded) before
+  // the caller publishes the terminal status.
+  const sink = forwarders.find((f) => f.sink !== undefined)?.sink;
+  if (sink !== undefined) {
+    try {
+      await sink.drain();
+    } catch (error) {
+      console.warn("hypermesh: log sink drain failed:", error);
     }
   }
   return tails;

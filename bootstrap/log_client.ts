@@ -36,6 +36,7 @@ import type { Actor } from "../actor/actor.ts";
 import type { Context } from "../actor/instance.ts";
 import type { PortRefData } from "../actor/port.ts";
 import type { OutputTarget } from "./stream_forwarder.ts";
+import type { OwnerLogAck, OwnerLogBatch } from "./log_sender.ts";
 
 /** Default aggregation window (reference: 5 s). */
 export const DEFAULT_AGGREGATE_WINDOW_MS = 5_000;
@@ -301,6 +302,17 @@ export class LogClientActor implements Actor {
   readonly handlers = {
     /** Lines of one proc stream. */
     Log: (cx: Context, msg: LogBatch): void | Promise<void> => this.#log(cx, msg),
+    /**
+     * Lines of one proc stream from a host's `OwnerLogSender`: written like
+     * `Log`, then acknowledged on `msg.ack` (LO-1, LO-3).
+     */
+    OwnerLog: (cx: Context, msg: OwnerLogBatch): void | Promise<void> => {
+      this.#log(cx, msg);
+      if (typeof msg?.ack === "string" && Number.isSafeInteger(msg.seq)) {
+        const ack: OwnerLogAck = { procId: msg.procId, seq: msg.seq };
+        cx.send({ port: msg.ack, returnUndeliverable: false }, ack);
+      }
+    },
     /** A forwarder's flush marker (`null`: periodic, ignored). */
     Flush: (cx: Context, msg: { syncVersion: number | null }): void | Promise<void> =>
       this.#flush(cx, msg.syncVersion),

@@ -35,6 +35,12 @@
  *   published: once `Stopped`/`Killed` is observed, the forwarder's channel
  *   has acknowledged every line (enforced in `_exit_monitor.ts` and
  *   `_proc_stdio.ts`).
+ * - **LO-4 (owner lines before the exit status).** With log forwarding on
+ *   and a per-proc `logSink` (`BootstrapProcConfig.logSink`), every line is
+ *   pushed to the sink, and the sink's `drain()` has settled (after both
+ *   pipes reached EOF, bounded) before the terminal status is published; the
+ *   mesh layer's sink resolves once the owner acknowledged every line, or
+ *   after 1 s (enforced in `_proc_stdio.ts`).
  *
  * BS-8 is enforced in `_launcher_slot.ts`; the exit safety net and the
  * dispose-time kill of BS-9 live in `_safety_net.ts`.
@@ -43,8 +49,10 @@
  * first) sends each captured line batch, as a {@linkcode LogMessage}, to the
  * manager's `logChannel` — the address served by a host-side
  * `LogForwardActor` (see `log_forward.ts`), which is also handed to the
- * child as `BOOTSTRAP_LOG_CHANNEL`. Without a `logChannel` the lines are only
- * mirrored, tailed and file-captured (one warning per manager).
+ * child as `BOOTSTRAP_LOG_CHANNEL`. A proc spawned with a `logSink` (the mesh
+ * layer's sender to the mesh owner, `mesh/_host_log_relay.ts`) gets every
+ * batch pushed to it too (LO-4). Without either the lines are only mirrored,
+ * tailed and file-captured (one warning per manager).
  *
  * @module
  */
@@ -100,6 +108,30 @@ export interface BootstrapProcConfig {
   procBind?: ProcBind;
   /** Command used instead of the manager's. */
   bootstrapCommand?: BootstrapCommand;
+  /**
+   * Where this proc's lines go when log forwarding is on (e.g. an
+   * `OwnerLogSender` to the mesh's owner, LO-1..LO-4); used instead of the
+   * manager's `logChannel` warning path, alongside the channel when both are set.
+   */
+  logSink?: ProcLogSink;
+}
+
+/**
+ * A per-proc destination of forwarded lines (see
+ * {@linkcode BootstrapProcConfig.logSink}).
+ */
+export interface ProcLogSink {
+  /**
+   * One batch of (rank-prefixed) lines of one stream; must not throw. A
+   * returned promise holds the reading of that stream until it settles
+   * (backpressure; it must settle in bounded time, LO-1).
+   */
+  push(target: "stdout" | "stderr", lines: readonly string[]): void | Promise<void>;
+  /**
+   * Called once after both streams reached EOF (bounded), before the proc's
+   * terminal status is published (LO-4); should resolve within ~1 s.
+   */
+  drain(): Promise<unknown>;
 }
 
 /** Options of {@linkcode BootstrapProcManager}. */
@@ -322,19 +354,21 @@ export class BootstrapProcManager
     launcher: ProcLauncher,
     callback: ChannelServer<BootstrapCallback>,
   ): Promise<BootstrapProcHandle> {
-    const { result, launcherId, fileCapture, tailLines, logChannel } = await launchBootstrap(
-      procId,
-      backendAddr,
-      procConfig,
-      launcher,
-      {
-        callbackAddr: callback.addr,
-        socketDir: this.#socketDir,
-        defaultCommand: this.#command,
-        logChannel: () => this.#logChannelForSpawn(),
-        ...(this.#warmPool === undefined ? {} : { warmPool: this.#warmPool }),
-      },
-    );
+    const { result, launcherId, fileCapture, tailLines, logChannel, forwarding, prefixWithRank } =
+      await launchBootstrap(
+        procId,
+        backendAddr,
+        procConfig,
+        launcher,
+        {
+          callbackAddr: callback.addr,
+          socketDir: this.#socketDir,
+          defaultCommand: this.#command,
+          logChannel: () =>
+            procConfig.logSink === undefined ? this.#logChannelForSpawn() : this.#logChannel,
+          ...(this.#warmPool === undefined ? {} : { warmPool: this.#warmPool }),
+        },
+      );
     if (result.pid !== undefined) recordLivePid(result.pid);
     this.#running.set(procId.key, {
       launcherId,
@@ -354,12 +388,16 @@ export class BootstrapProcManager
         tailLines,
         appender: fileCapture ? await this.#appender() : undefined,
         logChannel,
+        logSink: forwarding ? procConfig.logSink : undefined,
+        prefixWithRank,
       })
       : [];
     this.#track(monitorExit(procId, handle, result, forwarders, {
       callback,
       socketDir: this.#socketDir,
       onExit: () => {
+        // Launcher-managed stdio (systemd): nothing to forward; release the sink.
+        if (forwarders.length === 0 && forwarding) void procConfig.logSink?.drain();
         if (result.pid !== undefined) forgetLivePid(result.pid);
         this.#running.delete(procId.key);
       },

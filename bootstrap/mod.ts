@@ -54,6 +54,9 @@
  * - **BS-15 (in order)**, **BS-16 (no leaked timer or socket)** —
  *   `log_forward.ts`.
  * - **BS-17 (printed exactly once)**, **BS-18 (barrier)** — `log_client.ts`.
+ * - **LO-1 (bounded, never blocking)**, **LO-2 (in order)**, **LO-3
+ *   (drained before exit)** — `log_sender.ts`; **LO-4 (owner lines before
+ *   the exit status)** — `manager.ts`.
  * - **BS-30 (warm is cold)**, **BS-31 (quiet drain)**, **BS-37 (no node
  *   timers on a cold proc's life)** — `bootstrap.ts`.
  * - **BS-32 (eligible or cold)**, **BS-33 (never hand out the dead)**,
@@ -85,6 +88,7 @@ export {
   type BootstrapProcManagerOptions,
   type LogMessage,
   overrideOrGlobal,
+  type ProcLogSink,
 } from "./manager.ts";
 export {
   KEEPALIVE_INTERVAL_MS,
@@ -109,6 +113,17 @@ export {
   SIMILARITY_THRESHOLD,
   type StartSyncFlushMessage,
 } from "./log_client.ts";
+export {
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_MAX_QUEUED_LINES,
+  DEFAULT_WINDOW,
+  droppedMarker,
+  MAX_BATCH_LINES,
+  type OwnerLogAck,
+  type OwnerLogBatch,
+  OwnerLogSender,
+  type OwnerLogSenderOptions,
+} from "./log_sender.ts";
 export {
   type AgentBootResult,
   bootstrap,

@@ -10,7 +10,7 @@
 import { WatchCell } from "../channel/watch_cell.ts";
 import { config } from "../config/config.ts";
 import { PROCESS_EXIT_TIMEOUT, STOP_ACTOR_TIMEOUT } from "../config/attrs.ts";
-import type { ProcId } from "../actor/reference.ts";
+import { ProcId } from "../actor/reference.ts";
 import type { Context } from "../actor/instance.ts";
 import type { Host } from "../host/host.ts";
 import type { ProcStatus } from "../bootstrap/proc_status.ts";
@@ -18,6 +18,7 @@ import { BootstrapCommand } from "../launcher/command.ts";
 import { ProcBind } from "../launcher/proc_bind.ts";
 import { Status } from "./resource/status.ts";
 import { type ProcSpec, procStatusToStatus } from "./_host_agent_protocol.ts";
+import { HostLogRelay } from "./_host_log_relay.ts";
 
 /** A status observation: the resource status and the manager's raw status. */
 export interface Observation {
@@ -151,6 +152,7 @@ export function localBackend(host: Host<any>): ProcBackend {
 // deno-lint-ignore no-explicit-any
 export function processBackend(host: Host<any>): ProcBackend {
   const manager = host.manager as BootstrapManagerLike;
+  const logs = new HostLogRelay(host.systemProc); // LO-5
   return {
     mode: "Process",
     host,
@@ -163,8 +165,15 @@ export function processBackend(host: Host<any>): ProcBackend {
       if (spec.bootstrapCommand) {
         cfg.bootstrapCommand = BootstrapCommand.fromJSON(spec.bootstrapCommand);
       }
-      const { procId, agentRef } = await host.spawn(name, cfg);
-      return { procId, agent: agentRef.toString() };
+      const logProcId = new ProcId(host.addr, name);
+      if (typeof spec.logClient === "string") cfg.logSink = logs.sinkFor(logProcId, spec.logClient);
+      try {
+        const { procId, agentRef } = await host.spawn(name, cfg);
+        return { procId, agent: agentRef.toString() };
+      } catch (error) {
+        logs.forget(logProcId);
+        throw error;
+      }
     },
     observe(procId, onChange) {
       const ac = new AbortController();

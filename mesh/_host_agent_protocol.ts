@@ -31,6 +31,11 @@ export interface ProcSpec {
   hostMeshId?: string | null;
   /** Where the proc's unrequested exit is pushed as a `MeshFailure` (SV-11). */
   supervisor?: SupervisorRef | null;
+  /**
+   * PortId text of the owner's log client port (`LogClientActor` `OwnerLog`):
+   * with log forwarding on, the proc's lines go there (LO-1..LO-6).
+   */
+  logClient?: string | null;
 }
 
 /** The resource state of a proc (`State<ProcState>`). */

@@ -10,7 +10,12 @@
 import type { Context } from "../actor/instance.ts";
 import type { ProcId } from "../actor/reference.ts";
 import { config } from "../config/config.ts";
-import { MESH_PROC_SPAWN_MAX_IDLE, MESH_PROC_STOP_MAX_IDLE } from "../config/attrs.ts";
+import {
+  MESH_ENABLE_LOG_FORWARDING,
+  MESH_PROC_SPAWN_MAX_IDLE,
+  MESH_PROC_STOP_MAX_IDLE,
+} from "../config/attrs.ts";
+import { ownerLogPort } from "./log_owner.ts";
 import type { BootstrapCommand } from "../launcher/command.ts";
 import { ProcBind, type ProcBindInit } from "../launcher/proc_bind.ts";
 import type { Extent, Point } from "./extent.ts";
@@ -113,6 +118,8 @@ export async function spawnProcMesh(
   const procMeshId = instanceId(name);
   const label = displayLabel(procMeshId);
   const clientConfigOverride = config.propagatableSnapshot();
+  // LO-7: with log forwarding on, the procs' lines go to this owner.
+  const logClient = config.get(MESH_ENABLE_LOG_FORWARDING) ? ownerLogPort(cx) : null;
   // SV-20: the caller owns the mesh; its procs' unrequested exits come here.
   const supervisor = MeshSupervisor.forOwner(cx, procMeshId, region.numRanks);
   try {
@@ -125,6 +132,7 @@ export async function spawnProcMesh(
       {
         clientConfigOverride,
         supervisor,
+        logClient,
       },
     );
   } catch (error) {
@@ -139,10 +147,14 @@ async function spawnOn(
   perHost: Extent,
   options: HostSpawnOptions,
   ids: { action: string; region: Region; extent: Extent; procMeshId: string; label: string },
-  owner: { clientConfigOverride: ProcSpec["clientConfigOverride"]; supervisor: MeshSupervisor },
+  owner: {
+    clientConfigOverride: ProcSpec["clientConfigOverride"];
+    supervisor: MeshSupervisor;
+    logClient: string | null;
+  },
 ): Promise<ProcMesh> {
   const { action, region, extent, procMeshId, label } = ids;
-  const { clientConfigOverride, supervisor } = owner;
+  const { clientConfigOverride, supervisor, logClient } = owner;
   const n = perHost.numRanks;
 
   // Everything that can fail is computed before any message is sent.
@@ -168,6 +180,7 @@ async function spawnOn(
       bootstrapCommand: bootstrapCommand?.toJSON() ?? null,
       hostMeshId: mesh.id,
       supervisor: supervisor.ref,
+      ...(logClient === null ? {} : { logClient }),
     };
     return { createRank, hostRank, host, procName, spec };
   });

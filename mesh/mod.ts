@@ -28,7 +28,8 @@
  *
  * Invariants: see `_data_mod.ts` and `_agent_mod.ts`; HM-1..HM-4 and
  * MS-42..MS-43 (`host_mesh.ts`), MS-40..MS-41 (`host_mesh_ref.ts`),
- * HO-10..HO-13 (`host_agent.ts`), SA-1..SA-6 / CH-1 / MA-R1 (`admin.ts`).
+ * HO-10..HO-13 (`host_agent.ts`), SA-1..SA-6 / CH-1 / MA-R1 (`admin.ts`),
+ * LO-5..LO-6 (`_host_log_relay.ts`), LO-7..LO-8 (`log_owner.ts`).
  *
  * @module
  */
@@ -63,6 +64,7 @@ export {
   ProcSpawnError,
 } from "./_host_mesh_errors.ts";
 export { displayLabel, instanceId, isValidMeshId, stripLabel } from "./_host_mesh_id.ts";
+export { OWNER_LOG_CLIENT_NAME, ownerLogPort, spawnOwnerLogClient } from "./log_owner.ts";
 export {
   type AdminNode,
   aggregateHosts,
