@@ -15,6 +15,7 @@ import { HostRef } from "../mesh/host_mesh_ref.ts";
 import { getState } from "../mesh/_host_mesh_query.ts";
 import { isTerminated } from "../mesh/resource/status.ts";
 import { WORKER_PERMISSIONS } from "../mesh/cli/worker.ts";
+import { OwnerKeepalive } from "../mesh/supervision/keepalive.ts";
 import { bootstrapCommand, PERMISSIONS, readFirstLine, ROOT, survivors } from "./_support.ts";
 
 const ORPHAN_TIMEOUT_MS = 2_000;
@@ -177,5 +178,63 @@ Deno.test("OW-1 / OW-3: a daemon stops a SIGKILLed owner's procs within orphan t
     for (const o of owners) await killed(o);
     daemon.child.kill("SIGTERM");
     await daemon.child.status;
+  }
+});
+
+Deno.test("OW-1 / OW-2: spawn starts the owner keepalive; ProcMesh#stop stops every proc and ends it", async () => {
+  await using proc = await Proc.direct(ChannelAddr.any("local"), "owner");
+  using cx = proc.instance("owner");
+  const hosts = await HostMesh.localInProcess({ transport: "local", hosts: 2 });
+  try {
+    const procs = await hosts.spawn(cx, "workers", Extent.of({ gpus: 2 }));
+    const keepalive = OwnerKeepalive.of(procs)!;
+    assert(keepalive.active, "OW-1: started by spawn");
+    assertEquals(keepalive.rounds, 1, "OW-1: the first lease is sent at once");
+    assertEquals(keepalive.procs.length, 4);
+    const statuses = await procs.stop(cx, "done");
+    assert(statuses.values().every(isTerminated), "every rank terminated");
+    assert(!keepalive.active, "OW-2: ProcMesh#stop ends the keepalive");
+    assertEquals(OwnerKeepalive.of(procs), undefined);
+  } finally {
+    await hosts.shutdown(cx);
+  }
+});
+
+Deno.test("OW-2: disposing the owner's proc ends its keepalives; a zero timeout starts none", async () => {
+  const hosts = await HostMesh.localInProcess({ transport: "local" });
+  const proc = await Proc.direct(ChannelAddr.any("local"), "owner");
+  const cx = proc.instance("owner");
+  try {
+    const procs = await hosts.spawn(cx, "workers", Extent.of({ gpus: 1 }));
+    const keepalive = OwnerKeepalive.of(procs)!;
+    assert(keepalive.active);
+    assertEquals(OwnerKeepalive.start(cx, procs, { leaseMs: 0 }), undefined);
+    assert(!keepalive.active, "a restart replaces the running keepalive");
+    const again = OwnerKeepalive.start(cx, procs, { leaseMs: 60_000 })!;
+    await hosts.shutdown(cx);
+    cx[Symbol.dispose]();
+    await proc[Symbol.asyncDispose]();
+    assert(!again.active, "OW-2: the owner's proc disposal stops it");
+  } finally {
+    await hosts.shutdown(cx);
+    await proc[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("HostMesh.local serves a Process-mode host in this process: spawn, states, stop, shutdown", async () => {
+  await using proc = await Proc.direct(ChannelAddr.any("unix"), "owner");
+  using cx = proc.instance("owner");
+  const hosts = await HostMesh.local({ command: bootstrapCommand(), transport: "unix" });
+  try {
+    assertEquals(hosts.region.toString(), "hosts=1/1");
+    assertEquals(hosts.pids, [], "no host process: the host is served here");
+    const procs = await hosts.spawn(cx, "local", Extent.of({ gpus: 2 }));
+    const states = await hosts.ref.procStates(cx, procs);
+    assertEquals(states.values().map((s) => s.status.kind), ["Running", "Running"]);
+    const stopped = await procs.stop(cx);
+    assert(stopped.values().every(isTerminated));
+  } finally {
+    const report = await hosts.shutdown(cx);
+    assertEquals(report.failed, []);
   }
 });
