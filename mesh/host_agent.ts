@@ -26,6 +26,11 @@
  * The proc records and status waiters live in `_host_agent_procs.ts`, the
  * orphan keepalive in `_host_agent_keepalive.ts`.
  *
+ * - **OW-7 (local proc everywhere).** `GetLocalProc` answers, in `Local`
+ *   and `Process` mode alike, the agent of the host's `local` proc, booted
+ *   once (in `Process` mode that proc lives in the host process,
+ *   `Host.localProc`); `null` only when it cannot be booted.
+ *
  * @module
  */
 
@@ -57,6 +62,7 @@ import { localBackend, type ProcBackend, processBackend } from "./_host_agent_ba
 import { ProcTable, reply } from "./_host_agent_procs.ts";
 import { drainHost, shutdownHost, type Teardown } from "./_host_agent_teardown.ts";
 import { OrphanKeepalive } from "./_host_agent_keepalive.ts";
+import { ProcAgent } from "./proc_agent.ts";
 
 export * from "./_host_agent_protocol.ts";
 export { HostAgentState, type HostAgentStateKind } from "./_host_agent_state.ts";
@@ -195,7 +201,12 @@ export class HostAgent {
 
   async #getLocalProc(cx: Context, msg: GetLocalProc): Promise<void> {
     if (this.#mode.kind !== "Local") {
-      reply(cx, msg.reply, null);
+      // OW-7: a Process-mode host's `local` proc lives in the host process.
+      this.#localProc ??= Promise.resolve().then(() => {
+        const proc = this.#mode.host.localProc;
+        return ProcAgent.bootV1(proc, { orphanTimeoutMs: 0 }).bind().toString();
+      }).catch(() => null);
+      reply(cx, msg.reply, await this.#localProc);
       return;
     }
     this.#localProc ??= this.#backend.spawn("local", 0, { clientConfigOverride: {} })

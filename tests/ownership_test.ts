@@ -12,6 +12,8 @@ import { ownerPidOf, sweepSocketDirs } from "../bootstrap/_socket_dirs.ts";
 import { Extent } from "../mesh/extent.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
 import { HostRef } from "../mesh/host_mesh_ref.ts";
+import { ProcMesh } from "../mesh/proc_mesh.ts";
+import { Region } from "../mesh/region.ts";
 import { getState } from "../mesh/_host_mesh_query.ts";
 import { isTerminated } from "../mesh/resource/status.ts";
 import { WORKER_PERMISSIONS } from "../mesh/cli/worker.ts";
@@ -236,5 +238,29 @@ Deno.test("HostMesh.local serves a Process-mode host in this process: spawn, sta
   } finally {
     const report = await hosts.shutdown(cx);
     assertEquals(report.failed, []);
+  }
+});
+
+Deno.test("OW-7: GetLocalProc on a Process-mode host answers the agent of its local proc (seed test_host_bootstrap)", async () => {
+  await using temp = await Proc.direct(ChannelAddr.any("unix"), "temp");
+  using cx = temp.instance("temp");
+  const hosts = await HostMesh.local({ command: bootstrapCommand(), transport: "unix" });
+  try {
+    const agentOf = async () => {
+      const { ref, receiver } = cx.openOncePort<string | null>();
+      using _r = receiver;
+      hosts.hosts[0].agent.send(cx, "GetLocalProc", { reply: ref.port });
+      return await receiver.recv({ timeoutMs: 10_000 });
+    };
+    const agent = await agentOf();
+    assertEquals(agent, `${hosts.hosts[0].addr},local,proc_agent[0]`);
+    assertEquals(await agentOf(), agent, "booted once");
+    const local = ProcMesh.fromRanks(Region.parse("procs=1/1"), [
+      { procId: `${hosts.hosts[0].addr},local`, agent: agent! },
+    ]);
+    const [state] = await local.states(cx, { maxIdleMs: 10_000 });
+    assertEquals(state.status.kind, "Running", "the local proc's agent answers");
+  } finally {
+    await hosts.shutdown(cx);
   }
 });
