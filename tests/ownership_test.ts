@@ -8,6 +8,9 @@ import { assert, assertEquals } from "@std/assert";
 import { ChannelAddr } from "../channel/addr.ts";
 import { Proc } from "../actor/proc.ts";
 import { BootstrapProcManager } from "../bootstrap/manager.ts";
+import { bootstrap } from "../bootstrap/bootstrap.ts";
+import { BOOTSTRAP_MODE_ENV, toEnvSafeString } from "../bootstrap/mode.ts";
+import { attrs, config } from "../config/mod.ts";
 import { ownerPidOf, sweepSocketDirs } from "../bootstrap/_socket_dirs.ts";
 import { Extent } from "../mesh/extent.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
@@ -262,5 +265,31 @@ Deno.test("OW-7: GetLocalProc on a Process-mode host answers the agent of its lo
     assertEquals(state.status.kind, "Running", "the local proc's agent answers");
   } finally {
     await hosts.shutdown(cx);
+  }
+});
+
+Deno.test("OW-6: a Host-mode child installs its boot config as the Runtime layer; a client push does not replace it", async () => {
+  const key = attrs.MESH_TERMINATE_TIMEOUT.key;
+  const mode = toEnvSafeString({
+    kind: "Host",
+    addr: ChannelAddr.any("local"),
+    config: { [key]: 1_234 },
+    exitOnShutdown: true,
+  });
+  const env = new Map([[BOOTSTRAP_MODE_ENV, mode]]);
+  try {
+    const outcome = await bootstrap({
+      env: { get: (k) => env.get(k) },
+      runHost: () => {
+        assertEquals(config.get(attrs.MESH_TERMINATE_TIMEOUT), 1_234);
+        config.setLayer("ClientOverride", { [key]: 99 }); // what SetClientConfig does
+        assertEquals(config.get(attrs.MESH_TERMINATE_TIMEOUT), 1_234, "OW-6: boot config kept");
+        return Promise.resolve(0);
+      },
+    });
+    assertEquals(outcome, { kind: "Exited", code: 0 });
+  } finally {
+    config.clearLayer("Runtime");
+    config.clearLayer("ClientOverride");
   }
 });
