@@ -18,8 +18,11 @@
  *   proc agent; serve `unix:<socketDir>/<name>`; send `{addr, agent}` to the
  *   callback address (awaiting the ack); wait for the agent's stop-all; stop
  *   the mailbox server (draining), close the forwarder, and return the code.
- * - **`Host`.** Delegated to the `runHost` hook (the host agent lives in
- *   `mesh/`, above this layer).
+ * - **`Host`.** Install the mode's config snapshot as the `Runtime` layer
+ *   (the seed's `host()`), arm the parent-death guard when the spawner set
+ *   `HYPERACTOR_MESH_PARENT_PID` (`HostMesh.process` does; a daemon started
+ *   by hand is not tied to its shell), then delegate to the `runHost` hook
+ *   (the host agent lives in `mesh/`, above this layer).
  * - **`V0ProcMesh`.** The allocator protocol, see `v0_proc_mesh.ts`.
  * - **Warm (`HYPERMESH_BOOTSTRAP_WARM=1`, any inherited mode ignored).** A child pre-spawned by
  *   a warm pool (`launcher/warm_child.ts`, `_warm_pool.ts`): it does what
@@ -52,6 +55,10 @@
  *   use loads Deno 2.9's node-compatible timers (7–14 ms of CPU); its bounds
  *   are light timers (`channel/_light_timer.ts`). A warm child loads them
  *   while it waits (`warmUpTimers`).
+ * - **OW-6 (host boot config is Runtime).** A `Host`-mode child installs
+ *   its boot config as the `Runtime` layer, so a client's config push
+ *   (`SetClientConfig`, the `ClientOverride` layer) adds to it and replaces
+ *   only earlier pushes, never the boot config.
  *
  * @module
  */
@@ -76,7 +83,7 @@ import {
   type ProcBootstrap,
   readBootstrapMode,
 } from "./mode.ts";
-import { installParentDeathGuard } from "./pdeathsig.ts";
+import { installParentDeathGuard, PARENT_PID_ENV } from "./pdeathsig.ts";
 import { bootMark, bootTraceFlush } from "./_boot_trace.ts";
 import {
   applyWarmStart,
@@ -211,8 +218,19 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Bootstr
     }
     case "Host": {
       if (options.runHost === undefined) throw new BootstrapHookMissingError("Host", "runHost");
-      if (mode.config !== undefined) config.setLayer("ClientOverride", mode.config);
-      return { kind: "Exited", code: await options.runHost(mode) };
+      // OW-6: the boot config is the Runtime layer; a client's push replaces only ClientOverride.
+      if (mode.config !== undefined) config.setLayer("Runtime", mode.config);
+      // OW-4: a host started by an owner (HostMesh.process) dies with it.
+      const owned = env.get(PARENT_PID_ENV) !== undefined;
+      const guard = owned && (options.parentDeathGuard ??
+          config.get(attrs.MESH_BOOTSTRAP_ENABLE_PDEATHSIG))
+        ? installParentDeathGuard()
+        : undefined;
+      try {
+        return { kind: "Exited", code: await options.runHost(mode) };
+      } finally {
+        guard?.uninstall();
+      }
     }
     case "V0ProcMesh": {
       if (options.bootV0Proc === undefined) {

@@ -42,6 +42,10 @@
  *   mesh layer's sink resolves once the owner acknowledged every line, or
  *   after 1 s (enforced in `_proc_stdio.ts`).
  *
+ * - **OW-5 (no stale socket dir).** The socket directory is
+ *   `hypermesh-<pid>-*`; a manager that starts removes those of managers
+ *   whose process is gone (`_socket_dirs.ts`).
+ *
  * BS-8 is enforced in `_launcher_slot.ts`; the exit safety net and the
  * dispose-time kill of BS-9 live in `_safety_net.ts`.
  *
@@ -58,6 +62,7 @@
  */
 
 import { ChannelAddr } from "../channel/addr.ts";
+import { makeSocketDir, sweepSocketDirs } from "./_socket_dirs.ts";
 import { serve } from "../channel/mod.ts";
 import type { ChannelServer } from "../channel/types.ts";
 import type { ConfigSnapshot } from "../config/mod.ts";
@@ -207,11 +212,8 @@ export class BootstrapProcManager
   constructor(command: BootstrapCommand, options: BootstrapProcManagerOptions = {}) {
     this.#command = command;
     const parent = options.runtimeDir ?? defaultRuntimeDir();
-    this.#socketDir = Deno.makeTempDirSync({
-      prefix: "hypermesh-",
-      ...(parent === undefined ? {} : { dir: parent }),
-    });
-    Deno.chmodSync(this.#socketDir, 0o700);
+    this.#socketDir = makeSocketDir(parent); // hypermesh-<pid>-*, 0700
+    this.#track(sweepSocketDirs(parent)); // OW-5: those of dead managers go
     this.#fileCaptureDir = options.fileCaptureDir;
     this.#logChannel = options.logChannel === undefined
       ? undefined

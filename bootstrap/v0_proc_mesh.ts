@@ -13,6 +13,11 @@
  * {@linkcode HEARTBEAT_INTERVAL_MS} it sends `[index, "Heartbeat"]` and exits
  * with code 1 when a heartbeat cannot be delivered.
  *
+ * - **OW-8 (unreachable allocator fails fast).** When the allocator does not
+ *   acknowledge `Hello` within {@linkcode HELLO_TIMEOUT_MS} (nothing serves
+ *   its address), the child fails with a {@linkcode V0BootstrapError} naming
+ *   the address instead of retrying for `MESSAGE_DELIVERY_TIMEOUT`.
+ *
  * Wire shapes follow serde's JSON encoding of the seed's types (tuple
  * structs as arrays, externally tagged enums, unit variants as strings).
  *
@@ -63,7 +68,12 @@ export interface V0ProcMeshOptions {
   env?: { get(key: string): string | undefined };
   /** Heartbeat period (default {@linkcode HEARTBEAT_INTERVAL_MS}). */
   heartbeatIntervalMs?: number;
+  /** Bound on the allocator's ack of `Hello` (default {@linkcode HELLO_TIMEOUT_MS}). */
+  helloTimeoutMs?: number;
 }
+
+/** How long the allocator has to acknowledge `Hello` (OW-8). */
+export const HELLO_TIMEOUT_MS = 5_000;
 
 /** A v0 variable is missing or malformed. */
 export class V0BootstrapError extends Error {
@@ -118,9 +128,25 @@ export async function runV0ProcMesh(
   try {
     let rejectHello!: (error: Error) => void;
     const helloFailed = new Promise<never>((_, reject) => rejectHello = reject);
-    tx.post([index, { Hello: server.addr.toString() }], (error) => {
-      rejectHello(new V0BootstrapError(`Hello message was not delivered: ${error.message}`));
-    });
+    const helloMs = options.helloTimeoutMs ?? HELLO_TIMEOUT_MS;
+    const helloTimer = setTimeout(() => {
+      rejectHello(
+        new V0BootstrapError(
+          `no allocator answers at ${bootstrapAddr}: Hello was not acknowledged within ${helloMs} ms`,
+        ),
+      ); // OW-8
+    }, helloMs);
+    tx.send([index, { Hello: server.addr.toString() }]).then(
+      () => clearTimeout(helloTimer),
+      (error) => {
+        clearTimeout(helloTimer);
+        rejectHello(
+          new V0BootstrapError(
+            `Hello message to the allocator at ${bootstrapAddr} was not delivered: ${error.message}`,
+          ),
+        );
+      },
+    );
     let lost!: () => void;
     const heartbeatLost = new Promise<typeof HEARTBEAT_LOST>((resolve) =>
       lost = () => resolve(HEARTBEAT_LOST)

@@ -53,6 +53,9 @@ import {
 /** The name of the host's service (system) proc. */
 export const SERVICE_PROC_NAME = "service";
 
+/** The name of the host's in-process `local` proc ({@linkcode Host.localProc}). */
+export const LOCAL_PROC_NAME = "local";
+
 /** What {@linkcode Host.serve} returns. */
 export interface HostServeResult<M> {
   /** The host. Dispose it when done (stops serving, disposes the manager). */
@@ -107,6 +110,8 @@ export class Host<M> implements AsyncDisposable, SingleTerminate {
   readonly #router: DialMailboxRouter;
   readonly #manager: M;
   readonly #serviceProc: Proc;
+  readonly #forwarder: ProcOrDialSender;
+  #localProc: Proc | undefined;
   readonly #frontend: MailboxServerHandle;
   readonly #backend: MailboxServerHandle;
   #client: ClientInstance | undefined;
@@ -126,6 +131,7 @@ export class Host<M> implements AsyncDisposable, SingleTerminate {
     const serviceId = new ProcId(frontend.addr, SERVICE_PROC_NAME); // HO-1
     this.#serviceProc = new Proc(serviceId, this.#router);
     const forwarder = new ProcOrDialSender(this.#router, [[serviceId, this.#serviceProc]]);
+    this.#forwarder = forwarder;
     // Serve the same forwarder on both front-end and back-end addresses (HO-2).
     this.#backend = serveMailbox(backend, forwarder);
     this.#frontend = serveMailbox(frontend, forwarder);
@@ -195,6 +201,20 @@ export class Host<M> implements AsyncDisposable, SingleTerminate {
   /** The service (system) proc, `(addr, "service")`. */
   get systemProc(): Proc {
     return this.#serviceProc;
+  }
+
+  /**
+   * The host's in-process `local` proc `(addr, "local")` (the seed's
+   * `Host::local_proc`), created on first use and routed like the service
+   * proc; disposed with the host.
+   */
+  get localProc(): Proc {
+    if (this.#localProc === undefined) {
+      const id = new ProcId(this.#frontendAddr, LOCAL_PROC_NAME);
+      this.#localProc = new Proc(id, this.#router);
+      this.#forwarder.addLocal(id, this.#localProc);
+    }
+    return this.#localProc;
   }
 
   /** Spawned procs: name → the proc's own (back-end) address. */
@@ -332,6 +352,7 @@ export class Host<M> implements AsyncDisposable, SingleTerminate {
     this.#frontend.stop("host disposed");
     await this.#frontend.done;
     this.#client?.[Symbol.dispose]();
+    await this.#localProc?.[Symbol.asyncDispose]();
     await this.#serviceProc[Symbol.asyncDispose]();
     const dispose = (this.#manager as Partial<AsyncDisposable>)[Symbol.asyncDispose];
     if (typeof dispose === "function") await dispose.call(this.#manager);

@@ -1,8 +1,16 @@
 /**
  * Folder-private: the host agent's orphan keepalive. A `KeepaliveGetState`
- * extends a proc's lease; while any lease is set, a `CheckKeepalive` self
- * message runs every `HYPERACTOR_MESH_ORPHAN_TIMEOUT` and stops the procs
- * whose lease expired (reason `orphaned`). A period of 0 disables it.
+ * extends a proc's lease (owners send them: `supervision/keepalive.ts`);
+ * while any lease is set, a `CheckKeepalive` self message runs every
+ * {@linkcode checkPeriodMs} and stops the procs whose lease expired (reason
+ * `orphaned`). An agent whose `HYPERACTOR_MESH_ORPHAN_TIMEOUT` is 0 never
+ * checks.
+ *
+ * - **OW-3 (orphan reaping).** A proc whose lease expired is asked to stop
+ *   within one check period (at most 500 ms) of the expiry, so an owner's
+ *   procs are stopped within the orphan timeout plus that period (plus the
+ *   stop itself) of its last renewal; procs of other owners, and procs
+ *   without a lease, are untouched, and the agent keeps serving.
  * @module
  */
 
@@ -52,9 +60,19 @@ export class OrphanKeepalive {
   }
 
   #arm(cx: Context): void {
-    const period = config.get(MESH_ORPHAN_TIMEOUT);
-    if (this.#armed || !(period > 0)) return;
+    const timeout = config.get(MESH_ORPHAN_TIMEOUT);
+    if (this.#armed || !(timeout > 0)) return;
     this.#armed = true;
-    (cx as Context<HostAgent>).selfMessageWithDelay("CheckKeepalive", {}, period);
+    (cx as Context<HostAgent>).selfMessageWithDelay("CheckKeepalive", {}, checkPeriodMs(timeout));
   }
+}
+
+/**
+ * How often leases are checked for an orphan timeout (OW-3): an eighth of
+ * it, within 50..500 ms.
+ * @param timeoutMs `HYPERACTOR_MESH_ORPHAN_TIMEOUT`, ms (> 0).
+ * @returns The check period, ms.
+ */
+export function checkPeriodMs(timeoutMs: number): number {
+  return Math.min(500, Math.max(50, Math.floor(timeoutMs / 8)));
 }

@@ -28,6 +28,11 @@
  * `supervisor` in its spec has its unrequested exit pushed to that port as
  * a `MeshFailure` (SV-11, SV-12 in `supervision/push.ts`).
  *
+ * - **OW-7 (local proc everywhere).** `GetLocalProc` answers, in `Local`
+ *   and `Process` mode alike, the agent of the host's `local` proc, booted
+ *   once (in `Process` mode that proc lives in the host process,
+ *   `Host.localProc`); `null` only when it cannot be booted.
+ *
  * @module
  */
 
@@ -62,6 +67,7 @@ import { OrphanKeepalive } from "./_host_agent_keepalive.ts";
 import { isExit } from "../bootstrap/proc_status.ts";
 import { isSupervisorRef } from "./supervision/mesh_supervisor.ts";
 import { procExitFailure, pushFailure } from "./supervision/push.ts";
+import { ProcAgent } from "./proc_agent.ts";
 
 export * from "./_host_agent_protocol.ts";
 export { HostAgentState, type HostAgentStateKind } from "./_host_agent_state.ts";
@@ -215,7 +221,12 @@ export class HostAgent {
 
   async #getLocalProc(cx: Context, msg: GetLocalProc): Promise<void> {
     if (this.#mode.kind !== "Local") {
-      reply(cx, msg.reply, null);
+      // OW-7: a Process-mode host's `local` proc lives in the host process.
+      this.#localProc ??= Promise.resolve().then(() => {
+        const proc = this.#mode.host.localProc;
+        return ProcAgent.bootV1(proc, { orphanTimeoutMs: 0 }).bind().toString();
+      }).catch(() => null);
+      reply(cx, msg.reply, await this.#localProc);
       return;
     }
     this.#localProc ??= this.#backend.spawn("local", 0, { clientConfigOverride: {} })

@@ -20,6 +20,12 @@
  * - **MS-42 (two-phase shutdown).** `shutdown` drains every host before
  *   shutting any down, and resolves after the hosts acknowledged, the
  *   in-process hosts were released and the host processes it started exited.
+ * - **OW-4 (hosts die with their owner).** A `HostMesh.process` host is
+ *   started with this process's pid ({@linkcode PARENT_PID_ENV}) and arms the
+ *   parent-death guard (BS-3) in `Host` mode; its procs carry theirs against
+ *   the host. SIGKILL of the owner ends every host and proc process within
+ *   the guards' latency (kernel-immediate with FFI); their socket
+ *   directories are swept by the next manager that starts (OW-5).
  * - **MS-43 (stop keeps hosts).** After `stop`, the hosts still serve and
  *   `attach` to their addresses succeeds; disposal no longer shuts them down.
  *
@@ -34,7 +40,10 @@ import { clientBindAddr } from "../actor/context.ts";
 import { config } from "../config/config.ts";
 import { MESH_DEFAULT_TRANSPORT } from "../config/attrs.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
-import { BOOTSTRAP_MODE_ENV, toEnvSafeString } from "../bootstrap/mode.ts";
+import { toEnvSafeString } from "../bootstrap/mode.ts";
+import { PARENT_PID_ENV } from "../bootstrap/pdeathsig.ts";
+import { launchEnv } from "../launcher/types.ts";
+import { stopChild } from "../launcher/stop.ts";
 import type { Extent } from "./extent.ts";
 import { Region } from "./region.ts";
 import type { ProcMesh } from "./proc_mesh.ts";
@@ -54,6 +63,9 @@ import {
 } from "./_host_mesh_serve.ts";
 
 export { runHost, serveLocalHost, serveProcessHost };
+
+/** Grace of a host process between SIGTERM and SIGKILL when reaped. */
+const REAP_GRACE_MS = 5_000;
 export type { ServedHost };
 
 /** What `shutdown` / `stop` report. */
@@ -196,10 +208,18 @@ export class HostMesh implements AsyncDisposable {
           config: snapshot,
           exitOnShutdown: true,
         });
+        const env = launchEnv({
+          bootstrapPayload: mode,
+          processName: `host ${i} of ${extent}`,
+          // OW-4: the host arms its parent-death guard against this process.
+          command: command.withEnv({ [PARENT_PID_ENV]: String(Deno.pid) }),
+          wantStdio: false,
+          tailLines: 0,
+        });
         children.push(
           new Deno.Command(command.program, {
             args: [...command.args],
-            env: { ...command.env, [BOOTSTRAP_MODE_ENV]: mode },
+            env,
             stdin: "null",
             stdout: options.stdio ?? "inherit",
             stderr: options.stdio ?? "inherit",
@@ -335,17 +355,9 @@ export class HostMesh implements AsyncDisposable {
     await Promise.all(this.#served.map((s) => s.release()));
     let killed = 0;
     await Promise.all(this.#children.map(async (child) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const grace = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), 5_000)));
-      const outcome = await Promise.race([child.status, grace]);
-      clearTimeout(timer);
-      if (outcome === "timeout") {
-        killed++;
-        try {
-          child.kill("SIGKILL");
-        } catch { /* exited meanwhile */ }
-        await child.status;
-      }
+      // A shut-down host exits by itself; SIGTERM (it releases and exits 0), then SIGKILL.
+      const { forced } = await stopChild(child, { graceMs: REAP_GRACE_MS });
+      if (forced) killed++;
     }));
     return killed;
   }

@@ -47,6 +47,7 @@ import {
   spawnProcMesh,
   stopProcMesh,
 } from "./_host_mesh_spawn.ts";
+import { OwnerKeepalive } from "./supervision/keepalive.ts";
 
 export type { HostSpawnOptions };
 
@@ -398,7 +399,10 @@ export class HostMeshRef {
     perHost: Extent,
     options: HostSpawnOptions = {},
   ): Promise<ProcMesh> {
-    return spawnProcMesh(this, cx, name, perHost, options);
+    return spawnProcMesh(this, cx, name, perHost, options).then((mesh) => {
+      OwnerKeepalive.start(cx, mesh); // OW-1: the owner renews its procs' leases
+      return mesh;
+    });
   }
 
   /**
@@ -416,6 +420,7 @@ export class HostMeshRef {
     reason = "stopped",
     options: { maxIdleMs?: number; signal?: AbortSignal } = {},
   ): Promise<StatusMesh> {
+    OwnerKeepalive.stopFor(procMesh); // OW-2
     return stopProcMesh(cx, procMesh, reason, options);
   }
 

@@ -39,6 +39,9 @@ import { ActorMesh, ActorSpawnError } from "./actor_mesh.ts";
 import type { MeshFailure } from "./supervision/failure.ts";
 import type { FailureSubscribeOptions } from "./supervision/failure_stream.ts";
 import { MeshSupervisor } from "./supervision/mesh_supervisor.ts";
+import type { StatusMesh } from "./resource/value_mesh.ts";
+import { stopProcMesh } from "./_host_mesh_spawn.ts";
+import { OwnerKeepalive } from "./supervision/keepalive.ts";
 
 /** One rank of a proc mesh. */
 export interface ProcRank {
@@ -307,6 +310,25 @@ export class ProcMesh {
         : Status.Running;
       return { rank, procId: r.procId.key, status, attrs };
     }));
+  }
+
+  /**
+   * Stops every proc of this mesh through its host agents (per proc `Stop`
+   * + `WaitRankStatus(Stopped)`, as `HostMeshRef.stopProcMesh`) and ends the
+   * owner's keepalive of it (OW-2).
+   * @param cx The caller.
+   * @param reason Why.
+   * @param options Idle bound (default `HYPERACTOR_MESH_PROC_STOP_MAX_IDLE`), cancellation.
+   * @returns Final statuses, all terminated.
+   * @throws {import("./_host_mesh_errors.ts").ProcMeshStopError} Otherwise.
+   */
+  stop(
+    cx: Context,
+    reason = "stopped",
+    options: { maxIdleMs?: number; signal?: AbortSignal } = {},
+  ): Promise<StatusMesh> {
+    OwnerKeepalive.stopFor(this); // OW-2
+    return stopProcMesh(cx, this, reason, options);
   }
 
   /**

@@ -194,3 +194,25 @@ Deno.test("BS-24: when a later rank cannot be launched, the ranks already launch
   assert(!(await isAlive(pids[0])), "BS-24: rank 0 was killed");
   assertEquals(native.size, 0);
 });
+
+Deno.test("OW-8: a v0 child whose allocator address nothing serves fails within seconds, naming the address", async () => {
+  const addr = "unix:@hypermesh-no-allocator-" + crypto.randomUUID().slice(0, 8);
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      CONFIG,
+      ...PERMISSIONS,
+      new URL("../bootstrap.ts", import.meta.url).pathname,
+    ],
+    env: { HYPERACTOR_MESH_BOOTSTRAP_ADDR: addr, HYPERACTOR_MESH_INDEX: "0" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const elapsed = performance.now() - t0;
+  assertEquals(out.code, 1);
+  assertStringIncludes(new TextDecoder().decode(out.stderr), addr);
+  assert(elapsed < 15_000, `OW-8: exited after ${elapsed} ms`);
+});
