@@ -202,7 +202,7 @@ export async function raceHostLost<T>(
   const lostP = new Promise<never>((_, reject) => {
     onLost = (error) => reject(error.forAction(action));
   });
-  const unsubscribe = onceHostLost(list, onLost);
+  const unsubscribe = onHostsLost(list, onLost);
   try {
     return await Promise.race([op(), lostP]);
   } finally {
@@ -211,23 +211,28 @@ export async function raceHostLost<T>(
 }
 
 /**
- * Calls `fn` once, when the first of `hosts` is declared lost.
+ * Calls `fn` for each of `hosts` declared lost from now on (each at most
+ * once), until unsubscribed. Hosts already lost are not reported: check
+ * {@linkcode hostLostError} first.
  * @param hosts The hosts.
- * @param fn Called with that host's error.
+ * @param fn Called with each lost host's error.
  * @returns Unsubscribes (idempotent).
  */
-export function onceHostLost(
+export function onHostsLost(
   hosts: Iterable<HostLike>,
   fn: (error: HostLostError) => void,
 ): () => void {
   const keys = [...new Set([...hosts].map(hostKey))];
   let done = false;
   const waiter = (error: HostLostError) => {
-    if (done) return;
-    unsubscribe();
-    fn(error);
+    if (!done) fn(error);
   };
-  const unsubscribe = () => {
+  for (const k of keys) {
+    let set = waiters.get(k);
+    if (set === undefined) waiters.set(k, set = new Set());
+    set.add(waiter);
+  }
+  return () => {
     done = true;
     for (const k of keys) {
       const set = waiters.get(k);
@@ -235,12 +240,6 @@ export function onceHostLost(
       if (set?.size === 0) waiters.delete(k);
     }
   };
-  for (const k of keys) {
-    let set = waiters.get(k);
-    if (set === undefined) waiters.set(k, set = new Set());
-    set.add(waiter);
-  }
-  return unsubscribe;
 }
 
 /**
