@@ -196,3 +196,102 @@ Deno.test({
     }
   },
 });
+
+// ---- a machine that vanishes silently: a network namespace whose link is deleted ----
+
+const NETNS_SCRIPT = new URL("./support/netns_hosts.sh", import.meta.url).pathname;
+
+async function run(cmd: string, args: string[]): Promise<{ ok: boolean; out: string }> {
+  try {
+    const r = await new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "piped" })
+      .output();
+    const dec = new TextDecoder();
+    return { ok: r.success, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
+  } catch (error) {
+    return { ok: false, out: String(error) };
+  }
+}
+
+/** Why namespaces cannot be used here (as tests/netns_mesh_test.ts gates), or undefined. */
+async function netnsUnsupported(): Promise<string | undefined> {
+  if (Deno.build.os !== "linux") return `network namespaces need Linux (os is ${Deno.build.os})`;
+  if (Deno.uid() !== 0) return `network namespaces need root (uid is ${Deno.uid()})`;
+  if (!(await run("ip", ["-V"])).ok) return "the `ip` command (iproute2) is missing";
+  const probe = `hm-probe${Deno.pid}`;
+  const added = await run("ip", ["netns", "add", probe]);
+  if (!added.ok) return `network namespaces unsupported: ${added.out.trim()}`;
+  await run("ip", ["netns", "delete", probe]);
+  return undefined;
+}
+
+const netnsSkip = await netnsUnsupported();
+if (netnsSkip !== undefined) console.log(`host_death_test: netns case skipped: ${netnsSkip}`);
+
+Deno.test({
+  name:
+    "HW-2: a host whose machine vanishes (netns link deleted, no RST) is reported lost within 2 s",
+  ignore: netnsSkip !== undefined && !Deno.env.get("CI"),
+  sanitizeResources: false,
+  fn: async () => {
+    if (netnsSkip !== undefined) {
+      throw new Error(`Cannot run the netns case under CI: ${netnsSkip}`);
+    }
+    const started = await run("bash", [NETNS_SCRIPT, "start", "1"]);
+    if (!started.ok) throw new Error(`Cannot start the namespace: ${started.out}`);
+    const daemons: Daemon[] = [];
+    try {
+      const child = new Deno.Command("ip", {
+        args: [
+          "netns",
+          "exec",
+          "hm-host1",
+          Deno.execPath(),
+          "run",
+          ...WORKER_PERMISSIONS,
+          BOOTSTRAP,
+          "host",
+          "--addr",
+          "tcp:10.77.1.2:26700",
+          "--command-worker",
+        ],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      const first = await readFirstLine(reader);
+      const drained = (async () => {
+        while (!(await reader.read()).done) { /* drain */ }
+      })();
+      daemons.push({ child, addr: "tcp:10.77.1.2:26700", drained });
+      assert(first.startsWith("ready "), `daemon ready: ${first}`);
+      // The client serves where the host can dial it back (see tests/netns_mesh_test.ts).
+      const { Proc } = await import("../actor/proc.ts");
+      await using client = await Proc.direct("tcp:10.77.1.1:0", "root");
+      using cx = client.instance("client");
+      const mesh = await HostMesh.attach(cx, "hwns", [daemons[0].addr]);
+      await mesh.spawn(cx, "hwns", Extent.of({ procs: 1 }));
+      // Let the heartbeat hear the host at least once (HW-5: not held to the deadline before).
+      for (let i = 0; i < 100 && !HostWatch.of(cx)?.answered.includes(daemons[0].addr); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assertEquals(HostWatch.of(cx)?.answered, [daemons[0].addr], "the heartbeat was answered");
+      using lost = lostEvent(daemons[0].addr);
+      const t0 = performance.now();
+      const del = await run("ip", ["link", "delete", "hm-veth1"]); // no RST reaches the client
+      assert(del.ok, `link deleted: ${del.out}`);
+      const at = await within(lost.promise, 3_000, "HW-2: silent host report");
+      console.log(
+        `silent host reported lost ${(at - t0).toFixed(0)} ms after the link was deleted`,
+      );
+      assert(at - t0 < 2_000, `HW-2: within 2 s (took ${(at - t0).toFixed(0)} ms)`);
+      const t1 = performance.now();
+      const report = await mesh.shutdown(cx);
+      assert(performance.now() - t1 < 5_000, "HW-4: shutdown of a vanished host returns quickly");
+      assertEquals(report.failed.map((f) => [f.host, f.lost]), [[daemons[0].addr, true]]);
+    } finally {
+      await reap(daemons);
+      await run("bash", [NETNS_SCRIPT, "stop"]);
+    }
+  },
+});

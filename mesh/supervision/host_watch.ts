@@ -153,6 +153,12 @@ export class HostWatch implements AsyncDisposable {
     return [...this.#beats.values()].map((b) => b.addr.toString());
   }
 
+  /** The watched hosts that answered a heartbeat at least once (address texts). */
+  get answered(): string[] {
+    return [...this.#beats.values()].filter((b) => b.lastHeard !== undefined)
+      .map((b) => b.addr.toString());
+  }
+
   /** Whether the watch was closed. */
   get closed(): boolean {
     return this.#closed;
