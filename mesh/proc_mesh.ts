@@ -30,6 +30,12 @@ import type { ActorSpec, IntrospectResult, ProcAttrs } from "./agent_protocol.ts
 import type { ProcAgent } from "./proc_agent.ts";
 import { fenceRankStatuses } from "./_mesh_fence.ts";
 import { ActorMesh, ActorSpawnError } from "./actor_mesh.ts";
+import {
+  assertHostsAlive,
+  HostLostError,
+  hostLostError,
+  raceHostLost,
+} from "./supervision/host_lost.ts";
 
 /** One rank of a proc mesh. */
 export interface ProcRank {
@@ -160,6 +166,7 @@ export class ProcMesh {
    * @returns The actor mesh.
    * @throws {TypeError} For an invalid name.
    * @throws {ActorSpawnError} When a rank fails, stops or stays silent.
+   * @throws {HostLostError} When a rank's host is or becomes lost (HW-4).
    */
   async spawn<A extends Actor = Actor>(
     cx: Context,
@@ -173,14 +180,18 @@ export class ProcMesh {
       throw new TypeError(`Invalid actor type: ${JSON.stringify(actorType)}`);
     }
     const spec: ActorSpec = { actorType, params };
-    const { statuses, error } = await fenceRankStatuses(cx, this.region, (reply, rank) => {
+    const action = `spawn actor mesh "${name}"`;
+    assertHostsAlive(this.#ranks.map((r) => r.procId.addr), action); // HW-4
+    const { statuses, error, lost } = await fenceRankStatuses(cx, this.region, (reply, rank) => {
       const agent = this.#ranks[rank].agent;
       agent.send(cx, "CreateOrUpdate", { kind: "CreateOrUpdate", name, rank, spec }); // MS-33
       agent.send(cx, "GetRankStatus", { kind: "GetRankStatus", name, reply });
     }, {
       maxIdleMs: options.maxIdleMs ?? config.get(MESH_ACTOR_SPAWN_MAX_IDLE),
       signal: options.signal,
+      hostOf: (rank) => this.#ranks[rank].procId.addr,
     });
+    if (lost !== undefined) throw lost[0].forAction(action); // HW-4
     if (error !== undefined || statuses.values().some(isTerminating)) {
       throw new ActorSpawnError(name, statuses, { cause: error }); // MS-32
     }
@@ -201,13 +212,23 @@ export class ProcMesh {
     const maxIdleMs = options.maxIdleMs ?? config.get(MESH_GET_PROC_STATE_MAX_IDLE);
     const start = performance.now();
     return Promise.all(this.#ranks.map(async (r, rank) => {
+      const dead = (e: HostLostError) => ({
+        rank,
+        procId: r.procId.key,
+        status: Status.failed(`host ${e.host} is lost (${e.reason})`), // HW-4
+        attrs: null,
+      });
+      const already = hostLostError(r.procId.addr);
+      if (already !== undefined) return dead(already);
       const { ref, receiver } = cx.openOncePort<IntrospectResult>();
       using _r = receiver;
       r.agent.send(cx, "Introspect", { child: r.procId.key, reply: ref.port });
       let result: IntrospectResult;
       try {
-        result = await receiver.recv({ timeoutMs: maxIdleMs, signal: options.signal });
+        const recv = () => receiver.recv({ timeoutMs: maxIdleMs, signal: options.signal });
+        result = await raceHostLost([r.procId.addr], "get proc state", recv);
       } catch (error) {
+        if (error instanceof HostLostError) return dead(error);
         if ((error as DOMException)?.name !== "TimeoutError") throw error;
         const status = Status.timeout(performance.now() - start);
         return { rank, procId: r.procId.key, status, attrs: null };

@@ -16,6 +16,7 @@ import {
 } from "../mesh/supervision/host_lost.ts";
 import { HostWatch } from "../mesh/supervision/host_watch.ts";
 import { WORKER_PERMISSIONS } from "../mesh/cli/worker.ts";
+import { GREETER_TYPE } from "../mesh/cli/demo_actor.ts";
 import { readFirstLine } from "./_support.ts";
 
 const BOOTSTRAP = new URL("../bootstrap.ts", import.meta.url).pathname;
@@ -90,6 +91,7 @@ Deno.test({
       const mesh = await HostMesh.attach(cx, "hw", daemons.map((d) => d.addr));
       const procs = await mesh.spawn(cx, "hw", Extent.of({ procs: 2 }));
       assertEquals(procs.numRanks, 4);
+      const actors = await procs.spawn(cx, "greeter", GREETER_TYPE, null);
       const victim = daemons[0];
       using lost = lostEvent(victim.addr);
       const events = hostLostEvents()[Symbol.asyncIterator]();
@@ -114,6 +116,14 @@ Deno.test({
       const kinds = states.values().map((s) => s.status.kind);
       assertEquals(kinds.slice(0, 2), ["Failed", "Failed"], "HW-4: ranks of the lost host");
       assertEquals(kinds.slice(2), ["Running", "Running"], "ranks of the healthy host");
+      const procKinds = (await procs.states(cx)).map((s) => s.status.kind);
+      assertEquals(procKinds, ["Failed", "Failed", "Running", "Running"], "HW-4: ProcMesh.states");
+      const actorKinds = (await actors.statuses(cx)).values().map((s) => s.kind);
+      assertEquals(actorKinds.slice(0, 2), ["Failed", "Failed"], "HW-4: ActorMesh.statuses");
+      const actorStates = (await actors.states(cx)).map((s) => s.status.kind);
+      assertEquals(actorStates.slice(0, 2), ["Failed", "Failed"], "HW-4: ActorMesh.states");
+      await assertRejects(() => procs.spawn(cx, "more", GREETER_TYPE, null), HostLostError);
+      await assertRejects(() => actors.stop(cx), HostLostError);
       const stopErr = await assertRejects(() => mesh.ref.stopProcMesh(cx, procs), HostLostError);
       assertEquals((stopErr as HostLostError).host, victim.addr);
       assert(performance.now() - t1 < 5_000, "HW-4: all of that fails fast");
