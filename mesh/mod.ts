@@ -28,7 +28,8 @@
  *
  * Invariants: see `_data_mod.ts` and `_agent_mod.ts`; HM-1..HM-4 and
  * MS-42..MS-43 (`host_mesh.ts`), MS-40..MS-41 (`host_mesh_ref.ts`),
- * HO-10..HO-13 (`host_agent.ts`), SA-1..SA-6 / CH-1 / MA-R1 (`admin.ts`).
+ * HO-10..HO-13 (`host_agent.ts`), SA-1..SA-6 / CH-1 / MA-R1 (`admin.ts`),
+ * HW-1..HW-6 (host death: `supervision/host_lost.ts`, `supervision/host_watch.ts`).
  *
  * @module
  */
@@ -73,3 +74,13 @@ export {
   spawnAdmin,
   type SpawnAdminOptions,
 } from "./admin.ts";
+export {
+  addHostLostListener,
+  type HostLike,
+  HostLostError,
+  type HostLostEvent,
+  hostLostEvents,
+  type HostLostListener,
+  lostHosts,
+} from "./supervision/host_lost.ts";
+export { HostWatch, type HostWatchOptions } from "./supervision/host_watch.ts";
