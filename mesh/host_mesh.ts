@@ -23,6 +23,12 @@
  * - **MS-43 (stop keeps hosts).** After `stop`, the hosts still serve and
  *   `attach` to their addresses succeeds; disposal no longer shuts them down.
  *
+ * Host death (HW-*, `supervision/`): `attach` and `spawn` start the owner's
+ * host watch; the exit of a host process started by `process` that nobody
+ * asked for declares that host lost at once; `stop` / `shutdown` unwatch the
+ * hosts before ending them on purpose (HW-5), and a lost host fails its
+ * drain at once (HW-4), is skipped in phase 2 and listed with `lost: true`.
+ *
  * @module
  */
 

@@ -15,7 +15,7 @@ import {
   lostHosts,
 } from "../mesh/supervision/host_lost.ts";
 import { HostWatch } from "../mesh/supervision/host_watch.ts";
-import { WORKER_PERMISSIONS } from "../mesh/cli/worker.ts";
+import { WORKER_PERMISSIONS, workerCommand } from "../mesh/cli/worker.ts";
 import { GREETER_TYPE } from "../mesh/cli/demo_actor.ts";
 import { readFirstLine } from "./_support.ts";
 
@@ -206,6 +206,33 @@ Deno.test({
     }
   },
 });
+
+Deno.test(
+  "HW-3: a HostMesh.process host process killed from outside is reported at once with its exit, and shutdown returns quickly",
+  async () => {
+    const cx = await context();
+    await using hosts = await HostMesh.process(Extent.of({ hosts: 2 }), workerCommand());
+    try {
+      const procs = await hosts.spawn(cx, "hwproc", Extent.of({ procs: 1 }));
+      assertEquals(procs.numRanks, 2);
+      const victim = hosts.hosts[0].toString();
+      const events = hostLostEvents()[Symbol.asyncIterator]();
+      const next = events.next();
+      const t0 = performance.now();
+      Deno.kill(hosts.pids[0], "SIGKILL");
+      const event = (await within(next, 2_000, "HW-3: host-lost event")).value!;
+      await events.return?.(undefined);
+      console.log(`process host lost after ${(performance.now() - t0).toFixed(0)} ms`);
+      assertEquals(event.host, victim);
+      assert(/host process exited|link broken/.test(event.error.reason), event.error.reason);
+      const report = await hosts.shutdown(cx);
+      assert(report.totalMs < 5_000, `HW-4: shutdown returns quickly (${report.totalMs} ms)`);
+      assertEquals(report.failed.map((f) => [f.host, f.lost]), [[victim, true]]);
+    } finally {
+      await shutdownContext();
+    }
+  },
+);
 
 // ---- a machine that vanishes silently: a network namespace whose link is deleted ----
 
