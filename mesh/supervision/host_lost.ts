@@ -254,8 +254,9 @@ export function addHostLostListener(listener: HostLostListener): Disposable {
 }
 
 /**
- * Every host declared lost from now on, in order (HW-1), until `signal`
- * aborts or the loop breaks. The queue holds at most one event per host.
+ * Every host declared lost from the first `next()` on, in order (HW-1),
+ * until `signal` aborts or the loop breaks. The queue holds at most one
+ * event per host incarnation.
  * @param options Cancellation.
  * @returns The events.
  * @example
