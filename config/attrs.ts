@@ -296,3 +296,23 @@ export const UNHANDLED_MESH_FAILURE: Attr<"string"> = defineAttr({
   doc: 'A mesh failure that reaches the root client unhandled: "log" prints one line on ' +
     'stderr; "exit" prints it and exits the process with code 1.',
 });
+/** How often an owner pings each host of its meshes (HW-2; 0 turns the heartbeat off). */
+export const HOST_HEARTBEAT_INTERVAL: Attr<"duration"> = defineAttr({
+  key: "hypermesh::config::host_heartbeat_interval",
+  env: "HYPERMESH_HOST_HEARTBEAT_INTERVAL",
+  kind: "duration",
+  default: 500,
+  propagate: false,
+  doc: "How often a mesh owner pings the host agent of every host its meshes live on; " +
+    "0 turns the heartbeat off (a dead host process is then noticed on the next message).",
+});
+/** Silence after which an owner declares a host lost (HW-2). */
+export const HOST_HEARTBEAT_TIMEOUT: Attr<"duration"> = defineAttr({
+  key: "hypermesh::config::host_heartbeat_timeout",
+  env: "HYPERMESH_HOST_HEARTBEAT_TIMEOUT",
+  kind: "duration",
+  default: 1_500,
+  propagate: false,
+  doc: "A host whose agent has not answered a heartbeat for this long is declared lost; " +
+    "every pending and later operation on it fails with HostLostError.",
+});

@@ -21,6 +21,7 @@ import type { ProcState } from "./_host_agent_protocol.ts";
 import type { HostAgent } from "./host_agent.ts";
 import { ConfigPushError, type ConfigPushFailure, ProcNotExistError } from "./_host_mesh_errors.ts";
 import { type HostMeshRef, HostRef } from "./host_mesh_ref.ts";
+import { HostLostError, hostLostError, raceHostLost } from "./supervision/host_lost.ts";
 
 /**
  * A host agent's port for `type`, with undeliverable returns off.
@@ -43,6 +44,7 @@ export function quietPort(agent: ActorRef<HostAgent>, type: string): PortRef<any
  * @param timeoutMs Reply bound.
  * @param keepaliveUntilMs Sends `KeepaliveGetState` with this expiry.
  * @returns The state, or `undefined` when no reply came in time.
+ * @throws {HostLostError} When `host` is or becomes lost (HW-4).
  */
 export async function getState(
   cx: Context,
@@ -51,6 +53,9 @@ export async function getState(
   timeoutMs: number,
   keepaliveUntilMs?: number,
 ): Promise<State<ProcState> | undefined> {
+  const action = `get the state of proc "${name}"`;
+  const dead = hostLostError(host, action);
+  if (dead !== undefined) throw dead; // HW-4
   const { ref, receiver } = cx.openOncePort<State<ProcState>>();
   using _r = receiver;
   const getState = { kind: "GetState" as const, name, reply: ref.port };
@@ -63,7 +68,7 @@ export async function getState(
     });
   }
   try {
-    return await receiver.recv({ timeoutMs });
+    return await raceHostLost([host], action, () => receiver.recv({ timeoutMs })); // HW-4
   } catch (error) {
     if ((error as DOMException)?.name === "TimeoutError") return undefined;
     throw error;
@@ -73,7 +78,8 @@ export async function getState(
 /**
  * The state of every proc of `procMesh`, in rank order; ranks whose host
  * agent did not answer within `HYPERACTOR_MESH_GET_PROC_STATE_MAX_IDLE` are
- * padded with `Timeout` (the seed's `proc_states`).
+ * padded with `Timeout` (the seed's `proc_states`); ranks of a lost host
+ * read `Failed("host … is lost …")` at once (HW-4).
  * @param cx The caller.
  * @param procMesh The procs.
  * @param options `keepaliveUntilMs` sends `KeepaliveGetState`; idle bound.
@@ -89,12 +95,19 @@ export async function procStates(
   const states = await Promise.all(
     procMesh.ranks().map(async (r) => {
       const host = new HostRef(r.procId.addr);
-      const state = await getState(cx, host, r.procId.name, timeoutMs, options.keepaliveUntilMs);
+      let state: State<ProcState> | undefined;
+      let status = Status.timeout(timeoutMs);
+      try {
+        state = await getState(cx, host, r.procId.name, timeoutMs, options.keepaliveUntilMs);
+      } catch (error) {
+        if (!(error instanceof HostLostError)) throw error;
+        status = Status.failed(`host ${error.host} is lost (${error.reason})`); // HW-4
+      }
       if (state === undefined) {
         return {
           kind: "State" as const,
           name: r.procId.name,
-          status: Status.timeout(timeoutMs),
+          status,
           state: null,
           generation: 0,
           timestamp: Date.now(),
@@ -125,6 +138,10 @@ export async function pushConfig(
 ): Promise<void> {
   const timeoutMs = config.get(MESH_ATTACH_CONFIG_TIMEOUT);
   const results = await Promise.all(mesh.hosts.map(async (host) => {
+    const dead = hostLostError(host, "push config");
+    if (dead !== undefined) { // HW-4
+      return { host, failure: { kind: "SendFailed", message: dead.message } as ConfigPushFailure };
+    }
     const { ref, receiver } = cx.openOncePort<null>();
     using _r = receiver;
     try {
@@ -133,9 +150,15 @@ export async function pushConfig(
       return { host, failure: { kind: "SendFailed", message: String(error) } as ConfigPushFailure };
     }
     try {
-      await receiver.recv({ timeoutMs });
+      await raceHostLost([host], "push config", () => receiver.recv({ timeoutMs })); // HW-4
       return undefined;
     } catch (error) {
+      if (error instanceof HostLostError) {
+        return {
+          host,
+          failure: { kind: "SendFailed", message: error.message } as ConfigPushFailure,
+        };
+      }
       const failure: ConfigPushFailure = (error as DOMException)?.name === "TimeoutError"
         ? { kind: "ReplyTimedOut", timeoutMs }
         : { kind: "ReplyChannelClosed" };

@@ -45,6 +45,8 @@ import { displayLabel, instanceId, stripLabel } from "./_host_mesh_id.ts";
 import { MeshSupervisor } from "./supervision/mesh_supervisor.ts";
 import { registerProcMesh } from "./supervision/registry.ts";
 import { type HostMeshRef, HostRef } from "./host_mesh_ref.ts";
+import { assertHostsAlive } from "./supervision/host_lost.ts";
+import { watchHosts } from "./supervision/host_watch.ts";
 
 export { procStates, pushConfig } from "./_host_mesh_query.ts";
 
@@ -93,6 +95,8 @@ export async function spawnProcMesh(
   options: HostSpawnOptions = {},
 ): Promise<ProcMesh> {
   const action = `spawn proc mesh "${name}"`;
+  assertHostsAlive(mesh.hosts, action); // HW-4
+  watchHosts(cx, mesh.hosts); // the owner watches the hosts its procs live on
   const hostLabels = new Set(mesh.region.labels);
   const overlap = perHost.labels.filter((l) => hostLabels.has(l));
   if (overlap.length > 0) {
@@ -187,7 +191,7 @@ async function spawnOn(
 
   const maxIdleMs = options.maxIdleMs ?? config.get(MESH_PROC_SPAWN_MAX_IDLE);
   const start = performance.now();
-  const { statuses, error } = await fence(cx, region, (reply, rank) => {
+  const { statuses, error, lost } = await fence(cx, region, (reply, rank) => {
     const p = plan[rank];
     const agent = p.host.agent;
     quietPort(agent, "CreateOrUpdate").send(cx, {
@@ -201,8 +205,14 @@ async function spawnOn(
       name: p.procName,
       reply,
     });
-  }, { maxIdleMs, signal: options.signal, onSnapshot: options.onProgress });
+  }, {
+    maxIdleMs,
+    signal: options.signal,
+    onSnapshot: options.onProgress,
+    hostOf: (rank) => plan[rank].host,
+  });
 
+  if (lost !== undefined) throw lost[0].forAction(action); // HW-4
   if (error !== undefined) {
     // Silent ranks already carry Timeout(elapsed).
     const elapsed = Status.timeout(performance.now() - start);
@@ -252,7 +262,7 @@ export async function stopProcMesh(
 ): Promise<StatusMesh> {
   const ranks = procMesh.ranks();
   const region = procMesh.region;
-  const { statuses, error } = await fence(cx, region, (reply, rank) => {
+  const { statuses, error, lost } = await fence(cx, region, (reply, rank) => {
     const procId: ProcId = ranks[rank].procId;
     const agent = new HostRef(procId.addr).agent;
     quietPort(agent, "Stop").send(cx, { kind: "Stop", name: procId.name, reason });
@@ -265,7 +275,10 @@ export async function stopProcMesh(
   }, {
     maxIdleMs: options.maxIdleMs ?? config.get(MESH_PROC_STOP_MAX_IDLE),
     signal: options.signal,
+    hostOf: (rank) => ranks[rank].procId.addr,
   });
+  // HW-4: the ranks of healthy hosts were stopped; those of a lost host cannot be.
+  if (lost !== undefined) throw lost[0].forAction(`stop proc mesh ${region}`);
   if (error !== undefined || !statuses.values().every(isTerminated)) {
     throw new ProcMeshStopError(
       rankedStatuses(statuses, Status.NotExist),

@@ -4,6 +4,9 @@
  * port, and waits until every rank reported (`waitRankStatus`) or nothing
  * arrived for `maxIdleMs` — then the silent ranks become `Timeout(elapsed)`.
  * Optionally reports every snapshot (`onSnapshot`, for progress displays).
+ * With `hostOf`, a rank whose host is lost (HW-4) is not asked and reads
+ * `Failed("host … is lost …")` at once, and so does every rank of a host
+ * declared lost while the fence waits; such hosts are listed in `lost`.
  * @module
  */
 
@@ -17,6 +20,13 @@ import {
 } from "./resource/rank_status_wait.ts";
 import { Status } from "./resource/status.ts";
 import { type StatusMesh, ValueMesh } from "./resource/value_mesh.ts";
+import {
+  hostKey,
+  type HostLike,
+  type HostLostError,
+  hostLostError,
+  onHostsLost,
+} from "./supervision/host_lost.ts";
 
 /** Outcome of {@linkcode fenceRankStatuses}. */
 export interface FenceResult {
@@ -24,6 +34,8 @@ export interface FenceResult {
   statuses: StatusMesh;
   /** Set when some ranks stayed silent. */
   error?: RankStatusWaitError;
+  /** Hosts found lost (HW-4): their ranks read `Failed`. */
+  lost?: HostLostError[];
 }
 
 /** Options of {@linkcode fenceRankStatuses}. */
@@ -34,6 +46,8 @@ export interface FenceOptions {
   signal?: AbortSignal;
   /** Called with every full-mesh snapshot while the ranks report. */
   onSnapshot?: (statuses: StatusMesh) => void;
+  /** The host of each rank: ranks of lost hosts fail at once (HW-4). */
+  hostOf?: (rank: number) => HostLike;
 }
 
 /**
@@ -74,8 +88,34 @@ export async function fenceRankStatuses(
     }
   }
   const start = performance.now();
+  const lost = new Map<string, HostLostError>();
+  const hostOf = options.hostOf;
+  const failHost = (error: HostLostError, ranks: number[]) => {
+    lost.set(error.host, error);
+    const status = Status.failed(error.message.replace(/^Cannot [^:]*: /, ""));
+    for (const r of ranks) acc.push(StatusOverlay.single(r, status)); // HW-4
+  };
+  const ranksOf = new Map<string, number[]>();
+  let unsubscribe = () => {};
+  if (hostOf !== undefined) {
+    const hosts: HostLike[] = [];
+    for (let rank = 0; rank < region.numRanks; rank++) {
+      const host = hostOf(rank);
+      const key = hostKey(host);
+      const list = ranksOf.get(key);
+      if (list === undefined) {
+        ranksOf.set(key, [rank]);
+        hosts.push(host);
+      } else list.push(rank);
+    }
+    unsubscribe = onHostsLost(hosts, (e) => failHost(e, ranksOf.get(hostKey(e.host)) ?? []));
+  }
   try {
-    for (let rank = 0; rank < region.numRanks; rank++) request(ref.port, rank);
+    for (let rank = 0; rank < region.numRanks; rank++) {
+      const dead = hostOf === undefined ? undefined : hostLostError(hostOf(rank));
+      if (dead === undefined) request(ref.port, rank);
+      else failHost(dead, [rank]);
+    }
     try {
       const statuses = await waitRankStatus(observed(), {
         numRanks: region.numRanks,
@@ -83,16 +123,17 @@ export async function fenceRankStatuses(
         region,
         signal,
       });
-      return { statuses };
+      return lost.size > 0 ? { statuses, lost: [...lost.values()] } : { statuses };
     } catch (error) {
       if (!(error instanceof RankStatusWaitError)) throw error;
       const timeout = Status.timeout(Math.max(0, performance.now() - start));
       const statuses = error.latest.merge(
         error.silentRanks.map((r) => ({ start: r, end: r + 1, value: timeout })),
       );
-      return { statuses, error };
+      return lost.size > 0 ? { statuses, error, lost: [...lost.values()] } : { statuses, error };
     }
   } finally {
+    unsubscribe();
     receiver.close();
     acc.close();
     await pump;

@@ -46,6 +46,7 @@ import type { MeshFailure } from "./supervision/failure.ts";
 import type { FailureSubscribeOptions } from "./supervision/failure_stream.ts";
 import { MeshSupervisor } from "./supervision/mesh_supervisor.ts";
 import { StatusOverlay } from "./resource/overlay.ts";
+import { HostLostError, hostLostError, raceHostLost } from "./supervision/host_lost.ts";
 
 function describeRanks(statuses: StatusMesh, pick: (s: Status) => boolean): string {
   const parts: string[] = [];
@@ -233,7 +234,8 @@ export class ActorMesh<A extends Actor = Actor> {
    * Current per-rank statuses from the agents (`GetRankStatus`).
    * @param cx The caller.
    * @param options Idle bound (default `HYPERACTOR_MESH_GET_ACTOR_STATE_MAX_IDLE`) and cancellation.
-   * @returns Statuses; silent ranks as `Timeout`.
+   * @returns Statuses; silent ranks as `Timeout`, ranks of a lost host as
+   * `Failed` at once (HW-4).
    */
   async statuses(
     cx: Context,
@@ -250,6 +252,7 @@ export class ActorMesh<A extends Actor = Actor> {
       {
         maxIdleMs: options.maxIdleMs ?? config.get(MESH_GET_ACTOR_STATE_MAX_IDLE),
         signal: options.signal,
+        hostOf: (rank) => agents[rank].actorId.procId.addr, // HW-4
       },
     );
     return statuses;
@@ -263,6 +266,8 @@ export class ActorMesh<A extends Actor = Actor> {
    * @param options Idle bound and cancellation.
    * @returns The final statuses (all terminated).
    * @throws {ActorMeshStopError} When a rank is not terminated or stayed silent.
+   * @throws {HostLostError} After stopping the other ranks, when a rank's
+   * host is lost (HW-4).
    */
   async stop(
     cx: Context,
@@ -270,14 +275,16 @@ export class ActorMesh<A extends Actor = Actor> {
     options: { maxIdleMs?: number; signal?: AbortSignal } = {},
   ): Promise<StatusMesh> {
     const agents = this.procMesh.agents();
-    const { statuses, error } = await fenceRankStatuses(cx, this.region, (reply, rank) => {
+    const { statuses, error, lost } = await fenceRankStatuses(cx, this.region, (reply, rank) => {
       if (this.#answerLatched(cx, reply, rank, true)) return; // SV-22: its proc is gone
       agents[rank].send(cx, "Stop", { kind: "Stop", name: this.name, reason });
       agents[rank].send(cx, "GetRankStatus", { kind: "GetRankStatus", name: this.name, reply });
     }, {
       maxIdleMs: options.maxIdleMs ?? config.get(MESH_GET_ACTOR_STATE_MAX_IDLE),
       signal: options.signal,
+      hostOf: (rank) => agents[rank].actorId.procId.addr,
     });
+    if (lost !== undefined) throw lost[0].forAction(`stop actor mesh "${this.name}"`); // HW-4
     if (error !== undefined || !statuses.values().every(isTerminated)) {
       throw new ActorMeshStopError(this.name, statuses, { cause: error });
     }
@@ -298,7 +305,8 @@ export class ActorMesh<A extends Actor = Actor> {
 
   /**
    * Each rank's `State<ActorState>` (`GetState` to every agent); a rank that
-   * does not answer within the idle bound gets a `Timeout` state.
+   * does not answer within the idle bound gets a `Timeout` state, a rank of
+   * a lost host a `Failed` one at once (HW-4).
    * @param cx The caller.
    * @param options Idle bound (default `HYPERACTOR_MESH_GET_ACTOR_STATE_MAX_IDLE`) and cancellation.
    * @returns One state per rank, in rank order.
@@ -322,12 +330,28 @@ export class ActorMesh<A extends Actor = Actor> {
             timestamp: failure.occurredAt,
           };
         }
+        const host = agent.actorId.procId.addr;
+        const dead = (e: HostLostError) => ({
+          kind: "State" as const,
+          name: this.name,
+          status: Status.failed(`host ${e.host} is lost (${e.reason})`), // HW-4
+          state: null,
+          generation: 0,
+          timestamp: Date.now(),
+        });
+        const already = hostLostError(host);
+        if (already !== undefined) return dead(already);
         const { ref, receiver } = cx.openOncePort<State<ActorState>>();
         using _r = receiver;
         agent.send(cx, "GetState", { kind: "GetState", name: this.name, reply: ref.port });
         try {
-          return await receiver.recv({ timeoutMs: maxIdleMs, signal: options.signal });
+          return await raceHostLost(
+            [host],
+            "get actor state",
+            () => receiver.recv({ timeoutMs: maxIdleMs, signal: options.signal }),
+          );
         } catch (error) {
+          if (error instanceof HostLostError) return dead(error);
           if ((error as DOMException)?.name !== "TimeoutError") throw error;
           return {
             kind: "State" as const,

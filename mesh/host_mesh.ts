@@ -29,6 +29,12 @@
  * - **MS-43 (stop keeps hosts).** After `stop`, the hosts still serve and
  *   `attach` to their addresses succeeds; disposal no longer shuts them down.
  *
+ * Host death (HW-*, `supervision/`): `attach` and `spawn` start the owner's
+ * host watch; the exit of a host process started by `process` that nobody
+ * asked for declares that host lost at once; `stop` / `shutdown` unwatch the
+ * hosts before ending them on purpose (HW-5), and a lost host fails its
+ * drain at once (HW-4), is skipped in phase 2 and listed with `lost: true`.
+ *
  * @module
  */
 
@@ -54,6 +60,8 @@ import {
   type HostSpawnOptions,
 } from "./host_mesh_ref.ts";
 import { instanceId } from "./_host_mesh_id.ts";
+import { clearHostLost, HostLostError } from "./supervision/host_lost.ts";
+import { reportHostExit, unwatchHosts, watchHosts } from "./supervision/host_watch.ts";
 import {
   bindingAddr,
   runHost,
@@ -76,8 +84,11 @@ export interface TeardownReport {
   shutdownMs: number;
   /** Total, ms. */
   totalMs: number;
-  /** Hosts whose drain or shutdown failed, with the error text. */
-  failed: { host: string; phase: "drain" | "shutdown"; error: string }[];
+  /**
+   * Hosts whose drain or shutdown failed, with the error text; `lost` marks
+   * a host that was lost (HW-4: it failed at once, no shutdown was tried).
+   */
+  failed: { host: string; phase: "drain" | "shutdown"; error: string; lost?: boolean }[];
   /** Host processes started by this mesh that had to be killed. */
   killed: number;
 }
@@ -114,6 +125,8 @@ export class HostMesh implements AsyncDisposable {
   readonly #served: ServedHost[];
   readonly #children: Deno.ChildProcess[];
   #teardown: Promise<TeardownReport> | undefined;
+  /** Set once the owner shuts its hosts down on purpose (HW-5). */
+  #ending = false;
 
   private constructor(
     ref: HostMeshRef,
@@ -124,6 +137,13 @@ export class HostMesh implements AsyncDisposable {
     this.#owned = [...ref.hosts];
     this.#served = served;
     this.#children = children;
+    children.forEach((child, i) => {
+      const host = this.#owned[i];
+      // A host process this mesh started that exits unasked is lost (HW-3).
+      child.status.then((status) => {
+        if (!this.#ending && host !== undefined) reportHostExit(host, status);
+      });
+    });
   }
 
   /**
@@ -261,7 +281,9 @@ export class HostMesh implements AsyncDisposable {
     addrs: readonly (ChannelAddr | string)[],
   ): Promise<HostMesh> {
     const ref = HostMeshRef.fromHosts(id, addrs);
+    for (const h of ref.hosts) clearHostLost(h); // a new attach: a new incarnation (HW-1)
     await ref.pushConfig(cx, config.propagatableSnapshot()); // HM-1, HM-2
+    watchHosts(cx, ref.hosts); // HW-2, HW-3
     return HostMesh.take(ref);
   }
 
@@ -312,6 +334,7 @@ export class HostMesh implements AsyncDisposable {
    * @returns The proc mesh.
    */
   spawn(cx: Context, name: string, perHost: Extent, options?: HostSpawnOptions): Promise<ProcMesh> {
+    if (!this.#ending) watchHosts(cx, this.#owned); // HW-2, HW-3
     return this.#ref.spawn(cx, name, perHost, options);
   }
 
@@ -335,15 +358,26 @@ export class HostMesh implements AsyncDisposable {
     const t0 = performance.now();
     await Promise.all(hosts.map((h) =>
       h.drain(cx, undefined, options).catch((e) => {
-        failed.push({ host: h.toString(), phase: "drain", error: String(e) });
+        const lost = e instanceof HostLostError; // HW-4: fails fast, skips phase 2
+        failed.push({
+          host: h.toString(),
+          phase: "drain",
+          error: String(e),
+          ...(lost && { lost }),
+        });
       })
     ));
     const t1 = performance.now();
-    await Promise.all(hosts.map((h) =>
-      h.shutdown(cx, options).catch((e) => {
-        failed.push({ host: h.toString(), phase: "shutdown", error: String(e) });
-      })
-    ));
+    this.#ending = true;
+    unwatchHosts(hosts); // HW-5: a host shut down on purpose is not lost
+    const lost = new Set(failed.filter((f) => f.lost).map((f) => f.host));
+    await Promise.all(
+      hosts.filter((h) => !lost.has(h.toString())).map((h) =>
+        h.shutdown(cx, options).catch((e) => {
+          failed.push({ host: h.toString(), phase: "shutdown", error: String(e) });
+        })
+      ),
+    );
     closeProcMeshes({ hosts: hosts.map((h) => h.addr.toString()) }); // SV-14
     const killed = await this.#reap();
     const t2 = performance.now();
@@ -377,10 +411,18 @@ export class HostMesh implements AsyncDisposable {
     const t0 = performance.now();
     await Promise.all(hosts.map((h) =>
       h.drain(cx, this.id, options).catch((e) => {
-        failed.push({ host: h.toString(), phase: "drain", error: String(e) });
+        const lost = e instanceof HostLostError; // HW-4
+        failed.push({
+          host: h.toString(),
+          phase: "drain",
+          error: String(e),
+          ...(lost && { lost }),
+        });
       })
     ));
     closeProcMeshes({ hostMeshId: this.id }); // SV-14
+    this.#ending = true;
+    unwatchHosts(hosts); // HW-5
     const totalMs = performance.now() - t0;
     return { drainMs: totalMs, shutdownMs: 0, totalMs, failed, killed: 0 };
   }

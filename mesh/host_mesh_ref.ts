@@ -48,6 +48,7 @@ import {
   stopProcMesh,
 } from "./_host_mesh_spawn.ts";
 import { OwnerKeepalive } from "./supervision/keepalive.ts";
+import { hostLostError, raceHostLost } from "./supervision/host_lost.ts";
 
 export type { HostSpawnOptions };
 
@@ -138,6 +139,8 @@ export class HostRef {
    * @param options Grace, concurrency, cancellation.
    * @returns When the host acknowledged.
    * @throws {DOMException} `TimeoutError` when no ack arrives in time.
+   * @throws {import("./supervision/host_lost.ts").HostLostError} When the
+   * host is or becomes lost (HW-4).
    */
   drain(cx: Context, hostMeshId?: string, options: HostCallOptions = {}): Promise<void> {
     return this.#call(cx, "DrainHost", options, { hostMeshId: hostMeshId ?? null });
@@ -150,6 +153,8 @@ export class HostRef {
    * @param options Grace, concurrency, cancellation.
    * @returns When the host acknowledged.
    * @throws {DOMException} `TimeoutError` when no ack arrives in time.
+   * @throws {import("./supervision/host_lost.ts").HostLostError} When the
+   * host is or becomes lost (HW-4).
    */
   shutdown(cx: Context, options: HostCallOptions = {}): Promise<void> {
     return this.#call(cx, "ShutdownHost", options, {});
@@ -161,6 +166,9 @@ export class HostRef {
     options: HostCallOptions,
     extra: Record<string, unknown>,
   ): Promise<void> {
+    const action = type === "DrainHost" ? "drain host" : "shut down host";
+    const dead = hostLostError(this, action);
+    if (dead !== undefined) throw dead; // HW-4
     const timeoutMs = options.timeoutMs ?? config.get(MESH_TERMINATE_TIMEOUT);
     const maxInFlight = clampMaxInFlight(
       options.maxInFlight ?? config.get(MESH_TERMINATE_CONCURRENCY),
@@ -171,7 +179,9 @@ export class HostRef {
     // deno-lint-ignore no-explicit-any
     (this.agent.port(type) as any).withReturnUndeliverable(false).send(cx, msg);
     // Termination is bounded by the grace plus a forced kill; allow twice that.
-    await receiver.recv({ signal: options.signal, timeoutMs: 2 * timeoutMs + 10_000 });
+    // HW-4: a host lost meanwhile ends the wait at once.
+    const recv = () => receiver.recv({ signal: options.signal, timeoutMs: 2 * timeoutMs + 10_000 });
+    await raceHostLost([this], action, recv);
   }
 
   /**

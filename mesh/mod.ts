@@ -30,6 +30,7 @@
  * MS-42..MS-43 (`host_mesh.ts`), MS-40..MS-41 (`host_mesh_ref.ts`),
  * HO-10..HO-13 (`host_agent.ts`), SA-1..SA-6 / CH-1 / MA-R1 (`admin.ts`),
  * LO-5..LO-6 (`_host_log_relay.ts`), LO-7..LO-8 (`log_owner.ts`).
+ * HW-1..HW-6 (host death: `supervision/host_lost.ts`, `supervision/host_watch.ts`).
  *
  * @module
  */
@@ -99,3 +100,13 @@ export {
   type UnhandledMeshFailureHook,
 } from "./supervision/unhandled.ts";
 export { publishHostLost } from "./supervision/registry.ts";
+export {
+  addHostLostListener,
+  type HostLike,
+  HostLostError,
+  type HostLostEvent,
+  hostLostEvents,
+  type HostLostListener,
+  lostHosts,
+} from "./supervision/host_lost.ts";
+export { HostWatch, type HostWatchOptions } from "./supervision/host_watch.ts";

@@ -42,6 +42,12 @@ import { MeshSupervisor } from "./supervision/mesh_supervisor.ts";
 import type { StatusMesh } from "./resource/value_mesh.ts";
 import { stopProcMesh } from "./_host_mesh_spawn.ts";
 import { OwnerKeepalive } from "./supervision/keepalive.ts";
+import {
+  assertHostsAlive,
+  HostLostError,
+  hostLostError,
+  raceHostLost,
+} from "./supervision/host_lost.ts";
 
 /** One rank of a proc mesh. */
 export interface ProcRank {
@@ -220,6 +226,7 @@ export class ProcMesh {
    * @returns The actor mesh.
    * @throws {TypeError} For an invalid name.
    * @throws {ActorSpawnError} When a rank fails, stops or stays silent.
+   * @throws {HostLostError} When a rank's host is or becomes lost (HW-4).
    */
   async spawn<A extends Actor = Actor>(
     cx: Context,
@@ -257,14 +264,18 @@ export class ProcMesh {
       meshName: name,
       actorId: new ActorId(this.#ranks[f.rank].procId, name, 0).key,
     }));
-    const { statuses, error } = await fenceRankStatuses(cx, this.region, (reply, rank) => {
+    const action = `spawn actor mesh "${name}"`;
+    assertHostsAlive(this.#ranks.map((r) => r.procId.addr), action); // HW-4
+    const { statuses, error, lost } = await fenceRankStatuses(cx, this.region, (reply, rank) => {
       const agent = this.#ranks[rank].agent;
       agent.send(cx, "CreateOrUpdate", { kind: "CreateOrUpdate", name, rank, spec }); // MS-33
       agent.send(cx, "GetRankStatus", { kind: "GetRankStatus", name, reply });
     }, {
       maxIdleMs: options.maxIdleMs ?? config.get(MESH_ACTOR_SPAWN_MAX_IDLE),
       signal: options.signal,
+      hostOf: (rank) => this.#ranks[rank].procId.addr,
     });
+    if (lost !== undefined) throw lost[0].forAction(action); // HW-4
     if (error !== undefined || statuses.values().some(isTerminating)) {
       throw new ActorSpawnError(name, statuses, { cause: error }); // MS-32
     }
@@ -289,13 +300,23 @@ export class ProcMesh {
       if (failure !== undefined && failure.kind !== "ActorFailure") {
         return { rank, procId: r.procId.key, status: failure.status, attrs: null }; // SV-21
       }
+      const dead = (e: HostLostError) => ({
+        rank,
+        procId: r.procId.key,
+        status: Status.failed(`host ${e.host} is lost (${e.reason})`), // HW-4
+        attrs: null,
+      });
+      const already = hostLostError(r.procId.addr);
+      if (already !== undefined) return dead(already);
       const { ref, receiver } = cx.openOncePort<IntrospectResult>();
       using _r = receiver;
       r.agent.send(cx, "Introspect", { child: r.procId.key, reply: ref.port });
       let result: IntrospectResult;
       try {
-        result = await receiver.recv({ timeoutMs: maxIdleMs, signal: options.signal });
+        const recv = () => receiver.recv({ timeoutMs: maxIdleMs, signal: options.signal });
+        result = await raceHostLost([r.procId.addr], "get proc state", recv);
       } catch (error) {
+        if (error instanceof HostLostError) return dead(error);
         if ((error as DOMException)?.name !== "TimeoutError") throw error;
         const status = Status.timeout(performance.now() - start);
         return { rank, procId: r.procId.key, status, attrs: null };
