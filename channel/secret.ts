@@ -261,6 +261,47 @@ export function loadDefaultSecret(path: string = defaultSecretFile()): ChannelSe
   return loadSecretFile(path);
 }
 
+/** How a daemon or an attaching client picks its secret. */
+export interface UserSecretOptions {
+  /** `--secret-file`: wins over {@linkcode SECRET_FILE_ENV}. */
+  secretFile?: string;
+  /** `--insecure` (or {@linkcode INSECURE_ENV}`=1`): no authentication. */
+  insecure?: boolean;
+  /** The address to be served: insecure is refused unless it is loopback or unix. */
+  addr?: { transport: string; host?: string; key: string };
+}
+
+/**
+ * Installs the secret of a host daemon or a client that attaches to one:
+ * `--secret-file`, else `HYPERMESH_SECRET_FILE`, else the per-user default
+ * file (created at first use, AU-6); or none with `--insecure` (AU-7). The
+ * process's previous primary secret stays accepted and offered.
+ * @param options See {@linkcode UserSecretOptions}.
+ * @returns The secret, or `null` when insecure.
+ * @throws {SecretFileError} For a bad file (AU-5).
+ * @throws {RangeError} For `insecure` with a non-loopback tcp address.
+ */
+export function useUserSecret(options: UserSecretOptions = {}): ChannelSecret | null {
+  const insecure = options.insecure ?? env(INSECURE_ENV) === "1";
+  if (insecure) {
+    const a = options.addr;
+    if (a !== undefined && a.transport === "tcp" && !isLoopbackHost(a.host ?? "")) {
+      throw new RangeError(
+        `Cannot run insecure on "${a.key}": without authentication only loopback or unix addresses are allowed`,
+      );
+    }
+    setChannelSecret(null);
+    warnInsecure(a === undefined ? "--insecure" : `--insecure on ${a.key}`);
+    return null;
+  }
+  const file = options.secretFile ?? env(SECRET_FILE_ENV);
+  const secret = file ? loadSecretFile(file) : loadDefaultSecret();
+  const prev = keyring ?? [];
+  keyring = [secret, ...prev.filter((k) => k.keyIdHex !== secret.keyIdHex)];
+  exportToEnv();
+  return secret;
+}
+
 /** The process keyring: `undefined` = not resolved yet; `null` = insecure. */
 let keyring: ChannelSecret[] | null | undefined;
 let warnedInsecure = false;
