@@ -273,8 +273,9 @@ export interface UserSecretOptions {
 
 /**
  * Installs the secret of a host daemon or a client that attaches to one:
- * `--secret-file`, else `HYPERMESH_SECRET_FILE`, else the per-user default
- * file (created at first use, AU-6); or none with `--insecure` (AU-7). The
+ * `--secret-file`, else `HYPERMESH_SECRET_FILE`, else the secret inherited
+ * from a hypermesh parent process, else the per-user default file (created
+ * at first use, AU-6); or none with `--insecure` (AU-7). The
  * process's previous primary secret stays accepted and offered.
  * @param options See {@linkcode UserSecretOptions}.
  * @returns The secret, or `null` when insecure.
@@ -295,7 +296,13 @@ export function useUserSecret(options: UserSecretOptions = {}): ChannelSecret | 
     return null;
   }
   const file = options.secretFile ?? env(SECRET_FILE_ENV);
-  const secret = file ? loadSecretFile(file) : loadDefaultSecret();
+  const inherited = env(CHANNEL_SECRET_ENV);
+  // A daemon started by a hypermesh process (tests, tooling) keeps that process's secret.
+  const secret = file
+    ? loadSecretFile(file)
+    : inherited
+    ? ChannelSecret.fromEnv(inherited)
+    : loadDefaultSecret();
   const prev = keyring ?? [];
   keyring = [secret, ...prev.filter((k) => k.keyIdHex !== secret.keyIdHex)];
   exportToEnv();
