@@ -35,7 +35,6 @@
  * @module
  */
 
-import { decodeBase64, encodeBase64 } from "@std/encoding/base64";
 
 /** Names the secret file of a daemon or an attaching client (CONTRACT). */
 export const SECRET_FILE_ENV = "HYPERMESH_SECRET_FILE";
@@ -110,12 +109,12 @@ export class ChannelSecret {
    * @returns The secret.
    */
   static fromEnv(text: string): ChannelSecret {
-    return ChannelSecret.fromBytes(decodeBase64(text));
+    return ChannelSecret.fromBytes(Uint8Array.from(atob(text), (c) => c.charCodeAt(0)));
   }
 
   /** @returns The env form (base64 of the bytes): for children only. */
   toEnv(): string {
-    return encodeBase64(this.#bytes);
+    return btoa(String.fromCharCode(...this.#bytes));
   }
 
   /** @returns The HMAC-SHA256 key (imported once). */

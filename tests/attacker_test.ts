@@ -8,8 +8,13 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { dial } from "../channel/mod.ts";
-import { ChannelSecret, loadSecretFile } from "../channel/secret.ts";
+import { ChannelSecret, channelSecrets, loadSecretFile } from "../channel/secret.ts";
 import { dialHandshake } from "../channel/_handshake.ts";
+import { context, shutdownContext } from "../actor/context.ts";
+import { attrs, config } from "../config/mod.ts";
+import { Extent } from "../mesh/extent.ts";
+import { HostMesh } from "../mesh/host_mesh.ts";
+import { workerCommand } from "../mesh/cli/worker.ts";
 
 const BOOTSTRAP = new URL("../bootstrap.ts", import.meta.url).pathname;
 const PERMS = [
@@ -160,6 +165,86 @@ async function startDaemon(secretFile: string) {
   };
 }
 
+/**
+ * The attacks, each followed by `stillServing` (the target is alive and the
+ * owner's link works).
+ */
+async function attack(
+  addr: string,
+  raw: () => Promise<Deno.Conn>,
+  secret: ChannelSecret,
+  stillServing: (what: string) => Promise<void>,
+): Promise<void> {
+  const evil = hostileEnvelopes(addr);
+
+  // 1. No handshake at all (the old v1 preamble, then envelopes).
+  {
+    const conn = await raw();
+    await conn.write(concat(preamble(1), evil)).catch(() => 0);
+    await readUntilDropped(conn);
+    conn.close();
+    await stillServing("no handshake");
+  }
+  // 2. A guessed key id: refused with status 1 before any nonce is issued.
+  {
+    const conn = await raw();
+    const hello = concat(
+      preamble(2),
+      new Uint8Array([1]),
+      crypto.getRandomValues(new Uint8Array(24)),
+    );
+    await conn.write(hello);
+    const reply = await readUntilDropped(conn);
+    conn.close();
+    assertEquals([...reply], [1], "no common secret");
+    await stillServing("wrong secret");
+  }
+  // 3. The right key id (sniffed) but no secret: a forged MAC, then envelopes.
+  {
+    const conn = await raw();
+    await conn.write(concat(preamble(2), new Uint8Array([1]), secret.keyId, new Uint8Array(16)));
+    const challenge = new Uint8Array(50);
+    let have = 0;
+    while (have < 50) have += (await conn.read(challenge.subarray(have))) ?? 50;
+    await conn.write(concat(crypto.getRandomValues(new Uint8Array(32)), evil)).catch(() => 0);
+    await readUntilDropped(conn);
+    conn.close();
+    await stillServing("forged proof");
+  }
+  // 4. Replay: record the owner's handshake bytes, replay them on a new connection.
+  {
+    const written: Uint8Array[] = [];
+    const conn = await raw();
+    const proof = await dialHandshake(
+      recording(conn, written),
+      addr,
+      crypto.getRandomValues(new Uint8Array(8)),
+      0,
+      [secret],
+    );
+    conn.close();
+    const replay = await raw();
+    await replay.write(concat(...written));
+    const challenge = new Uint8Array(50);
+    let have = 0;
+    while (have < 50) have += (await replay.read(challenge.subarray(have))) ?? 50;
+    await replay.write(concat(proof, evil)).catch(() => 0);
+    const after = await readUntilDropped(replay);
+    replay.close();
+    assertEquals(after[1], 19, "AUTH_FAILED frame");
+    await stillServing("replayed handshake");
+  }
+  // 5. Truncated handshake: half a hello, then hang up.
+  {
+    const conn = await raw();
+    await conn.write(concat(preamble(2), new Uint8Array([1]), secret.keyId.subarray(0, 4)));
+    await conn.closeWrite();
+    await readUntilDropped(conn);
+    conn.close();
+    await stillServing("truncated handshake");
+  }
+}
+
 Deno.test("AU-1 / AU-3 / AU-4: an attacker without the secret cannot command a host daemon; the owner can", async () => {
   const dir = await Deno.makeTempDir({ prefix: "hm_attacker_" });
   const secretFile = `${dir}/secret`;
@@ -176,74 +261,7 @@ Deno.test("AU-1 / AU-3 / AU-4: an attacker without the secret cannot command a h
   };
   try {
     await stillServing("baseline");
-    const evil = hostileEnvelopes(daemon.addr);
-
-    // 1. No handshake at all (the old v1 preamble, then envelopes).
-    {
-      const conn = await raw();
-      await conn.write(concat(preamble(1), evil)).catch(() => 0);
-      await readUntilDropped(conn);
-      conn.close();
-      await stillServing("no handshake");
-    }
-    // 2. A guessed key id: refused with status 1 before any nonce is issued.
-    {
-      const conn = await raw();
-      const hello = concat(
-        preamble(2),
-        new Uint8Array([1]),
-        crypto.getRandomValues(new Uint8Array(24)),
-      );
-      await conn.write(hello);
-      const reply = await readUntilDropped(conn);
-      conn.close();
-      assertEquals([...reply], [1], "no common secret");
-      await stillServing("wrong secret");
-    }
-    // 3. The right key id (sniffed) but no secret: a forged MAC, then envelopes.
-    {
-      const conn = await raw();
-      await conn.write(concat(preamble(2), new Uint8Array([1]), secret.keyId, new Uint8Array(16)));
-      const challenge = new Uint8Array(50);
-      let have = 0;
-      while (have < 50) have += (await conn.read(challenge.subarray(have))) ?? 50;
-      await conn.write(concat(crypto.getRandomValues(new Uint8Array(32)), evil)).catch(() => 0);
-      await readUntilDropped(conn);
-      conn.close();
-      await stillServing("forged proof");
-    }
-    // 4. Replay: record the owner's handshake bytes, replay them on a new connection.
-    {
-      const written: Uint8Array[] = [];
-      const conn = await raw();
-      const proof = await dialHandshake(
-        recording(conn, written),
-        daemon.addr,
-        crypto.getRandomValues(new Uint8Array(8)),
-        0,
-        [secret],
-      );
-      conn.close();
-      const replay = await raw();
-      await replay.write(concat(...written));
-      const challenge = new Uint8Array(50);
-      let have = 0;
-      while (have < 50) have += (await replay.read(challenge.subarray(have))) ?? 50;
-      await replay.write(concat(proof, evil)).catch(() => 0);
-      const after = await readUntilDropped(replay);
-      replay.close();
-      assertEquals(after[1], 19, "AUTH_FAILED frame");
-      await stillServing("replayed handshake");
-    }
-    // 5. Truncated handshake: half a hello, then hang up.
-    {
-      const conn = await raw();
-      await conn.write(concat(preamble(2), new Uint8Array([1]), secret.keyId.subarray(0, 4)));
-      await conn.closeWrite();
-      await readUntilDropped(conn);
-      conn.close();
-      await stillServing("truncated handshake");
-    }
+    await attack(daemon.addr, raw, secret, stillServing);
     // The daemon logged each refused peer with its address.
     assert(
       /authentication failed: dropping peer 127\.0\.0\.1:\d+/.test(daemon.stderr()),
@@ -255,3 +273,44 @@ Deno.test("AU-1 / AU-3 / AU-4: an attacker without the secret cannot command a h
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+for (const transport of ["tcp", "unix"] as const) {
+  Deno.test(`AU-1 / AU-8 (${transport}): an attacker cannot command the hosts of a HostMesh.process mesh`, async () => {
+    using _r = config.override(attrs.HOST_SPAWN_READY_TIMEOUT, 120_000);
+    const cx = await context();
+    await using hosts = await HostMesh.process(Extent.of({ hosts: 1 }), workerCommand(), {
+      transport,
+    });
+    try {
+      const before = await hosts.spawn(cx, "legit", Extent.unity());
+      assertEquals(before.ranks().length, 1);
+      const addr = hosts.ref.hosts[0].addr;
+      assert(!addr.abstract, "AU-8: a socket file, not an abstract name");
+      const raw = () =>
+        addr.transport === "tcp"
+          ? Deno.connect({ hostname: addr.host!, port: addr.port! })
+          : Deno.connect({ transport: "unix", path: addr.path! });
+      const pid = hosts.pids[0];
+      let n = 0;
+      await attack(addr.key, raw, channelSecrets()![0], async (what) => {
+        assert(await isRunning(pid), `${what}: the host process is alive`);
+        // The owner keeps working: a fresh proc mesh on the same host.
+        const more = await hosts.spawn(cx, `legit${n++}`, Extent.unity());
+        assertEquals(more.ranks().length, 1, what);
+      });
+      const report = await hosts.shutdown(cx);
+      assertEquals(report.failed, []);
+    } finally {
+      await shutdownContext();
+    }
+  });
+}
+
+async function isRunning(pid: number): Promise<boolean> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    return !/^\d+ \(.*\) [ZX]/.test(stat);
+  } catch {
+    return false;
+  }
+}
