@@ -98,6 +98,8 @@ export {
   SECRET_FILE_ENV,
   SecretFileError,
   setChannelSecret,
+  useUserSecret,
+  type UserSecretOptions,
 } from "./secret.ts";
 export { _testing, dial, serve } from "./channel.ts";
 export { setChannelLogger } from "./net_server.ts";

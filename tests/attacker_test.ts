@@ -15,6 +15,7 @@ import { attrs, config } from "../config/mod.ts";
 import { Extent } from "../mesh/extent.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
 import { workerCommand } from "../mesh/cli/worker.ts";
+import { processState } from "../launcher/_proc_state.ts";
 
 const BOOTSTRAP = new URL("../bootstrap.ts", import.meta.url).pathname;
 const PERMS = [
@@ -307,10 +308,5 @@ for (const transport of ["tcp", "unix"] as const) {
 }
 
 async function isRunning(pid: number): Promise<boolean> {
-  try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    return !/^\d+ \(.*\) [ZX]/.test(stat);
-  } catch {
-    return false;
-  }
+  return (await processState(pid)) === "alive";
 }
