@@ -98,8 +98,8 @@ export {
   SECRET_FILE_ENV,
   SecretFileError,
   setChannelSecret,
-  useUserSecret,
   type UserSecretOptions,
+  useUserSecret,
 } from "./secret.ts";
 export { _testing, dial, serve } from "./channel.ts";
 export { setChannelLogger } from "./net_server.ts";

@@ -35,7 +35,6 @@
  * @module
  */
 
-
 /** Names the secret file of a daemon or an attaching client (CONTRACT). */
 export const SECRET_FILE_ENV = "HYPERMESH_SECRET_FILE";
 /** `1`: run links without authentication (loopback only). */
@@ -227,6 +226,12 @@ export function loadSecretFile(path: string): ChannelSecret {
  * The per-user default secret file (AU-6).
  * @returns `$XDG_CONFIG_HOME/hypermesh/secret`, else `$HOME/.config/hypermesh/secret`.
  * @throws {SecretFileError} When neither variable is set.
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { defaultSecretFile } from "./secret.ts";
+ * assert(defaultSecretFile().endsWith("/hypermesh/secret"));
+ * ```
  */
 export function defaultSecretFile(): string {
   const xdg = Deno.env.get("XDG_CONFIG_HOME");
@@ -242,6 +247,16 @@ export function defaultSecretFile(): string {
  * @param path The file (default {@linkcode defaultSecretFile}).
  * @returns The secret.
  * @throws {SecretFileError} When it exists but fails AU-5.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { loadDefaultSecret } from "./secret.ts";
+ * const dir = Deno.makeTempDirSync();
+ * const a = loadDefaultSecret(`${dir}/hypermesh/secret`);
+ * assertEquals(Deno.statSync(`${dir}/hypermesh/secret`).mode! & 0o777, 0o600);
+ * assertEquals(loadDefaultSecret(`${dir}/hypermesh/secret`).keyIdHex, a.keyIdHex);
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
  */
 export function loadDefaultSecret(path: string = defaultSecretFile()): ChannelSecret {
   const dir = path.slice(0, path.lastIndexOf("/")) || "/";
@@ -280,6 +295,19 @@ export interface UserSecretOptions {
  * @returns The secret, or `null` when insecure.
  * @throws {SecretFileError} For a bad file (AU-5).
  * @throws {RangeError} For `insecure` with a non-loopback tcp address.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ChannelSecret, channelSecrets, setChannelSecret, useUserSecret } from "./secret.ts";
+ * const prev = channelSecrets()![0];
+ * const path = Deno.makeTempFileSync();
+ * Deno.writeTextFileSync(path, ChannelSecret.generate().toEnv());
+ * Deno.chmodSync(path, 0o600);
+ * const s = useUserSecret({ secretFile: path });
+ * assertEquals(channelSecrets()![0], s); // primary; the previous one stays accepted
+ * setChannelSecret(prev);
+ * Deno.removeSync(path);
+ * ```
  */
 export function useUserSecret(options: UserSecretOptions = {}): ChannelSecret | null {
   const insecure = options.insecure ?? env(INSECURE_ENV) === "1";
@@ -350,6 +378,12 @@ export function addChannelSecret(secret: ChannelSecret): void {
  * This process's keyring, resolved on first use (see the module doc).
  * @returns The secrets, primary first; `null` when running insecure.
  * @throws {SecretFileError} When `HYPERMESH_SECRET_FILE` names a bad file.
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { channelSecrets } from "./secret.ts";
+ * assert(channelSecrets()!.length >= 1);
+ * ```
  */
 export function channelSecrets(): readonly ChannelSecret[] | null {
   if (keyring !== undefined) return keyring;
@@ -382,6 +416,12 @@ export function warnInsecure(where: string): void {
 /**
  * @param host A tcp host.
  * @returns Whether it is a loopback address.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { isLoopbackHost } from "./secret.ts";
+ * assertEquals([isLoopbackHost("127.0.0.1"), isLoopbackHost("10.0.0.1")], [true, false]);
+ * ```
  */
 export function isLoopbackHost(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
