@@ -310,3 +310,32 @@ for (const transport of ["tcp", "unix"] as const) {
 async function isRunning(pid: number): Promise<boolean> {
   return (await processState(pid)) === "alive";
 }
+
+Deno.test("AU-5 / AU-7: a daemon refuses to start with a readable secret file, or insecure on a non-loopback address", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "hm_attacker_" });
+  try {
+    const secretFile = `${dir}/secret`;
+    await Deno.writeTextFile(secretFile, `${ChannelSecret.generate().toEnv()}\n`);
+    await Deno.chmod(secretFile, 0o644);
+    const run = async (...args: string[]) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", ...PERMS, BOOTSTRAP, "host", ...args],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+    };
+    const readable = await run("--addr", "tcp:127.0.0.1:0", "--secret-file", secretFile);
+    assertEquals(readable.code, 2, readable.stderr);
+    assert(readable.stderr.includes(`Cannot use secret file "${secretFile}"`), readable.stderr);
+    const missing = await run("--addr", "tcp:127.0.0.1:0", "--secret-file", `${dir}/nope`);
+    assertEquals(missing.code, 2, missing.stderr);
+    assert(missing.stderr.includes("no such file"), missing.stderr);
+    const open = await run("--addr", "tcp:0.0.0.0:0", "--insecure");
+    assertEquals(open.code, 2, open.stderr);
+    assert(open.stderr.includes("Cannot run insecure"), open.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
