@@ -7,7 +7,7 @@
  * ## Invariants (AU-*)
  * - **AU-1 (authenticate before acting).** The server reads the preamble,
  *   the hello and the dialer's MAC into buffers of exactly the size still
- *   expected (≤ 117 bytes in all), and only after the MAC verifies does it
+ *   expected (at most 133 bytes in all), and only after the MAC verifies does it
  *   allocate a frame decoder or look at a session; a peer that fails costs
  *   it nothing more and is dropped.
  * - **AU-2 (mutual, secret never on the wire).** Each side proves the secret
