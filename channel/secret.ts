@@ -77,6 +77,7 @@ export class ChannelSecret {
   }
 
   /**
+   * A secret from raw bytes.
    * @param bytes At least {@linkcode MIN_SECRET_BYTES} bytes (copied).
    * @returns The secret.
    * @throws {RangeError} When too short.
@@ -89,12 +90,16 @@ export class ChannelSecret {
     return new ChannelSecret(copy, keyIdOf(copy));
   }
 
-  /** @returns 32 fresh random bytes. */
+  /**
+   * A fresh random secret.
+   * @returns 32 fresh random bytes.
+   */
   static generate(): ChannelSecret {
     return ChannelSecret.fromBytes(crypto.getRandomValues(new Uint8Array(32)));
   }
 
   /**
+   * A secret from the text of a secret file.
    * @param text The content of a secret file; surrounding whitespace is ignored.
    * @returns The secret (its UTF-8 bytes).
    * @throws {RangeError} When shorter than {@linkcode MIN_SECRET_BYTES}.
@@ -104,6 +109,7 @@ export class ChannelSecret {
   }
 
   /**
+   * A secret from its env form.
    * @param text The output of {@linkcode ChannelSecret.toEnv}.
    * @returns The secret.
    */
@@ -111,12 +117,18 @@ export class ChannelSecret {
     return ChannelSecret.fromBytes(Uint8Array.from(atob(text), (c) => c.charCodeAt(0)));
   }
 
-  /** @returns The env form (base64 of the bytes): for children only. */
+  /**
+   * The env form, for children only.
+   * @returns Base64 of the bytes.
+   */
   toEnv(): string {
     return btoa(String.fromCharCode(...this.#bytes));
   }
 
-  /** @returns The HMAC-SHA256 key (imported once). */
+  /**
+   * The Web Crypto key of this secret.
+   * @returns The HMAC-SHA256 key (imported once).
+   */
   hmacKey(): Promise<CryptoKey> {
     return this.#key ??= crypto.subtle.importKey(
       "raw",
@@ -127,12 +139,18 @@ export class ChannelSecret {
     );
   }
 
-  /** @returns `secret <keyid>`. */
+  /**
+   * Text form without the secret.
+   * @returns `secret <keyid>`.
+   */
   toString(): string {
     return `secret ${this.keyIdHex}`;
   }
 
-  /** @returns `secret <keyid>` (never the bytes). */
+  /**
+   * JSON form without the secret.
+   * @returns `secret <keyid>` (never the bytes).
+   */
   toJSON(): string {
     return this.toString();
   }
