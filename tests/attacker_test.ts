@@ -2,13 +2,20 @@
  * AU-1..AU-4 from the attacker's side: a raw socket (no hypermesh client
  * code on the attacker's path) speaks the wire protocol by hand — the
  * 20-byte preamble, the handshake bytes and JSON envelopes — against a real
- * host daemon (`bootstrap.ts host --secret-file`). Every attempt (config
- * push, spawn, stop, shutdown, a command run) is dropped before anything is
- * acted on: the daemon stays alive and a legitimate client keeps working.
+ * host daemon (`bootstrap.ts host --secret-file`) and against the hosts of a
+ * real `HostMesh.process` mesh (tcp and unix). Every attempt (config push,
+ * spawn, stop, shutdown, a command run — with no handshake, a guessed key, a
+ * forged proof, a replayed handshake, a truncated one) is dropped before
+ * anything is acted on: the host stays alive and its owner keeps spawning
+ * proc meshes on it throughout, then shuts it down.
  */
 import { assert, assertEquals } from "@std/assert";
-import { dial } from "../channel/mod.ts";
-import { ChannelSecret, channelSecrets, loadSecretFile } from "../channel/secret.ts";
+import {
+  addChannelSecret,
+  ChannelSecret,
+  channelSecrets,
+  loadSecretFile,
+} from "../channel/secret.ts";
 import { dialHandshake } from "../channel/_handshake.ts";
 import { context, shutdownContext } from "../actor/context.ts";
 import { attrs, config } from "../config/mod.ts";
@@ -247,6 +254,7 @@ async function attack(
 }
 
 Deno.test("AU-1 / AU-3 / AU-4: an attacker without the secret cannot command a host daemon; the owner can", async () => {
+  using _r = config.override(attrs.HOST_SPAWN_READY_TIMEOUT, 120_000);
   const dir = await Deno.makeTempDir({ prefix: "hm_attacker_" });
   const secretFile = `${dir}/secret`;
   await Deno.writeTextFile(secretFile, `${ChannelSecret.generate().toEnv()}\n`, { mode: 0o600 });
@@ -254,13 +262,18 @@ Deno.test("AU-1 / AU-3 / AU-4: an attacker without the secret cannot command a h
   const daemon = await startDaemon(secretFile);
   const [, host, port] = /^tcp:(.+):(\d+)$/.exec(daemon.addr)!;
   const raw = () => Deno.connect({ hostname: host, port: Number(port) });
-  const legit = dial<unknown>(daemon.addr, { secrets: [secret] });
-  const stillServing = async (what: string) => {
-    assert(daemon.alive(), `${what}: the daemon is still alive\n${daemon.stderr()}`);
-    // Acknowledged by the daemon's server: the owner's authenticated link works.
-    await legit.send({ probe: what });
-  };
+  // The owner: this process also holds the daemon's secret (accepted and offered).
+  addChannelSecret(secret);
+  const cx = await context();
   try {
+    const mesh = await HostMesh.attach(cx, "owner", [daemon.addr]);
+    let n = 0;
+    const stillServing = async (what: string) => {
+      assert(daemon.alive(), `${what}: the daemon is still alive\n${daemon.stderr()}`);
+      // The owner keeps working: a fresh proc mesh on the daemon.
+      const procs = await mesh.spawn(cx, `owner${n++}`, Extent.unity());
+      assertEquals(procs.ranks().length, 1, what);
+    };
     await stillServing("baseline");
     await attack(daemon.addr, raw, secret, stillServing);
     // The daemon logged each refused peer with its address.
@@ -268,8 +281,10 @@ Deno.test("AU-1 / AU-3 / AU-4: an attacker without the secret cannot command a h
       /authentication failed: dropping peer 127\.0\.0\.1:\d+/.test(daemon.stderr()),
       daemon.stderr(),
     );
+    const report = await mesh.shutdown(cx); // the owner can shut it down
+    assertEquals(report.failed, []);
   } finally {
-    await legit.close();
+    await shutdownContext();
     await daemon.stop();
     await Deno.remove(dir, { recursive: true });
   }
