@@ -341,7 +341,7 @@ export function useUserSecret(options: UserSecretOptions = {}): ChannelSecret | 
     return null;
   }
   const file = options.secretFile ?? env(SECRET_FILE_ENV);
-  const inherited = env(CHANNEL_SECRET_ENV);
+  const inherited = inheritedSecret;
   // A daemon started by a hypermesh process (tests, tooling) keeps that process's secret.
   const secret = file
     ? loadSecretFile(file)
@@ -466,6 +466,9 @@ function exportToEnv(): void {
     // no env permission: children must be given the secret explicitly
   }
 }
+
+// What the parent handed down, before this process exports its own.
+const inheritedSecret = env(CHANNEL_SECRET_ENV);
 
 // Resolved at load, not at the first link: a child spawned before this
 // process opens any link must already inherit the secret.

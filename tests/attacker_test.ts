@@ -9,7 +9,8 @@
  * anything is acted on: the host stays alive and its owner keeps spawning
  * proc meshes on it throughout, then shuts it down.
  */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { AuthenticationError, dial, SendError } from "../channel/mod.ts";
 import {
   addChannelSecret,
   ChannelSecret,
@@ -121,8 +122,9 @@ function recording(conn: Deno.Conn, log: Uint8Array[]): Deno.Conn {
   });
 }
 
-async function startDaemon(secretFile: string) {
+async function startDaemon(secretFile: string | undefined, env?: Record<string, string>) {
   const child = new Deno.Command(Deno.execPath(), {
+    ...(env !== undefined ? { env, clearEnv: true } : {}),
     args: [
       "run",
       ...PERMS,
@@ -130,8 +132,7 @@ async function startDaemon(secretFile: string) {
       "host",
       "--addr",
       "tcp:127.0.0.1:0",
-      "--secret-file",
-      secretFile,
+      ...(secretFile !== undefined ? ["--secret-file", secretFile] : []),
     ],
     stdin: "null",
     stdout: "piped",
@@ -351,6 +352,30 @@ Deno.test("AU-5 / AU-7: a daemon refuses to start with a readable secret file, o
     assertEquals(open.code, 2, open.stderr);
     assert(open.stderr.includes("Cannot run insecure"), open.stderr);
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("AU-6: with no secret configured a daemon creates the user's default secret file; the user's clients use it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "hm_default_" });
+  const env = Deno.env.toObject();
+  delete env.HYPERMESH_CHANNEL_SECRET; // a daemon started from a plain shell
+  delete env.HYPERMESH_SECRET_FILE;
+  const daemon = await startDaemon(undefined, { ...env, XDG_CONFIG_HOME: dir });
+  try {
+    const path = `${dir}/hypermesh/secret`;
+    assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
+    assertEquals((await Deno.stat(`${dir}/hypermesh`)).mode! & 0o777, 0o700);
+    const own = dial<number>(daemon.addr, { secrets: [loadSecretFile(path)] });
+    await own.send(1); // acknowledged: the same user's client gets in
+    await own.close();
+    const other = dial<number>(daemon.addr); // this process's own (different) secret
+    const err = await assertRejects(() => other.send(2), SendError);
+    assert(err.cause instanceof AuthenticationError, String(err));
+    await other.close();
+    assert(daemon.alive());
+  } finally {
+    await daemon.stop();
     await Deno.remove(dir, { recursive: true });
   }
 });
