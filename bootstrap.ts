@@ -101,7 +101,8 @@ interface CliModule {
  */
 export const SUBCOMMANDS: Record<string, Subcommand> = {
   host: {
-    summary: "Run a host daemon: host --addr tcp:HOST:PORT [--command-worker]",
+    summary:
+      "Run a host daemon: host --addr tcp:HOST:PORT [--command-worker] [--secret-file PATH | --insecure]",
     run: async (args) => (await loadLazy<CliModule>("./mesh/cli/host.ts")).run(args),
   },
   demo: {

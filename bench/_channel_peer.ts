@@ -24,7 +24,7 @@ if (role.startsWith("bare")) {
   const addr = ChannelAddr.any(transport);
   const listener = transport === "tcp"
     ? Deno.listen({ hostname: "127.0.0.1", port: 0 })
-    : Deno.listen({ transport: "unix", path: `\0${addr.path}` });
+    : Deno.listen({ transport: "unix", path: addr.path! }); // a socket file, like channels (AU-8)
   const bound = transport === "tcp"
     ? `tcp:127.0.0.1:${(listener.addr as Deno.NetAddr).port}`
     : addr.key;

@@ -82,7 +82,7 @@ async function rawChannelRoundTrips(): Promise<number[]> {
 
 async function bareSocketRoundTrips(): Promise<number[]> {
   const { child, addr } = await spawnPeer("bare-echo");
-  const conn = await Deno.connect({ transport: "unix", path: `\0${addr.slice("unix:@".length)}` });
+  const conn = await Deno.connect({ transport: "unix", path: addr.slice("unix:".length) }); // a socket file (AU-8)
   const msg = new Uint8Array(64);
   const buf = new Uint8Array(64);
   const samples: number[] = [];

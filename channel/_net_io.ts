@@ -39,8 +39,13 @@ export function listen(
 ): { listener: Deno.Listener; bound: ChannelAddr } {
   try {
     if (addr.transport === "unix") {
-      if (addr.abstract && Deno.build.os !== "linux") {
-        throw new ChannelError("serve", addr.key, "abstract unix sockets need Linux");
+      if (addr.abstract) {
+        // AU-8: an abstract socket has no permissions; anyone local could command it.
+        throw new ChannelError(
+          "serve",
+          addr.key,
+          "abstract unix sockets have no access control; serve a path in a 0700 directory",
+        );
       }
       const listener = Deno.listen({ transport: "unix", path: unixPath(addr) });
       return { listener, bound: addr };

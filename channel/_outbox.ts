@@ -181,8 +181,9 @@ export class Outbox<M> {
   /**
    * CH-4: hands every pending message back, in post order, and wakes every waiter.
    * @param reason Why the link closed.
+   * @param cause Set as the `cause` of every returned {@linkcode SendError}.
    */
-  returnAll(reason: string): void {
+  returnAll(reason: string, cause?: Error): void {
     const msgs = this.#msgs.drain();
     const returns = this.#returns.drain();
     this.#timeSeqs.drain();
@@ -193,7 +194,7 @@ export class Outbox<M> {
       const onReturn = returns[i];
       if (onReturn === undefined) continue;
       try {
-        onReturn(new SendError(reason, msgs[i] as M));
+        onReturn(new SendError(reason, msgs[i] as M, cause && { cause }));
       } catch (error) {
         queueMicrotask(() => {
           throw error;

@@ -2,8 +2,20 @@
  * Folder-private wire protocol of net (unix/tcp) channels.
  *
  * Per connection the dialer first writes a 20-byte preamble: magic `HMC` +
- * version byte 1, the 8-byte session id, and the sequence number of the first
- * message frame that follows (u64 big-endian). Then both sides exchange frames
+ * version byte, the 8-byte session id, and the sequence number of the first
+ * message frame that follows (u64 big-endian). Version 2 (the default) then
+ * runs the authentication handshake of `_handshake.ts` before any frame:
+ *
+ * | dir | bytes |
+ * |---|---|
+ * | dialer → server | preamble (v2) · n (1..8) · n × key id (8) · dialer nonce (16) |
+ * | server → dialer | status 0 · key index (1) · server nonce (16) · server MAC (32) |
+ * | server → dialer | or status 1 (no common secret) / 2 (server is insecure), then close |
+ * | dialer → server | dialer MAC (32), then frames |
+ *
+ * MACs are HMAC-SHA256 under the shared secret of `"S"` resp. `"D"` +
+ * `hypermesh-auth-v2` + preamble + key id + both nonces. Version 1 (only with
+ * `--insecure`) skips the handshake. Then both sides exchange frames
  * (see `framing.ts`); byte 0 of every body is a tag:
  *
  * | dir | tag | body after the tag |
@@ -17,6 +29,7 @@
  * | server → dialer | 16 `ACK` | varint: highest contiguous seq received |
  * | server → dialer | 17 `REJECT` | UTF-8 reason; terminal |
  * | server → dialer | 18 `CLOSED` | — server stopped; terminal |
+ * | server → dialer | 19 `AUTH_FAILED` | UTF-8 reason; terminal (bad dialer MAC, or a v1 dialer) |
  *
  * Message frames carry no explicit sequence number: messages on a connection
  * are numbered consecutively from `firstSeq` (from the preamble), so a
@@ -40,9 +53,14 @@ export const TAG_SKIP = 5;
 export const TAG_ACK = 16;
 export const TAG_REJECT = 17;
 export const TAG_CLOSED = 18;
+export const TAG_AUTH_FAILED = 19;
 
 export const PREAMBLE_LENGTH = 20;
-const MAGIC = [0x48, 0x4d, 0x43, 0x01]; // "HMC" v1
+const MAGIC = [0x48, 0x4d, 0x43]; // "HMC"
+/** Preamble version without authentication (`--insecure` only). */
+export const VERSION_PLAIN = 1;
+/** Preamble version followed by the authentication handshake. */
+export const VERSION_AUTH = 2;
 
 const encoder = new TextEncoder();
 // Lenient: a fatal TextDecoder is ~5x slower. Invalid UTF-8 becomes U+FFFD
@@ -57,11 +75,17 @@ export function newSessionId(): Uint8Array {
 /**
  * @param session 8-byte session id.
  * @param firstSeq Sequence number of the first message frame that follows.
+ * @param version {@linkcode VERSION_AUTH} or {@linkcode VERSION_PLAIN}.
  * @returns The 20-byte preamble.
  */
-export function encodePreamble(session: Uint8Array, firstSeq: number): Uint8Array {
+export function encodePreamble(
+  session: Uint8Array,
+  firstSeq: number,
+  version: number = VERSION_AUTH,
+): Uint8Array {
   const out = new Uint8Array(PREAMBLE_LENGTH);
   out.set(MAGIC, 0);
+  out[3] = version;
   out.set(session, 4);
   const view = new DataView(out.buffer);
   view.setUint32(12, Math.floor(firstSeq / 2 ** 32));
@@ -71,19 +95,25 @@ export function encodePreamble(session: Uint8Array, firstSeq: number): Uint8Arra
 
 /**
  * @param bytes 20 bytes.
- * @returns Session key (hex) and first sequence number.
+ * @returns Session key (hex), first sequence number and version.
  * @throws {FrameError} On a bad magic/version or an unsafe sequence number.
  */
-export function decodePreamble(bytes: Uint8Array): { session: string; firstSeq: number } {
-  for (let i = 0; i < 4; i++) {
+export function decodePreamble(
+  bytes: Uint8Array,
+): { session: string; firstSeq: number; version: number } {
+  for (let i = 0; i < 3; i++) {
     if (bytes[i] !== MAGIC[i]) throw new FrameError("bad preamble (not a hypermesh channel peer)");
+  }
+  const version = bytes[3];
+  if (version !== VERSION_PLAIN && version !== VERSION_AUTH) {
+    throw new FrameError(`bad preamble version ${version}`);
   }
   let session = "";
   for (let i = 4; i < 12; i++) session += bytes[i].toString(16).padStart(2, "0");
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const firstSeq = view.getUint32(12) * 2 ** 32 + view.getUint32(16);
   if (!Number.isSafeInteger(firstSeq)) throw new FrameError("bad preamble sequence number");
-  return { session, firstSeq };
+  return { session, firstSeq, version };
 }
 
 /**

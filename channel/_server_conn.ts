@@ -24,8 +24,6 @@ import {
   appendReject,
   decodeBatch,
   decodeMessage,
-  decodePreamble,
-  PREAMBLE_LENGTH,
   TAG_ACK_REQ,
   TAG_BYE,
   TAG_MSG_BYTES,
@@ -34,6 +32,8 @@ import {
   TAG_SKIP,
 } from "./_protocol.ts";
 import type { RecvQueue } from "./_recv_queue.ts";
+import { acceptHandshake, HandshakeRefused } from "./_handshake.ts";
+import type { ChannelSecret } from "./secret.ts";
 
 /** Read buffer size: big reads amortise the per-read cost of the event loop. */
 const READ_BUFFER = 256 * 1024;
@@ -72,6 +72,8 @@ export interface ConnContext<M> {
   readonly maxFrame: number;
   readonly ackEvery: number;
   readonly ackInterval: number;
+  /** The secrets a dialer may prove (AU-1); `null` when running insecure. */
+  keys(): readonly ChannelSecret[] | null;
   /** Whether the server is closing. */
   closing(): boolean;
   /** The handler is done with `c` (not called while the server closes). */
@@ -132,21 +134,16 @@ export function sendAck(s: Session): void {
 
 // CH-5: everything a peer can do wrong ends in this connection being dropped.
 export async function handleConn<M>(c: ServerConn, ctx: ConnContext<M>): Promise<void> {
-  const dec = new FrameDecoder({ maxFrameLength: ctx.maxFrame, initialCapacity: READ_BUFFER });
   const queue = ctx.queue;
   let session: Session | undefined;
   let pos = 0;
   try {
-    let pre: Uint8Array | undefined;
-    while ((pre = dec.take(PREAMBLE_LENGTH)) === undefined) {
-      const n = await c.conn.read(dec.writable(PREAMBLE_LENGTH));
-      if (n === null) {
-        if (dec.buffered > 0) throw new FrameError("EOF inside the preamble");
-        return;
-      }
-      dec.commit(n);
-    }
-    const { session: key, firstSeq } = decodePreamble(pre);
+    // AU-1: preamble and handshake first, in small exact reads; nothing else is
+    // allocated or looked up for a peer that has not proved the secret.
+    const accepted = await acceptHandshake(c.conn, ctx.keys());
+    if (accepted === undefined) return;
+    const { session: key, firstSeq } = accepted;
+    const dec = new FrameDecoder({ maxFrameLength: ctx.maxFrame, initialCapacity: READ_BUFFER });
     session = ctx.sessions.get(key);
     if (session === undefined) {
       if (firstSeq !== 0) {
@@ -231,7 +228,11 @@ export async function handleConn<M>(c: ServerConn, ctx: ConnContext<M>): Promise
       dec.commit(n);
     }
   } catch (error) {
-    if (error instanceof FrameError) {
+    if (error instanceof HandshakeRefused) {
+      logger(
+        `authentication failed: dropping ${peerName(c.conn)} on ${ctx.addr.key}: ${error.reason}`,
+      );
+    } else if (error instanceof FrameError) {
       logger(`dropping connection to ${ctx.addr.key}: ${error.reason}`);
     } else if (!isIoError(error)) {
       logger(`dropping connection to ${ctx.addr.key}: ${error}`);
@@ -264,6 +265,15 @@ async function drain(conn: Deno.Conn): Promise<void> {
   while ((await conn.read(sink)) !== null) {
     // discard
   }
+}
+
+/** @returns The peer's address for logs (`ip:port`; unix peers have none). */
+function peerName(conn: Deno.Conn): string {
+  const remote = conn.remoteAddr;
+  if (remote.transport === "tcp" || remote.transport === "udp") {
+    return `peer ${remote.hostname}:${remote.port}`;
+  }
+  return "a unix peer";
 }
 
 function isIoError(error: unknown): boolean {

@@ -143,12 +143,12 @@ export class ChannelAddr {
    * - `local` → `local:0` (the server allocates the next id);
    * - `tcp` → `tcp:127.0.0.1:0` (IPv4 loopback, any port; `[::1]` is not
    *   used because IPv6 may be disabled on the host);
-   * - `unix` → on Linux a fresh random 24-character abstract name
-   *   (`unix:@…`): no file, nothing to clean up, gone with the process, but
-   *   reachable by any local process in the same network namespace; elsewhere
-   *   a fresh socket path in a 0700 directory under `XDG_RUNTIME_DIR` or the
-   *   temp dir (the server removes its socket file on close; the directory is
-   *   left behind).
+   * - `unix` → a fresh socket path in this process's private 0700
+   *   directory under `XDG_RUNTIME_DIR` or the temp dir (AU-8): the server
+   *   removes its socket file on close, the directory is removed when the
+   *   process exits if empty. Never an abstract name (`unix:@…`): those have
+   *   no file permissions, any local user in the network namespace can
+   *   connect.
    *
    * @param transport The transport.
    * @returns An address to pass to `serve()`; the server reports the bound one.
@@ -169,7 +169,6 @@ export class ChannelAddr {
       case "tcp":
         return ChannelAddr.tcp("127.0.0.1", 0);
       case "unix":
-        if (Deno.build.os === "linux") return ChannelAddr.unix(randomName(24), true);
         return ChannelAddr.unix(`${runtimeDir()}/${randomName(16)}.sock`);
       default:
         throw new TypeError(`Invalid transport: "${transport}"`);
@@ -291,5 +290,13 @@ function runtimeDir(): string {
     base ? { dir: base, prefix: "hypermesh-" } : { prefix: "hypermesh-" },
   );
   Deno.chmodSync(privateDir, 0o700);
+  const dir = privateDir;
+  globalThis.addEventListener("unload", () => {
+    try {
+      Deno.removeSync(dir); // only when empty: a child's live socket keeps it
+    } catch {
+      // not empty, or gone
+    }
+  });
   return privateDir;
 }

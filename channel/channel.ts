@@ -19,8 +19,10 @@ function toAddr(addr: ChannelAddr | string): ChannelAddr {
  * Serves a channel at `addr`.
  *
  * `local:0` allocates the next in-process id; `tcp:HOST:0` picks a free
- * port; a unix path must not exist yet; `unix:@name` is a Linux abstract
- * socket. Use {@linkcode ChannelAddr.any} for a fresh address.
+ * port; a unix path must not exist yet; `unix:@name` (a Linux abstract
+ * socket, which has no access control) is refused (AU-8). Use
+ * {@linkcode ChannelAddr.any} for a fresh address. unix/tcp links
+ * authenticate with the process's channel secret (AU-1, `secret.ts`).
  *
  * @typeParam M The message type.
  * @param addr Where to listen.

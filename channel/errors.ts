@@ -96,3 +96,35 @@ export class FrameError extends Error {
     this.reason = reason;
   }
 }
+
+/**
+ * A link whose peer did not prove the shared channel secret, or that could
+ * not prove it to the peer (wrong or missing secret, a replayed or forged
+ * handshake, or one side running without authentication). Terminal for the
+ * sender: distinct from an unreachable peer, which is retried. Returned
+ * messages carry it as the `cause` of their {@linkcode SendError}.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { AuthenticationError, ChannelError } from "./errors.ts";
+ * const err = new AuthenticationError("tcp:10.0.0.1:26600", "no common secret");
+ * assertEquals(err.message, 'Cannot authenticate "tcp:10.0.0.1:26600": authentication failed: no common secret');
+ * assertEquals(err instanceof ChannelError, true);
+ * ```
+ */
+export class AuthenticationError extends ChannelError {
+  /** What failed. */
+  readonly reason: string;
+  /**
+   * Creates the error.
+   * @param addr The peer's address, in text form.
+   * @param reason What failed.
+   * @param options `cause`.
+   */
+  constructor(addr: string, reason: string, options?: ErrorOptions) {
+    super("authenticate", addr, `authentication failed: ${reason}`, options);
+    this.name = "AuthenticationError";
+    this.reason = reason;
+  }
+}

@@ -190,6 +190,7 @@ Deno.test("preamble and ACK encodings round-trip", () => {
   assertEquals(decodePreamble(encodePreamble(session, 2 ** 40 + 9)), {
     session: "01020304050607ff",
     firstSeq: 2 ** 40 + 9,
+    version: 2,
   });
   assertThrows(() => decodePreamble(new Uint8Array(20)), FrameError);
   const out = new OutBuffer();

@@ -59,6 +59,15 @@
  * - **CH-9 (gone peer).** A sender dialed with `refusedIsTerminal` that was
  *   connected once turns `Closed` when a reconnect is refused and returns
  *   every pending message at once (see {@linkcode DialOptions}).
+ * - **AU-1..AU-4 (authenticated links).** Every unix/tcp link proves the
+ *   shared channel secret both ways before any frame is acted on (see
+ *   `_handshake.ts`); a failed dialer gets an {@linkcode AuthenticationError}.
+ *   Secrets and where a process gets them: `secret.ts` (AU-5, AU-6).
+ * - **AU-7 (insecure only on loopback).** Without a secret (`--insecure`,
+ *   `HYPERMESH_INSECURE=1`) a server refuses non-loopback tcp addresses and
+ *   says so on stderr.
+ * - **AU-8 (no abstract sockets).** `ChannelAddr.any("unix")` is a socket file
+ *   in a 0700 directory of the user; serving `unix:@name` is refused.
  *
  * @example
  * ```ts
@@ -77,6 +86,21 @@ export * from "./addr.ts";
 export * from "./watch_cell.ts";
 export * from "./errors.ts";
 export * from "./types.ts";
+export {
+  addChannelSecret,
+  CHANNEL_SECRET_ENV,
+  ChannelSecret,
+  channelSecrets,
+  defaultSecretFile,
+  INSECURE_ENV,
+  loadDefaultSecret,
+  loadSecretFile,
+  SECRET_FILE_ENV,
+  SecretFileError,
+  setChannelSecret,
+  type UserSecretOptions,
+  useUserSecret,
+} from "./secret.ts";
 export { _testing, dial, serve } from "./channel.ts";
 export { setChannelLogger } from "./net_server.ts";
 export type { ChannelLogger } from "./net_server.ts";

@@ -14,6 +14,8 @@ import { settlesWithinLight } from "./_light_timer.ts";
 import { closeQuietly, listen } from "./_net_io.ts";
 import { appendAck, appendControl, TAG_CLOSED } from "./_protocol.ts";
 import { RecvQueue } from "./_recv_queue.ts";
+import { ChannelError } from "./errors.ts";
+import { channelSecrets, isLoopbackHost, warnInsecure } from "./secret.ts";
 import {
   type ConnContext,
   handleConn,
@@ -50,9 +52,23 @@ export function breakNetServer(server: unknown): number {
  * @param addr A unix or tcp address.
  * @param options Cancellation: aborting closes the server.
  * @returns The server.
- * @throws {ChannelError} When binding fails.
+ * @throws {ChannelError} When binding fails, or for a non-loopback tcp address
+ * while running insecure (AU-7).
+ * @throws {import("./secret.ts").SecretFileError} When `HYPERMESH_SECRET_FILE`
+ * names a bad file.
  */
 export function serveNet<M>(addr: ChannelAddr, options: ChannelWaitOptions = {}): NetServer<M> {
+  if (channelSecrets() === null) {
+    // AU-7: no authentication only where nobody else can reach the socket.
+    if (addr.transport === "tcp" && !isLoopbackHost(addr.host!)) {
+      throw new ChannelError(
+        "serve",
+        addr.key,
+        "refusing to serve a non-loopback address without authentication (--insecure)",
+      );
+    }
+    warnInsecure(`serving ${addr.key}`);
+  }
   const { listener, bound } = listen(addr);
   const server = new NetServer<M>(listener, bound, addr);
   const { signal } = options;
@@ -89,6 +105,7 @@ export class NetServer<M> implements ChannelServer<M> {
       maxFrame: config.get(attrs.CODEC_MAX_FRAME_LENGTH),
       ackEvery: config.get(attrs.MESSAGE_ACK_EVERY_N_MESSAGES),
       ackInterval: config.get(attrs.MESSAGE_ACK_TIME_INTERVAL),
+      keys: channelSecrets,
       closing: () => this.#closing !== undefined,
       forget: (c) => this.#conns.delete(c),
     };
@@ -161,7 +178,7 @@ export class NetServer<M> implements ChannelServer<M> {
     await Promise.all(pending.map((c) => c.done));
     for (const s of this.#sessions.values()) s.ackTimer?.cancel();
     this.#sessions.clear();
-    if (this.addr.transport === "unix" && !this.addr.abstract) {
+    if (this.addr.transport === "unix") {
       try {
         Deno.removeSync(this.addr.path!);
       } catch (error) {

@@ -21,7 +21,9 @@
 import { attrs, config } from "../config/mod.ts";
 import type { ChannelAddr } from "./addr.ts";
 import { type OnReturn, Outbox } from "./_outbox.ts";
-import { SendError } from "./errors.ts";
+import { AuthenticationError, SendError } from "./errors.ts";
+import { dialHandshake } from "./_handshake.ts";
+import { type ChannelSecret, channelSecrets, SecretFileError, warnInsecure } from "./secret.ts";
 import { FrameDecoder, OutBuffer } from "./framing.ts";
 import { closeQuietly, connect, writeAll } from "./_net_io.ts";
 import { type LightTimer, settlesWithinLight, startLightTimer } from "./_light_timer.ts";
@@ -29,9 +31,9 @@ import {
   appendControl,
   decodeAck,
   decodeText,
-  encodePreamble,
   newSessionId,
   TAG_ACK,
+  TAG_AUTH_FAILED,
   TAG_BYE,
   TAG_CLOSED,
   TAG_REJECT,
@@ -84,6 +86,7 @@ export class NetTx<M> implements ChannelTx<M> {
   #deadlineTimer: LightTimer | undefined;
   #out = new OutBuffer(64 * 1024);
   readonly #refusedIsTerminal: boolean;
+  readonly #secrets: readonly ChannelSecret[] | null | undefined;
 
   /**
    * @param addr A unix or tcp address.
@@ -92,6 +95,7 @@ export class NetTx<M> implements ChannelTx<M> {
   constructor(addr: ChannelAddr, options: DialOptions = {}) {
     this.addr = addr;
     this.#refusedIsTerminal = options.refusedIsTerminal ?? false;
+    this.#secrets = options.secrets;
   }
 
   post(message: M, onReturn?: OnReturn<M>): void {
@@ -244,9 +248,30 @@ export class NetTx<M> implements ChannelTx<M> {
   async #serveConnection(conn: Deno.Conn): Promise<void> {
     this.#conn = conn;
     this.#box.rewind(); // CH-3: resend every unacked message with its original number
+    this.#ensureDeadline(); // CH-4: a handshake that never completes still times out
+    let first: Uint8Array;
+    try {
+      // AU-2: prove the secret and check the server's proof before any message.
+      const keys = this.#secrets !== undefined ? this.#secrets : channelSecrets();
+      if (keys === null) warnInsecure(`dialing ${this.addr.key}`);
+      first = await dialHandshake(conn, this.addr.key, this.#session, this.#box.headSeq, keys);
+    } catch (error) {
+      this.#conn = undefined;
+      closeQuietly(conn);
+      if (error instanceof AuthenticationError) {
+        this.#terminate(error.message, error); // AU-4: terminal, not retried
+      } else if (error instanceof SecretFileError) {
+        this.#terminate(error.message);
+      } // else I/O: the run loop reconnects
+      return;
+    }
+    if (this.#conn !== conn || this.#closedReason !== undefined) {
+      closeQuietly(conn);
+      return;
+    }
     let reading = true;
     const reader = this.#readLoop(conn).finally(() => (reading = false));
-    const writer = this.#writeLoop(conn, encodePreamble(this.#session, this.#box.headSeq));
+    const writer = this.#writeLoop(conn, first);
     await Promise.race([reader, writer]);
     if (reading && this.#closedReason === undefined) {
       // The write side failed (the peer hung up): what the peer sent before
@@ -261,10 +286,10 @@ export class NetTx<M> implements ChannelTx<M> {
     await Promise.all([reader, writer]);
   }
 
-  async #writeLoop(conn: Deno.Conn, preamble: Uint8Array): Promise<void> {
+  async #writeLoop(conn: Deno.Conn, first: Uint8Array): Promise<void> {
     const out = this.#out;
     out.clear();
-    out.append(preamble);
+    out.append(first); // the dialer's proof (AU-2), or the insecure preamble
     try {
       while (this.#conn === conn && this.#closedReason === undefined) {
         this.#box.encode(out);
@@ -303,6 +328,11 @@ export class NetTx<M> implements ChannelTx<M> {
             case TAG_CLOSED:
               this.#terminate(SERVER_CLOSED);
               return;
+            case TAG_AUTH_FAILED: {
+              const error = new AuthenticationError(this.addr.key, decodeText(body));
+              this.#terminate(error.message, error); // AU-4
+              return;
+            }
             default:
               return; // unknown frame: drop the connection
           }
@@ -313,7 +343,7 @@ export class NetTx<M> implements ChannelTx<M> {
     }
   }
 
-  #terminate(reason: string): void {
+  #terminate(reason: string, error?: AuthenticationError): void {
     if (this.#closedReason !== undefined) return;
     this.#closedReason = reason;
     this.#deadlineTimer?.cancel();
@@ -326,9 +356,9 @@ export class NetTx<M> implements ChannelTx<M> {
     this.#wakeIdle = this.#wakeSleep = undefined;
     this.#kickWriter();
     closeQuietly(this.#conn);
-    this.status.set({ kind: "Closed", reason });
+    this.status.set(error ? { kind: "Closed", reason, error } : { kind: "Closed", reason });
     this.status.close();
-    this.#box.returnAll(reason); // CH-4: everything not acknowledged comes back, in post order
+    this.#box.returnAll(reason, error); // CH-4: everything not acknowledged comes back, in post order
   }
 }
 

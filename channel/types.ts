@@ -24,7 +24,12 @@ import type { WatchCell } from "./watch_cell.ts";
 export const SERVER_CLOSED = "server closed";
 
 /** Link status of a {@linkcode ChannelTx}: `Closed` is terminal. */
-export type TxStatus = { kind: "Active" } | { kind: "Closed"; reason: string };
+export type TxStatus = { kind: "Active" } | {
+  kind: "Closed";
+  reason: string;
+  /** Set when the link closed because authentication failed. */
+  error?: import("./errors.ts").AuthenticationError;
+};
 
 /** Cancellation for waits. */
 export interface ChannelWaitOptions {
@@ -66,6 +71,12 @@ export interface DialOptions {
    * means "gone". Default false.
    */
   refusedIsTerminal?: boolean;
+  /**
+   * The secrets to prove (AU-2), primary first; `null` to dial without
+   * authentication. Default: this process's keyring (`channelSecrets()`),
+   * read at each connect.
+   */
+  secrets?: readonly import("./secret.ts").ChannelSecret[] | null;
 }
 
 /**

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { CHANNEL_SECRET_ENV, channelSecrets } from "../channel/secret.ts";
 import type { BootstrapCommand } from "./command.ts";
 import type { ProcBind } from "./proc_bind.ts";
 
@@ -269,7 +270,8 @@ export function formatProcessName(procId: string, options: FormatProcessNameOpti
 
 /**
  * The extra environment of a launched child: the command's env plus
- * {@linkcode BOOTSTRAP_MODE_ENV}, {@linkcode PROCESS_NAME_ENV} and (when a log
+ * {@linkcode BOOTSTRAP_MODE_ENV}, {@linkcode PROCESS_NAME_ENV}, the channel
+ * secret (`HYPERMESH_CHANNEL_SECRET`, unless insecure) and (when a log
  * channel is set) {@linkcode LOG_CHANNEL_ENV}, which win over the command's
  * values. Keys are sorted. Used by every launcher.
  * @param options the launch options.
@@ -286,7 +288,12 @@ export function formatProcessName(procId: string, options: FormatProcessNameOpti
  *   wantStdio: false,
  *   tailLines: 0,
  * });
- * assertEquals(Object.keys(env), ["A", "HYPERACTOR_MESH_BOOTSTRAP_MODE", "HYPERACTOR_PROCESS_NAME"]);
+ * assertEquals(Object.keys(env), [
+ *   "A",
+ *   "HYPERACTOR_MESH_BOOTSTRAP_MODE",
+ *   "HYPERACTOR_PROCESS_NAME",
+ *   "HYPERMESH_CHANNEL_SECRET",
+ * ]);
  * ```
  */
 export function launchEnv(options: LaunchOptions): Record<string, string> {
@@ -296,6 +303,9 @@ export function launchEnv(options: LaunchOptions): Record<string, string> {
     [PROCESS_NAME_ENV]: options.processName,
   }; // LN-7: the launcher's variables win over the command's
   if (options.logChannel !== undefined) merged[LOG_CHANNEL_ENV] = options.logChannel; // LN-7
+  // AU-2: the child proves this process's secret (systemd units inherit no env).
+  const secret = channelSecrets()?.[0];
+  if (secret !== undefined) merged[CHANNEL_SECRET_ENV] = secret.toEnv();
   const sorted: Record<string, string> = {};
   for (const key of Object.keys(merged).sort()) sorted[key] = merged[key];
   return sorted;

@@ -12,7 +12,9 @@ import {
   serve,
   setChannelLogger,
 } from "../channel/mod.ts";
-import { encodePreamble } from "../channel/_protocol.ts";
+import { encodePreamble, VERSION_PLAIN } from "../channel/_protocol.ts";
+import { dialHandshake } from "../channel/_handshake.ts";
+import { channelSecrets } from "../channel/secret.ts";
 
 type Msg = { i: number };
 
@@ -52,7 +54,7 @@ async function eachTransport(fn: (addr: ChannelAddr) => Promise<void>): Promise<
   });
 }
 
-Deno.test("serve()/dial() carry JSON and bytes over unix path, abstract unix and tcp", async () => {
+Deno.test("serve()/dial() carry JSON and bytes over unix path, a private unix path and tcp", async () => {
   await eachTransport(async (addr) => {
     const server = await serve<unknown>(addr);
     if (addr.transport === "tcp") assert(server.addr.port! > 0, "real port reported");
@@ -65,7 +67,7 @@ Deno.test("serve()/dial() carry JSON and bytes over unix path, abstract unix and
     assertEquals(await server.recv(), "last");
     await tx.close();
     await server.close();
-    if (!addr.abstract && addr.transport === "unix") {
+    if (addr.transport === "unix") {
       await assertRejects(() => Deno.stat(addr.path!), Deno.errors.NotFound, undefined);
     }
   });
@@ -160,32 +162,31 @@ Deno.test("CH-5: garbage, oversize, bad preamble and half frames drop only that 
     await using good = dial<Msg>(server.addr);
     await good.send({ i: 0 });
     const session = crypto.getRandomValues(new Uint8Array(8));
-    const attacks: [string, Uint8Array, boolean][] = [
-      ["bad preamble", new Uint8Array(64).fill(0xab), false],
+    // [logged reason, bytes, half-close, authenticate first (AU-1: frame checks run after it)]
+    const attacks: [string, Uint8Array, boolean, boolean][] = [
+      ["bad preamble", new Uint8Array(64).fill(0xab), false, false],
       [
-        "unknown frame tag",
-        concat(encodePreamble(session, 0), new Uint8Array([0x01, 0x7f])),
+        "did not authenticate",
+        concat(encodePreamble(session, 0, VERSION_PLAIN), encodeFrame(new Uint8Array([0, 0x31]))),
+        false,
         false,
       ],
-      [
-        "exceeds the limit",
-        concat(encodePreamble(session, 0), encodeFrame(new Uint8Array(2000))),
-        false,
-      ],
-      [
-        "not valid JSON",
-        concat(encodePreamble(session, 0), encodeFrame(new Uint8Array([0, 0x7b]))),
-        false,
-      ],
-      ["EOF inside a frame", concat(encodePreamble(session, 0), new Uint8Array([10, 0, 1])), true],
+      ["unknown frame tag", new Uint8Array([0x01, 0x7f]), false, true],
+      ["exceeds the limit", encodeFrame(new Uint8Array(2000)), false, true],
+      ["not valid JSON", encodeFrame(new Uint8Array([0, 0x7b])), false, true],
+      ["EOF inside a frame", new Uint8Array([10, 0, 1]), true, true],
     ];
-    for (const [reason, bytes, halfClose] of attacks) {
+    for (const [reason, bytes, halfClose, auth] of attacks) {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port! });
-      await conn.write(bytes);
+      const proof = auth
+        ? await dialHandshake(conn, server.addr.key, session, 0, channelSecrets())
+        : new Uint8Array(0);
+      await conn.write(concat(proof, bytes));
       if (halfClose) await conn.closeWrite();
       const buf = new Uint8Array(64);
-      // The server drops us: EOF (or reset) rather than a hang.
-      const n = await conn.read(buf).catch(() => null);
+      // The server drops us: EOF (or reset) rather than a hang (an AUTH_FAILED frame may come first).
+      let n: number | null;
+      do n = await conn.read(buf).catch(() => null); while (n !== null && !auth);
       assertEquals(n, null, `CH-5: ${reason}: connection dropped`);
       conn.close();
       assert(logs.some((l) => l.includes(reason)), `CH-5: logged "${reason}": ${logs.join("; ")}`);

@@ -5,6 +5,7 @@
  * signals.
  */
 
+import { channelSecrets } from "../channel/secret.ts";
 import { assert, assertEquals, assertNotEquals, assertRejects } from "@std/assert";
 import { attrs } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
@@ -244,7 +245,11 @@ Deno.test("LN-20, LN-21, LN-7: a warm child is adopted once, only for matching o
   const { value } = await reader.read();
   assertEquals(JSON.parse(value!), {
     mode: "e30=",
-    env: { HYPERACTOR_PROCESS_NAME: "p @ h" },
+    // AU-2: the channel secret travels on the start line (a pipe), never argv.
+    env: {
+      HYPERACTOR_PROCESS_NAME: "p @ h",
+      HYPERMESH_CHANNEL_SECRET: channelSecrets()![0].toEnv(),
+    },
   }, "LN-7: the start line carries the cold launch's variables");
   await launcher.kill("unix:@w,p0");
   assertEquals((await result.exit).kind, { kind: "Signaled", signal: 9, coreDumped: false });

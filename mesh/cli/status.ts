@@ -7,6 +7,7 @@
 
 import { context, shutdownContext } from "../../actor/context.ts";
 import type { Context } from "../../actor/instance.ts";
+import { useUserSecret } from "../../channel/secret.ts";
 import { HostMeshRef } from "../host_mesh_ref.ts";
 import type { HostInfo } from "../_host_agent_protocol.ts";
 import { formatStatus } from "../resource/status.ts";
@@ -63,6 +64,12 @@ export async function run(args: string[]): Promise<number> {
     ref = HostMeshRef.parse(args[0]);
   } catch (error) {
     console.error(String(error));
+    return 2;
+  }
+  try {
+    useUserSecret(); // AU-6: the daemon's secret (HYPERMESH_SECRET_FILE or the user's default)
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
     return 2;
   }
   const cx = await context();
