@@ -328,7 +328,7 @@ export class DialMailboxRouter implements MailboxSender, AsyncDisposable {
     } catch {
       return undefined;
     }
-    if (this.#remoteOnly && addr.transport !== "tcp") return undefined;
+    if (this.#remoteOnly && addr.transport !== "tcp" && addr.transport !== "tls") return undefined;
     return addr;
   }
 

@@ -5,6 +5,7 @@
 
 import { ChannelAddr } from "./addr.ts";
 import { ChannelError } from "./errors.ts";
+import { tlsCaCerts, tlsServeMaterial } from "./_tls.ts";
 
 /**
  * @param addr A unix address.
@@ -15,13 +16,37 @@ export function unixPath(addr: ChannelAddr): string {
 }
 
 /**
- * Connects to a unix or tcp address (TCP_NODELAY on).
+ * Connects to a unix, tcp or tls address (TCP_NODELAY on). A tls connection
+ * is returned after its handshake.
  * @param addr The address.
  * @returns The connection.
+ * @throws {ChannelError} For a tls handshake the peer's certificate fails
+ * (TL-4) or an unreadable CA file (TL-3); other errors are I/O errors.
  */
 export async function connect(addr: ChannelAddr): Promise<Deno.Conn> {
   if (addr.transport === "unix") {
     return await Deno.connect({ transport: "unix", path: unixPath(addr) });
+  }
+  if (addr.transport === "tls") {
+    const caCerts = tlsCaCerts(addr);
+    const tcp = await Deno.connect({ hostname: addr.host!, port: addr.port! });
+    tcp.setNoDelay(true); // a TlsConn has no setNoDelay: set it on the socket first
+    const conn = await Deno.startTls(tcp, { hostname: addr.host!, caCerts });
+    try {
+      await conn.handshake();
+    } catch (cause) {
+      closeQuietly(conn);
+      if (!(cause instanceof Deno.errors.InvalidData)) throw cause; // reset, EOF: retried
+      throw new ChannelError(
+        "dial",
+        addr.key,
+        `TLS handshake failed: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      );
+    }
+    return conn;
   }
   const conn = await Deno.connect({ hostname: addr.host!, port: addr.port! });
   conn.setNoDelay(true);
@@ -30,7 +55,7 @@ export async function connect(addr: ChannelAddr): Promise<Deno.Conn> {
 
 /**
  * Binds a listener.
- * @param addr A unix or tcp address.
+ * @param addr A unix, tcp or tls address.
  * @returns The listener and the address actually bound.
  * @throws {ChannelError} When binding fails.
  */
@@ -50,10 +75,16 @@ export function listen(
       const listener = Deno.listen({ transport: "unix", path: unixPath(addr) });
       return { listener, bound: addr };
     }
-    const listener = Deno.listen({ hostname: addr.host!, port: addr.port! });
+    const listener = addr.transport === "tls"
+      ? Deno.listenTls({ hostname: addr.host!, port: addr.port!, ...tlsServeMaterial(addr) })
+      : Deno.listen({ hostname: addr.host!, port: addr.port! });
     const local = listener.addr as Deno.NetAddr;
     const host = addr.port === 0 || addr.host !== local.hostname ? local.hostname : addr.host!;
-    return { listener, bound: ChannelAddr.tcp(host, local.port) };
+    // tls keeps the requested host: it is the name the certificate is checked against.
+    const bound = addr.transport === "tls"
+      ? ChannelAddr.tls(addr.host!, local.port)
+      : ChannelAddr.tcp(host, local.port);
+    return { listener, bound };
   } catch (cause) {
     if (cause instanceof ChannelError) throw cause;
     const why = cause instanceof Deno.errors.AddrInUse

@@ -37,6 +37,8 @@ import type { ChannelSecret } from "./secret.ts";
 
 /** Read buffer size: big reads amortise the per-read cost of the event loop. */
 const READ_BUFFER = 256 * 1024;
+/** RB-3: what a fresh (or idle) connection's buffer starts at; it grows while reads fill it. */
+const READ_START = 4 * 1024;
 /** Smallest free space offered to a read. */
 const READ_MIN = 4 * 1024;
 /**
@@ -62,6 +64,7 @@ export interface ServerConn {
   session: Session | undefined;
   writing: Promise<void>; // writes are chained: one in flight at a time
   done: Promise<void>; // the handler
+  deadline: LightTimer | undefined; // RB-1: armed while the connection is pending
 }
 
 /** What the handler of a connection needs from its server. */
@@ -78,6 +81,8 @@ export interface ConnContext<M> {
   closing(): boolean;
   /** The handler is done with `c` (not called while the server closes). */
   forget(c: ServerConn): void;
+  /** RB-1/RB-2: `c` is bound to a session; its handshake deadline ends. */
+  admitted(c: ServerConn): void;
 }
 
 /** Where bad-peer reasons are reported. */
@@ -106,7 +111,13 @@ export function log(message: string): void {
  * @returns Its connection record (handler not started).
  */
 export function newServerConn(conn: Deno.Conn): ServerConn {
-  return { conn, session: undefined, writing: Promise.resolve(), done: Promise.resolve() };
+  return {
+    conn,
+    session: undefined,
+    writing: Promise.resolve(),
+    done: Promise.resolve(),
+    deadline: undefined,
+  };
 }
 
 /**
@@ -143,7 +154,11 @@ export async function handleConn<M>(c: ServerConn, ctx: ConnContext<M>): Promise
     const accepted = await acceptHandshake(c.conn, ctx.keys());
     if (accepted === undefined) return;
     const { session: key, firstSeq } = accepted;
-    const dec = new FrameDecoder({ maxFrameLength: ctx.maxFrame, initialCapacity: READ_BUFFER });
+    const dec = new FrameDecoder({
+      maxFrameLength: ctx.maxFrame,
+      initialCapacity: READ_BUFFER,
+      startCapacity: READ_START, // RB-3
+    });
     session = ctx.sessions.get(key);
     if (session === undefined) {
       if (firstSeq !== 0) {
@@ -160,6 +175,7 @@ export async function handleConn<M>(c: ServerConn, ctx: ConnContext<M>): Promise
     if (session.conn !== undefined) closeQuietly(session.conn.conn); // superseded
     session.conn = c;
     c.session = session;
+    ctx.admitted(c);
     pos = firstSeq;
     while (true) {
       let ackNow = false;

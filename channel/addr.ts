@@ -2,21 +2,28 @@
  * Channel addresses: where a channel can be served and dialed.
  *
  * Text forms: `local:N`, `unix:/path`, `unix:@abstract`, `tcp:127.0.0.1:26600`,
- * `tcp:[::1]:26600`, `tcp:host.example:26600`.
+ * `tcp:[::1]:26600`, `tcp:host.example:26600`, and the same host forms over TLS:
+ * `tls:127.0.0.1:26600`, `tls:[::1]:26600`, `tls:host.example:26600` (TL-1).
  *
  * ## Invariants (CH-*)
  * - **CH-1 (addr round trip).** `ChannelAddr.parse(a.toString()).equals(a)`.
  * - **CH-2 (strict addr parse).** Any other text is rejected with a
  *   {@linkcode ChannelAddrParseError} naming the input.
  *
+ * ## Invariants (TL-*)
+ * - **TL-1 (tls addr).** `tls:HOST:PORT` takes exactly the host and port forms
+ *   of `tcp:`; it is served with `Deno.listenTls` and dialed with
+ *   `Deno.connectTls`, and the channel framing and session protocol run
+ *   unchanged on top.
+ *
  * @module
  */
 
 /** The transports a channel can use. */
-export type Transport = "local" | "unix" | "tcp";
+export type Transport = "local" | "unix" | "tcp" | "tls";
 
 /** The transports, for validation and help texts. */
-export const TRANSPORTS: readonly Transport[] = ["local", "unix", "tcp"];
+export const TRANSPORTS: readonly Transport[] = ["local", "unix", "tcp", "tls"];
 
 /** Text that is not a channel address. */
 export class ChannelAddrParseError extends Error {
@@ -71,9 +78,9 @@ export class ChannelAddr {
   readonly path?: string;
   /** `unix`: whether `path` is a Linux abstract name. */
   readonly abstract: boolean;
-  /** `tcp`: host (IP without brackets, or a hostname). */
+  /** `tcp`/`tls`: host (IP without brackets, or a hostname). */
   readonly host?: string;
-  /** `tcp`: port (0 = any). */
+  /** `tcp`/`tls`: port (0 = any). */
   readonly port?: number;
   /** Canonical text (also the map key). */
   readonly key: string;
@@ -129,13 +136,38 @@ export class ChannelAddr {
    * @throws {RangeError} For an invalid port.
    */
   static tcp(host: string, port: number): ChannelAddr {
+    return ChannelAddr.#inet("tcp", host, port);
+  }
+
+  /**
+   * A TLS-over-TCP address (TL-1): the host is also the name the server's
+   * certificate must be valid for.
+   * @param host IPv4, IPv6 (without brackets) or a hostname.
+   * @param port 0..65535 (0 = any).
+   * @returns The address.
+   * @throws {TypeError} For an invalid host.
+   * @throws {RangeError} For an invalid port.
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { ChannelAddr } from "./addr.ts";
+   * const a = ChannelAddr.tls("localhost", 26600);
+   * assertEquals(a.toString(), "tls:localhost:26600");
+   * assertEquals(ChannelAddr.parse("tls:[::1]:0").host, "::1");
+   * ```
+   */
+  static tls(host: string, port: number): ChannelAddr {
+    return ChannelAddr.#inet("tls", host, port);
+  }
+
+  static #inet(transport: "tcp" | "tls", host: string, port: number): ChannelAddr {
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new RangeError(`Invalid tcp port: ${port}`);
+      throw new RangeError(`Invalid ${transport} port: ${port}`);
     }
     if (!IPV4.test(host) && !isIpv6(host) && !HOSTNAME.test(host)) {
-      throw new TypeError(`Invalid tcp host: "${host}"`);
+      throw new TypeError(`Invalid ${transport} host: "${host}"`);
     }
-    return new ChannelAddr({ transport: "tcp", host, port });
+    return new ChannelAddr({ transport, host, port });
   }
 
   /**
@@ -143,6 +175,8 @@ export class ChannelAddr {
    * - `local` → `local:0` (the server allocates the next id);
    * - `tcp` → `tcp:127.0.0.1:0` (IPv4 loopback, any port; `[::1]` is not
    *   used because IPv6 may be disabled on the host);
+   * - `tls` → `tls:127.0.0.1:0` (the server's certificate must then be
+   *   valid for the IP address 127.0.0.1);
    * - `unix` → a fresh socket path in this process's private 0700
    *   directory under `XDG_RUNTIME_DIR` or the temp dir (AU-8): the server
    *   removes its socket file on close, the directory is removed when the
@@ -167,7 +201,8 @@ export class ChannelAddr {
       case "local":
         return ChannelAddr.local(0);
       case "tcp":
-        return ChannelAddr.tcp("127.0.0.1", 0);
+      case "tls":
+        return ChannelAddr.#inet(transport, "127.0.0.1", 0);
       case "unix":
         return ChannelAddr.unix(`${runtimeDir()}/${randomName(16)}.sock`);
       default:
@@ -202,7 +237,8 @@ export class ChannelAddr {
         }
         return ChannelAddr.unix(path, abstract);
       }
-      case "tcp": {
+      case "tcp":
+      case "tls": {
         let host: string;
         let portText: string;
         if (rest.startsWith("[")) {
@@ -228,7 +264,7 @@ export class ChannelAddr {
         if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
           throw new ChannelAddrParseError(text, "port must be 0..65535");
         }
-        return ChannelAddr.tcp(host, Number(portText));
+        return ChannelAddr.#inet(kind, host, Number(portText));
       }
       default:
         throw new ChannelAddrParseError(text, `unknown transport "${kind}"`);
@@ -268,7 +304,10 @@ function format(a: ChannelAddr): string {
     case "unix":
       return `unix:${a.abstract ? "@" : ""}${a.path}`;
     case "tcp":
-      return a.host!.includes(":") ? `tcp:[${a.host}]:${a.port}` : `tcp:${a.host}:${a.port}`;
+    case "tls":
+      return a.host!.includes(":")
+        ? `${a.transport}:[${a.host}]:${a.port}`
+        : `${a.transport}:${a.host}:${a.port}`;
   }
 }
 

@@ -9,6 +9,7 @@ import { ChannelError } from "./errors.ts";
 import { dialLocal, serveLocal } from "./local.ts";
 import { breakNetServer, serveNet } from "./net_server.ts";
 import { breakNetTx, NetTx } from "./net_tx.ts";
+import { tlsCaCerts } from "./_tls.ts";
 import type { ChannelServer, ChannelTx, ChannelWaitOptions, DialOptions } from "./types.ts";
 
 function toAddr(addr: ChannelAddr | string): ChannelAddr {
@@ -70,6 +71,8 @@ export function serve<M>(
  * sender at once instead of being retried.
  * @returns The sender.
  * @throws {ChannelAddrParseError} For unparsable text.
+ * @throws {ChannelError} For a `tls:` address when `HYPERMESH_TLS_CA_FILE`
+ * names a file that cannot be read (TL-3).
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
@@ -87,6 +90,7 @@ export function dial<M>(addr: ChannelAddr | string, options: DialOptions = {}): 
   if (a.transport === "unix" && a.abstract && Deno.build.os !== "linux") {
     throw new ChannelError("dial", a.key, "abstract unix sockets need Linux");
   }
+  if (a.transport === "tls") tlsCaCerts(a); // TL-3: an unreadable CA file fails here
   return new NetTx<M>(a, options);
 }
 

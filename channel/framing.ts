@@ -176,6 +176,13 @@ export interface FrameDecoderOptions {
   maxFrameLength?: number;
   /** Initial buffer size in bytes (default 64 KiB). */
   initialCapacity?: number;
+  /**
+   * Bytes allocated up front (default `initialCapacity`). When smaller, the
+   * buffer grows (×4, up to `initialCapacity`) only after a read fills it,
+   * so an idle stream costs `startCapacity` bytes and a busy one gets the
+   * large reads.
+   */
+  startCapacity?: number;
 }
 
 /**
@@ -208,6 +215,7 @@ export class FrameDecoder {
   #need = 0; // bytes the frame at #start needs in total, once its prefix is known
   #detached = false;
   #lastRead = 0;
+  #full = false; // the last read filled the buffer
   #initialCapacity: number;
 
   /**
@@ -217,7 +225,7 @@ export class FrameDecoder {
   constructor(options: FrameDecoderOptions = {}) {
     this.#max = options.maxFrameLength ?? 1 << 30;
     this.#initialCapacity = options.initialCapacity ?? 64 * 1024;
-    this.#buf = new Uint8Array(this.#initialCapacity);
+    this.#buf = new Uint8Array(Math.min(options.startCapacity ?? Infinity, this.#initialCapacity));
   }
 
   /** Bytes buffered but not yet returned. */
@@ -233,7 +241,12 @@ export class FrameDecoder {
    */
   writable(min = 16 * 1024): Uint8Array {
     const pending = this.#end - this.#start;
-    const want = Math.max(min, this.#need - pending);
+    let want = Math.max(min, this.#need - pending);
+    if (this.#full) {
+      this.#full = false;
+      const grown = Math.min(this.#buf.length * 4, this.#initialCapacity);
+      if (!this.#detached && grown > this.#buf.length) want = Math.max(want, grown - pending);
+    }
     if (this.#detached) {
       // Bodies handed out before detach() keep their bytes: never overwrite them.
       this.#detached = false;
@@ -283,6 +296,7 @@ export class FrameDecoder {
   commit(n: number): void {
     this.#end += n;
     this.#lastRead = n;
+    this.#full = n > 0 && this.#end === this.#buf.length;
   }
 
   /**

@@ -32,6 +32,10 @@
  *
  * ## Invariants (CH-*)
  * - **CH-1, CH-2** — see `addr.ts`.
+ * - **TL-1..TL-4 (TLS).** `tls:HOST:PORT` links: see `addr.ts` and `_tls.ts`.
+ * - **RB-1..RB-4 (server resource bounds).** Handshake deadline, pending
+ *   connection cap, small idle read buffers, accept back-off: see
+ *   `net_server.ts`.
  * - **CH-3 (exactly once, in order).** A server delivers the messages of one
  *   sender session in post order, each at most once, across any number of
  *   reconnects; a message is acknowledged only after it was delivered.

@@ -1,8 +1,27 @@
 /**
- * The serving side of unix/tcp channels (reference §1.5): the listener, the
- * receive queue and the server's lifecycle (accept, graceful close, CH-8).
- * Sessions, acknowledgements and the frame loop of each accepted connection
- * live in `_server_conn.ts`.
+ * The serving side of unix/tcp/tls channels (reference §1.5): the listener,
+ * the receive queue and the server's lifecycle (accept, graceful close,
+ * CH-8). Sessions, acknowledgements and the frame loop of each accepted
+ * connection live in `_server_conn.ts`.
+ *
+ * ## Invariants (RB-*: resource bounds)
+ * A connection is *pending* from accept until its preamble (and
+ * authentication, when the link has one) is accepted and it is bound to a
+ * session.
+ * - **RB-1 (handshake deadline).** A pending connection is closed
+ *   `HYPERMESH_CHANNEL_HANDSHAKE_TIMEOUT` (default 5 s) after accept, however
+ *   slowly it trickles bytes, and logged once with its peer address.
+ * - **RB-2 (pending cap).** While `HYPERMESH_CHANNEL_MAX_PENDING_CONNECTIONS`
+ *   (default 256) connections are pending, newly accepted ones are closed at
+ *   once (logged once per burst); established sessions are unaffected.
+ * - **RB-3 (small idle buffers).** A pending or idle connection holds a few
+ *   KiB of read buffer; a connection's buffer grows (up to 256 KiB) only while
+ *   its reads fill it, and nothing of it outlives the connection: 1000 held
+ *   connections cost a daemon well under 50 MB, returned when they close.
+ * - **RB-4 (accept back-off).** A failing `accept` (`EMFILE`, `ENFILE`, …)
+ *   backs the accept loop off (1 ms doubling to 250 ms, logged once per
+ *   episode) instead of spinning; the first successful accept resets it, so
+ *   the server serves again as soon as descriptors free up.
  *
  * @module
  */
@@ -10,7 +29,7 @@
 import { attrs, config } from "../config/mod.ts";
 import type { ChannelAddr } from "./addr.ts";
 import { OutBuffer } from "./framing.ts";
-import { settlesWithinLight } from "./_light_timer.ts";
+import { settlesWithinLight, startLightTimer } from "./_light_timer.ts";
 import { closeQuietly, listen } from "./_net_io.ts";
 import { appendAck, appendControl, TAG_CLOSED } from "./_protocol.ts";
 import { RecvQueue } from "./_recv_queue.ts";
@@ -34,6 +53,9 @@ export { type ChannelLogger, setChannelLogger } from "./_server_conn.ts";
  * the dialer to hang up.
  */
 const HANGUP_MS = 500;
+/** RB-4: first and largest pause of the accept loop after a failed accept. */
+const ACCEPT_BACKOFF_MIN_MS = 1;
+const ACCEPT_BACKOFF_MAX_MS = 250;
 
 /** All live net servers, for {@linkcode breakNetServer}. */
 const live = new Set<NetServer<unknown>>();
@@ -60,7 +82,7 @@ export function breakNetServer(server: unknown): number {
 export function serveNet<M>(addr: ChannelAddr, options: ChannelWaitOptions = {}): NetServer<M> {
   if (channelSecrets() === null) {
     // AU-7: no authentication only where nobody else can reach the socket.
-    if (addr.transport === "tcp" && !isLoopbackHost(addr.host!)) {
+    if (addr.transport !== "unix" && !isLoopbackHost(addr.host!)) {
       throw new ChannelError(
         "serve",
         addr.key,
@@ -89,6 +111,11 @@ export class NetServer<M> implements ChannelServer<M> {
   #accepting: Promise<void>;
   #closing: Promise<void> | undefined;
   readonly #ctx: ConnContext<M>;
+  #pending = 0; // RB-2: accepted connections without a session yet
+  #capLogged = false;
+  #wakeAccept: (() => void) | undefined;
+  readonly #handshakeMs = config.get(attrs.CHANNEL_HANDSHAKE_TIMEOUT);
+  readonly #maxPending = config.get(attrs.CHANNEL_MAX_PENDING_CONNECTIONS);
 
   /**
    * @param listener Bound listener.
@@ -108,6 +135,7 @@ export class NetServer<M> implements ChannelServer<M> {
       keys: channelSecrets,
       closing: () => this.#closing !== undefined,
       forget: (c) => this.#conns.delete(c),
+      admitted: (c) => this.#admitted(c),
     };
     live.add(this as NetServer<unknown>);
     this.#accepting = this.#acceptLoop();
@@ -137,6 +165,7 @@ export class NetServer<M> implements ChannelServer<M> {
 
   async #close(): Promise<void> {
     closeQuietly(this.#listener);
+    this.#wakeAccept?.();
     await this.#accepting;
     const closedFrame = new OutBuffer(16);
     appendControl(closedFrame, TAG_CLOSED);
@@ -162,7 +191,9 @@ export class NetServer<M> implements ChannelServer<M> {
         // the final ack and Closed in the dialer's receive buffer before it
         // reads them.
         try {
-          c.conn.closeWrite();
+          // A TlsConn's closeWrite returns a promise (sends close_notify).
+          const done: unknown = c.conn.closeWrite();
+          if (done instanceof Promise) done.catch(() => {});
         } catch {
           // already closed or reset
         }
@@ -188,7 +219,16 @@ export class NetServer<M> implements ChannelServer<M> {
     live.delete(this as NetServer<unknown>);
   }
 
+  /** RB-1/RB-2: `c` left the pending state (session bound, or handler done). */
+  #admitted(c: ServerConn): void {
+    if (c.deadline === undefined) return;
+    c.deadline.cancel();
+    c.deadline = undefined;
+    if (--this.#pending < this.#maxPending) this.#capLogged = false;
+  }
+
   async #acceptLoop(): Promise<void> {
+    let backoff = 0;
     while (true) {
       let conn: Deno.Conn;
       try {
@@ -198,17 +238,56 @@ export class NetServer<M> implements ChannelServer<M> {
         if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
           return;
         }
-        log(`accept on ${this.addr.key} failed: ${error}`);
+        // RB-4: out of descriptors (or another accept failure): pause, never spin.
+        if (backoff === 0) log(`accept on ${this.addr.key} failed, backing off: ${error}`);
+        backoff = Math.min(Math.max(backoff * 2, ACCEPT_BACKOFF_MIN_MS), ACCEPT_BACKOFF_MAX_MS);
+        await new Promise<void>((resolve) => {
+          const timer = startLightTimer(backoff, () => resolve());
+          this.#wakeAccept = () => {
+            timer.cancel();
+            resolve();
+          };
+        });
+        this.#wakeAccept = undefined;
         continue;
       }
+      if (backoff !== 0) log(`accepting on ${this.addr.key} again`);
+      backoff = 0;
       if (this.#closing !== undefined) {
         closeQuietly(conn);
         return;
       }
+      if (this.#pending >= this.#maxPending) {
+        // RB-2: too many connections have not completed their preamble.
+        if (!this.#capLogged) {
+          log(`${this.addr.key}: ${this.#pending} connections pending, closing new ones`);
+          this.#capLogged = true;
+        }
+        closeQuietly(conn);
+        continue;
+      }
       if (this.addr.transport === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
       const c = newServerConn(conn);
       this.#conns.add(c);
-      c.done = handleConn(c, this.#ctx);
+      this.#pending++;
+      const ms = this.#handshakeMs;
+      c.deadline = startLightTimer(ms, () => {
+        // RB-1: a peer that has not completed the preamble by now is dropped.
+        c.deadline = undefined;
+        if (--this.#pending < this.#maxPending) this.#capLogged = false;
+        log(
+          `dropping connection to ${this.addr.key} from ${peerOf(conn)}: no session after ${ms} ms`,
+        );
+        closeQuietly(conn);
+      });
+      c.done = handleConn(c, this.#ctx).finally(() => this.#admitted(c));
     }
   }
+}
+
+function peerOf(conn: Deno.Conn): string {
+  const a = conn.remoteAddr;
+  return a.transport === "unix" || a.transport === "unixpacket"
+    ? "a local process"
+    : `${(a as Deno.NetAddr).hostname}:${(a as Deno.NetAddr).port}`;
 }

@@ -21,7 +21,7 @@
 import { attrs, config } from "../config/mod.ts";
 import type { ChannelAddr } from "./addr.ts";
 import { type OnReturn, Outbox } from "./_outbox.ts";
-import { AuthenticationError, SendError } from "./errors.ts";
+import { AuthenticationError, ChannelError, SendError } from "./errors.ts";
 import { dialHandshake } from "./_handshake.ts";
 import { type ChannelSecret, channelSecrets, SecretFileError, warnInsecure } from "./secret.ts";
 import { FrameDecoder, OutBuffer } from "./framing.ts";
@@ -208,6 +208,10 @@ export class NetTx<M> implements ChannelTx<M> {
       try {
         conn = await connect(this.addr); // unix: settles at once (no handshake)
       } catch (error) {
+        if (error instanceof ChannelError) {
+          this.#terminate(error.message); // TL-4: a failed TLS handshake is not retried
+          break;
+        }
         if (this.#refusedIsTerminal && connected && isRefused(error)) {
           this.#terminate(`peer gone: connection refused (${(error as Error).message})`); // CH-9
           break;

@@ -331,7 +331,10 @@ export function useUserSecret(options: UserSecretOptions = {}): ChannelSecret | 
   const insecure = options.insecure ?? env(INSECURE_ENV) === "1";
   if (insecure) {
     const a = options.addr;
-    if (a !== undefined && a.transport === "tcp" && !isLoopbackHost(a.host ?? "")) {
+    if (
+      a !== undefined && (a.transport === "tcp" || a.transport === "tls") &&
+      !isLoopbackHost(a.host ?? "")
+    ) {
       throw new RangeError(
         `Cannot run insecure on "${a.key}": without authentication only loopback or unix addresses are allowed`,
       );

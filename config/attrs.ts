@@ -316,3 +316,45 @@ export const HOST_HEARTBEAT_TIMEOUT: Attr<"duration"> = defineAttr({
   doc: "A host whose agent has not answered a heartbeat for this long is declared lost; " +
     "every pending and later operation on it fails with HostLostError.",
 });
+/** PEM certificate chain a `tls:` channel server presents (TL-2). */
+export const TLS_CERT_FILE: Attr<"string"> = defineAttr({
+  key: "hypermesh::channel::tls_cert_file",
+  env: "HYPERMESH_TLS_CERT_FILE",
+  kind: "string",
+  default: "",
+  doc: "PEM certificate (chain) a tls: server presents; required to serve tls:.",
+});
+/** PEM private key of {@linkcode TLS_CERT_FILE} (TL-2). */
+export const TLS_KEY_FILE: Attr<"string"> = defineAttr({
+  key: "hypermesh::channel::tls_key_file",
+  env: "HYPERMESH_TLS_KEY_FILE",
+  kind: "string",
+  default: "",
+  doc: "PEM private key of HYPERMESH_TLS_CERT_FILE; required to serve tls:.",
+});
+/** PEM CA certificates a `tls:` dialer trusts (TL-3). */
+export const TLS_CA_FILE: Attr<"string"> = defineAttr({
+  key: "hypermesh::channel::tls_ca_file",
+  env: "HYPERMESH_TLS_CA_FILE",
+  kind: "string",
+  default: "",
+  doc: "PEM CA certificate(s) a tls: dialer trusts; empty: the system's root store.",
+});
+/** Deadline of a connection's pre-session phase on a channel server (RB-1). */
+export const CHANNEL_HANDSHAKE_TIMEOUT: Attr<"duration"> = defineAttr({
+  key: "hypermesh::channel::handshake_timeout",
+  env: "HYPERMESH_CHANNEL_HANDSHAKE_TIMEOUT",
+  kind: "duration",
+  default: 5 * s,
+  doc: "A unix/tcp/tls server drops a connection that has not completed its preamble " +
+    "(and authentication) this long after accept.",
+});
+/** Cap on a channel server's connections still in the pre-session phase (RB-2). */
+export const CHANNEL_MAX_PENDING_CONNECTIONS: Attr<"int"> = defineAttr({
+  key: "hypermesh::channel::max_pending_connections",
+  env: "HYPERMESH_CHANNEL_MAX_PENDING_CONNECTIONS",
+  kind: "int",
+  default: 256,
+  doc: "A unix/tcp/tls server closes new connections at once while this many accepted " +
+    "connections have not completed their preamble (and authentication).",
+});

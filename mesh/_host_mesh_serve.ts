@@ -121,10 +121,10 @@ export async function runHost(mode: HostBootstrap): Promise<number> {
  * @param transport The transport.
  * @returns The address.
  */
-export function bindingAddr(transport: "local" | "unix" | "tcp"): ChannelAddr {
-  if (transport !== "tcp") return ChannelAddr.any(transport);
+export function bindingAddr(transport: "local" | "unix" | "tcp" | "tls"): ChannelAddr {
+  if (transport !== "tcp" && transport !== "tls") return ChannelAddr.any(transport);
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
-  return ChannelAddr.parse(`tcp:127.0.0.1:${port}`);
+  return ChannelAddr.parse(`${transport}:127.0.0.1:${port}`);
 }
