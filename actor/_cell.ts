@@ -7,7 +7,7 @@
  */
 
 // Light timers: a stopping proc must not load Deno's lazy setTimeout (BS-37).
-import { settlesWithinLight } from "../channel/_light_timer.ts";
+import { settlesWithinLight } from "../internal/light_timer.ts";
 import { config } from "../config/config.ts";
 import { CLEANUP_TIMEOUT } from "../config/attrs.ts";
 import {

@@ -5,7 +5,7 @@
  */
 
 import type { WatchCell } from "../channel/watch_cell.ts";
-import { raceAbort } from "../channel/_abort.ts";
+import { raceAbort } from "../internal/abort.ts";
 import { createEnvelope, type HeaderValue, type MessageEnvelope } from "./envelope.ts";
 import type { ActorId } from "./reference.ts";
 import type { Actor } from "./actor.ts";

@@ -14,7 +14,7 @@
 import { config } from "../config/config.ts";
 import { FORWARDER_FLUSH_TIMEOUT } from "../config/attrs.ts";
 import type { ActorId } from "./reference.ts";
-import { settlesWithinLight } from "../channel/_light_timer.ts";
+import { settlesWithinLight } from "../internal/light_timer.ts";
 import { ActorCell, type InstanceCell } from "./_cell.ts";
 import type { DestroyOptions, DestroyResult } from "./proc.ts";
 

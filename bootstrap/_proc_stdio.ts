@@ -7,7 +7,7 @@
  * @module
  */
 
-import { settlesWithinLight } from "../channel/_light_timer.ts";
+import { settlesWithinLight } from "../internal/light_timer.ts";
 import { dial } from "../channel/mod.ts";
 import type { ChannelTx } from "../channel/types.ts";
 import type { ProcId } from "../actor/reference.ts";

@@ -118,7 +118,7 @@ export function applyWarmStart(start: WarmStart): ProcBootstrap {
  * Loads the runtime's timer implementation: Deno 2.9 loads its
  * node-compatible `setTimeout` lazily, and the first call costs 7–14 ms of
  * CPU. A proc's own life (callback, messages, stop) runs on light timers
- * (`channel/_light_timer.ts`) and never needs it, but user actors may; a warm
+ * (`internal/light_timer.ts`) and never needs it, but user actors may; a warm
  * child has nothing else to do before it is adopted, so it pays that now. A
  * cold child does not (it would only spend CPU its siblings need).
  */

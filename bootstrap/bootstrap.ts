@@ -53,7 +53,7 @@
  *   config, guard, serve, callback, stop-all, drain, exit — never calls
  *   `setTimeout`/`setInterval`/`clearTimeout`/`clearInterval`, whose first
  *   use loads Deno 2.9's node-compatible timers (7–14 ms of CPU); its bounds
- *   are light timers (`channel/_light_timer.ts`). A warm child loads them
+ *   are light timers (`internal/light_timer.ts`). A warm child loads them
  *   while it waits (`warmUpTimers`).
  * - **OW-6 (host boot config is Runtime).** A `Host`-mode child installs
  *   its boot config as the `Runtime` layer, so a client's config push

@@ -55,7 +55,7 @@
  * @module
  */
 
-import { settlesWithinLight } from "../channel/_light_timer.ts";
+import { settlesWithinLight } from "../internal/light_timer.ts";
 import { ChannelAddr } from "../channel/addr.ts";
 import { serve } from "../channel/mod.ts";
 import { WatchCell } from "../channel/watch_cell.ts";

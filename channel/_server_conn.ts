@@ -18,7 +18,7 @@ import type { ChannelAddr } from "./addr.ts";
 import { FrameError } from "./errors.ts";
 import { FrameDecoder, OutBuffer } from "./framing.ts";
 import { closeQuietly, writeAll } from "./_net_io.ts";
-import { type LightTimer, settlesWithinLight, startLightTimer } from "./_light_timer.ts";
+import { type LightTimer, settlesWithinLight, startLightTimer } from "../internal/light_timer.ts";
 import {
   appendAck,
   appendReject,

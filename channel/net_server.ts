@@ -29,7 +29,7 @@
 import { attrs, config } from "../config/mod.ts";
 import type { ChannelAddr } from "./addr.ts";
 import { OutBuffer } from "./framing.ts";
-import { settlesWithinLight, startLightTimer } from "./_light_timer.ts";
+import { settlesWithinLight, startLightTimer } from "../internal/light_timer.ts";
 import { closeQuietly, listen } from "./_net_io.ts";
 import { appendAck, appendControl, TAG_CLOSED } from "./_protocol.ts";
 import { RecvQueue } from "./_recv_queue.ts";

@@ -26,7 +26,7 @@ import { dialHandshake } from "./_handshake.ts";
 import { type ChannelSecret, channelSecrets, SecretFileError, warnInsecure } from "./secret.ts";
 import { FrameDecoder, OutBuffer } from "./framing.ts";
 import { closeQuietly, connect, writeAll } from "./_net_io.ts";
-import { type LightTimer, settlesWithinLight, startLightTimer } from "./_light_timer.ts";
+import { type LightTimer, settlesWithinLight, startLightTimer } from "../internal/light_timer.ts";
 import {
   appendControl,
   decodeAck,
@@ -353,7 +353,7 @@ export class NetTx<M> implements ChannelTx<M> {
     this.#deadlineTimer?.cancel();
     this.#deadlineTimer = undefined;
     // Only when armed: the first `clearTimeout` of a process loads the timer
-    // implementation too (~10 ms, see `_light_timer.ts`).
+    // implementation too (~10 ms, see `internal/light_timer.ts`).
     if (this.#sleepTimer !== undefined) clearTimeout(this.#sleepTimer);
     this.#sleepTimer = undefined;
     for (const wake of [this.#wakeIdle, this.#wakeSleep]) wake?.();

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { raceAbort } from "./_abort.ts";
+import { raceAbort } from "../internal/abort.ts";
 
 /** Error thrown when publishing to a closed {@linkcode WatchCell}. */
 export class WatchCellClosedError extends Error {

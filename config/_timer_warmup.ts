@@ -11,7 +11,7 @@
  * runs tests, so a process whose environment carries a bootstrap mode
  * (`HYPERACTOR_MESH_BOOTSTRAP_MODE`, or the v0 allocator's
  * `HYPERACTOR_MESH_BOOTSTRAP_ADDR`) skips it: a proc's own life runs on
- * light timers (`channel/_light_timer.ts`) and never loads the node-compatible
+ * light timers (`internal/light_timer.ts`) and never loads the node-compatible
  * ones at all (spawn-to-Ready and stop, `bench/spawn_bench.ts`). The variables
  * are read only when env access is already granted (never prompting);
  * without it the warm-up runs.

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { startLightTimer } from "../channel/_light_timer.ts";
+import { startLightTimer } from "../internal/light_timer.ts";
 import { config } from "../config/config.ts";
 import { TERMINATED_SNAPSHOT_RETENTION } from "../config/attrs.ts";
 import type { WatchCell } from "../channel/watch_cell.ts";

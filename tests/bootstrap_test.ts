@@ -44,7 +44,7 @@ Deno.test("BS: graceful terminate of a bootstrap child → Stopped(0) or Killed(
 });
 
 Deno.test("BS-37: a cold proc's whole life (callback, StopAll, exit) never uses Deno's node-compatible timers", async () => {
-  // Their first use costs 7-14 ms of CPU in a fresh process (channel/_light_timer.ts).
+  // Their first use costs 7-14 ms of CPU in a fresh process (internal/light_timer.ts).
   await withManager(async ({ cx, spawn, ready }) => {
     const trapped = BootstrapCommand.fromPath(Deno.execPath(), [
       "run",

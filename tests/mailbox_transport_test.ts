@@ -6,7 +6,7 @@
 
 import { assert, assertEquals } from "@std/assert";
 import { type ChannelAddr, type ChannelServer, dial, serve } from "../channel/mod.ts";
-import { raceAbort } from "../channel/_abort.ts";
+import { raceAbort } from "../internal/abort.ts";
 import { attrs, config } from "../config/mod.ts";
 import {
   createEnvelope,

@@ -21,7 +21,7 @@
  * @module
  */
 
-import { raceAbort } from "../../channel/_abort.ts";
+import { raceAbort } from "../../internal/abort.ts";
 import type { Region } from "../region.ts";
 import { applyOverlay, type StatusOverlay } from "./overlay.ts";
 import { Status } from "./status.ts";

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "@std/assert";
-import { settlesWithinLight, startLightTimer } from "./_light_timer.ts";
+import { settlesWithinLight, startLightTimer } from "./light_timer.ts";
 
 Deno.test("startLightTimer fires once after its delay", async () => {
   const started = performance.now();
@@ -31,7 +31,7 @@ Deno.test("a negative delay counts as zero", async () => {
 Deno.test("an armed light timer keeps a process running until it fires", async () => {
   const script = `
     import { startLightTimer } from ${
-    JSON.stringify(new URL("./_light_timer.ts", import.meta.url).href)
+    JSON.stringify(new URL("./light_timer.ts", import.meta.url).href)
   };
     const started = performance.now();
     startLightTimer(150, () => console.log("fired", Math.round(performance.now() - started)));
@@ -50,7 +50,7 @@ Deno.test("an armed light timer keeps a process running until it fires", async (
 Deno.test("a cancelled light timer no longer keeps a process running", async () => {
   const script = `
     import { startLightTimer } from ${
-    JSON.stringify(new URL("./_light_timer.ts", import.meta.url).href)
+    JSON.stringify(new URL("./light_timer.ts", import.meta.url).href)
   };
     startLightTimer(3000, () => console.log("fired")).cancel();
   `;
