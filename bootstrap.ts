@@ -77,7 +77,7 @@ export interface Subcommand {
  * @throws {TypeError} When the module cannot be loaded.
  * @example
  * ```ts ignore
- * const { run } = await loadLazy<CliModule>("./mesh/cli/demo.ts");
+ * const { run } = await loadLazy<CliModule>("./cli/demo.ts");
  * ```
  */
 function loadLazy<T>(specifier: string): Promise<T> {
@@ -103,15 +103,15 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
   host: {
     summary:
       "Run a host daemon: host --addr tcp:HOST:PORT [--command-worker] [--secret-file PATH | --insecure]",
-    run: async (args) => (await loadLazy<CliModule>("./mesh/cli/host.ts")).run(args),
+    run: async (args) => (await loadLazy<CliModule>("./cli/host.ts")).run(args),
   },
   demo: {
     summary: "Demo: demo [--hosts N] [--procs M] [--launcher native|systemd]",
-    run: async (args) => (await loadLazy<CliModule>("./mesh/cli/demo.ts")).run(args),
+    run: async (args) => (await loadLazy<CliModule>("./cli/demo.ts")).run(args),
   },
   status: {
     summary: "Print each proc's state: status <meshref>",
-    run: async (args) => (await loadLazy<CliModule>("./mesh/cli/status.ts")).run(args),
+    run: async (args) => (await loadLazy<CliModule>("./cli/status.ts")).run(args),
   },
 };
 

@@ -18,10 +18,10 @@
 import { ChannelAddr, dial, serve } from "../channel/mod.ts";
 import { context, shutdownContext } from "../actor/context.ts";
 import type { ActorRef } from "../actor/port.ts";
-import { Extent } from "../mesh/extent.ts";
+import { Extent } from "../ndslice/extent.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
-import { GREETER_TYPE, type Greeting } from "../mesh/cli/demo_actor.ts";
-import { workerCommand } from "../mesh/cli/worker.ts";
+import { GREETER_TYPE, type Greeting } from "../cli/demo_actor.ts";
+import { workerCommand } from "../cli/worker.ts";
 
 const ROUNDS = Number(Deno.args[0] ?? 2_000);
 const PEER = new URL("./_channel_peer.ts", import.meta.url).pathname;

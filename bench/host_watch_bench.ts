@@ -26,7 +26,7 @@ import { context, shutdownContext } from "../actor/context.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
 import { addHostLostListener } from "../mesh/supervision/host_lost.ts";
 import { HostWatch } from "../mesh/supervision/host_watch.ts";
-import { WORKER_PERMISSIONS } from "../mesh/cli/worker.ts";
+import { WORKER_PERMISSIONS } from "../cli/worker.ts";
 
 const BOOTSTRAP = new URL("../bootstrap.ts", import.meta.url).pathname;
 

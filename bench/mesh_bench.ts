@@ -30,10 +30,10 @@ import { spawnBareChildren, stats, stopBareChildren } from "./_floor.ts";
 import { context, shutdownContext } from "../actor/context.ts";
 import { attrs, config } from "../config/mod.ts";
 import type { ClientInstance } from "../actor/instance.ts";
-import { Extent } from "../mesh/extent.ts";
+import { Extent } from "../ndslice/extent.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
-import { GREETER_TYPE, type Greeting } from "../mesh/cli/demo_actor.ts";
-import { workerCommand } from "../mesh/cli/worker.ts";
+import { GREETER_TYPE, type Greeting } from "../cli/demo_actor.ts";
+import { workerCommand } from "../cli/worker.ts";
 
 async function bareFloor(n: number): Promise<number> {
   const t0 = performance.now();

@@ -25,7 +25,7 @@ import { BootstrapProcManager } from "../bootstrap/manager.ts";
 import { isExit } from "../bootstrap/proc_status.ts";
 import { Host } from "../host/host.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
-import { Extent } from "../mesh/extent.ts";
+import { Extent } from "../ndslice/extent.ts";
 import { HOST_AGENT_NAME, HostAgent } from "../mesh/host_agent.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
 import { HostMeshRef } from "../mesh/host_mesh_ref.ts";

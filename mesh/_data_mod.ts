@@ -23,9 +23,9 @@ export {
   Point,
   PointError,
   type PointErrorKind,
-} from "./extent.ts";
-export { Slice, SliceError, type SliceErrorKind, type SliceJSON } from "./slice.ts";
-export { type RangeSpec, Region, RegionError, type RegionErrorKind } from "./region.ts";
+} from "../ndslice/extent.ts";
+export { Slice, SliceError, type SliceErrorKind, type SliceJSON } from "../ndslice/slice.ts";
+export { type RangeSpec, Region, RegionError, type RegionErrorKind } from "../ndslice/region.ts";
 export {
   clampMin,
   compareStatus,

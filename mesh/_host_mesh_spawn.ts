@@ -18,8 +18,8 @@ import {
 import { ownerLogPort } from "./log_owner.ts";
 import type { BootstrapCommand } from "../launcher/command.ts";
 import { ProcBind, type ProcBindInit } from "../launcher/proc_bind.ts";
-import type { Extent, Point } from "./extent.ts";
-import { Region } from "./region.ts";
+import type { Extent, Point } from "../ndslice/extent.ts";
+import { Region } from "../ndslice/region.ts";
 import { RankedValues } from "./resource/ranked_values.ts";
 import {
   formatStatus,

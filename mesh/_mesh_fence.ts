@@ -11,7 +11,7 @@
  */
 
 import type { Context } from "../actor/instance.ts";
-import type { Region } from "./region.ts";
+import type { Region } from "../ndslice/region.ts";
 import { StatusOverlay, type StatusOverlayJSON } from "./resource/overlay.ts";
 import {
   OverlayAccumulator,

@@ -33,7 +33,7 @@ import type { Actor, MessagesOf, MessageTypeOf } from "../actor/actor.ts";
 import type { Context } from "../actor/instance.ts";
 import { ActorRef, type MessageSender, type SendOptions } from "../actor/port.ts";
 import { ActorId } from "../actor/reference.ts";
-import type { Region } from "./region.ts";
+import type { Region } from "../ndslice/region.ts";
 import type { State } from "./resource/messages.ts";
 import { formatStatus, isTerminated, isTerminating, Status } from "./resource/status.ts";
 import type { StatusMesh } from "./resource/value_mesh.ts";

@@ -2,7 +2,7 @@ import { assert, assertEquals } from "@std/assert";
 import { ChannelAddr } from "../channel/addr.ts";
 import { Proc } from "../actor/proc.ts";
 import type { ClientInstance } from "../actor/instance.ts";
-import { Extent } from "./extent.ts";
+import { Extent } from "../ndslice/extent.ts";
 import { HostMesh } from "./host_mesh.ts";
 import type { HostRef } from "./host_mesh_ref.ts";
 import type { HostInfo, ProcState } from "./_host_agent_protocol.ts";

@@ -50,8 +50,8 @@ import { toEnvSafeString } from "../bootstrap/mode.ts";
 import { PARENT_PID_ENV } from "../bootstrap/pdeathsig.ts";
 import { launchEnv } from "../launcher/types.ts";
 import { stopChild } from "../launcher/stop.ts";
-import type { Extent } from "./extent.ts";
-import { Region } from "./region.ts";
+import type { Extent } from "../ndslice/extent.ts";
+import { Region } from "../ndslice/region.ts";
 import type { ProcMesh } from "./proc_mesh.ts";
 import {
   type HostCallOptions,
@@ -108,7 +108,7 @@ export interface ProcessOptions {
  * import { assertEquals } from "@std/assert";
  * import { ChannelAddr } from "../channel/addr.ts";
  * import { Proc } from "../actor/proc.ts";
- * import { Extent } from "./extent.ts";
+ * import { Extent } from "../ndslice/extent.ts";
  * import { HostMesh } from "./host_mesh.ts";
  *
  * await using proc = await Proc.direct(ChannelAddr.any("local"), "doc");

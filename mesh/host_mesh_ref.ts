@@ -28,8 +28,8 @@ import type { Context } from "../actor/instance.ts";
 import { config } from "../config/config.ts";
 import { MESH_TERMINATE_CONCURRENCY, MESH_TERMINATE_TIMEOUT } from "../config/attrs.ts";
 import type { BootstrapCommand } from "../launcher/command.ts";
-import { Extent } from "./extent.ts";
-import { type RangeSpec, Region } from "./region.ts";
+import { Extent } from "../ndslice/extent.ts";
+import { type RangeSpec, Region } from "../ndslice/region.ts";
 import { SERVICE_PROC_NAME } from "../host/host.ts";
 import type { HostAgent } from "./host_agent.ts";
 import { clampMaxInFlight, HOST_AGENT_NAME } from "./_host_agent_protocol.ts";
@@ -379,7 +379,7 @@ export class HostMeshRef {
    * @param label A dimension of the region.
    * @param range An index or `{start, end?, step?}`.
    * @returns The sliced reference.
-   * @throws {import("./region.ts").RegionError} For an unknown label or empty range.
+   * @throws {import("../ndslice/region.ts").RegionError} For an unknown label or empty range.
    */
   range(label: string, range: RangeSpec): HostMeshRef {
     return this.sliced(this.region.range(label, range));

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { Extent } from "./extent.ts";
-import { Region } from "./region.ts";
+import { Extent } from "../ndslice/extent.ts";
+import { Region } from "../ndslice/region.ts";
 import { HostMeshRef, HostMeshRefParseError, HostRef } from "./host_mesh_ref.ts";
 
 Deno.test("HostMeshRef.range() slices in the base rank space (seed test_host_mesh_subset)", () => {

@@ -30,7 +30,7 @@ import type { Actor } from "../actor/actor.ts";
 import type { Context } from "../actor/instance.ts";
 import { ActorRef } from "../actor/port.ts";
 import { ActorId, isValidName, ProcId } from "../actor/reference.ts";
-import type { Region } from "./region.ts";
+import type { Region } from "../ndslice/region.ts";
 import { isTerminating, Status } from "./resource/status.ts";
 import type { ActorSpec, IntrospectResult, ProcAttrs } from "./agent_protocol.ts";
 import type { ProcAgent } from "./proc_agent.ts";
@@ -99,7 +99,7 @@ export interface SpawnOptions {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { Region } from "./region.ts";
+ * import { Region } from "../ndslice/region.ts";
  * import { ProcMesh } from "./proc_mesh.ts";
  * const mesh = ProcMesh.fromRanks(Region.parse("procs=2/1"), [
  *   { procId: "local:1,p0", agent: "local:1,p0,proc_agent[0]" },

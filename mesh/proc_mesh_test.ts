@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
 import type { Proc } from "../actor/proc.ts";
-import { Region } from "./region.ts";
+import { Region } from "../ndslice/region.ts";
 import { ProcMesh } from "./proc_mesh.ts";
 import { ActorSpawnError } from "./actor_mesh.ts";
 import { ProcAgent, SUPERVISION_REFUSAL } from "./proc_agent.ts";

@@ -20,9 +20,9 @@ import {
 import { dialHandshake } from "../channel/_handshake.ts";
 import { context, shutdownContext } from "../actor/context.ts";
 import { attrs, config } from "../config/mod.ts";
-import { Extent } from "../mesh/extent.ts";
+import { Extent } from "../ndslice/extent.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
-import { workerCommand } from "../mesh/cli/worker.ts";
+import { workerCommand } from "../cli/worker.ts";
 import { processState } from "../launcher/_proc_state.ts";
 
 const BOOTSTRAP = new URL("../bootstrap.ts", import.meta.url).pathname;

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
 import { context, shutdownContext } from "../actor/context.ts";
-import { Extent } from "../mesh/extent.ts";
+import { Extent } from "../ndslice/extent.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
 import { HostMeshRef } from "../mesh/host_mesh_ref.ts";
 import {
@@ -15,8 +15,8 @@ import {
   lostHosts,
 } from "../mesh/supervision/host_lost.ts";
 import { HostWatch } from "../mesh/supervision/host_watch.ts";
-import { WORKER_PERMISSIONS, workerCommand } from "../mesh/cli/worker.ts";
-import { GREETER_TYPE } from "../mesh/cli/demo_actor.ts";
+import { WORKER_PERMISSIONS, workerCommand } from "../cli/worker.ts";
+import { GREETER_TYPE } from "../cli/demo_actor.ts";
 import { readFirstLine } from "./_support.ts";
 
 const BOOTSTRAP = new URL("../bootstrap.ts", import.meta.url).pathname;

@@ -9,16 +9,16 @@ import { context, shutdownContext } from "../actor/context.ts";
 import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { BOOTSTRAP_MODE_ENV, toEnvSafeString } from "../bootstrap/mode.ts";
-import { Extent } from "../mesh/extent.ts";
+import { Extent } from "../ndslice/extent.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
 import { HostMeshRef } from "../mesh/host_mesh_ref.ts";
 import { ConfigPushError, ProcCreationError, ProcSpawnError } from "../mesh/_host_mesh_errors.ts";
-import { GREETER_TYPE, type Greeting } from "../mesh/cli/demo_actor.ts";
-import { WORKER_PERMISSIONS, workerCommand } from "../mesh/cli/worker.ts";
+import { GREETER_TYPE, type Greeting } from "../cli/demo_actor.ts";
+import { WORKER_PERMISSIONS, workerCommand } from "../cli/worker.ts";
 import { readFirstLine } from "./_support.ts";
 
 const BOOTSTRAP = new URL("../bootstrap.ts", import.meta.url).pathname;
-const WORKER = new URL("../mesh/cli/worker.ts", import.meta.url).pathname;
+const WORKER = new URL("../cli/worker.ts", import.meta.url).pathname;
 
 /** Whether `pid` runs (a zombie counts as dead; `/proc` needs --allow-all, so `ps` backs it). */
 async function alive(pid: number): Promise<boolean> {

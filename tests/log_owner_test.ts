@@ -14,14 +14,14 @@ import type { Context } from "../actor/instance.ts";
 import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { droppedMarker, type OwnerLogBatch, OwnerLogSender } from "../bootstrap/log_sender.ts";
-import { Extent } from "../mesh/extent.ts";
+import { Extent } from "../ndslice/extent.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
 import { HostMeshRef, type HostRef } from "../mesh/host_mesh_ref.ts";
 import type { ProcMesh } from "../mesh/proc_mesh.ts";
 import { spawnOwnerLogClient } from "../mesh/log_owner.ts";
 import { quietPort } from "../mesh/_host_mesh_query.ts";
 import { Status } from "../mesh/resource/status.ts";
-import { WORKER_PERMISSIONS } from "../mesh/cli/worker.ts";
+import { WORKER_PERMISSIONS } from "../cli/worker.ts";
 
 const PRINTER = "log_owner_fixture::Printer";
 const BOOTSTRAP = `${ROOT}bootstrap.ts`;

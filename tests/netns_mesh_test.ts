@@ -19,12 +19,12 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { Proc } from "../actor/proc.ts";
 import { attrs, config } from "../config/mod.ts";
-import { Extent } from "../mesh/extent.ts";
+import { Extent } from "../ndslice/extent.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
 import { HostMeshRef } from "../mesh/host_mesh_ref.ts";
 import { ConfigPushError } from "../mesh/_host_mesh_errors.ts";
-import { GREETER_TYPE, type Greeting } from "../mesh/cli/demo_actor.ts";
-import { WORKER_PERMISSIONS } from "../mesh/cli/worker.ts";
+import { GREETER_TYPE, type Greeting } from "../cli/demo_actor.ts";
+import { WORKER_PERMISSIONS } from "../cli/worker.ts";
 import { readFirstLine } from "./_support.ts";
 
 const SCRIPT = new URL("./support/netns_hosts.sh", import.meta.url).pathname;

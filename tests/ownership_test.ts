@@ -12,14 +12,14 @@ import { bootstrap } from "../bootstrap/bootstrap.ts";
 import { BOOTSTRAP_MODE_ENV, toEnvSafeString } from "../bootstrap/mode.ts";
 import { attrs, config } from "../config/mod.ts";
 import { ownerPidOf, sweepSocketDirs } from "../bootstrap/_socket_dirs.ts";
-import { Extent } from "../mesh/extent.ts";
+import { Extent } from "../ndslice/extent.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
 import { HostRef } from "../mesh/host_mesh_ref.ts";
 import { ProcMesh } from "../mesh/proc_mesh.ts";
-import { Region } from "../mesh/region.ts";
+import { Region } from "../ndslice/region.ts";
 import { getState } from "../mesh/_host_mesh_query.ts";
 import { isTerminated } from "../mesh/resource/status.ts";
-import { WORKER_PERMISSIONS } from "../mesh/cli/worker.ts";
+import { WORKER_PERMISSIONS } from "../cli/worker.ts";
 import { OwnerKeepalive } from "../mesh/supervision/keepalive.ts";
 import { bootstrapCommand, PERMISSIONS, readFirstLine, ROOT, survivors } from "./_support.ts";
 

@@ -9,7 +9,7 @@ import { Proc } from "../actor/proc.ts";
 import { ProcId } from "../actor/reference.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { BootstrapProcManager } from "../bootstrap/manager.ts";
-import { Region } from "../mesh/region.ts";
+import { Region } from "../ndslice/region.ts";
 import { ProcMesh } from "../mesh/proc_mesh.ts";
 import type { ProcAgent } from "../mesh/proc_agent.ts";
 import { isAlive, PERMISSIONS } from "./_support.ts";

@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { dial } from "../channel/mod.ts";
-import { WORKER_PERMISSIONS } from "../mesh/cli/worker.ts";
+import { WORKER_PERMISSIONS } from "../cli/worker.ts";
 import { readFirstLine } from "./_support.ts";
 
 const BOOTSTRAP = new URL("../bootstrap.ts", import.meta.url).pathname;

@@ -15,10 +15,10 @@ import {
   type Process2Allocator,
   runV0ProcMesh,
 } from "../bootstrap/v0_proc_mesh.ts";
-import { Extent } from "../mesh/extent.ts";
+import { Extent } from "../ndslice/extent.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
 import { ProcMesh } from "../mesh/proc_mesh.ts";
-import { Region } from "../mesh/region.ts";
+import { Region } from "../ndslice/region.ts";
 import { MeshConfigurationError, ProcNotExistError } from "../mesh/_host_mesh_errors.ts";
 import { fixtureCommand, withManager } from "./_support.ts";
 

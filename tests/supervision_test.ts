@@ -16,7 +16,7 @@ import { context, shutdownContext } from "../actor/context.ts";
 import type { ClientInstance } from "../actor/instance.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import type { ActorMesh } from "../mesh/actor_mesh.ts";
-import { Extent } from "../mesh/extent.ts";
+import { Extent } from "../ndslice/extent.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
 import type { MeshFailure } from "../mesh/supervision/failure.ts";
 import { setUnhandledMeshFailureHook } from "../mesh/supervision/unhandled.ts";

@@ -6,11 +6,11 @@
 import { assertEquals } from "@std/assert";
 import { context, shutdownContext } from "../actor/context.ts";
 import { attrs, config } from "../config/mod.ts";
-import { Extent } from "../mesh/extent.ts";
+import { Extent } from "../ndslice/extent.ts";
 import { HostMesh } from "../mesh/host_mesh.ts";
 import { HostMeshRef } from "../mesh/host_mesh_ref.ts";
-import { GREETER_TYPE, type Greeting } from "../mesh/cli/demo_actor.ts";
-import { WORKER_PERMISSIONS } from "../mesh/cli/worker.ts";
+import { GREETER_TYPE, type Greeting } from "../cli/demo_actor.ts";
+import { WORKER_PERMISSIONS } from "../cli/worker.ts";
 import { readFirstLine } from "./_support.ts";
 import { makeTestPki } from "./_tls_support.ts";
 

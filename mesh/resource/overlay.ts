@@ -169,7 +169,7 @@ export class StatusOverlay {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { Region } from "../region.ts";
+ * import { Region } from "../../ndslice/region.ts";
  * import { ValueMesh } from "./value_mesh.ts";
  * import { Status } from "./status.ts";
  * import { applyOverlay, StatusOverlay } from "./overlay.ts";

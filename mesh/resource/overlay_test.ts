@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { Region } from "../region.ts";
+import { Region } from "../../ndslice/region.ts";
 import { applyOverlay, OverlayError, StatusOverlay } from "./overlay.ts";
 import { Status } from "./status.ts";
 import { ValueMesh } from "./value_mesh.ts";

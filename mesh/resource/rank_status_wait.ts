@@ -22,7 +22,7 @@
  */
 
 import { raceAbort } from "../../internal/abort.ts";
-import type { Region } from "../region.ts";
+import type { Region } from "../../ndslice/region.ts";
 import { applyOverlay, type StatusOverlay } from "./overlay.ts";
 import { Status } from "./status.ts";
 import { type StatusMesh, ValueMesh } from "./value_mesh.ts";
@@ -36,7 +36,7 @@ export type RankStatusWaitReason = "idle" | "closed";
  * @example
  * ```ts
  * import { assertEquals, assertRejects } from "@std/assert";
- * import { Region } from "../region.ts";
+ * import { Region } from "../../ndslice/region.ts";
  * import { RankStatusWaitError, waitRankStatus } from "./rank_status_wait.ts";
  * async function* none() {}
  * const err = await assertRejects(
@@ -142,7 +142,7 @@ function nextWithin<T>(
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { Region } from "../region.ts";
+ * import { Region } from "../../ndslice/region.ts";
  * import { StatusOverlay } from "./overlay.ts";
  * import { Status } from "./status.ts";
  * import { ValueMesh } from "./value_mesh.ts";
@@ -207,7 +207,7 @@ export interface OverlayAccumulatorOptions {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { Region } from "../region.ts";
+ * import { Region } from "../../ndslice/region.ts";
  * import { StatusOverlay } from "./overlay.ts";
  * import { Status } from "./status.ts";
  * import { ValueMesh } from "./value_mesh.ts";

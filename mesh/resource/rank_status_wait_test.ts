@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
-import { Extent } from "../extent.ts";
-import { Region } from "../region.ts";
+import { Extent } from "../../ndslice/extent.ts";
+import { Region } from "../../ndslice/region.ts";
 import { OverlayError, StatusOverlay } from "./overlay.ts";
 import { OverlayAccumulator, RankStatusWaitError, waitRankStatus } from "./rank_status_wait.ts";
 import { Status } from "./status.ts";

@@ -165,7 +165,7 @@ export class RankedValues<T> {
    * @example
    * ```ts
    * import { assertEquals } from "@std/assert";
-   * import { Region } from "../region.ts";
+   * import { Region } from "../../ndslice/region.ts";
    * import { isNotExist, Status } from "./status.ts";
    * import { ValueMesh } from "./value_mesh.ts";
    * import { RankedValues } from "./ranked_values.ts";

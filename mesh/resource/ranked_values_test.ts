@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "@std/assert";
-import { Region } from "../region.ts";
+import { Region } from "../../ndslice/region.ts";
 import { OverlayError } from "./overlay.ts";
 import { RankedValues } from "./ranked_values.ts";
 import { isNotExist, Status } from "./status.ts";

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { Region } from "../region.ts";
+import type { Region } from "../../ndslice/region.ts";
 import type { Status } from "./status.ts";
 import {
   defaultKey,
@@ -49,7 +49,7 @@ export interface ValueMeshJSON<T> {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { Region } from "../region.ts";
+ * import { Region } from "../../ndslice/region.ts";
  * import { ValueMesh } from "./value_mesh.ts";
  * const m = ValueMesh.fromValues(Region.parse("hosts=4/1"), ["a", "a", "b", "a"]);
  * assertEquals(m.runs().length, 3);
@@ -78,7 +78,7 @@ export class ValueMesh<T> {
    * @example
    * ```ts
    * import { assertEquals } from "@std/assert";
-   * import { Region } from "../region.ts";
+   * import { Region } from "../../ndslice/region.ts";
    * import { Status } from "./status.ts";
    * import { ValueMesh } from "./value_mesh.ts";
    * const m = ValueMesh.fromSingle(Region.parse("replica=2/2,host=2/1"), Status.NotExist);
@@ -100,7 +100,7 @@ export class ValueMesh<T> {
    * @example
    * ```ts
    * import { assertEquals } from "@std/assert";
-   * import { Region } from "../region.ts";
+   * import { Region } from "../../ndslice/region.ts";
    * import { ValueMesh } from "./value_mesh.ts";
    * assertEquals(ValueMesh.fromValues(Region.parse("x=2/1"), [1, 2]).get(1), 2);
    * ```
@@ -131,7 +131,7 @@ export class ValueMesh<T> {
    * @example
    * ```ts
    * import { assertEquals } from "@std/assert";
-   * import { Region } from "../region.ts";
+   * import { Region } from "../../ndslice/region.ts";
    * import { ValueMesh } from "./value_mesh.ts";
    * const m = ValueMesh.fromRuns(Region.parse("x=3/1"), [{ start: 0, end: 3, value: "a" }]);
    * assertEquals(m.values(), ["a", "a", "a"]);
@@ -176,7 +176,7 @@ export class ValueMesh<T> {
    * @example
    * ```ts
    * import { assertEquals } from "@std/assert";
-   * import { Region } from "../region.ts";
+   * import { Region } from "../../ndslice/region.ts";
    * import { ValueMesh } from "./value_mesh.ts";
    * assertEquals(ValueMesh.fromSingle(Region.parse("x=2/1"), "v").get(1), "v");
    * ```
@@ -215,7 +215,7 @@ export class ValueMesh<T> {
    * @example
    * ```ts
    * import { assertEquals } from "@std/assert";
-   * import { Region } from "../region.ts";
+   * import { Region } from "../../ndslice/region.ts";
    * import { ValueMesh } from "./value_mesh.ts";
    * const m = ValueMesh.fromSingle(Region.parse("x=3/1"), 0).merge([{ start: 1, end: 2, value: 9 }]);
    * assertEquals(m.values(), [0, 9, 0]);
@@ -241,7 +241,7 @@ export class ValueMesh<T> {
    * @example
    * ```ts
    * import { assertEquals } from "@std/assert";
-   * import { Region } from "../region.ts";
+   * import { Region } from "../../ndslice/region.ts";
    * import { ValueMesh } from "./value_mesh.ts";
    * assertEquals(ValueMesh.fromValues(Region.parse("x=2/1"), [1, 2]).map((v) => v * 2).values(), [2, 4]);
    * ```

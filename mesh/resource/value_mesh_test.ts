@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { Region } from "../region.ts";
+import { Region } from "../../ndslice/region.ts";
 import { Status } from "./status.ts";
 import { OverlayError } from "./overlay.ts";
 import { ValueMesh } from "./value_mesh.ts";

@@ -63,7 +63,7 @@ const byProc = new WeakMap<Proc, Set<OwnerKeepalive>>();
  * import { assertEquals } from "@std/assert";
  * import { Proc } from "../../actor/proc.ts";
  * import { ChannelAddr } from "../../channel/addr.ts";
- * import { Extent } from "../extent.ts";
+ * import { Extent } from "../../ndslice/extent.ts";
  * import { HostMesh } from "../host_mesh.ts";
  * import { OwnerKeepalive } from "./keepalive.ts";
  *

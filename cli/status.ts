@@ -5,12 +5,12 @@
  * @module
  */
 
-import { context, shutdownContext } from "../../actor/context.ts";
-import type { Context } from "../../actor/instance.ts";
-import { useUserSecret } from "../../channel/secret.ts";
-import { HostMeshRef } from "../host_mesh_ref.ts";
-import type { HostInfo } from "../_host_agent_protocol.ts";
-import { formatStatus } from "../resource/status.ts";
+import { context, shutdownContext } from "../actor/context.ts";
+import type { Context } from "../actor/instance.ts";
+import { useUserSecret } from "../channel/secret.ts";
+import { HostMeshRef } from "../mesh/host_mesh_ref.ts";
+import type { HostInfo } from "../mesh/_host_agent_protocol.ts";
+import { formatStatus } from "../mesh/resource/status.ts";
 
 /**
  * Formats the status report of one host.

@@ -15,10 +15,10 @@
  */
 
 import { parseArgs } from "@std/cli/parse-args";
-import { ChannelAddr } from "../../channel/addr.ts";
-import { useUserSecret } from "../../channel/secret.ts";
-import { BootstrapCommand } from "../../launcher/command.ts";
-import { servedUntilReleased, serveProcessHost } from "../_host_mesh_serve.ts";
+import { ChannelAddr } from "../channel/addr.ts";
+import { useUserSecret } from "../channel/secret.ts";
+import { BootstrapCommand } from "../launcher/command.ts";
+import { servedUntilReleased, serveProcessHost } from "../mesh/_host_mesh_serve.ts";
 import { workerCommand } from "./worker.ts";
 
 /**

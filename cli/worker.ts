@@ -13,9 +13,9 @@
  * @module
  */
 
-import { BootstrapCommand } from "../../launcher/command.ts";
-import { bootstrapOrDie, type HostRunner } from "../../bootstrap/bootstrap.ts";
-import { ProcAgent } from "../proc_agent.ts";
+import { BootstrapCommand } from "../launcher/command.ts";
+import { bootstrapOrDie, type HostRunner } from "../bootstrap/bootstrap.ts";
+import { ProcAgent } from "../mesh/proc_agent.ts";
 import "./demo_actor.ts";
 
 /** Deno permissions a worker runs with. */

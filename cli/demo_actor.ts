@@ -6,10 +6,10 @@
  * @module
  */
 
-import type { Context } from "../../actor/instance.ts";
-import type { PortRefData } from "../../actor/port.ts";
-import { registerActorType } from "../../actor/registry.ts";
-import { ALL_ATTRS, config } from "../../config/config.ts";
+import type { Context } from "../actor/instance.ts";
+import type { PortRefData } from "../actor/port.ts";
+import { registerActorType } from "../actor/registry.ts";
+import { ALL_ATTRS, config } from "../config/config.ts";
 
 /** The registered type name. */
 export const GREETER_TYPE = "hypermesh::demo::Greeter";
@@ -29,7 +29,7 @@ export interface Greeting {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { Proc } from "../../actor/proc.ts";
+ * import { Proc } from "../actor/proc.ts";
  * import { type Greeting, Greeter } from "./demo_actor.ts";
  * await using proc = Proc.local();
  * const g = proc.spawn("g", new Greeter());
