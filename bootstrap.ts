@@ -44,7 +44,7 @@
 
 import { bootMark } from "./bootstrap/_boot_trace.ts";
 import { bootstrapOrDie } from "./bootstrap/bootstrap.ts";
-import { ProcAgent } from "./mesh/proc_agent.ts";
+import { ProcAgent } from "./mesh/proc_agent/proc_agent.ts";
 import type { HostRunner } from "./bootstrap/bootstrap.ts";
 import type { V0ProcBooter } from "./bootstrap/v0_proc_mesh.ts";
 
@@ -164,13 +164,13 @@ export async function runBootstrapChild(): Promise<never> {
   return await bootstrapOrDie({
     bootProcAgent: (proc, onStopAll) => ProcAgent.bootV1(proc, { onStopAll }),
     bootV0Proc: async (procId) => {
-      const v0 = await loadLazy<{ bootstrapV0: V0ProcBooter }>("./mesh/proc_agent_v0.ts");
+      const v0 = await loadLazy<{ bootstrapV0: V0ProcBooter }>("./mesh/proc_agent/v0.ts");
       const { proc, agent } = await v0.bootstrapV0(procId);
       return { proc, agent };
     },
     // Host mode: a host with a BootstrapProcManager and a host agent.
     runHost: async (mode) =>
-      (await loadLazy<{ runHost: HostRunner }>("./mesh/_host_mesh_serve.ts")).runHost(mode),
+      (await loadLazy<{ runHost: HostRunner }>("./mesh/host_mesh/_serve.ts")).runHost(mode),
   });
 }
 

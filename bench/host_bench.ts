@@ -19,7 +19,7 @@ import { ChannelAddr, dial, serve } from "../channel/mod.ts";
 import { context, shutdownContext } from "../actor/context.ts";
 import type { ActorRef } from "../actor/port.ts";
 import { Extent } from "../ndslice/extent.ts";
-import { HostMesh } from "../mesh/host_mesh.ts";
+import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
 import { GREETER_TYPE, type Greeting } from "../cli/demo_actor.ts";
 import { workerCommand } from "../cli/worker.ts";
 

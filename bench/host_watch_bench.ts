@@ -23,7 +23,7 @@
 
 import { fmtStats } from "./_floor.ts";
 import { context, shutdownContext } from "../actor/context.ts";
-import { HostMesh } from "../mesh/host_mesh.ts";
+import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
 import { addHostLostListener } from "../mesh/supervision/host_lost.ts";
 import { HostWatch } from "../mesh/supervision/host_watch.ts";
 import { WORKER_PERMISSIONS } from "../cli/worker.ts";

@@ -20,7 +20,7 @@ import { context, shutdownContext } from "../actor/context.ts";
 import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { Extent } from "../ndslice/extent.ts";
-import { HostMesh } from "../mesh/host_mesh.ts";
+import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
 import { spawnOwnerLogClient } from "../mesh/log_owner.ts";
 
 const N = Number(Deno.args[0] ?? 50_000);

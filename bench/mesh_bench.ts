@@ -31,7 +31,7 @@ import { context, shutdownContext } from "../actor/context.ts";
 import { attrs, config } from "../config/mod.ts";
 import type { ClientInstance } from "../actor/instance.ts";
 import { Extent } from "../ndslice/extent.ts";
-import { HostMesh } from "../mesh/host_mesh.ts";
+import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
 import { GREETER_TYPE, type Greeting } from "../cli/demo_actor.ts";
 import { workerCommand } from "../cli/worker.ts";
 

@@ -26,10 +26,10 @@ import { isExit } from "../bootstrap/proc_status.ts";
 import { Host } from "../host/host.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { Extent } from "../ndslice/extent.ts";
-import { HOST_AGENT_NAME, HostAgent } from "../mesh/host_agent.ts";
-import { HostMesh } from "../mesh/host_mesh.ts";
-import { HostMeshRef } from "../mesh/host_mesh_ref.ts";
-import { instanceId } from "../mesh/_host_mesh_id.ts";
+import { HOST_AGENT_NAME, HostAgent } from "../mesh/host_agent/host_agent.ts";
+import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
+import { HostMeshRef } from "../mesh/host_mesh/host_mesh_ref.ts";
+import { instanceId } from "../mesh/host_mesh/id.ts";
 import { CRASHER } from "../tests/fixtures/supervision_worker.ts";
 import { fmtStats } from "./_floor.ts";
 

@@ -54,7 +54,7 @@
  * manager's `logChannel` — the address served by a host-side
  * `LogForwardActor` (see `log_forward.ts`), which is also handed to the
  * child as `BOOTSTRAP_LOG_CHANNEL`. A proc spawned with a `logSink` (the mesh
- * layer's sender to the mesh owner, `mesh/_host_log_relay.ts`) gets every
+ * layer's sender to the mesh owner, `mesh/host_agent/_log_relay.ts`) gets every
  * batch pushed to it too (LO-4). Without either the lines are only mirrored,
  * tailed and file-captured (one warning per manager).
  *

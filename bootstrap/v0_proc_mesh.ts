@@ -55,7 +55,7 @@ export type Allocator2Process =
   | { StopAndExit: number }
   | { Exit: number };
 
-/** Boots a v0 proc and its agent (e.g. `mesh/proc_agent_v0.ts` `bootstrapV0`). */
+/** Boots a v0 proc and its agent (e.g. `mesh/proc_agent/v0.ts` `bootstrapV0`). */
 export type V0ProcBooter = (
   procId: ProcId,
 ) =>

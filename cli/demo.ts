@@ -12,7 +12,7 @@ import { parseArgs } from "@std/cli/parse-args";
 import { context, shutdownContext } from "../actor/context.ts";
 import { attrs, config } from "../config/mod.ts";
 import { Extent } from "../ndslice/extent.ts";
-import { HostMesh } from "../mesh/host_mesh.ts";
+import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
 import type { StatusMesh } from "../mesh/resource/value_mesh.ts";
 import { GREETER_TYPE, type Greeting } from "./demo_actor.ts";
 import { workerCommand } from "./worker.ts";

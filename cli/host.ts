@@ -18,7 +18,7 @@ import { parseArgs } from "@std/cli/parse-args";
 import { ChannelAddr } from "../channel/addr.ts";
 import { useUserSecret } from "../channel/secret.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
-import { servedUntilReleased, serveProcessHost } from "../mesh/_host_mesh_serve.ts";
+import { servedUntilReleased, serveProcessHost } from "../mesh/host_mesh/_serve.ts";
 import { workerCommand } from "./worker.ts";
 
 /**

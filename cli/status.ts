@@ -8,8 +8,8 @@
 import { context, shutdownContext } from "../actor/context.ts";
 import type { Context } from "../actor/instance.ts";
 import { useUserSecret } from "../channel/secret.ts";
-import { HostMeshRef } from "../mesh/host_mesh_ref.ts";
-import type { HostInfo } from "../mesh/_host_agent_protocol.ts";
+import { HostMeshRef } from "../mesh/host_mesh/host_mesh_ref.ts";
+import type { HostInfo } from "../mesh/host_agent/protocol.ts";
 import { formatStatus } from "../mesh/resource/status.ts";
 
 /**

@@ -15,7 +15,7 @@
 
 import { BootstrapCommand } from "../launcher/command.ts";
 import { bootstrapOrDie, type HostRunner } from "../bootstrap/bootstrap.ts";
-import { ProcAgent } from "../mesh/proc_agent.ts";
+import { ProcAgent } from "../mesh/proc_agent/proc_agent.ts";
 import "./demo_actor.ts";
 
 /** Deno permissions a worker runs with. */
@@ -56,7 +56,7 @@ export async function runWorker(): Promise<never> {
 }
 
 // A value, not a literal: `deno run` must not pre-load the host graph.
-const HOST_SERVE = "../_host_mesh_serve.ts";
+const HOST_SERVE = "../mesh/host_mesh/_serve.ts";
 
 function loadHostServe(specifier: string): Promise<{ runHost: HostRunner }> {
   return import(specifier);

@@ -90,7 +90,7 @@ export {
   type StopAll,
   type StreamState,
   type WaitRankStatus,
-} from "./resource/messages.ts";
+} from "./resource/protocol.ts";
 export {
   OverlayAccumulator,
   type OverlayAccumulatorOptions,

@@ -21,10 +21,10 @@
 
 import type { Context } from "../actor/instance.ts";
 import { ActorRef, type PortRefData } from "../actor/port.ts";
-import type { HostAgent } from "./host_agent.ts";
-import type { HostInfo } from "./_host_agent_protocol.ts";
-import type { HostMeshRef } from "./host_mesh_ref.ts";
-import type { IntrospectResult } from "./agent_protocol.ts";
+import type { HostAgent } from "./host_agent/host_agent.ts";
+import type { HostInfo } from "./host_agent/protocol.ts";
+import type { HostMeshRef } from "./host_mesh/host_mesh_ref.ts";
+import type { IntrospectResult } from "./proc_agent/protocol.ts";
 import { formatStatus } from "./resource/status.ts";
 
 /** The admin actor's name. */
@@ -38,7 +38,7 @@ export type HostEntry = [addr: string, agent: ActorRef<HostAgent>];
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { HostRef } from "./host_mesh_ref.ts";
+ * import { HostRef } from "./host_mesh/host_mesh_ref.ts";
  * import { HostSet } from "./admin.ts";
  * const set = new HostSet();
  * set.insert("a", HostRef.parse("tcp:127.0.0.1:1").agent);

@@ -1,7 +1,7 @@
 import { assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { Proc } from "../actor/proc.ts";
 import { type AdminNode, aggregateHosts, HostSet, spawnAdmin } from "./admin.ts";
-import { HostMeshRef, HostRef } from "./host_mesh_ref.ts";
+import { HostMeshRef, HostRef } from "./host_mesh/host_mesh_ref.ts";
 
 Deno.test("SA-1: spawnAdmin() rejects an empty mesh set", async () => {
   await using proc = Proc.local();

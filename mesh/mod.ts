@@ -29,7 +29,7 @@
  * Invariants: see `_data_mod.ts` and `_agent_mod.ts`; HM-1..HM-4 and
  * MS-42..MS-43 (`host_mesh.ts`), MS-40..MS-41 (`host_mesh_ref.ts`),
  * HO-10..HO-13 (`host_agent.ts`), SA-1..SA-6 / CH-1 / MA-R1 (`admin.ts`),
- * LO-5..LO-6 (`_host_log_relay.ts`), LO-7..LO-8 (`log_owner.ts`).
+ * LO-5..LO-6 (`mesh/host_agent/_log_relay.ts`), LO-7..LO-8 (`log_owner.ts`).
  * HW-1..HW-6 (host death: `supervision/host_lost.ts`, `supervision/host_watch.ts`).
  *
  * @module
@@ -37,14 +37,14 @@
 
 export * from "./_data_mod.ts";
 export * from "./_agent_mod.ts";
-export * from "./host_agent.ts";
+export * from "./host_agent/host_agent.ts";
 export {
   type HostCallOptions,
   HostMeshRef,
   HostMeshRefParseError,
   HostRef,
   type HostSpawnOptions,
-} from "./host_mesh_ref.ts";
+} from "./host_mesh/host_mesh_ref.ts";
 export {
   HostMesh,
   type ProcessOptions,
@@ -53,7 +53,7 @@ export {
   serveLocalHost,
   serveProcessHost,
   type TeardownReport,
-} from "./host_mesh.ts";
+} from "./host_mesh/host_mesh.ts";
 export {
   ConfigPushError,
   type ConfigPushFailure,
@@ -63,8 +63,8 @@ export {
   ProcMeshStopError,
   ProcNotExistError,
   ProcSpawnError,
-} from "./_host_mesh_errors.ts";
-export { displayLabel, instanceId, isValidMeshId, stripLabel } from "./_host_mesh_id.ts";
+} from "./host_mesh/errors.ts";
+export { displayLabel, instanceId, isValidMeshId, stripLabel } from "./host_mesh/id.ts";
 export { OWNER_LOG_CLIENT_NAME, ownerLogPort, spawnOwnerLogClient } from "./log_owner.ts";
 export {
   type AdminNode,

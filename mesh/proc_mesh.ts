@@ -32,15 +32,15 @@ import { ActorRef } from "../actor/port.ts";
 import { ActorId, isValidName, ProcId } from "../actor/reference.ts";
 import type { Region } from "../ndslice/region.ts";
 import { isTerminating, Status } from "./resource/status.ts";
-import type { ActorSpec, IntrospectResult, ProcAttrs } from "./agent_protocol.ts";
-import type { ProcAgent } from "./proc_agent.ts";
+import type { ActorSpec, IntrospectResult, ProcAttrs } from "./proc_agent/protocol.ts";
+import type { ProcAgent } from "./proc_agent/proc_agent.ts";
 import { fenceRankStatuses } from "./_mesh_fence.ts";
 import { ActorMesh, ActorSpawnError } from "./actor_mesh.ts";
 import type { MeshFailure } from "./supervision/failure.ts";
 import type { FailureSubscribeOptions } from "./supervision/failure_stream.ts";
 import { MeshSupervisor } from "./supervision/mesh_supervisor.ts";
 import type { StatusMesh } from "./resource/value_mesh.ts";
-import { stopProcMesh } from "./_host_mesh_spawn.ts";
+import { stopProcMesh } from "./host_mesh/_spawn.ts";
 import { OwnerKeepalive } from "./supervision/keepalive.ts";
 import {
   assertHostsAlive,
@@ -341,7 +341,7 @@ export class ProcMesh {
    * @param reason Why.
    * @param options Idle bound (default `HYPERACTOR_MESH_PROC_STOP_MAX_IDLE`), cancellation.
    * @returns Final statuses, all terminated.
-   * @throws {import("./_host_mesh_errors.ts").ProcMeshStopError} Otherwise.
+   * @throws {import("./host_mesh/errors.ts").ProcMeshStopError} Otherwise.
    */
   stop(
     cx: Context,

@@ -21,7 +21,7 @@ import { dialHandshake } from "../channel/_handshake.ts";
 import { context, shutdownContext } from "../actor/context.ts";
 import { attrs, config } from "../config/mod.ts";
 import { Extent } from "../ndslice/extent.ts";
-import { HostMesh } from "../mesh/host_mesh.ts";
+import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
 import { workerCommand } from "../cli/worker.ts";
 import { processState } from "../launcher/_proc_state.ts";
 

@@ -6,8 +6,8 @@
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
 import { context, shutdownContext } from "../actor/context.ts";
 import { Extent } from "../ndslice/extent.ts";
-import { HostMesh } from "../mesh/host_mesh.ts";
-import { HostMeshRef } from "../mesh/host_mesh_ref.ts";
+import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
+import { HostMeshRef } from "../mesh/host_mesh/host_mesh_ref.ts";
 import {
   addHostLostListener,
   HostLostError,

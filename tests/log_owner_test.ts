@@ -15,11 +15,11 @@ import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { droppedMarker, type OwnerLogBatch, OwnerLogSender } from "../bootstrap/log_sender.ts";
 import { Extent } from "../ndslice/extent.ts";
-import { HostMesh } from "../mesh/host_mesh.ts";
-import { HostMeshRef, type HostRef } from "../mesh/host_mesh_ref.ts";
+import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
+import { HostMeshRef, type HostRef } from "../mesh/host_mesh/host_mesh_ref.ts";
 import type { ProcMesh } from "../mesh/proc_mesh.ts";
 import { spawnOwnerLogClient } from "../mesh/log_owner.ts";
-import { quietPort } from "../mesh/_host_mesh_query.ts";
+import { quietPort } from "../mesh/host_mesh/_query.ts";
 import { Status } from "../mesh/resource/status.ts";
 import { WORKER_PERMISSIONS } from "../cli/worker.ts";
 

@@ -1,8 +1,8 @@
 /**
  * Fleets die with their owner (issue 12 item 3): real owner processes,
  * SIGKILLed; host and proc processes, leases and socket directories.
- * OW-1..OW-5 (see `mesh/supervision/keepalive.ts`, `mesh/host_mesh.ts`,
- * `mesh/_host_agent_keepalive.ts`, `bootstrap/_socket_dirs.ts`).
+ * OW-1..OW-5 (see `mesh/supervision/keepalive.ts`, `mesh/host_mesh/host_mesh.ts`,
+ * `mesh/host_agent/_keepalive.ts`, `bootstrap/_socket_dirs.ts`).
  */
 import { assert, assertEquals } from "@std/assert";
 import { ChannelAddr } from "../channel/addr.ts";
@@ -13,11 +13,11 @@ import { BOOTSTRAP_MODE_ENV, toEnvSafeString } from "../bootstrap/mode.ts";
 import { attrs, config } from "../config/mod.ts";
 import { ownerPidOf, sweepSocketDirs } from "../bootstrap/_socket_dirs.ts";
 import { Extent } from "../ndslice/extent.ts";
-import { HostMesh } from "../mesh/host_mesh.ts";
-import { HostRef } from "../mesh/host_mesh_ref.ts";
+import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
+import { HostRef } from "../mesh/host_mesh/host_mesh_ref.ts";
 import { ProcMesh } from "../mesh/proc_mesh.ts";
 import { Region } from "../ndslice/region.ts";
-import { getState } from "../mesh/_host_mesh_query.ts";
+import { getState } from "../mesh/host_mesh/_query.ts";
 import { isTerminated } from "../mesh/resource/status.ts";
 import { WORKER_PERMISSIONS } from "../cli/worker.ts";
 import { OwnerKeepalive } from "../mesh/supervision/keepalive.ts";

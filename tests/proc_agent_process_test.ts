@@ -11,7 +11,7 @@ import { BootstrapCommand } from "../launcher/command.ts";
 import { BootstrapProcManager } from "../bootstrap/manager.ts";
 import { Region } from "../ndslice/region.ts";
 import { ProcMesh } from "../mesh/proc_mesh.ts";
-import type { ProcAgent } from "../mesh/proc_agent.ts";
+import type { ProcAgent } from "../mesh/proc_agent/proc_agent.ts";
 import { isAlive, PERMISSIONS } from "./_support.ts";
 
 const FIXTURE = new URL("./fixtures/proc_agent_child.ts", import.meta.url).pathname;

@@ -16,10 +16,10 @@ import {
   runV0ProcMesh,
 } from "../bootstrap/v0_proc_mesh.ts";
 import { Extent } from "../ndslice/extent.ts";
-import { HostMesh } from "../mesh/host_mesh.ts";
+import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
 import { ProcMesh } from "../mesh/proc_mesh.ts";
 import { Region } from "../ndslice/region.ts";
-import { MeshConfigurationError, ProcNotExistError } from "../mesh/_host_mesh_errors.ts";
+import { MeshConfigurationError, ProcNotExistError } from "../mesh/host_mesh/errors.ts";
 import { fixtureCommand, withManager } from "./_support.ts";
 
 Deno.test("spawn rejects overlapping labels, a proc_bind length mismatch and a failing per-rank bootstrap with MeshConfigurationError; the host still spawns", async () => {

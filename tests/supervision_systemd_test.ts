@@ -13,7 +13,7 @@ import { context, shutdownContext } from "../actor/context.ts";
 import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { Extent } from "../ndslice/extent.ts";
-import { HostMesh } from "../mesh/host_mesh.ts";
+import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
 import { CRASHER } from "./fixtures/supervision_worker.ts";
 import { systemdSuite } from "./_systemd_support.ts";
 import { PERMISSIONS, ROOT } from "./_support.ts";

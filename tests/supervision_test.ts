@@ -17,7 +17,7 @@ import type { ClientInstance } from "../actor/instance.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import type { ActorMesh } from "../mesh/actor_mesh.ts";
 import { Extent } from "../ndslice/extent.ts";
-import { HostMesh } from "../mesh/host_mesh.ts";
+import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
 import type { MeshFailure } from "../mesh/supervision/failure.ts";
 import { setUnhandledMeshFailureHook } from "../mesh/supervision/unhandled.ts";
 import { publishHostLost } from "../mesh/supervision/registry.ts";

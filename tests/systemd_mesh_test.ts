@@ -19,7 +19,7 @@ import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { SystemdProcLauncher, unitName } from "../launcher/systemd.ts";
 import { Extent } from "../ndslice/extent.ts";
-import { HostMesh } from "../mesh/host_mesh.ts";
+import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
 import { GREETER_TYPE, type Greeting } from "../cli/demo_actor.ts";
 import { WORKER_PERMISSIONS, workerCommand } from "../cli/worker.ts";
 import { systemdSuite } from "./_systemd_support.ts";

@@ -12,7 +12,7 @@ import {
   ProcessAllocator,
   V0AllocatorError,
 } from "../bootstrap/v0_allocator.ts";
-import type { Configure, Gspawn, GspawnResult, StatusQuery } from "../mesh/agent_protocol.ts";
+import type { Configure, Gspawn, GspawnResult, StatusQuery } from "../mesh/proc_agent/protocol.ts";
 
 // A bootstrap.ts child that also registers `pa_fixture::Echo` (shared fixture).
 const FIXTURE = new URL("./fixtures/proc_agent_child.ts", import.meta.url).pathname;

@@ -48,7 +48,7 @@ import { DialMailboxRouter, isReferencePrefix } from "../../actor/dial_router.ts
 import { config } from "../../config/config.ts";
 import { HOST_HEARTBEAT_INTERVAL, HOST_HEARTBEAT_TIMEOUT } from "../../config/attrs.ts";
 import { SERVICE_PROC_NAME } from "../../host/host.ts";
-import { HOST_AGENT_NAME } from "../_host_agent_protocol.ts";
+import { HOST_AGENT_NAME } from "../host_agent/protocol.ts";
 import { hostKey, type HostLike, hostLostError, markHostLost } from "./host_lost.ts";
 
 /** The `GetState` name the heartbeat asks for (no proc is ever called that). */
@@ -94,7 +94,7 @@ function hostAddr(host: HostLike): ChannelAddr {
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { Proc } from "../../actor/proc.ts";
- * import { HostMesh } from "../host_mesh.ts";
+ * import { HostMesh } from "../host_mesh/host_mesh.ts";
  * import { HostWatch } from "./host_watch.ts";
  *
  * await using proc = await Proc.direct("local:0", "doc");

@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
 import { Proc } from "../../actor/proc.ts";
-import { bindingAddr, serveLocalHost } from "../_host_mesh_serve.ts";
+import { bindingAddr, serveLocalHost } from "../host_mesh/_serve.ts";
 import { addHostLostListener, clearHostLost, type HostLostError, lostHosts } from "./host_lost.ts";
 import { HostWatch } from "./host_watch.ts";
 

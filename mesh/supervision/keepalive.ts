@@ -38,12 +38,12 @@ import type { Proc } from "../../actor/proc.ts";
 import type { PortReceiver } from "../../actor/mailbox.ts";
 import { config } from "../../config/config.ts";
 import { MESH_ORPHAN_TIMEOUT } from "../../config/attrs.ts";
-import type { State } from "../resource/messages.ts";
+import type { State } from "../resource/protocol.ts";
 import { isTerminated } from "../resource/status.ts";
 import type { ProcMesh } from "../proc_mesh.ts";
-import type { ProcState } from "../_host_agent_protocol.ts";
-import { quietPort } from "../_host_mesh_query.ts";
-import { HostRef } from "../host_mesh_ref.ts";
+import type { ProcState } from "../host_agent/protocol.ts";
+import { quietPort } from "../host_mesh/_query.ts";
+import { HostRef } from "../host_mesh/host_mesh_ref.ts";
 
 /** Options of {@linkcode OwnerKeepalive.start}. */
 export interface OwnerKeepaliveOptions {
@@ -64,7 +64,7 @@ const byProc = new WeakMap<Proc, Set<OwnerKeepalive>>();
  * import { Proc } from "../../actor/proc.ts";
  * import { ChannelAddr } from "../../channel/addr.ts";
  * import { Extent } from "../../ndslice/extent.ts";
- * import { HostMesh } from "../host_mesh.ts";
+ * import { HostMesh } from "../host_mesh/host_mesh.ts";
  * import { OwnerKeepalive } from "./keepalive.ts";
  *
  * await using proc = await Proc.direct(ChannelAddr.any("local"), "doc");

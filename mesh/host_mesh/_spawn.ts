@@ -2,25 +2,25 @@
  * Folder-private: the resource-protocol operations of a host mesh reference
  * — spawning a proc mesh over its hosts and stopping it. Querying proc
  * states and pushing client config (HM-1..HM-4) live in
- * `_host_mesh_query.ts` and are re-exported here.
+ * `mesh/host_mesh/_query.ts` and are re-exported here.
  *
  * @module
  */
 
-import type { Context } from "../actor/instance.ts";
-import type { ProcId } from "../actor/reference.ts";
-import { config } from "../config/config.ts";
+import type { Context } from "../../actor/instance.ts";
+import type { ProcId } from "../../actor/reference.ts";
+import { config } from "../../config/config.ts";
 import {
   MESH_ENABLE_LOG_FORWARDING,
   MESH_PROC_SPAWN_MAX_IDLE,
   MESH_PROC_STOP_MAX_IDLE,
-} from "../config/attrs.ts";
-import { ownerLogPort } from "./log_owner.ts";
-import type { BootstrapCommand } from "../launcher/command.ts";
-import { ProcBind, type ProcBindInit } from "../launcher/proc_bind.ts";
-import type { Extent, Point } from "../ndslice/extent.ts";
-import { Region } from "../ndslice/region.ts";
-import { RankedValues } from "./resource/ranked_values.ts";
+} from "../../config/attrs.ts";
+import { ownerLogPort } from "../log_owner.ts";
+import type { BootstrapCommand } from "../../launcher/command.ts";
+import { ProcBind, type ProcBindInit } from "../../launcher/proc_bind.ts";
+import type { Extent, Point } from "../../ndslice/extent.ts";
+import { Region } from "../../ndslice/region.ts";
+import { RankedValues } from "../resource/ranked_values.ts";
 import {
   formatStatus,
   isNotExist,
@@ -28,27 +28,27 @@ import {
   isTerminating,
   Status,
   statusKey,
-} from "./resource/status.ts";
-import type { StatusMesh } from "./resource/value_mesh.ts";
-import { fenceRankStatuses as fence } from "./_mesh_fence.ts";
-import { getState, quietPort } from "./_host_mesh_query.ts";
-import { ProcMesh } from "./proc_mesh.ts";
-import { PROC_AGENT_ACTOR_NAME } from "./agent_protocol.ts";
-import type { ProcSpec } from "./_host_agent_protocol.ts";
+} from "../resource/status.ts";
+import type { StatusMesh } from "../resource/value_mesh.ts";
+import { fenceRankStatuses as fence } from "../_mesh_fence.ts";
+import { getState, quietPort } from "./_query.ts";
+import { ProcMesh } from "../proc_mesh.ts";
+import { PROC_AGENT_ACTOR_NAME } from "../proc_agent/protocol.ts";
+import type { ProcSpec } from "../host_agent/protocol.ts";
 import {
   MeshConfigurationError,
   ProcCreationError,
   ProcMeshStopError,
   ProcSpawnError,
-} from "./_host_mesh_errors.ts";
-import { displayLabel, instanceId, stripLabel } from "./_host_mesh_id.ts";
-import { MeshSupervisor } from "./supervision/mesh_supervisor.ts";
-import { registerProcMesh } from "./supervision/registry.ts";
+} from "./errors.ts";
+import { displayLabel, instanceId, stripLabel } from "./id.ts";
+import { MeshSupervisor } from "../supervision/mesh_supervisor.ts";
+import { registerProcMesh } from "../supervision/registry.ts";
 import { type HostMeshRef, HostRef } from "./host_mesh_ref.ts";
-import { assertHostsAlive } from "./supervision/host_lost.ts";
-import { watchHosts } from "./supervision/host_watch.ts";
+import { assertHostsAlive } from "../supervision/host_lost.ts";
+import { watchHosts } from "../supervision/host_watch.ts";
 
-export { procStates, pushConfig } from "./_host_mesh_query.ts";
+export { procStates, pushConfig } from "./_query.ts";
 
 /** Options of `HostMeshRef.spawn`. */
 export interface HostSpawnOptions {

@@ -5,21 +5,21 @@
  * @module
  */
 
-import { startLightTimer } from "../internal/light_timer.ts";
-import { config } from "../config/config.ts";
-import { TERMINATED_SNAPSHOT_RETENTION } from "../config/attrs.ts";
-import type { WatchCell } from "../channel/watch_cell.ts";
-import type { Proc } from "../actor/proc.ts";
-import { type ActorStatus, describeActorStatus, isTerminal } from "../actor/status.ts";
+import { startLightTimer } from "../../internal/light_timer.ts";
+import { config } from "../../config/config.ts";
+import { TERMINATED_SNAPSHOT_RETENTION } from "../../config/attrs.ts";
+import type { WatchCell } from "../../channel/watch_cell.ts";
+import type { Proc } from "../../actor/proc.ts";
+import { type ActorStatus, describeActorStatus, isTerminal } from "../../actor/status.ts";
 import {
   type ActorSupervisionEvent,
   describeSupervisionEvent,
   isError,
-} from "../actor/supervision.ts";
-import { parseReference, ProcId } from "../actor/reference.ts";
-import { Status } from "./resource/status.ts";
-import type { IntrospectResult, ProcAttrs } from "./agent_protocol.ts";
-import type { SupervisorRef } from "./supervision/mesh_supervisor.ts";
+} from "../../actor/supervision.ts";
+import { parseReference, ProcId } from "../../actor/reference.ts";
+import { Status } from "../resource/status.ts";
+import type { IntrospectResult, ProcAttrs } from "./protocol.ts";
+import type { SupervisorRef } from "../supervision/mesh_supervisor.ts";
 
 /** What the agent remembers about one resource (actor) it was asked to create. */
 export interface ActorRecord {
@@ -49,7 +49,7 @@ export interface ActorRecord {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { actorStatusToResource } from "./_proc_agent_core.ts";
+ * import { actorStatusToResource } from "./_core.ts";
  * assertEquals(actorStatusToResource({ kind: "Idle" }), { kind: "Running" });
  * assertEquals(actorStatusToResource({ kind: "Failed", error: "x" }), { kind: "Failed", message: "x" });
  * ```

@@ -21,34 +21,34 @@
  * @module
  */
 
-import { ChannelAddr } from "../channel/addr.ts";
-import { ActorRef } from "../actor/port.ts";
-import { ActorId, ProcId } from "../actor/reference.ts";
-import type { Context } from "../actor/instance.ts";
-import { config } from "../config/config.ts";
-import { MESH_TERMINATE_CONCURRENCY, MESH_TERMINATE_TIMEOUT } from "../config/attrs.ts";
-import type { BootstrapCommand } from "../launcher/command.ts";
-import { Extent } from "../ndslice/extent.ts";
-import { type RangeSpec, Region } from "../ndslice/region.ts";
-import { SERVICE_PROC_NAME } from "../host/host.ts";
-import type { HostAgent } from "./host_agent.ts";
-import { clampMaxInFlight, HOST_AGENT_NAME } from "./_host_agent_protocol.ts";
-import { HostMeshRefParseError } from "./_host_mesh_errors.ts";
-import { isValidMeshId } from "./_host_mesh_id.ts";
-import type { ConfigSnapshot } from "../config/config.ts";
-import type { ProcMesh } from "./proc_mesh.ts";
-import type { State } from "./resource/messages.ts";
-import type { StatusMesh, ValueMesh } from "./resource/value_mesh.ts";
-import type { ProcState } from "./_host_agent_protocol.ts";
+import { ChannelAddr } from "../../channel/addr.ts";
+import { ActorRef } from "../../actor/port.ts";
+import { ActorId, ProcId } from "../../actor/reference.ts";
+import type { Context } from "../../actor/instance.ts";
+import { config } from "../../config/config.ts";
+import { MESH_TERMINATE_CONCURRENCY, MESH_TERMINATE_TIMEOUT } from "../../config/attrs.ts";
+import type { BootstrapCommand } from "../../launcher/command.ts";
+import { Extent } from "../../ndslice/extent.ts";
+import { type RangeSpec, Region } from "../../ndslice/region.ts";
+import { SERVICE_PROC_NAME } from "../../host/host.ts";
+import type { HostAgent } from "../host_agent/host_agent.ts";
+import { clampMaxInFlight, HOST_AGENT_NAME } from "../host_agent/protocol.ts";
+import { HostMeshRefParseError } from "./errors.ts";
+import { isValidMeshId } from "./id.ts";
+import type { ConfigSnapshot } from "../../config/config.ts";
+import type { ProcMesh } from "../proc_mesh.ts";
+import type { State } from "../resource/protocol.ts";
+import type { StatusMesh, ValueMesh } from "../resource/value_mesh.ts";
+import type { ProcState } from "../host_agent/protocol.ts";
 import {
   type HostSpawnOptions,
   procStates,
   pushConfig,
   spawnProcMesh,
   stopProcMesh,
-} from "./_host_mesh_spawn.ts";
-import { OwnerKeepalive } from "./supervision/keepalive.ts";
-import { hostLostError, raceHostLost } from "./supervision/host_lost.ts";
+} from "./_spawn.ts";
+import { OwnerKeepalive } from "../supervision/keepalive.ts";
+import { hostLostError, raceHostLost } from "../supervision/host_lost.ts";
 
 export type { HostSpawnOptions };
 
@@ -82,7 +82,7 @@ export class HostRef {
   /**
    * Creates a HostRef.
    * @param addr The front-end address (or its text).
-   * @throws {import("../channel/addr.ts").ChannelAddrParseError} For bad text.
+   * @throws {import("../../channel/addr.ts").ChannelAddrParseError} For bad text.
    */
   constructor(addr: ChannelAddr | string) {
     this.addr = typeof addr === "string" ? ChannelAddr.parse(addr) : addr;
@@ -92,7 +92,7 @@ export class HostRef {
    * Parses a host's front-end address.
    * @param text A channel address.
    * @returns The host reference.
-   * @throws {import("../channel/addr.ts").ChannelAddrParseError} For bad text.
+   * @throws {import("../../channel/addr.ts").ChannelAddrParseError} For bad text.
    */
   static parse(text: string): HostRef {
     return new HostRef(ChannelAddr.parse(text));
@@ -139,7 +139,7 @@ export class HostRef {
    * @param options Grace, concurrency, cancellation.
    * @returns When the host acknowledged.
    * @throws {DOMException} `TimeoutError` when no ack arrives in time.
-   * @throws {import("./supervision/host_lost.ts").HostLostError} When the
+   * @throws {import("../supervision/host_lost.ts").HostLostError} When the
    * host is or becomes lost (HW-4).
    */
   drain(cx: Context, hostMeshId?: string, options: HostCallOptions = {}): Promise<void> {
@@ -153,7 +153,7 @@ export class HostRef {
    * @param options Grace, concurrency, cancellation.
    * @returns When the host acknowledged.
    * @throws {DOMException} `TimeoutError` when no ack arrives in time.
-   * @throws {import("./supervision/host_lost.ts").HostLostError} When the
+   * @throws {import("../supervision/host_lost.ts").HostLostError} When the
    * host is or becomes lost (HW-4).
    */
   shutdown(cx: Context, options: HostCallOptions = {}): Promise<void> {
@@ -288,7 +288,7 @@ export class HostMeshRef {
    * @param agents Host agent references or ActorId texts.
    * @returns The reference.
    * @throws {TypeError} For an invalid id.
-   * @throws {import("../actor/reference.ts").ReferenceParseError} For bad agent text.
+   * @throws {import("../../actor/reference.ts").ReferenceParseError} For bad agent text.
    */
   static fromHostAgents(id: string, agents: readonly (ActorRef | string)[]): HostMeshRef {
     return new HostMeshRef(
@@ -379,7 +379,7 @@ export class HostMeshRef {
    * @param label A dimension of the region.
    * @param range An index or `{start, end?, step?}`.
    * @returns The sliced reference.
-   * @throws {import("../ndslice/region.ts").RegionError} For an unknown label or empty range.
+   * @throws {import("../../ndslice/region.ts").RegionError} For an unknown label or empty range.
    */
   range(label: string, range: RangeSpec): HostMeshRef {
     return this.sliced(this.region.range(label, range));
@@ -396,11 +396,11 @@ export class HostMeshRef {
    * @param perHost Per-host extent; its labels must not overlap the hosts'.
    * @param options Binding, per-rank bootstrap, idle bound, progress.
    * @returns The proc mesh, over region `hostExtent ⊕ perHost`.
-   * @throws {import("./_host_mesh_errors.ts").MeshConfigurationError} Overlapping
+   * @throws {import("./errors.ts").MeshConfigurationError} Overlapping
    * labels, a proc-bind length mismatch, or a failing per-rank bootstrap.
-   * @throws {import("./_host_mesh_errors.ts").ProcCreationError} When a rank is
+   * @throws {import("./errors.ts").ProcCreationError} When a rank is
    * terminating; carries that proc's state.
-   * @throws {import("./_host_mesh_errors.ts").ProcSpawnError} When ranks stayed
+   * @throws {import("./errors.ts").ProcSpawnError} When ranks stayed
    * silent past the idle bound (those ranks are `Timeout`).
    */
   spawn(
@@ -422,7 +422,7 @@ export class HostMeshRef {
    * @param reason Why.
    * @param options Idle bound (default `HYPERACTOR_MESH_PROC_STOP_MAX_IDLE`).
    * @returns Final statuses, all terminated.
-   * @throws {import("./_host_mesh_errors.ts").ProcMeshStopError} Otherwise.
+   * @throws {import("./errors.ts").ProcMeshStopError} Otherwise.
    */
   stopProcMesh(
     cx: Context,
@@ -441,7 +441,7 @@ export class HostMeshRef {
    * @param procMesh A proc mesh spawned on these hosts.
    * @param options `keepaliveUntilMs` (epoch ms) extends each proc's expiry.
    * @returns One state per rank.
-   * @throws {import("./_host_mesh_errors.ts").ProcNotExistError} For an unknown proc.
+   * @throws {import("./errors.ts").ProcNotExistError} For an unknown proc.
    */
   procStates(
     cx: Context,
@@ -456,7 +456,7 @@ export class HostMeshRef {
    * @param cx The caller.
    * @param attrs The snapshot (default: this process's propagatable config).
    * @returns When every host acknowledged.
-   * @throws {import("./_host_mesh_errors.ts").ConfigPushError} Naming each failed host.
+   * @throws {import("./errors.ts").ConfigPushError} Naming each failed host.
    */
   pushConfig(cx: Context, attrs: ConfigSnapshot = config.propagatableSnapshot()): Promise<void> {
     return pushConfig(this, cx, attrs);

@@ -31,10 +31,10 @@
  * @module
  */
 
-import type { ActorSupervisionEvent } from "../actor/supervision.ts";
-import type { SupervisorRef } from "./supervision/mesh_supervisor.ts";
-import type { ClientInstance } from "../actor/instance.ts";
-import type { Proc } from "../actor/proc.ts";
+import type { ActorSupervisionEvent } from "../../actor/supervision.ts";
+import type { SupervisorRef } from "../supervision/mesh_supervisor.ts";
+import type { ClientInstance } from "../../actor/instance.ts";
+import type { Proc } from "../../actor/proc.ts";
 
 /** Actor name of the v1 proc agent. */
 export const PROC_AGENT_ACTOR_NAME = "proc_agent";
@@ -259,7 +259,7 @@ const isNat = (v: unknown): v is number =>
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { isActorSpec } from "./agent_protocol.ts";
+ * import { isActorSpec } from "./protocol.ts";
  * assert(isActorSpec({ actorType: "my::Echo", params: null }));
  * assert(!isActorSpec({ actorType: "" }));
  * ```
@@ -276,7 +276,7 @@ export function isActorSpec(value: unknown): value is ActorSpec {
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { isIntrospect } from "./agent_protocol.ts";
+ * import { isIntrospect } from "./protocol.ts";
  * assert(isIntrospect({ child: "local:1,p", reply: "local:1,c,client[0][1024]" }));
  * assert(!isIntrospect(null));
  * ```
@@ -293,7 +293,7 @@ export function isIntrospect(value: unknown): value is Introspect {
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { isConfigure } from "./agent_protocol.ts";
+ * import { isConfigure } from "./protocol.ts";
  * assert(isConfigure({
  *   rank: 0, forwarder: "local:5", supervisor: null, addressBook: {},
  *   configured: "local:1,c,client[0][1024]", recordSupervisionEvents: true,
@@ -318,7 +318,7 @@ export function isConfigure(value: unknown): value is Configure {
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { isGspawn } from "./agent_protocol.ts";
+ * import { isGspawn } from "./protocol.ts";
  * assert(isGspawn({ actorType: "t", actorName: "a", params: 1, statusPort: "p" }));
  * ```
  */
@@ -335,7 +335,7 @@ export function isGspawn(value: unknown): value is Gspawn {
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { isStopActor } from "./agent_protocol.ts";
+ * import { isStopActor } from "./protocol.ts";
  * assert(isStopActor({ actorId: "local:1,p,a[0]", timeoutMs: 100, reason: "x", stopped: "p" }));
  * assert(!isStopActor({ actorId: "local:1,p,a[0]", timeoutMs: -1, reason: "x", stopped: "p" }));
  * ```
@@ -356,7 +356,7 @@ export function isStopActor(value: unknown): value is StopActor {
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { isGspawnResult } from "./agent_protocol.ts";
+ * import { isGspawnResult } from "./protocol.ts";
  * assert(isGspawnResult({ kind: "Error", message: "gspawn failed: x" }));
  * ```
  */
@@ -376,7 +376,7 @@ export function isGspawnResult(value: unknown): value is GspawnResult {
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { isIntrospectResult } from "./agent_protocol.ts";
+ * import { isIntrospectResult } from "./protocol.ts";
  * assert(isIntrospectResult({
  *   identity: "", attrs: { nodeType: "error", errorCode: "not_found", errorMessage: "x" },
  *   children: [], parent: null, asOf: 0,

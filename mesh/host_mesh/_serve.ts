@@ -6,14 +6,14 @@
  * @module
  */
 
-import { ChannelAddr } from "../channel/addr.ts";
-import { Host } from "../host/host.ts";
-import { LocalProcManager } from "../host/local_proc_manager.ts";
-import { BootstrapCommand } from "../launcher/command.ts";
-import { BootstrapProcManager } from "../bootstrap/manager.ts";
-import type { HostBootstrap } from "../bootstrap/mode.ts";
-import { ProcAgent } from "./proc_agent.ts";
-import { HOST_AGENT_NAME, HostAgent } from "./host_agent.ts";
+import { ChannelAddr } from "../../channel/addr.ts";
+import { Host } from "../../host/host.ts";
+import { LocalProcManager } from "../../host/local_proc_manager.ts";
+import { BootstrapCommand } from "../../launcher/command.ts";
+import { BootstrapProcManager } from "../../bootstrap/manager.ts";
+import type { HostBootstrap } from "../../bootstrap/mode.ts";
+import { ProcAgent } from "../proc_agent/proc_agent.ts";
+import { HOST_AGENT_NAME, HostAgent } from "../host_agent/host_agent.ts";
 import { HostRef } from "./host_mesh_ref.ts";
 
 /** A host served by this process. */

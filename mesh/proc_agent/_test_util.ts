@@ -4,16 +4,16 @@
  * @module
  */
 
-import { ChannelAddr } from "../channel/addr.ts";
-import type { Context } from "../actor/instance.ts";
-import type { PortRefData } from "../actor/port.ts";
-import { Proc } from "../actor/proc.ts";
-import { registerActorType } from "../actor/registry.ts";
-import { type ActorStatus, isTerminal } from "../actor/status.ts";
-import type { StatusOverlayJSON } from "./resource/overlay.ts";
-import type { State } from "./resource/messages.ts";
-import type { ActorState, IntrospectResult } from "./agent_protocol.ts";
-import type { ActorRef } from "../actor/port.ts";
+import { ChannelAddr } from "../../channel/addr.ts";
+import type { Context } from "../../actor/instance.ts";
+import type { PortRefData } from "../../actor/port.ts";
+import { Proc } from "../../actor/proc.ts";
+import { registerActorType } from "../../actor/registry.ts";
+import { type ActorStatus, isTerminal } from "../../actor/status.ts";
+import type { StatusOverlayJSON } from "../resource/overlay.ts";
+import type { State } from "../resource/protocol.ts";
+import type { ActorState, IntrospectResult } from "./protocol.ts";
+import type { ActorRef } from "../../actor/port.ts";
 import type { ProcAgent } from "./proc_agent.ts";
 
 /** Test actor type: `Echo(reply)` replies its id; `Boom` throws; `Hang` never returns. */

@@ -14,15 +14,15 @@
  * @module
  */
 
-import type { Context } from "../actor/instance.ts";
-import type { PortRefData } from "../actor/port.ts";
-import type { ProcId } from "../actor/reference.ts";
-import type { GetRankStatus, State, WaitRankStatus } from "./resource/messages.ts";
-import { StatusOverlay } from "./resource/overlay.ts";
-import { compareStatus, Status } from "./resource/status.ts";
-import type { HostInfo, ProcSpec, ProcState } from "./_host_agent_protocol.ts";
-import type { HostAgentState } from "./_host_agent_state.ts";
-import type { ProcBackend } from "./_host_agent_backend.ts";
+import type { Context } from "../../actor/instance.ts";
+import type { PortRefData } from "../../actor/port.ts";
+import type { ProcId } from "../../actor/reference.ts";
+import type { GetRankStatus, State, WaitRankStatus } from "../resource/protocol.ts";
+import { StatusOverlay } from "../resource/overlay.ts";
+import { compareStatus, Status } from "../resource/status.ts";
+import type { HostInfo, ProcSpec, ProcState } from "./protocol.ts";
+import type { HostAgentState } from "./_state.ts";
+import type { ProcBackend } from "./_backend.ts";
 
 /** A pending `WaitRankStatus`. */
 export interface Waiter {

@@ -1,12 +1,12 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { ChannelAddr } from "../channel/addr.ts";
-import type { Context } from "../actor/instance.ts";
-import { ActorRef } from "../actor/port.ts";
-import { ProcId } from "../actor/reference.ts";
-import type { ActorSupervisionEvent } from "../actor/supervision.ts";
-import { bootstrapV0 } from "./proc_agent_v0.ts";
-import type { GspawnResult, StopActorResult } from "./agent_protocol.ts";
-import { ECHO_TYPE, localProc, terminalStatus } from "./_agent_test_util.ts";
+import { ChannelAddr } from "../../channel/addr.ts";
+import type { Context } from "../../actor/instance.ts";
+import { ActorRef } from "../../actor/port.ts";
+import { ProcId } from "../../actor/reference.ts";
+import type { ActorSupervisionEvent } from "../../actor/supervision.ts";
+import { bootstrapV0 } from "./v0.ts";
+import type { GspawnResult, StopActorResult } from "./protocol.ts";
+import { ECHO_TYPE, localProc, terminalStatus } from "./_test_util.ts";
 
 let nextProc = 0;
 function v0ProcId(): ProcId {

@@ -9,19 +9,19 @@
  * @module
  */
 
-import type { Context } from "../actor/instance.ts";
-import type { ActorRef, PortRef } from "../actor/port.ts";
-import { config, type ConfigSnapshot } from "../config/config.ts";
-import { MESH_ATTACH_CONFIG_TIMEOUT, MESH_GET_PROC_STATE_MAX_IDLE } from "../config/attrs.ts";
-import type { State } from "./resource/messages.ts";
-import { Status } from "./resource/status.ts";
-import { ValueMesh } from "./resource/value_mesh.ts";
-import type { ProcMesh } from "./proc_mesh.ts";
-import type { ProcState } from "./_host_agent_protocol.ts";
-import type { HostAgent } from "./host_agent.ts";
-import { ConfigPushError, type ConfigPushFailure, ProcNotExistError } from "./_host_mesh_errors.ts";
+import type { Context } from "../../actor/instance.ts";
+import type { ActorRef, PortRef } from "../../actor/port.ts";
+import { config, type ConfigSnapshot } from "../../config/config.ts";
+import { MESH_ATTACH_CONFIG_TIMEOUT, MESH_GET_PROC_STATE_MAX_IDLE } from "../../config/attrs.ts";
+import type { State } from "../resource/protocol.ts";
+import { Status } from "../resource/status.ts";
+import { ValueMesh } from "../resource/value_mesh.ts";
+import type { ProcMesh } from "../proc_mesh.ts";
+import type { ProcState } from "../host_agent/protocol.ts";
+import type { HostAgent } from "../host_agent/host_agent.ts";
+import { ConfigPushError, type ConfigPushFailure, ProcNotExistError } from "./errors.ts";
 import { type HostMeshRef, HostRef } from "./host_mesh_ref.ts";
-import { HostLostError, hostLostError, raceHostLost } from "./supervision/host_lost.ts";
+import { HostLostError, hostLostError, raceHostLost } from "../supervision/host_lost.ts";
 
 /**
  * A host agent's port for `type`, with undeliverable returns off.

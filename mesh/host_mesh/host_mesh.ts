@@ -38,37 +38,37 @@
  * @module
  */
 
-import type { ChannelAddr, Transport } from "../channel/addr.ts";
-import type { Context } from "../actor/instance.ts";
-import { Proc } from "../actor/proc.ts";
-import { closeProcMeshes } from "./supervision/registry.ts";
-import { clientBindAddr } from "../actor/context.ts";
-import { config } from "../config/config.ts";
-import { MESH_DEFAULT_TRANSPORT } from "../config/attrs.ts";
-import { BootstrapCommand } from "../launcher/command.ts";
-import { toEnvSafeString } from "../bootstrap/mode.ts";
-import { PARENT_PID_ENV } from "../bootstrap/pdeathsig.ts";
-import { launchEnv } from "../launcher/types.ts";
-import { stopChild } from "../launcher/stop.ts";
-import type { Extent } from "../ndslice/extent.ts";
-import { Region } from "../ndslice/region.ts";
-import type { ProcMesh } from "./proc_mesh.ts";
+import type { ChannelAddr, Transport } from "../../channel/addr.ts";
+import type { Context } from "../../actor/instance.ts";
+import { Proc } from "../../actor/proc.ts";
+import { closeProcMeshes } from "../supervision/registry.ts";
+import { clientBindAddr } from "../../actor/context.ts";
+import { config } from "../../config/config.ts";
+import { MESH_DEFAULT_TRANSPORT } from "../../config/attrs.ts";
+import { BootstrapCommand } from "../../launcher/command.ts";
+import { toEnvSafeString } from "../../bootstrap/mode.ts";
+import { PARENT_PID_ENV } from "../../bootstrap/pdeathsig.ts";
+import { launchEnv } from "../../launcher/types.ts";
+import { stopChild } from "../../launcher/stop.ts";
+import type { Extent } from "../../ndslice/extent.ts";
+import { Region } from "../../ndslice/region.ts";
+import type { ProcMesh } from "../proc_mesh.ts";
 import {
   type HostCallOptions,
   HostMeshRef,
   HostRef,
   type HostSpawnOptions,
 } from "./host_mesh_ref.ts";
-import { instanceId } from "./_host_mesh_id.ts";
-import { clearHostLost, HostLostError } from "./supervision/host_lost.ts";
-import { reportHostExit, unwatchHosts, watchHosts } from "./supervision/host_watch.ts";
+import { instanceId } from "./id.ts";
+import { clearHostLost, HostLostError } from "../supervision/host_lost.ts";
+import { reportHostExit, unwatchHosts, watchHosts } from "../supervision/host_watch.ts";
 import {
   bindingAddr,
   runHost,
   type ServedHost,
   serveLocalHost,
   serveProcessHost,
-} from "./_host_mesh_serve.ts";
+} from "./_serve.ts";
 
 export { runHost, serveLocalHost, serveProcessHost };
 
@@ -106,9 +106,9 @@ export interface ProcessOptions {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { ChannelAddr } from "../channel/addr.ts";
- * import { Proc } from "../actor/proc.ts";
- * import { Extent } from "../ndslice/extent.ts";
+ * import { ChannelAddr } from "../../channel/addr.ts";
+ * import { Proc } from "../../actor/proc.ts";
+ * import { Extent } from "../../ndslice/extent.ts";
  * import { HostMesh } from "./host_mesh.ts";
  *
  * await using proc = await Proc.direct(ChannelAddr.any("local"), "doc");
@@ -272,7 +272,7 @@ export class HostMesh implements AsyncDisposable {
    * @param id The mesh id.
    * @param addrs Host front-end addresses.
    * @returns The owned mesh.
-   * @throws {import("./_host_mesh_errors.ts").ConfigPushError} When any host
+   * @throws {import("./errors.ts").ConfigPushError} When any host
    * did not acknowledge within `HYPERACTOR_MESH_ATTACH_CONFIG_TIMEOUT`.
    */
   static async attach(

@@ -7,18 +7,18 @@
  * @module
  */
 
-import { WatchCell } from "../channel/watch_cell.ts";
-import { config } from "../config/config.ts";
-import { PROCESS_EXIT_TIMEOUT, STOP_ACTOR_TIMEOUT } from "../config/attrs.ts";
-import { ProcId } from "../actor/reference.ts";
-import type { Context } from "../actor/instance.ts";
-import type { Host } from "../host/host.ts";
-import type { ProcStatus } from "../bootstrap/proc_status.ts";
-import { BootstrapCommand } from "../launcher/command.ts";
-import { ProcBind } from "../launcher/proc_bind.ts";
-import { Status } from "./resource/status.ts";
-import { type ProcSpec, procStatusToStatus } from "./_host_agent_protocol.ts";
-import { HostLogRelay } from "./_host_log_relay.ts";
+import { WatchCell } from "../../channel/watch_cell.ts";
+import { config } from "../../config/config.ts";
+import { PROCESS_EXIT_TIMEOUT, STOP_ACTOR_TIMEOUT } from "../../config/attrs.ts";
+import { ProcId } from "../../actor/reference.ts";
+import type { Context } from "../../actor/instance.ts";
+import type { Host } from "../../host/host.ts";
+import type { ProcStatus } from "../../bootstrap/proc_status.ts";
+import { BootstrapCommand } from "../../launcher/command.ts";
+import { ProcBind } from "../../launcher/proc_bind.ts";
+import { Status } from "../resource/status.ts";
+import { type ProcSpec, procStatusToStatus } from "./protocol.ts";
+import { HostLogRelay } from "./_log_relay.ts";
 
 /** A status observation: the resource status and the manager's raw status. */
 export interface Observation {

@@ -20,15 +20,15 @@
  * @module
  */
 
-import type { Proc } from "../actor/proc.ts";
-import { spawnByTypeName } from "../actor/registry.ts";
-import { type ActorSupervisionEvent, isError } from "../actor/supervision.ts";
-import type { State } from "./resource/messages.ts";
-import { StatusOverlay, type StatusOverlayJSON } from "./resource/overlay.ts";
-import { type Status, statusKey } from "./resource/status.ts";
-import { type ActorState, isActorSpec } from "./agent_protocol.ts";
-import { type ActorRecord, recordStatus } from "./_proc_agent_core.ts";
-import { isSupervisorRef } from "./supervision/mesh_supervisor.ts";
+import type { Proc } from "../../actor/proc.ts";
+import { spawnByTypeName } from "../../actor/registry.ts";
+import { type ActorSupervisionEvent, isError } from "../../actor/supervision.ts";
+import type { State } from "../resource/protocol.ts";
+import { StatusOverlay, type StatusOverlayJSON } from "../resource/overlay.ts";
+import { type Status, statusKey } from "../resource/status.ts";
+import { type ActorState, isActorSpec } from "./protocol.ts";
+import { type ActorRecord, recordStatus } from "./_core.ts";
+import { isSupervisorRef } from "../supervision/mesh_supervisor.ts";
 
 /** The refusal recorded by PA-2. */
 export const SUPERVISION_REFUSAL = "Cannot spawn new actors on mesh with supervision events";

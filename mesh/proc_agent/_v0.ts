@@ -4,12 +4,12 @@
  * @module
  */
 
-import type { Context } from "../actor/instance.ts";
-import type { Proc } from "../actor/proc.ts";
-import type { ReconfigurableMailboxSender } from "../actor/reconfigurable_sender.ts";
-import { DialMailboxRouter } from "../actor/dial_router.ts";
-import { MailboxClient } from "../actor/mailbox_client.ts";
-import { spawnByTypeName } from "../actor/registry.ts";
+import type { Context } from "../../actor/instance.ts";
+import type { Proc } from "../../actor/proc.ts";
+import type { ReconfigurableMailboxSender } from "../../actor/reconfigurable_sender.ts";
+import { DialMailboxRouter } from "../../actor/dial_router.ts";
+import { MailboxClient } from "../../actor/mailbox_client.ts";
+import { spawnByTypeName } from "../../actor/registry.ts";
 import {
   type Configure,
   type Gspawn,
@@ -20,7 +20,7 @@ import {
   type StatusQuery,
   type StopActor,
   type StopActorResult,
-} from "./agent_protocol.ts";
+} from "./protocol.ts";
 
 /** The v0 configuration state of an agent. */
 export type V0Mode =

@@ -183,7 +183,7 @@ const anyValue = (_v: unknown): _v is unknown => true;
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { isCreateOrUpdate } from "./messages.ts";
+ * import { isCreateOrUpdate } from "./protocol.ts";
  * assert(isCreateOrUpdate({ kind: "CreateOrUpdate", name: "p0", rank: 3, spec: {} }));
  * assert(!isCreateOrUpdate({ kind: "CreateOrUpdate", name: "p0", rank: -1, spec: {} }));
  * ```
@@ -206,7 +206,7 @@ export function isCreateOrUpdate<S = unknown>(
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { isStop } from "./messages.ts";
+ * import { isStop } from "./protocol.ts";
  * assert(isStop({ kind: "Stop", name: "a", reason: "done" }) && !isStop({ kind: "Stop" }));
  * ```
  */
@@ -222,7 +222,7 @@ export function isStop(value: unknown): value is Stop {
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { isStopAll } from "./messages.ts";
+ * import { isStopAll } from "./protocol.ts";
  * assert(isStopAll({ kind: "StopAll", reason: "bye" }) && !isStopAll("StopAll"));
  * ```
  */
@@ -238,7 +238,7 @@ export function isStopAll(value: unknown): value is StopAll {
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { isGetState } from "./messages.ts";
+ * import { isGetState } from "./protocol.ts";
  * assert(isGetState({ kind: "GetState", name: "a", reply: "port-text" }));
  * assert(!isGetState({ kind: "GetState", name: "a", reply: "" }));
  * ```
@@ -255,7 +255,7 @@ export function isGetState(value: unknown): value is GetState {
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { isKeepaliveGetState } from "./messages.ts";
+ * import { isKeepaliveGetState } from "./protocol.ts";
  * assert(isKeepaliveGetState({
  *   kind: "KeepaliveGetState",
  *   expiresAfterMs: Date.now() + 60_000,
@@ -275,7 +275,7 @@ export function isKeepaliveGetState(value: unknown): value is KeepaliveGetState 
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { isStreamState } from "./messages.ts";
+ * import { isStreamState } from "./protocol.ts";
  * assert(isStreamState({ kind: "StreamState", name: "a", subscriber: "p" }));
  * ```
  */
@@ -291,7 +291,7 @@ export function isStreamState(value: unknown): value is StreamState {
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { isGetRankStatus } from "./messages.ts";
+ * import { isGetRankStatus } from "./protocol.ts";
  * assert(isGetRankStatus({ kind: "GetRankStatus", name: "a", reply: "p" }));
  * ```
  */
@@ -307,7 +307,7 @@ export function isGetRankStatus(value: unknown): value is GetRankStatus {
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { isWaitRankStatus } from "./messages.ts";
+ * import { isWaitRankStatus } from "./protocol.ts";
  * assert(isWaitRankStatus({ kind: "WaitRankStatus", name: "a", minStatus: { kind: "Stopped" }, reply: "p" }));
  * assert(!isWaitRankStatus({ kind: "WaitRankStatus", name: "a", minStatus: "Stopped", reply: "p" }));
  * ```
@@ -324,7 +324,7 @@ export function isWaitRankStatus(value: unknown): value is WaitRankStatus {
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { isList } from "./messages.ts";
+ * import { isList } from "./protocol.ts";
  * assert(isList({ kind: "List", reply: "p" }));
  * ```
  */
@@ -341,7 +341,7 @@ export function isList(value: unknown): value is List {
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { isState } from "./messages.ts";
+ * import { isState } from "./protocol.ts";
  * assert(isState({
  *   kind: "State", name: "a", status: { kind: "Running" }, state: null, generation: 1,
  *   timestamp: Date.now(),
@@ -366,7 +366,7 @@ export function isState<S = unknown>(
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { isResourceMessage } from "./messages.ts";
+ * import { isResourceMessage } from "./protocol.ts";
  * assert(isResourceMessage({ kind: "StopAll", reason: "x" }));
  * assert(!isResourceMessage({ kind: "State" }));
  * ```
@@ -384,7 +384,7 @@ export function isResourceMessage(value: unknown): value is ResourceMessage {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { formatState } from "./messages.ts";
+ * import { formatState } from "./protocol.ts";
  * assertEquals(
  *   formatState({ kind: "State", name: "a", status: { kind: "Running" }, state: null, generation: 0, timestamp: 0 }),
  *   '{"kind":"State","name":"a","status":{"kind":"Running"},"state":null,"generation":0,"timestamp":0}',

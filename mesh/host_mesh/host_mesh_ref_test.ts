@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { Extent } from "../ndslice/extent.ts";
-import { Region } from "../ndslice/region.ts";
+import { Extent } from "../../ndslice/extent.ts";
+import { Region } from "../../ndslice/region.ts";
 import { HostMeshRef, HostMeshRefParseError, HostRef } from "./host_mesh_ref.ts";
 
 Deno.test("HostMeshRef.range() slices in the base rank space (seed test_host_mesh_subset)", () => {
@@ -57,7 +57,7 @@ Deno.test("HostRef.agent is ADDR,service,host_agent[0]; fromHostAgents inverts i
 });
 
 Deno.test("HostMeshRef.withBootstrap() keeps id, region and hosts; slicing keeps the command", async () => {
-  const { BootstrapCommand } = await import("../launcher/command.ts");
+  const { BootstrapCommand } = await import("../../launcher/command.ts");
   const cmd = BootstrapCommand.fromPath("/bin/true");
   const ref = HostMeshRef.fromHosts("m", ["local:1", "local:2"]).withBootstrap(cmd);
   assertEquals(ref.range("hosts", 1).bootstrapCommand, cmd);

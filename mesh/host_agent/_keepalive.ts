@@ -14,12 +14,12 @@
  * @module
  */
 
-import type { Context } from "../actor/instance.ts";
-import { config } from "../config/config.ts";
-import { MESH_ORPHAN_TIMEOUT } from "../config/attrs.ts";
-import type { KeepaliveGetState } from "./resource/messages.ts";
-import { isTerminated } from "./resource/status.ts";
-import { type ProcTable, reply } from "./_host_agent_procs.ts";
+import type { Context } from "../../actor/instance.ts";
+import { config } from "../../config/config.ts";
+import { MESH_ORPHAN_TIMEOUT } from "../../config/attrs.ts";
+import type { KeepaliveGetState } from "../resource/protocol.ts";
+import { isTerminated } from "../resource/status.ts";
+import { type ProcTable, reply } from "./_procs.ts";
 import type { HostAgent } from "./host_agent.ts";
 
 /** The lease check timer of one host agent. */

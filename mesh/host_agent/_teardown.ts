@@ -11,12 +11,12 @@
  * @module
  */
 
-import type { Context } from "../actor/instance.ts";
-import { isTerminated } from "./resource/status.ts";
-import { clampMaxInFlight, type DrainHost, type ShutdownHost } from "./_host_agent_protocol.ts";
-import type { HostAgentState } from "./_host_agent_state.ts";
-import type { ProcBackend } from "./_host_agent_backend.ts";
-import { type ProcRecord, type ProcTable, reply } from "./_host_agent_procs.ts";
+import type { Context } from "../../actor/instance.ts";
+import { isTerminated } from "../resource/status.ts";
+import { clampMaxInFlight, type DrainHost, type ShutdownHost } from "./protocol.ts";
+import type { HostAgentState } from "./_state.ts";
+import type { ProcBackend } from "./_backend.ts";
+import { type ProcRecord, type ProcTable, reply } from "./_procs.ts";
 import type { HostAgentMode } from "./host_agent.ts";
 
 /** What the workers act on: the agent's parts. */

@@ -21,11 +21,11 @@
  * @module
  */
 
-import type { ClientInstance } from "../actor/instance.ts";
-import type { Proc } from "../actor/proc.ts";
-import type { ProcId } from "../actor/reference.ts";
-import { type OwnerLogAck, type OwnerLogBatch, OwnerLogSender } from "../bootstrap/log_sender.ts";
-import type { ProcLogSink } from "../bootstrap/manager.ts";
+import type { ClientInstance } from "../../actor/instance.ts";
+import type { Proc } from "../../actor/proc.ts";
+import type { ProcId } from "../../actor/reference.ts";
+import { type OwnerLogAck, type OwnerLogBatch, OwnerLogSender } from "../../bootstrap/log_sender.ts";
+import type { ProcLogSink } from "../../bootstrap/manager.ts";
 
 function hostname(): string {
   try {

@@ -1,15 +1,15 @@
 import { assert, assertEquals } from "@std/assert";
-import { ChannelAddr } from "../channel/addr.ts";
-import { Proc } from "../actor/proc.ts";
-import type { ClientInstance } from "../actor/instance.ts";
-import { Extent } from "../ndslice/extent.ts";
-import { HostMesh } from "./host_mesh.ts";
-import type { HostRef } from "./host_mesh_ref.ts";
-import type { HostInfo, ProcState } from "./_host_agent_protocol.ts";
-import type { State } from "./resource/messages.ts";
-import { StatusOverlay, type StatusOverlayJSON } from "./resource/overlay.ts";
-import { Status } from "./resource/status.ts";
-import { type AdminNode, spawnAdmin } from "./admin.ts";
+import { ChannelAddr } from "../../channel/addr.ts";
+import { Proc } from "../../actor/proc.ts";
+import type { ClientInstance } from "../../actor/instance.ts";
+import { Extent } from "../../ndslice/extent.ts";
+import { HostMesh } from "../host_mesh/host_mesh.ts";
+import type { HostRef } from "../host_mesh/host_mesh_ref.ts";
+import type { HostInfo, ProcState } from "./protocol.ts";
+import type { State } from "../resource/protocol.ts";
+import { StatusOverlay, type StatusOverlayJSON } from "../resource/overlay.ts";
+import { Status } from "../resource/status.ts";
+import { type AdminNode, spawnAdmin } from "../admin.ts";
 
 async function ask<T>(cx: ClientInstance, send: (reply: string) => void): Promise<T> {
   const { ref, receiver } = cx.openOncePort<T>();

@@ -21,7 +21,7 @@ const LABEL_STRIP = /[^a-z0-9_-]/g;
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * import { isValidMeshId } from "./_host_mesh_id.ts";
+ * import { isValidMeshId } from "./id.ts";
  * assert(isValidMeshId("test"));
  * assert(!isValidMeshId("a:b"));
  * ```
@@ -39,7 +39,7 @@ export function isValidMeshId(id: string): boolean {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { stripLabel } from "./_host_mesh_id.ts";
+ * import { stripLabel } from "./id.ts";
  * assertEquals(stripLabel("My Mesh!"), "mymesh");
  * assertEquals(stripLabel("--"), "unnamed");
  * ```
@@ -57,7 +57,7 @@ export function stripLabel(text: string): string {
  * @example
  * ```ts
  * import { assert, assertNotEquals } from "@std/assert";
- * import { instanceId, isValidMeshId } from "./_host_mesh_id.ts";
+ * import { instanceId, isValidMeshId } from "./id.ts";
  * const a = instanceId("workers");
  * assert(a.startsWith("workers-") && isValidMeshId(a));
  * assertNotEquals(a, instanceId("workers"));
@@ -77,7 +77,7 @@ export function instanceId(label: string): string {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { displayLabel } from "./_host_mesh_id.ts";
+ * import { displayLabel } from "./id.ts";
  * assertEquals(displayLabel("test-2MuAHeDjLCEd"), "test");
  * assertEquals(displayLabel("test"), "test");
  * ```

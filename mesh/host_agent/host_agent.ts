@@ -15,16 +15,16 @@
  *   ignored; a failed creation is recorded as `Failed(<error>)`.
  * - **HO-11 (floors).** Reported statuses are raised to `Stopping` while
  *   draining and to `Stopped` after shutdown (`clampMin`; enforced in
- *   `_host_agent_procs.ts`).
+ *   `mesh/host_agent/_procs.ts`).
  * - **HO-12 (drain keeps the host).** `DrainHost` terminates user procs
  *   only; the host, its service proc and its socket stay usable (enforced in
- *   `_host_agent_teardown.ts`).
+ *   `mesh/host_agent/_teardown.ts`).
  * - **HO-13 (shutdown acks after children).** `ShutdownHost` replies only
  *   after every child was terminated, then releases the host (enforced in
- *   `_host_agent_teardown.ts`).
+ *   `mesh/host_agent/_teardown.ts`).
  *
- * The proc records and status waiters live in `_host_agent_procs.ts`, the
- * orphan keepalive in `_host_agent_keepalive.ts`. A proc created with a
+ * The proc records and status waiters live in `mesh/host_agent/_procs.ts`, the
+ * orphan keepalive in `mesh/host_agent/_keepalive.ts`. A proc created with a
  * `supervisor` in its spec has its unrequested exit pushed to that port as
  * a `MeshFailure` (SV-11, SV-12 in `supervision/push.ts`).
  *
@@ -36,9 +36,9 @@
  * @module
  */
 
-import type { Context } from "../actor/instance.ts";
-import { config } from "../config/config.ts";
-import type { Host } from "../host/host.ts";
+import type { Context } from "../../actor/instance.ts";
+import { config } from "../../config/config.ts";
+import type { Host } from "../../host/host.ts";
 import type {
   CreateOrUpdate,
   GetRankStatus,
@@ -48,8 +48,8 @@ import type {
   Stop,
   StreamState,
   WaitRankStatus,
-} from "./resource/messages.ts";
-import { isTerminated, Status } from "./resource/status.ts";
+} from "../resource/protocol.ts";
+import { isTerminated, Status } from "../resource/status.ts";
 import type {
   DrainHost,
   GetLocalProc,
@@ -58,20 +58,20 @@ import type {
   ProcSpec,
   SetClientConfig,
   ShutdownHost,
-} from "./_host_agent_protocol.ts";
-import { HostAgentState } from "./_host_agent_state.ts";
-import { localBackend, type ProcBackend, processBackend } from "./_host_agent_backend.ts";
-import { type ProcRecord, ProcTable, reply } from "./_host_agent_procs.ts";
-import { drainHost, shutdownHost, type Teardown } from "./_host_agent_teardown.ts";
-import { OrphanKeepalive } from "./_host_agent_keepalive.ts";
-import { isExit } from "../bootstrap/proc_status.ts";
-import { isSupervisorRef } from "./supervision/mesh_supervisor.ts";
-import { procExitFailure, pushFailure } from "./supervision/push.ts";
-import { ProcAgent } from "./proc_agent.ts";
+} from "./protocol.ts";
+import { HostAgentState } from "./_state.ts";
+import { localBackend, type ProcBackend, processBackend } from "./_backend.ts";
+import { type ProcRecord, ProcTable, reply } from "./_procs.ts";
+import { drainHost, shutdownHost, type Teardown } from "./_teardown.ts";
+import { OrphanKeepalive } from "./_keepalive.ts";
+import { isExit } from "../../bootstrap/proc_status.ts";
+import { isSupervisorRef } from "../supervision/mesh_supervisor.ts";
+import { procExitFailure, pushFailure } from "../supervision/push.ts";
+import { ProcAgent } from "../proc_agent/proc_agent.ts";
 
-export * from "./_host_agent_protocol.ts";
-export { HostAgentState, type HostAgentStateKind } from "./_host_agent_state.ts";
-export type { BootstrapManagerLike } from "./_host_agent_backend.ts";
+export * from "./protocol.ts";
+export { HostAgentState, type HostAgentStateKind } from "./_state.ts";
+export type { BootstrapManagerLike } from "./_backend.ts";
 
 /** How the agent reaches its procs. */
 export type HostAgentMode =
@@ -86,9 +86,9 @@ export type HostAgentMode =
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { ChannelAddr } from "../channel/addr.ts";
- * import { Host } from "../host/host.ts";
- * import { LocalProcManager } from "../host/local_proc_manager.ts";
+ * import { ChannelAddr } from "../../channel/addr.ts";
+ * import { Host } from "../../host/host.ts";
+ * import { LocalProcManager } from "../../host/local_proc_manager.ts";
  * import { HOST_AGENT_NAME, HostAgent, type HostInfo } from "./host_agent.ts";
  *
  * const { host } = await Host.serve(

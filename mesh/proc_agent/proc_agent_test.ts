@@ -1,11 +1,11 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { config } from "../config/config.ts";
-import { MESH_ORPHAN_TIMEOUT, STOP_ACTOR_TIMEOUT } from "../config/attrs.ts";
-import { Proc } from "../actor/proc.ts";
-import type { ClientInstance } from "../actor/instance.ts";
-import { ActorRef } from "../actor/port.ts";
+import { config } from "../../config/config.ts";
+import { MESH_ORPHAN_TIMEOUT, STOP_ACTOR_TIMEOUT } from "../../config/attrs.ts";
+import { Proc } from "../../actor/proc.ts";
+import type { ClientInstance } from "../../actor/instance.ts";
+import { ActorRef } from "../../actor/port.ts";
 import { ProcAgent, SUPERVISION_REFUSAL } from "./proc_agent.ts";
-import { PROC_AGENT_ACTOR_NAME, type ProcAttrs } from "./agent_protocol.ts";
+import { PROC_AGENT_ACTOR_NAME, type ProcAttrs } from "./protocol.ts";
 import {
   create,
   ECHO_TYPE,
@@ -14,7 +14,7 @@ import {
   query,
   rankStatus,
   terminalStatus,
-} from "./_agent_test_util.ts";
+} from "./_test_util.ts";
 
 function idOf(proc: Proc, name: string): string {
   return `${proc.procId.key},${name}[0]`;

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { formatStatus, type Status } from "./resource/status.ts";
-import type { RankedValues } from "./resource/ranked_values.ts";
-import type { State } from "./resource/messages.ts";
-import type { ProcState } from "./_host_agent_protocol.ts";
+import { formatStatus, type Status } from "../resource/status.ts";
+import type { RankedValues } from "../resource/ranked_values.ts";
+import type { State } from "../resource/protocol.ts";
+import type { ProcState } from "../host_agent/protocol.ts";
 
 /** Variants of {@linkcode HostMeshRefParseError}. */
 export type HostMeshRefParseErrorKind =
@@ -24,7 +24,7 @@ export type HostMeshRefParseErrorKind =
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { HostMeshRefParseError } from "./_host_mesh_errors.ts";
+ * import { HostMeshRefParseError } from "./errors.ts";
  * assertEquals(new HostMeshRefParseError("MissingId", "x", "no ':'").kind, "MissingId");
  * ```
  */
@@ -59,7 +59,7 @@ export class HostMeshRefParseError extends Error {
  * @example
  * ```ts
  * import { assertMatch } from "@std/assert";
- * import { MeshConfigurationError } from "./_host_mesh_errors.ts";
+ * import { MeshConfigurationError } from "./errors.ts";
  * assertMatch(new MeshConfigurationError("spawn", "bad").message, /^Cannot spawn/);
  * ```
  */
@@ -81,8 +81,8 @@ export class MeshConfigurationError extends Error {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { ProcCreationError } from "./_host_mesh_errors.ts";
- * import { Status } from "./resource/status.ts";
+ * import { ProcCreationError } from "./errors.ts";
+ * import { Status } from "../resource/status.ts";
  * const e = new ProcCreationError(
  *   { kind: "State", name: "p", status: Status.failed("x"), state: null, generation: 0, timestamp: 0 },
  *   1,
@@ -121,9 +121,9 @@ export class ProcCreationError extends Error {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { ProcSpawnError } from "./_host_mesh_errors.ts";
- * import { RankedValues } from "./resource/ranked_values.ts";
- * import { Status } from "./resource/status.ts";
+ * import { ProcSpawnError } from "./errors.ts";
+ * import { RankedValues } from "../resource/ranked_values.ts";
+ * import { Status } from "../resource/status.ts";
  * const e = new ProcSpawnError(RankedValues.fromRank(0, Status.Running));
  * assertEquals(e.statuses.get(0)?.kind, "Running");
  * ```
@@ -147,9 +147,9 @@ export class ProcSpawnError extends Error {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { ProcMeshStopError } from "./_host_mesh_errors.ts";
- * import { RankedValues } from "./resource/ranked_values.ts";
- * import { Status } from "./resource/status.ts";
+ * import { ProcMeshStopError } from "./errors.ts";
+ * import { RankedValues } from "../resource/ranked_values.ts";
+ * import { Status } from "../resource/status.ts";
  * assertEquals(new ProcMeshStopError(RankedValues.fromRank(0, Status.Running)).name, "ProcMeshStopError");
  * ```
  */
@@ -172,7 +172,7 @@ export class ProcMeshStopError extends Error {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { ProcNotExistError } from "./_host_mesh_errors.ts";
+ * import { ProcNotExistError } from "./errors.ts";
  * assertEquals(new ProcNotExistError("p").procName, "p");
  * ```
  */
@@ -213,7 +213,7 @@ function describeFailure(f: ConfigPushFailure): string {
  * @example
  * ```ts
  * import { assertStringIncludes } from "@std/assert";
- * import { ConfigPushError } from "./_host_mesh_errors.ts";
+ * import { ConfigPushError } from "./errors.ts";
  * const e = new ConfigPushError([{ host: "tcp:127.0.0.1:9", failure: { kind: "ReplyChannelClosed" } }]);
  * assertStringIncludes(e.message, "tcp:127.0.0.1:9");
  * ```

@@ -14,7 +14,7 @@ import {
   isStreamState,
   isWaitRankStatus,
   type State,
-} from "./messages.ts";
+} from "./protocol.ts";
 import { Status } from "./status.ts";
 
 const PORT = "tcp:127.0.0.1:1234,proc,agent[0][17]";

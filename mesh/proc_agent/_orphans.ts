@@ -11,10 +11,10 @@
  * @module
  */
 
-import { config } from "../config/config.ts";
-import { STOP_ACTOR_TIMEOUT } from "../config/attrs.ts";
-import type { Context } from "../actor/instance.ts";
-import type { ActorRecord } from "./_proc_agent_core.ts";
+import { config } from "../../config/config.ts";
+import { STOP_ACTOR_TIMEOUT } from "../../config/attrs.ts";
+import type { Context } from "../../actor/instance.ts";
+import type { ActorRecord } from "./_core.ts";
 
 /** The self-check timer of one proc agent. */
 export class OrphanCheck {

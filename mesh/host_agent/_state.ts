@@ -16,7 +16,7 @@
  * @module
  */
 
-import { clampMin, Status } from "./resource/status.ts";
+import { clampMin, Status } from "../resource/status.ts";
 
 /** The agent states. */
 export type HostAgentStateKind = "Detached" | "Attached" | "Draining" | "Shutdown";
@@ -26,8 +26,8 @@ export type HostAgentStateKind = "Detached" | "Attached" | "Draining" | "Shutdow
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { HostAgentState } from "./_host_agent_state.ts";
- * import { Status } from "./resource/status.ts";
+ * import { HostAgentState } from "./_state.ts";
+ * import { Status } from "../resource/status.ts";
  * const s = new HostAgentState();
  * s.created();
  * assertEquals(s.beginDrain(), true);

@@ -31,13 +31,13 @@
  * ## Invariants (PA-*)
  * - **PA-1 (idempotent create).** A second `CreateOrUpdate` for a known name
  *   is ignored, whatever its spec or rank (enforced in
- *   `_proc_agent_resources.ts`).
+ *   `mesh/proc_agent/_resources.ts`).
  * - **PA-2 (no spawn after supervision errors).** Once any actor of the proc
  *   produced an error supervision event, a new `CreateOrUpdate` spawns
  *   nothing and records `Failed("Cannot spawn new actors on mesh with
  *   supervision events")`. A spawn that throws (unknown type, bad params,
  *   duplicate name) is recorded as `Failed(message)`; the agent never fails
- *   because of a create (enforced in `_proc_agent_resources.ts`).
+ *   because of a create (enforced in `mesh/proc_agent/_resources.ts`).
  * - **PA-3 (StopAll).** `StopAll` never replies: it stops every actor but the
  *   agent within `HYPERACTOR_STOP_ACTOR_TIMEOUT` (then aborts the rest) and
  *   calls `onStopAll(code)` exactly once per StopAll — 0 when every actor
@@ -45,14 +45,14 @@
  * - **PA-4 (orphans).** With `HYPERACTOR_MESH_ORPHAN_TIMEOUT` > 0, every
  *   period the agent stops (reason `orphaned`) each created, not yet stopped
  *   actor whose keepalive expiry is in the past; 0 disables the check. The
- *   check's timer dies with the agent (enforced in `_proc_agent_orphans.ts`).
+ *   check's timer dies with the agent (enforced in `mesh/proc_agent/_orphans.ts`).
  * - **PA-5 (rank overlays).** `GetRankStatus` replies with exactly one run
  *   `[createRank, createRank+1)` for a known name and an empty overlay for an
  *   unknown one; reply failures never fail the agent (overlays built in
- *   `_proc_agent_resources.ts`).
+ *   `mesh/proc_agent/_resources.ts`).
  * - **PA-6 (stop once).** `Stop` stops a created actor at most once; a failed
  *   spawn counts as stopped; unknown names are ignored (enforced in
- *   `_proc_agent_resources.ts`).
+ *   `mesh/proc_agent/_resources.ts`).
  * - **PA-7 (live introspection).** An `Introspect` of the proc lists every
  *   actor live at that moment (including ones spawned directly on the proc),
  *   the retained stopped ones, and `isPoisoned ⇔ failedActorCount > 0`.
@@ -60,15 +60,15 @@
  * @module
  */
 
-import { config } from "../config/config.ts";
-import { MESH_ORPHAN_TIMEOUT, STOP_ACTOR_TIMEOUT } from "../config/attrs.ts";
-import type { Context } from "../actor/instance.ts";
-import type { ActorHandle } from "../actor/instance.ts";
-import type { MessageEnvelope } from "../actor/envelope.ts";
-import { PortRef } from "../actor/port.ts";
-import type { Proc } from "../actor/proc.ts";
-import type { ActorSupervisionEvent } from "../actor/supervision.ts";
-import type { ReconfigurableMailboxSender } from "../actor/reconfigurable_sender.ts";
+import { config } from "../../config/config.ts";
+import { MESH_ORPHAN_TIMEOUT, STOP_ACTOR_TIMEOUT } from "../../config/attrs.ts";
+import type { Context } from "../../actor/instance.ts";
+import type { ActorHandle } from "../../actor/instance.ts";
+import type { MessageEnvelope } from "../../actor/envelope.ts";
+import { PortRef } from "../../actor/port.ts";
+import type { Proc } from "../../actor/proc.ts";
+import type { ActorSupervisionEvent } from "../../actor/supervision.ts";
+import type { ReconfigurableMailboxSender } from "../../actor/reconfigurable_sender.ts";
 import {
   type CreateOrUpdate,
   type GetRankStatus,
@@ -81,8 +81,8 @@ import {
   type KeepaliveGetState,
   type Stop,
   type StopAll,
-} from "./resource/messages.ts";
-import type { StatusOverlayJSON } from "./resource/overlay.ts";
+} from "../resource/protocol.ts";
+import type { StatusOverlayJSON } from "../resource/overlay.ts";
 import {
   type ActorSpec,
   type Configure,
@@ -96,8 +96,8 @@ import {
   type StatusQuery,
   type StopActor,
   type StopActorResult,
-} from "./agent_protocol.ts";
-import { introspect, waitTerminal } from "./_proc_agent_core.ts";
+} from "./protocol.ts";
+import { introspect, waitTerminal } from "./_core.ts";
 import {
   handleConfigure,
   handleGspawn,
@@ -105,13 +105,13 @@ import {
   handleStopActor,
   type V0Host,
   type V0Mode,
-} from "./_proc_agent_v0.ts";
-import { ActorResources, errorText, safeJson } from "./_proc_agent_resources.ts";
-import { OrphanCheck } from "./_proc_agent_orphans.ts";
-import { actorFailure, pushFailure } from "./supervision/push.ts";
+} from "./_v0.ts";
+import { ActorResources, errorText, safeJson } from "./_resources.ts";
+import { OrphanCheck } from "./_orphans.ts";
+import { actorFailure, pushFailure } from "../supervision/push.ts";
 
-export { actorStatusToResource } from "./_proc_agent_core.ts";
-export { SUPERVISION_REFUSAL } from "./_proc_agent_resources.ts";
+export { actorStatusToResource } from "./_core.ts";
+export { SUPERVISION_REFUSAL } from "./_resources.ts";
 
 /** Options of a {@linkcode ProcAgent}. */
 export interface ProcAgentOptions {
@@ -141,10 +141,10 @@ export interface ProcAgentOptions {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { Proc } from "../actor/proc.ts";
- * import { registerActorType } from "../actor/registry.ts";
+ * import { Proc } from "../../actor/proc.ts";
+ * import { registerActorType } from "../../actor/registry.ts";
  * import { ProcAgent } from "./proc_agent.ts";
- * import type { StatusOverlayJSON } from "./resource/overlay.ts";
+ * import type { StatusOverlayJSON } from "../resource/overlay.ts";
  *
  * registerActorType("doc::Noop", () => ({ handlers: {} }));
  * await using proc = Proc.local();
@@ -196,7 +196,7 @@ export class ProcAgent implements V0Host {
    * @param proc The proc.
    * @param options Callbacks and overrides.
    * @returns The agent's handle.
-   * @throws {import("../actor/proc.ts").DuplicateActorNameError} When the proc already had one.
+   * @throws {import("../../actor/proc.ts").DuplicateActorNameError} When the proc already had one.
    */
   static bootV1(proc: Proc, options: ProcAgentOptions = {}): ActorHandle<ProcAgent> {
     const { v0Sender: _ignored, ...rest } = options;
@@ -243,7 +243,7 @@ export class ProcAgent implements V0Host {
     console.warn(`hypermesh: proc agent could not deliver ${envelope.type} to ${envelope.dest}`);
   }
 
-  /** Message handlers (see `agent_protocol.ts`). */
+  /** Message handlers (see `mesh/proc_agent/protocol.ts`). */
   readonly handlers = {
     CreateOrUpdate: (cx: Context, msg: CreateOrUpdate<ActorSpec>): Promise<void> =>
       this.#create(cx, msg),

@@ -32,14 +32,14 @@
  * @module
  */
 
-import { ReconfigurableMailboxSender } from "../actor/reconfigurable_sender.ts";
-import { Proc, type ProcOptions } from "../actor/proc.ts";
-import type { ProcId } from "../actor/reference.ts";
-import type { ActorHandle } from "../actor/instance.ts";
-import { PROC_AGENT_V0_ACTOR_NAME } from "./agent_protocol.ts";
+import { ReconfigurableMailboxSender } from "../../actor/reconfigurable_sender.ts";
+import { Proc, type ProcOptions } from "../../actor/proc.ts";
+import type { ProcId } from "../../actor/reference.ts";
+import type { ActorHandle } from "../../actor/instance.ts";
+import { PROC_AGENT_V0_ACTOR_NAME } from "./protocol.ts";
 import { ProcAgent, type ProcAgentOptions } from "./proc_agent.ts";
 
-export { ProcAgentStateError } from "./_proc_agent_v0.ts";
+export { ProcAgentStateError } from "./_v0.ts";
 
 /** Options of {@linkcode bootstrapV0}. */
 export interface BootstrapV0Options extends Omit<ProcAgentOptions, "v0Sender"> {
@@ -66,9 +66,9 @@ export interface BootstrappedV0 {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { ChannelAddr } from "../channel/addr.ts";
- * import { ProcId } from "../actor/reference.ts";
- * import { bootstrapV0 } from "./proc_agent_v0.ts";
+ * import { ChannelAddr } from "../../channel/addr.ts";
+ * import { ProcId } from "../../actor/reference.ts";
+ * import { bootstrapV0 } from "./v0.ts";
  *
  * const { proc, agent, sender } = bootstrapV0(new ProcId(ChannelAddr.local(0), "v0doc"));
  * await using _p = proc;

@@ -9,12 +9,12 @@
  * @module
  */
 
-import type { ConfigSnapshot } from "../config/config.ts";
-import type { BootstrapCommandData } from "../launcher/command.ts";
-import type { ProcBindInit } from "../launcher/proc_bind.ts";
-import type { ProcStatus } from "../bootstrap/proc_status.ts";
-import { Status } from "./resource/status.ts";
-import type { SupervisorRef } from "./supervision/mesh_supervisor.ts";
+import type { ConfigSnapshot } from "../../config/config.ts";
+import type { BootstrapCommandData } from "../../launcher/command.ts";
+import type { ProcBindInit } from "../../launcher/proc_bind.ts";
+import type { ProcStatus } from "../../bootstrap/proc_status.ts";
+import { Status } from "../resource/status.ts";
+import type { SupervisorRef } from "../supervision/mesh_supervisor.ts";
 
 /** The host agent's actor name, on the host's `service` proc. */
 export const HOST_AGENT_NAME = "host_agent";
@@ -127,7 +127,7 @@ export interface HostIntrospect {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { clampMaxInFlight } from "./_host_agent_protocol.ts";
+ * import { clampMaxInFlight } from "./protocol.ts";
  * assertEquals([clampMaxInFlight(0), clampMaxInFlight(1000), clampMaxInFlight(8)], [1, 256, 8]);
  * ```
  */
@@ -146,7 +146,7 @@ export function clampMaxInFlight(n: number): number {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { procStatusToStatus } from "./_host_agent_protocol.ts";
+ * import { procStatusToStatus } from "./protocol.ts";
  * assertEquals(procStatusToStatus({ kind: "Starting" }).kind, "Initializing");
  * assertEquals(procStatusToStatus({ kind: "Killed", signal: 9, coreDumped: false }), {
  *   kind: "Failed",
