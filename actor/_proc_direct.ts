@@ -10,8 +10,8 @@ import type { ChannelAddr } from "../channel/addr.ts";
 import { serve } from "../channel/mod.ts";
 import type { MailboxSender, MessageEnvelope } from "./envelope.ts";
 import { isValidName, ProcId } from "./reference.ts";
-import { DialMailboxRouter } from "./dial_router.ts";
-import { serveMailbox } from "./mailbox_server.ts";
+import { DialMailboxRouter } from "./transport/dial_router.ts";
+import { serveMailbox } from "./transport/mailbox_server.ts";
 import type { Proc } from "./proc.ts";
 
 /**

@@ -5,9 +5,9 @@
  */
 
 export * from "./unroutable.ts";
-export * from "./mailbox_client.ts";
-export * from "./mailbox_server.ts";
-export * from "./dial_router.ts";
-export * from "./reconfigurable_sender.ts";
-export * from "./proc_or_dial.ts";
-export * from "./local_proc_dialer.ts";
+export * from "./transport/mailbox_client.ts";
+export * from "./transport/mailbox_server.ts";
+export * from "./transport/dial_router.ts";
+export * from "./transport/reconfigurable_sender.ts";
+export * from "./transport/proc_or_dial.ts";
+export * from "./transport/local_proc_dialer.ts";

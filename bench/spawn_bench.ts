@@ -25,7 +25,7 @@ import { fmtStats, spawnBareChildren, stats, stopBareChildren } from "./_floor.t
 import { ChannelAddr } from "../channel/addr.ts";
 import { ProcId } from "../actor/reference.ts";
 import { Proc } from "../actor/proc.ts";
-import type { DialMailboxRouter } from "../actor/dial_router.ts";
+import type { DialMailboxRouter } from "../actor/transport/dial_router.ts";
 import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { BootstrapProcManager } from "../bootstrap/manager.ts";

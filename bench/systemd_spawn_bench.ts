@@ -20,7 +20,7 @@ import { fmtStats, stats } from "./_floor.ts";
 import { ChannelAddr } from "../channel/addr.ts";
 import { ProcId } from "../actor/reference.ts";
 import { Proc } from "../actor/proc.ts";
-import type { DialMailboxRouter } from "../actor/dial_router.ts";
+import type { DialMailboxRouter } from "../actor/transport/dial_router.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import type { LaunchOptions } from "../launcher/types.ts";
 import { SystemdProcLauncher, SystemdUnavailableError } from "../launcher/systemd.ts";

@@ -72,9 +72,9 @@ import type { Actor } from "../actor/actor.ts";
 import type { ActorHandle } from "../actor/instance.ts";
 import { ActorRef } from "../actor/port.ts";
 import { Proc } from "../actor/proc.ts";
-import { MailboxClient } from "../actor/mailbox_client.ts";
-import { LocalProcDialer } from "../actor/local_proc_dialer.ts";
-import { type MailboxServerHandle, serveMailbox } from "../actor/mailbox_server.ts";
+import { MailboxClient } from "../actor/transport/mailbox_client.ts";
+import { LocalProcDialer } from "../actor/transport/local_proc_dialer.ts";
+import { type MailboxServerHandle, serveMailbox } from "../actor/transport/mailbox_server.ts";
 import { HostError } from "../host/errors.ts";
 import {
   type Bootstrap,

@@ -31,7 +31,7 @@ import { ProcId } from "../actor/reference.ts";
 import type { ActorHandle } from "../actor/instance.ts";
 import { ActorRef } from "../actor/port.ts";
 import type { Proc } from "../actor/proc.ts";
-import { type MailboxServerHandle, serveMailbox } from "../actor/mailbox_server.ts";
+import { type MailboxServerHandle, serveMailbox } from "../actor/transport/mailbox_server.ts";
 
 /** The allocator's address (v0). */
 export const BOOTSTRAP_ADDR_ENV = "HYPERACTOR_MESH_BOOTSTRAP_ADDR";

@@ -17,8 +17,8 @@ import type { MessageEnvelope } from "../actor/envelope.ts";
 import { ProcId } from "../actor/reference.ts";
 import type { Actor } from "../actor/actor.ts";
 import { Proc, type ProcOptions } from "../actor/proc.ts";
-import { MailboxClient } from "../actor/mailbox_client.ts";
-import { type MailboxServerHandle, serveMailbox } from "../actor/mailbox_server.ts";
+import { MailboxClient } from "../actor/transport/mailbox_client.ts";
+import { type MailboxServerHandle, serveMailbox } from "../actor/transport/mailbox_server.ts";
 import { HostError } from "./errors.ts";
 import { type AgentSpawner, spawnAgent } from "./_agent.ts";
 

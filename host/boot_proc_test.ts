@@ -2,7 +2,7 @@ import { assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { ChannelAddr, serve } from "../channel/mod.ts";
 import { ProcId } from "../actor/reference.ts";
 import { ActorRef } from "../actor/port.ts";
-import { MailboxClient } from "../actor/mailbox_client.ts";
+import { MailboxClient } from "../actor/transport/mailbox_client.ts";
 import { Proc } from "../actor/proc.ts";
 import { type ProcCallback, readSpawnProcParams, spawnProc } from "./boot_proc.ts";
 import { HostError } from "./errors.ts";

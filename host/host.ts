@@ -37,9 +37,9 @@ import type { ActorRef } from "../actor/port.ts";
 import type { Actor } from "../actor/actor.ts";
 import type { ClientInstance, Context } from "../actor/instance.ts";
 import { Proc } from "../actor/proc.ts";
-import { DialMailboxRouter } from "../actor/dial_router.ts";
-import { ProcOrDialSender } from "../actor/proc_or_dial.ts";
-import { type MailboxServerHandle, serveMailbox } from "../actor/mailbox_server.ts";
+import { DialMailboxRouter } from "../actor/transport/dial_router.ts";
+import { ProcOrDialSender } from "../actor/transport/proc_or_dial.ts";
+import { type MailboxServerHandle, serveMailbox } from "../actor/transport/mailbox_server.ts";
 import { HostError } from "./errors.ts";
 import type { ConfigOf, HandleOf, ManagerAgent, ProcHandle, ProcManager } from "./proc_handle.ts";
 import {

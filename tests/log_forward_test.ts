@@ -11,7 +11,7 @@ import { assert, assertEquals } from "@std/assert";
 import { ChannelAddr } from "../channel/addr.ts";
 import { ProcId } from "../actor/reference.ts";
 import { Proc } from "../actor/proc.ts";
-import type { DialMailboxRouter } from "../actor/dial_router.ts";
+import type { DialMailboxRouter } from "../actor/transport/dial_router.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { attrs, config } from "../config/mod.ts";
 import { BootstrapProcManager } from "../bootstrap/manager.ts";

@@ -14,15 +14,15 @@ import {
   type MessageEnvelope,
   postEnvelope,
 } from "../actor/envelope.ts";
-import { DialMailboxRouter } from "../actor/dial_router.ts";
-import { MailboxClient } from "../actor/mailbox_client.ts";
+import { DialMailboxRouter } from "../actor/transport/dial_router.ts";
+import { MailboxClient } from "../actor/transport/mailbox_client.ts";
 import {
   type MailboxServerHandle,
   serveMailbox,
   UNDELIVERABLE_TYPE,
   undeliverablePortOf,
-} from "../actor/mailbox_server.ts";
-import { ProcOrDialSender } from "../actor/proc_or_dial.ts";
+} from "../actor/transport/mailbox_server.ts";
+import { ProcOrDialSender } from "../actor/transport/proc_or_dial.ts";
 
 const TEST_DEADLINE_MS = 15_000;
 const permissions: Deno.PermissionOptions = {

@@ -14,7 +14,7 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { ChannelAddr } from "../channel/addr.ts";
 import { ProcId } from "../actor/reference.ts";
 import { context, shutdownContext } from "../actor/context.ts";
-import type { DialMailboxRouter } from "../actor/dial_router.ts";
+import type { DialMailboxRouter } from "../actor/transport/dial_router.ts";
 import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { SystemdProcLauncher, unitName } from "../launcher/systemd.ts";

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { ChannelAddr } from "../channel/addr.ts";
-import type { DialMailboxRouter } from "../actor/dial_router.ts";
+import type { DialMailboxRouter } from "../actor/transport/dial_router.ts";
 import { ActorRef } from "../actor/port.ts";
 import { Proc } from "../actor/proc.ts";
 import { BootstrapCommand } from "../launcher/command.ts";

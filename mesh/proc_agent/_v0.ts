@@ -6,9 +6,9 @@
 
 import type { Context } from "../../actor/instance.ts";
 import type { Proc } from "../../actor/proc.ts";
-import type { ReconfigurableMailboxSender } from "../../actor/reconfigurable_sender.ts";
-import { DialMailboxRouter } from "../../actor/dial_router.ts";
-import { MailboxClient } from "../../actor/mailbox_client.ts";
+import type { ReconfigurableMailboxSender } from "../../actor/transport/reconfigurable_sender.ts";
+import { DialMailboxRouter } from "../../actor/transport/dial_router.ts";
+import { MailboxClient } from "../../actor/transport/mailbox_client.ts";
 import { spawnByTypeName } from "../../actor/registry.ts";
 import {
   type Configure,

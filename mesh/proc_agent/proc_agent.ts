@@ -68,7 +68,7 @@ import type { MessageEnvelope } from "../../actor/envelope.ts";
 import { PortRef } from "../../actor/port.ts";
 import type { Proc } from "../../actor/proc.ts";
 import type { ActorSupervisionEvent } from "../../actor/supervision.ts";
-import type { ReconfigurableMailboxSender } from "../../actor/reconfigurable_sender.ts";
+import type { ReconfigurableMailboxSender } from "../../actor/transport/reconfigurable_sender.ts";
 import {
   type CreateOrUpdate,
   type GetRankStatus,

@@ -32,7 +32,7 @@
  * @module
  */
 
-import { ReconfigurableMailboxSender } from "../../actor/reconfigurable_sender.ts";
+import { ReconfigurableMailboxSender } from "../../actor/transport/reconfigurable_sender.ts";
 import { Proc, type ProcOptions } from "../../actor/proc.ts";
 import type { ProcId } from "../../actor/reference.ts";
 import type { ActorHandle } from "../../actor/instance.ts";

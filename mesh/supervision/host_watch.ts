@@ -44,7 +44,7 @@ import type { Proc } from "../../actor/proc.ts";
 import { ProcId } from "../../actor/reference.ts";
 import { ActorRef, type PortRef } from "../../actor/port.ts";
 import type { PortReceiver } from "../../actor/mailbox.ts";
-import { DialMailboxRouter, isReferencePrefix } from "../../actor/dial_router.ts";
+import { DialMailboxRouter, isReferencePrefix } from "../../actor/transport/dial_router.ts";
 import { config } from "../../config/config.ts";
 import { HOST_HEARTBEAT_INTERVAL, HOST_HEARTBEAT_TIMEOUT } from "../../config/attrs.ts";
 import { SERVICE_PROC_NAME } from "../../host/host.ts";

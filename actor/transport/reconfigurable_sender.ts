@@ -18,7 +18,7 @@ import {
   type MessageEnvelope,
   postEnvelope,
   type ReturnHandle,
-} from "./envelope.ts";
+} from "../envelope.ts";
 
 /**
  * Queues posts until {@linkcode ReconfigurableMailboxSender.configure}, then relays.
@@ -29,7 +29,7 @@ import {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { createEnvelope, postEnvelope, type MessageEnvelope } from "./envelope.ts";
+ * import { createEnvelope, postEnvelope, type MessageEnvelope } from "../envelope.ts";
  * import { ReconfigurableMailboxSender } from "./reconfigurable_sender.ts";
  *
  * const got: unknown[] = [];

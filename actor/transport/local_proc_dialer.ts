@@ -25,11 +25,11 @@
  * @module
  */
 
-import { ChannelAddr } from "../channel/addr.ts";
-import { bounce, type MailboxSender, type MessageEnvelope, type ReturnHandle } from "./envelope.ts";
+import { ChannelAddr } from "../../channel/addr.ts";
+import { bounce, type MailboxSender, type MessageEnvelope, type ReturnHandle } from "../envelope.ts";
 import { MailboxClient } from "./mailbox_client.ts";
 import type { DialedSender, MailboxDialer } from "./dial_router.ts";
-import { procKeyOf } from "./reference.ts";
+import { procKeyOf } from "../reference.ts";
 
 const DECISION_CACHE_LIMIT = 65_536;
 const SUFFIXED = /^[A-Za-z0-9_]+-[A-Za-z0-9_-]+$/;
@@ -76,7 +76,7 @@ type Link = { ok: true; client: DialedSender } | { ok: false; error: string };
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { createEnvelope, type MessageEnvelope } from "./envelope.ts";
+ * import { createEnvelope, type MessageEnvelope } from "../envelope.ts";
  * import { LocalProcDialer } from "./local_proc_dialer.ts";
  *
  * const viaBackend: string[] = [];
@@ -108,7 +108,7 @@ export class LocalProcDialer implements MailboxSender, AsyncDisposable {
   /**
    * Creates the forwarder (dials nothing yet).
    * @param options Addresses, backend and policy.
-   * @throws {import("../channel/addr.ts").ChannelAddrParseError} For unparsable `localAddr` text.
+   * @throws {import("../../channel/addr.ts").ChannelAddrParseError} For unparsable `localAddr` text.
    * @throws {TypeError} For an empty `socketDir`.
    */
   constructor(options: LocalProcDialerOptions) {

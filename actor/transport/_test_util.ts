@@ -4,7 +4,7 @@
  * @module
  */
 
-import { createEnvelope, type MailboxSender, type MessageEnvelope } from "./envelope.ts";
+import { createEnvelope, type MailboxSender, type MessageEnvelope } from "../envelope.ts";
 import type { DialedSender } from "./dial_router.ts";
 
 /**

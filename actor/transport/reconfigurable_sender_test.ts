@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "@std/assert";
-import { type MessageEnvelope, postEnvelope } from "./envelope.ts";
+import { type MessageEnvelope, postEnvelope } from "../envelope.ts";
 import { ReconfigurableMailboxSender } from "./reconfigurable_sender.ts";
-import { RecordingSender, testEnvelope } from "./_transport_test_util.ts";
+import { RecordingSender, testEnvelope } from "./_test_util.ts";
 
 const DEST = "local:1,world_0,receiver[0][1]";
 const noReturn = () => {};

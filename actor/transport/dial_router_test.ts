@@ -1,10 +1,10 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { ChannelAddr } from "../channel/addr.ts";
-import { type MessageEnvelope, postEnvelope } from "./envelope.ts";
+import { ChannelAddr } from "../../channel/addr.ts";
+import { type MessageEnvelope, postEnvelope } from "../envelope.ts";
 import { DialMailboxRouter, isReferencePrefix } from "./dial_router.ts";
-import { ActorId, ProcId, ReferenceParseError } from "./reference.ts";
-import { UNROUTABLE_MESSAGE } from "./unroutable.ts";
-import { FakeDialer, RecordingSender, testEnvelope } from "./_transport_test_util.ts";
+import { ActorId, ProcId, ReferenceParseError } from "../reference.ts";
+import { UNROUTABLE_MESSAGE } from "../unroutable.ts";
+import { FakeDialer, RecordingSender, testEnvelope } from "./_test_util.ts";
 
 const A = "unix:@hostA";
 

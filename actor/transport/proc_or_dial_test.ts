@@ -1,8 +1,8 @@
 import { assertEquals, assertThrows } from "@std/assert";
-import { postEnvelope } from "./envelope.ts";
+import { postEnvelope } from "../envelope.ts";
 import { ProcOrDialSender } from "./proc_or_dial.ts";
-import { ProcId } from "./reference.ts";
-import { RecordingSender, testEnvelope } from "./_transport_test_util.ts";
+import { ProcId } from "../reference.ts";
+import { RecordingSender, testEnvelope } from "./_test_util.ts";
 
 Deno.test("MB-21: ProcOrDialSender delivers to local procs first, else to the router", async () => {
   const router = new RecordingSender();

@@ -1,11 +1,11 @@
 import { assert, assertEquals } from "@std/assert";
-import { ChannelAddr } from "../channel/addr.ts";
-import { WatchCell } from "../channel/watch_cell.ts";
-import { SendError } from "../channel/errors.ts";
-import type { ChannelTx, TxStatus } from "../channel/types.ts";
-import { type MessageEnvelope, postEnvelope } from "./envelope.ts";
+import { ChannelAddr } from "../../channel/addr.ts";
+import { WatchCell } from "../../channel/watch_cell.ts";
+import { SendError } from "../../channel/errors.ts";
+import type { ChannelTx, TxStatus } from "../../channel/types.ts";
+import { type MessageEnvelope, postEnvelope } from "../envelope.ts";
 import { MailboxClient } from "./mailbox_client.ts";
-import { testEnvelope } from "./_transport_test_util.ts";
+import { testEnvelope } from "./_test_util.ts";
 
 /** Fake transmitter: keeps posts pending until `ack()` or `fail()`. */
 class FakeTx implements ChannelTx<MessageEnvelope> {

@@ -1,16 +1,16 @@
 import { assert, assertEquals } from "@std/assert";
-import { ChannelAddr } from "../channel/addr.ts";
-import type { ChannelServer } from "../channel/types.ts";
-import { createEnvelope, type MailboxSender, type MessageEnvelope } from "./envelope.ts";
+import { ChannelAddr } from "../../channel/addr.ts";
+import type { ChannelServer } from "../../channel/types.ts";
+import { createEnvelope, type MailboxSender, type MessageEnvelope } from "../envelope.ts";
 import {
   serveMailbox,
   UNDELIVERABLE_TYPE,
   undeliverableEnvelope,
   undeliverablePortOf,
 } from "./mailbox_server.ts";
-import { handlerPortIndex } from "./reference.ts";
-import { UNROUTABLE_SENDER } from "./unroutable.ts";
-import { testEnvelope } from "./_transport_test_util.ts";
+import { handlerPortIndex } from "../reference.ts";
+import { UNROUTABLE_SENDER } from "../unroutable.ts";
+import { testEnvelope } from "./_test_util.ts";
 
 /** Fake channel server: a queue fed by `push()`; close() drains, then ends. */
 class FakeServer implements ChannelServer<MessageEnvelope> {

@@ -24,9 +24,9 @@
  * @module
  */
 
-import { type ChannelTx, dial, type SendError, SERVER_CLOSED } from "../channel/mod.ts";
-import type { ChannelAddr } from "../channel/addr.ts";
-import { bounce, type MailboxSender, type MessageEnvelope, type ReturnHandle } from "./envelope.ts";
+import { type ChannelTx, dial, type SendError, SERVER_CLOSED } from "../../channel/mod.ts";
+import type { ChannelAddr } from "../../channel/addr.ts";
+import { bounce, type MailboxSender, type MessageEnvelope, type ReturnHandle } from "../envelope.ts";
 
 /**
  * Posts envelopes over a channel transmitter, bouncing what the channel returns.
@@ -34,9 +34,9 @@ import { bounce, type MailboxSender, type MessageEnvelope, type ReturnHandle } f
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { ChannelAddr } from "../channel/addr.ts";
- * import { WatchCell } from "../channel/watch_cell.ts";
- * import { createEnvelope, type MessageEnvelope } from "./envelope.ts";
+ * import { ChannelAddr } from "../../channel/addr.ts";
+ * import { WatchCell } from "../../channel/watch_cell.ts";
+ * import { createEnvelope, type MessageEnvelope } from "../envelope.ts";
  * import { MailboxClient } from "./mailbox_client.ts";
  *
  * // A stand-in transmitter whose link is already down: it returns everything.

@@ -35,11 +35,11 @@
  * @module
  */
 
-import { ChannelAddr } from "../channel/addr.ts";
-import { actorKeyOf, parseReference, procKeyOf, type Reference } from "./reference.ts";
-import { bounce, type MailboxSender, type MessageEnvelope, type ReturnHandle } from "./envelope.ts";
+import { ChannelAddr } from "../../channel/addr.ts";
+import { actorKeyOf, parseReference, procKeyOf, type Reference } from "../reference.ts";
+import { bounce, type MailboxSender, type MessageEnvelope, type ReturnHandle } from "../envelope.ts";
 import { MailboxClient } from "./mailbox_client.ts";
-import { UNROUTABLE_SENDER } from "./unroutable.ts";
+import { UNROUTABLE_SENDER } from "../unroutable.ts";
 
 /** A sender the router dialed and owns: it is closed on eviction and disposal. */
 export interface DialedSender extends MailboxSender {
@@ -94,7 +94,7 @@ export function isReferencePrefix(prefix: string, key: string): boolean {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { createEnvelope, type MessageEnvelope } from "./envelope.ts";
+ * import { createEnvelope, type MessageEnvelope } from "../envelope.ts";
  * import { DialMailboxRouter } from "./dial_router.ts";
  *
  * const delivered: string[] = [];
@@ -147,8 +147,8 @@ export class DialMailboxRouter implements MailboxSender, AsyncDisposable {
    * binding of the same key; a changed address evicts the old client (MB-18).
    * @param ref A proc, actor or port id, or its text.
    * @param addr The address to route to.
-   * @throws {import("./reference.ts").ReferenceParseError} For unparsable reference text.
-   * @throws {import("../channel/addr.ts").ChannelAddrParseError} For unparsable address text.
+   * @throws {import("../reference.ts").ReferenceParseError} For unparsable reference text.
+   * @throws {import("../../channel/addr.ts").ChannelAddrParseError} For unparsable address text.
    */
   bind(ref: Reference | string, addr: ChannelAddr | string): void {
     const key = referenceKey(ref);
@@ -168,7 +168,7 @@ export class DialMailboxRouter implements MailboxSender, AsyncDisposable {
    * Removes every binding that `ref` covers (MB-10 prefix rule).
    * @param ref A proc, actor or port id, or its text.
    * @returns How many bindings were removed.
-   * @throws {import("./reference.ts").ReferenceParseError} For unparsable reference text.
+   * @throws {import("../reference.ts").ReferenceParseError} For unparsable reference text.
    */
   unbind(ref: Reference | string): number {
     const prefix = referenceKey(ref);

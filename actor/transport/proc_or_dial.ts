@@ -11,8 +11,8 @@
  * @module
  */
 
-import type { MailboxSender, MessageEnvelope, ReturnHandle } from "./envelope.ts";
-import { type ProcId, procKeyOf } from "./reference.ts";
+import type { MailboxSender, MessageEnvelope, ReturnHandle } from "../envelope.ts";
+import { type ProcId, procKeyOf } from "../reference.ts";
 
 /**
  * Delivers to registered local procs in-process, otherwise to a router.
@@ -20,7 +20,7 @@ import { type ProcId, procKeyOf } from "./reference.ts";
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { createEnvelope, type MessageEnvelope } from "./envelope.ts";
+ * import { createEnvelope, type MessageEnvelope } from "../envelope.ts";
  * import { ProcOrDialSender } from "./proc_or_dial.ts";
  *
  * const seen: string[] = [];

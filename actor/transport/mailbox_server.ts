@@ -32,8 +32,8 @@
  * @module
  */
 
-import type { ChannelServer } from "../channel/mod.ts";
-import { actorKeyOf, handlerPortIndex } from "./reference.ts";
+import type { ChannelServer } from "../../channel/mod.ts";
+import { actorKeyOf, handlerPortIndex } from "../reference.ts";
 import {
   createEnvelope,
   describeEnvelope,
@@ -42,7 +42,7 @@ import {
   type MessageEnvelope,
   postEnvelope,
   type ReturnHandle,
-} from "./envelope.ts";
+} from "../envelope.ts";
 
 /** Message type name of an undeliverable-envelope notification. */
 export const UNDELIVERABLE_TYPE = "Undeliverable";
@@ -57,7 +57,7 @@ const UNDELIVERABLE_PORT_INDEX = handlerPortIndex(UNDELIVERABLE_TYPE);
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { handlerPortIndex } from "./reference.ts";
+ * import { handlerPortIndex } from "../reference.ts";
  * import { undeliverablePortOf } from "./mailbox_server.ts";
  * assertEquals(
  *   undeliverablePortOf("local:1,p,a[0]"),
@@ -77,7 +77,7 @@ export function undeliverablePortOf(senderActorKey: string): string {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { createEnvelope } from "./envelope.ts";
+ * import { createEnvelope } from "../envelope.ts";
  * import { undeliverableEnvelope, UNDELIVERABLE_TYPE } from "./mailbox_server.ts";
  * const e = createEnvelope({ sender: "local:1,p,a[0]", dest: "local:2,q,b[0][3]", type: "T", data: 0 });
  * const u = undeliverableEnvelope(e);
@@ -117,7 +117,7 @@ export interface MailboxServerHandle extends AsyncDisposable {
  * @returns The loop's handle.
  * @example
  * ```ts ignore
- * import { serve } from "../channel/mod.ts";
+ * import { serve } from "../../channel/mod.ts";
  * await using handle = serveMailbox(await serve("unix:/tmp/p.sock"), proc);
  * ```
  */

@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "@std/assert";
-import { type MessageEnvelope, postEnvelope } from "./envelope.ts";
+import { type MessageEnvelope, postEnvelope } from "../envelope.ts";
 import { isSuffixedProcName, LocalProcDialer } from "./local_proc_dialer.ts";
-import { FakeDialer, RecordingSender, testEnvelope } from "./_transport_test_util.ts";
+import { FakeDialer, RecordingSender, testEnvelope } from "./_test_util.ts";
 
 const HOST = "unix:@host-backend";
 
