@@ -325,9 +325,9 @@ let privateDir: string | undefined;
 function runtimeDir(): string {
   if (privateDir !== undefined) return privateDir;
   const base = Deno.env.get("XDG_RUNTIME_DIR");
-  privateDir = Deno.makeTempDirSync(
-    base ? { dir: base, prefix: "hypermesh-" } : { prefix: "hypermesh-" },
-  );
+  // `hypermesh-<pid>-`: the name bootstrap managers sweep once this process is dead (OW-5).
+  const prefix = `hypermesh-${Deno.pid}-`;
+  privateDir = Deno.makeTempDirSync(base ? { dir: base, prefix } : { prefix });
   Deno.chmodSync(privateDir, 0o700);
   const dir = privateDir;
   globalThis.addEventListener("unload", () => {

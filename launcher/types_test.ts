@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { BootstrapCommand } from "./command.ts";
+import { CHANNEL_SECRET_ENV, channelSecrets } from "../channel/secret.ts";
 import {
   BOOTSTRAP_MODE_ENV,
   formatProcessName,
@@ -91,13 +92,16 @@ function options(extra: Partial<LaunchOptions> = {}): LaunchOptions {
   };
 }
 
-Deno.test("LN-7: launchEnv() adds the three variables over the command env, keys sorted", () => {
+Deno.test("LN-7: launchEnv() adds the bootstrap variables (and the secret) over the command env, keys sorted", () => {
   const env = launchEnv(options({ logChannel: "unix:@log" }));
+  // AU-2: the child also gets this process's secret, unless it runs insecure.
+  const secret = channelSecrets()?.[0];
   assertEquals(env, {
     A: "a",
     [LOG_CHANNEL_ENV]: "unix:@log",
     [BOOTSTRAP_MODE_ENV]: "cGF5bG9hZA==",
     [PROCESS_NAME_ENV]: "p @ h",
+    ...(secret === undefined ? {} : { [CHANNEL_SECRET_ENV]: secret.toEnv() }),
     Z: "z",
   });
   assertEquals(Object.keys(env), [...Object.keys(env)].sort(), "LN-7: keys must be sorted");

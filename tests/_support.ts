@@ -74,6 +74,31 @@ export async function survivors(pids: readonly number[], withinMs = 2_000): Prom
 }
 
 /**
+ * Waits until `pid` catches `signal` (its handler is installed), read from
+ * the `SigCgt` mask of `/proc/PID/status` — a real event instead of a sleep.
+ * @param pid A process id.
+ * @param signal A signal number (15 for SIGTERM).
+ * @param withinMs How long to wait.
+ * @throws {Error} When the handler is not installed in time.
+ */
+export async function waitForSignalHandler(
+  pid: number,
+  signal: number,
+  withinMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (Date.now() < deadline) {
+    // Reading /proc/PID needs --allow-all in Deno; cat needs only --allow-run.
+    const out = await new Deno.Command("cat", { args: [`/proc/${pid}/status`], stdout: "piped" })
+      .output();
+    const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(new TextDecoder().decode(out.stdout));
+    if (m !== null && (BigInt(`0x${m[1]}`) >> BigInt(signal - 1)) & 1n) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`pid ${pid} installed no handler for signal ${signal} within ${withinMs} ms`);
+}
+
+/**
  * The status kinds a proc handle goes through, up to and including its exit.
  * @param handle Anything with a status `watch()`.
  * @returns The kinds in order.

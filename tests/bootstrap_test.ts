@@ -18,6 +18,7 @@ import {
   ROOT,
   statusKinds,
   survivors,
+  waitForSignalHandler,
   withManager,
 } from "./_support.ts";
 
@@ -107,7 +108,7 @@ Deno.test("LN-1, LN-2: a child that ignores SIGTERM is SIGKILLed after the grace
     const handle = await spawn("stubborn-0", {
       bootstrapCommand: fixtureCommand("bootstrap_ignore_sigterm.ts"),
     });
-    await new Promise((resolve) => setTimeout(resolve, 300)); // let it install its handler
+    await waitForSignalHandler(handle.pid!, 15); // SIGTERM ignored before we stop it
     const status = await handle.terminate(cx, 300, "test");
     assertEquals(status, { kind: "Killed", signal: 9, coreDumped: false });
   });

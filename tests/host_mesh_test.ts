@@ -145,7 +145,8 @@ Deno.test("a host whose bootstrap command is `false` fails creation with ProcCre
 });
 
 Deno.test("a host whose bootstrap command is `sleep 60` times out: ProcSpawnError [Timeout, Running]", async () => {
-  using _idle = config.override(attrs.MESH_PROC_SPAWN_MAX_IDLE, 1_500);
+  // Long enough for the real worker host to come up on a loaded machine.
+  using _idle = config.override(attrs.MESH_PROC_SPAWN_MAX_IDLE, 3_000);
   const addrs = [ChannelAddr.any("unix"), ChannelAddr.any("unix")];
   const children = [
     startHostMode(addrs[0], BootstrapCommand.fromPath("sleep", ["60"])),

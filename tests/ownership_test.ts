@@ -78,7 +78,11 @@ Deno.test("OW-4 / OW-5: SIGKILL of a HostMesh.process owner ends every host and 
     const procs = await childrenOf(hosts);
     assertEquals(procs.length, 4, `two procs per host: ${procs}`);
     const dirs = [...Deno.readDirSync(runtimeDir)].map((e) => e.name);
-    assertEquals(dirs.filter((d) => hosts.includes(ownerPidOf(d)!)).length, 2, `${dirs}`);
+    // Each host has its manager's socket dir and its own channel dir (AU-8), both `hypermesh-<pid>-*`.
+    const owners = new Set(
+      dirs.map(ownerPidOf).filter((pid) => pid !== undefined && hosts.includes(pid)),
+    );
+    assertEquals(owners.size, 2, `every host owns a socket dir: ${dirs}`);
     await killed(child);
     assertEquals(
       await survivors([...hosts, ...procs], 2_000),

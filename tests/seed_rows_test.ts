@@ -20,7 +20,7 @@ import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
 import { ProcMesh } from "../mesh/proc_mesh.ts";
 import { Region } from "../ndslice/region.ts";
 import { MeshConfigurationError, ProcNotExistError } from "../mesh/host_mesh/errors.ts";
-import { fixtureCommand, withManager } from "./_support.ts";
+import { fixtureCommand, waitForSignalHandler, withManager } from "./_support.ts";
 
 Deno.test("spawn rejects overlapping labels, a proc_bind length mismatch and a failing per-rank bootstrap with MeshConfigurationError; the host still spawns", async () => {
   await using proc = await Proc.direct(ChannelAddr.any("local"), "owner");
@@ -87,7 +87,7 @@ Deno.test("waitOrBrutallyKill escalates: no exit within the grace â†’ Stopping â
     const handle = await spawn("stubborn-0", {
       bootstrapCommand: fixtureCommand("bootstrap_ignore_sigterm.ts"),
     });
-    await new Promise((resolve) => setTimeout(resolve, 300)); // let it install its handler
+    await waitForSignalHandler(handle.pid!, 15); // SIGTERM ignored before we wait on it
     const seen: string[] = [];
     const watching = (async () => {
       for await (const st of handle.watch()) {
