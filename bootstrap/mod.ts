@@ -60,7 +60,7 @@
  * - **BS-30 (warm is cold)**, **BS-31 (quiet drain)**, **BS-37 (no node
  *   timers on a cold proc's life)** — `bootstrap.ts`.
  * - **BS-32 (eligible or cold)**, **BS-33 (never hand out the dead)**,
- *   **BS-34 (pool dispose)**, **BS-35 (bounded respawn)** — `_warm_pool.ts`
+ *   **BS-34 (pool dispose)**, **BS-35 (bounded respawn)** — `warm_pool.ts`
  *   (`HYPERMESH_PREWARM_PROCS`).
  *
  * @example
@@ -162,4 +162,4 @@ export {
   type V0AllocSpec,
   type V0StopOptions,
 } from "./v0_allocator.ts";
-export type { WarmPool, WarmPoolStats } from "./_warm_pool.ts";
+export type { WarmPool, WarmPoolStats } from "./warm_pool.ts";

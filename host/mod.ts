@@ -59,7 +59,7 @@ export * from "./errors.ts";
 export * from "./proc_handle.ts";
 export * from "./terminate.ts";
 export * from "./host.ts";
-export type { AgentSpawner } from "./_agent.ts";
+export type { AgentSpawner } from "./agent.ts";
 export * from "./local_proc_manager.ts";
 export * from "./process_proc_manager.ts";
 export * from "./boot_proc.ts";

@@ -31,4 +31,4 @@ export {
   type SpawnOptions,
 } from "./proc_mesh.ts";
 export { ActorMesh, ActorMeshStopError, ActorSpawnError } from "./actor_mesh.ts";
-export type { V0Host, V0Mode } from "./proc_agent/_v0.ts";
+export type { V0Host, V0Mode } from "./proc_agent/v0_handlers.ts";
