@@ -32,7 +32,7 @@ import type { WarmPool } from "./warm_pool.ts";
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { attrs } from "../config/mod.ts";
- * import { overrideOrGlobal } from "./manager.ts";
+ * import { overrideOrGlobal } from "./_launch_proc.ts";
  * assertEquals(overrideOrGlobal({ [attrs.MESH_TAIL_LOG_LINES.key]: 7 }, attrs.MESH_TAIL_LOG_LINES), 7);
  * ```
  */

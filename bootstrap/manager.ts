@@ -91,8 +91,6 @@ import { awaitCallback, monitorExit } from "./_exit_monitor.ts";
 import { launchBootstrap } from "./_launch_proc.ts";
 import { type WarmPool, warmPoolFromConfig } from "./warm_pool.ts";
 
-export { overrideOrGlobal } from "./_launch_proc.ts";
-
 /** What a bootstrapped child sends on the callback channel (plain data). */
 export interface BootstrapCallback {
   /** The proc's serving address (text). */

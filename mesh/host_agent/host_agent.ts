@@ -71,7 +71,6 @@ import { ProcAgent } from "../proc_agent/proc_agent.ts";
 
 export * from "./protocol.ts";
 export { HostAgentState, type HostAgentStateKind } from "./state.ts";
-export type { BootstrapManagerLike } from "./_backend.ts";
 
 /** How the agent reaches its procs. */
 export type HostAgentMode =

@@ -110,9 +110,6 @@ import { ActorResources, errorText, safeJson } from "./_resources.ts";
 import { OrphanCheck } from "./_orphans.ts";
 import { actorFailure, pushFailure } from "../supervision/push.ts";
 
-export { actorStatusToResource } from "./_core.ts";
-export { SUPERVISION_REFUSAL } from "./_resources.ts";
-
 /** Options of a {@linkcode ProcAgent}. */
 export interface ProcAgentOptions {
   /**
