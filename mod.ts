@@ -28,6 +28,16 @@
  * test helpers are `./testing`, the legacy v0 allocator protocol `./v0`, and
  * the command line / bootstrap child program `./main` (`bootstrap.ts`).
  *
+ * ## Invariants (API-*)
+ * - **API-1 (small root).** This module exports the everyday names only
+ *   (60 to 90 of them): no message guards, wire types, test rigs or
+ *   `_`-prefixed names.
+ * - **API-2 (entry points resolve).** Every `exports` entry of `deno.json`
+ *   is a module that resolves and documents what it exports.
+ * - **API-3 (private is private).** Nothing declared in a folder-private `_`
+ *   file is reachable from an entry point, and no public file re-exports
+ *   one (`tests/api_surface_test.ts`).
+ *
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";

@@ -144,15 +144,7 @@ export {
   HostRef,
   type HostSpawnOptions,
 } from "./host_mesh/host_mesh_ref.ts";
-export {
-  HostMesh,
-  type ProcessOptions,
-  runHost,
-  type ServedHost,
-  serveLocalHost,
-  serveProcessHost,
-  type TeardownReport,
-} from "./host_mesh/host_mesh.ts";
+export { HostMesh, type ProcessOptions, type TeardownReport } from "./host_mesh/host_mesh.ts";
 export {
   ConfigPushError,
   type ConfigPushFailure,
