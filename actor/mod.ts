@@ -38,7 +38,16 @@ export * from "./mailbox.ts";
 export * from "./instance.ts";
 export * from "./proc.ts";
 export * from "./registry.ts";
-export * from "./context.ts";
+export {
+  clientBindAddr,
+  context,
+  contextProc,
+  defaultRootUndeliverableHook,
+  type RootUndeliverableHook,
+  setRootUndeliverableHook,
+  setSupervisedDestinations,
+  shutdownContext,
+} from "./context.ts"; // resetContextForTesting: `./testing`
 export * from "./unroutable.ts";
 export * from "./transport/mailbox_client.ts";
 export * from "./transport/mailbox_server.ts";

@@ -67,6 +67,7 @@ Deno.test("API-1: the root module exports between 60 and 90 names", async () => 
   for (const name of names) {
     assert(!name.startsWith("_"), `API-1: mod.ts exports the private name ${name}`);
     assert(!/ForTesting$/.test(name), `API-1: mod.ts exports the test rig ${name}`);
+    assert(!/^is[A-Z]/.test(name), `API-1: mod.ts exports the message guard ${name}`);
   }
 });
 
