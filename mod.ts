@@ -3,37 +3,172 @@
  * machine or many — the host / bootstrap / launcher / mesh layer of the
  * Monarch actor runtime, for Deno.
  *
- * Layers, bottom up (each re-exported here):
- * - **config** — typed attributes (`HYPERACTOR_*` env vars), layered sources.
- * - **channel** — addresses, `serve`/`dial` over local, unix and tcp links
- *   with sessions, acks and reconnects; `WatchCell`.
- * - **actor** — ids, envelopes, mailboxes and routers, `Proc`, actors,
- *   ports, supervision, the actor type registry, `context()`.
- * - **host** — `Host` (front/back-end muxing), `ProcManager`/`ProcHandle`,
- *   local and process managers.
- * - **launcher** — `ProcLauncher`, `BootstrapCommand`, `ProcBind`, the
- *   native (`Deno.Command`) and systemd (D-Bus) launchers.
- * - **bootstrap** — bootstrap modes, `ProcStatus`, `BootstrapProcManager`,
- *   the child-side `bootstrap()`, parent-death guard, log forwarding.
- * - **mesh** — extents and regions, the resource protocol, proc and host
- *   agents, `ProcMesh`/`ActorMesh`, `HostMesh`/`HostMeshRef`, admin.
+ * This module is the everyday surface: what a program that runs meshes
+ * writes against.
+ * - **Meshes** — {@linkcode HostMesh} (owned hosts: `process`, `local`,
+ *   `localInProcess`, `attach`), {@linkcode HostMeshRef},
+ *   {@linkcode ProcMesh}, {@linkcode ActorMesh}, shaped by
+ *   {@linkcode Extent} / {@linkcode Region}; statuses come back as a
+ *   {@linkcode ValueMesh}.
+ * - **Actors** — {@linkcode context} (this process's client),
+ *   {@linkcode registerActorType}, {@linkcode Actor}, {@linkcode Context},
+ *   refs and ports, {@linkcode shutdownContext}.
+ * - **Supervision and errors** — {@linkcode MeshFailure} (from
+ *   `failures()`), {@linkcode HostLostError}, the spawn and stop errors,
+ *   {@linkcode SendError} / {@linkcode AuthenticationError} of channels.
+ * - **Channels** — {@linkcode serve} / {@linkcode dial} over
+ *   {@linkcode ChannelAddr} (`local:`, `unix:`, `tcp:`, `tls:`), and
+ *   {@linkcode WatchCell} for status.
+ * - **Launchers** — {@linkcode NativeProcLauncher},
+ *   {@linkcode SystemdProcLauncher}, {@linkcode BootstrapCommand},
+ *   {@linkcode stopChild} (polite first, then forced).
+ *
+ * Each layer's whole API is its own entry point: `./config`, `./channel`,
+ * `./actor`, `./host`, `./launcher`, `./bootstrap`, `./ndslice`, `./mesh`;
+ * test helpers are `./testing`, the legacy v0 allocator protocol `./v0`, and
+ * the command line / bootstrap child program `./main` (`bootstrap.ts`).
+ *
+ * ## Invariants (API-*)
+ * - **API-1 (small root).** This module exports the everyday names only
+ *   (60 to 90 of them): no message guards, wire types, test rigs or
+ *   `_`-prefixed names.
+ * - **API-2 (entry points resolve).** Every `exports` entry of `deno.json`
+ *   is a module that resolves and documents what it exports.
+ * - **API-3 (private is private).** Nothing declared in a folder-private `_`
+ *   file is reachable from an entry point, and no public file re-exports
+ *   one (`tests/api_surface_test.ts`).
  *
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { Extent, HostMeshRef, Region } from "./mod.ts";
+ * import {
+ *   type Context,
+ *   context,
+ *   Extent,
+ *   HostMesh,
+ *   type PortRefData,
+ *   registerActorType,
+ *   shutdownContext,
+ * } from "./mod.ts";
  *
- * const ref = HostMeshRef.parse("test:local:1,local:2,local:3,local:4@replica=2/2,host=2/1");
- * assertEquals(ref.range("replica", 1).toString(), "test:local:3,local:4@2+replica=1/2,host=2/1");
- * assertEquals(Region.fromExtent(Extent.of({ hosts: 2 })).toString(), "hosts=2/1");
+ * // Every process that may host the actor registers its type by name.
+ * registerActorType("doc::Greeter", () => ({
+ *   handlers: {
+ *     Greet: (cx: Context, msg: { name: string; reply: PortRefData<string> }) =>
+ *       cx.send(msg.reply, `hello ${msg.name}`),
+ *   },
+ * }));
+ *
+ * const cx = await context(); // this process's client: owner of the meshes it spawns
+ * {
+ *   // Leaving this block shuts the hosts down.
+ *   await using hosts = await HostMesh.localInProcess({ hosts: 2 });
+ *   const procs = await hosts.spawn(cx, "workers", Extent.of({ procs: 2 }));
+ *   const greeters = await procs.spawn(cx, "greeter", "doc::Greeter", {});
+ *   const { ref, receiver } = cx.openPort<string>();
+ *   greeters.cast(cx, "Greet", { name: "mesh", reply: ref.toJSON() });
+ *   const replies: string[] = [];
+ *   for (let i = 0; i < procs.numRanks; i++) replies.push(await receiver.recv({ timeoutMs: 10_000 }));
+ *   assertEquals(replies, ["hello mesh", "hello mesh", "hello mesh", "hello mesh"]);
+ * }
+ * await shutdownContext();
  * ```
  * @module
  */
 
-export * from "./config/mod.ts";
-export * from "./channel/mod.ts";
-export * from "./actor/mod.ts";
-export * from "./host/mod.ts";
-export * from "./launcher/mod.ts";
-export * from "./bootstrap/mod.ts";
-export * from "./mesh/mod.ts";
+// config: the knobs (`HYPERACTOR_*` / `HYPERMESH_*` attributes).
+export { attrs, config } from "./config/mod.ts";
+
+// channel: addresses, links, watch cells, their errors.
+export {
+  AuthenticationError,
+  ChannelAddr,
+  ChannelAddrParseError,
+  ChannelError,
+  type ChannelServer,
+  type ChannelTx,
+  dial,
+  type DialOptions,
+  SendError,
+  serve,
+  type Transport,
+  type TxStatus,
+  useUserSecret,
+  WatchCell,
+  WatchCellClosedError,
+  type WatchOptions,
+} from "./channel/mod.ts";
+
+// actor: the client, actor types, refs and ports.
+export {
+  type Actor,
+  ActorId,
+  ActorParamsError,
+  ActorRef,
+  type ActorStatus,
+  type ClientInstance,
+  type Context,
+  context,
+  DuplicateActorNameError,
+  type MessageEnvelope,
+  OncePortReceiver,
+  OncePortRef,
+  PortClosedError,
+  PortReceiver,
+  PortRef,
+  type PortRefData,
+  Proc,
+  ProcDestroyedError,
+  ProcId,
+  type RecvOptions,
+  registerActorType,
+  setRootUndeliverableHook,
+  shutdownContext,
+  UnknownActorTypeError,
+} from "./actor/mod.ts";
+
+// launcher: starting and stopping the OS processes.
+export {
+  BootstrapCommand,
+  NativeProcLauncher,
+  type ProcLauncher,
+  ProcLauncherError,
+  stopChild,
+  type StopOptions,
+  type StopResult,
+  SystemdProcLauncher,
+  SystemdUnavailableError,
+} from "./launcher/mod.ts";
+
+// bootstrap: a proc's lifecycle status.
+export { type ProcStatus, ProcStatusCell } from "./bootstrap/mod.ts";
+
+// ndslice: the shapes meshes are laid out on.
+export { Extent, Point, Region } from "./ndslice/mod.ts";
+
+// mesh: hosts, procs and actors as meshes; supervision and its errors.
+export {
+  ActorMesh,
+  ActorMeshStopError,
+  ActorSpawnError,
+  ConfigPushError,
+  HostLostError,
+  HostMesh,
+  HostMeshRef,
+  HostMeshRefParseError,
+  type HostSpawnOptions,
+  MeshConfigurationError,
+  type MeshFailure,
+  type MeshFailureKind,
+  ProcCreationError,
+  type ProcessOptions,
+  ProcMesh,
+  ProcMeshStopError,
+  ProcNotExistError,
+  ProcSpawnError,
+  setUnhandledMeshFailureHook,
+  type SpawnOptions,
+  type StatusMesh,
+  type TeardownReport,
+  ValueMesh,
+} from "./mesh/mod.ts";

@@ -30,5 +30,28 @@
 
 export * from "./reference.ts";
 export * from "./envelope.ts";
-export * from "./_core_mod.ts";
-export * from "./_transport_mod.ts";
+export * from "./status.ts";
+export * from "./supervision.ts";
+export * from "./actor.ts";
+export * from "./port.ts";
+export * from "./mailbox.ts";
+export * from "./instance.ts";
+export * from "./proc.ts";
+export * from "./registry.ts";
+export {
+  clientBindAddr,
+  context,
+  contextProc,
+  defaultRootUndeliverableHook,
+  type RootUndeliverableHook,
+  setRootUndeliverableHook,
+  setSupervisedDestinations,
+  shutdownContext,
+} from "./context.ts"; // resetContextForTesting: `./testing`
+export * from "./unroutable.ts";
+export * from "./transport/mailbox_client.ts";
+export * from "./transport/mailbox_server.ts";
+export * from "./transport/dial_router.ts";
+export * from "./transport/reconfigurable_sender.ts";
+export * from "./transport/proc_or_dial.ts";
+export * from "./transport/local_proc_dialer.ts";

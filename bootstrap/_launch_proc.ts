@@ -20,7 +20,7 @@ import { HostError } from "../host/errors.ts";
 import { toEnvSafeString } from "./mode.ts";
 import { PARENT_PID_ENV, WATCH_PID_ENV } from "./pdeathsig.ts";
 import type { BootstrapProcConfig } from "./manager.ts";
-import type { WarmPool } from "./_warm_pool.ts";
+import type { WarmPool } from "./warm_pool.ts";
 
 /**
  * The value of `attr` in `overrides` (by wire key) when present and of the
@@ -32,7 +32,7 @@ import type { WarmPool } from "./_warm_pool.ts";
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { attrs } from "../config/mod.ts";
- * import { overrideOrGlobal } from "./manager.ts";
+ * import { overrideOrGlobal } from "./_launch_proc.ts";
  * assertEquals(overrideOrGlobal({ [attrs.MESH_TAIL_LOG_LINES.key]: 7 }, attrs.MESH_TAIL_LOG_LINES), 7);
  * ```
  */

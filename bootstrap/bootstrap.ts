@@ -25,7 +25,7 @@
  *   (the host agent lives in `mesh/`, above this layer).
  * - **`V0ProcMesh`.** The allocator protocol, see `v0_proc_mesh.ts`.
  * - **Warm (`HYPERMESH_BOOTSTRAP_WARM=1`, any inherited mode ignored).** A child pre-spawned by
- *   a warm pool (`launcher/warm_child.ts`, `_warm_pool.ts`): it does what
+ *   a warm pool (`launcher/warm_child.ts`, `warm_pool.ts`): it does what
  *   does not depend on the mode — its static module graph is already loaded
  *   (and, with no mode in its env, its first timer is warmed at load), it
  *   arms the parent-death guard — then reads one JSON line

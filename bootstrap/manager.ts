@@ -12,7 +12,7 @@
  * Warm pool: with `HYPERMESH_PREWARM_PROCS` > 0 at construction (and the
  * native launcher kind), the manager keeps that many children of its default
  * command pre-spawned and a spawn that can use one adopts it instead of
- * starting a process; everything above is unchanged (`_warm_pool.ts`,
+ * starting a process; everything above is unchanged (`warm_pool.ts`,
  * BS-32..BS-35).
  *
  * ## Invariants (BS-*)
@@ -89,9 +89,7 @@ import { LauncherSlot } from "./_launcher_slot.ts";
 import { envGet, forwardStdio, openFileAppender } from "./_proc_stdio.ts";
 import { awaitCallback, monitorExit } from "./_exit_monitor.ts";
 import { launchBootstrap } from "./_launch_proc.ts";
-import { type WarmPool, warmPoolFromConfig } from "./_warm_pool.ts";
-
-export { overrideOrGlobal } from "./_launch_proc.ts";
+import { type WarmPool, warmPoolFromConfig } from "./warm_pool.ts";
 
 /** What a bootstrapped child sends on the callback channel (plain data). */
 export interface BootstrapCallback {

@@ -11,7 +11,8 @@ import {
   ProcLauncherError,
 } from "../launcher/types.ts";
 import { NativeProcLauncher } from "../launcher/native.ts";
-import { BootstrapProcManager, overrideOrGlobal } from "./manager.ts";
+import { BootstrapProcManager } from "./manager.ts";
+import { overrideOrGlobal } from "./_launch_proc.ts";
 
 /** A launcher that launches nothing (the seed's `DummyLauncher`). */
 class DummyLauncher implements ProcLauncher {

@@ -19,16 +19,16 @@
  *   hands the lines to the client's log client, which prints them at once
  *   (`[host proc] line`) or aggregated per window; {@linkcode syncFlush} is
  *   the barrier "everything forwarded so far is printed".
- * - {@linkcode ProcessAllocator} — the legacy v0 allocator: one child per
- *   rank speaking `Hello`/`StartProc`/`StartedProc`/`StopAndExit`, progress
- *   as {@linkcode AllocProcState} events.
+ * - The legacy v0 allocator (`ProcessAllocator`: one child per rank speaking
+ *   `Hello`/`StartProc`/`StartedProc`/`StopAndExit`) and its child side
+ *   (`runV0ProcMesh`) are exported from the `./v0` entry point (`v0.ts`).
  *
  * Child side:
  * - {@linkcode bootstrap} / {@linkcode bootstrapOrDie} — run the mode in the
  *   environment (`Proc`, `Host` via hook, `V0ProcMesh`); the proc agent is
- *   injected by the entry point (`bootstrap.ts`), since it lives in `mesh/`.
+ *   injected by the entry point (`bootstrap.ts`, the `./main` export), since
+ *   it lives in `mesh/`.
  * - {@linkcode installParentDeathGuard} — the child dies with its parent.
- * - {@linkcode runV0ProcMesh} — the legacy allocator protocol.
  * - {@linkcode toEnvSafeString} / {@linkcode fromEnvSafeString} — the mode's
  *   env-safe encoding.
  *
@@ -60,7 +60,7 @@
  * - **BS-30 (warm is cold)**, **BS-31 (quiet drain)**, **BS-37 (no node
  *   timers on a cold proc's life)** — `bootstrap.ts`.
  * - **BS-32 (eligible or cold)**, **BS-33 (never hand out the dead)**,
- *   **BS-34 (pool dispose)**, **BS-35 (bounded respawn)** — `_warm_pool.ts`
+ *   **BS-34 (pool dispose)**, **BS-35 (bounded respawn)** — `warm_pool.ts`
  *   (`HYPERMESH_PREWARM_PROCS`).
  *
  * @example
@@ -74,7 +74,11 @@
  * @module
  */
 
-export * from "./_data_mod.ts";
+export * from "./mode.ts";
+export * from "./proc_status.ts";
+export * from "./pdeathsig.ts";
+export * from "./stream_forwarder.ts";
+export * from "./file_appender.ts";
 export {
   BootstrapProcHandle,
   type BootstrapProcHandleOptions,
@@ -87,7 +91,6 @@ export {
   BootstrapProcManager,
   type BootstrapProcManagerOptions,
   type LogMessage,
-  overrideOrGlobal,
   type ProcLogSink,
 } from "./manager.ts";
 export {
@@ -137,29 +140,4 @@ export {
   type HostRunner,
   type ProcAgentBooter,
 } from "./bootstrap.ts";
-export {
-  type Allocator2Process,
-  BOOTSTRAP_ADDR_ENV,
-  BOOTSTRAP_INDEX_ENV,
-  HEARTBEAT_INTERVAL_MS,
-  type Process2Allocator,
-  type Process2AllocatorMessage,
-  runV0ProcMesh,
-  V0BootstrapError,
-  type V0ProcBooter,
-  type V0ProcMeshOptions,
-} from "./v0_proc_mesh.ts";
-export {
-  type AllocProcState,
-  type AllocRunning,
-  type AllocStopped,
-  ProcessAlloc,
-  ProcessAllocator,
-  type ProcessAllocatorOptions,
-  V0AllocatorError,
-  type V0AllocatorErrorVariant,
-  type V0AllocRanks,
-  type V0AllocSpec,
-  type V0StopOptions,
-} from "./v0_allocator.ts";
-export type { WarmPool, WarmPoolStats } from "./_warm_pool.ts";
+export type { WarmPool, WarmPoolStats } from "./warm_pool.ts";

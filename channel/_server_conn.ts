@@ -34,6 +34,7 @@ import {
 import type { RecvQueue } from "./_recv_queue.ts";
 import { acceptHandshake, HandshakeRefused } from "./_handshake.ts";
 import type { ChannelSecret } from "./secret.ts";
+import { log } from "./logger.ts";
 
 /** Read buffer size: big reads amortise the per-read cost of the event loop. */
 const READ_BUFFER = 256 * 1024;
@@ -83,27 +84,6 @@ export interface ConnContext<M> {
   forget(c: ServerConn): void;
   /** RB-1/RB-2: `c` is bound to a session; its handshake deadline ends. */
   admitted(c: ServerConn): void;
-}
-
-/** Where bad-peer reasons are reported. */
-export type ChannelLogger = (message: string) => void;
-
-let logger: ChannelLogger = (message) => console.warn(`[hypermesh channel] ${message}`);
-
-/**
- * Replaces the reporter of dropped connections (default: `console.warn`).
- * @param next The new logger.
- * @returns The previous logger.
- */
-export function setChannelLogger(next: ChannelLogger): ChannelLogger {
-  const prev = logger;
-  logger = next;
-  return prev;
-}
-
-/** @param message Reported through the current {@linkcode ChannelLogger}. */
-export function log(message: string): void {
-  logger(message);
 }
 
 /**
@@ -245,13 +225,13 @@ export async function handleConn<M>(c: ServerConn, ctx: ConnContext<M>): Promise
     }
   } catch (error) {
     if (error instanceof HandshakeRefused) {
-      logger(
+      log(
         `authentication failed: dropping ${peerName(c.conn)} on ${ctx.addr.key}: ${error.reason}`,
       );
     } else if (error instanceof FrameError) {
-      logger(`dropping connection to ${ctx.addr.key}: ${error.reason}`);
+      log(`dropping connection to ${ctx.addr.key}: ${error.reason}`);
     } else if (!isIoError(error)) {
-      logger(`dropping connection to ${ctx.addr.key}: ${error}`);
+      log(`dropping connection to ${ctx.addr.key}: ${error}`);
     } // I/O errors (reset, broken pipe, closed by us) are ordinary link failures
   } finally {
     if (session !== undefined && session.conn === c) {
@@ -269,7 +249,7 @@ export async function handleConn<M>(c: ServerConn, ctx: ConnContext<M>): Promise
 }
 
 function reject<M>(ctx: ConnContext<M>, c: ServerConn, reason: string): void {
-  logger(`rejecting a dialer of ${ctx.addr.key}: ${reason}`);
+  log(`rejecting a dialer of ${ctx.addr.key}: ${reason}`);
   const out = new OutBuffer(64);
   appendReject(out, reason);
   writeTo(c, out.bytes());

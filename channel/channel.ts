@@ -100,7 +100,8 @@ export function dial<M>(addr: ChannelAddr | string, options: DialOptions = {}): 
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { _testing, dial } from "./mod.ts";
+ * import { dial } from "./mod.ts";
+ * import { _testing } from "./channel.ts";
  * await using tx = dial<number>("local:987654");
  * assertEquals(_testing.breakConnections(tx), 0); // local: nothing to break
  * ```

@@ -105,9 +105,8 @@ export {
   type UserSecretOptions,
   useUserSecret,
 } from "./secret.ts";
-export { _testing, dial, serve } from "./channel.ts";
-export { setChannelLogger } from "./net_server.ts";
-export type { ChannelLogger } from "./net_server.ts";
+export { dial, serve } from "./channel.ts";
+export { type ChannelLogger, setChannelLogger } from "./logger.ts";
 export {
   encodeFrame,
   FrameDecoder,

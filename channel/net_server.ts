@@ -38,15 +38,15 @@ import { channelSecrets, isLoopbackHost, warnInsecure } from "./secret.ts";
 import {
   type ConnContext,
   handleConn,
-  log,
   newServerConn,
   type ServerConn,
   type Session,
   writeTo,
 } from "./_server_conn.ts";
 import type { ChannelServer, ChannelWaitOptions } from "./types.ts";
+import { log } from "./logger.ts";
 
-export { type ChannelLogger, setChannelLogger } from "./_server_conn.ts";
+export { type ChannelLogger, setChannelLogger } from "./logger.ts";
 
 /**
  * How long a closing server waits for its last writes, then (tcp only) for

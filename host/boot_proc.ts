@@ -20,7 +20,7 @@ import { Proc, type ProcOptions } from "../actor/proc.ts";
 import { MailboxClient } from "../actor/transport/mailbox_client.ts";
 import { type MailboxServerHandle, serveMailbox } from "../actor/transport/mailbox_server.ts";
 import { HostError } from "./errors.ts";
-import { type AgentSpawner, spawnAgent } from "./_agent.ts";
+import { type AgentSpawner, spawnAgent } from "./agent.ts";
 
 /** Environment variable carrying the proc id to assume. */
 export const HOST_PROC_ID_ENV = "HYPERACTOR_HOST_PROC_ID";

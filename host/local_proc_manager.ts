@@ -21,7 +21,7 @@ import { type DestroyResult, Proc } from "../actor/proc.ts";
 import { MailboxClient } from "../actor/transport/mailbox_client.ts";
 import { serveMailbox } from "../actor/transport/mailbox_server.ts";
 import { HostError } from "./errors.ts";
-import { type AgentSpawner, spawnAgent } from "./_agent.ts";
+import { type AgentSpawner, spawnAgent } from "./agent.ts";
 import { type ProcHandle, type ProcManager, TerminateError } from "./proc_handle.ts";
 import {
   type BulkTerminate,

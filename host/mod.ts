@@ -41,7 +41,8 @@
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { ChannelAddr } from "../channel/addr.ts";
- * import { EchoActor, Host, LocalProcManager } from "./mod.ts";
+ * import { EchoActor } from "./testing.ts";
+ * import { Host, LocalProcManager } from "./mod.ts";
  *
  * const manager = new LocalProcManager((proc) => proc.spawn("echo", new EchoActor()));
  * const { host } = await Host.serve(manager, ChannelAddr.any("local"));
@@ -59,8 +60,7 @@ export * from "./errors.ts";
 export * from "./proc_handle.ts";
 export * from "./terminate.ts";
 export * from "./host.ts";
-export type { AgentSpawner } from "./_agent.ts";
+export type { AgentSpawner } from "./agent.ts";
 export * from "./local_proc_manager.ts";
 export * from "./process_proc_manager.ts";
 export * from "./boot_proc.ts";
-export * from "./testing.ts";

@@ -68,7 +68,7 @@ export function killGroup(pid: number): void {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { exitResultOf } from "./native.ts";
+ * import { exitResultOf } from "./_groups.ts";
  * assertEquals(exitResultOf({ success: false, code: 137, signal: "SIGKILL" }).kind, {
  *   kind: "Signaled",
  *   signal: 9,

@@ -9,7 +9,7 @@
 
 import { DBUS_ERRORS, isDbusError } from "./_dbus.ts";
 import { SERVICE_IFACE, type SystemdManager } from "./_systemd_manager.ts";
-import { UNIT_PREFIX, UNIT_SUFFIX } from "./_systemd_unit.ts";
+import { UNIT_PREFIX, UNIT_SUFFIX } from "./systemd_unit.ts";
 import { ProcLauncherError, WATCH_PID_ENV } from "./types.ts";
 import { waitGone } from "./_systemd_watch.ts";
 

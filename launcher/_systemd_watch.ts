@@ -18,7 +18,7 @@ import {
   isUnitTerminal,
   mapUnitExit,
   type UnitExitProps,
-} from "./_systemd_unit.ts";
+} from "./systemd_unit.ts";
 import type { ProcExitKind, ProcExitResult } from "./types.ts";
 
 /** Options of {@linkcode UnitWatch}. */

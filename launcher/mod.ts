@@ -80,7 +80,7 @@ export {
   type WrappedCommand,
 } from "./proc_bind.ts";
 export { stopChild, type StopOptions, type StopResult } from "./stop.ts";
-export { exitResultOf, NativeProcLauncher, type NativeProcLauncherOptions } from "./native.ts";
+export { NativeProcLauncher, type NativeProcLauncherOptions } from "./native.ts";
 export {
   BOOTSTRAP_MODE_ENV,
   formatProcessName,
@@ -102,18 +102,20 @@ export {
   type StdioHandling,
 } from "./types.ts";
 export {
-  hasExecMainResult,
-  isUnitTerminal,
-  mapUnitExit,
   type SystemdConnectOptions,
   SystemdProcLauncher,
   SystemdUnavailableError,
   type SystemdUnavailableVariant,
+} from "./systemd.ts";
+export {
+  hasExecMainResult,
+  isUnitTerminal,
+  mapUnitExit,
   UNIT_NAME_MAX,
   UNIT_PREFIX,
   type UnitExitProps,
   unitName,
-} from "./systemd.ts";
+} from "./systemd_unit.ts";
 export { type PrespawnOptions, WARM_ENV, type WarmStart } from "./types.ts";
 export { WarmChild, type WarmChildState } from "./warm_child.ts";
 export type { NativeLaunchAdoption } from "./native.ts";

@@ -31,8 +31,6 @@ import {
 } from "./types.ts";
 import { WarmChild } from "./warm_child.ts";
 
-export { exitResultOf } from "./_groups.ts";
-
 interface Entry {
   readonly pid: number;
   readonly child: Deno.ChildProcess;

@@ -40,7 +40,7 @@ import {
   type ProcLauncher,
   ProcLauncherError,
 } from "./types.ts";
-import { unitName } from "./_systemd_unit.ts";
+import { unitName } from "./systemd_unit.ts";
 import { UnitWatch } from "./_systemd_watch.ts";
 import { unitProperties } from "./_systemd_properties.ts";
 import { clearStaleUnit, ignoring, sweepOrphanedUnits } from "./_systemd_cleanup.ts";
@@ -53,8 +53,8 @@ export {
   UNIT_NAME_MAX,
   UNIT_PREFIX,
   unitName,
-} from "./_systemd_unit.ts";
-export type { UnitExitProps } from "./_systemd_unit.ts";
+} from "./systemd_unit.ts";
+export type { UnitExitProps } from "./systemd_unit.ts";
 
 /** Why the systemd launcher cannot be used. */
 export type SystemdUnavailableVariant = "NoSessionBus" | "NoUserManager" | "AccessDenied";

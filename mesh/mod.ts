@@ -1,12 +1,13 @@
 /**
  * `mesh/`: many hosts as one.
  *
- * - **Data** — extents, points, slices and regions (ndslice, with the seed's
- *   text forms), the resource protocol's statuses, overlays, ranked values,
- *   value meshes, wire messages and the rank-status wait.
- * - **Agents** — the per-proc `ProcAgent` (v1 resource protocol, v0
- *   allocator protocol) and the proc/actor meshes built on it
- *   (`ProcMesh.spawn`, `ActorMesh.cast`).
+ * - **Data** — the resource protocol's statuses, overlays, ranked values,
+ *   value meshes, wire messages and the rank-status wait (`resource/`). The
+ *   shapes themselves (extents, points, slices, regions) are the `./ndslice`
+ *   entry point (`ndslice/mod.ts`).
+ * - **Agents** — the per-proc `ProcAgent` (v1 resource protocol; the v0
+ *   allocator protocol's side is the `./v0` entry point) and the proc/actor
+ *   meshes built on it (`ProcMesh.spawn`, `ActorMesh.cast`).
  * - **Hosts** — the `HostAgent` actor on every host's service proc
  *   (`host_agent`), `HostMeshRef` (text form `ID:HOST,…@REGION`, slicing,
  *   `spawn` of proc meshes fenced on rank statuses, `stopProcMesh`,
@@ -26,7 +27,23 @@
  * await shutdownContext();
  * ```
  *
- * Invariants: see `_data_mod.ts` and `_agent_mod.ts`; HM-1..HM-4 and
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { HostMeshRef } from "./mod.ts";
+ *
+ * // Four hosts as a 2×2 mesh; slicing a mesh reference is local and cheap.
+ * const ref = HostMeshRef.parse("test:local:1,local:2,local:3,local:4@replica=2/2,host=2/1");
+ * assertEquals(ref.range("replica", 1).toString(), "test:local:3,local:4@2+replica=1/2,host=2/1");
+ * ```
+ *
+ * Invariants: MS-9..MS-11 (`resource/status.ts`), MS-12
+ * (`resource/value_mesh.ts`), MS-13 (`resource/ranked_values.ts`),
+ * MS-14..MS-15 (`resource/overlay.ts`), MS-16 (`resource/protocol.ts`),
+ * MS-17..MS-18 (`resource/rank_status_wait.ts`); PA-1..PA-7
+ * (`proc_agent/proc_agent.ts`), PA-8..PA-9 (`proc_agent/v0.ts`), PA-10
+ * (`proc_agent/protocol.ts`), MS-30..MS-31 (`actor_mesh.ts`), MS-32..MS-33
+ * (`proc_mesh.ts`); HM-1..HM-4 and
  * MS-42..MS-43 (`host_mesh.ts`), MS-40..MS-41 (`host_mesh_ref.ts`),
  * HO-10..HO-13 (`host_agent.ts`), SA-1..SA-6 / CH-1 / MA-R1 (`admin.ts`),
  * LO-5..LO-6 (`mesh/host_agent/_log_relay.ts`), LO-7..LO-8 (`log_owner.ts`).
@@ -35,8 +52,90 @@
  * @module
  */
 
-export * from "./_data_mod.ts";
-export * from "./_agent_mod.ts";
+export {
+  clampMin,
+  compareStatus,
+  formatElapsed,
+  formatStatus,
+  isFailure,
+  isHealthy,
+  isNotExist,
+  isStatus,
+  isTerminated,
+  isTerminating,
+  Status,
+  STATUS_KINDS,
+  type StatusConstructors,
+  statusEquals,
+  statusKey,
+  type StatusKind,
+} from "./resource/status.ts";
+export {
+  applyOverlay,
+  OverlayError,
+  type OverlayErrorKind,
+  type Run,
+  StatusOverlay,
+  type StatusOverlayJSON,
+} from "./resource/overlay.ts";
+export {
+  type KeyOf,
+  type StatusMesh,
+  ValueMesh,
+  type ValueMeshJSON,
+  type ValueMeshOptions,
+} from "./resource/value_mesh.ts";
+export {
+  type RankedGroup,
+  RankedGroups,
+  RankedValues,
+  type RankedValuesOptions,
+} from "./resource/ranked_values.ts";
+export {
+  type CreateOrUpdate,
+  formatState,
+  type GetRankStatus,
+  type GetState,
+  type Guard,
+  isCreateOrUpdate,
+  isGetRankStatus,
+  isGetState,
+  isKeepaliveGetState,
+  isList,
+  isResourceMessage,
+  isState,
+  isStop,
+  isStopAll,
+  isStreamState,
+  isWaitRankStatus,
+  type KeepaliveGetState,
+  type List,
+  type ResourceMessage,
+  type State,
+  type Stop,
+  type StopAll,
+  type StreamState,
+  type WaitRankStatus,
+} from "./resource/protocol.ts";
+export {
+  OverlayAccumulator,
+  type OverlayAccumulatorOptions,
+  RankStatusWaitError,
+  type RankStatusWaitReason,
+  waitRankStatus,
+  type WaitRankStatusOptions,
+} from "./resource/rank_status_wait.ts";
+export * from "./proc_agent/protocol.ts";
+export { ProcAgent, type ProcAgentOptions } from "./proc_agent/proc_agent.ts";
+export {
+  ProcMesh,
+  type ProcMeshOptions,
+  type ProcRank,
+  type ProcRankInit,
+  type ProcRankState,
+  type SpawnOptions,
+} from "./proc_mesh.ts";
+export { ActorMesh, ActorMeshStopError, ActorSpawnError } from "./actor_mesh.ts";
 export * from "./host_agent/host_agent.ts";
 export {
   type HostCallOptions,
@@ -45,15 +144,7 @@ export {
   HostRef,
   type HostSpawnOptions,
 } from "./host_mesh/host_mesh_ref.ts";
-export {
-  HostMesh,
-  type ProcessOptions,
-  runHost,
-  type ServedHost,
-  serveLocalHost,
-  serveProcessHost,
-  type TeardownReport,
-} from "./host_mesh/host_mesh.ts";
+export { HostMesh, type ProcessOptions, type TeardownReport } from "./host_mesh/host_mesh.ts";
 export {
   ConfigPushError,
   type ConfigPushFailure,

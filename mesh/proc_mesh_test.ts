@@ -3,7 +3,8 @@ import type { Proc } from "../actor/proc.ts";
 import { Region } from "../ndslice/region.ts";
 import { ProcMesh } from "./proc_mesh.ts";
 import { ActorSpawnError } from "./actor_mesh.ts";
-import { ProcAgent, SUPERVISION_REFUSAL } from "./proc_agent/proc_agent.ts";
+import { ProcAgent } from "./proc_agent/proc_agent.ts";
+import { SUPERVISION_REFUSAL } from "./proc_agent/_resources.ts";
 import { BAD_INIT_TYPE, ECHO_TYPE, localProc, type TestEcho } from "./proc_agent/_test_util.ts";
 import { terminalStatus } from "./proc_agent/_test_util.ts";
 

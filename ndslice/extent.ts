@@ -24,10 +24,10 @@
  * @module
  */
 
-import { formatLabel, Scanner } from "./_text.ts";
+import { formatLabel, Scanner } from "./text.ts";
 
-export { NdsliceParseError } from "./_text.ts";
-export type { NdsliceTextKind } from "./_text.ts";
+export { NdsliceParseError } from "./text.ts";
+export type { NdsliceTextKind } from "./text.ts";
 
 /** Why an extent could not be built. */
 export type ExtentErrorKind = "DimMismatch" | "DuplicateLabel";

@@ -24,7 +24,7 @@
  */
 
 import { Extent, ExtentError, type Point } from "./extent.ts";
-import { formatLabel, NdsliceParseError, Scanner } from "./_text.ts";
+import { formatLabel, NdsliceParseError, Scanner } from "./text.ts";
 import { Slice, SliceError } from "./slice.ts";
 
 export { NdsliceParseError };

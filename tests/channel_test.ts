@@ -1,7 +1,8 @@
 // Integration: unix and tcp channels between two real Deno processes.
 import { assert, assertEquals } from "@std/assert";
 import { attrs, config } from "../config/mod.ts";
-import { _testing, dial, type SendError, type Transport } from "../channel/mod.ts";
+import { dial, type SendError, type Transport } from "../channel/mod.ts";
+import { breakConnections } from "../testing.ts";
 
 const FIXTURE = new URL("./fixtures/channel_receiver.ts", import.meta.url).pathname;
 
@@ -80,7 +81,7 @@ for (const transport of ["unix", "tcp"] as const) {
           // Let frames hit the wire, then cut the live socket (both processes stay alive).
           // Backoff doubles per short-lived connection: 4 cuts cost ~150 ms.
           await new Promise((r) => setTimeout(r, 2));
-          while (_testing.breakConnections(tx) === 0) await new Promise((r) => setTimeout(r, 2));
+          while (breakConnections(tx) === 0) await new Promise((r) => setTimeout(r, 2));
           breaks++;
         }
       }

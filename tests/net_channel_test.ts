@@ -2,7 +2,6 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { attrs, config } from "../config/mod.ts";
 import {
-  _testing,
   ChannelAddr,
   ChannelError,
   type ChannelServer,
@@ -12,6 +11,7 @@ import {
   serve,
   setChannelLogger,
 } from "../channel/mod.ts";
+import { breakConnections } from "../testing.ts";
 import { encodePreamble, VERSION_PLAIN } from "../channel/_protocol.ts";
 import { dialHandshake } from "../channel/_handshake.ts";
 import { channelSecrets } from "../channel/secret.ts";
@@ -82,7 +82,7 @@ Deno.test("CH-3: messages survive broken connections in order, exactly once", as
       tx.post({ i });
       if (i % 500 === 250) {
         await new Promise((r) => setTimeout(r, 1));
-        _testing.breakConnections(i % 1000 === 250 ? tx : server);
+        breakConnections(i % 1000 === 250 ? tx : server);
       }
     }
     await tx.flush();
@@ -142,7 +142,7 @@ Deno.test("CH-3: a restarted server rejects a resumed session; the sender closes
       const first = await serve<Msg>(addr);
       const tx = dial<Msg>(addr);
       await tx.send({ i: 0 });
-      _testing.breakConnections(tx); // the tx does not see the first server's Closed
+      breakConnections(tx); // the tx does not see the first server's Closed
       await first.close();
       await using second = await serve<Msg>(addr);
       const err = await assertRejects(() => tx.send({ i: 1 }), SendError);

@@ -5,7 +5,8 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { ChannelAddr } from "../channel/addr.ts";
-import { _testing, dial, serve } from "../channel/mod.ts";
+import { dial, serve } from "../channel/mod.ts";
+import { breakConnections } from "../testing.ts";
 import { attrs, config } from "../config/mod.ts";
 import type { Context } from "../actor/instance.ts";
 import type { MessageEnvelope } from "../actor/envelope.ts";
@@ -58,7 +59,7 @@ Deno.test("CH-9: a refused reconnect to a gone peer returns everything at once",
   const server = await serve<number>(ChannelAddr.any("unix"));
   const tx = dial<number>(server.addr, { refusedIsTerminal: true });
   await tx.send(0);
-  _testing.breakConnections(tx); // the sender never sees the server's Closed
+  breakConnections(tx); // the sender never sees the server's Closed
   await server.close();
   const reasons: string[] = [];
   tx.post(1, (e) => reasons.push(e.reason));

@@ -1,7 +1,7 @@
 /**
  * Integration tests of the warm pool (`HYPERMESH_PREWARM_PROCS`): a real
  * `BootstrapProcManager` pre-spawning real `bootstrap.ts` warm children
- * (`bootstrap/_warm_pool.ts`, `launcher/warm_child.ts`), real sockets, real
+ * (`bootstrap/warm_pool.ts`, `launcher/warm_child.ts`), real sockets, real
  * signals.
  */
 
@@ -26,7 +26,7 @@ import {
 } from "./_support.ts";
 
 const ENTRY = `${ROOT}bootstrap.ts`;
-import type { WarmPool } from "../bootstrap/_warm_pool.ts";
+import type { WarmPool } from "../bootstrap/warm_pool.ts";
 
 interface Setup extends ManagerRig {
   pool: WarmPool;

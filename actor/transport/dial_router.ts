@@ -37,7 +37,12 @@
 
 import { ChannelAddr } from "../../channel/addr.ts";
 import { actorKeyOf, parseReference, procKeyOf, type Reference } from "../reference.ts";
-import { bounce, type MailboxSender, type MessageEnvelope, type ReturnHandle } from "../envelope.ts";
+import {
+  bounce,
+  type MailboxSender,
+  type MessageEnvelope,
+  type ReturnHandle,
+} from "../envelope.ts";
 import { MailboxClient } from "./mailbox_client.ts";
 import { UNROUTABLE_SENDER } from "../unroutable.ts";
 

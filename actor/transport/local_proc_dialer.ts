@@ -26,7 +26,12 @@
  */
 
 import { ChannelAddr } from "../../channel/addr.ts";
-import { bounce, type MailboxSender, type MessageEnvelope, type ReturnHandle } from "../envelope.ts";
+import {
+  bounce,
+  type MailboxSender,
+  type MessageEnvelope,
+  type ReturnHandle,
+} from "../envelope.ts";
 import { MailboxClient } from "./mailbox_client.ts";
 import type { DialedSender, MailboxDialer } from "./dial_router.ts";
 import { procKeyOf } from "../reference.ts";

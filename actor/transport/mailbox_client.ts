@@ -26,7 +26,12 @@
 
 import { type ChannelTx, dial, type SendError, SERVER_CLOSED } from "../../channel/mod.ts";
 import type { ChannelAddr } from "../../channel/addr.ts";
-import { bounce, type MailboxSender, type MessageEnvelope, type ReturnHandle } from "../envelope.ts";
+import {
+  bounce,
+  type MailboxSender,
+  type MessageEnvelope,
+  type ReturnHandle,
+} from "../envelope.ts";
 
 /**
  * Posts envelopes over a channel transmitter, bouncing what the channel returns.

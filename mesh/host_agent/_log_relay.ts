@@ -24,7 +24,11 @@
 import type { ClientInstance } from "../../actor/instance.ts";
 import type { Proc } from "../../actor/proc.ts";
 import type { ProcId } from "../../actor/reference.ts";
-import { type OwnerLogAck, type OwnerLogBatch, OwnerLogSender } from "../../bootstrap/log_sender.ts";
+import {
+  type OwnerLogAck,
+  type OwnerLogBatch,
+  OwnerLogSender,
+} from "../../bootstrap/log_sender.ts";
 import type { ProcLogSink } from "../../bootstrap/manager.ts";
 
 function hostname(): string {

@@ -21,7 +21,7 @@ import type { GetRankStatus, State, WaitRankStatus } from "../resource/protocol.
 import { StatusOverlay } from "../resource/overlay.ts";
 import { compareStatus, Status } from "../resource/status.ts";
 import type { HostInfo, ProcSpec, ProcState } from "./protocol.ts";
-import type { HostAgentState } from "./_state.ts";
+import type { HostAgentState } from "./state.ts";
 import type { ProcBackend } from "./_backend.ts";
 
 /** A pending `WaitRankStatus`. */

@@ -59,7 +59,7 @@ import type {
   SetClientConfig,
   ShutdownHost,
 } from "./protocol.ts";
-import { HostAgentState } from "./_state.ts";
+import { HostAgentState } from "./state.ts";
 import { localBackend, type ProcBackend, processBackend } from "./_backend.ts";
 import { type ProcRecord, ProcTable, reply } from "./_procs.ts";
 import { drainHost, shutdownHost, type Teardown } from "./_teardown.ts";
@@ -70,8 +70,7 @@ import { procExitFailure, pushFailure } from "../supervision/push.ts";
 import { ProcAgent } from "../proc_agent/proc_agent.ts";
 
 export * from "./protocol.ts";
-export { HostAgentState, type HostAgentStateKind } from "./_state.ts";
-export type { BootstrapManagerLike } from "./_backend.ts";
+export { HostAgentState, type HostAgentStateKind } from "./state.ts";
 
 /** How the agent reaches its procs. */
 export type HostAgentMode =

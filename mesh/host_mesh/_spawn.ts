@@ -16,9 +16,8 @@ import {
   MESH_PROC_STOP_MAX_IDLE,
 } from "../../config/attrs.ts";
 import { ownerLogPort } from "../log_owner.ts";
-import type { BootstrapCommand } from "../../launcher/command.ts";
 import { ProcBind, type ProcBindInit } from "../../launcher/proc_bind.ts";
-import type { Extent, Point } from "../../ndslice/extent.ts";
+import type { Extent } from "../../ndslice/extent.ts";
 import { Region } from "../../ndslice/region.ts";
 import { RankedValues } from "../resource/ranked_values.ts";
 import {
@@ -44,31 +43,11 @@ import {
 import { displayLabel, instanceId, stripLabel } from "./id.ts";
 import { MeshSupervisor } from "../supervision/mesh_supervisor.ts";
 import { registerProcMesh } from "../supervision/registry.ts";
-import { type HostMeshRef, HostRef } from "./host_mesh_ref.ts";
+import { type HostMeshRef, HostRef, type HostSpawnOptions } from "./host_mesh_ref.ts";
 import { assertHostsAlive } from "../supervision/host_lost.ts";
 import { watchHosts } from "../supervision/host_watch.ts";
 
 export { procStates, pushConfig } from "./_query.ts";
-
-/** Options of `HostMeshRef.spawn`. */
-export interface HostSpawnOptions {
-  /** One binding per per-host rank (length must equal `perHost.numRanks`). */
-  procBind?: readonly (ProcBind | ProcBindInit)[];
-  /**
-   * Per-proc bootstrap command, called with the proc's point over
-   * `hostExtent ⊕ perHost`; takes precedence over the mesh's command.
-   */
-  perRankBootstrap?: (point: Point) => BootstrapCommand;
-  /** Idle bound while procs come up, ms (default `HYPERACTOR_MESH_PROC_SPAWN_MAX_IDLE`). */
-  maxIdleMs?: number;
-  /** Cancellation. */
-  signal?: AbortSignal;
-  /**
-   * Called with every snapshot of the per-rank statuses while the procs come
-   * up (for progress displays).
-   */
-  onProgress?: (statuses: StatusMesh) => void;
-}
 
 const STATUS_OPTS = { keyOf: statusKey, format: formatStatus };
 

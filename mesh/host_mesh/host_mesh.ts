@@ -62,19 +62,10 @@ import {
 import { instanceId } from "./id.ts";
 import { clearHostLost, HostLostError } from "../supervision/host_lost.ts";
 import { reportHostExit, unwatchHosts, watchHosts } from "../supervision/host_watch.ts";
-import {
-  bindingAddr,
-  runHost,
-  type ServedHost,
-  serveLocalHost,
-  serveProcessHost,
-} from "./_serve.ts";
-
-export { runHost, serveLocalHost, serveProcessHost };
+import { bindingAddr, type ServedHost, serveLocalHost, serveProcessHost } from "./_serve.ts";
 
 /** Grace of a host process between SIGTERM and SIGKILL when reaped. */
 const REAP_GRACE_MS = 5_000;
-export type { ServedHost };
 
 /** What `shutdown` / `stop` report. */
 export interface TeardownReport {

@@ -40,19 +40,33 @@ import type { ProcMesh } from "../proc_mesh.ts";
 import type { State } from "../resource/protocol.ts";
 import type { StatusMesh, ValueMesh } from "../resource/value_mesh.ts";
 import type { ProcState } from "../host_agent/protocol.ts";
-import {
-  type HostSpawnOptions,
-  procStates,
-  pushConfig,
-  spawnProcMesh,
-  stopProcMesh,
-} from "./_spawn.ts";
+import { procStates, pushConfig, spawnProcMesh, stopProcMesh } from "./_spawn.ts";
+import type { ProcBind, ProcBindInit } from "../../launcher/proc_bind.ts";
+import type { Point } from "../../ndslice/extent.ts";
 import { OwnerKeepalive } from "../supervision/keepalive.ts";
 import { hostLostError, raceHostLost } from "../supervision/host_lost.ts";
 
-export type { HostSpawnOptions };
-
 export { HostMeshRefParseError };
+
+/** Options of `HostMeshRef.spawn`. */
+export interface HostSpawnOptions {
+  /** One binding per per-host rank (length must equal `perHost.numRanks`). */
+  procBind?: readonly (ProcBind | ProcBindInit)[];
+  /**
+   * Per-proc bootstrap command, called with the proc's point over
+   * `hostExtent ⊕ perHost`; takes precedence over the mesh's command.
+   */
+  perRankBootstrap?: (point: Point) => BootstrapCommand;
+  /** Idle bound while procs come up, ms (default `HYPERACTOR_MESH_PROC_SPAWN_MAX_IDLE`). */
+  maxIdleMs?: number;
+  /** Cancellation. */
+  signal?: AbortSignal;
+  /**
+   * Called with every snapshot of the per-rank statuses while the procs come
+   * up (for progress displays).
+   */
+  onProgress?: (statuses: StatusMesh) => void;
+}
 
 /** Options of the host RPCs (`drain`, `shutdown`). */
 export interface HostCallOptions {

@@ -105,13 +105,10 @@ import {
   handleStopActor,
   type V0Host,
   type V0Mode,
-} from "./_v0.ts";
+} from "./v0_handlers.ts";
 import { ActorResources, errorText, safeJson } from "./_resources.ts";
 import { OrphanCheck } from "./_orphans.ts";
 import { actorFailure, pushFailure } from "../supervision/push.ts";
-
-export { actorStatusToResource } from "./_core.ts";
-export { SUPERVISION_REFUSAL } from "./_resources.ts";
 
 /** Options of a {@linkcode ProcAgent}. */
 export interface ProcAgentOptions {

@@ -4,7 +4,8 @@ import { MESH_ORPHAN_TIMEOUT, STOP_ACTOR_TIMEOUT } from "../../config/attrs.ts";
 import { Proc } from "../../actor/proc.ts";
 import type { ClientInstance } from "../../actor/instance.ts";
 import { ActorRef } from "../../actor/port.ts";
-import { ProcAgent, SUPERVISION_REFUSAL } from "./proc_agent.ts";
+import { ProcAgent } from "./proc_agent.ts";
+import { SUPERVISION_REFUSAL } from "./_resources.ts";
 import { PROC_AGENT_ACTOR_NAME, type ProcAttrs } from "./protocol.ts";
 import {
   create,

@@ -39,7 +39,7 @@ import type { ActorHandle } from "../../actor/instance.ts";
 import { PROC_AGENT_V0_ACTOR_NAME } from "./protocol.ts";
 import { ProcAgent, type ProcAgentOptions } from "./proc_agent.ts";
 
-export { ProcAgentStateError } from "./_v0.ts";
+export { ProcAgentStateError } from "./v0_handlers.ts";
 
 /** Options of {@linkcode bootstrapV0}. */
 export interface BootstrapV0Options extends Omit<ProcAgentOptions, "v0Sender"> {

@@ -19,11 +19,11 @@
  */
 
 import { formatStatus, isStatus, type Status, statusKey } from "./status.ts";
-import { mergeRuns, normalizeRuns, OverlayError, type Run } from "./_runs.ts";
+import { mergeRuns, normalizeRuns, OverlayError, type Run } from "./runs.ts";
 import type { StatusMesh } from "./value_mesh.ts";
 
-export { OverlayError } from "./_runs.ts";
-export type { OverlayErrorKind, Run } from "./_runs.ts";
+export { OverlayError } from "./runs.ts";
+export type { OverlayErrorKind, Run } from "./runs.ts";
 
 /** JSON form of an overlay. */
 export interface StatusOverlayJSON {

@@ -20,7 +20,7 @@ import {
   mergeRuns,
   normalizeRuns,
   type Run,
-} from "./_runs.ts";
+} from "./runs.ts";
 import type { ValueMesh } from "./value_mesh.ts";
 
 /** Options for `RankedValues` of values that are not plain JSON data. */

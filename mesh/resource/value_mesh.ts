@@ -25,9 +25,9 @@ import {
   OverlayError,
   pushRun,
   type Run,
-} from "./_runs.ts";
+} from "./runs.ts";
 
-export type { KeyOf, Run } from "./_runs.ts";
+export type { KeyOf, Run } from "./runs.ts";
 
 /** Options for meshes of values that are not plain JSON data. */
 export interface ValueMeshOptions<T> {

@@ -26,7 +26,7 @@ export type HostAgentStateKind = "Detached" | "Attached" | "Draining" | "Shutdow
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { HostAgentState } from "./_state.ts";
+ * import { HostAgentState } from "./state.ts";
  * import { Status } from "../resource/status.ts";
  * const s = new HostAgentState();
  * s.created();

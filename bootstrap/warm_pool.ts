@@ -99,7 +99,7 @@ const QUICK_DEATH_MS = 1_000;
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { BootstrapCommand } from "../launcher/command.ts";
- * import { WarmPool } from "./_warm_pool.ts";
+ * import { WarmPool } from "./warm_pool.ts";
  * // `cat` stands in for a warm bootstrap child: it waits on stdin.
  * await using pool = new WarmPool({
  *   size: 1,
