@@ -62,9 +62,13 @@ import type { ActorSupervisionEvent, SupervisedFailure } from "./supervision.ts"
 /** What a handler may return. */
 export type HandlerResult = void | Promise<void>;
 
-/** Any handler: context and plain-data message. */
+/**
+ * Any handler: context and plain-data message. What it returns (awaited) is
+ * the reply when the message is a request (RQ-1, `request.ts`), and is
+ * dropped otherwise.
+ */
 // deno-lint-ignore no-explicit-any
-export type AnyHandler = (cx: Context<any>, msg: any) => HandlerResult;
+export type AnyHandler = (cx: Context<any>, msg: any) => unknown;
 
 /** An actor: message handlers plus optional lifecycle hooks. */
 export interface Actor {
@@ -106,7 +110,14 @@ export interface Actor {
 /** Maps each message type an actor handles to its body type. */
 export type MessagesOf<A extends Actor> = {
   [K in keyof A["handlers"] & string]: A["handlers"][K] extends // deno-lint-ignore no-explicit-any
-  (cx: any, msg: infer P) => HandlerResult ? P
+  (cx: any, msg: infer P) => unknown ? P
+    : never;
+};
+
+/** Maps each message type an actor handles to its reply type (RQ-1: the awaited return value). */
+export type RepliesOf<A extends Actor> = {
+  [K in keyof A["handlers"] & string]: A["handlers"][K] extends // deno-lint-ignore no-explicit-any
+  (cx: any, msg: any) => infer R ? Awaited<R>
     : never;
 };
 

@@ -32,3 +32,10 @@ export * from "./reference.ts";
 export * from "./envelope.ts";
 export * from "./_core_mod.ts";
 export * from "./_transport_mod.ts";
+export {
+  request,
+  type Requester,
+  RequestError,
+  type RequestFailure,
+  type RequestOptions,
+} from "./request.ts";
