@@ -29,7 +29,9 @@
 
 import { config } from "../config/config.ts";
 import { MESH_GET_ACTOR_STATE_MAX_IDLE } from "../config/attrs.ts";
-import type { Actor, MessagesOf, MessageTypeOf } from "../actor/actor.ts";
+import type { Actor, MessagesOf, MessageTypeOf, RepliesOf } from "../actor/actor.ts";
+import type { Requester } from "../actor/request.ts";
+import { type CallOptions, callRanks, type CallReplies } from "./call.ts";
 import type { Context } from "../actor/instance.ts";
 import { ActorRef, type MessageSender, type SendOptions } from "../actor/port.ts";
 import { ActorId } from "../actor/reference.ts";
@@ -228,6 +230,44 @@ export class ActorMesh<A extends Actor = Actor> {
       const returnPort = new ActorRef<Actor>(cx.self).port("Undeliverable").port;
       cx.postMessage(returnPort, "Undeliverable", envelope, false); // SV-23
     }
+  }
+
+  /**
+   * Asks every actor and collects the replies by rank (RQ-5): each entry is
+   * the rank's reply — its handler's return value (RQ-1) — or a
+   * {@linkcode import("./call.ts").CallError} (timed out, handler threw,
+   * undeliverable, rank known failed). Never hangs past `timeoutMs`.
+   * @param cx The caller.
+   * @param type The message type.
+   * @param msg The body.
+   * @param options `timeoutMs`, `signal`, headers.
+   * @returns One entry per rank.
+   * @throws {import("../actor/request.ts").RequestError} `aborted` when
+   * `signal` aborts (RQ-6).
+   * @example
+   * ```ts ignore
+   * const replies = await greeters.call(cx, "Greet", { name: "mesh" }, { timeoutMs: 5_000 });
+   * for (const [rank, reply] of replies.entries()) console.log(rank, reply);
+   * ```
+   */
+  call<K extends MessageTypeOf<A>>(
+    cx: Requester,
+    type: K,
+    msg: MessagesOf<A>[K],
+    options?: CallOptions,
+  ): Promise<CallReplies<RepliesOf<A>[K]>> {
+    return callRanks<A, K>(
+      cx,
+      {
+        name: this.name,
+        region: this.region,
+        values: () => this.values(),
+        failureOf: (rank) => this.supervisor.failureOf(rank)?.reason,
+      },
+      type,
+      msg,
+      options,
+    );
   }
 
   /**
