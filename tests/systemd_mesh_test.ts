@@ -284,7 +284,7 @@ managerTest(
     const out = new TextDecoder().decode(stdout);
     const err = new TextDecoder().decode(stderr);
     assertEquals(code, 0, `demo failed:\n${out}\n${err}`);
-    assertStringIncludes(out, "cast to 2 actors answered");
+    assertStringIncludes(out, "call to 2 actors answered");
     assertStringIncludes(out, "failed 0, killed 0");
     const procIds = [...out.matchAll(/reply \d+\/2: .* @ (\S+),greeter\[0\] \(pid \d+\)/g)]
       .map((m) => m[1]);
