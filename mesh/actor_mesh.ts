@@ -30,8 +30,8 @@
 import { config } from "../config/config.ts";
 import { MESH_GET_ACTOR_STATE_MAX_IDLE } from "../config/attrs.ts";
 import type { Actor, MessagesOf, MessageTypeOf, RepliesOf } from "../actor/actor.ts";
-import type { Requester } from "../actor/request.ts";
-import { type CallOptions, callRanks, type CallReplies } from "./call.ts";
+import { type Requester, RequestError } from "../actor/request.ts";
+import { type CallOptions, callRanks, type CallReplies, requestOnHost } from "./call.ts";
 import type { Context } from "../actor/instance.ts";
 import { ActorRef, type MessageSender, type SendOptions } from "../actor/port.ts";
 import { ActorId } from "../actor/reference.ts";
@@ -48,7 +48,7 @@ import type { MeshFailure } from "./supervision/failure.ts";
 import type { FailureSubscribeOptions } from "./supervision/failure_stream.ts";
 import { MeshSupervisor } from "./supervision/mesh_supervisor.ts";
 import { StatusOverlay } from "./resource/overlay.ts";
-import { HostLostError, hostLostError, raceHostLost } from "./supervision/host_lost.ts";
+import { HostLostError } from "./supervision/host_lost.ts";
 
 function describeRanks(statuses: StatusMesh, pick: (s: Status) => boolean): string {
   const parts: string[] = [];
@@ -117,9 +117,8 @@ export class ActorMeshStopError extends Error {
  * @example
  * ```ts ignore
  * const mesh = await procMesh.spawn<Echo>(cx, "echo", "test::Echo", null);
- * const { ref, receiver } = cx.openPort<string>();
- * mesh.cast(cx, "Echo", ref);
- * for (let i = 0; i < mesh.values().length; i++) await receiver.recv();
+ * const replies = await mesh.call(cx, "Echo", "hi", { timeoutMs: 5_000 });
+ * for (const [rank, reply] of replies.entries()) console.log(rank, reply);
  * await mesh.stop(cx);
  * ```
  */
@@ -379,20 +378,13 @@ export class ActorMesh<A extends Actor = Actor> {
           generation: 0,
           timestamp: Date.now(),
         });
-        const already = hostLostError(host);
-        if (already !== undefined) return dead(already);
-        const { ref, receiver } = cx.openOncePort<State<ActorState>>();
-        using _r = receiver;
-        agent.send(cx, "GetState", { kind: "GetState", name: this.name, reply: ref.port });
         try {
-          return await raceHostLost(
-            [host],
-            "get actor state",
-            () => receiver.recv({ timeoutMs: maxIdleMs, signal: options.signal }),
-          );
+          return await requestOnHost<State<ActorState>>(cx, host, "get actor state", (reply) => {
+            agent.send(cx, "GetState", { kind: "GetState", name: this.name, reply });
+          }, { timeoutMs: maxIdleMs, signal: options.signal }); // HW-4
         } catch (error) {
           if (error instanceof HostLostError) return dead(error);
-          if ((error as DOMException)?.name !== "TimeoutError") throw error;
+          if (!(error instanceof RequestError && error.reason === "timeout")) throw error;
           return {
             kind: "State" as const,
             name: this.name,

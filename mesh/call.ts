@@ -31,6 +31,7 @@
 import type { Actor, MessagesOf, MessageTypeOf, RepliesOf } from "../actor/actor.ts";
 import type { ActorRef } from "../actor/port.ts";
 import {
+  request,
   type Requester,
   RequestError,
   type RequestFailure,
@@ -38,7 +39,7 @@ import {
 } from "../actor/request.ts";
 import type { Region } from "../ndslice/region.ts";
 import { ValueMesh } from "./resource/value_mesh.ts";
-import { hostLostError, onHostsLost } from "./supervision/host_lost.ts";
+import { type HostLike, hostLostError, onHostsLost } from "./supervision/host_lost.ts";
 
 /** Options of {@linkcode callRanks} / `ActorMesh#call`. */
 export interface CallOptions extends RequestOptions {
@@ -164,5 +165,45 @@ function keyOfReply(value: unknown): string {
     return `V${JSON.stringify(value) ?? "undefined"}`;
   } catch {
     return `U${++seq}`; // not JSON data (in process): never coalesced
+  }
+}
+
+/**
+ * The mesh's own agent queries (host agent and proc agent round trips): a
+ * {@linkcode request} to an agent on `host` that also ends as soon as the
+ * host is lost (HW-4). Not a public API: the agents' messages carry their
+ * reply port in the body, so `post` puts it there.
+ * @param cx The caller.
+ * @param host The host the agent lives on.
+ * @param action What the caller does (names the errors).
+ * @param post Sends the query; gets the reply port's id text.
+ * @param options Deadline and cancellation.
+ * @returns The reply.
+ * @throws {import("./supervision/host_lost.ts").HostLostError} When `host`
+ * is or becomes lost (HW-4).
+ * @throws {RequestError} `timeout` (or `closed`) when no reply came.
+ * @throws {unknown} `signal.reason` when `signal` aborts.
+ */
+export async function requestOnHost<R>(
+  cx: Requester,
+  host: HostLike,
+  action: string,
+  post: (reply: string) => void,
+  options: RequestOptions = {},
+): Promise<R> {
+  const dead = hostLostError(host, action);
+  if (dead !== undefined) throw dead; // HW-4
+  const { signal, timeoutMs } = options;
+  const lost = new AbortController();
+  const unsubscribe = onHostsLost([host], (error) => lost.abort(error.forAction(action)));
+  try {
+    const both = signal ? AbortSignal.any([signal, lost.signal]) : lost.signal;
+    return await request<R>(cx, action, post, { timeoutMs, signal: both });
+  } catch (error) {
+    if (lost.signal.aborted) throw lost.signal.reason; // HW-4
+    if (signal?.aborted) throw signal.reason;
+    throw error;
+  } finally {
+    unsubscribe();
   }
 }
