@@ -39,7 +39,7 @@ import {
 } from "../actor/request.ts";
 import type { Region } from "../ndslice/region.ts";
 import { ValueMesh } from "./resource/value_mesh.ts";
-import { type HostLike, hostLostError, onHostsLost } from "./supervision/host_lost.ts";
+import { hostKey, type HostLike, hostLostError, onHostsLost } from "./supervision/host_lost.ts";
 
 /** Options of {@linkcode callRanks} / `ActorMesh#call`. */
 export interface CallOptions extends RequestOptions {
@@ -123,36 +123,41 @@ export async function callRanks<A extends Actor, K extends MessageTypeOf<A>>(
   const target = `"${type}" to mesh "${mesh.name}"`;
   const aborted = () => new RequestError(target, "aborted", "", { cause: signal?.reason });
   if (signal?.aborted) throw aborted();
-  const entries = await Promise.all(
-    mesh.values().map(async (ref, rank) => {
-      const latched = mesh.failureOf(rank);
-      if (latched !== undefined) { // RQ-5: known dead, answered at once
-        return new CallError(mesh.name, rank, "undeliverable", `the rank failed: ${latched}`);
+  const refs = mesh.values();
+  // One lost-host watch per host, not per rank (HW-4).
+  const lost = new Map<string, { ctl: AbortController; signal: AbortSignal }>();
+  for (const ref of refs) {
+    const key = ref.actorId.procId.addr.key;
+    if (lost.has(key)) continue;
+    const ctl = new AbortController();
+    lost.set(key, { ctl, signal: signal ? AbortSignal.any([signal, ctl.signal]) : ctl.signal });
+  }
+  const unsubscribe = onHostsLost(
+    refs.map((r) => r.actorId.procId.addr),
+    (error) => lost.get(hostKey(error.host))?.ctl.abort(error),
+  );
+  const entries = await Promise.all(refs.map(async (ref, rank) => {
+    const latched = mesh.failureOf(rank);
+    if (latched !== undefined) { // RQ-5: known dead, answered at once
+      return new CallError(mesh.name, rank, "undeliverable", `the rank failed: ${latched}`);
+    }
+    const host = ref.actorId.procId.addr;
+    const dead = hostLostError(host);
+    if (dead !== undefined) return new CallError(mesh.name, rank, "undeliverable", dead.message); // HW-4
+    const hostLost = lost.get(host.key)!;
+    try {
+      return await ref.ask(cx, type, body, { ...options, signal: hostLost.signal });
+    } catch (error) {
+      if (!(error instanceof RequestError) || signal?.aborted) throw error;
+      if (hostLost.ctl.signal.aborted) {
+        const why = (hostLost.ctl.signal.reason as Error).message;
+        return new CallError(mesh.name, rank, "undeliverable", why, { cause: error }); // HW-4
       }
-      const host = ref.actorId.procId.addr;
-      const lost = hostLostError(host);
-      if (lost !== undefined) return new CallError(mesh.name, rank, "undeliverable", lost.message); // HW-4
-      const rankLost = new AbortController();
-      const unsubscribe = onHostsLost([host], (error) => rankLost.abort(error));
-      try {
-        return await ref.ask(cx, type, body, {
-          ...options,
-          signal: signal ? AbortSignal.any([signal, rankLost.signal]) : rankLost.signal,
-        });
-      } catch (error) {
-        if (!(error instanceof RequestError) || signal?.aborted) throw error;
-        if (rankLost.signal.aborted) {
-          const why = (rankLost.signal.reason as Error).message;
-          return new CallError(mesh.name, rank, "undeliverable", why, { cause: error }); // HW-4
-        }
-        return new CallError(mesh.name, rank, error.reason, error.message, { cause: error });
-      } finally {
-        unsubscribe();
-      }
-    }),
-  ).catch((error) => {
+      return new CallError(mesh.name, rank, error.reason, error.message, { cause: error });
+    }
+  })).catch((error) => {
     throw signal?.aborted ? aborted() : error; // RQ-6
-  });
+  }).finally(unsubscribe);
   const base = `${++seq}:`;
   type Entry = RepliesOf<A>[K] | CallError;
   return ValueMesh.fromValues<Entry>(mesh.region, entries as Entry[], {
