@@ -244,9 +244,26 @@ export class ActorMesh<A extends Actor = Actor> {
    * @throws {import("../actor/request.ts").RequestError} `aborted` when
    * `signal` aborts (RQ-6).
    * @example
-   * ```ts ignore
-   * const replies = await greeters.call(cx, "Greet", { name: "mesh" }, { timeoutMs: 5_000 });
-   * for (const [rank, reply] of replies.entries()) console.log(rank, reply);
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { context, shutdownContext } from "../actor/context.ts";
+   * import { registerActorType } from "../actor/registry.ts";
+   * import { Extent } from "../ndslice/extent.ts";
+   * import { HostMesh } from "./host_mesh/host_mesh.ts";
+   * registerActorType("doc::Greeter", () => ({
+   *   handlers: { Greet: (_cx: unknown, msg: { name: string }) => `hello ${msg.name}` },
+   * }));
+   * const cx = await context();
+   * try {
+   *   await using hosts = await HostMesh.localInProcess();
+   *   const procs = await hosts.spawn(cx, "doc", Extent.of({ procs: 2 }));
+   *   const greeters = await procs.spawn(cx, "greeter", "doc::Greeter", null);
+   *   const replies = await greeters.call(cx, "Greet", { name: "mesh" }, { timeoutMs: 5_000 });
+   *   for (const [rank, reply] of replies.entries()) console.log(rank, reply);
+   *   assertEquals(replies.values(), ["hello mesh", "hello mesh"]);
+   * } finally {
+   *   await shutdownContext();
+   * }
    * ```
    */
   call<K extends MessageTypeOf<A>>(
