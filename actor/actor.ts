@@ -30,7 +30,8 @@
  * - **MB-4 (failure is supervision).** A throwing/rejecting handler or
  *   `init`, an unknown message type, or an unhandled undeliverable fails that
  *   actor only (status `Failed`) and emits an {@linkcode ActorSupervisionEvent};
- *   it never rejects a proc-level promise or crashes the proc.
+ *   it never rejects a proc-level promise or crashes the proc. (A request's
+ *   handler answers its caller instead, RQ-2 in `request.ts`.)
  * - **MB-40 (status runs).** While handling a message the actor's status is
  *   `Processing` naming that message's handler. A run of handlers of one
  *   type that return no promise, back to back, shares one published
