@@ -15,6 +15,7 @@ import type { ActorMesh } from "../mesh/actor_mesh.ts";
 import { CallError } from "../mesh/call.ts";
 import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
 import { setUnhandledMeshFailureHook } from "../mesh/supervision/unhandled.ts";
+import { clearHostLost, markHostLost } from "../mesh/supervision/host_lost.ts";
 import { Extent } from "../ndslice/extent.ts";
 import { REPLIER, type replier } from "./fixtures/call_worker.ts";
 import { PERMISSIONS, ROOT } from "./_support.ts";
@@ -122,5 +123,25 @@ Deno.test("RQ-4: ask() to an actor in a real proc replies, and times out with Re
     );
     assertEquals(err.reason, "timeout", "RQ-4");
     assert(performance.now() - t0 < 1_500, "RQ-4: bounded by timeoutMs");
+  });
+});
+
+Deno.test("RQ-5, HW-4: a call pending when its host is declared lost ends at once with error entries", async () => {
+  await withRepliers(2, async (cx, repliers) => {
+    const host = repliers.values()[0].actorId.procId.addr;
+    const pending = repliers.call(cx, "Hold", { ms: 2_000 }, { timeoutMs: 20_000 });
+    const t0 = performance.now();
+    markHostLost(host, "test says so");
+    try {
+      const got = await pending;
+      assert(performance.now() - t0 < 1_000, "RQ-5: at once, not after the handler or the timeout");
+      for (const [rank, entry] of got.entries()) {
+        if (!(entry instanceof CallError)) throw new Error(`HW-4: rank ${rank} replied: ${entry}`);
+        assertEquals(entry.reason, "undeliverable", "HW-4");
+        assert(entry.message.includes("test says so"), entry.message);
+      }
+    } finally {
+      clearHostLost(host);
+    }
   });
 });
