@@ -26,7 +26,7 @@ export interface Greeting {
 
 /**
  * The greeter actor. `Greet` and `GetConfig` reply by returning (use
- * `call` / `ask`); a `reply` port in the message is answered too (casts).
+ * `call` / `ask`); `Greet` also answers a `reply` port in the message (casts).
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
@@ -50,17 +50,13 @@ export class Greeter {
       if (msg.reply !== undefined) cx.send(msg.reply, greeting);
       return greeting;
     },
-    GetConfig: (
-      cx: Context,
-      msg: { keys: string[]; reply?: PortRefData<Record<string, unknown>> },
-    ): Record<string, unknown> => {
+    GetConfig: (_cx: Context, msg: { keys: string[] }): Record<string, unknown> => {
       const out: Record<string, unknown> = {};
       for (const key of msg.keys) {
         const attr = ALL_ATTRS.get(key);
         // deno-lint-ignore no-explicit-any
         if (attr !== undefined) out[key] = config.get(attr as any);
       }
-      if (msg.reply !== undefined) cx.send(msg.reply, out);
       return out;
     },
   };
