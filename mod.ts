@@ -7,7 +7,8 @@
  * writes against.
  * - **Meshes** — {@linkcode HostMesh} (owned hosts: `process`, `local`,
  *   `localInProcess`, `attach`), {@linkcode HostMeshRef},
- *   {@linkcode ProcMesh}, {@linkcode ActorMesh}, shaped by
+ *   {@linkcode ProcMesh}, {@linkcode ActorMesh} (`cast`, and `call`
+ *   for every rank's reply), shaped by
  *   {@linkcode Extent} / {@linkcode Region}; statuses come back as a
  *   {@linkcode ValueMesh}.
  * - **Actors** — {@linkcode context} (this process's client),
@@ -46,17 +47,14 @@
  *   context,
  *   Extent,
  *   HostMesh,
- *   type PortRefData,
  *   registerActorType,
  *   shutdownContext,
  * } from "./mod.ts";
  *
- * // Every process that may host the actor registers its type by name.
+ * // Every process that may host the actor registers its type by name;
+ * // a handler's return value is its reply to `call`/`ask`.
  * registerActorType("doc::Greeter", () => ({
- *   handlers: {
- *     Greet: (cx: Context, msg: { name: string; reply: PortRefData<string> }) =>
- *       cx.send(msg.reply, `hello ${msg.name}`),
- *   },
+ *   handlers: { Greet: (_cx: Context, msg: { name: string }) => `hello ${msg.name}` },
  * }));
  *
  * const cx = await context(); // this process's client: owner of the meshes it spawns
@@ -65,11 +63,8 @@
  *   await using hosts = await HostMesh.localInProcess({ hosts: 2 });
  *   const procs = await hosts.spawn(cx, "workers", Extent.of({ procs: 2 }));
  *   const greeters = await procs.spawn(cx, "greeter", "doc::Greeter", {});
- *   const { ref, receiver } = cx.openPort<string>();
- *   greeters.cast(cx, "Greet", { name: "mesh", reply: ref.toJSON() });
- *   const replies: string[] = [];
- *   for (let i = 0; i < procs.numRanks; i++) replies.push(await receiver.recv({ timeoutMs: 10_000 }));
- *   assertEquals(replies, ["hello mesh", "hello mesh", "hello mesh", "hello mesh"]);
+ *   const replies = await greeters.call(cx, "Greet", { name: "mesh" }, { timeoutMs: 10_000 });
+ *   assertEquals(replies.values(), ["hello mesh", "hello mesh", "hello mesh", "hello mesh"]);
  * }
  * await shutdownContext();
  * ```
@@ -122,6 +117,8 @@ export {
   ProcId,
   type RecvOptions,
   registerActorType,
+  RequestError,
+  type RequestOptions,
   setRootUndeliverableHook,
   shutdownContext,
   UnknownActorTypeError,
@@ -151,6 +148,9 @@ export {
   ActorMesh,
   ActorMeshStopError,
   ActorSpawnError,
+  CallError,
+  type CallOptions,
+  type CallReplies,
   ConfigPushError,
   HostLostError,
   HostMesh,

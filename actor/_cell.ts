@@ -31,6 +31,7 @@ import {
 } from "./supervision.ts";
 import { handlerIndex, UNDELIVERABLE_INDEX, UNDELIVERABLE_TYPE } from "./_handler_index.ts";
 import { EnvelopeQueue } from "./_envelope_queue.ts";
+import { answerBounce, replyPortOf, sendReply } from "./request.ts";
 
 import { DROP, EMPTY_HEADERS, InstanceCell, type ProcCore } from "./_instance_cell.ts";
 import type { InstanceContext } from "./_instance_context.ts";
@@ -90,6 +91,11 @@ export class ActorCell extends InstanceCell {
 
   constructor(core: ProcCore, id: ActorId, parent: InstanceCell | undefined, actor: Actor) {
     super(core, id, parent, ActorStatuses.Created, (envelope, index) => {
+      if (index === UNDELIVERABLE_INDEX && isMessageEnvelope(envelope.data)) {
+        const returned = envelope.data;
+        const why = returned.errors.map(describeDeliveryError).join("; ");
+        if (answerBounce(this.context, returned, why)) return; // RQ-3: not queued behind a handler
+      }
       this.#queue.push(envelope, index);
       this.#notify();
     });
@@ -282,6 +288,8 @@ export class ActorCell extends InstanceCell {
         if (handler === undefined && index === MESH_FAILURE_INDEX) {
           return this.#supervise(cx, envelope.data as SupervisedFailure, headers); // MB-50
         }
+        const replyTo = replyPortOf(headers);
+        if (replyTo !== undefined) return this.#request(cx, handler, envelope, replyTo);
         if (handler === undefined) {
           return this.#done({
             error:
@@ -301,6 +309,46 @@ export class ActorCell extends InstanceCell {
     }
     if (!isThenable(r)) return this.#done(undefined);
     return this.#settle(r, headers);
+  }
+
+  /** RQ-1, RQ-2: runs a request's handler and replies its outcome; never fails the actor. */
+  #request(
+    cx: InstanceContext,
+    handler: { type: string; fn: AnyHandler } | undefined,
+    envelope: MessageEnvelope,
+    replyTo: string,
+  ): undefined | Promise<undefined> {
+    if (handler === undefined) {
+      sendReply(cx, replyTo, {
+        error: `no handler for message type "${envelope.type}" on ${this.id.key}`,
+      }); // RQ-2
+      return this.#done(undefined);
+    }
+    if (this.#processing !== handler.type) {
+      this.status.set({ kind: "Processing", since: Date.now(), handler: handler.type }); // MB-40
+      this.#processing = handler.type;
+    }
+    let r: unknown;
+    try {
+      r = handler.fn(cx, envelope.data);
+    } catch (error) {
+      sendReply(cx, replyTo, { error: errorText(error) }); // RQ-2
+      return this.#done(undefined);
+    }
+    if (!isThenable(r)) {
+      sendReply(cx, replyTo, { ok: r }); // RQ-1
+      return this.#done(undefined);
+    }
+    return (async () => {
+      try {
+        sendReply(cx, replyTo, { ok: await r }); // RQ-1
+      } catch (error) {
+        sendReply(cx, replyTo, { error: errorText(error) }); // RQ-2
+      } finally {
+        this.#headers = EMPTY_HEADERS;
+      }
+      return undefined;
+    })();
   }
 
   /** MB-50: a mesh failure of an owned mesh: handled, or this actor fails. */

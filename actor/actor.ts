@@ -30,7 +30,8 @@
  * - **MB-4 (failure is supervision).** A throwing/rejecting handler or
  *   `init`, an unknown message type, or an unhandled undeliverable fails that
  *   actor only (status `Failed`) and emits an {@linkcode ActorSupervisionEvent};
- *   it never rejects a proc-level promise or crashes the proc.
+ *   it never rejects a proc-level promise or crashes the proc. (A request's
+ *   handler answers its caller instead, RQ-2 in `request.ts`.)
  * - **MB-40 (status runs).** While handling a message the actor's status is
  *   `Processing` naming that message's handler. A run of handlers of one
  *   type that return no promise, back to back, shares one published
@@ -62,9 +63,13 @@ import type { ActorSupervisionEvent, SupervisedFailure } from "./supervision.ts"
 /** What a handler may return. */
 export type HandlerResult = void | Promise<void>;
 
-/** Any handler: context and plain-data message. */
+/**
+ * Any handler: context and plain-data message. What it returns (awaited) is
+ * the reply when the message is a request (RQ-1, `request.ts`), and is
+ * dropped otherwise.
+ */
 // deno-lint-ignore no-explicit-any
-export type AnyHandler = (cx: Context<any>, msg: any) => HandlerResult;
+export type AnyHandler = (cx: Context<any>, msg: any) => unknown;
 
 /** An actor: message handlers plus optional lifecycle hooks. */
 export interface Actor {
@@ -106,7 +111,14 @@ export interface Actor {
 /** Maps each message type an actor handles to its body type. */
 export type MessagesOf<A extends Actor> = {
   [K in keyof A["handlers"] & string]: A["handlers"][K] extends // deno-lint-ignore no-explicit-any
-  (cx: any, msg: infer P) => HandlerResult ? P
+  (cx: any, msg: infer P) => unknown ? P
+    : never;
+};
+
+/** Maps each message type an actor handles to its reply type (RQ-1: the awaited return value). */
+export type RepliesOf<A extends Actor> = {
+  [K in keyof A["handlers"] & string]: A["handlers"][K] extends // deno-lint-ignore no-explicit-any
+  (cx: any, msg: any) => infer R ? Awaited<R>
     : never;
 };
 

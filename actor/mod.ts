@@ -55,3 +55,10 @@ export * from "./transport/dial_router.ts";
 export * from "./transport/reconfigurable_sender.ts";
 export * from "./transport/proc_or_dial.ts";
 export * from "./transport/local_proc_dialer.ts";
+export {
+  request,
+  type Requester,
+  RequestError,
+  type RequestFailure,
+  type RequestOptions,
+} from "./request.ts";

@@ -21,7 +21,8 @@
 import type { HeaderValue } from "./envelope.ts";
 import { ActorId, PortId } from "./reference.ts";
 import { handlerIndex } from "./_handler_index.ts";
-import type { Actor, MessagesOf, MessageTypeOf } from "./actor.ts";
+import type { Actor, MessagesOf, MessageTypeOf, RepliesOf } from "./actor.ts";
+import { ask, type Requester, type RequestOptions } from "./request.ts";
 
 /** Per-message send options. */
 export interface SendOptions {
@@ -346,6 +347,37 @@ export class ActorRef<A extends Actor = Actor> {
       this.#dests.set(type, dest);
     }
     cx.postMessage(dest, type, msg, true, options);
+  }
+
+  /**
+   * Sends a request to the actor's handler for `type` and waits for its
+   * reply: the handler's return value (RQ-1).
+   * @param cx The caller (an actor context or client instance).
+   * @param type Message type name.
+   * @param msg The body.
+   * @param options Deadline (`timeoutMs`), cancellation (`signal`), headers.
+   * @returns The reply.
+   * @throws {import("./request.ts").RequestError} `timeout`, `aborted`,
+   * `undeliverable` (RQ-3) or `failed` (the handler threw, RQ-2).
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { Proc } from "./proc.ts";
+   * await using proc = Proc.local();
+   * const greeter = proc.spawn("greeter", {
+   *   handlers: { Greet: (_cx: unknown, msg: { name: string }) => `hello ${msg.name}` },
+   * });
+   * using cx = proc.instance("client");
+   * assertEquals(await greeter.ref.ask(cx, "Greet", { name: "mesh" }, { timeoutMs: 5_000 }), "hello mesh");
+   * ```
+   */
+  ask<K extends MessageTypeOf<A>>(
+    cx: Requester,
+    type: K,
+    msg: MessagesOf<A>[K],
+    options: RequestOptions & SendOptions = {},
+  ): Promise<RepliesOf<A>[K]> {
+    return ask<RepliesOf<A>[K]>(cx, this.port(type).port, type, msg, options);
   }
 
   /**

@@ -38,6 +38,7 @@ import { config } from "../config/config.ts";
 import { STOP_ACTOR_TIMEOUT } from "../config/attrs.ts";
 import {
   bounce,
+  describeDeliveryError,
   type MailboxSender,
   type MessageEnvelope,
   postEnvelope,
@@ -57,6 +58,7 @@ import { destroyActors } from "./_proc_destroy.ts";
 import { RootSupervision } from "./_root_supervision.ts";
 import { TerminatedSnapshots } from "./_terminated_snapshots.ts";
 import { serveDirect } from "./_proc_direct.ts";
+import { answerBounce } from "./request.ts";
 
 /** What a proc does with a failed root actor when no coordinator is set. */
 export type UnhandledSupervisionPolicy = "exit" | "log";
@@ -300,6 +302,9 @@ export class Proc implements MailboxSender, AsyncDisposable {
     cell.mailbox.unbind(receiver.ref.portId.index);
     const tap = options.onUndeliverable;
     cell.mailbox.bind(UNDELIVERABLE_INDEX, (e) => {
+      const returned = e.data as MessageEnvelope;
+      const why = returned.errors?.map(describeDeliveryError).join("; ") ?? "";
+      if (answerBounce(cell.context, returned, why)) return; // RQ-3
       if (tap !== undefined) {
         try {
           tap(e.data as MessageEnvelope);

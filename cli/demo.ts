@@ -1,7 +1,7 @@
 /**
  * `bootstrap.ts demo [--hosts N] [--procs M] [--launcher native|systemd]`:
  * brings up a local host mesh of N host processes, spawns M procs per host
- * with a live progress line, spawns a `Greeter` actor mesh, casts `Greet`
+ * with a live progress line, spawns a `Greeter` actor mesh, calls `Greet`
  * and prints every reply, then shuts everything down and reports the
  * teardown. Exits 0 on success.
  *
@@ -14,7 +14,8 @@ import { attrs, config } from "../config/mod.ts";
 import { Extent } from "../ndslice/extent.ts";
 import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
 import type { StatusMesh } from "../mesh/resource/value_mesh.ts";
-import { GREETER_TYPE, type Greeting } from "./demo_actor.ts";
+import { CallError } from "../mesh/call.ts";
+import { type Greeter, GREETER_TYPE } from "./demo_actor.ts";
 import { workerCommand } from "./worker.ts";
 
 /** Parsed `demo` arguments. */
@@ -104,16 +105,14 @@ export async function run(args: string[]): Promise<number> {
     });
     write(tty ? "\n" : "");
     console.log(`proc mesh ${procs.region} ready in ${(performance.now() - t0).toFixed(0)}ms`);
-    const actors = await procs.spawn(cx, "greeter", GREETER_TYPE, null);
-    const { ref, receiver } = cx.openPort<Greeting>();
+    const actors = await procs.spawn<Greeter>(cx, "greeter", GREETER_TYPE, null);
     const tc = performance.now();
-    actors.cast(cx, "Greet", { text: "hello", reply: ref });
-    for (let i = 0; i < total; i++) {
-      const g = await receiver.recv({ timeoutMs: 10_000 });
-      console.log(`  reply ${i + 1}/${total}: ${g.text} @ ${g.actor} (pid ${g.pid})`);
+    const replies = await actors.call(cx, "Greet", { text: "hello" }, { timeoutMs: 10_000 });
+    for (const [rank, g] of replies.entries()) {
+      if (g instanceof CallError) throw g;
+      console.log(`  rank ${rank}: ${g.text} @ ${g.actor} (pid ${g.pid})`);
     }
-    receiver.close();
-    console.log(`cast to ${total} actors answered in ${(performance.now() - tc).toFixed(1)}ms`);
+    console.log(`call to ${total} actors answered in ${(performance.now() - tc).toFixed(1)}ms`);
     code = 0;
   } catch (error) {
     console.error(`demo failed: ${error instanceof Error ? error.stack : error}`);

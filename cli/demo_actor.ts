@@ -25,41 +25,39 @@ export interface Greeting {
 }
 
 /**
- * The greeter actor.
+ * The greeter actor. `Greet` and `GetConfig` reply by returning (use
+ * `call` / `ask`); `Greet` also answers a `reply` port in the message (casts).
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { Proc } from "../actor/proc.ts";
- * import { type Greeting, Greeter } from "./demo_actor.ts";
+ * import { Greeter } from "./demo_actor.ts";
  * await using proc = Proc.local();
  * const g = proc.spawn("g", new Greeter());
  * using cx = proc.instance("c");
- * const { ref, receiver } = cx.openOncePort<Greeting>();
- * g.ref.send(cx, "Greet", { text: "hi", reply: ref });
- * assertEquals((await receiver.recv()).text, "hi from g[0]");
+ * assertEquals((await g.ref.ask(cx, "Greet", { text: "hi" }, { timeoutMs: 5_000 })).text, "hi from g[0]");
  * ```
  */
 export class Greeter {
   /** Handlers. */
   readonly handlers = {
-    Greet: (cx: Context, msg: { text: string; reply: PortRefData<Greeting> }): void => {
-      cx.send(msg.reply, {
+    Greet: (cx: Context, msg: { text: string; reply?: PortRefData<Greeting> }): Greeting => {
+      const greeting = {
         actor: cx.self.key,
         pid: Deno.pid,
         text: `${msg.text} from ${cx.self.name}[${cx.self.pid}]`,
-      });
+      };
+      if (msg.reply !== undefined) cx.send(msg.reply, greeting);
+      return greeting;
     },
-    GetConfig: (
-      cx: Context,
-      msg: { keys: string[]; reply: PortRefData<Record<string, unknown>> },
-    ): void => {
+    GetConfig: (_cx: Context, msg: { keys: string[] }): Record<string, unknown> => {
       const out: Record<string, unknown> = {};
       for (const key of msg.keys) {
         const attr = ALL_ATTRS.get(key);
         // deno-lint-ignore no-explicit-any
         if (attr !== undefined) out[key] = config.get(attr as any);
       }
-      cx.send(msg.reply, out);
+      return out;
     },
   };
 }

@@ -7,6 +7,7 @@
 
 import { context, shutdownContext } from "../actor/context.ts";
 import type { Context } from "../actor/instance.ts";
+import { request } from "../actor/request.ts";
 import { useUserSecret } from "../channel/secret.ts";
 import { HostMeshRef } from "../mesh/host_mesh/host_mesh_ref.ts";
 import type { HostInfo } from "../mesh/host_agent/protocol.ts";
@@ -37,11 +38,11 @@ export function formatHostStatus(rank: number, addr: string, info: HostInfo | Er
 
 async function query(cx: Context, ref: HostMeshRef, timeoutMs: number): Promise<string[]> {
   const lines = await Promise.all(ref.hosts.map(async (host, rank) => {
-    const { ref: port, receiver } = cx.openOncePort<HostInfo>();
-    using _r = receiver;
-    host.agent.port("Introspect").withReturnUndeliverable(false).send(cx, { reply: port.port });
     try {
-      return formatHostStatus(rank, host.toString(), await receiver.recv({ timeoutMs }));
+      const info = await request<HostInfo>(cx, `"Introspect" to ${host}`, (reply) => {
+        host.agent.port("Introspect").withReturnUndeliverable(false).send(cx, { reply });
+      }, { timeoutMs });
+      return formatHostStatus(rank, host.toString(), info);
     } catch (error) {
       return formatHostStatus(rank, host.toString(), error as Error);
     }

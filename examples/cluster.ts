@@ -1,6 +1,6 @@
 /**
  * Example client for hosts on other machines: attaches to running host
- * daemons, spawns two procs on each, casts to a Greeter on every proc, prints
+ * daemons, spawns two procs on each, calls a Greeter on every proc, prints
  * the replies and shuts the hosts down.
  *
  * ```sh
@@ -16,7 +16,7 @@
  */
 
 import { context, Extent, HostMesh, shutdownContext } from "../mod.ts";
-import { type Greet, GREETER } from "./greeter_actor.ts";
+import { GREETER, type greeter } from "./greeter_actor.ts";
 
 const hosts = Deno.args;
 if (hosts.length === 0) {
@@ -27,10 +27,9 @@ const cx = await context(); // serves HYPERMESH_CLIENT_ADDR
 const mesh = await HostMesh.attach(cx, "cluster", hosts);
 try {
   const procs = await mesh.ref.spawn(cx, "workers", Extent.of({ procs: 2 }));
-  const greeters = await procs.spawn(cx, "greeter", GREETER, {});
-  const { ref, receiver } = cx.openPort<string>();
-  greeters.cast(cx, "Greet", { name: "cluster", reply: ref.toJSON() } satisfies Greet);
-  for (let i = 0; i < procs.numRanks; i++) console.log(await receiver.recv({ timeoutMs: 10_000 }));
+  const greeters = await procs.spawn<typeof greeter>(cx, "greeter", GREETER, {});
+  const replies = await greeters.call(cx, "Greet", { name: "cluster" }, { timeoutMs: 10_000 });
+  for (const [rank, reply] of replies.entries()) console.log(`rank ${rank}: ${reply}`);
 } finally {
   const report = await mesh.shutdown(cx); // drain every host, then shut every host down
   console.log(`teardown: ${JSON.stringify(report)}`);

@@ -1,6 +1,6 @@
 /**
  * Example: two host processes, two procs on each, a Greeter on every proc, one
- * cast, four replies, and a clean teardown.
+ * call, four replies, and a clean teardown.
  *
  * ```sh
  * deno run --allow-run --allow-read --allow-write --allow-net --allow-env --allow-sys \
@@ -10,7 +10,7 @@
  */
 
 import { BootstrapCommand, context, Extent, HostMesh, shutdownContext } from "../mod.ts";
-import { type Greet, GREETER } from "./greeter_actor.ts";
+import { GREETER, type greeter } from "./greeter_actor.ts";
 
 const PERMISSIONS = [
   "--allow-run",
@@ -32,9 +32,8 @@ const cx = await context();
   // Leaving this block shuts the mesh down: drain every host, then shut every host down.
   await using hosts = await HostMesh.process(Extent.of({ hosts: 2 }), worker);
   const procs = await hosts.ref.spawn(cx, "workers", Extent.of({ procs: 2 }));
-  const greeters = await procs.spawn(cx, "greeter", GREETER, {});
-  const { ref, receiver } = cx.openPort<string>();
-  greeters.cast(cx, "Greet", { name: "mesh", reply: ref.toJSON() } satisfies Greet);
-  for (let i = 0; i < procs.numRanks; i++) console.log(await receiver.recv({ timeoutMs: 10_000 }));
+  const greeters = await procs.spawn<typeof greeter>(cx, "greeter", GREETER, {});
+  const replies = await greeters.call(cx, "Greet", { name: "mesh" }, { timeoutMs: 10_000 });
+  for (const [rank, reply] of replies.entries()) console.log(`rank ${rank}: ${reply}`);
 }
 await shutdownContext();

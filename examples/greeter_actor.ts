@@ -1,25 +1,19 @@
 /**
  * An example actor type, registered by name so that procs in other processes
  * can spawn it. Imported by the worker program (so procs know the type) and by
- * the client (for the message types).
+ * the client (for the name and the handler types). A handler's return value is
+ * its reply to `call` / `ask`.
  * @module
  */
 
-import { type Context, type PortRefData, registerActorType } from "../mod.ts";
+import { type Context, registerActorType } from "../mod.ts";
 
 /** The registered type name. */
 export const GREETER = "example::Greeter";
 
-/** The `Greet` message: who to greet and where to reply. */
-export interface Greet {
-  /** Who is greeted. */
-  name: string;
-  /** Where the greeting goes. */
-  reply: PortRefData<string>;
-}
+/** The greeter: `Greet` replies with a greeting naming the actor. */
+export const greeter = {
+  handlers: { Greet: (cx: Context, msg: { name: string }) => `hello ${msg.name} from ${cx.self}` },
+};
 
-registerActorType(GREETER, () => ({
-  handlers: {
-    Greet: (cx: Context, msg: Greet) => cx.send(msg.reply, `hello ${msg.name} from ${cx.self}`),
-  },
-}));
+registerActorType(GREETER, () => greeter);

@@ -29,7 +29,9 @@
 
 import { config } from "../config/config.ts";
 import { MESH_GET_ACTOR_STATE_MAX_IDLE } from "../config/attrs.ts";
-import type { Actor, MessagesOf, MessageTypeOf } from "../actor/actor.ts";
+import type { Actor, MessagesOf, MessageTypeOf, RepliesOf } from "../actor/actor.ts";
+import { type Requester, RequestError } from "../actor/request.ts";
+import { type CallOptions, callRanks, type CallReplies, requestOnHost } from "./call.ts";
 import type { Context } from "../actor/instance.ts";
 import { ActorRef, type MessageSender, type SendOptions } from "../actor/port.ts";
 import { ActorId } from "../actor/reference.ts";
@@ -46,7 +48,7 @@ import type { MeshFailure } from "./supervision/failure.ts";
 import type { FailureSubscribeOptions } from "./supervision/failure_stream.ts";
 import { MeshSupervisor } from "./supervision/mesh_supervisor.ts";
 import { StatusOverlay } from "./resource/overlay.ts";
-import { HostLostError, hostLostError, raceHostLost } from "./supervision/host_lost.ts";
+import { HostLostError } from "./supervision/host_lost.ts";
 
 function describeRanks(statuses: StatusMesh, pick: (s: Status) => boolean): string {
   const parts: string[] = [];
@@ -115,9 +117,8 @@ export class ActorMeshStopError extends Error {
  * @example
  * ```ts ignore
  * const mesh = await procMesh.spawn<Echo>(cx, "echo", "test::Echo", null);
- * const { ref, receiver } = cx.openPort<string>();
- * mesh.cast(cx, "Echo", ref);
- * for (let i = 0; i < mesh.values().length; i++) await receiver.recv();
+ * const replies = await mesh.call(cx, "Echo", "hi", { timeoutMs: 5_000 });
+ * for (const [rank, reply] of replies.entries()) console.log(rank, reply);
  * await mesh.stop(cx);
  * ```
  */
@@ -231,6 +232,61 @@ export class ActorMesh<A extends Actor = Actor> {
   }
 
   /**
+   * Asks every actor and collects the replies by rank (RQ-5): each entry is
+   * the rank's reply — its handler's return value (RQ-1) — or a
+   * {@linkcode import("./call.ts").CallError} (timed out, handler threw,
+   * undeliverable, rank known failed). Never hangs past `timeoutMs`.
+   * @param cx The caller.
+   * @param type The message type.
+   * @param msg The body.
+   * @param options `timeoutMs`, `signal`, headers.
+   * @returns One entry per rank.
+   * @throws {import("../actor/request.ts").RequestError} `aborted` when
+   * `signal` aborts (RQ-6).
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { context, shutdownContext } from "../actor/context.ts";
+   * import { registerActorType } from "../actor/registry.ts";
+   * import { Extent } from "../ndslice/extent.ts";
+   * import { HostMesh } from "./host_mesh/host_mesh.ts";
+   * registerActorType("doc::Greeter", () => ({
+   *   handlers: { Greet: (_cx: unknown, msg: { name: string }) => `hello ${msg.name}` },
+   * }));
+   * const cx = await context();
+   * try {
+   *   await using hosts = await HostMesh.localInProcess();
+   *   const procs = await hosts.spawn(cx, "doc", Extent.of({ procs: 2 }));
+   *   const greeters = await procs.spawn(cx, "greeter", "doc::Greeter", null);
+   *   const replies = await greeters.call(cx, "Greet", { name: "mesh" }, { timeoutMs: 5_000 });
+   *   for (const [rank, reply] of replies.entries()) console.log(rank, reply);
+   *   assertEquals(replies.values(), ["hello mesh", "hello mesh"]);
+   * } finally {
+   *   await shutdownContext();
+   * }
+   * ```
+   */
+  call<K extends MessageTypeOf<A>>(
+    cx: Requester,
+    type: K,
+    msg: MessagesOf<A>[K],
+    options?: CallOptions,
+  ): Promise<CallReplies<RepliesOf<A>[K]>> {
+    return callRanks<A, K>(
+      cx,
+      {
+        name: this.name,
+        region: this.region,
+        values: () => this.values(),
+        failureOf: (rank) => this.supervisor.failureOf(rank)?.reason,
+      },
+      type,
+      msg,
+      options,
+    );
+  }
+
+  /**
    * Current per-rank statuses from the agents (`GetRankStatus`).
    * @param cx The caller.
    * @param options Idle bound (default `HYPERACTOR_MESH_GET_ACTOR_STATE_MAX_IDLE`) and cancellation.
@@ -339,20 +395,13 @@ export class ActorMesh<A extends Actor = Actor> {
           generation: 0,
           timestamp: Date.now(),
         });
-        const already = hostLostError(host);
-        if (already !== undefined) return dead(already);
-        const { ref, receiver } = cx.openOncePort<State<ActorState>>();
-        using _r = receiver;
-        agent.send(cx, "GetState", { kind: "GetState", name: this.name, reply: ref.port });
         try {
-          return await raceHostLost(
-            [host],
-            "get actor state",
-            () => receiver.recv({ timeoutMs: maxIdleMs, signal: options.signal }),
-          );
+          return await requestOnHost<State<ActorState>>(cx, host, "get actor state", (reply) => {
+            agent.send(cx, "GetState", { kind: "GetState", name: this.name, reply });
+          }, { timeoutMs: maxIdleMs, signal: options.signal }); // HW-4
         } catch (error) {
           if (error instanceof HostLostError) return dead(error);
-          if ((error as DOMException)?.name !== "TimeoutError") throw error;
+          if (!(error instanceof RequestError && error.reason === "timeout")) throw error;
           return {
             kind: "State" as const,
             name: this.name,

@@ -21,6 +21,7 @@
 
 import type { Context } from "../actor/instance.ts";
 import { ActorRef, type PortRefData } from "../actor/port.ts";
+import { request } from "../actor/request.ts";
 import type { HostAgent } from "./host_agent/host_agent.ts";
 import type { HostInfo } from "./host_agent/protocol.ts";
 import type { HostMeshRef } from "./host_mesh/host_mesh_ref.ts";
@@ -116,15 +117,8 @@ export interface SpawnAdminOptions {
   queryTimeoutMs?: number;
 }
 
-async function ask<T>(
-  cx: Context,
-  send: (reply: string) => void,
-  timeoutMs: number,
-): Promise<T> {
-  const { ref, receiver } = cx.openOncePort<T>();
-  using _r = receiver;
-  send(ref.port);
-  return await receiver.recv({ timeoutMs });
+function ask<T>(cx: Context, send: (reply: string) => void, timeoutMs: number): Promise<T> {
+  return request<T>(cx, "Introspect", send, { timeoutMs });
 }
 
 function errorNode(identity: string, error: unknown): AdminNode {

@@ -201,3 +201,4 @@ export {
   lostHosts,
 } from "./supervision/host_lost.ts";
 export { HostWatch, type HostWatchOptions } from "./supervision/host_watch.ts";
+export { CallError, type CallOptions, type CallReplies } from "./call.ts";

@@ -42,12 +42,9 @@ import { MeshSupervisor } from "./supervision/mesh_supervisor.ts";
 import type { StatusMesh } from "./resource/value_mesh.ts";
 import { stopProcMesh } from "./host_mesh/_spawn.ts";
 import { OwnerKeepalive } from "./supervision/keepalive.ts";
-import {
-  assertHostsAlive,
-  HostLostError,
-  hostLostError,
-  raceHostLost,
-} from "./supervision/host_lost.ts";
+import { assertHostsAlive, HostLostError } from "./supervision/host_lost.ts";
+import { RequestError } from "../actor/request.ts";
+import { requestOnHost } from "./call.ts";
 
 /** One rank of a proc mesh. */
 export interface ProcRank {
@@ -306,18 +303,20 @@ export class ProcMesh {
         status: Status.failed(`host ${e.host} is lost (${e.reason})`), // HW-4
         attrs: null,
       });
-      const already = hostLostError(r.procId.addr);
-      if (already !== undefined) return dead(already);
-      const { ref, receiver } = cx.openOncePort<IntrospectResult>();
-      using _r = receiver;
-      r.agent.send(cx, "Introspect", { child: r.procId.key, reply: ref.port });
       let result: IntrospectResult;
       try {
-        const recv = () => receiver.recv({ timeoutMs: maxIdleMs, signal: options.signal });
-        result = await raceHostLost([r.procId.addr], "get proc state", recv);
+        result = await requestOnHost<IntrospectResult>(
+          cx,
+          r.procId.addr,
+          "get proc state",
+          (reply) => {
+            r.agent.send(cx, "Introspect", { child: r.procId.key, reply });
+          },
+          { timeoutMs: maxIdleMs, signal: options.signal },
+        ); // HW-4
       } catch (error) {
         if (error instanceof HostLostError) return dead(error);
-        if ((error as DOMException)?.name !== "TimeoutError") throw error;
+        if (!(error instanceof RequestError && error.reason === "timeout")) throw error;
         const status = Status.timeout(performance.now() - start);
         return { rank, procId: r.procId.key, status, attrs: null };
       }

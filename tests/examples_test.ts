@@ -1,6 +1,6 @@
 /**
  * The README's example runs as written: two host processes, four procs, a
- * cast answered by every greeter, and a teardown that leaves no process.
+ * call answered by every greeter, and a teardown that leaves no process.
  */
 import { assert, assertEquals } from "@std/assert";
 
@@ -22,7 +22,7 @@ async function descendantsOf(pid: number): Promise<string[]> {
     .filter((line) => line.trim().length > 0 && pid > 0);
 }
 
-Deno.test("examples/greeter.ts: every greeter answers the cast and nothing is left running", async () => {
+Deno.test("RQ-5: examples/greeter.ts: every greeter answers the call and nothing is left running", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...PERMISSIONS, `${ROOT}examples/greeter.ts`],
     cwd: ROOT,
@@ -33,8 +33,10 @@ Deno.test("examples/greeter.ts: every greeter answers the cast and nothing is le
   const stdout = new TextDecoder().decode(out.stdout);
   const stderr = new TextDecoder().decode(out.stderr);
   assertEquals(out.code, 0, `exit code; stderr:\n${stderr}`);
-  const replies = stdout.split("\n").filter((l) => l.startsWith("hello mesh from "));
-  assertEquals(replies.length, 4, stdout);
+  const lines = stdout.split("\n").filter((l) => l.startsWith("rank "));
+  assertEquals(lines.map((l) => l.split(":")[0]), ["rank 0", "rank 1", "rank 2", "rank 3"], stdout);
+  const replies = lines.map((l) => l.slice(l.indexOf(": ") + 2));
+  assert(replies.every((r) => r.startsWith("hello mesh from ")), stdout);
   assertEquals(new Set(replies).size, 4, "one reply per greeter");
   const hosts = new Set(replies.map((r) => r.slice("hello mesh from ".length).split(",")[0]));
   assertEquals(hosts.size, 2, "replies come from both hosts");

@@ -13,7 +13,7 @@ import { Extent } from "../ndslice/extent.ts";
 import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
 import { HostMeshRef } from "../mesh/host_mesh/host_mesh_ref.ts";
 import { ConfigPushError, ProcCreationError, ProcSpawnError } from "../mesh/host_mesh/errors.ts";
-import { GREETER_TYPE, type Greeting } from "../cli/demo_actor.ts";
+import { type Greeter, GREETER_TYPE, type Greeting } from "../cli/demo_actor.ts";
 import { WORKER_PERMISSIONS, workerCommand } from "../cli/worker.ts";
 import { readFirstLine } from "./_support.ts";
 
@@ -181,15 +181,11 @@ Deno.test("HM-1: the client config override reaches the actors of a process host
   try {
     const procs = await hosts.spawn(cx, "test", Extent.unity());
     assertEquals(new Set(procs.ranks().map((r) => r.procId.key)).size, 2);
-    const actors = await procs.spawn(cx, "cfg", GREETER_TYPE, null);
-    const { ref, receiver } = cx.openPort<Record<string, unknown>>();
+    const actors = await procs.spawn<Greeter>(cx, "cfg", GREETER_TYPE, null);
     const keys = [attrs.HOST_SPAWN_READY_TIMEOUT.key, attrs.MESSAGE_DELIVERY_TIMEOUT.key];
-    actors.cast(cx, "GetConfig", { keys, reply: ref });
-    for (let i = 0; i < 2; i++) {
-      const got = await receiver.recv({ timeoutMs: 10_000 });
-      assertEquals(got, { [keys[0]]: 120_000, [keys[1]]: 60_000 });
-    }
-    receiver.close();
+    const got = await actors.call(cx, "GetConfig", { keys }, { timeoutMs: 10_000 });
+    const want = { [keys[0]]: 120_000, [keys[1]]: 60_000 };
+    assertEquals(got.values(), [want, want]);
     const report = await hosts.shutdown(cx);
     assertEquals([report.failed, report.killed], [[], 0]);
     assert(await noneAlive(hosts.pids), "MS-42: no host process survives");

@@ -284,9 +284,9 @@ managerTest(
     const out = new TextDecoder().decode(stdout);
     const err = new TextDecoder().decode(stderr);
     assertEquals(code, 0, `demo failed:\n${out}\n${err}`);
-    assertStringIncludes(out, "cast to 2 actors answered");
+    assertStringIncludes(out, "call to 2 actors answered");
     assertStringIncludes(out, "failed 0, killed 0");
-    const procIds = [...out.matchAll(/reply \d+\/2: .* @ (\S+),greeter\[0\] \(pid \d+\)/g)]
+    const procIds = [...out.matchAll(/rank \d+: .* @ (\S+),greeter\[0\] \(pid \d+\)/g)]
       .map((m) => m[1]);
     assertEquals(procIds.length, 2, `two replies in:\n${out}`);
     await assertQuiescent(procIds.map(unitName));

@@ -21,7 +21,9 @@ import type { ProcState } from "../host_agent/protocol.ts";
 import type { HostAgent } from "../host_agent/host_agent.ts";
 import { ConfigPushError, type ConfigPushFailure, ProcNotExistError } from "./errors.ts";
 import { type HostMeshRef, HostRef } from "./host_mesh_ref.ts";
-import { HostLostError, hostLostError, raceHostLost } from "../supervision/host_lost.ts";
+import { HostLostError } from "../supervision/host_lost.ts";
+import { RequestError } from "../../actor/request.ts";
+import { requestOnHost } from "../call.ts";
 
 /**
  * A host agent's port for `type`, with undeliverable returns off.
@@ -54,23 +56,20 @@ export async function getState(
   keepaliveUntilMs?: number,
 ): Promise<State<ProcState> | undefined> {
   const action = `get the state of proc "${name}"`;
-  const dead = hostLostError(host, action);
-  if (dead !== undefined) throw dead; // HW-4
-  const { ref, receiver } = cx.openOncePort<State<ProcState>>();
-  using _r = receiver;
-  const getState = { kind: "GetState" as const, name, reply: ref.port };
-  if (keepaliveUntilMs === undefined) quietPort(host.agent, "GetState").send(cx, getState);
-  else {
-    quietPort(host.agent, "KeepaliveGetState").send(cx, {
-      kind: "KeepaliveGetState",
-      expiresAfterMs: keepaliveUntilMs,
-      getState,
-    });
-  }
   try {
-    return await raceHostLost([host], action, () => receiver.recv({ timeoutMs })); // HW-4
+    return await requestOnHost<State<ProcState>>(cx, host, action, (reply) => {
+      const getState = { kind: "GetState" as const, name, reply };
+      if (keepaliveUntilMs === undefined) quietPort(host.agent, "GetState").send(cx, getState);
+      else {
+        quietPort(host.agent, "KeepaliveGetState").send(cx, {
+          kind: "KeepaliveGetState",
+          expiresAfterMs: keepaliveUntilMs,
+          getState,
+        });
+      }
+    }, { timeoutMs }); // HW-4
   } catch (error) {
-    if ((error as DOMException)?.name === "TimeoutError") return undefined;
+    if (error instanceof RequestError && error.reason === "timeout") return undefined;
     throw error;
   }
 }
@@ -138,19 +137,10 @@ export async function pushConfig(
 ): Promise<void> {
   const timeoutMs = config.get(MESH_ATTACH_CONFIG_TIMEOUT);
   const results = await Promise.all(mesh.hosts.map(async (host) => {
-    const dead = hostLostError(host, "push config");
-    if (dead !== undefined) { // HW-4
-      return { host, failure: { kind: "SendFailed", message: dead.message } as ConfigPushFailure };
-    }
-    const { ref, receiver } = cx.openOncePort<null>();
-    using _r = receiver;
     try {
-      quietPort(host.agent, "SetClientConfig").send(cx, { attrs, done: ref.port }); // HM-3
-    } catch (error) {
-      return { host, failure: { kind: "SendFailed", message: String(error) } as ConfigPushFailure };
-    }
-    try {
-      await raceHostLost([host], "push config", () => receiver.recv({ timeoutMs })); // HW-4
+      await requestOnHost<null>(cx, host, "push config", (done) => {
+        quietPort(host.agent, "SetClientConfig").send(cx, { attrs, done }); // HM-3
+      }, { timeoutMs }); // HW-4
       return undefined;
     } catch (error) {
       if (error instanceof HostLostError) {
@@ -159,7 +149,13 @@ export async function pushConfig(
           failure: { kind: "SendFailed", message: error.message } as ConfigPushFailure,
         };
       }
-      const failure: ConfigPushFailure = (error as DOMException)?.name === "TimeoutError"
+      if (!(error instanceof RequestError)) {
+        return {
+          host,
+          failure: { kind: "SendFailed", message: String(error) } as ConfigPushFailure,
+        };
+      }
+      const failure: ConfigPushFailure = error.reason === "timeout"
         ? { kind: "ReplyTimedOut", timeoutMs }
         : { kind: "ReplyChannelClosed" };
       return { host, failure };

@@ -44,7 +44,7 @@ import { procStates, pushConfig, spawnProcMesh, stopProcMesh } from "./_spawn.ts
 import type { ProcBind, ProcBindInit } from "../../launcher/proc_bind.ts";
 import type { Point } from "../../ndslice/extent.ts";
 import { OwnerKeepalive } from "../supervision/keepalive.ts";
-import { hostLostError, raceHostLost } from "../supervision/host_lost.ts";
+import { requestOnHost } from "../call.ts";
 
 export { HostMeshRefParseError };
 
@@ -152,7 +152,7 @@ export class HostRef {
    * @param hostMeshId Only procs created for this host mesh (default all).
    * @param options Grace, concurrency, cancellation.
    * @returns When the host acknowledged.
-   * @throws {DOMException} `TimeoutError` when no ack arrives in time.
+   * @throws {import("../../actor/request.ts").RequestError} `timeout` when no ack arrives in time.
    * @throws {import("../supervision/host_lost.ts").HostLostError} When the
    * host is or becomes lost (HW-4).
    */
@@ -166,7 +166,7 @@ export class HostRef {
    * @param cx The calling context.
    * @param options Grace, concurrency, cancellation.
    * @returns When the host acknowledged.
-   * @throws {DOMException} `TimeoutError` when no ack arrives in time.
+   * @throws {import("../../actor/request.ts").RequestError} `timeout` when no ack arrives in time.
    * @throws {import("../supervision/host_lost.ts").HostLostError} When the
    * host is or becomes lost (HW-4).
    */
@@ -181,21 +181,17 @@ export class HostRef {
     extra: Record<string, unknown>,
   ): Promise<void> {
     const action = type === "DrainHost" ? "drain host" : "shut down host";
-    const dead = hostLostError(this, action);
-    if (dead !== undefined) throw dead; // HW-4
     const timeoutMs = options.timeoutMs ?? config.get(MESH_TERMINATE_TIMEOUT);
     const maxInFlight = clampMaxInFlight(
       options.maxInFlight ?? config.get(MESH_TERMINATE_CONCURRENCY),
     );
-    const { ref, receiver } = cx.openOncePort<null>();
-    using _r = receiver;
-    const msg = { timeoutMs, maxInFlight, ack: ref.port, ...extra };
-    // deno-lint-ignore no-explicit-any
-    (this.agent.port(type) as any).withReturnUndeliverable(false).send(cx, msg);
     // Termination is bounded by the grace plus a forced kill; allow twice that.
     // HW-4: a host lost meanwhile ends the wait at once.
-    const recv = () => receiver.recv({ signal: options.signal, timeoutMs: 2 * timeoutMs + 10_000 });
-    await raceHostLost([this], action, recv);
+    await requestOnHost<null>(cx, this, action, (ack) => {
+      const msg = { timeoutMs, maxInFlight, ack, ...extra };
+      // deno-lint-ignore no-explicit-any
+      (this.agent.port(type) as any).withReturnUndeliverable(false).send(cx, msg);
+    }, { signal: options.signal, timeoutMs: 2 * timeoutMs + 10_000 });
   }
 
   /**

@@ -200,6 +200,22 @@ export class ValueMesh<T> {
   }
 
   /**
+   * Every `[rank, value]` pair in region order (like `Array#entries`).
+   * @returns The pairs.
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { Region } from "../../ndslice/region.ts";
+   * import { ValueMesh } from "./value_mesh.ts";
+   * const m = ValueMesh.fromValues(Region.parse("x=3/1"), ["a", "a", "b"]);
+   * assertEquals([...m.entries()], [[0, "a"], [1, "a"], [2, "b"]]);
+   * ```
+   */
+  *entries(): IterableIterator<[number, T]> {
+    for (const r of this.#runs) for (let i = r.start; i < r.end; i++) yield [i, r.value];
+  }
+
+  /**
    * The runs (MS-12).
    * @returns Sorted, coalesced runs tiling `[0, numRanks)`.
    */
