@@ -143,7 +143,7 @@ let localProcs = 0;
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { type Context, type PortRefData, Proc } from "./_core_mod.ts";
+ * import { type Context, type PortRefData, Proc } from "./mod.ts";
  *
  * await using proc = Proc.local();
  * const echo = proc.spawn("echo", {
