@@ -315,6 +315,20 @@ export class LocalProcManager<A extends Actor = Actor>
     return await stopEntry(this.#live, entry, timeoutMs, reason);
   }
 
+  /**
+   * Asks one live proc to stop and returns at once (the `requestStop`
+   * capability of `ProcManager`); unknown or stopped procs are ignored.
+   * @param _cx The calling actor (unused).
+   * @param procId The proc.
+   * @param timeoutMs Grace before aborting.
+   * @param reason Why.
+   */
+  requestStop(_cx: Context, procId: ProcId, timeoutMs: number, reason = DEFAULT_REASON): void {
+    const entry = this.#live.get(procId.key);
+    if (entry === undefined) return;
+    stopEntry(this.#live, entry, timeoutMs, reason).catch(() => {});
+  }
+
   /** Destroys every proc this manager created and stops serving them. Idempotent. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.#disposed = true;

@@ -181,3 +181,15 @@ Deno.test("HO-6: LocalHandle.terminate() maps a destroy failure to TerminateErro
   assert(isTerminateError(err, "Io"), String(err));
   assertEquals(err.message, "I/O error during terminate/kill: EIO");
 });
+
+Deno.test("HO-6: LocalProcManager.requestStop() returns at once and shares the handle's one stop", async () => {
+  const manager = new LocalProcManager((proc) => proc.spawn("agent", { handlers: {} }));
+  const { host } = await Host.serve(manager, ChannelAddr.any("local"));
+  await using _host = host;
+  const handle = await manager.spawn(new ProcId(host.addr, "p"), host.backendAddr);
+  using cx = host.systemProc.instance("cx");
+  assertEquals(manager.requestStop(cx, handle.procId, 1_000, "test"), undefined);
+  manager.requestStop(cx, new ProcId(host.addr, "unknown"), 1_000); // ignored
+  await handle.wait();
+  assertEquals(manager.procs.size, 0);
+});
