@@ -196,3 +196,22 @@ Deno.test("HO-6: LocalProcManager.requestStop() returns at once and shares the h
     assert(isTerminateError(e) && e.kind === "AlreadyTerminated", String(e));
   });
 });
+
+Deno.test("LocalProcManager.status()/watch() report Running, Stopping, Stopped (the ProcManager capabilities)", async () => {
+  const manager = new LocalProcManager((proc) => proc.spawn("agent", { handlers: {} }));
+  const { host } = await Host.serve(manager, ChannelAddr.any("local"));
+  await using _host = host;
+  const handle = await manager.spawn(new ProcId(host.addr, "p"), host.backendAddr);
+  assertEquals(manager.status(handle.procId), "Running");
+  assertEquals(manager.status(new ProcId(host.addr, "unknown")), undefined);
+  assertEquals(manager.watch(new ProcId(host.addr, "unknown")), undefined);
+  const seen: string[] = [];
+  const watching = (async () => {
+    for await (const status of manager.watch(handle.procId)!) seen.push(status);
+  })();
+  using cx = host.systemProc.instance("cx");
+  await manager.terminateProc(cx, handle.procId, 1_000);
+  await watching;
+  assertEquals(seen, ["Running", "Stopping", "Stopped"]);
+  assertEquals(manager.status(handle.procId), "Stopped");
+});

@@ -7,7 +7,6 @@
  * @module
  */
 
-import { WatchCell } from "../../channel/watch_cell.ts";
 import { config } from "../../config/config.ts";
 import { PROCESS_EXIT_TIMEOUT, STOP_ACTOR_TIMEOUT } from "../../config/attrs.ts";
 import { ProcId } from "../../actor/reference.ts";
@@ -17,6 +16,7 @@ import type { ProcHandle, ProcManager, WithCapabilities } from "../../host/proc_
 import type { BulkTerminate, SingleTerminate } from "../../host/terminate.ts";
 import type { ProcStatus } from "../../bootstrap/proc_status.ts";
 import type { BootstrapProcConfig } from "../../bootstrap/manager.ts";
+import type { LocalProcStatus } from "../../host/local_proc_manager.ts";
 import { BootstrapCommand } from "../../launcher/command.ts";
 import { ProcBind } from "../../launcher/proc_bind.ts";
 import { Status } from "../resource/status.ts";
@@ -73,70 +73,61 @@ export type ProcessModeManager =
   & BulkTerminate
   & SingleTerminate;
 
-/** The manager of a Local-mode host (in-process procs; a `LocalProcManager` is one). */
-export type LocalModeManager = ProcManager<ProcHandle, void> & BulkTerminate & SingleTerminate;
+/**
+ * The manager of a Local-mode host: in-process procs whose
+ * `LocalProcStatus` it reports through `watch`, stoppable one by one without
+ * waiting and in bulk (a `LocalProcManager` is one).
+ */
+export type LocalModeManager =
+  & WithCapabilities<ProcManager<ProcHandle, void, LocalProcStatus>, "watch" | "requestStop">
+  & BulkTerminate
+  & SingleTerminate;
+
+/** Resource status of each local proc status. */
+const LOCAL_STATUS: Record<LocalProcStatus, Status> = {
+  Running: Status.Running,
+  Stopping: Status.Stopping,
+  Stopped: Status.Stopped,
+};
 
 /** The host of either mode. */
 export type AgentHost = Host<ProcessModeManager> | Host<LocalModeManager>;
 
 /**
- * Local mode: procs are in-process; statuses are tracked here.
+ * Local mode: procs are in-process; their statuses come from the manager's
+ * `watch` capability.
  * @param host A host over a `LocalProcManager`.
  * @returns The backend.
  */
 export function localBackend(host: Host<LocalModeManager>): ProcBackend {
-  const cells = new Map<string, WatchCell<Status>>();
-  const cellOf = (procId: ProcId) => {
-    let cell = cells.get(procId.key);
-    if (cell === undefined) cells.set(procId.key, cell = new WatchCell<Status>(Status.Running));
-    return cell;
-  };
-  const stopped = (procId: ProcId) => {
-    const cell = cellOf(procId);
-    cell.set(Status.Stopped);
-    cell.close();
-  };
-  const stopOne = async (cx: Context, procId: ProcId, timeoutMs: number, reason: string) => {
-    const cell = cellOf(procId);
-    if (cell.closed) return;
-    cell.set(Status.Stopping);
-    try {
-      await host.terminateProc(cx, procId, timeoutMs, reason);
-    } catch {
-      // already gone
-    }
-    stopped(procId);
-  };
+  const manager = host.manager;
   return {
     mode: "Local",
     host,
     async spawn(name) {
       const { procId, agentRef } = await host.spawn(name);
-      cellOf(procId);
       return { procId, agent: agentRef.toString() };
     },
     observe(procId, onChange) {
       const ac = new AbortController();
+      const stream = manager.watch(procId, { signal: ac.signal });
+      if (stream === undefined) {
+        onChange({ status: Status.Unknown, raw: null });
+        return () => {};
+      }
       (async () => {
-        for await (const status of cellOf(procId).watch({ signal: ac.signal })) {
-          onChange({ status, raw: null });
-        }
+        for await (const local of stream) onChange({ status: LOCAL_STATUS[local], raw: null });
       })().catch(() => {});
       return () => ac.abort();
     },
     requestStop(cx, procId, reason) {
-      stopOne(cx, procId, config.get(STOP_ACTOR_TIMEOUT), reason).catch(() => {});
+      manager.requestStop(cx, procId, config.get(STOP_ACTOR_TIMEOUT), reason);
     },
-    terminate: stopOne,
+    async terminate(cx, procId, timeoutMs, reason) {
+      await host.terminateProc(cx, procId, timeoutMs, reason).catch(() => {}); // already gone
+    },
     async terminateAll(cx, timeoutMs, maxInFlight, reason) {
-      for (const cell of cells.values()) if (!cell.closed) cell.set(Status.Stopping);
       await host.terminateChildren(timeoutMs, maxInFlight, reason, { cx }).catch(() => {});
-      for (const cell of cells.values()) {
-        if (!cell.closed) {
-          cell.set(Status.Stopped);
-          cell.close();
-        }
-      }
     },
   };
 }
