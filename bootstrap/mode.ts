@@ -65,7 +65,7 @@ export interface EnvReader {
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { processEnv } from "./mode.ts";
- * assertEquals(typeof processEnv().get("HOME"), "string");
+ * assertEquals(processEnv().get("HYPERMESH_DOC_SURELY_UNSET"), undefined);
  * ```
  */
 export function processEnv(): EnvReader {
