@@ -44,18 +44,12 @@
 
 import { bootMark } from "./bootstrap/_boot_trace.ts";
 import { bootstrapOrDie } from "./bootstrap/bootstrap.ts";
+import { isBootstrapChild, processEnv } from "./bootstrap/mode.ts";
 import { ProcAgent } from "./mesh/proc_agent/proc_agent.ts";
 import type { HostRunner } from "./bootstrap/bootstrap.ts";
 import type { V0ProcBooter } from "./bootstrap/v0_proc_mesh.ts";
 
 bootMark("evaluated");
-
-/** Env var carrying the bootstrap mode. */
-const MODE_ENV = "HYPERACTOR_MESH_BOOTSTRAP_MODE";
-/** Env var carrying the v0 allocator's address. */
-const V0_ADDR_ENV = "HYPERACTOR_MESH_BOOTSTRAP_ADDR";
-/** Env var (`1`) of a warm child waiting for its start line on stdin (`launcher/warm_child.ts`). */
-const WARM_ENV = "HYPERMESH_BOOTSTRAP_WARM";
 
 /** A CLI subcommand: loaded on demand, returns the exit code. */
 export interface Subcommand {
@@ -123,36 +117,8 @@ export interface MainOptions {
   print?: (text: string) => void;
 }
 
-function processEnv(): { get(key: string): string | undefined } {
-  return {
-    get: (key: string) => {
-      try {
-        return Deno.env.get(key);
-      } catch {
-        return undefined; // no env permission: not a bootstrap child
-      }
-    },
-  };
-}
-
-/**
- * Whether the environment asks this process to run as a bootstrap child.
- * @param env Where to read (default `Deno.env`).
- * @returns `true` when a bootstrap mode (or v0 allocator address, or the
- * warm-child marker) is set.
- * @example
- * ```ts
- * import { assert } from "@std/assert";
- * import { isBootstrapChild } from "./bootstrap.ts";
- * assert(!isBootstrapChild({ get: () => undefined }));
- * ```
- */
-export function isBootstrapChild(
-  env: { get(key: string): string | undefined } = processEnv(),
-): boolean {
-  return env.get(MODE_ENV) !== undefined || env.get(V0_ADDR_ENV) !== undefined ||
-    env.get(WARM_ENV) === "1";
-}
+// "Am I a bootstrap child?" is decided in one place (`bootstrap/mode.ts`).
+export { isBootstrapChild };
 
 /**
  * Runs this process as a bootstrap child with the proc agent wired in, then

@@ -18,7 +18,7 @@ import {
 } from "../launcher/types.ts";
 import { HostError } from "../host/errors.ts";
 import { toEnvSafeString } from "./mode.ts";
-import { PARENT_PID_ENV, WATCH_PID_ENV } from "./pdeathsig.ts";
+import { PARENT_PID_ENV, WATCH_PID_ENV } from "./mode.ts";
 import type { BootstrapProcConfig } from "./manager.ts";
 import type { WarmPool } from "./warm_pool.ts";
 

@@ -9,7 +9,8 @@
 import { ChannelAddr } from "../channel/addr.ts";
 import { dial, serve } from "../channel/mod.ts";
 import { config } from "../config/mod.ts";
-import { BOOTSTRAP_MODE_ENV, WARM_ENV, type WarmStart } from "../launcher/types.ts";
+import type { WarmStart } from "../launcher/types.ts";
+import { BOOTSTRAP_MODE_ENV, WARM_ENV } from "./mode.ts";
 import { BootstrapModeError, fromEnvSafeString, type ProcBootstrap } from "./mode.ts";
 
 /** The label naming the warm start line in decode errors. */

@@ -78,12 +78,20 @@ import { type MailboxServerHandle, serveMailbox } from "../actor/transport/mailb
 import { HostError } from "../host/errors.ts";
 import {
   type Bootstrap,
+  BOOTSTRAP_ADDR_ENV,
   defaultBootstrap,
+  type EnvReader,
   type HostBootstrap,
+  isBootstrapChild,
+  PARENT_PID_ENV,
   type ProcBootstrap,
+  processEnv,
   readBootstrapMode,
+  WARM_ENV,
 } from "./mode.ts";
-import { installParentDeathGuard, PARENT_PID_ENV } from "./pdeathsig.ts";
+
+export type { EnvReader };
+import { installParentDeathGuard } from "./pdeathsig.ts";
 import { bootMark, bootTraceFlush } from "./_boot_trace.ts";
 import {
   applyWarmStart,
@@ -93,9 +101,8 @@ import {
   warmUpChannels,
   warmUpTimers,
 } from "./_warm_start.ts";
-import { WARM_ENV } from "../launcher/types.ts";
 import type { BootstrapCallback } from "./manager.ts";
-import { BOOTSTRAP_ADDR_ENV, runV0ProcMesh, type V0ProcBooter } from "./v0_proc_mesh.ts";
+import { runV0ProcMesh, type V0ProcBooter } from "./v0_proc_mesh.ts";
 
 /** What an agent boot hook may return. */
 export type AgentBootResult<A extends Actor = Actor> =
@@ -112,12 +119,6 @@ export type ProcAgentBooter = (proc: Proc, onStopAll: (code: number) => void) =>
 
 /** Runs a `Host`-mode child; resolves with the exit code (may never resolve). */
 export type HostRunner = (mode: HostBootstrap) => Promise<number>;
-
-/** Environment access (default `Deno.env`). */
-export interface EnvReader {
-  /** Reads a variable. */
-  get(key: string): string | undefined;
-}
 
 /** Options of {@linkcode bootstrap}. */
 export interface BootstrapOptions {
@@ -157,15 +158,7 @@ export class BootstrapHookMissingError extends Error {
 }
 
 function envOf(options: BootstrapOptions): EnvReader {
-  return options.env ?? {
-    get: (key: string) => {
-      try {
-        return Deno.env.get(key);
-      } catch {
-        return undefined;
-      }
-    },
-  };
+  return options.env ?? processEnv();
 }
 
 /**
@@ -205,6 +198,7 @@ export function bootstrapModeOf(env: EnvReader = envOf({})): Bootstrap | undefin
  */
 export async function bootstrap(options: BootstrapOptions = {}): Promise<BootstrapOutcome> {
   const env = envOf(options);
+  if (!isBootstrapChild(env)) return { kind: "NotBootstrapChild" };
   // The warm marker wins over an inherited mode (a host's own `Host` mode).
   if (env.get(WARM_ENV) === "1") return await bootstrapWarm(options);
   const mode = bootstrapModeOf(env);

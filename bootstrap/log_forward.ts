@@ -48,7 +48,7 @@ import type { Actor } from "../actor/actor.ts";
 import type { ActorHandle, Context } from "../actor/instance.ts";
 import { ActorRef, type MessageSender } from "../actor/port.ts";
 import type { Proc } from "../actor/proc.ts";
-import { LOG_CHANNEL_ENV } from "../launcher/types.ts";
+import { LOG_CHANNEL_ENV } from "./mode.ts";
 import type { LogBatch, LogClientActor } from "./log_client.ts";
 
 /** Delay of the keepalive `Flush{null}` re-post (reference: 1 s). */

@@ -183,7 +183,7 @@ function defaultRuntimeDir(): string | undefined {
  */
 export class BootstrapProcManager
   implements
-    ProcManager<BootstrapProcHandle, BootstrapProcConfig>,
+    ProcManager<BootstrapProcHandle, BootstrapProcConfig, ProcStatus>,
     SingleTerminate,
     BulkTerminate,
     AsyncDisposable {

@@ -10,6 +10,11 @@
  * `{"Proc":{"proc_id":"unix:/a,p","backend_addr":"unix:/b","callback_addr":"unix:/c","socket_dir_path":"/run/x","config":null}}`.
  * Addresses and ids travel in their canonical text forms.
  *
+ * This module owns the bootstrap environment: every variable name a bootstrap
+ * child reads ({@linkcode BOOTSTRAP_MODE_ENV}, {@linkcode BOOTSTRAP_ADDR_ENV},
+ * {@linkcode WARM_ENV}, {@linkcode PARENT_PID_ENV}, …) is imported from here,
+ * and {@linkcode isBootstrapChild} is the one "am I a bootstrap child?" test.
+ *
  * ## Invariants (BS-*)
  * - **BS-2 (deterministic env encoding).** {@linkcode toEnvSafeString} emits
  *   fields in declaration order and map keys (config, command env) sorted, so
@@ -26,9 +31,77 @@ import { decodeBase64, encodeBase64 } from "@std/encoding/base64";
 import { ChannelAddr } from "../channel/addr.ts";
 import { ProcId } from "../actor/reference.ts";
 import type { ConfigSnapshot } from "../config/mod.ts";
-import { BOOTSTRAP_MODE_ENV } from "../launcher/types.ts";
+import {
+  BOOTSTRAP_MODE_ENV,
+  LOG_CHANNEL_ENV,
+  PROCESS_NAME_ENV,
+  WARM_ENV,
+  WATCH_PID_ENV,
+} from "../launcher/types.ts";
 
-export { BOOTSTRAP_MODE_ENV };
+// The variables a launcher writes are declared by the launcher layer, which
+// sits below this one (it delivers them without knowing what they mean);
+// every module above the launcher imports them from here.
+export { BOOTSTRAP_MODE_ENV, LOG_CHANNEL_ENV, PROCESS_NAME_ENV, WARM_ENV, WATCH_PID_ENV };
+
+/** Env var carrying the v0 allocator's address to a v0 child. */
+export const BOOTSTRAP_ADDR_ENV = "HYPERACTOR_MESH_BOOTSTRAP_ADDR";
+/** Env var carrying a v0 child's index at its allocator. */
+export const BOOTSTRAP_INDEX_ENV = "HYPERACTOR_MESH_INDEX";
+/** Env var in which a parent passes its pid to the child (closes the start-up race, BS-3). */
+export const PARENT_PID_ENV = "HYPERACTOR_MESH_PARENT_PID";
+
+/** Where bootstrap variables are read. */
+export interface EnvReader {
+  /** Reads a variable. */
+  get(key: string): string | undefined;
+}
+
+/**
+ * This process's environment, read without ever prompting: a variable whose
+ * read access is not already granted reads as unset.
+ * @returns The reader.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { processEnv } from "./mode.ts";
+ * assertEquals(processEnv().get("HYPERMESH_DOC_SURELY_UNSET"), undefined);
+ * ```
+ */
+export function processEnv(): EnvReader {
+  return {
+    get(key: string): string | undefined {
+      try {
+        if (Deno.permissions.querySync({ name: "env", variable: key }).state !== "granted") {
+          return undefined;
+        }
+        return Deno.env.get(key);
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+/**
+ * Whether the environment asks this process to run as a bootstrap child: a
+ * bootstrap mode ({@linkcode BOOTSTRAP_MODE_ENV}), a v0 allocator address
+ * ({@linkcode BOOTSTRAP_ADDR_ENV}) or the warm-child marker
+ * ({@linkcode WARM_ENV}`=1`) is set. The one place this is decided.
+ * @param env Where to read (default {@linkcode processEnv}).
+ * @returns Whether this is a bootstrap child.
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { isBootstrapChild } from "./mode.ts";
+ * assert(!isBootstrapChild({ get: () => undefined }));
+ * assert(isBootstrapChild({ get: (k) => k === "HYPERMESH_BOOTSTRAP_WARM" ? "1" : undefined }));
+ * ```
+ */
+export function isBootstrapChild(env: EnvReader = processEnv()): boolean {
+  return env.get(BOOTSTRAP_MODE_ENV) !== undefined || env.get(BOOTSTRAP_ADDR_ENV) !== undefined ||
+    env.get(WARM_ENV) === "1";
+}
 
 /**
  * Plain-data form of a bootstrap command inside a `Host` mode (serde field

@@ -73,12 +73,9 @@
  * @module
  */
 
-import { WATCH_PID_ENV } from "../launcher/types.ts";
+import { PARENT_PID_ENV, WATCH_PID_ENV } from "./mode.ts";
 
-/** Env var in which a parent passes its pid to the child (closes the start-up race). */
-export const PARENT_PID_ENV = "HYPERACTOR_MESH_PARENT_PID";
-
-export { WATCH_PID_ENV };
+export { PARENT_PID_ENV, WATCH_PID_ENV };
 
 /** How the guard watches the parent (or the watched pid, `pid-watch`). */
 export type ParentDeathMechanism = "prctl" | "prctl-checked" | "watchdog" | "pid-watch";

@@ -66,7 +66,7 @@ import type { BootstrapCommand } from "../launcher/command.ts";
 import { NativeProcLauncher } from "../launcher/native.ts";
 import { formatProcessName, type ProcExitKind, type ProcLauncher } from "../launcher/types.ts";
 import { toEnvSafeString } from "./mode.ts";
-import { BOOTSTRAP_ADDR_ENV, BOOTSTRAP_INDEX_ENV } from "./v0_proc_mesh.ts";
+import { BOOTSTRAP_ADDR_ENV, BOOTSTRAP_INDEX_ENV } from "./mode.ts";
 import { type Rank, type RankSession, serveRank } from "./_v0_rank.ts";
 
 /** Which ranks to allocate: `0..numProcs-1`, or an explicit list. */

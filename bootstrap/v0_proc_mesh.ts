@@ -33,10 +33,9 @@ import { ActorRef } from "../actor/port.ts";
 import type { Proc } from "../actor/proc.ts";
 import { type MailboxServerHandle, serveMailbox } from "../actor/transport/mailbox_server.ts";
 
-/** The allocator's address (v0). */
-export const BOOTSTRAP_ADDR_ENV = "HYPERACTOR_MESH_BOOTSTRAP_ADDR";
-/** This process's index at the allocator (v0). */
-export const BOOTSTRAP_INDEX_ENV = "HYPERACTOR_MESH_INDEX";
+import { BOOTSTRAP_ADDR_ENV, BOOTSTRAP_INDEX_ENV } from "./mode.ts";
+
+export { BOOTSTRAP_ADDR_ENV, BOOTSTRAP_INDEX_ENV };
 /** Heartbeat period. */
 export const HEARTBEAT_INTERVAL_MS = 5_000;
 

@@ -54,7 +54,7 @@ import {
   type ProcLauncher,
 } from "../launcher/types.ts";
 import type { WarmChild } from "../launcher/warm_child.ts";
-import { PARENT_PID_ENV } from "./pdeathsig.ts";
+import { PARENT_PID_ENV } from "./mode.ts";
 
 /** Options of {@linkcode WarmPool}. */
 export interface WarmPoolOptions {

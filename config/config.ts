@@ -26,7 +26,6 @@ import {
   parseAttrText,
 } from "./attr.ts";
 import * as declared from "./attrs.ts";
-import "./_timer_warmup.ts";
 
 /** Configuration layers, highest precedence first. */
 export const CONFIG_SOURCES = [

@@ -11,6 +11,7 @@
  */
 
 import { ChannelAddr } from "../channel/addr.ts";
+import { WatchCell } from "../channel/watch_cell.ts";
 import { serve } from "../channel/mod.ts";
 import type { MessageEnvelope } from "../actor/envelope.ts";
 import type { ProcId } from "../actor/reference.ts";
@@ -31,16 +32,31 @@ import {
   type TerminateSummary,
 } from "./terminate.ts";
 
+/**
+ * The lifecycle status of a local proc, as {@linkcode LocalProcManager}'s
+ * `status` / `watch` report it.
+ */
+export type LocalProcStatus = "Running" | "Stopping" | "Stopped";
+
 /** Shared lifecycle record of one local proc (shared by every handle of it; internal). */
 export interface LocalEntry {
   /** The proc. */
   readonly proc: Proc;
+  /** Its status, when its manager publishes one (`Stopping`, then `Stopped` and closed). */
+  readonly status?: WatchCell<LocalProcStatus>;
   /** The first stop in flight or finished (HO-6: later callers coalesce on it). */
   stopping?: Promise<DestroyResult>;
   /** A zero-deadline escalation issued while a polite stop was in flight. */
   killing?: Promise<DestroyResult>;
   /** Set once the stop finished. */
   done: boolean;
+}
+
+/** Publishes `Stopped` on `cell` and closes it (no-op when closed or absent). */
+function closeStopped(cell: WatchCell<LocalProcStatus> | undefined): void {
+  if (cell === undefined || cell.closed) return;
+  cell.set("Stopped");
+  cell.close();
 }
 
 /** Default reason given to actors stopped by a local terminate/kill. */
@@ -60,8 +76,10 @@ function stopEntry(
 ): Promise<DestroyResult> {
   if (entry.stopping === undefined) {
     live.delete(entry.proc.procId.key);
+    if (!entry.status?.closed) entry.status?.set("Stopping");
     entry.stopping = entry.proc.destroyAndWait(timeoutMs, { reason }).finally(() => {
       entry.done = true;
+      closeStopped(entry.status);
     });
     return entry.stopping;
   }
@@ -200,9 +218,14 @@ export class LocalHandle<A extends Actor = Actor> implements ProcHandle<void, A>
  * ```
  */
 export class LocalProcManager<A extends Actor = Actor>
-  implements ProcManager<LocalHandle<A>, void>, BulkTerminate, SingleTerminate, AsyncDisposable {
+  implements
+    ProcManager<LocalHandle<A>, void, LocalProcStatus>,
+    BulkTerminate,
+    SingleTerminate,
+    AsyncDisposable {
   readonly #spawn: AgentSpawner<A>;
   readonly #live = new Map<string, LocalEntry>();
+  readonly #statuses = new Map<string, WatchCell<LocalProcStatus>>();
   readonly #owned: Proc[] = [];
   #disposed = false;
 
@@ -260,16 +283,20 @@ export class LocalProcManager<A extends Actor = Actor>
       await client.close();
     });
     this.#owned.push(proc);
-    const entry: LocalEntry = { proc, done: false };
+    const status = new WatchCell<LocalProcStatus>("Running");
+    const entry: LocalEntry = { proc, done: false, status };
     this.#live.set(procId.key, entry);
     let agentRef: ActorRef<A>;
     try {
       agentRef = await spawnAgent(this.#spawn, proc);
     } catch (error) {
       this.#live.delete(procId.key);
+      closeStopped(status);
       await proc[Symbol.asyncDispose]();
       throw HostError.agentSpawnFailure(procId, error);
     }
+    closeStopped(this.#statuses.get(procId.key)); // a former proc of the same id
+    this.#statuses.set(procId.key, status);
     return new LocalHandle(procId, server.addr, agentRef, entry, this.#live);
   }
 
@@ -315,11 +342,51 @@ export class LocalProcManager<A extends Actor = Actor>
     return await stopEntry(this.#live, entry, timeoutMs, reason);
   }
 
+  /**
+   * Asks one live proc to stop and returns at once (the `requestStop`
+   * capability of `ProcManager`); unknown or stopped procs are ignored.
+   * @param _cx The calling actor (unused).
+   * @param procId The proc.
+   * @param timeoutMs Grace before aborting.
+   * @param reason Why.
+   */
+  requestStop(_cx: Context, procId: ProcId, timeoutMs: number, reason = DEFAULT_REASON): void {
+    const entry = this.#live.get(procId.key);
+    if (entry === undefined) return;
+    stopEntry(this.#live, entry, timeoutMs, reason).catch(() => {});
+  }
+
+  /**
+   * The status of a proc spawned here (the `status` capability of
+   * `ProcManager`): `Running`, `Stopping` once a stop began, `Stopped` after.
+   * @param procId The proc.
+   * @returns Its status, or `undefined` when it was never spawned here.
+   */
+  status(procId: ProcId): LocalProcStatus | undefined {
+    return this.#statuses.get(procId.key)?.get();
+  }
+
+  /**
+   * The status stream of a proc spawned here (the `watch` capability of
+   * `ProcManager`): its current status, then every change, ending after
+   * `Stopped`.
+   * @param procId The proc.
+   * @param options Cancellation.
+   * @returns The stream, or `undefined` when it was never spawned here.
+   */
+  watch(
+    procId: ProcId,
+    options: { signal?: AbortSignal } = {},
+  ): AsyncGenerator<LocalProcStatus, void, undefined> | undefined {
+    return this.#statuses.get(procId.key)?.watch(options);
+  }
+
   /** Destroys every proc this manager created and stops serving them. Idempotent. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.#disposed = true;
     const procs = this.#owned.splice(0);
     this.#live.clear();
     await Promise.all(procs.map((proc) => proc[Symbol.asyncDispose]()));
+    for (const cell of this.#statuses.values()) closeStopped(cell);
   }
 }

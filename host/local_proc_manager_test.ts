@@ -181,3 +181,37 @@ Deno.test("HO-6: LocalHandle.terminate() maps a destroy failure to TerminateErro
   assert(isTerminateError(err, "Io"), String(err));
   assertEquals(err.message, "I/O error during terminate/kill: EIO");
 });
+
+Deno.test("HO-6: LocalProcManager.requestStop() returns at once and shares the handle's one stop", async () => {
+  const manager = new LocalProcManager((proc) => proc.spawn("agent", { handlers: {} }));
+  const { host } = await Host.serve(manager, ChannelAddr.any("local"));
+  await using _host = host;
+  const handle = await manager.spawn(new ProcId(host.addr, "p"), host.backendAddr);
+  using cx = host.systemProc.instance("cx");
+  assertEquals(manager.requestStop(cx, handle.procId, 1_000, "test"), undefined);
+  manager.requestStop(cx, new ProcId(host.addr, "unknown"), 1_000); // ignored
+  assertEquals(manager.procs.size, 0);
+  // The handle coalesces on the stop in flight, or finds it finished.
+  await handle.terminate(cx, 1_000).catch((e) => {
+    assert(isTerminateError(e) && e.kind === "AlreadyTerminated", String(e));
+  });
+});
+
+Deno.test("LocalProcManager.status()/watch() report Running, Stopping, Stopped (the ProcManager capabilities)", async () => {
+  const manager = new LocalProcManager((proc) => proc.spawn("agent", { handlers: {} }));
+  const { host } = await Host.serve(manager, ChannelAddr.any("local"));
+  await using _host = host;
+  const handle = await manager.spawn(new ProcId(host.addr, "p"), host.backendAddr);
+  assertEquals(manager.status(handle.procId), "Running");
+  assertEquals(manager.status(new ProcId(host.addr, "unknown")), undefined);
+  assertEquals(manager.watch(new ProcId(host.addr, "unknown")), undefined);
+  const seen: string[] = [];
+  const watching = (async () => {
+    for await (const status of manager.watch(handle.procId)!) seen.push(status);
+  })();
+  using cx = host.systemProc.instance("cx");
+  await manager.terminateProc(cx, handle.procId, 1_000);
+  await watching;
+  assertEquals(seen, ["Running", "Stopping", "Stopped"]);
+  assertEquals(manager.status(handle.procId), "Stopped");
+});

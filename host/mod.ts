@@ -6,10 +6,10 @@
  * preferred transport, and a `service` proc `(*, "service")`; procs are
  * addressed `(*, name)` and bound in the host router to their own addresses.
  * The procs themselves are created by a {@linkcode ProcManager}:
- * {@linkcode LocalProcManager} runs them in this process,
- * {@linkcode ProcessProcManager} runs each in a child process that boots with
- * {@linkcode bootProc}. Managers return a {@linkcode ProcHandle} per proc and
- * may implement {@linkcode SingleTerminate} / {@linkcode BulkTerminate}.
+ * {@linkcode LocalProcManager} runs them in this process, the bootstrap
+ * layer's `BootstrapProcManager` runs each in a child process. Managers
+ * return a {@linkcode ProcHandle} per proc and may implement
+ * {@linkcode SingleTerminate} / {@linkcode BulkTerminate}.
  *
  * ## Invariants (HO-*)
  * - **HO-1 (addressing).** The service proc is `(host.addr, "service")`; a
@@ -30,12 +30,6 @@
  * - **HO-6 (coalesced stop).** Concurrent `terminate()`/`kill()` calls on one
  *   local proc share one stop; a kill escalates a terminate in flight; after
  *   the stop finished, further calls reject with `AlreadyTerminated`.
- * - **HO-7 (no orphans).** `ProcessProcManager` starts each child in its own
- *   process group and, when disposed (directly or by disposing the host),
- *   SIGKILLs every group it started and reaps the children; a child that
- *   fails to call back is killed at once.
- * - **HO-8 (serving before callback).** A booted child reports
- *   `{addr, agent}` only once its agent exists and its address is served.
  *
  * @example
  * ```ts
@@ -62,5 +56,3 @@ export * from "./terminate.ts";
 export * from "./host.ts";
 export type { AgentSpawner } from "./agent.ts";
 export * from "./local_proc_manager.ts";
-export * from "./process_proc_manager.ts";
-export * from "./boot_proc.ts";

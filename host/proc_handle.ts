@@ -250,8 +250,8 @@ export function isTerminateError(
  * The uniform surface of a spawned proc, returned by a {@linkcode ProcManager}.
  *
  * Contract:
- * - `ready()` and `wait()` are multi-waiter and non-consuming: any number of
- *   callers, at any time, observe the same outcome.
+ * - `ready()` and `wait()` are multi-waiter and non-consuming (any number of
+ *   callers, at any time, observe the same outcome).
  * - `terminate()` and `kill()` are idempotent and race-safe: concurrent
  *   callers coalesce, the first terminal outcome wins and every caller (and
  *   `wait()`) observes it. They never fabricate a terminal status: they
@@ -313,11 +313,20 @@ export interface ProcHandle<S = unknown, A extends Actor = Actor> {
  * processes) implement `Symbol.asyncDispose`, which the host calls when it is
  * disposed.
  *
+ * Beyond `transport` / `spawn`, a manager may offer optional capabilities
+ * a host agent uses when present, typed here so that no caller needs a cast:
+ * `status` / `watch` (the proc's lifecycle statuses, of type `W`) and
+ * `requestStop` (a non-blocking polite stop). Bulk and single termination
+ * are {@linkcode BulkTerminate} / {@linkcode SingleTerminate}
+ * (`terminate.ts`). {@linkcode WithCapabilities} makes chosen capabilities
+ * required.
+ *
  * @typeParam H The handle type returned by `spawn`.
  * @typeParam C Per-proc configuration (`void` when there is none, so
  * `spawn(id, addr)` suffices).
+ * @typeParam W The lifecycle status type `status` / `watch` report.
  */
-export interface ProcManager<H extends ProcHandle = ProcHandle, C = void> {
+export interface ProcManager<H extends ProcHandle = ProcHandle, C = void, W = unknown> {
   /**
    * The preferred transport: the host serves its back-end address on it
    * (`local` for in-process managers, `unix` for external processes).
@@ -336,7 +345,53 @@ export interface ProcManager<H extends ProcHandle = ProcHandle, C = void> {
   spawn(procId: ProcId, forwarderAddr: ChannelAddr, config: C): Promise<H>;
   /** Optional: releases everything the manager owns (kills remaining children). */
   [Symbol.asyncDispose]?(): Promise<void>;
+  /**
+   * Optional capability: the current status of a proc spawned here.
+   * @param procId The proc.
+   * @returns Its status, or `undefined` when unknown.
+   */
+  status?(procId: ProcId): W | undefined;
+  /**
+   * Optional capability: the status stream of a proc spawned here (its
+   * current status, then every change, until it is terminal or `signal`
+   * aborts).
+   * @param procId The proc.
+   * @param options Cancellation.
+   * @returns The stream, or `undefined` when the proc is unknown.
+   */
+  watch?(procId: ProcId, options?: { signal?: AbortSignal }): AsyncIterable<W> | undefined;
+  /**
+   * Optional capability: asks a proc to stop and returns at once (polite
+   * first, forced after `timeoutMs`). Unknown or stopping procs are ignored.
+   * @param cx The calling actor.
+   * @param procId The proc.
+   * @param timeoutMs Grace before escalation.
+   * @param reason Why (informational).
+   */
+  requestStop?(cx: Context, procId: ProcId, timeoutMs: number, reason?: string): void;
 }
+
+/** The optional capabilities of a {@linkcode ProcManager}. */
+export type ProcManagerCapability = "status" | "watch" | "requestStop";
+
+/**
+ * A manager type `M` whose capabilities `K` are required (not optional).
+ * @example
+ * ```ts
+ * import type { ProcManager, WithCapabilities } from "./proc_handle.ts";
+ * type Watchable = WithCapabilities<ProcManager<never, void, string>, "watch">;
+ * const watch = (m: Watchable): AsyncIterable<string> | undefined =>
+ *   m.watch(null as never); // required: no `?.`
+ * void watch;
+ * ```
+ */
+export type WithCapabilities<
+  M extends { [P in K]?: unknown },
+  K extends ProcManagerCapability,
+> = M & { [P in K]-?: NonNullable<M[P]> };
+
+/** The lifecycle status type manager `M` reports through `status` / `watch`. */
+export type WatchedStatusOf<M> = M extends ProcManager<infer _H, infer _C, infer W> ? W : never;
 
 /** The handle type of manager `M`. */
 export type HandleOf<M> = M extends ProcManager<infer H, infer _C> ? H : never;

@@ -6,6 +6,7 @@
  * @module
  */
 
+import "../testing/timer_warmup.ts"; // test-only sanitizer warm-up (not run by user processes)
 import { ChannelAddr } from "../channel/addr.ts";
 import { ProcId } from "../actor/reference.ts";
 import { Proc } from "../actor/proc.ts";

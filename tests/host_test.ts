@@ -5,7 +5,7 @@ import type { ActorRef } from "../actor/port.ts";
 import { Proc } from "../actor/proc.ts";
 import { Host } from "../host/host.ts";
 import { HostError } from "../host/errors.ts";
-import { ProcessProcManager } from "../host/process_proc_manager.ts";
+import { ProcessProcManager } from "./fixtures/process_proc_manager.ts";
 import type { EchoActor } from "../host/testing.ts";
 import type { ClientInstance } from "../actor/instance.ts";
 

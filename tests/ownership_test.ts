@@ -19,7 +19,8 @@ import { ProcMesh } from "../mesh/proc_mesh.ts";
 import { Region } from "../ndslice/region.ts";
 import { getState } from "../mesh/host_mesh/_query.ts";
 import { isTerminated } from "../mesh/resource/status.ts";
-import { WORKER_PERMISSIONS } from "../cli/worker.ts";
+import { WORKER_PERMISSIONS, workerCommand } from "../cli/worker.ts";
+import { context, shutdownContext } from "../actor/context.ts";
 import { OwnerKeepalive } from "../mesh/supervision/keepalive.ts";
 import { bootstrapCommand, PERMISSIONS, readFirstLine, ROOT, survivors } from "./_support.ts";
 
@@ -295,5 +296,32 @@ Deno.test("OW-6: a Host-mode child installs its boot config as the Runtime layer
   } finally {
     config.clearLayer("Runtime");
     config.clearLayer("ClientOverride");
+  }
+});
+
+/** The process group id of `pid` (`ps`). */
+async function pgidOf(pid: number): Promise<number> {
+  const out = await new Deno.Command("ps", { args: ["-o", "pgid=", "-p", String(pid)] }).output();
+  return Number(new TextDecoder().decode(out.stdout).trim());
+}
+
+Deno.test("OW-9: HostMesh.process starts each host through the launcher, leading its own process group; shutdown stops every one of them", async () => {
+  const cx = await context();
+  try {
+    const hosts = await HostMesh.process(Extent.of({ hosts: 2 }), workerCommand(), {
+      stdio: "null",
+    });
+    try {
+      assertEquals(hosts.pids.length, 2);
+      for (const pid of hosts.pids) assertEquals(await pgidOf(pid), pid, "OW-9: LN-3 group");
+      await hosts.spawn(cx, "ow9", Extent.unity());
+      const report = await hosts.shutdown(cx);
+      assertEquals([report.failed, report.killed], [[], 0]);
+    } finally {
+      await hosts[Symbol.asyncDispose]();
+    }
+    assertEquals(await survivors(hosts.pids), [], "OW-9: no host process survives");
+  } finally {
+    await shutdownContext();
   }
 });

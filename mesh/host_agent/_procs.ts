@@ -22,7 +22,7 @@ import { StatusOverlay } from "../resource/overlay.ts";
 import { compareStatus, Status } from "../resource/status.ts";
 import type { HostInfo, ProcSpec, ProcState } from "./protocol.ts";
 import type { HostAgentState } from "./state.ts";
-import type { ProcBackend } from "./_backend.ts";
+import type { ProcBackend } from "./backend.ts";
 
 /** A pending `WaitRankStatus`. */
 export interface Waiter {

@@ -15,7 +15,7 @@ import type { Context } from "../../actor/instance.ts";
 import { isTerminated } from "../resource/status.ts";
 import { clampMaxInFlight, type DrainHost, type ShutdownHost } from "./protocol.ts";
 import type { HostAgentState } from "./state.ts";
-import type { ProcBackend } from "./_backend.ts";
+import type { ProcBackend } from "./backend.ts";
 import { type ProcRecord, type ProcTable, reply } from "./_procs.ts";
 import type { HostAgentMode } from "./host_agent.ts";
 

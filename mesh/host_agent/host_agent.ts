@@ -60,7 +60,13 @@ import type {
   ShutdownHost,
 } from "./protocol.ts";
 import { HostAgentState } from "./state.ts";
-import { localBackend, type ProcBackend, processBackend } from "./_backend.ts";
+import {
+  localBackend,
+  type LocalModeManager,
+  type ProcBackend,
+  processBackend,
+  type ProcessModeManager,
+} from "./backend.ts";
 import { type ProcRecord, ProcTable, reply } from "./_procs.ts";
 import { drainHost, shutdownHost, type Teardown } from "./_teardown.ts";
 import { OrphanKeepalive } from "./_keepalive.ts";
@@ -71,13 +77,12 @@ import { ProcAgent } from "../proc_agent/proc_agent.ts";
 
 export * from "./protocol.ts";
 export { HostAgentState, type HostAgentStateKind } from "./state.ts";
+export type { AgentHost, LocalModeManager, ProcessModeManager } from "./backend.ts";
 
 /** How the agent reaches its procs. */
 export type HostAgentMode =
-  // deno-lint-ignore no-explicit-any
-  | { kind: "Process"; host: Host<any>; onShutdown?: () => void | Promise<void> }
-  // deno-lint-ignore no-explicit-any
-  | { kind: "Local"; host: Host<any>; onShutdown?: () => void | Promise<void> };
+  | { kind: "Process"; host: Host<ProcessModeManager>; onShutdown?: () => void | Promise<void> }
+  | { kind: "Local"; host: Host<LocalModeManager>; onShutdown?: () => void | Promise<void> };
 
 /**
  * The host agent actor.

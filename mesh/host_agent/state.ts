@@ -75,7 +75,7 @@ export class HostAgentState {
   }
 
   /**
-   * Releases the host: any state → Shutdown.
+   * Releases the host: from any state → Shutdown.
    * @returns `false` when already Shutdown.
    */
   shutdown(): boolean {

@@ -13,7 +13,7 @@ import { BootstrapCommand } from "../../launcher/command.ts";
 import { BootstrapProcManager } from "../../bootstrap/manager.ts";
 import type { HostBootstrap } from "../../bootstrap/mode.ts";
 import { ProcAgent } from "../proc_agent/proc_agent.ts";
-import { HOST_AGENT_NAME, HostAgent } from "../host_agent/host_agent.ts";
+import { HOST_AGENT_NAME, HostAgent, type HostAgentMode } from "../host_agent/host_agent.ts";
 import { HostRef } from "./host_mesh_ref.ts";
 
 /** A host served by this process. */
@@ -26,11 +26,8 @@ export interface ServedHost {
   release(): Promise<void>;
 }
 
-function serveWithAgent(
-  // deno-lint-ignore no-explicit-any
-  host: Host<any>,
-  kind: "Process" | "Local",
-): ServedHost {
+function serveWithAgent(mode: HostAgentMode): ServedHost {
+  const host = mode.host;
   let releasing: Promise<void> | undefined;
   let done!: () => void;
   const released = new Promise<void>((r) => (done = r));
@@ -38,7 +35,7 @@ function serveWithAgent(
     releasing ??= host[Symbol.asyncDispose]().finally(done);
     return releasing;
   };
-  host.systemProc.spawn(HOST_AGENT_NAME, new HostAgent({ kind, host, onShutdown: release }));
+  host.systemProc.spawn(HOST_AGENT_NAME, new HostAgent({ ...mode, onShutdown: release }));
   return { ref: new HostRef(host.addr), released, release };
 }
 
@@ -82,7 +79,7 @@ export async function serveProcessHost(
     await manager[Symbol.asyncDispose]();
     throw error;
   }
-  return serveWithAgent(host, "Process");
+  return serveWithAgent({ kind: "Process", host });
 }
 
 /**
@@ -93,7 +90,7 @@ export async function serveProcessHost(
 export async function serveLocalHost(addr: ChannelAddr | string): Promise<ServedHost> {
   const manager = new LocalProcManager((proc) => ProcAgent.bootV1(proc, { orphanTimeoutMs: 0 }));
   const { host } = await Host.serve(manager, addr);
-  return serveWithAgent(host, "Local");
+  return serveWithAgent({ kind: "Local", host });
 }
 
 /**

@@ -26,6 +26,11 @@
  *   the host. SIGKILL of the owner ends every host and proc process within
  *   the guards' latency (kernel-immediate with FFI); their socket
  *   directories are swept by the next manager that starts (OW-5).
+ * - **OW-9 (one spawn path).** `HostMesh.process` starts and stops its host
+ *   processes through a `NativeProcLauncher` like any proc: each leads its
+ *   own process group (LN-3), is recorded for the exit safety net (LN-6) and
+ *   is stopped SIGTERM-first with a bounded grace (LN-1, LN-2); disposal of
+ *   the launcher SIGKILLs what is left (LN-5).
  * - **MS-43 (stop keeps hosts).** After `stop`, the hosts still serve and
  *   `attach` to their addresses succeeds; disposal no longer shuts them down.
  *
@@ -46,10 +51,9 @@ import { clientBindAddr } from "../../actor/context.ts";
 import { config } from "../../config/config.ts";
 import { MESH_DEFAULT_TRANSPORT } from "../../config/attrs.ts";
 import { BootstrapCommand } from "../../launcher/command.ts";
-import { toEnvSafeString } from "../../bootstrap/mode.ts";
-import { PARENT_PID_ENV } from "../../bootstrap/pdeathsig.ts";
-import { launchEnv } from "../../launcher/types.ts";
-import { stopChild } from "../../launcher/stop.ts";
+import { PARENT_PID_ENV, toEnvSafeString } from "../../bootstrap/mode.ts";
+import { NativeProcLauncher } from "../../launcher/native.ts";
+import type { LaunchResult } from "../../launcher/types.ts";
 import type { Extent } from "../../ndslice/extent.ts";
 import { Region } from "../../ndslice/region.ts";
 import type { ProcMesh } from "../proc_mesh.ts";
@@ -66,6 +70,27 @@ import { bindingAddr, type ServedHost, serveLocalHost, serveProcessHost } from "
 
 /** Grace of a host process between SIGTERM and SIGKILL when reaped. */
 const REAP_GRACE_MS = 5_000;
+
+/** A host process started by {@linkcode HostMesh.process}, through its launcher. */
+interface HostChild {
+  /** The launcher key (`host <rank>`). */
+  readonly key: string;
+  /** The launch (pid and the one exit, LN-4). */
+  readonly launched: LaunchResult;
+  /** Set once the process exited. */
+  exited: boolean;
+}
+
+/** The host processes of one `HostMesh.process` and the launcher that started them. */
+interface HostChildren {
+  readonly launcher: NativeProcLauncher;
+  readonly children: HostChild[];
+}
+
+/** Drops a piped output stream of a host started with `stdio: "null"`. */
+function discard(stream: ReadableStream<Uint8Array>): void {
+  stream.pipeTo(new WritableStream()).catch(() => {});
+}
 
 /** What `shutdown` / `stop` report. */
 export interface TeardownReport {
@@ -114,7 +139,7 @@ export class HostMesh implements AsyncDisposable {
   #ref: HostMeshRef;
   #owned: HostRef[];
   readonly #served: ServedHost[];
-  readonly #children: Deno.ChildProcess[];
+  readonly #processes: HostChildren | undefined;
   #teardown: Promise<TeardownReport> | undefined;
   /** Set once the owner shuts its hosts down on purpose (HW-5). */
   #ending = false;
@@ -122,17 +147,18 @@ export class HostMesh implements AsyncDisposable {
   private constructor(
     ref: HostMeshRef,
     served: ServedHost[] = [],
-    children: Deno.ChildProcess[] = [],
+    processes?: HostChildren,
   ) {
     this.#ref = ref;
     this.#owned = [...ref.hosts];
     this.#served = served;
-    this.#children = children;
-    children.forEach((child, i) => {
+    this.#processes = processes;
+    processes?.children.forEach((child, i) => {
       const host = this.#owned[i];
       // A host process this mesh started that exits unasked is lost (HW-3).
-      child.status.then((status) => {
-        if (!this.#ending && host !== undefined) reportHostExit(host, status);
+      child.launched.exit.then((result) => {
+        child.exited = true;
+        if (!this.#ending && host !== undefined) reportHostExit(host, result);
       });
     });
   }
@@ -200,15 +226,21 @@ export class HostMesh implements AsyncDisposable {
    * @returns The mesh.
    * @tags allow-run
    */
-  static process(
+  static async process(
     extent: Extent,
     command: BootstrapCommand,
     options: ProcessOptions = {},
   ): Promise<HostMesh> {
     const transport = options.transport ?? config.get(MESH_DEFAULT_TRANSPORT) as Transport;
     const addrs: ChannelAddr[] = [];
-    const children: Deno.ChildProcess[] = [];
+    const children: HostChild[] = [];
     const snapshot = config.snapshot();
+    const quiet = options.stdio === "null";
+    // OW-4: every host arms its parent-death guard against this process.
+    const hostCommand = command.withEnv({ [PARENT_PID_ENV]: String(Deno.pid) });
+    // One spawn path: the launcher starts each host in its own process group
+    // (LN-3), records it for the exit safety net (LN-6) and stops it (LN-1).
+    const launcher = new NativeProcLauncher();
     try {
       for (let i = 0; i < extent.numRanks; i++) {
         const addr = bindingAddr(transport);
@@ -219,41 +251,31 @@ export class HostMesh implements AsyncDisposable {
           config: snapshot,
           exitOnShutdown: true,
         });
-        const env = launchEnv({
+        const key = `host ${i}`;
+        const launched = await launcher.launch(key, {
           bootstrapPayload: mode,
           processName: `host ${i} of ${extent}`,
-          // OW-4: the host arms its parent-death guard against this process.
-          command: command.withEnv({ [PARENT_PID_ENV]: String(Deno.pid) }),
-          wantStdio: false,
+          command: hostCommand,
+          wantStdio: quiet,
           tailLines: 0,
         });
-        children.push(
-          new Deno.Command(command.program, {
-            args: [...command.args],
-            env,
-            stdin: "null",
-            stdout: options.stdio ?? "inherit",
-            stderr: options.stdio ?? "inherit",
-          }).spawn(),
-        );
+        if (launched.stdio.kind === "Captured") {
+          discard(launched.stdio.stdout);
+          discard(launched.stdio.stderr);
+        }
+        children.push({ key, launched, exited: false });
         addrs.push(addr);
       }
     } catch (error) {
-      for (const c of children) {
-        try {
-          c.kill("SIGKILL");
-        } catch { /* exited */ }
-      }
-      return Promise.all(children.map((c) => c.status)).then(() => {
-        throw error;
-      });
+      await launcher[Symbol.asyncDispose](); // LN-5: SIGKILL every group started so far
+      throw error;
     }
     const ref = new HostMeshRef(
       instanceId("process"),
       Region.fromExtent(extent),
       addrs.map((a) => new HostRef(a)),
     );
-    return Promise.resolve(new HostMesh(ref, [], children));
+    return new HostMesh(ref, [], { launcher, children });
   }
 
   /**
@@ -305,7 +327,7 @@ export class HostMesh implements AsyncDisposable {
 
   /** PIDs of the host processes this mesh started. */
   get pids(): number[] {
-    return this.#children.map((c) => c.pid);
+    return (this.#processes?.children ?? []).flatMap((c) => c.launched.pid ?? []);
   }
 
   /**
@@ -375,15 +397,24 @@ export class HostMesh implements AsyncDisposable {
     return { drainMs: t1 - t0, shutdownMs: t2 - t1, totalMs: t2 - t0, failed, killed };
   }
 
-  /** Releases in-process hosts and reaps the host processes (kill after a grace). */
+  /**
+   * Releases in-process hosts and stops the host processes through their
+   * launcher: a shut-down host exits by itself; else SIGTERM to its group (it
+   * releases and exits 0), SIGKILL after a grace (LN-1, LN-2).
+   * @returns How many host processes had to be killed.
+   */
   async #reap(): Promise<number> {
     await Promise.all(this.#served.map((s) => s.release()));
+    const processes = this.#processes;
+    if (processes === undefined) return 0;
     let killed = 0;
-    await Promise.all(this.#children.map(async (child) => {
-      // A shut-down host exits by itself; SIGTERM (it releases and exits 0), then SIGKILL.
-      const { forced } = await stopChild(child, { graceMs: REAP_GRACE_MS });
-      if (forced) killed++;
+    await Promise.all(processes.children.map(async (child) => {
+      const running = !child.exited;
+      await processes.launcher.terminate(child.key, REAP_GRACE_MS);
+      const { kind } = await child.launched.exit;
+      if (running && kind.kind === "Signaled" && kind.signal === 9) killed++;
     }));
+    await processes.launcher[Symbol.asyncDispose]();
     return killed;
   }
 

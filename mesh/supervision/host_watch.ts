@@ -48,6 +48,7 @@ import { DialMailboxRouter, isReferencePrefix } from "../../actor/transport/dial
 import { config } from "../../config/config.ts";
 import { HOST_HEARTBEAT_INTERVAL, HOST_HEARTBEAT_TIMEOUT } from "../../config/attrs.ts";
 import { SERVICE_PROC_NAME } from "../../host/host.ts";
+import type { ProcExitResult } from "../../launcher/types.ts";
 import { HOST_AGENT_NAME } from "../host_agent/protocol.ts";
 import { hostKey, type HostLike, hostLostError, markHostLost } from "./host_lost.ts";
 
@@ -339,10 +340,15 @@ export function unwatchHosts(hosts: Iterable<HostLike>): void {
  * Reports that the host process serving `host`, started by this process,
  * exited: the host is lost unless its owner is shutting it down.
  * @param host The host.
- * @param status The process's exit status.
+ * @param result The process's exit, as its launcher reported it.
  */
-export function reportHostExit(host: HostLike, status: Deno.CommandStatus): void {
-  const how = status.signal !== null ? `signal ${status.signal}` : `code ${status.code}`;
+export function reportHostExit(host: HostLike, result: ProcExitResult): void {
+  const { kind } = result;
+  const how = kind.kind === "Exited"
+    ? `code ${kind.code}`
+    : kind.kind === "Signaled"
+    ? `signal ${kind.signal}`
+    : kind.reason;
   unwatchHosts([host]);
   markHostLost(host, `host process exited (${how})`);
 }

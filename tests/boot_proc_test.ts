@@ -4,9 +4,9 @@ import { ProcId } from "../actor/reference.ts";
 import { ActorRef } from "../actor/port.ts";
 import { MailboxClient } from "../actor/transport/mailbox_client.ts";
 import { Proc } from "../actor/proc.ts";
-import { type ProcCallback, readSpawnProcParams, spawnProc } from "./boot_proc.ts";
-import { HostError } from "./errors.ts";
-import { EchoActor } from "./testing.ts";
+import { type ProcCallback, readSpawnProcParams, spawnProc } from "./fixtures/boot_proc.ts";
+import { HostError } from "../host/errors.ts";
+import { EchoActor } from "../host/testing.ts";
 
 Deno.test("HO-8: spawnProc() calls back with a served address and a live agent", async () => {
   await using backend = await serve(ChannelAddr.any("local"));

@@ -7,13 +7,16 @@
  * @module
  */
 
-import { WatchCell } from "../../channel/watch_cell.ts";
 import { config } from "../../config/config.ts";
 import { PROCESS_EXIT_TIMEOUT, STOP_ACTOR_TIMEOUT } from "../../config/attrs.ts";
 import { ProcId } from "../../actor/reference.ts";
 import type { Context } from "../../actor/instance.ts";
 import type { Host } from "../../host/host.ts";
+import type { ProcHandle, ProcManager, WithCapabilities } from "../../host/proc_handle.ts";
+import type { BulkTerminate, SingleTerminate } from "../../host/terminate.ts";
 import type { ProcStatus } from "../../bootstrap/proc_status.ts";
+import type { BootstrapProcConfig } from "../../bootstrap/manager.ts";
+import type { LocalProcStatus } from "../../host/local_proc_manager.ts";
 import { BootstrapCommand } from "../../launcher/command.ts";
 import { ProcBind } from "../../launcher/proc_bind.ts";
 import { Status } from "../resource/status.ts";
@@ -33,8 +36,7 @@ export interface ProcBackend {
   /** The mode name. */
   readonly mode: "Process" | "Local";
   /** The host (service proc, address). */
-  // deno-lint-ignore no-explicit-any
-  readonly host: Host<any>;
+  readonly host: AgentHost;
   /**
    * Spawns `name` and waits until it is ready.
    * @returns The proc id and its agent's ActorId text.
@@ -58,87 +60,74 @@ export interface ProcBackend {
 }
 
 /**
- * The structural contract of the bootstrap proc manager used in Process
- * mode (kept structural so the mesh layer does not pin its class).
+ * The manager of a Process-mode host: spawns with a `BootstrapProcConfig`,
+ * reports `ProcStatus` through `watch`, stops one proc without waiting
+ * (`requestStop`) and all in bulk — the `ProcManager` contract with those
+ * capabilities required (a `BootstrapProcManager` is one).
  */
-export interface BootstrapManagerLike {
-  /** Current status of a proc, `undefined` when unknown. */
-  status(procId: ProcId): ProcStatus | undefined | Promise<ProcStatus | undefined>;
-  /** Status stream of a proc (current, then every change), `undefined` when unknown. */
-  watch(
-    procId: ProcId,
-    options?: { signal?: AbortSignal },
-  ): AsyncGenerator<ProcStatus, void, undefined> | undefined;
-  /** Non-blocking polite stop (StopAll, then escalation). */
-  requestStop(cx: Context, procId: ProcId, timeoutMs: number, reason: string): unknown;
-  /** Bulk terminate. */
-  terminateAll(
-    cx: Context,
-    timeoutMs: number,
-    maxInFlight: number,
-    reason: string,
-  ): Promise<unknown>;
-}
+export type ProcessModeManager =
+  & WithCapabilities<
+    ProcManager<ProcHandle, BootstrapProcConfig, ProcStatus>,
+    "watch" | "requestStop"
+  >
+  & BulkTerminate
+  & SingleTerminate;
 
 /**
- * Local mode: procs are in-process; statuses are tracked here.
+ * The manager of a Local-mode host: in-process procs whose
+ * `LocalProcStatus` it reports through `watch`, stoppable one by one without
+ * waiting and in bulk (a `LocalProcManager` is one).
+ */
+export type LocalModeManager =
+  & WithCapabilities<ProcManager<ProcHandle, void, LocalProcStatus>, "watch" | "requestStop">
+  & BulkTerminate
+  & SingleTerminate;
+
+/** Resource status of each local proc status. */
+const LOCAL_STATUS: Record<LocalProcStatus, Status> = {
+  Running: Status.Running,
+  Stopping: Status.Stopping,
+  Stopped: Status.Stopped,
+};
+
+/** The host of either mode. */
+export type AgentHost = Host<ProcessModeManager> | Host<LocalModeManager>;
+
+/**
+ * Local mode: procs are in-process; their statuses come from the manager's
+ * `watch` capability.
  * @param host A host over a `LocalProcManager`.
  * @returns The backend.
  */
-// deno-lint-ignore no-explicit-any
-export function localBackend(host: Host<any>): ProcBackend {
-  const cells = new Map<string, WatchCell<Status>>();
-  const cellOf = (procId: ProcId) => {
-    let cell = cells.get(procId.key);
-    if (cell === undefined) cells.set(procId.key, cell = new WatchCell<Status>(Status.Running));
-    return cell;
-  };
-  const stopped = (procId: ProcId) => {
-    const cell = cellOf(procId);
-    cell.set(Status.Stopped);
-    cell.close();
-  };
-  const stopOne = async (cx: Context, procId: ProcId, timeoutMs: number, reason: string) => {
-    const cell = cellOf(procId);
-    if (cell.closed) return;
-    cell.set(Status.Stopping);
-    try {
-      await host.terminateProc(cx, procId, timeoutMs, reason);
-    } catch {
-      // already gone
-    }
-    stopped(procId);
-  };
+export function localBackend(host: Host<LocalModeManager>): ProcBackend {
+  const manager = host.manager;
   return {
     mode: "Local",
     host,
     async spawn(name) {
       const { procId, agentRef } = await host.spawn(name);
-      cellOf(procId);
       return { procId, agent: agentRef.toString() };
     },
     observe(procId, onChange) {
       const ac = new AbortController();
+      const stream = manager.watch(procId, { signal: ac.signal });
+      if (stream === undefined) {
+        onChange({ status: Status.Unknown, raw: null });
+        return () => {};
+      }
       (async () => {
-        for await (const status of cellOf(procId).watch({ signal: ac.signal })) {
-          onChange({ status, raw: null });
-        }
+        for await (const local of stream) onChange({ status: LOCAL_STATUS[local], raw: null });
       })().catch(() => {});
       return () => ac.abort();
     },
     requestStop(cx, procId, reason) {
-      stopOne(cx, procId, config.get(STOP_ACTOR_TIMEOUT), reason).catch(() => {});
+      manager.requestStop(cx, procId, config.get(STOP_ACTOR_TIMEOUT), reason);
     },
-    terminate: stopOne,
+    async terminate(cx, procId, timeoutMs, reason) {
+      await host.terminateProc(cx, procId, timeoutMs, reason).catch(() => {}); // already gone
+    },
     async terminateAll(cx, timeoutMs, maxInFlight, reason) {
-      for (const cell of cells.values()) if (!cell.closed) cell.set(Status.Stopping);
       await host.terminateChildren(timeoutMs, maxInFlight, reason, { cx }).catch(() => {});
-      for (const cell of cells.values()) {
-        if (!cell.closed) {
-          cell.set(Status.Stopped);
-          cell.close();
-        }
-      }
     },
   };
 }
@@ -149,15 +138,14 @@ export function localBackend(host: Host<any>): ProcBackend {
  * @param host A host over a bootstrap proc manager.
  * @returns The backend.
  */
-// deno-lint-ignore no-explicit-any
-export function processBackend(host: Host<any>): ProcBackend {
-  const manager = host.manager as BootstrapManagerLike;
+export function processBackend(host: Host<ProcessModeManager>): ProcBackend {
+  const manager = host.manager;
   const logs = new HostLogRelay(host.systemProc); // LO-5
   return {
     mode: "Process",
     host,
     async spawn(name, createRank, spec) {
-      const cfg: Record<string, unknown> = {
+      const cfg: BootstrapProcConfig = {
         createRank,
         clientConfigOverride: spec.clientConfigOverride ?? {},
       };
@@ -191,8 +179,7 @@ export function processBackend(host: Host<any>): ProcBackend {
     },
     requestStop(cx, procId, reason) {
       try {
-        const r = manager.requestStop(cx, procId, config.get(PROCESS_EXIT_TIMEOUT), reason);
-        if (r instanceof Promise) r.catch(() => {});
+        manager.requestStop(cx, procId, config.get(PROCESS_EXIT_TIMEOUT), reason);
       } catch {
         // unknown or already terminated
       }
