@@ -9,7 +9,7 @@ export * from "./supervision.ts";
 export * from "./actor.ts";
 export * from "./port.ts";
 export * from "./mailbox.ts";
-export * from "./instance.ts";
+export * from "./types.ts";
 export * from "./proc.ts";
 export * from "./registry.ts";
 export * from "./context.ts";

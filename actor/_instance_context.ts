@@ -13,7 +13,7 @@ import { ActorRef, type PortRefData, type SendOptions } from "./port.ts";
 import type { OncePortReceiver, PortReceiver } from "./mailbox.ts";
 import { OncePortRef, PortRef } from "./port.ts";
 import type { ActorStatus } from "./status.ts";
-import type { ActorHandle, ClientInstance } from "./instance.ts";
+import type { ActorHandle, ClientInstance } from "./types.ts";
 import type { Proc } from "./proc.ts";
 
 import type { ActorCell } from "./_cell.ts";

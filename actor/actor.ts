@@ -56,7 +56,7 @@
  */
 
 import type { MessageEnvelope } from "./envelope.ts";
-import type { Context } from "./instance.ts";
+import type { Context } from "./types.ts";
 import type { ActorSupervisionEvent, SupervisedFailure } from "./supervision.ts";
 
 /** What a handler may return. */

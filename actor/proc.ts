@@ -48,7 +48,7 @@ import type { Actor } from "./actor.ts";
 import type { PortRef, PortRefData } from "./port.ts";
 import type { ActorStatus } from "./status.ts";
 import type { ActorSupervisionEvent } from "./supervision.ts";
-import type { ActorHandle, ClientInstance, Context } from "./instance.ts";
+import type { ActorHandle, ClientInstance, Context } from "./types.ts";
 import { UnroutableMailboxSender } from "./unroutable.ts";
 import { ActorCell, handleOf, InstanceCell, type ProcCore } from "./_cell.ts";
 import { destParts, internKey, UNDELIVERABLE_INDEX } from "./_handler_index.ts";

@@ -2,7 +2,7 @@ import { assert, assertEquals, assertInstanceOf, assertStringIncludes } from "@s
 import type { MessageEnvelope } from "./envelope.ts";
 import { handlerPortIndex } from "./reference.ts";
 import type { Actor } from "./actor.ts";
-import type { Context } from "./instance.ts";
+import type { Context } from "./types.ts";
 import { ActorRef, PortRef, type PortRefData } from "./port.ts";
 import { DuplicateActorNameError, Proc } from "./proc.ts";
 import { type ActorStatus, isTerminal } from "./status.ts";

@@ -69,7 +69,7 @@ import { attrs, config } from "../config/mod.ts";
 import type { MessageEnvelope } from "../actor/envelope.ts";
 import type { ProcId } from "../actor/reference.ts";
 import type { Actor } from "../actor/actor.ts";
-import type { ActorHandle } from "../actor/instance.ts";
+import type { ActorHandle } from "../actor/types.ts";
 import { ActorRef } from "../actor/port.ts";
 import { Proc } from "../actor/proc.ts";
 import { MailboxClient } from "../actor/transport/mailbox_client.ts";

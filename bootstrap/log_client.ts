@@ -33,7 +33,7 @@
  */
 
 import type { Actor } from "../actor/actor.ts";
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
 import type { PortRefData } from "../actor/port.ts";
 import type { OutputTarget } from "./stream_forwarder.ts";
 import type { OwnerLogAck, OwnerLogBatch } from "./log_sender.ts";

@@ -67,7 +67,7 @@ import { serve } from "../channel/mod.ts";
 import type { ChannelServer } from "../channel/types.ts";
 import type { ConfigSnapshot } from "../config/mod.ts";
 import type { ProcId } from "../actor/reference.ts";
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
 import type { BootstrapCommand } from "../launcher/command.ts";
 import type { ProcBind } from "../launcher/proc_bind.ts";
 import type { ProcLauncher } from "../launcher/types.ts";

@@ -28,7 +28,7 @@ import { ChannelAddr, type Transport } from "../channel/addr.ts";
 import { dial, serve } from "../channel/mod.ts";
 import type { MessageEnvelope } from "../actor/envelope.ts";
 import { ProcId } from "../actor/reference.ts";
-import type { ActorHandle } from "../actor/instance.ts";
+import type { ActorHandle } from "../actor/types.ts";
 import { ActorRef } from "../actor/port.ts";
 import type { Proc } from "../actor/proc.ts";
 import { type MailboxServerHandle, serveMailbox } from "../actor/transport/mailbox_server.ts";

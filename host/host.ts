@@ -35,7 +35,7 @@ import type { MessageEnvelope } from "../actor/envelope.ts";
 import { ProcId } from "../actor/reference.ts";
 import type { ActorRef } from "../actor/port.ts";
 import type { Actor } from "../actor/actor.ts";
-import type { ClientInstance, Context } from "../actor/instance.ts";
+import type { ClientInstance, Context } from "../actor/types.ts";
 import { Proc } from "../actor/proc.ts";
 import { DialMailboxRouter } from "../actor/transport/dial_router.ts";
 import { ProcOrDialSender } from "../actor/transport/proc_or_dial.ts";

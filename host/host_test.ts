@@ -4,7 +4,7 @@ import { config } from "../config/config.ts";
 import { HOST_SPAWN_READY_TIMEOUT } from "../config/attrs.ts";
 import { ProcId } from "../actor/reference.ts";
 import { ActorRef } from "../actor/port.ts";
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
 import { Host } from "./host.ts";
 import { HostError, isHostError } from "./errors.ts";
 import { LocalProcManager } from "./local_proc_manager.ts";

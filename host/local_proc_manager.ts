@@ -16,7 +16,7 @@ import type { MessageEnvelope } from "../actor/envelope.ts";
 import type { ProcId } from "../actor/reference.ts";
 import type { Actor } from "../actor/actor.ts";
 import type { ActorRef } from "../actor/port.ts";
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
 import { type DestroyResult, Proc } from "../actor/proc.ts";
 import { MailboxClient } from "../actor/transport/mailbox_client.ts";
 import { serveMailbox } from "../actor/transport/mailbox_server.ts";

@@ -22,7 +22,7 @@ import type { ChannelServer } from "../channel/types.ts";
 import type { ProcId } from "../actor/reference.ts";
 import type { Actor } from "../actor/actor.ts";
 import { ActorRef } from "../actor/port.ts";
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
 import { HostError } from "./errors.ts";
 import { type ProcHandle, type ProcManager, TerminateError } from "./proc_handle.ts";
 import {

@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
 import { ActorRef, type PortRefData } from "../actor/port.ts";
 import type { HostAgent } from "./host_agent/host_agent.ts";
 import type { HostInfo } from "./host_agent/protocol.ts";

@@ -27,8 +27,8 @@
  * @module
  */
 
-import type { Context } from "../actor/instance.ts";
-import type { ActorHandle } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
+import type { ActorHandle } from "../actor/types.ts";
 import type { Proc } from "../actor/proc.ts";
 import { LogClientActor, type LogClientOptions } from "../bootstrap/log_client.ts";
 

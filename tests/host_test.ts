@@ -7,7 +7,7 @@ import { Host } from "../host/host.ts";
 import { HostError } from "../host/errors.ts";
 import { ProcessProcManager } from "../host/process_proc_manager.ts";
 import type { EchoActor } from "../host/testing.ts";
-import type { ClientInstance } from "../actor/instance.ts";
+import type { ClientInstance } from "../actor/types.ts";
 
 const FIXTURE = new URL("./fixtures/host_proc_child.ts", import.meta.url).pathname;
 const CHILD_ARGS = [

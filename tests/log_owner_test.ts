@@ -10,7 +10,7 @@ import { assert, assertEquals } from "@std/assert";
 import { Sink } from "../bootstrap/_log_test_util.ts";
 import { CHILD_FLAGS, readFirstLine, ROOT } from "./_support.ts";
 import { context, shutdownContext } from "../actor/context.ts";
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
 import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { droppedMarker, type OwnerLogBatch, OwnerLogSender } from "../bootstrap/log_sender.ts";

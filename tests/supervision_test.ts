@@ -13,7 +13,7 @@ import type { Actor } from "../actor/actor.ts";
 import type { MessageEnvelope } from "../actor/envelope.ts";
 import { MESH_CAST_HEADER } from "../actor/supervision.ts";
 import { context, shutdownContext } from "../actor/context.ts";
-import type { ClientInstance } from "../actor/instance.ts";
+import type { ClientInstance } from "../actor/types.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import type { ActorMesh } from "../mesh/actor_mesh.ts";
 import { Extent } from "../ndslice/extent.ts";

@@ -7,7 +7,7 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { ChannelAddr } from "../channel/addr.ts";
 import { _testing, dial, serve } from "../channel/mod.ts";
 import { attrs, config } from "../config/mod.ts";
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
 import type { MessageEnvelope } from "../actor/envelope.ts";
 import { ActorRef, type PortRefData } from "../actor/port.ts";
 import { Proc } from "../actor/proc.ts";

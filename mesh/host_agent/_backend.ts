@@ -11,7 +11,7 @@ import { WatchCell } from "../../channel/watch_cell.ts";
 import { config } from "../../config/config.ts";
 import { PROCESS_EXIT_TIMEOUT, STOP_ACTOR_TIMEOUT } from "../../config/attrs.ts";
 import { ProcId } from "../../actor/reference.ts";
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import type { Host } from "../../host/host.ts";
 import type { ProcStatus } from "../../bootstrap/proc_status.ts";
 import { BootstrapCommand } from "../../launcher/command.ts";

@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import { config } from "../../config/config.ts";
 import { MESH_ORPHAN_TIMEOUT } from "../../config/attrs.ts";
 import type { KeepaliveGetState } from "../resource/protocol.ts";

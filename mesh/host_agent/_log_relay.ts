@@ -21,7 +21,7 @@
  * @module
  */
 
-import type { ClientInstance } from "../../actor/instance.ts";
+import type { ClientInstance } from "../../actor/types.ts";
 import type { Proc } from "../../actor/proc.ts";
 import type { ProcId } from "../../actor/reference.ts";
 import { type OwnerLogAck, type OwnerLogBatch, OwnerLogSender } from "../../bootstrap/log_sender.ts";

@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import type { PortRefData } from "../../actor/port.ts";
 import type { ProcId } from "../../actor/reference.ts";
 import type { GetRankStatus, State, WaitRankStatus } from "../resource/protocol.ts";

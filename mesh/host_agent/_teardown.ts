@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import { isTerminated } from "../resource/status.ts";
 import { clampMaxInFlight, type DrainHost, type ShutdownHost } from "./protocol.ts";
 import type { HostAgentState } from "./_state.ts";

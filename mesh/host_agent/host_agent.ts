@@ -36,7 +36,7 @@
  * @module
  */
 
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import { config } from "../../config/config.ts";
 import type { Host } from "../../host/host.ts";
 import type {

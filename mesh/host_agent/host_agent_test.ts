@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { ChannelAddr } from "../../channel/addr.ts";
 import { Proc } from "../../actor/proc.ts";
-import type { ClientInstance } from "../../actor/instance.ts";
+import type { ClientInstance } from "../../actor/types.ts";
 import { Extent } from "../../ndslice/extent.ts";
 import { HostMesh } from "../host_mesh/host_mesh.ts";
 import type { HostRef } from "../host_mesh/host_mesh_ref.ts";

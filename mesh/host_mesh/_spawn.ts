@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import type { ProcId } from "../../actor/reference.ts";
 import { config } from "../../config/config.ts";
 import {

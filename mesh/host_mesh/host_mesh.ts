@@ -39,7 +39,7 @@
  */
 
 import type { ChannelAddr, Transport } from "../../channel/addr.ts";
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import { Proc } from "../../actor/proc.ts";
 import { closeProcMeshes } from "../supervision/registry.ts";
 import { clientBindAddr } from "../../actor/context.ts";

@@ -13,7 +13,7 @@
 
 import { config } from "../../config/config.ts";
 import { STOP_ACTOR_TIMEOUT } from "../../config/attrs.ts";
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import type { ActorRecord } from "./_core.ts";
 
 /** The self-check timer of one proc agent. */

@@ -62,8 +62,8 @@
 
 import { config } from "../../config/config.ts";
 import { MESH_ORPHAN_TIMEOUT, STOP_ACTOR_TIMEOUT } from "../../config/attrs.ts";
-import type { Context } from "../../actor/instance.ts";
-import type { ActorHandle } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
+import type { ActorHandle } from "../../actor/types.ts";
 import type { MessageEnvelope } from "../../actor/envelope.ts";
 import { PortRef } from "../../actor/port.ts";
 import type { Proc } from "../../actor/proc.ts";

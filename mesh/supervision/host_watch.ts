@@ -38,8 +38,8 @@
  */
 
 import { ChannelAddr } from "../../channel/addr.ts";
-import type { Context } from "../../actor/instance.ts";
-import type { ClientInstance } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
+import type { ClientInstance } from "../../actor/types.ts";
 import type { Proc } from "../../actor/proc.ts";
 import { ProcId } from "../../actor/reference.ts";
 import { ActorRef, type PortRef } from "../../actor/port.ts";

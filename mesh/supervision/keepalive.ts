@@ -33,7 +33,7 @@
  * @module
  */
 
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import type { Proc } from "../../actor/proc.ts";
 import type { PortReceiver } from "../../actor/mailbox.ts";
 import { config } from "../../config/config.ts";

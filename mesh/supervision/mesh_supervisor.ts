@@ -33,7 +33,7 @@
  * @module
  */
 
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import { MESH_FAILURE_TYPE } from "../../actor/supervision.ts";
 import { failureKey, isMeshFailure, type MeshFailure } from "./failure.ts";
 import { FailureStream, type FailureSubscribeOptions } from "./failure_stream.ts";
