@@ -6,7 +6,6 @@
 
 export * from "./status.ts";
 export * from "./supervision.ts";
-export * from "./actor.ts";
 export * from "./port.ts";
 export * from "./mailbox.ts";
 export * from "./types.ts";

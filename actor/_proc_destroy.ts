@@ -16,7 +16,7 @@ import { FORWARDER_FLUSH_TIMEOUT } from "../config/attrs.ts";
 import type { ActorId } from "./reference.ts";
 import { settlesWithinLight } from "../internal/light_timer.ts";
 import { ActorCell, type InstanceCell } from "./_cell.ts";
-import type { DestroyOptions, DestroyResult } from "./proc.ts";
+import type { DestroyOptions, DestroyResult } from "./types.ts";
 
 /** What a destroy acts on. */
 export interface DestroyTarget {
@@ -84,7 +84,7 @@ async function stopGroup(
   }
 }
 
-function collectLive(cell: ActorCell, into: ActorId[]): void {
+function collectLive(cell: InstanceCell, into: ActorId[]): void {
   if (cell.terminal) return;
   into.push(cell.id);
   for (const child of cell.children) collectLive(child, into);

@@ -20,7 +20,7 @@ import {
   isError,
   SUPERVISION_EVENT_TYPE,
 } from "./supervision.ts";
-import type { UnhandledSupervisionPolicy } from "./proc.ts";
+import type { UnhandledSupervisionPolicy } from "./types.ts";
 
 /** A proc's root supervision: its coordinator (set once) and its policy. */
 export class RootSupervision {

@@ -21,7 +21,30 @@
 import type { HeaderValue } from "./envelope.ts";
 import { ActorId, PortId } from "./reference.ts";
 import { handlerIndex } from "./_handler_index.ts";
-import type { Actor, MessagesOf, MessageTypeOf } from "./actor.ts";
+
+/** What a handler may return. */
+export type HandlerResult = void | Promise<void>;
+
+/**
+ * What a typed reference knows of an actor: its handler map. Every
+ * `Actor` (`types.ts`) is one; references are typed by this shape so that
+ * this module does not import the actor model (no import cycle).
+ */
+export interface HandlerOwner {
+  /** Message type name → handler. */
+  // deno-lint-ignore no-explicit-any
+  readonly handlers: Readonly<Record<string, (cx: any, msg: any) => HandlerResult>>;
+}
+
+/** Maps each message type an actor handles to its body type. */
+export type MessagesOf<A extends HandlerOwner> = {
+  [K in keyof A["handlers"] & string]: A["handlers"][K] extends // deno-lint-ignore no-explicit-any
+  (cx: any, msg: infer P) => HandlerResult ? P
+    : never;
+};
+
+/** The message type names an actor handles. */
+export type MessageTypeOf<A extends HandlerOwner> = keyof MessagesOf<A> & string;
 
 /** Per-message send options. */
 export interface SendOptions {
@@ -294,7 +317,7 @@ function checkData(data: unknown): asserts data is { port: string; returnUndeliv
  * assertEquals(JSON.stringify(ref), '"local:1,p,echo[0]"');
  * ```
  */
-export class ActorRef<A extends Actor = Actor> {
+export class ActorRef<A extends HandlerOwner = HandlerOwner> {
   /** The actor's id. */
   readonly actorId: ActorId;
   #dests: Map<string, string> | undefined;
@@ -313,7 +336,7 @@ export class ActorRef<A extends Actor = Actor> {
    * @returns The reference.
    * @throws {ReferenceParseError} For malformed text.
    */
-  static attest<A extends Actor = Actor>(id: ActorId | string): ActorRef<A> {
+  static attest<A extends HandlerOwner = HandlerOwner>(id: ActorId | string): ActorRef<A> {
     return new ActorRef<A>(typeof id === "string" ? ActorId.parse(id) : id);
   }
 

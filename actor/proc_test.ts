@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertInstanceOf, assertStringIncludes } from "@std/assert";
 import type { MessageEnvelope } from "./envelope.ts";
 import { handlerPortIndex } from "./reference.ts";
-import type { Actor } from "./actor.ts";
+import type { Actor } from "./types.ts";
 import type { Context } from "./types.ts";
 import { ActorRef, PortRef, type PortRefData } from "./port.ts";
 import { DuplicateActorNameError, Proc } from "./proc.ts";
@@ -345,14 +345,18 @@ Deno.test("MB-33: destroyAndWait with exceptCurrent stops everyone else and keep
     const agent = proc.spawn("agent", {
       handlers: {
         StopAll: async (cx: Context, reply: PortRefData<string[]>) => {
-          const r = await cx.proc.destroyAndWait(5_000, { cx, reason: "stop all", exceptCurrent });
+          const r = await Proc.of(cx).destroyAndWait(5_000, {
+            cx,
+            reason: "stop all",
+            exceptCurrent,
+          });
           cx.send(reply, [...r.stopped, ...r.aborted].map(String));
         },
         ActorSupervisionEvent: (cx: Context, e: ActorSupervisionEvent) =>
           coordinator.handlers.ActorSupervisionEvent(cx, e),
       },
       init: (cx: Context) =>
-        cx.proc.setSupervisionCoordinator(cx.selfRef.port("ActorSupervisionEvent")),
+        Proc.of(cx).setSupervisionCoordinator(cx.selfRef.port("ActorSupervisionEvent")),
     });
     using client = proc.instance("client");
     const { ref, receiver } = client.openOncePort<string[]>();

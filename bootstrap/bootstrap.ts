@@ -68,7 +68,7 @@ import { dial, serve } from "../channel/mod.ts";
 import { attrs, config } from "../config/mod.ts";
 import type { MessageEnvelope } from "../actor/envelope.ts";
 import type { ProcId } from "../actor/reference.ts";
-import type { Actor } from "../actor/actor.ts";
+import type { Actor } from "../actor/types.ts";
 import type { ActorHandle } from "../actor/types.ts";
 import { ActorRef } from "../actor/port.ts";
 import { Proc } from "../actor/proc.ts";

@@ -32,7 +32,7 @@
  * @module
  */
 
-import type { Actor } from "../actor/actor.ts";
+import type { Actor } from "../actor/types.ts";
 import type { Context } from "../actor/types.ts";
 import type { PortRefData } from "../actor/port.ts";
 import type { OutputTarget } from "./stream_forwarder.ts";

@@ -21,7 +21,7 @@
 import { ChannelAddr } from "../channel/addr.ts";
 import type { WatchOptions } from "../channel/watch_cell.ts";
 import type { ProcId } from "../actor/reference.ts";
-import type { Actor } from "../actor/actor.ts";
+import type { Actor } from "../actor/types.ts";
 import { ActorRef } from "../actor/port.ts";
 import type { Context } from "../actor/types.ts";
 import type { ProcLauncher } from "../launcher/types.ts";

@@ -34,7 +34,7 @@ import { HOST_SPAWN_READY_TIMEOUT } from "../config/attrs.ts";
 import type { MessageEnvelope } from "../actor/envelope.ts";
 import { ProcId } from "../actor/reference.ts";
 import type { ActorRef } from "../actor/port.ts";
-import type { Actor } from "../actor/actor.ts";
+import type { Actor } from "../actor/types.ts";
 import type { ClientInstance, Context } from "../actor/types.ts";
 import { Proc } from "../actor/proc.ts";
 import { DialMailboxRouter } from "../actor/transport/dial_router.ts";

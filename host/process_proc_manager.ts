@@ -20,7 +20,7 @@ import { ChannelAddr } from "../channel/addr.ts";
 import { serve } from "../channel/mod.ts";
 import type { ChannelServer } from "../channel/types.ts";
 import type { ProcId } from "../actor/reference.ts";
-import type { Actor } from "../actor/actor.ts";
+import type { Actor } from "../actor/types.ts";
 import { ActorRef } from "../actor/port.ts";
 import type { Context } from "../actor/types.ts";
 import { HostError } from "./errors.ts";

@@ -29,7 +29,8 @@
 
 import { config } from "../config/config.ts";
 import { MESH_GET_ACTOR_STATE_MAX_IDLE } from "../config/attrs.ts";
-import type { Actor, MessagesOf, MessageTypeOf } from "../actor/actor.ts";
+import type { Actor } from "../actor/types.ts";
+import type { MessagesOf, MessageTypeOf } from "../actor/port.ts";
 import type { Context } from "../actor/types.ts";
 import { ActorRef, type MessageSender, type SendOptions } from "../actor/port.ts";
 import { ActorId } from "../actor/reference.ts";

@@ -20,6 +20,7 @@
  */
 
 import type { Context } from "../actor/types.ts";
+import { Proc } from "../actor/proc.ts";
 import { ActorRef, type PortRefData } from "../actor/port.ts";
 import type { HostAgent } from "./host_agent/host_agent.ts";
 import type { HostInfo } from "./host_agent/protocol.ts";
@@ -254,7 +255,7 @@ export function spawnAdmin(
   const hosts = aggregateHosts(list, options.clientHost?.hostEntries());
   const admin = new MeshAdminAgent(hosts, cx.self.key, options.queryTimeoutMs ?? 5_000);
   try {
-    return Promise.resolve(cx.proc.spawn(MESH_ADMIN_ACTOR_NAME, admin).bind());
+    return Promise.resolve(Proc.of(cx).spawn(MESH_ADMIN_ACTOR_NAME, admin).bind());
   } catch (error) {
     return Promise.reject(error);
   }

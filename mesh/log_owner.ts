@@ -29,7 +29,7 @@
 
 import type { Context } from "../actor/types.ts";
 import type { ActorHandle } from "../actor/types.ts";
-import type { Proc } from "../actor/proc.ts";
+import { Proc } from "../actor/proc.ts";
 import { LogClientActor, type LogClientOptions } from "../bootstrap/log_client.ts";
 
 /** The owner log client's actor name. */
@@ -94,9 +94,10 @@ function isDone(handle: ActorHandle<LogClientActor>): boolean {
  * (with a warning) when no client can be spawned (e.g. the proc is stopping).
  */
 export function ownerLogPort(cx: Context): string | null {
-  let handle = clients.get(cx.proc);
+  const proc = Proc.of(cx);
+  let handle = clients.get(proc);
   try {
-    if (handle === undefined || isDone(handle)) handle = spawnOwnerLogClient(cx.proc);
+    if (handle === undefined || isDone(handle)) handle = spawnOwnerLogClient(proc);
   } catch (error) {
     console.warn("hypermesh: no owner log client; proc output stays on the hosts:", error);
     return null;

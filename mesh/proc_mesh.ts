@@ -26,7 +26,7 @@
 
 import { config } from "../config/config.ts";
 import { MESH_ACTOR_SPAWN_MAX_IDLE, MESH_GET_PROC_STATE_MAX_IDLE } from "../config/attrs.ts";
-import type { Actor } from "../actor/actor.ts";
+import type { Actor } from "../actor/types.ts";
 import type { Context } from "../actor/types.ts";
 import { ActorRef } from "../actor/port.ts";
 import { ActorId, isValidName, ProcId } from "../actor/reference.ts";

@@ -7,6 +7,7 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { ChannelAddr } from "../channel/addr.ts";
 import { ProcId } from "../actor/reference.ts";
+import { Proc } from "../actor/proc.ts";
 import type { DialMailboxRouter } from "../actor/transport/dial_router.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import type { LaunchOptions, LaunchResult, ProcLauncher } from "../launcher/types.ts";
@@ -197,7 +198,7 @@ Deno.test("BS-11: 100 spawn/terminate cycles leave no process, socket file or de
         await ready(handle);
         const st = await handle.terminate(cx, 2_000, "cycle");
         assertEquals(st.kind, "Stopped", JSON.stringify(st));
-        (cx.proc.forwarder as DialMailboxRouter).unbind(handle.procId);
+        (Proc.of(cx).forwarder as DialMailboxRouter).unbind(handle.procId);
       }
     }));
     assertEquals(pids.length, cycles);

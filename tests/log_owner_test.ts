@@ -11,6 +11,7 @@ import { Sink } from "../bootstrap/_log_test_util.ts";
 import { CHILD_FLAGS, readFirstLine, ROOT } from "./_support.ts";
 import { context, shutdownContext } from "../actor/context.ts";
 import type { Context } from "../actor/types.ts";
+import { Proc } from "../actor/proc.ts";
 import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { droppedMarker, type OwnerLogBatch, OwnerLogSender } from "../bootstrap/log_sender.ts";
@@ -184,7 +185,7 @@ Deno.test("LO-4 / LO-5 / LO-7: lines of procs on a local process host reach the 
   using _prefix = config.override(attrs.PREFIX_WITH_RANK, true);
   const cx = await context();
   const sink = new Sink();
-  spawnOwnerLogClient(cx.proc, { writer: sink.write });
+  spawnOwnerLogClient(Proc.of(cx), { writer: sink.write });
   const hosts = await HostMesh.local({ command: printerCommand() });
   try {
     const procs = await hosts.spawn(cx, "logs", Extent.of({ gpus: 2 }));
@@ -203,7 +204,7 @@ Deno.test("LO-1: a flood of output from a real proc reaches the owner, every lin
   using _fwd = config.override(attrs.MESH_ENABLE_LOG_FORWARDING, true);
   const cx = await context();
   const sink = new Sink();
-  spawnOwnerLogClient(cx.proc, { writer: sink.write });
+  spawnOwnerLogClient(Proc.of(cx), { writer: sink.write });
   const hosts = await HostMesh.local({ command: printerCommand() });
   try {
     const procs = await hosts.spawn(cx, "flood", Extent.of({ gpus: 1 }));
@@ -246,7 +247,7 @@ Deno.test({
     const daemon = await startDaemon();
     const cx = await context();
     const sink = new Sink();
-    spawnOwnerLogClient(cx.proc, { writer: sink.write });
+    spawnOwnerLogClient(Proc.of(cx), { writer: sink.write });
     try {
       const ref = HostMeshRef.fromHosts("logs", [daemon.addr]).withBootstrap(printerCommand());
       const procs = await ref.spawn(cx, "logs", Extent.of({ gpus: 2 }));
@@ -269,7 +270,7 @@ Deno.test({
 Deno.test("LO-6: a dead owner log client neither blocks nor breaks the host: the crash's exit status still arrives, the host keeps serving", async () => {
   using _fwd = config.override(attrs.MESH_ENABLE_LOG_FORWARDING, true);
   const cx = await context();
-  const client = spawnOwnerLogClient(cx.proc, { writer: () => {} });
+  const client = spawnOwnerLogClient(Proc.of(cx), { writer: () => {} });
   const hosts = await HostMesh.local({ command: printerCommand() });
   try {
     const one = await hosts.spawn(cx, "orphan", Extent.of({ gpus: 1 }));
@@ -314,7 +315,7 @@ Deno.test({
     const daemon = await startDaemon();
     const cx = await context();
     const sink = new Sink();
-    spawnOwnerLogClient(cx.proc, { writer: sink.write });
+    spawnOwnerLogClient(Proc.of(cx), { writer: sink.write });
     try {
       const ref = HostMeshRef.fromHosts("logs", [daemon.addr]).withBootstrap(printerCommand());
       const procs = await ref.spawn(cx, "plain", Extent.of({ gpus: 1 }));
@@ -371,7 +372,7 @@ Deno.test("LO-4 / LO-5: lines of procs on HostMesh.process hosts (child host pro
   using _prefix = config.override(attrs.PREFIX_WITH_RANK, true);
   const cx = await context();
   const sink = new Sink();
-  spawnOwnerLogClient(cx.proc, { writer: sink.write });
+  spawnOwnerLogClient(Proc.of(cx), { writer: sink.write });
   // Hosts and procs run the fixture; hosts need --allow-run.
   const command = BootstrapCommand.fromPath(Deno.execPath(), [
     "run",

@@ -9,7 +9,7 @@
 
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { deadline } from "@std/async/deadline";
-import type { Actor } from "../actor/actor.ts";
+import type { Actor } from "../actor/types.ts";
 import type { MessageEnvelope } from "../actor/envelope.ts";
 import { MESH_CAST_HEADER } from "../actor/supervision.ts";
 import { context, shutdownContext } from "../actor/context.ts";
