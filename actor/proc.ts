@@ -16,15 +16,8 @@
  *   terminated actor with `Mailbox("mailbox owner … is stopped|failed")`.
  * - **MB-32 (unique roots).** A root name is used at most once per proc
  *   lifetime (actors and client instances alike).
- * - **MB-33 (bounded destroy).** `destroyAndWait(t)` settles after about
- *   `t` (twice, when a coordinator must also be stopped) plus the bounded
- *   forwarder flush, whatever the actors do: an actor whose handler never
- *   returns is aborted (status `Failed("aborted")`) and reported as such
- *   (enforced in `_proc_destroy.ts`).
- * - **MB-34 (no crash).** Actor failures never reject a proc method; a root
- *   failure without a supervision coordinator is logged and published on
- *   {@linkcode Proc.unhandledSupervisionEvents}, or exits the process with
- *   code 1 under the `"exit"` policy (enforced in `_root_supervision.ts`).
+ * - MB-33 (bounded destroy) is defined in `_proc_destroy.ts`, MB-34 (no crash) in
+ *   `_root_supervision.ts`, where they are enforced.
  *
  * Terminated-actor snapshots are kept in `_terminated_snapshots.ts`; the
  * serving half of {@linkcode Proc.direct} is `_proc_direct.ts`.

@@ -7,8 +7,11 @@
  * - **BS-11 (no stale socket).** When a child exits, its socket file
  *   `<socketDir>/<name>` is removed.
  * - **BS-14 (forwarded lines reach the forwarder before the exit status).**
- *   Every forwarded line is posted and its sender flushed (see
- *   `_proc_stdio.ts`) before `Stopped`/`Killed`/`Failed` is published.
+ *   With log forwarding on and a `logChannel`, every line a child wrote is
+ *   posted on the log channel, and its sender is flushed (bounded by
+ *   `HYPERACTOR_FORWARDER_FLUSH_TIMEOUT`, see `_proc_stdio.ts`) before the
+ *   proc's terminal status (`Stopped`/`Killed`/`Failed`) is published: once
+ *   it is observed, the forwarder's channel has acknowledged every line.
  * @module
  */
 

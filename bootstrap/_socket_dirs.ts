@@ -12,7 +12,7 @@
  * owner's pid reused by a live process keeps its directory until that
  * process ends too (safe, never wrong).
  *
- * - **OW-5 (no stale socket dir).** After a manager's first sweep has
+ * - **BS-38 (no stale socket dir).** After a manager's first sweep has
  *   settled, its runtime dir holds no `hypermesh-<pid>-*` directory of a
  *   pid that was dead when the sweep looked.
  * @module
@@ -49,7 +49,7 @@ export function ownerPidOf(name: string): number | undefined {
 }
 
 /**
- * Removes the socket directories under `parent` whose owner is dead (OW-5).
+ * Removes the socket directories under `parent` whose owner is dead (BS-38).
  * Never throws: an unreadable runtime dir or a directory that cannot be
  * removed is skipped.
  * @param parent The runtime dir (default the temp dir).

@@ -55,7 +55,7 @@
  *   use loads Deno 2.9's node-compatible timers (7–14 ms of CPU); its bounds
  *   are light timers (`internal/light_timer.ts`). A warm child loads them
  *   while it waits (`warmUpTimers`).
- * - **OW-6 (host boot config is Runtime).** A `Host`-mode child installs
+ * - **BS-39 (host boot config is Runtime).** A `Host`-mode child installs
  *   its boot config as the `Runtime` layer, so a client's config push
  *   (`SetClientConfig`, the `ClientOverride` layer) adds to it and replaces
  *   only earlier pushes, never the boot config.
@@ -218,7 +218,7 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Bootstr
     }
     case "Host": {
       if (options.runHost === undefined) throw new BootstrapHookMissingError("Host", "runHost");
-      // OW-6: the boot config is the Runtime layer; a client's push replaces only ClientOverride.
+      // BS-39: the boot config is the Runtime layer; a client's push replaces only ClientOverride.
       if (mode.config !== undefined) config.setLayer("Runtime", mode.config);
       // OW-4: a host started by an owner (HostMesh.process) dies with it.
       const owned = env.get(PARENT_PID_ENV) !== undefined;

@@ -13,7 +13,7 @@
  * {@linkcode HEARTBEAT_INTERVAL_MS} it sends `[index, "Heartbeat"]` and exits
  * with code 1 when a heartbeat cannot be delivered.
  *
- * - **OW-8 (unreachable allocator fails fast).** When the allocator does not
+ * - **BS-40 (unreachable allocator fails fast).** When the allocator does not
  *   acknowledge `Hello` within {@linkcode HELLO_TIMEOUT_MS} (nothing serves
  *   its address), the child fails with a {@linkcode V0BootstrapError} naming
  *   the address instead of retrying for `MESSAGE_DELIVERY_TIMEOUT`.
@@ -72,7 +72,7 @@ export interface V0ProcMeshOptions {
   helloTimeoutMs?: number;
 }
 
-/** How long the allocator has to acknowledge `Hello` (OW-8). */
+/** How long the allocator has to acknowledge `Hello` (BS-40). */
 export const HELLO_TIMEOUT_MS = 5_000;
 
 /** A v0 variable is missing or malformed. */
@@ -134,7 +134,7 @@ export async function runV0ProcMesh(
         new V0BootstrapError(
           `no allocator answers at ${bootstrapAddr}: Hello was not acknowledged within ${helloMs} ms`,
         ),
-      ); // OW-8
+      ); // BS-40
     }, helloMs);
     tx.send([index, { Hello: server.addr.toString() }]).then(
       () => clearTimeout(helloTimer),

@@ -4,8 +4,8 @@
  * value meshes, wire messages, the rank-status wait). No processes, no
  * sockets. To be folded into `mesh/mod.ts`.
  *
- * Invariants: MS-1 and MS-7..MS-8 (`region.ts`), MS-2..MS-3 (`slice.ts`),
- * MS-4..MS-6 (`extent.ts`), MS-9..MS-11 (`resource/status.ts`), MS-12
+ * Invariants: ND-1 and ND-7..ND-8 (`region.ts`), ND-2..ND-3 (`slice.ts`),
+ * ND-4..ND-6 (`extent.ts`), MS-9..MS-11 (`resource/status.ts`), MS-12
  * (`resource/value_mesh.ts`), MS-13 (`resource/ranked_values.ts`),
  * MS-14..MS-15 (`resource/overlay.ts`), MS-16 (`resource/messages.ts`),
  * MS-17..MS-18 (`resource/rank_status_wait.ts`).

@@ -1,5 +1,5 @@
 /**
- * "Logs reach the owner" end to end (LO-1..LO-7): real proc processes
+ * "Logs reach the owner" end to end (LO-1..LO-4, OL-5..OL-7): real proc processes
  * (fixture `tests/fixtures/log_owner_proc.ts`) on a process host served by
  * this process (`HostMesh.local`) and on a separate host daemon
  * (`bootstrap.ts host`); their lines travel StreamForwarder (host) →
@@ -76,7 +76,7 @@ async function checkPrint(cx: Context, procs: ProcMesh, sink: Sink): Promise<voi
 /**
  * Rank `rank` prints and exits 1; the host agent's push of its terminal
  * status (`WaitRankStatus`, sent before the crash) must find both lines
- * already written by the owner's log client (LO-4, LO-5).
+ * already written by the owner's log client (LO-4, OL-5).
  */
 async function checkCrashOrder(
   cx: Context,
@@ -180,7 +180,7 @@ Deno.test("LO-1: a slow but live owner loses no line: pushes wait for room inste
   assertEquals(got, Array.from({ length: N }, (_, i) => `l ${i}`));
 });
 
-Deno.test("LO-4 / LO-5 / LO-7: lines of procs on a local process host reach the owner with the rank, the crash's last lines before its exit status", async () => {
+Deno.test("LO-4 / OL-5 / OL-7: lines of procs on a local process host reach the owner with the rank, the crash's last lines before its exit status", async () => {
   using _fwd = config.override(attrs.MESH_ENABLE_LOG_FORWARDING, true);
   using _prefix = config.override(attrs.PREFIX_WITH_RANK, true);
   const cx = await context();
@@ -239,7 +239,7 @@ Deno.test("LO-1: a flood of output from a real proc reaches the owner, every lin
 
 Deno.test({
   name:
-    "LO-4 / LO-5: lines of procs on a separate host daemon reach the owner with the rank, the crash's last lines before its exit status",
+    "LO-4 / OL-5: lines of procs on a separate host daemon reach the owner with the rank, the crash's last lines before its exit status",
   sanitizeResources: false, // piped daemon stdout is drained by a detached reader
   fn: async () => {
     using _fwd = config.override(attrs.MESH_ENABLE_LOG_FORWARDING, true);
@@ -267,7 +267,7 @@ Deno.test({
   },
 });
 
-Deno.test("LO-6: a dead owner log client neither blocks nor breaks the host: the crash's exit status still arrives, the host keeps serving", async () => {
+Deno.test("OL-6: a dead owner log client neither blocks nor breaks the host: the crash's exit status still arrives, the host keeps serving", async () => {
   using _fwd = config.override(attrs.MESH_ENABLE_LOG_FORWARDING, true);
   const cx = await context();
   const client = spawnOwnerLogClient(Proc.of(cx), { writer: () => {} });
@@ -289,7 +289,7 @@ Deno.test("LO-6: a dead owner log client neither blocks nor breaks the host: the
       actors.cast(cx, "PrintAndExit", { text: "unheard", code: 1 });
       const t0 = performance.now();
       await receiver.recv({ timeoutMs: 30_000 });
-      // LO-3 / LO-6: at most the drain bound (1 s) on top of the exit itself.
+      // LO-3 / OL-6: at most the drain bound (1 s) on top of the exit itself.
       assert(performance.now() - t0 < 10_000);
     } finally {
       receiver.close();
@@ -307,7 +307,7 @@ Deno.test("LO-6: a dead owner log client neither blocks nor breaks the host: the
 
 Deno.test({
   name:
-    "LO-8: HYPERACTOR_PREFIX_WITH_RANK of the owner applies on a host daemon whose own config says otherwise",
+    "OL-8: HYPERACTOR_PREFIX_WITH_RANK of the owner applies on a host daemon whose own config says otherwise",
   sanitizeResources: false, // piped daemon stdout is drained by a detached reader
   fn: async () => {
     using _fwd = config.override(attrs.MESH_ENABLE_LOG_FORWARDING, true);
@@ -335,7 +335,7 @@ Deno.test({
   },
 });
 
-Deno.test("LO-7: the default owner log client prints stdout lines to the owner's stdout and stderr lines to its stderr, prefixed", async () => {
+Deno.test("OL-7: the default owner log client prints stdout lines to the owner's stdout and stderr lines to its stderr, prefixed", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -367,7 +367,7 @@ Deno.test("LO-7: the default owner log client prints stdout lines to the owner's
   assert(stdout.indexOf(`${p}owned bye`) < stdout.findIndex((l) => l.startsWith("PROC ")));
 });
 
-Deno.test("LO-4 / LO-5: lines of procs on HostMesh.process hosts (child host processes) reach the owner with the rank", async () => {
+Deno.test("LO-4 / OL-5: lines of procs on HostMesh.process hosts (child host processes) reach the owner with the rank", async () => {
   using _fwd = config.override(attrs.MESH_ENABLE_LOG_FORWARDING, true);
   using _prefix = config.override(attrs.PREFIX_WITH_RANK, true);
   const cx = await context();

@@ -195,7 +195,7 @@ Deno.test("BS-24: when a later rank cannot be launched, the ranks already launch
   assertEquals(native.size, 0);
 });
 
-Deno.test("OW-8: a v0 child whose allocator address nothing serves fails within seconds, naming the address", async () => {
+Deno.test("BS-40: a v0 child whose allocator address nothing serves fails within seconds, naming the address", async () => {
   const addr = "unix:@hypermesh-no-allocator-" + crypto.randomUUID().slice(0, 8);
   const t0 = performance.now();
   const out = await new Deno.Command(Deno.execPath(), {
@@ -214,5 +214,5 @@ Deno.test("OW-8: a v0 child whose allocator address nothing serves fails within 
   const elapsed = performance.now() - t0;
   assertEquals(out.code, 1);
   assertStringIncludes(new TextDecoder().decode(out.stderr), addr);
-  assert(elapsed < 15_000, `OW-8: exited after ${elapsed} ms`);
+  assert(elapsed < 15_000, `BS-40: exited after ${elapsed} ms`);
 });

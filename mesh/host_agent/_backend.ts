@@ -152,7 +152,7 @@ export function localBackend(host: Host<any>): ProcBackend {
 // deno-lint-ignore no-explicit-any
 export function processBackend(host: Host<any>): ProcBackend {
   const manager = host.manager as BootstrapManagerLike;
-  const logs = new HostLogRelay(host.systemProc); // LO-5
+  const logs = new HostLogRelay(host.systemProc); // OL-5
   return {
     mode: "Process",
     host,

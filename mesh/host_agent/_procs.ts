@@ -9,7 +9,7 @@
  * and handed to the record when it is.
  *
  * Enforces, for `host_agent.ts`:
- * - **HO-11 (floors).** Reported statuses are raised to `Stopping` while
+ * - **HA-11 (floors).** Reported statuses are raised to `Stopping` while
  *   draining and to `Stopped` after shutdown (`clampMin`).
  * @module
  */
@@ -159,7 +159,7 @@ export class ProcTable {
    * @returns Its status, raised to the agent state's floor.
    */
   reported(rec: ProcRecord): Status {
-    return this.#state.floor(rec.status); // HO-11
+    return this.#state.floor(rec.status); // HA-11
   }
 
   /**

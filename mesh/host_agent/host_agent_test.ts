@@ -38,7 +38,7 @@ Deno.test("HostAgent: create, rank status, state, stop, drain and shutdown in Lo
   );
   assertEquals(StatusOverlay.fromJSON(overlay).runs(), [
     { start: 3, end: 4, value: Status.Running },
-  ], "HO-10: the second create is ignored");
+  ], "HA-10: the second create is ignored");
   const state = await ask<State<ProcState>>(
     cx,
     (reply) => host.agent.send(cx, "GetState", { kind: "GetState", name: "p-1", reply }),
@@ -68,7 +68,7 @@ Deno.test("HostAgent: create, rank status, state, stop, drain and shutdown in Lo
 
   await host.drain(cx);
   const drained = await info(cx, host);
-  assertEquals([drained.state, drained.procs.length], ["Detached", 0], "HO-12");
+  assertEquals([drained.state, drained.procs.length], ["Detached", 0], "HA-12");
   await hosts.shutdown(cx);
 });
 

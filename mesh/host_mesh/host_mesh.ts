@@ -25,7 +25,7 @@
  *   parent-death guard (BS-3) in `Host` mode; its procs carry theirs against
  *   the host. SIGKILL of the owner ends every host and proc process within
  *   the guards' latency (kernel-immediate with FFI); their socket
- *   directories are swept by the next manager that starts (OW-5).
+ *   directories are swept by the next manager that starts (BS-38).
  * - **MS-43 (stop keeps hosts).** After `stop`, the hosts still serve and
  *   `attach` to their addresses succeeds; disposal no longer shuts them down.
  *
