@@ -86,7 +86,7 @@ Deno.test("MB-5: replies travel through PortRefs carried in messages across proc
   assert(net.crossed >= 6, "messages crossed the net both ways");
 });
 
-Deno.test("MB-5: a once port reply crosses procs; a second delivery bounces as unbound", async () => {
+Deno.test("MB-5, MB-9, MB-7: a once port reply crosses procs; a second delivery bounces as unbound", async () => {
   const net = new MemoryNet();
   await using a = net.proc("a");
   await using b = net.proc("b");
@@ -98,8 +98,8 @@ Deno.test("MB-5: a once port reply crosses procs; a second delivery bounces as u
   using other = b.instance("other");
   other.send(PortRef.from<number>(JSON.parse(JSON.stringify(ref))), 8);
   const returned = await other.undeliverables.recv();
-  assertEquals(returned.errors[0].kind, "Unroutable");
-  assertStringIncludes(JSON.stringify(returned.errors[0]), "port not bound");
+  assertEquals(returned.errors[0].kind, "Unroutable", "MB-9: the once port unbound itself");
+  assertStringIncludes(JSON.stringify(returned.errors[0]), "port not bound", "MB-7");
 });
 
 Deno.test("MB-8: messages to a stopped remote actor return to the sender; returnUndeliverable=false is silent", async () => {
@@ -401,10 +401,10 @@ Deno.test("Context.headers exposes the headers of the message being handled", as
   assertEquals(await receiver.recv(), "t-1");
 });
 
-Deno.test("Mailbox handler ports use handlerPortIndex; undeliverables of clients queue up", async () => {
+Deno.test("MB-6: Mailbox handler ports use handlerPortIndex; undeliverables of clients queue up", async () => {
   await using proc = Proc.local();
   const h = proc.spawn("e", new Echo());
-  assertEquals(h.ref.port("Ping").portId.index, handlerPortIndex("Ping"));
+  assertEquals(h.ref.port("Ping").portId.index, handlerPortIndex("Ping"), "MB-6");
   using client = proc.instance("c");
   const envelopes: MessageEnvelope[] = [];
   client.send({ port: `${proc.procId.key},none[0][1]`, returnUndeliverable: true }, 1);

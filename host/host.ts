@@ -22,6 +22,14 @@
  *                    #3└────────────┘
  * ```
  *
+ * ## Invariants (HO-*)
+ * HO-1..HO-8 are listed in the layer's `mod.ts`.
+ * - **HO-9 (bad peers never crash a host).** Garbage bytes, truncated or
+ *   oversize frames, non-envelope messages and envelopes with nonsense
+ *   addresses sent to the front-end address are dropped with their
+ *   connection (CH-5) or bounced; the host keeps serving its procs and
+ *   other clients.
+ *
  * @module
  */
 

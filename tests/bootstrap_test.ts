@@ -44,6 +44,26 @@ Deno.test("BS: graceful terminate of a bootstrap child → Stopped(0) or Killed(
   });
 });
 
+Deno.test("BS-12, BS-13: Ready means the agent answers at once; a stop-all drains and exits 0", async () => {
+  await withManager(async ({ cx, spawn, ready }) => {
+    const handle = await spawn("reachable-0");
+    await ready(handle);
+    // BS-12: no retry, no wait: the first message after Ready is answered.
+    const agent = handle.agentRef()!;
+    const { ref, receiver } = cx.openOncePort<{ attrs: { nodeType: string } }>();
+    agent.port("Introspect").send(cx, { child: handle.procId.key, reply: ref.port });
+    const answer = await receiver.recv({ timeoutMs: 10_000 });
+    assertEquals(answer.attrs.nodeType, "proc", "BS-12: the agent answered the first message");
+    // BS-13: the proc drains and returns its exit code after the agent's stop-all.
+    const status = await handle.terminate(cx, 5_000, "test");
+    assertEquals(
+      [status.kind, status.kind === "Stopped" && status.exitCode],
+      ["Stopped", 0],
+      "BS-13",
+    );
+  });
+});
+
 Deno.test("BS-37: a cold proc's whole life (callback, StopAll, exit) never uses Deno's node-compatible timers", async () => {
   // Their first use costs 7-14 ms of CPU in a fresh process (internal/light_timer.ts).
   await withManager(async ({ cx, spawn, ready }) => {

@@ -148,13 +148,17 @@ Deno.test("LO-1: a flood with a silent owner stalls once, then keeps the queue b
   assertEquals(sender.inFlight, 4);
   // LO-3: the drain posts what is queued plus the marker, and gives up in bounded time.
   const t0 = performance.now();
-  assertEquals(await sender.drain(200), false);
-  assert(performance.now() - t0 < 2_000);
-  assertEquals(sent.at(-1)!.payload.at(-1), droppedMarker(sender.droppedLines));
+  assertEquals(await sender.drain(200), false, "LO-3: an unresponsive owner is given up on");
+  assert(performance.now() - t0 < 2_000, "LO-3: the drain is bounded");
+  assertEquals(
+    sent.at(-1)!.payload.at(-1),
+    droppedMarker(sender.droppedLines),
+    "LO-3: the drain posts the marker",
+  );
   const total = sent.reduce((n, b) => n + b.payload.length, 0);
   assertEquals(total - 1 + sender.droppedLines, 1_000_000, "every line is sent or counted");
   // LO-2: consecutive sequence numbers.
-  assertEquals(sent.map((b) => b.seq), sent.map((_, i) => i));
+  assertEquals(sent.map((b) => b.seq), sent.map((_, i) => i), "LO-2: consecutive sequence numbers");
 });
 
 Deno.test("LO-1: a slow but live owner loses no line: pushes wait for room instead of dropping", async () => {

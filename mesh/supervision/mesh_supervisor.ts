@@ -30,6 +30,9 @@
  *   mesh on it) as handling it, and otherwise hands it to the process-wide
  *   hook (SV-10).
  *
+ * Retired: SV-30..SV-37 (labels of end-to-end test scenarios, never
+ * defined; those tests now name the invariants they exercise).
+ *
  * @module
  */
 
