@@ -3,7 +3,8 @@
  * `destroy_and_wait`, reference §4.4) — stop the roots, wait, abort what is
  * left, then the supervision coordinator the same way, then flush.
  *
- * Enforces, for `proc.ts`:
+ * ## Invariants (MB-*)
+ * Enforced here, promised by `proc.ts`:
  * - **MB-33 (bounded destroy).** `destroyAndWait(t)` settles after about
  *   `t` (twice, when a coordinator must also be stopped) plus the bounded
  *   forwarder flush, whatever the actors do: an actor whose handler never

@@ -3,7 +3,8 @@
  * each child — the exit monitor (drain stdio, publish the terminal status
  * with the stderr tail, remove the socket) and the callback wait (`Ready`).
  *
- * Enforces, for `manager.ts`:
+ * ## Invariants (BS-*)
+ * Enforced here, promised by `manager.ts`:
  * - **BS-11 (no stale socket).** When a child exits, its socket file
  *   `<socketDir>/<name>` is removed.
  * - **BS-14 (forwarded lines reach the forwarder before the exit status).**

@@ -12,6 +12,7 @@
  * owner's pid reused by a live process keeps its directory until that
  * process ends too (safe, never wrong).
  *
+ * ## Invariants (BS-*)
  * - **BS-38 (no stale socket dir).** After a manager's first sweep has
  *   settled, its runtime dir holds no `hypermesh-<pid>-*` directory of a
  *   pid that was dead when the sweep looked.

@@ -4,7 +4,8 @@
  * phase, ids) and answering `Hello` with `StartProc` (or `StopAndExit` once
  * stopping).
  *
- * Enforces, for `v0_allocator.ts`:
+ * ## Invariants (BS-*)
+ * Enforced here, promised by `v0_allocator.ts`:
  * - **BS-20 (attributed bad input).** Input from a child that breaks the
  *   protocol (wrong index, unknown shape, out-of-order message, wrong proc
  *   id, undeliverable `StartProc`) yields exactly one `Failed{rank, error}`

@@ -15,7 +15,7 @@
  * starting a process; everything above is unchanged (`_warm_pool.ts`,
  * BS-32..BS-35).
  *
- * ## Invariants (BS-*)
+ * ## Invariants (BS-*, LO-*)
  * - **BS-8 (launcher once).** The launcher is chosen once: `setLauncher()`
  *   before first use, else from `HYPERACTOR_MESH_PROC_LAUNCHER_KIND` at the
  *   first `launcher()` / `spawn()`; later `setLauncher()` calls are refused.

@@ -13,6 +13,7 @@
  * {@linkcode HEARTBEAT_INTERVAL_MS} it sends `[index, "Heartbeat"]` and exits
  * with code 1 when a heartbeat cannot be delivered.
  *
+ * ## Invariants (BS-*)
  * - **BS-40 (unreachable allocator fails fast).** When the allocator does not
  *   acknowledge `Hello` within {@linkcode HELLO_TIMEOUT_MS} (nothing serves
  *   its address), the child fails with a {@linkcode V0BootstrapError} naming

@@ -6,7 +6,7 @@
  * the comm-actor tree for this port): every actor gets its own copy, in rank
  * order; replies come back through the ports the message carries.
  *
- * ## Invariants (MS-*)
+ * ## Invariants (MS-*, SV-*)
  * - **MS-30 (cast reaches all).** `cast(cx, type, msg)` posts exactly one
  *   message to every actor of the mesh.
  * - **MS-31 (stop fence).** `stop()` resolves only when every rank reports a

@@ -7,7 +7,7 @@
  * Spawning procs over hosts (`HostMeshRef.spawn`) builds a `ProcMesh` with
  * {@linkcode ProcMesh.fromRanks}.
  *
- * ## Invariants (MS-*)
+ * ## Invariants (MS-*, SV-*)
  * - **MS-32 (spawn fence).** `spawn` resolves only when every rank reported
  *   a non-terminating status; any terminating rank, or ranks silent for the
  *   idle bound, reject with `ActorSpawnError` carrying every rank's status

@@ -2,9 +2,10 @@
  * The invariant registry, checked by scanning the tree (see `STYLE.md`,
  * "Invariants get IDs"):
  *
- * - an invariant is DEFINED by a bullet `- **ID (name).**` in the module doc
- *   of exactly one non-test `.ts` module, the one that enforces it; every
- *   other mention is by plain ID (a bold `**ID` anywhere else restates it);
+ * - an invariant is DEFINED by a bullet `- **ID (name).**` in the
+ *   `## Invariants (PREFIX-*)` section of the module doc of exactly one
+ *   non-test `.ts` module, the one that enforces it; every other mention is
+ *   by plain ID (a bold `**ID` anywhere else restates it);
  * - a prefix (`CH`, `MB`, …) belongs to one layer (top-level folder);
  * - every defined ID is named by a test (a string in a `*_test.ts` file:
  *   the test's name or an assertion message; `X-1..X-4` names each), and
@@ -105,11 +106,21 @@ const modules = sources.filter((s) => s.path.endsWith(".ts") && !isTest(s));
 
 /** ID → the modules defining it. */
 const definitions = new Map<string, string[]>();
+/** Definitions outside an `## Invariants (PREFIX-*)` section of their doc comment. */
+const unsectioned: string[] = [];
 /** ID → every file with a bold mention of it. */
 const bolds = new Map<string, string[]>();
 const retired = new Set<string>();
 for (const s of modules) {
-  for (const m of s.text.matchAll(DEFINITION)) push(definitions, m[1], s.path);
+  for (const m of s.text.matchAll(DEFINITION)) {
+    push(definitions, m[1], s.path);
+    const before = s.text.slice(0, m.index);
+    const doc = before.slice(before.lastIndexOf("/**"));
+    const section = [...doc.matchAll(/## Invariants \(([^)]*)\)/g)].at(-1)?.[1] ?? "";
+    if (!new RegExp(`\\b${m[1].split("-")[0]}-\\*`).test(section)) {
+      unsectioned.push(`${m[1]}: ${s.path}`);
+    }
+  }
   for (const m of s.text.matchAll(RETIRED)) for (const id of namedIds(m[1])) retired.add(id);
 }
 for (const s of sources.filter((s) => !isTest(s))) {
@@ -150,6 +161,10 @@ Deno.test("invariants: the tree defines some", () => {
 Deno.test("invariants: each ID is defined in exactly one module", () => {
   const many = [...definitions].filter(([, files]) => files.length > 1);
   assertEquals(many.map(([id, files]) => `${id}: ${files.join(", ")}`), []);
+});
+
+Deno.test("invariants: each definition is in an `## Invariants (PREFIX-*)` section", () => {
+  assertEquals(unsectioned, []);
 });
 
 Deno.test("invariants: a bold ID appears only in its definition (others reference it by ID)", () => {

@@ -6,6 +6,7 @@
  * `orphaned`). An agent whose `HYPERACTOR_MESH_ORPHAN_TIMEOUT` is 0 never
  * checks.
  *
+ * ## Invariants (OW-*)
  * - **OW-3 (orphan reaping).** A proc whose lease expired is asked to stop
  *   within one check period (at most 500 ms) of the expiry, so an owner's
  *   procs are stopped within the orphan timeout plus that period (plus the

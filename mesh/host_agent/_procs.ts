@@ -8,7 +8,8 @@
  * a proc before it is routable. Waiters for a name not yet created are kept
  * and handed to the record when it is.
  *
- * Enforces, for `host_agent.ts`:
+ * ## Invariants (HA-*)
+ * Enforced here, promised by `host_agent.ts`:
  * - **HA-11 (floors).** Reported statuses are raised to `Stopping` while
  *   draining and to `Stopped` after shutdown (`clampMin`).
  * @module

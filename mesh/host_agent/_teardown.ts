@@ -3,7 +3,8 @@
  * user procs (bounded concurrency), waiting until their observers saw them
  * terminal, forgetting them, and releasing the host after `ShutdownHost`.
  *
- * Enforces, for `host_agent.ts`:
+ * ## Invariants (HA-*)
+ * Enforced here, promised by `host_agent.ts`:
  * - **HA-12 (drain keeps the host).** `DrainHost` terminates user procs
  *   only; the host, its service proc and its socket stay usable.
  * - **HA-13 (shutdown acks after children).** `ShutdownHost` replies only

@@ -10,7 +10,7 @@
  * for a proc still being created is answered once its creation settled, so a
  * caller fencing on rank statuses never sees a proc before it is routable.
  *
- * ## Invariants (HA-*)
+ * ## Invariants (HA-*, OW-*)
  * - **HA-10 (create once).** A second `CreateOrUpdate` for a known name is
  *   ignored; a failed creation is recorded as `Failed(<error>)`.
  * - HA-11 is defined in `_procs.ts`, HA-12 and HA-13 in `_teardown.ts`, where

@@ -5,7 +5,7 @@
  * and then shuts each down; `stop` only drains, so the same addresses can be
  * attached again. `await using` a host mesh shuts it down on scope exit.
  *
- * ## Host-mesh invariants (HM-*)
+ * ## Invariants (HM-*)
  * - **HM-1 (attach-config-complete).** If `attach()` resolves, every
  *   attached host installed the client's propagatable config snapshot.
  * - **HM-2 (attach-config-fails-closed).** If the config push fails on any
@@ -16,7 +16,7 @@
  * - **HM-4 (host-scoped-error-reporting).** `ConfigPushError.failures`
  *   names each failing host.
  *
- * ## Invariants (MS-*)
+ * ## Invariants (MS-*, OW-*)
  * - **MS-42 (two-phase shutdown).** `shutdown` drains every host before
  *   shutting any down, and resolves after the hosts acknowledged, the
  *   in-process hosts were released and the host processes it started exited.
