@@ -16,6 +16,9 @@
  * - **BS-38 (no stale socket dir).** After a manager's first sweep has
  *   settled, its runtime dir holds no `hypermesh-<pid>-*` directory of a
  *   pid that was dead when the sweep looked.
+ *
+ * Retired: OW-5, OW-6, OW-8 (now BS-38, BS-39 in `bootstrap.ts`, BS-40 in
+ * `v0_proc_mesh.ts`: `OW-` is the mesh layer's).
  * @module
  */
 

@@ -24,6 +24,8 @@
  *   read from the proc's client config override first (the spawning
  *   client's propagated value), then the host's config (`_launch_proc.ts`).
  *
+ * Retired: LO-5..LO-8 (now OL-5..OL-8: `LO-` is the bootstrap layer's).
+ *
  * @module
  */
 

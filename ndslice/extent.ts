@@ -21,6 +21,8 @@
  * - **ND-6 (extent/point text round-trips).** `Extent.parse(e.toCompactString())`
  *   equals `e`, and `Point.parse(p.toString())` equals `p`.
  *
+ * Retired: MS-1..MS-8 (now ND-1..ND-8, since ndslice left `mesh/`).
+ *
  * @module
  */
 

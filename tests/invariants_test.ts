@@ -139,6 +139,8 @@ for (const s of sources.filter(isTest)) {
 Deno.test("invariants: the scanner reads definitions, ranges and test strings", () => {
   const doc = "/**\n * ## Invariants (XX-*)\n * - **XX-1 (one).** A.\n * - **XX-2.** bad\n */";
   assertEquals([...doc.matchAll(DEFINITION)].map((m) => m[1]), ["XX-1"]);
+  const retiredLine = " * Retired: XX-3, XX-5..XX-6 (why, XX-9).";
+  assertEquals(namedIds([...retiredLine.matchAll(RETIRED)][0][1]), ["XX-3", "XX-5", "XX-6"]);
   assertEquals(namedIds("SV-4..SV-6, LN-S1..3 and MA-R1"), [
     "SV-4",
     "SV-5",

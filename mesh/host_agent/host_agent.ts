@@ -26,6 +26,8 @@
  *   once (in `Process` mode that proc lives in the host process,
  *   `Host.localProc`); `null` only when it cannot be booted.
  *
+ * Retired: HO-10..HO-13 (now HA-10..HA-13: `HO-` is the host layer's).
+ *
  * @module
  */
 
