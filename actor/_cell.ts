@@ -1,8 +1,8 @@
 /**
  * Folder-private: the actor cell and its message loop (start, signals,
- * supervision, shutdown). The base cell shared with clients lives in
- * `_instance_cell.ts`, the {@linkcode Context} implementation in
- * `_instance_context.ts`; both are re-exported here.
+ * supervision, shutdown). The base cell shared with clients and the
+ * {@linkcode Context} implementation live in `_instance_cell.ts` (re-exported
+ * here).
  * @module
  */
 
@@ -18,7 +18,7 @@ import {
   type MessageEnvelope,
 } from "./envelope.ts";
 import type { ActorId } from "./reference.ts";
-import type { Actor, AnyHandler } from "./actor.ts";
+import type { Actor, AnyHandler } from "./types.ts";
 import { type ActorStatus, ActorStatuses } from "./status.ts";
 import {
   type ActorSupervisionEvent,
@@ -33,11 +33,15 @@ import { handlerIndex, UNDELIVERABLE_INDEX, UNDELIVERABLE_TYPE } from "./_handle
 import { EnvelopeQueue } from "./_envelope_queue.ts";
 import { answerBounce, replyPortOf, sendReply } from "./request.ts";
 
-import { DROP, EMPTY_HEADERS, InstanceCell, type ProcCore } from "./_instance_cell.ts";
-import type { InstanceContext } from "./_instance_context.ts";
+import {
+  DROP,
+  EMPTY_HEADERS,
+  InstanceCell,
+  type InstanceContext,
+  type ProcCore,
+} from "./_instance_cell.ts";
 
-export { InstanceCell, type ProcCore } from "./_instance_cell.ts";
-export { handleOf, InstanceContext } from "./_instance_context.ts";
+export { handleOf, InstanceCell, InstanceContext, type ProcCore } from "./_instance_cell.ts";
 
 const CHILD_SILENCE_MS = 500;
 const MESH_FAILURE_INDEX = handlerIndex(MESH_FAILURE_TYPE);
@@ -130,7 +134,7 @@ export class ActorCell extends InstanceCell {
     this.#notify();
   }
 
-  override childTerminated(child: ActorCell, event: ActorSupervisionEvent | undefined): void {
+  override childTerminated(child: InstanceCell, event: ActorSupervisionEvent | undefined): void {
     this.children.delete(child);
     const changed = this.#childChanged;
     this.#childChanged = undefined;

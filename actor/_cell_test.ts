@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
 import { Proc } from "./proc.ts";
-import type { Context } from "./instance.ts";
+import type { Context } from "./types.ts";
 import type { PortRefData } from "./port.ts";
 import type { ActorStatus } from "./status.ts";
 

@@ -13,7 +13,8 @@ import {
   type ReturnHandle,
 } from "./envelope.ts";
 import { ProcId, procKeyOf } from "./reference.ts";
-import { Proc, type ProcOptions } from "./proc.ts";
+import { Proc } from "./proc.ts";
+import type { ProcOptions } from "./types.ts";
 
 /** Routes envelopes to registered procs by proc key, JSON-copying each one. */
 export class MemoryNet implements MailboxSender {

@@ -3,7 +3,8 @@
  * `destroy_and_wait`, reference §4.4) — stop the roots, wait, abort what is
  * left, then the supervision coordinator the same way, then flush.
  *
- * Enforces, for `proc.ts`:
+ * ## Invariants (MB-*)
+ * Enforced here, promised by `proc.ts`:
  * - **MB-33 (bounded destroy).** `destroyAndWait(t)` settles after about
  *   `t` (twice, when a coordinator must also be stopped) plus the bounded
  *   forwarder flush, whatever the actors do: an actor whose handler never
@@ -16,7 +17,7 @@ import { FORWARDER_FLUSH_TIMEOUT } from "../config/attrs.ts";
 import type { ActorId } from "./reference.ts";
 import { settlesWithinLight } from "../internal/light_timer.ts";
 import { ActorCell, type InstanceCell } from "./_cell.ts";
-import type { DestroyOptions, DestroyResult } from "./proc.ts";
+import type { DestroyOptions, DestroyResult } from "./types.ts";
 
 /** What a destroy acts on. */
 export interface DestroyTarget {
@@ -84,7 +85,7 @@ async function stopGroup(
   }
 }
 
-function collectLive(cell: ActorCell, into: ActorId[]): void {
+function collectLive(cell: InstanceCell, into: ActorId[]): void {
   if (cell.terminal) return;
   into.push(cell.id);
   for (const child of cell.children) collectLive(child, into);

@@ -12,7 +12,12 @@ import type { MailboxSender, MessageEnvelope } from "./envelope.ts";
 import { isValidName, ProcId } from "./reference.ts";
 import { DialMailboxRouter } from "./transport/dial_router.ts";
 import { serveMailbox } from "./transport/mailbox_server.ts";
-import type { Proc } from "./proc.ts";
+
+/** What serving needs of the proc (a `Proc`; typed by shape, no import cycle). */
+export interface DirectProc extends MailboxSender {
+  /** Registers a cleanup run when the proc is disposed. */
+  addDisposer(disposer: () => Promise<void>): void;
+}
 
 /**
  * Serves `addr` and builds the proc on the bound address with `make`.
@@ -22,11 +27,11 @@ import type { Proc } from "./proc.ts";
  * @returns The serving proc (its disposers stop serving and close the router).
  * @throws {TypeError} For an invalid name.
  */
-export async function serveDirect(
+export async function serveDirect<P extends DirectProc>(
   addr: ChannelAddr | string,
   name: string,
-  make: (procId: ProcId, forwarder: MailboxSender) => Proc,
-): Promise<Proc> {
+  make: (procId: ProcId, forwarder: MailboxSender) => P,
+): Promise<P> {
   if (!isValidName(name)) throw new TypeError(`Invalid proc name: "${name}"`);
   const server = await serve<MessageEnvelope>(addr);
   const router = new DialMailboxRouter();

@@ -6,8 +6,6 @@
  * @module
  */
 
-import type { RecvOptions } from "./mailbox.ts";
-
 /**
  * Parks a waiter via `park` (which returns its un-park function) and settles
  * with whatever `park`'s callbacks deliver, `signal.reason`, or a
@@ -19,7 +17,7 @@ import type { RecvOptions } from "./mailbox.ts";
  */
 export function waitFor<T>(
   park: (resolve: (v: T) => void, reject: (e: unknown) => void) => () => void,
-  options: RecvOptions,
+  options: { signal?: AbortSignal; timeoutMs?: number },
 ): Promise<T> {
   const { signal, timeoutMs } = options;
   if (signal?.aborted) return Promise.reject(signal.reason);
@@ -102,7 +100,7 @@ export class RecvSlot<M> {
    * @returns The next handed-off message.
    * @throws {Error} Synchronously, when a receive is already parked.
    */
-  park(options: RecvOptions): Promise<M> {
+  park(options: { signal?: AbortSignal; timeoutMs?: number }): Promise<M> {
     if (this.#closed !== undefined) return Promise.reject(this.#closedError(this.#closed));
     if (this.#waiter) throw new Error(`Cannot recv on port ${this.#port}: already receiving`);
     return waitFor<M>((resolve, reject) => {

@@ -3,7 +3,8 @@
  * actors — the supervision coordinator when one is set, else the proc's
  * unhandled-event policy (`"log"`: log and publish; `"exit"`: exit 1).
  *
- * Enforces, for `proc.ts`:
+ * ## Invariants (MB-*)
+ * Enforced here, promised by `proc.ts`:
  * - **MB-34 (no crash).** Actor failures never reject a proc method; a root
  *   failure without a supervision coordinator is logged and published on
  *   `Proc.unhandledSupervisionEvents`, or exits the process with code 1
@@ -20,7 +21,7 @@ import {
   isError,
   SUPERVISION_EVENT_TYPE,
 } from "./supervision.ts";
-import type { UnhandledSupervisionPolicy } from "./proc.ts";
+import type { UnhandledSupervisionPolicy } from "./types.ts";
 
 /** A proc's root supervision: its coordinator (set once) and its policy. */
 export class RootSupervision {

@@ -11,7 +11,7 @@ import { config } from "../config/config.ts";
 import { TERMINATED_SNAPSHOT_RETENTION } from "../config/attrs.ts";
 import type { ActorId } from "./reference.ts";
 import type { InstanceCell } from "./_cell.ts";
-import type { TerminatedSnapshot } from "./proc.ts";
+import type { TerminatedSnapshot } from "./types.ts";
 
 /** A proc's retained terminated-actor snapshots, oldest first. */
 export class TerminatedSnapshots {

@@ -30,7 +30,7 @@ import {
   UNHANDLED_MESH_FAILURE,
 } from "../config/attrs.ts";
 import { describeEnvelope, type MessageEnvelope } from "./envelope.ts";
-import type { ClientInstance } from "./instance.ts";
+import type { ClientInstance } from "./types.ts";
 import { Proc } from "./proc.ts";
 import { MESH_CAST_HEADER } from "./supervision.ts";
 

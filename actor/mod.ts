@@ -32,10 +32,9 @@ export * from "./reference.ts";
 export * from "./envelope.ts";
 export * from "./status.ts";
 export * from "./supervision.ts";
-export * from "./actor.ts";
 export * from "./port.ts";
 export * from "./mailbox.ts";
-export * from "./instance.ts";
+export * from "./types.ts";
 export * from "./proc.ts";
 export * from "./registry.ts";
 export {

@@ -21,8 +21,38 @@
 import type { HeaderValue } from "./envelope.ts";
 import { ActorId, PortId } from "./reference.ts";
 import { handlerIndex } from "./_handler_index.ts";
-import type { Actor, MessagesOf, MessageTypeOf, RepliesOf } from "./actor.ts";
 import { ask, type Requester, type RequestOptions } from "./request.ts";
+
+/** What a handler may return. */
+export type HandlerResult = void | Promise<void>;
+
+/**
+ * What a typed reference knows of an actor: its handler map. Every
+ * `Actor` (`types.ts`) is one; references are typed by this shape so that
+ * this module does not import the actor model (no import cycle).
+ */
+export interface HandlerOwner {
+  /** Message type name → handler. */
+  // deno-lint-ignore no-explicit-any
+  readonly handlers: Readonly<Record<string, (cx: any, msg: any) => unknown>>;
+}
+
+/** Maps each message type an actor handles to its body type. */
+export type MessagesOf<A extends HandlerOwner> = {
+  [K in keyof A["handlers"] & string]: A["handlers"][K] extends // deno-lint-ignore no-explicit-any
+  (cx: any, msg: infer P) => unknown ? P
+    : never;
+};
+
+/** Maps each message type an actor handles to its reply type (RQ-1: the awaited return value). */
+export type RepliesOf<A extends HandlerOwner> = {
+  [K in keyof A["handlers"] & string]: A["handlers"][K] extends // deno-lint-ignore no-explicit-any
+  (cx: any, msg: any) => infer R ? Awaited<R>
+    : never;
+};
+
+/** The message type names an actor handles. */
+export type MessageTypeOf<A extends HandlerOwner> = keyof MessagesOf<A> & string;
 
 /** Per-message send options. */
 export interface SendOptions {
@@ -295,7 +325,7 @@ function checkData(data: unknown): asserts data is { port: string; returnUndeliv
  * assertEquals(JSON.stringify(ref), '"local:1,p,echo[0]"');
  * ```
  */
-export class ActorRef<A extends Actor = Actor> {
+export class ActorRef<A extends HandlerOwner = HandlerOwner> {
   /** The actor's id. */
   readonly actorId: ActorId;
   #dests: Map<string, string> | undefined;
@@ -314,7 +344,7 @@ export class ActorRef<A extends Actor = Actor> {
    * @returns The reference.
    * @throws {ReferenceParseError} For malformed text.
    */
-  static attest<A extends Actor = Actor>(id: ActorId | string): ActorRef<A> {
+  static attest<A extends HandlerOwner = HandlerOwner>(id: ActorId | string): ActorRef<A> {
     return new ActorRef<A>(typeof id === "string" ? ActorId.parse(id) : id);
   }
 

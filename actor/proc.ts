@@ -16,15 +16,8 @@
  *   terminated actor with `Mailbox("mailbox owner … is stopped|failed")`.
  * - **MB-32 (unique roots).** A root name is used at most once per proc
  *   lifetime (actors and client instances alike).
- * - **MB-33 (bounded destroy).** `destroyAndWait(t)` settles after about
- *   `t` (twice, when a coordinator must also be stopped) plus the bounded
- *   forwarder flush, whatever the actors do: an actor whose handler never
- *   returns is aborted (status `Failed("aborted")`) and reported as such
- *   (enforced in `_proc_destroy.ts`).
- * - **MB-34 (no crash).** Actor failures never reject a proc method; a root
- *   failure without a supervision coordinator is logged and published on
- *   {@linkcode Proc.unhandledSupervisionEvents}, or exits the process with
- *   code 1 under the `"exit"` policy (enforced in `_root_supervision.ts`).
+ * - MB-33 (bounded destroy) is defined in `_proc_destroy.ts`, MB-34 (no crash) in
+ *   `_root_supervision.ts`, where they are enforced.
  *
  * Terminated-actor snapshots are kept in `_terminated_snapshots.ts`; the
  * serving half of {@linkcode Proc.direct} is `_proc_direct.ts`.
@@ -45,13 +38,21 @@ import {
   type ReturnHandle,
 } from "./envelope.ts";
 import { ActorId, actorKeyOf, ProcId } from "./reference.ts";
-import type { Actor } from "./actor.ts";
 import type { PortRef, PortRefData } from "./port.ts";
 import type { ActorStatus } from "./status.ts";
 import type { ActorSupervisionEvent } from "./supervision.ts";
-import type { ActorHandle, ClientInstance, Context } from "./instance.ts";
+import type {
+  Actor,
+  ActorHandle,
+  ClientInstance,
+  Context,
+  DestroyOptions,
+  DestroyResult,
+  ProcOptions,
+  TerminatedSnapshot,
+} from "./types.ts";
 import { UnroutableMailboxSender } from "./unroutable.ts";
-import { ActorCell, handleOf, InstanceCell, type ProcCore } from "./_cell.ts";
+import { ActorCell, handleOf, InstanceCell, InstanceContext, type ProcCore } from "./_cell.ts";
 import { destParts, internKey, UNDELIVERABLE_INDEX } from "./_handler_index.ts";
 import { ActorStatuses } from "./status.ts";
 import { destroyActors } from "./_proc_destroy.ts";
@@ -59,52 +60,6 @@ import { RootSupervision } from "./_root_supervision.ts";
 import { TerminatedSnapshots } from "./_terminated_snapshots.ts";
 import { serveDirect } from "./_proc_direct.ts";
 import { answerBounce } from "./request.ts";
-
-/** What a proc does with a failed root actor when no coordinator is set. */
-export type UnhandledSupervisionPolicy = "exit" | "log";
-
-/** Options of a {@linkcode Proc}. */
-export interface ProcOptions {
-  /**
-   * `"log"` (default, library-safe): log the event and publish it on
-   * {@linkcode Proc.unhandledSupervisionEvents}. `"exit"` (bootstrapped
-   * procs, Monarch's behaviour): exit the OS process with code 1.
-   */
-  onUnhandledSupervisionEvent?: UnhandledSupervisionPolicy;
-}
-
-/** Options of {@linkcode Proc.destroyAndWait}. */
-export interface DestroyOptions {
-  /** The calling actor, if any: not waited on, stopped last. */
-  cx?: Context;
-  /** Reason given to every actor (default `"proc destroyed"`). */
-  reason?: string;
-  /**
-   * Keep the calling actor alive (the ProcAgent's StopAll); otherwise it is
-   * aborted at the end.
-   */
-  exceptCurrent?: boolean;
-}
-
-/** Outcome of {@linkcode Proc.destroyAndWait}. */
-export interface DestroyResult {
-  /** Root actors that reached a terminal status in time. */
-  stopped: ActorId[];
-  /** Actors that had to be aborted (roots and their unfinished descendants). */
-  aborted: ActorId[];
-}
-
-/** What a proc remembers about a terminated actor. */
-export interface TerminatedSnapshot {
-  /** The actor. */
-  actorId: ActorId;
-  /** Its terminal status. */
-  status: ActorStatus;
-  /** When it terminated (ms since the epoch). */
-  terminatedAt: number;
-  /** Its parent's id text, for children. */
-  parent?: string;
-}
 
 /** A root name was already used in this proc. */
 export class DuplicateActorNameError extends Error {
@@ -136,6 +91,9 @@ export class ProcDestroyedError extends Error {
 }
 
 let localProcs = 0;
+
+/** The proc of each proc core (how {@linkcode Proc.of} finds a context's proc). */
+const owners = new WeakMap<ProcCore, Proc>();
 
 /**
  * A proc.
@@ -194,11 +152,35 @@ export class Proc implements MailboxSender, AsyncDisposable {
       this.unhandledSupervisionEvents,
     );
     this.#core = {
-      proc: this,
       post: (envelope, returnHandle) => postEnvelope(this, envelope, returnHandle),
       spawnChild: (parent, name, actor) => this.#spawnChild(parent, name, actor),
       terminated: (cell, event) => this.#onTerminated(cell, event),
     };
+    owners.set(this.#core, this);
+  }
+
+  /**
+   * The proc a context lives in (contexts carry only its id,
+   * {@linkcode Context.procId}, so the actor model has no import cycle).
+   * @param cx An actor context or client instance made by a proc.
+   * @returns Its proc (also after the proc was disposed).
+   * @throws {TypeError} When `cx` was not made by a proc.
+   * @example
+   * ```ts
+   * import { assert } from "@std/assert";
+   * import { Proc } from "./proc.ts";
+   * await using proc = Proc.local();
+   * using client = proc.instance("client");
+   * assert(Proc.of(client) === proc);
+   * ```
+   */
+  static of(cx: Context): Proc {
+    const core = InstanceContext.coreOf(cx);
+    const proc = core === undefined ? undefined : owners.get(core);
+    if (proc === undefined) {
+      throw new TypeError(`Cannot find the proc of ${cx?.self?.key}: not a context made by a proc`);
+    }
+    return proc;
   }
 
   /**

@@ -1,8 +1,8 @@
 import { assert, assertEquals, assertInstanceOf, assertStringIncludes } from "@std/assert";
 import type { MessageEnvelope } from "./envelope.ts";
 import { handlerPortIndex } from "./reference.ts";
-import type { Actor } from "./actor.ts";
-import type { Context } from "./instance.ts";
+import type { Actor } from "./types.ts";
+import type { Context } from "./types.ts";
 import { ActorRef, PortRef, type PortRefData } from "./port.ts";
 import { DuplicateActorNameError, Proc } from "./proc.ts";
 import { type ActorStatus, isTerminal } from "./status.ts";
@@ -86,7 +86,7 @@ Deno.test("MB-5: replies travel through PortRefs carried in messages across proc
   assert(net.crossed >= 6, "messages crossed the net both ways");
 });
 
-Deno.test("MB-5: a once port reply crosses procs; a second delivery bounces as unbound", async () => {
+Deno.test("MB-5, MB-9, MB-7: a once port reply crosses procs; a second delivery bounces as unbound", async () => {
   const net = new MemoryNet();
   await using a = net.proc("a");
   await using b = net.proc("b");
@@ -98,8 +98,8 @@ Deno.test("MB-5: a once port reply crosses procs; a second delivery bounces as u
   using other = b.instance("other");
   other.send(PortRef.from<number>(JSON.parse(JSON.stringify(ref))), 8);
   const returned = await other.undeliverables.recv();
-  assertEquals(returned.errors[0].kind, "Unroutable");
-  assertStringIncludes(JSON.stringify(returned.errors[0]), "port not bound");
+  assertEquals(returned.errors[0].kind, "Unroutable", "MB-9: the once port unbound itself");
+  assertStringIncludes(JSON.stringify(returned.errors[0]), "port not bound", "MB-7");
 });
 
 Deno.test("MB-8: messages to a stopped remote actor return to the sender; returnUndeliverable=false is silent", async () => {
@@ -345,14 +345,18 @@ Deno.test("MB-33: destroyAndWait with exceptCurrent stops everyone else and keep
     const agent = proc.spawn("agent", {
       handlers: {
         StopAll: async (cx: Context, reply: PortRefData<string[]>) => {
-          const r = await cx.proc.destroyAndWait(5_000, { cx, reason: "stop all", exceptCurrent });
+          const r = await Proc.of(cx).destroyAndWait(5_000, {
+            cx,
+            reason: "stop all",
+            exceptCurrent,
+          });
           cx.send(reply, [...r.stopped, ...r.aborted].map(String));
         },
         ActorSupervisionEvent: (cx: Context, e: ActorSupervisionEvent) =>
           coordinator.handlers.ActorSupervisionEvent(cx, e),
       },
       init: (cx: Context) =>
-        cx.proc.setSupervisionCoordinator(cx.selfRef.port("ActorSupervisionEvent")),
+        Proc.of(cx).setSupervisionCoordinator(cx.selfRef.port("ActorSupervisionEvent")),
     });
     using client = proc.instance("client");
     const { ref, receiver } = client.openOncePort<string[]>();
@@ -397,10 +401,10 @@ Deno.test("Context.headers exposes the headers of the message being handled", as
   assertEquals(await receiver.recv(), "t-1");
 });
 
-Deno.test("Mailbox handler ports use handlerPortIndex; undeliverables of clients queue up", async () => {
+Deno.test("MB-6: Mailbox handler ports use handlerPortIndex; undeliverables of clients queue up", async () => {
   await using proc = Proc.local();
   const h = proc.spawn("e", new Echo());
-  assertEquals(h.ref.port("Ping").portId.index, handlerPortIndex("Ping"));
+  assertEquals(h.ref.port("Ping").portId.index, handlerPortIndex("Ping"), "MB-6");
   using client = proc.instance("c");
   const envelopes: MessageEnvelope[] = [];
   client.send({ port: `${proc.procId.key},none[0][1]`, returnUndeliverable: true }, 1);

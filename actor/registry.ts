@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Actor } from "./actor.ts";
+import type { Actor } from "./types.ts";
 import type { ActorRef } from "./port.ts";
 import type { Proc } from "./proc.ts";
 

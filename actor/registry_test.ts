@@ -1,5 +1,5 @@
 import { assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
-import type { Context } from "./instance.ts";
+import type { Context } from "./types.ts";
 import type { PortRefData } from "./port.ts";
 import { Proc } from "./proc.ts";
 import {

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { Proc } from "./proc.ts";
 import { ActorRef } from "./port.ts";
-import type { Context } from "./instance.ts";
+import type { Context } from "./types.ts";
 import { RequestError } from "./request.ts";
 
 class Greeter {

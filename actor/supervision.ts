@@ -14,7 +14,7 @@ export const SUPERVISION_EVENT_TYPE = "ActorSupervisionEvent";
 /**
  * Message type name under which a mesh failure reaches the actor that owns
  * the mesh (the seeds' `__supervise__`): the actor's message loop hands it to
- * {@linkcode import("./actor.ts").Actor.handleMeshFailure} (MB-50).
+ * {@linkcode import("./types.ts").Actor.handleMeshFailure} (MB-50).
  */
 export const MESH_FAILURE_TYPE = "__supervise__";
 

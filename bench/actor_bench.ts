@@ -16,7 +16,7 @@
 import { ChannelAddr } from "../channel/addr.ts";
 import { dial, serve } from "../channel/channel.ts";
 import { createEnvelope, type MessageEnvelope } from "../actor/envelope.ts";
-import type { ClientInstance, Context } from "../actor/instance.ts";
+import type { ClientInstance, Context } from "../actor/types.ts";
 import { ActorRef, type PortRefData } from "../actor/port.ts";
 import { Proc } from "../actor/proc.ts";
 

@@ -19,7 +19,7 @@
  */
 
 import { context, shutdownContext } from "../actor/context.ts";
-import type { ClientInstance } from "../actor/instance.ts";
+import type { ClientInstance } from "../actor/types.ts";
 import type { ActorMesh } from "../mesh/actor_mesh.ts";
 import { CallError } from "../mesh/call.ts";
 import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";

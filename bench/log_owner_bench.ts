@@ -17,6 +17,7 @@
  */
 
 import { context, shutdownContext } from "../actor/context.ts";
+import { Proc } from "../actor/proc.ts";
 import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { Extent } from "../ndslice/extent.ts";
@@ -65,7 +66,7 @@ async function ownerPath(): Promise<{ ms: number; printed: number; dropped: numb
   let dropped = 0;
   let done: () => void;
   const finished = new Promise<void>((r) => (done = r));
-  spawnOwnerLogClient(cx.proc, {
+  spawnOwnerLogClient(Proc.of(cx), {
     writer: (_t, line) => {
       if (t0 === 0) t0 = performance.now();
       const m = /\[hypermesh: (\d+) lines dropped\]$/.exec(line);

@@ -29,7 +29,7 @@
 import { spawnBareChildren, stats, stopBareChildren } from "./_floor.ts";
 import { context, shutdownContext } from "../actor/context.ts";
 import { attrs, config } from "../config/mod.ts";
-import type { ClientInstance } from "../actor/instance.ts";
+import type { ClientInstance } from "../actor/types.ts";
 import { Extent } from "../ndslice/extent.ts";
 import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
 import { GREETER_TYPE, type Greeting } from "../cli/demo_actor.ts";

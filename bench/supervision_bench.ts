@@ -20,7 +20,7 @@
 
 import { ChannelAddr } from "../channel/addr.ts";
 import { context, shutdownContext } from "../actor/context.ts";
-import type { ClientInstance } from "../actor/instance.ts";
+import type { ClientInstance } from "../actor/types.ts";
 import { BootstrapProcManager } from "../bootstrap/manager.ts";
 import { isExit } from "../bootstrap/proc_status.ts";
 import { Host } from "../host/host.ts";

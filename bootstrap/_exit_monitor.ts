@@ -3,12 +3,16 @@
  * each child — the exit monitor (drain stdio, publish the terminal status
  * with the stderr tail, remove the socket) and the callback wait (`Ready`).
  *
- * Enforces, for `manager.ts`:
+ * ## Invariants (BS-*)
+ * Enforced here, promised by `manager.ts`:
  * - **BS-11 (no stale socket).** When a child exits, its socket file
  *   `<socketDir>/<name>` is removed.
  * - **BS-14 (forwarded lines reach the forwarder before the exit status).**
- *   Every forwarded line is posted and its sender flushed (see
- *   `_proc_stdio.ts`) before `Stopped`/`Killed`/`Failed` is published.
+ *   With log forwarding on and a `logChannel`, every line a child wrote is
+ *   posted on the log channel, and its sender is flushed (bounded by
+ *   `HYPERACTOR_FORWARDER_FLUSH_TIMEOUT`, see `_proc_stdio.ts`) before the
+ *   proc's terminal status (`Stopped`/`Killed`/`Failed`) is published: once
+ *   it is observed, the forwarder's channel has acknowledged every line.
  * @module
  */
 

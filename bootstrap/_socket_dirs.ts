@@ -12,9 +12,13 @@
  * owner's pid reused by a live process keeps its directory until that
  * process ends too (safe, never wrong).
  *
- * - **OW-5 (no stale socket dir).** After a manager's first sweep has
+ * ## Invariants (BS-*)
+ * - **BS-38 (no stale socket dir).** After a manager's first sweep has
  *   settled, its runtime dir holds no `hypermesh-<pid>-*` directory of a
  *   pid that was dead when the sweep looked.
+ *
+ * Retired: OW-5, OW-6, OW-8 (now BS-38, BS-39 in `bootstrap.ts`, BS-40 in
+ * `v0_proc_mesh.ts`: `OW-` is the mesh layer's).
  * @module
  */
 
@@ -49,7 +53,7 @@ export function ownerPidOf(name: string): number | undefined {
 }
 
 /**
- * Removes the socket directories under `parent` whose owner is dead (OW-5).
+ * Removes the socket directories under `parent` whose owner is dead (BS-38).
  * Never throws: an unreadable runtime dir or a directory that cannot be
  * removed is skipped.
  * @param parent The runtime dir (default the temp dir).

@@ -4,10 +4,13 @@
  * phase, ids) and answering `Hello` with `StartProc` (or `StopAndExit` once
  * stopping).
  *
- * Enforces, for `v0_allocator.ts`:
- * - **BS-20 (attributed bad input).** A message that breaks the protocol
- *   yields exactly one `Failed{rank, error}` with a `V0AllocatorError`, and
- *   that child is SIGKILLed; nothing throws out and no other rank is touched.
+ * ## Invariants (BS-*)
+ * Enforced here, promised by `v0_allocator.ts`:
+ * - **BS-20 (attributed bad input).** Input from a child that breaks the
+ *   protocol (wrong index, unknown shape, out-of-order message, wrong proc
+ *   id, undeliverable `StartProc`) yields exactly one `Failed{rank, error}`
+ *   with a `V0AllocatorError`, and that child is SIGKILLed; it never throws
+ *   out of the allocator and never affects another rank.
  * @module
  */
 

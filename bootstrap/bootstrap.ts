@@ -55,7 +55,7 @@
  *   use loads Deno 2.9's node-compatible timers (7–14 ms of CPU); its bounds
  *   are light timers (`internal/light_timer.ts`). A warm child loads them
  *   while it waits (`warmUpTimers`).
- * - **OW-6 (host boot config is Runtime).** A `Host`-mode child installs
+ * - **BS-39 (host boot config is Runtime).** A `Host`-mode child installs
  *   its boot config as the `Runtime` layer, so a client's config push
  *   (`SetClientConfig`, the `ClientOverride` layer) adds to it and replaces
  *   only earlier pushes, never the boot config.
@@ -68,8 +68,8 @@ import { dial, serve } from "../channel/mod.ts";
 import { attrs, config } from "../config/mod.ts";
 import type { MessageEnvelope } from "../actor/envelope.ts";
 import type { ProcId } from "../actor/reference.ts";
-import type { Actor } from "../actor/actor.ts";
-import type { ActorHandle } from "../actor/instance.ts";
+import type { Actor } from "../actor/types.ts";
+import type { ActorHandle } from "../actor/types.ts";
 import { ActorRef } from "../actor/port.ts";
 import { Proc } from "../actor/proc.ts";
 import { MailboxClient } from "../actor/transport/mailbox_client.ts";
@@ -212,7 +212,7 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Bootstr
     }
     case "Host": {
       if (options.runHost === undefined) throw new BootstrapHookMissingError("Host", "runHost");
-      // OW-6: the boot config is the Runtime layer; a client's push replaces only ClientOverride.
+      // BS-39: the boot config is the Runtime layer; a client's push replaces only ClientOverride.
       if (mode.config !== undefined) config.setLayer("Runtime", mode.config);
       // OW-4: a host started by an owner (HostMesh.process) dies with it.
       const owned = env.get(PARENT_PID_ENV) !== undefined;

@@ -32,8 +32,8 @@
  * @module
  */
 
-import type { Actor } from "../actor/actor.ts";
-import type { Context } from "../actor/instance.ts";
+import type { Actor } from "../actor/types.ts";
+import type { Context } from "../actor/types.ts";
 import type { PortRefData } from "../actor/port.ts";
 import type { OutputTarget } from "./stream_forwarder.ts";
 import type { OwnerLogAck, OwnerLogBatch } from "./log_sender.ts";

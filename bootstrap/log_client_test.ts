@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { Sink } from "./_log_test_util.ts";
 import { Proc } from "../actor/proc.ts";
-import type { ClientInstance } from "../actor/instance.ts";
+import type { ClientInstance } from "../actor/types.ts";
 import type { ActorRef } from "../actor/port.ts";
 import type { OutputTarget } from "./stream_forwarder.ts";
 import {

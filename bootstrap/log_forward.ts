@@ -44,8 +44,8 @@
 import { ChannelAddr } from "../channel/addr.ts";
 import { dial, serve } from "../channel/mod.ts";
 import type { ChannelServer, ChannelTx } from "../channel/types.ts";
-import type { Actor } from "../actor/actor.ts";
-import type { ActorHandle, Context } from "../actor/instance.ts";
+import type { Actor } from "../actor/types.ts";
+import type { ActorHandle, Context } from "../actor/types.ts";
 import { ActorRef, type MessageSender } from "../actor/port.ts";
 import type { Proc } from "../actor/proc.ts";
 import { LOG_CHANNEL_ENV } from "./mode.ts";

@@ -15,7 +15,7 @@
  * starting a process; everything above is unchanged (`warm_pool.ts`,
  * BS-32..BS-35).
  *
- * ## Invariants (BS-*)
+ * ## Invariants (BS-*, LO-*)
  * - **BS-8 (launcher once).** The launcher is chosen once: `setLauncher()`
  *   before first use, else from `HYPERACTOR_MESH_PROC_LAUNCHER_KIND` at the
  *   first `launcher()` / `spawn()`; later `setLauncher()` calls are refused.
@@ -26,25 +26,16 @@
  *   a signal runs no handler; children's parent-death guards cover that).
  * - **BS-10 (bounded bulk stop).** `terminateAll()` runs at most
  *   `maxInFlight` terminations at once; an already-exited child counts as ok.
- * - **BS-11 (no stale socket).** When a child exits, its socket file
- *   `<socketDir>/<name>` is removed (enforced in `_exit_monitor.ts`).
- * - **BS-14 (forwarded lines reach the forwarder before the exit status).**
- *   With log forwarding on and a `logChannel`, every line a child wrote is
- *   posted on the log channel, and its sender is flushed (bounded by
- *   `HYPERACTOR_FORWARDER_FLUSH_TIMEOUT`) before the proc's terminal status is
- *   published: once `Stopped`/`Killed` is observed, the forwarder's channel
- *   has acknowledged every line (enforced in `_exit_monitor.ts` and
- *   `_proc_stdio.ts`).
+ * - BS-11 (no stale socket file) and BS-14 (forwarded lines before the exit
+ *   status) are defined where they are enforced, `_exit_monitor.ts`.
  * - **LO-4 (owner lines before the exit status).** With log forwarding on
  *   and a per-proc `logSink` (`BootstrapProcConfig.logSink`), every line is
  *   pushed to the sink, and the sink's `drain()` has settled (after both
  *   pipes reached EOF, bounded) before the terminal status is published; the
  *   mesh layer's sink resolves once the owner acknowledged every line, or
  *   after 1 s (enforced in `_proc_stdio.ts`).
- *
- * - **OW-5 (no stale socket dir).** The socket directory is
- *   `hypermesh-<pid>-*`; a manager that starts removes those of managers
- *   whose process is gone (`_socket_dirs.ts`).
+ * - BS-38: the socket directory is `hypermesh-<pid>-*`, swept by the next
+ *   manager (`_socket_dirs.ts`).
  *
  * BS-8 is enforced in `_launcher_slot.ts`; the exit safety net and the
  * dispose-time kill of BS-9 live in `_safety_net.ts`.
@@ -67,7 +58,7 @@ import { serve } from "../channel/mod.ts";
 import type { ChannelServer } from "../channel/types.ts";
 import type { ConfigSnapshot } from "../config/mod.ts";
 import type { ProcId } from "../actor/reference.ts";
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
 import type { BootstrapCommand } from "../launcher/command.ts";
 import type { ProcBind } from "../launcher/proc_bind.ts";
 import type { ProcLauncher } from "../launcher/types.ts";
@@ -211,7 +202,7 @@ export class BootstrapProcManager
     this.#command = command;
     const parent = options.runtimeDir ?? defaultRuntimeDir();
     this.#socketDir = makeSocketDir(parent); // hypermesh-<pid>-*, 0700
-    this.#track(sweepSocketDirs(parent)); // OW-5: those of dead managers go
+    this.#track(sweepSocketDirs(parent)); // BS-38: those of dead managers go
     this.#fileCaptureDir = options.fileCaptureDir;
     this.#logChannel = options.logChannel === undefined
       ? undefined

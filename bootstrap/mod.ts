@@ -32,36 +32,15 @@
  * - {@linkcode toEnvSafeString} / {@linkcode fromEnvSafeString} — the mode's
  *   env-safe encoding.
  *
- * ## Invariants (BS-*)
- * - **BS-1 (locking).** A status transition is one synchronous step
- *   (`proc_status.ts`).
- * - **BS-2 (deterministic env encoding)**, **BS-5 (typed decode errors)** —
- *   `mode.ts`.
- * - **BS-3 (orphan safety)**, **BS-36 (watched pid: systemd procs die with
- *   their host)** — `pdeathsig.ts`.
- * - **BS-4 (no line lost at exit)** — `stream_forwarder.ts`; the manager lets
- *   the pipes drain (bounded) before recording the exit.
- * - **BS-6 (terminal is final)** — `proc_status.ts`.
- * - **BS-7** — `file_appender.ts`.
- * - **BS-8 (launcher once)**, **BS-9 (no orphan on dispose)**, **BS-10
- *   (bounded bulk stop)**, **BS-11 (no stale socket)** — `manager.ts`.
- * - **BS-12 (callback after serving)**, **BS-13 (drain before exit)** —
- *   `bootstrap.ts`.
- * - **BS-20 (attributed bad input)**, **BS-21 (event order)**, **BS-22
- *   (channel outlives child)**, **BS-23 (polite-first stop)**, **BS-24 (no
- *   leftovers)** — `v0_allocator.ts`.
- * - **BS-14 (forwarded lines before the exit status)** — `manager.ts`.
- * - **BS-15 (in order)**, **BS-16 (no leaked timer or socket)** —
- *   `log_forward.ts`.
- * - **BS-17 (printed exactly once)**, **BS-18 (barrier)** — `log_client.ts`.
- * - **LO-1 (bounded, never blocking)**, **LO-2 (in order)**, **LO-3
- *   (drained before exit)** — `log_sender.ts`; **LO-4 (owner lines before
- *   the exit status)** — `manager.ts`.
- * - **BS-30 (warm is cold)**, **BS-31 (quiet drain)**, **BS-37 (no node
- *   timers on a cold proc's life)** — `bootstrap.ts`.
- * - **BS-32 (eligible or cold)**, **BS-33 (never hand out the dead)**,
- *   **BS-34 (pool dispose)**, **BS-35 (bounded respawn)** — `warm_pool.ts`
- *   (`HYPERMESH_PREWARM_PROCS`).
+ * ## Invariants (BS-*, LO-*)
+ * Defined in the module that enforces each (listed here by ID only):
+ * BS-1, BS-6 `proc_status.ts`; BS-2, BS-5 `mode.ts`; BS-3, BS-36
+ * `pdeathsig.ts`; BS-4 `stream_forwarder.ts`; BS-7 `file_appender.ts`;
+ * BS-8..BS-10 `manager.ts`; BS-11, BS-14 `_exit_monitor.ts`; BS-12, BS-13,
+ * BS-30, BS-31, BS-37, BS-39 `bootstrap.ts`; BS-15, BS-16 `log_forward.ts`;
+ * BS-17, BS-18 `log_client.ts`; BS-20 `_v0_rank.ts`; BS-21..BS-24
+ * `v0_allocator.ts`; BS-32..BS-35 `warm_pool.ts`; BS-38 `_socket_dirs.ts`;
+ * BS-40 `v0_proc_mesh.ts`; LO-1..LO-3 `log_sender.ts`; LO-4 `manager.ts`.
  *
  * @example
  * ```ts

@@ -21,9 +21,9 @@
 import { ChannelAddr } from "../channel/addr.ts";
 import type { WatchOptions } from "../channel/watch_cell.ts";
 import type { ProcId } from "../actor/reference.ts";
-import type { Actor } from "../actor/actor.ts";
+import type { Actor } from "../actor/types.ts";
 import { ActorRef } from "../actor/port.ts";
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
 import type { ProcLauncher } from "../launcher/types.ts";
 import { TerminateError } from "../host/proc_handle.ts";
 import type { ProcHandle } from "../host/proc_handle.ts";

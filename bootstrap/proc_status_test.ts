@@ -189,14 +189,16 @@ Deno.test("isLegalTransition() matches the seed's table", () => {
   assertFalse(isLegalTransition("Running", "Starting"));
 });
 
-Deno.test("ProcStatusCell.watch() notifies on status changes", async () => {
+Deno.test("BS-1: ProcStatusCell stores and publishes each transition in one step, in order", async () => {
   const { cell } = cellForTest();
   const seen: ProcStatus[] = [];
   const it = cell.watch();
   assertEquals((await it.next()).value, { kind: "Starting" });
   const now = Date.now();
   assert(cell.markRunning(now));
+  assertEquals(cell.get(), { kind: "Running", startedAt: now }, "BS-1: stored synchronously");
   assert(cell.markStopped(0, []));
+  assertEquals(cell.get().kind, "Stopped", "BS-1: stored synchronously");
   cell.close();
   for await (const status of it) seen.push(status);
   assertEquals(seen, [

@@ -32,11 +32,8 @@
  * could not be blamed on anyone. A channel per rank attributes every message.
  *
  * ## Invariants (BS-*)
- * - **BS-20 (attributed bad input; enforced in `_v0_rank.ts`).** Input from a child that breaks the
- *   protocol (wrong index, unknown shape, out-of-order message, wrong proc id,
- *   undeliverable `StartProc`) yields exactly one `Failed{rank, error}` with a
- *   {@linkcode V0AllocatorError}, and that child is SIGKILLed; it never throws
- *   out of the allocator and never affects another rank.
+ * - BS-20 (attributed bad input, a {@linkcode V0AllocatorError} per broken
+ *   rank) is defined where it is enforced, `_v0_rank.ts`.
  * - **BS-21 (event order).** Per rank: `Created` first, at most one `Running`,
  *   at most one `Failed`, and exactly one `Stopped`, last. The stream ends
  *   once every rank is `Stopped`; every reader sees every event from the

@@ -13,7 +13,8 @@
  * {@linkcode HEARTBEAT_INTERVAL_MS} it sends `[index, "Heartbeat"]` and exits
  * with code 1 when a heartbeat cannot be delivered.
  *
- * - **OW-8 (unreachable allocator fails fast).** When the allocator does not
+ * ## Invariants (BS-*)
+ * - **BS-40 (unreachable allocator fails fast).** When the allocator does not
  *   acknowledge `Hello` within {@linkcode HELLO_TIMEOUT_MS} (nothing serves
  *   its address), the child fails with a {@linkcode V0BootstrapError} naming
  *   the address instead of retrying for `MESSAGE_DELIVERY_TIMEOUT`.
@@ -28,7 +29,7 @@ import { ChannelAddr, type Transport } from "../channel/addr.ts";
 import { dial, serve } from "../channel/mod.ts";
 import type { MessageEnvelope } from "../actor/envelope.ts";
 import { ProcId } from "../actor/reference.ts";
-import type { ActorHandle } from "../actor/instance.ts";
+import type { ActorHandle } from "../actor/types.ts";
 import { ActorRef } from "../actor/port.ts";
 import type { Proc } from "../actor/proc.ts";
 import { type MailboxServerHandle, serveMailbox } from "../actor/transport/mailbox_server.ts";
@@ -71,7 +72,7 @@ export interface V0ProcMeshOptions {
   helloTimeoutMs?: number;
 }
 
-/** How long the allocator has to acknowledge `Hello` (OW-8). */
+/** How long the allocator has to acknowledge `Hello` (BS-40). */
 export const HELLO_TIMEOUT_MS = 5_000;
 
 /** A v0 variable is missing or malformed. */
@@ -133,7 +134,7 @@ export async function runV0ProcMesh(
         new V0BootstrapError(
           `no allocator answers at ${bootstrapAddr}: Hello was not acknowledged within ${helloMs} ms`,
         ),
-      ); // OW-8
+      ); // BS-40
     }, helloMs);
     tx.send([index, { Hello: server.addr.toString() }]).then(
       () => clearTimeout(helloTimer),

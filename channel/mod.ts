@@ -30,12 +30,11 @@
  *   `_protocol.ts`. Bad peers are logged (see {@linkcode setChannelLogger})
  *   and dropped.
  *
- * ## Invariants (CH-*)
- * - **CH-1, CH-2** — see `addr.ts`.
- * - **TL-1..TL-4 (TLS).** `tls:HOST:PORT` links: see `addr.ts` and `_tls.ts`.
- * - **RB-1..RB-4 (server resource bounds).** Handshake deadline, pending
- *   connection cap, small idle read buffers, accept back-off: see
- *   `net_server.ts`.
+ * ## Invariants (CH-*, AU-*)
+ * - CH-1, CH-2 (addresses) are defined in `addr.ts`, CH-7 (the decoder) in
+ *   `framing.ts`, TL-1..TL-4 (TLS links) in `addr.ts` and `_tls.ts`,
+ *   RB-1..RB-4 (server resource bounds) in `net_server.ts`, AU-1..AU-4
+ *   (authenticated links) in `_handshake.ts`, AU-5, AU-6 in `secret.ts`.
  * - **CH-3 (exactly once, in order).** A server delivers the messages of one
  *   sender session in post order, each at most once, across any number of
  *   reconnects; a message is acknowledged only after it was delivered.
@@ -50,7 +49,6 @@
  *   its other connections keep working.
  * - **CH-6 (lazy dial).** `dial()` does no I/O; unix/tcp senders connect on
  *   the first post. Dialing an unserved `local:N` gives a `Closed` sender.
- * - **CH-7 (total decoder).** See `framing.ts`.
  * - **CH-8 (server close).** `close()` on a server acknowledges what it
  *   received, tells live sessions `Closed` (terminal for them), keeps received
  *   messages readable, removes its unix socket file, and is idempotent.
@@ -63,10 +61,9 @@
  * - **CH-9 (gone peer).** A sender dialed with `refusedIsTerminal` that was
  *   connected once turns `Closed` when a reconnect is refused and returns
  *   every pending message at once (see {@linkcode DialOptions}).
- * - **AU-1..AU-4 (authenticated links).** Every unix/tcp link proves the
- *   shared channel secret both ways before any frame is acted on (see
- *   `_handshake.ts`); a failed dialer gets an {@linkcode AuthenticationError}.
- *   Secrets and where a process gets them: `secret.ts` (AU-5, AU-6).
+ * - Every unix/tcp link proves the shared channel secret both ways before
+ *   any frame is acted on (AU-1..AU-4); a failed dialer gets an
+ *   {@linkcode AuthenticationError}.
  * - **AU-7 (insecure only on loopback).** Without a secret (`--insecure`,
  *   `HYPERMESH_INSECURE=1`) a server refuses non-loopback tcp addresses and
  *   says so on stderr.

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
 import type { PortRefData } from "../actor/port.ts";
 import { registerActorType } from "../actor/registry.ts";
 import { ALL_ATTRS, config } from "../config/config.ts";

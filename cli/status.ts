@@ -6,7 +6,7 @@
  */
 
 import { context, shutdownContext } from "../actor/context.ts";
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
 import { request } from "../actor/request.ts";
 import { useUserSecret } from "../channel/secret.ts";
 import { HostMeshRef } from "../mesh/host_mesh/host_mesh_ref.ts";

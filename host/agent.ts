@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { Actor } from "../actor/actor.ts";
-import type { ActorHandle } from "../actor/instance.ts";
+import type { Actor } from "../actor/types.ts";
+import type { ActorHandle } from "../actor/types.ts";
 import { ActorRef } from "../actor/port.ts";
 import type { Proc } from "../actor/proc.ts";
 

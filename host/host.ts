@@ -22,6 +22,15 @@
  *                    #3└────────────┘
  * ```
  *
+ * ## Invariants (HO-*)
+ * HO-1..HO-6 are listed in the layer's `mod.ts`.
+ * Retired: HO-7, HO-8 (promises of the toy process manager and `bootProc`, now test fixtures).
+ * - **HO-9 (bad peers never crash a host).** Garbage bytes, truncated or
+ *   oversize frames, non-envelope messages and envelopes with nonsense
+ *   addresses sent to the front-end address are dropped with their
+ *   connection (CH-5) or bounced; the host keeps serving its procs and
+ *   other clients.
+ *
  * @module
  */
 
@@ -34,8 +43,8 @@ import { HOST_SPAWN_READY_TIMEOUT } from "../config/attrs.ts";
 import type { MessageEnvelope } from "../actor/envelope.ts";
 import { ProcId } from "../actor/reference.ts";
 import type { ActorRef } from "../actor/port.ts";
-import type { Actor } from "../actor/actor.ts";
-import type { ClientInstance, Context } from "../actor/instance.ts";
+import type { Actor } from "../actor/types.ts";
+import type { ClientInstance, Context } from "../actor/types.ts";
 import { Proc } from "../actor/proc.ts";
 import { DialMailboxRouter } from "../actor/transport/dial_router.ts";
 import { ProcOrDialSender } from "../actor/transport/proc_or_dial.ts";

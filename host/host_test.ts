@@ -4,7 +4,7 @@ import { config } from "../config/config.ts";
 import { HOST_SPAWN_READY_TIMEOUT } from "../config/attrs.ts";
 import { ProcId } from "../actor/reference.ts";
 import { ActorRef } from "../actor/port.ts";
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
 import { Host } from "./host.ts";
 import { HostError, isHostError } from "./errors.ts";
 import { LocalProcManager } from "./local_proc_manager.ts";
@@ -12,7 +12,7 @@ import { type ProcHandle, type ProcManager, ReadyError, TerminateError } from ".
 
 const agent = { handlers: {} };
 
-Deno.test("test_basic: Host routes between procs, and to/from the system proc", async () => {
+Deno.test("HO-1, HO-2 (test_basic): Host routes between procs, and to/from the system proc", async () => {
   const manager = new LocalProcManager((proc) => proc.spawn("agent", agent));
   const { host } = await Host.serve(manager, ChannelAddr.any("local"));
   await using _host = host;
@@ -37,7 +37,7 @@ Deno.test("test_basic: Host routes between procs, and to/from the system proc", 
   using systemActor = host.systemProc.instance("test");
   // system -> proc
   port.send(systemActor, "hello from the system proc");
-  assertEquals(await rx.recv(), "hello from the system proc");
+  assertEquals(await rx.recv(), "hello from the system proc", "HO-2: system proc -> proc");
 
   // system -> system
   const { ref: sysPort, receiver: sysRx } = systemActor.openPort<string>();
@@ -46,7 +46,7 @@ Deno.test("test_basic: Host routes between procs, and to/from the system proc", 
 
   // proc -> system
   sysPort.send(instance1, "hello from the instance1");
-  assertEquals(await sysRx.recv(), "hello from the instance1");
+  assertEquals(await sysRx.recv(), "hello from the instance1", "HO-2: proc -> system proc");
 });
 
 Deno.test("HO-3: Host.spawn() rejects a duplicate name with ProcExists", async () => {

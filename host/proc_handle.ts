@@ -18,9 +18,9 @@
 
 import type { ChannelAddr, Transport } from "../channel/addr.ts";
 import type { ProcId } from "../actor/reference.ts";
-import type { Actor } from "../actor/actor.ts";
+import type { Actor } from "../actor/types.ts";
 import type { ActorRef } from "../actor/port.ts";
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
 
 /**
  * Formats a terminal status for messages (the seed's `{:?}`): `()` for

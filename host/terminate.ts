@@ -13,7 +13,7 @@
  */
 
 import type { ActorId, ProcId } from "../actor/reference.ts";
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
 import { isTerminateError } from "./proc_handle.ts";
 
 /**

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
 import type { PortRefData } from "../actor/port.ts";
 
 /**

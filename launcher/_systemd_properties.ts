@@ -3,7 +3,8 @@
  * service — command line (wrapped for a `ProcBind`), environment, service
  * type and the stop/kill policy.
  *
- * Enforces, for `systemd.ts`:
+ * ## Invariants (LN-*)
+ * Enforced here, promised by `systemd.ts`:
  * - **LN-S6 (same module cache).** A unit starts in the user manager's
  *   environment, not ours; besides the command's environment and the launch
  *   variables it gets this process's `DENO_DIR` when set here and not given

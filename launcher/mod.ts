@@ -42,9 +42,9 @@
  *   three winning.
  * - **LN-8 (unknown-ok).** `terminate` and `kill` of an unknown or exited proc
  *   id succeed.
- * - **LN-20 (adopt-once)**, **LN-21 (adopt-match)**, **LN-22 (warm-reaped)**
- *   — pre-spawned warm children, `warm_child.ts`.
- * - **LN-S1..LN-S6** — the systemd launcher, `systemd.ts`.
+ * - LN-20..LN-22 (pre-spawned warm children) are defined in `warm_child.ts`,
+ *   LN-S1..LN-S7 (the systemd launcher) in `systemd.ts` and
+ *   `_systemd_properties.ts`.
  *
  * Exact timings, error wording and the native launcher's `coreDumped` (always
  * `false`: Deno does not expose `WCOREDUMP`) are deliberately not promised.

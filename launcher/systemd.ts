@@ -15,10 +15,7 @@
  *   processes) and sends SIGKILL to the unit's processes only after `timeoutMs`.
  * - **LN-S5 (no-leak).** Disposal stops every unit still tracked, then closes the bus
  *   connection (socket closed, no timers left).
- * - **LN-S6 (same module cache).** A unit starts in the user manager's environment, not
- *   ours; besides the command's environment and the launch variables it gets this
- *   process's `DENO_DIR` when set here and not given by the command, so a Deno child
- *   finds the module cache its launcher uses (enforced in `_systemd_properties.ts`).
+ * - LN-S6 is defined where it is enforced, `_systemd_properties.ts`.
  * - **LN-S7 (dead hosts' units swept).** {@linkcode SystemdProcLauncher.connect} stops and
  *   resets every `hypermesh-*` unit without a main process whose host (the pid in its
  *   `HYPERMESH_WATCH_PID`) is no longer alive: what a host killed with SIGKILL left

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
 import type { Region } from "../ndslice/region.ts";
 import { StatusOverlay, type StatusOverlayJSON } from "./resource/overlay.ts";
 import {

@@ -6,7 +6,7 @@
  * the comm-actor tree for this port): every actor gets its own copy, in rank
  * order; replies come back through the ports the message carries.
  *
- * ## Invariants (MS-*)
+ * ## Invariants (MS-*, SV-*)
  * - **MS-30 (cast reaches all).** `cast(cx, type, msg)` posts exactly one
  *   message to every actor of the mesh.
  * - **MS-31 (stop fence).** `stop()` resolves only when every rank reports a
@@ -29,10 +29,11 @@
 
 import { config } from "../config/config.ts";
 import { MESH_GET_ACTOR_STATE_MAX_IDLE } from "../config/attrs.ts";
-import type { Actor, MessagesOf, MessageTypeOf, RepliesOf } from "../actor/actor.ts";
+import type { Actor } from "../actor/types.ts";
+import type { MessagesOf, MessageTypeOf, RepliesOf } from "../actor/port.ts";
 import { type Requester, RequestError } from "../actor/request.ts";
 import { type CallOptions, callRanks, type CallReplies, requestOnHost } from "./call.ts";
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
 import { ActorRef, type MessageSender, type SendOptions } from "../actor/port.ts";
 import { ActorId } from "../actor/reference.ts";
 import type { Region } from "../ndslice/region.ts";
@@ -232,7 +233,7 @@ export class ActorMesh<A extends Actor = Actor> {
   }
 
   /**
-   * Asks every actor and collects the replies by rank (RQ-5): each entry is
+   * Asks every actor and collects the replies by rank (MC-1): each entry is
    * the rank's reply — its handler's return value (RQ-1) — or a
    * {@linkcode import("./call.ts").CallError} (timed out, handler threw,
    * undeliverable, rank known failed). Never hangs past `timeoutMs`.
@@ -242,7 +243,7 @@ export class ActorMesh<A extends Actor = Actor> {
    * @param options `timeoutMs`, `signal`, headers.
    * @returns One entry per rank.
    * @throws {import("../actor/request.ts").RequestError} `aborted` when
-   * `signal` aborts (RQ-6).
+   * `signal` aborts (MC-2).
    * @example
    * ```ts
    * import { assertEquals } from "@std/assert";

@@ -6,20 +6,23 @@
  * want one can serve `GetTree` themselves (the reference's axum routes are
  * out of scope here).
  *
- * ## Invariants (SA-*, CH-*)
- * - **SA-1.** At least one mesh is required.
- * - **SA-2.** Every mesh has at least one host.
- * - **SA-3.** The host list is the ordered union of the meshes' host agents,
- *   deduplicated by agent id; the first occurrence wins.
- * - **SA-6 / CH-1.** The caller's own client host (when given) is merged
- *   after the meshes, and so appears exactly once.
- * - **MA-R1.** The admin never fails on a bad host or proc: unreachable
- *   nodes become error nodes.
+ * ## Invariants (SA-*, MA-*)
+ * - **SA-1 (a mesh).** At least one mesh is required.
+ * - **SA-2 (a host per mesh).** Every mesh has at least one host.
+ * - **SA-3 (ordered union).** The host list is the ordered union of the
+ *   meshes' host agents, deduplicated by agent id; the first occurrence wins.
+ * - **SA-6 (client host last).** The caller's own client host (when given)
+ *   is merged after the meshes.
+ * - **MA-C1 (client host once).** The client host appears exactly once,
+ *   whether or not a mesh also lists it (Monarch's mesh admin `CH-1`).
+ * - **MA-R1 (robust).** The admin never fails on a bad host or proc:
+ *   unreachable nodes become error nodes.
  *
  * @module
  */
 
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
+import { Proc } from "../actor/proc.ts";
 import { ActorRef, type PortRefData } from "../actor/port.ts";
 import { request } from "../actor/request.ts";
 import type { HostAgent } from "./host_agent/host_agent.ts";
@@ -82,7 +85,7 @@ export class HostSet {
 
 /**
  * The ordered union of the meshes' hosts, then the client host entries
- * (SA-3, SA-6 / CH-1).
+ * (SA-3, SA-6, MA-C1).
  * @param meshes The meshes.
  * @param clientEntries The caller's own host entries, merged last.
  * @returns Deduplicated entries.
@@ -93,7 +96,7 @@ export function aggregateHosts(
 ): HostEntry[] {
   const set = new HostSet();
   for (const mesh of meshes) set.extendFromMesh(mesh); // SA-3
-  for (const [addr, agent] of clientEntries ?? []) set.insert(addr, agent); // SA-6 / CH-1
+  for (const [addr, agent] of clientEntries ?? []) set.insert(addr, agent); // SA-6, MA-C1
   return set.entries();
 }
 
@@ -248,7 +251,7 @@ export function spawnAdmin(
   const hosts = aggregateHosts(list, options.clientHost?.hostEntries());
   const admin = new MeshAdminAgent(hosts, cx.self.key, options.queryTimeoutMs ?? 5_000);
   try {
-    return Promise.resolve(cx.proc.spawn(MESH_ADMIN_ACTOR_NAME, admin).bind());
+    return Promise.resolve(Proc.of(cx).spawn(MESH_ADMIN_ACTOR_NAME, admin).bind());
   } catch (error) {
     return Promise.reject(error);
   }

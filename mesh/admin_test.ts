@@ -36,11 +36,11 @@ Deno.test("SA-3: aggregateHosts() dedups across meshes in first-seen order", () 
   assertEquals(result.map(([addr]) => addr), [a, b, c], "SA-3");
 });
 
-Deno.test("SA-6 / CH-1: the client host is merged last and appears once", () => {
+Deno.test("SA-6, MA-C1: the client host is merged last and appears once", () => {
   const a = "tcp:127.0.0.1:1001", b = "tcp:127.0.0.1:1002", d = "tcp:127.0.0.1:1004";
   const mesh = HostMeshRef.fromHosts("mesh", [a, b]);
   const overlapping = aggregateHosts([mesh], [["client_addr", HostRef.parse(a).agent]]);
-  assertEquals(overlapping.map(([addr]) => addr), [a, b], "CH-1");
+  assertEquals(overlapping.map(([addr]) => addr), [a, b], "MA-C1: the client host appears once");
   const distinct = aggregateHosts([mesh], [[d, HostRef.parse(d).agent]]);
   assertEquals(distinct.map(([addr]) => addr), [a, b, d], "SA-6");
 });

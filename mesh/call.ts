@@ -15,20 +15,21 @@
  * }
  * ```
  *
- * ## Invariants (RQ-*)
- * - **RQ-5 (one entry per rank, never a hang).** `call` resolves with
+ * ## Invariants (MC-*)
+ * - **MC-1 (one entry per rank, never a hang).** `call` resolves with
  *   exactly one entry per rank of the mesh by `timeoutMs`: the reply, or a
  *   {@linkcode CallError} naming the rank and why — `timeout`, `failed`
  *   (the handler threw), `undeliverable` (bounced, the rank's failure is
  *   latched by supervision, or its host is lost, HW-4; answered at once).
- * - **RQ-6 (abort ends the call).** When `signal` aborts, `call` rejects
+ * - **MC-2 (abort ends the call).** When `signal` aborts, `call` rejects
  *   promptly with a `RequestError` of reason `aborted` (the signal's
  *   reason as `cause`) and every reply port is closed.
  *
  * @module
  */
 
-import type { Actor, MessagesOf, MessageTypeOf, RepliesOf } from "../actor/actor.ts";
+import type { Actor } from "../actor/types.ts";
+import type { MessagesOf, MessageTypeOf, RepliesOf } from "../actor/port.ts";
 import type { ActorRef } from "../actor/port.ts";
 import {
   request,
@@ -47,7 +48,7 @@ export interface CallOptions extends RequestOptions {
   headers?: Record<string, string | number | boolean>;
 }
 
-/** One rank of a `call` gave no reply (RQ-5). */
+/** One rank of a `call` gave no reply (MC-1). */
 export class CallError extends Error {
   /** The mesh name. */
   readonly meshName: string;
@@ -103,14 +104,14 @@ export interface CallTarget<A extends Actor> {
 let seq = 0;
 
 /**
- * Asks every rank of `mesh` (RQ-5, RQ-6). Used by `ActorMesh#call`.
+ * Asks every rank of `mesh` (MC-1, MC-2). Used by `ActorMesh#call`.
  * @param cx The caller.
  * @param mesh The mesh.
  * @param type The message type.
  * @param body The body (in process the same object goes to every rank).
  * @param options Deadline, cancellation, headers.
  * @returns One entry per rank.
- * @throws {RequestError} `aborted` when `signal` aborts (RQ-6).
+ * @throws {RequestError} `aborted` when `signal` aborts (MC-2).
  */
 export async function callRanks<A extends Actor, K extends MessageTypeOf<A>>(
   cx: Requester,
@@ -138,7 +139,7 @@ export async function callRanks<A extends Actor, K extends MessageTypeOf<A>>(
   );
   const entries = await Promise.all(refs.map(async (ref, rank) => {
     const latched = mesh.failureOf(rank);
-    if (latched !== undefined) { // RQ-5: known dead, answered at once
+    if (latched !== undefined) { // MC-1: known dead, answered at once
       return new CallError(mesh.name, rank, "undeliverable", `the rank failed: ${latched}`);
     }
     const host = ref.actorId.procId.addr;
@@ -156,7 +157,7 @@ export async function callRanks<A extends Actor, K extends MessageTypeOf<A>>(
       return new CallError(mesh.name, rank, error.reason, error.message, { cause: error });
     }
   })).catch((error) => {
-    throw signal?.aborted ? aborted() : error; // RQ-6
+    throw signal?.aborted ? aborted() : error; // MC-2
   }).finally(unsubscribe);
   const base = `${++seq}:`;
   type Entry = RepliesOf<A>[K] | CallError;

@@ -45,8 +45,8 @@
  * (`proc_agent/protocol.ts`), MS-30..MS-31 (`actor_mesh.ts`), MS-32..MS-33
  * (`proc_mesh.ts`); HM-1..HM-4 and
  * MS-42..MS-43 (`host_mesh.ts`), MS-40..MS-41 (`host_mesh_ref.ts`),
- * HO-10..HO-13 (`host_agent.ts`), SA-1..SA-6 / CH-1 / MA-R1 (`admin.ts`),
- * LO-5..LO-6 (`mesh/host_agent/_log_relay.ts`), LO-7..LO-8 (`log_owner.ts`).
+ * HA-10..HA-13 (`host_agent.ts`), SA-1..SA-3, SA-6, MA-C1, MA-R1 (`admin.ts`),
+ * OL-5..OL-6 (`mesh/host_agent/_log_relay.ts`), OL-7..OL-8 (`log_owner.ts`).
  * HW-1..HW-6 (host death: `supervision/host_lost.ts`, `supervision/host_watch.ts`).
  *
  * @module

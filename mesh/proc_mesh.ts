@@ -7,7 +7,7 @@
  * Spawning procs over hosts (`HostMeshRef.spawn`) builds a `ProcMesh` with
  * {@linkcode ProcMesh.fromRanks}.
  *
- * ## Invariants (MS-*)
+ * ## Invariants (MS-*, SV-*)
  * - **MS-32 (spawn fence).** `spawn` resolves only when every rank reported
  *   a non-terminating status; any terminating rank, or ranks silent for the
  *   idle bound, reject with `ActorSpawnError` carrying every rank's status
@@ -26,8 +26,8 @@
 
 import { config } from "../config/config.ts";
 import { MESH_ACTOR_SPAWN_MAX_IDLE, MESH_GET_PROC_STATE_MAX_IDLE } from "../config/attrs.ts";
-import type { Actor } from "../actor/actor.ts";
-import type { Context } from "../actor/instance.ts";
+import type { Actor } from "../actor/types.ts";
+import type { Context } from "../actor/types.ts";
 import { ActorRef } from "../actor/port.ts";
 import { ActorId, isValidName, ProcId } from "../actor/reference.ts";
 import type { Region } from "../ndslice/region.ts";

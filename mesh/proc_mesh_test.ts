@@ -25,7 +25,7 @@ async function fourProcs(): Promise<{ procs: Proc[]; mesh: ProcMesh } & AsyncDis
   };
 }
 
-Deno.test("MS-30: ActorMesh cast reaches every actor across 4 procs; replies come back via ports", async () => {
+Deno.test("MS-30, MS-31, MS-33: ActorMesh cast reaches every actor across 4 procs; replies come back via ports", async () => {
   await using net = await fourProcs();
   await using clientProc = await localProc("pm_client");
   using cx = clientProc.instance("client");
@@ -47,12 +47,16 @@ Deno.test("MS-30: ActorMesh cast reaches every actor across 4 procs; replies com
     ["Running", 1],
     ["Running", 2],
     ["Running", 3],
-  ]);
+  ], "MS-33: rank i was created with rank i");
   const procStates = await net.mesh.states(cx);
   assertEquals(procStates.map((s) => s.status.kind), Array(4).fill("Running"));
 
   const stopped = await actors.stop(cx, "test over");
-  assertEquals(stopped.values().map((s) => s.kind), Array(4).fill("Stopped"));
+  assertEquals(
+    stopped.values().map((s) => s.kind),
+    Array(4).fill("Stopped"),
+    "MS-31: stop() resolves once every rank is terminated",
+  );
   for (const p of net.procs) {
     assertEquals(await terminalStatus(p, `${p.procId.key},echo[0]`), {
       kind: "Stopped",

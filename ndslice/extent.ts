@@ -12,14 +12,16 @@
  * Labels that are not `[A-Za-z0-9_]+` are double-quoted with `\" \\ \n \r \t`
  * escapes in every form.
  *
- * ## Invariants (MS-*)
- * - **MS-4 (row-major ranks).** `rankOf(pointOfRank(r).coords) === r` for
+ * ## Invariants (ND-*)
+ * - **ND-4 (row-major ranks).** `rankOf(pointOfRank(r).coords) === r` for
  *   every `r < numRanks`, the last dimension varying fastest; the unity
  *   extent (no dimensions) has exactly one rank.
- * - **MS-5 (unique labels).** An extent never holds the same label twice;
+ * - **ND-5 (unique labels).** An extent never holds the same label twice;
  *   `concat` of extents sharing a label throws `ExtentError`.
- * - **MS-6 (extent/point text round-trips).** `Extent.parse(e.toCompactString())`
+ * - **ND-6 (extent/point text round-trips).** `Extent.parse(e.toCompactString())`
  *   equals `e`, and `Point.parse(p.toString())` equals `p`.
+ *
+ * Retired: MS-1..MS-8 (now ND-1..ND-8, since ndslice left `mesh/`).
  *
  * @module
  */
@@ -33,7 +35,7 @@ export type { NdsliceTextKind } from "./text.ts";
 export type ExtentErrorKind = "DimMismatch" | "DuplicateLabel";
 
 /**
- * Mismatched labels/sizes, or a label used twice (MS-5).
+ * Mismatched labels/sizes, or a label used twice (ND-5).
  *
  * @example
  * ```ts
@@ -107,7 +109,7 @@ export interface ExtentJSON {
 }
 
 /**
- * Ordered labelled dimensions; ranks are row-major (MS-4).
+ * Ordered labelled dimensions; ranks are row-major (ND-4).
  *
  * @example
  * ```ts
@@ -132,7 +134,7 @@ export class Extent {
    * @param sizes Non-negative integer sizes, one per label.
    * @throws {TypeError} When a label is not a string.
    * @throws {RangeError} When a size is not a non-negative safe integer.
-   * @throws {ExtentError} `DimMismatch` or `DuplicateLabel` (MS-5).
+   * @throws {ExtentError} `DimMismatch` or `DuplicateLabel` (ND-5).
    */
   constructor(labels: readonly string[], sizes: readonly number[]) {
     if (labels.length !== sizes.length) {
@@ -152,7 +154,7 @@ export class Extent {
           `Cannot use size ${String(size)} for "${label}": expected a non-negative integer`,
         );
       }
-      if (seen.has(label)) { // MS-5
+      if (seen.has(label)) { // ND-5
         throw new ExtentError(
           "DuplicateLabel",
           `Cannot build extent: label "${label}" appears twice`,
@@ -202,7 +204,7 @@ export class Extent {
    * display form `{label: size, …}`. The empty string (or `{}`) is the unity
    * extent. Labels are `[A-Za-z0-9_]+` or quoted.
    * @param text The text.
-   * @returns The extent (MS-6).
+   * @returns The extent (ND-6).
    * @throws {NdsliceParseError} For anything else, including duplicate labels.
    * @example
    * ```ts
@@ -285,7 +287,7 @@ export class Extent {
   }
 
   /**
-   * Row-major rank of `coords` (MS-4).
+   * Row-major rank of `coords` (ND-4).
    * @param coords One coordinate per dimension.
    * @returns The rank.
    * @throws {PointError} `DimMismatch` or `OutOfRangeIndex`.
@@ -369,7 +371,7 @@ export class Extent {
   }
 
   /**
-   * Appends `other`'s dimensions after this extent's (MS-5).
+   * Appends `other`'s dimensions after this extent's (ND-5).
    * @param other Dimensions to append.
    * @returns The combined extent.
    * @throws {ExtentError} `DuplicateLabel` when a label appears in both.
@@ -410,7 +412,7 @@ export class Extent {
   }
 
   /**
-   * Compact form `label=size,…` accepted by `Extent.parse` (MS-6).
+   * Compact form `label=size,…` accepted by `Extent.parse` (ND-6).
    * @returns e.g. `replica=2,host=2`; `""` for the unity extent.
    * @example
    * ```ts
@@ -472,7 +474,7 @@ export class Point {
   /**
    * Parses `label=coord/size[,…]`; the empty string is the unity point.
    * @param text The text.
-   * @returns The point (MS-6).
+   * @returns The point (ND-6).
    * @throws {NdsliceParseError} For malformed text or a coordinate ≥ its size.
    * @example
    * ```ts

@@ -1,20 +1,20 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { Extent, ExtentError, NdsliceParseError, Point, PointError } from "./extent.ts";
 
-Deno.test("MS-4: Extent ranks are row-major and round-trip through points", () => {
+Deno.test("ND-4: Extent ranks are row-major and round-trip through points", () => {
   const e = Extent.of({ x: 4, y: 5, z: 6 });
   assertEquals(e.numRanks, 120);
   assertEquals(e.pointOfRank(6 * 5 + 1).coords, [1, 0, 1]);
   let rank = 0;
   for (const p of e.points()) {
     const [x, y, z] = p.coords;
-    assertEquals(z + y * 6 + x * 30, rank, "MS-4: row-major");
-    assertEquals(e.rankOf(p.coords), rank++, "MS-4: rankOf inverts pointOfRank");
+    assertEquals(z + y * 6 + x * 30, rank, "ND-4: row-major");
+    assertEquals(e.rankOf(p.coords), rank++, "ND-4: rankOf inverts pointOfRank");
   }
   assertEquals(rank, 120);
 });
 
-Deno.test("MS-4: the unity extent has exactly one rank and an empty point", () => {
+Deno.test("ND-4: the unity extent has exactly one rank and an empty point", () => {
   const u = Extent.unity();
   assertEquals([u.numDims, u.numRanks, u.toString(), u.toCompactString()], [0, 1, "{}", ""]);
   const pts = [...u.points()];
@@ -31,14 +31,14 @@ Deno.test("Extent point errors carry their kind", () => {
   assertEquals(assertThrows(() => e.pointOfRank(-1), PointError).kind, "OutOfRangeRank");
 });
 
-Deno.test("MS-5: Extent rejects duplicate labels, in the constructor and concat()", () => {
+Deno.test("ND-5: Extent rejects duplicate labels, in the constructor and concat()", () => {
   assertEquals(
     assertThrows(() => new Extent(["a", "a"], [1, 2]), ExtentError).kind,
     "DuplicateLabel",
   );
   const host = Extent.of({ hosts: 2 });
   const err = assertThrows(() => host.concat(Extent.of({ gpus: 2, hosts: 3 })), ExtentError);
-  assertEquals([err.kind, err.label], ["DuplicateLabel", "hosts"], "MS-5: concat duplicate");
+  assertEquals([err.kind, err.label], ["DuplicateLabel", "hosts"], "ND-5: concat duplicate");
   assertEquals(
     host.concat(Extent.of({ gpus: 4 })).toCompactString(),
     "hosts=2,gpus=4",
@@ -55,17 +55,17 @@ Deno.test("Extent display quotes unsafe labels like the reference", () => {
   assertEquals(Extent.of({ x: 4, y: 5, z: 6 }).point([1, 2, 3]).toString(), "x=1/4,y=2/5,z=3/6");
 });
 
-Deno.test("MS-6: Extent.parse() accepts compact and display forms and round-trips", () => {
+Deno.test("ND-6: Extent.parse() accepts compact and display forms and round-trips", () => {
   const e = new Extent(["replica", "dim/0", "", 'q"\\\n\r\t'], [2, 3, 1, 4]);
-  assert(Extent.parse(e.toCompactString()).equals(e), "MS-6: compact");
-  assert(Extent.parse(e.toString()).equals(e), "MS-6: display");
+  assert(Extent.parse(e.toCompactString()).equals(e), "ND-6: compact");
+  assert(Extent.parse(e.toString()).equals(e), "ND-6: display");
   assert(Extent.parse("hosts=2").equals(Extent.of({ hosts: 2 })));
   assert(Extent.parse("").equals(Extent.unity()));
   assert(Extent.parse("{}").equals(Extent.unity()));
   assert(Extent.parse("a=1, b=2").equals(Extent.of({ a: 1, b: 2 })));
 });
 
-Deno.test("MS-6: Extent.parse() rejects malformed text with NdsliceParseError", () => {
+Deno.test("ND-6: Extent.parse() rejects malformed text with NdsliceParseError", () => {
   for (
     const bad of ["hosts", "hosts=", "=2", "a=2,", "a=2,a=3", "a b=2", "a=-1", "{a=1}", "a=1}"]
   ) {
@@ -74,9 +74,9 @@ Deno.test("MS-6: Extent.parse() rejects malformed text with NdsliceParseError", 
   }
 });
 
-Deno.test("MS-6: Point.parse() round-trips and rejects out-of-range coordinates", () => {
+Deno.test("ND-6: Point.parse() round-trips and rejects out-of-range coordinates", () => {
   const e = new Extent(["replica", "dim/0"], [2, 3]);
-  for (const p of e.points()) assert(Point.parse(p.toString()).equals(p), `MS-6: ${p}`);
+  for (const p of e.points()) assert(Point.parse(p.toString()).equals(p), `ND-6: ${p}`);
   const err = assertThrows(() => Point.parse("x=2/2"), NdsliceParseError);
   assert(err.cause instanceof PointError);
   assertThrows(() => Point.parse("x=1"), NdsliceParseError);

@@ -10,14 +10,14 @@
  * `range("replica", 1)` of it is `2+replica=1/2,host=2/1`. The region with no
  * dimensions prints as `""` (or `"5+"` with an offset).
  *
- * ## Invariants (MS-*)
- * - **MS-1 (region text round-trips).** `Region.parse(r.toString())` equals
+ * ## Invariants (ND-*)
+ * - **ND-1 (region text round-trips).** `Region.parse(r.toString())` equals
  *   `r` for every region, whatever its labels; `Region.parse` throws only
  *   `NdsliceParseError`, naming the input.
- * - **MS-7 (views stay inside).** `range` and `groupBy` return regions that
+ * - **ND-7 (views stay inside).** `range` and `groupBy` return regions that
  *   are subsets of the region they came from, with the same labels (groupBy:
  *   the trailing labels); an empty selection throws `RegionError`.
- * - **MS-8 (remap).** For `t` a subset of `r`, `r.remap(t)[i]` is the index in
+ * - **ND-8 (remap).** For `t` a subset of `r`, `r.remap(t)[i]` is the index in
  *   `r` of `t.get(i)`, so `r.get(r.remap(t)[i]) === t.get(i)`.
  *
  * @module
@@ -121,7 +121,7 @@ export class Region {
   }
 
   /**
-   * Strictly parses the text form (MS-1): an optional `OFFSET+` (digits then
+   * Strictly parses the text form (ND-1): an optional `OFFSET+` (digits then
    * `+`), then `label=SIZE/STRIDE` pairs separated by `,` with no spaces.
    * @param text The text.
    * @returns The region.
@@ -289,7 +289,7 @@ export class Region {
   }
 
   /**
-   * Selects part of one dimension (MS-7): the new slice has
+   * Selects part of one dimension (ND-7): the new slice has
    * `offset += stride·start`, `size = ⌈(end-start)/step⌉`, `stride *= step`.
    * @param label The dimension.
    * @param range An index, or `{start, end?, step?}`.
@@ -322,12 +322,12 @@ export class Region {
         `Cannot select ${start}..${end} (step ${step}) of "${label}": empty for size ${size}`,
       );
     }
-    return new Region(this.labels, this.slice.select(dim, { begin: start, end, step })); // MS-7
+    return new Region(this.labels, this.slice.select(dim, { begin: start, end, step })); // ND-7
   }
 
   /**
    * One sub-region per index of the dimensions before `label`, each spanning
-   * `label` and the dimensions after it (MS-7).
+   * `label` and the dimensions after it (ND-7).
    * @param label The first dimension kept.
    * @returns The groups, in rank order.
    * @throws {RegionError} `InvalidDim`.
@@ -372,7 +372,7 @@ export class Region {
   }
 
   /**
-   * For each rank of `target` (in target order), its index in this region (MS-8).
+   * For each rank of `target` (in target order), its index in this region (ND-8).
    * @param target A subset of this region.
    * @returns The indices, or `undefined` when `target` is not a subset.
    * @example
@@ -390,7 +390,7 @@ export class Region {
     const out: number[] = [];
     for (const rank of target.slice) {
       if (!this.slice.contains(rank)) return undefined;
-      out.push(extent.rankOf(this.slice.coordinates(rank))); // MS-8
+      out.push(extent.rankOf(this.slice.coordinates(rank))); // ND-8
     }
     return out;
   }
@@ -412,7 +412,7 @@ export class Region {
   }
 
   /**
-   * The text form (MS-1).
+   * The text form (ND-1).
    * @returns e.g. `2+replica=1/2,host=2/1`.
    */
   toString(): string {

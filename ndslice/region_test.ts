@@ -57,11 +57,11 @@ function randomRegion(r: () => number): Region {
   return region;
 }
 
-Deno.test("MS-1: Region text matches the seed examples", () => {
+Deno.test("ND-1: Region text matches the seed examples", () => {
   const hosts = Region.fromExtent(Extent.of({ replica: 2, host: 2 }));
   assertEquals(hosts.toString(), "replica=2/2,host=2/1");
   assertEquals(hosts.range("replica", 1).toString(), "2+replica=1/2,host=2/1");
-  assert(Region.parse("replica=2/2,host=2/1").equals(hosts), "MS-1: parse");
+  assert(Region.parse("replica=2/2,host=2/1").equals(hosts), "ND-1: parse");
   assertEquals(Region.parse("2+replica=1/2,host=2/1").ranks(), [2, 3]);
   assertEquals(
     new Region(["dim/0"], new Slice(8, [4], [1])).toString(),
@@ -69,7 +69,7 @@ Deno.test("MS-1: Region text matches the seed examples", () => {
   );
 });
 
-Deno.test("MS-1: the host-mesh-ref subset example selects hosts 3 and 4", () => {
+Deno.test("ND-1: the host-mesh-ref subset example selects hosts 3 and 4", () => {
   // "test:local:1,local:2,local:3,local:4@replica=2/2,host=2/1" → range("replica", 1)
   const hosts = ["local:1", "local:2", "local:3", "local:4"];
   const region = Region.parse("replica=2/2,host=2/1");
@@ -78,18 +78,18 @@ Deno.test("MS-1: the host-mesh-ref subset example selects hosts 3 and 4", () => 
   assertEquals(`test:${picked.join(",")}@${sub}`, "test:local:3,local:4@2+replica=1/2,host=2/1");
 });
 
-Deno.test("MS-1: Region text round-trips for random strided regions with odd labels", () => {
+Deno.test("ND-1: Region text round-trips for random strided regions with odd labels", () => {
   const r = rng(42);
   for (let i = 0; i < 500; i++) {
     const region = randomRegion(r);
     const text = region.toString();
     const parsed = Region.parse(text);
-    assert(parsed.equals(region), `MS-1: ${JSON.stringify(text)}`);
-    assertEquals(parsed.toString(), text, "MS-1: canonical text");
+    assert(parsed.equals(region), `ND-1: ${JSON.stringify(text)}`);
+    assertEquals(parsed.toString(), text, "ND-1: canonical text");
   }
 });
 
-Deno.test("MS-1: Region text round-trips for the unity region and numeric labels", () => {
+Deno.test("ND-1: Region text round-trips for the unity region and numeric labels", () => {
   for (
     const region of [
       Region.fromExtent(Extent.unity()),
@@ -98,12 +98,12 @@ Deno.test("MS-1: Region text round-trips for the unity region and numeric labels
       new Region(["7"], new Slice(3, [2], [1])),
     ]
   ) {
-    assert(Region.parse(region.toString()).equals(region), `MS-1: ${region}`);
+    assert(Region.parse(region.toString()).equals(region), `ND-1: ${region}`);
   }
   assertEquals(new Region(["7"], new Slice(3, [2], [1])).toString(), "3+7=2/1");
 });
 
-Deno.test("MS-1: Region.parse() rejects malformed text, naming the input", () => {
+Deno.test("ND-1: Region.parse() rejects malformed text, naming the input", () => {
   const bad = [
     "x",
     "x=",
@@ -132,7 +132,7 @@ Deno.test("MS-1: Region.parse() rejects malformed text, naming the input", () =>
   for (const text of bad) {
     const err = assertThrows(() => Region.parse(text), NdsliceParseError, undefined, text);
     assertEquals([err.input, err.what], [text, "Region"]);
-    assert(err.message.includes(JSON.stringify(text)), "MS-1: message names the input");
+    assert(err.message.includes(JSON.stringify(text)), "ND-1: message names the input");
   }
   assert(
     assertThrows(() => Region.parse("x=2/1,y=2/1"), NdsliceParseError).cause instanceof SliceError,
@@ -142,7 +142,7 @@ Deno.test("MS-1: Region.parse() rejects malformed text, naming the input", () =>
   );
 });
 
-Deno.test("MS-1: Region.parse() throws only NdsliceParseError on random input (fuzz)", () => {
+Deno.test("ND-1: Region.parse() throws only NdsliceParseError on random input (fuzz)", () => {
   const r = rng(7);
   const alphabet = [
     "x",
@@ -169,10 +169,10 @@ Deno.test("MS-1: Region.parse() throws only NdsliceParseError on random input (f
     try {
       const region = Region.parse(text);
       accepted++;
-      assert(Region.parse(region.toString()).equals(region), `MS-1: reparse ${text}`);
+      assert(Region.parse(region.toString()).equals(region), `ND-1: reparse ${text}`);
     } catch (err) {
       if (!(err instanceof NdsliceParseError)) {
-        throw new Error(`MS-1: ${JSON.stringify(text)} threw ${err}`, { cause: err });
+        throw new Error(`ND-1: ${JSON.stringify(text)} threw ${err}`, { cause: err });
       }
       assertEquals(err.input, text);
     }
@@ -180,7 +180,7 @@ Deno.test("MS-1: Region.parse() throws only NdsliceParseError on random input (f
   assert(accepted > 0, "fuzz should hit some valid regions");
 });
 
-Deno.test("MS-1: Region.parse() survives mutations of valid texts (fuzz)", () => {
+Deno.test("ND-1: Region.parse() survives mutations of valid texts (fuzz)", () => {
   const r = rng(99);
   for (let i = 0; i < 2000; i++) {
     const chars = [...randomRegion(r).toString()];
@@ -195,12 +195,12 @@ Deno.test("MS-1: Region.parse() survives mutations of valid texts (fuzz)", () =>
       const region = Region.parse(text);
       assert(Region.parse(region.toString()).equals(region));
     } catch (err) {
-      assert(err instanceof NdsliceParseError, `MS-1: ${JSON.stringify(text)} threw ${err}`);
+      assert(err instanceof NdsliceParseError, `ND-1: ${JSON.stringify(text)} threw ${err}`);
     }
   }
 });
 
-Deno.test("MS-7: Region.range() follows the reference view examples", () => {
+Deno.test("ND-7: Region.range() follows the reference view examples", () => {
   const e = Region.fromExtent(Extent.of({ x: 4, y: 4 }));
   assertEquals(e.range("x", { start: 0, end: 2 }).ranks(), [0, 1, 2, 3, 4, 5, 6, 7]);
   assertEquals(e.range("x", 1).range("y", { start: 2 }).ranks(), [6, 7]);
@@ -218,18 +218,18 @@ Deno.test("MS-7: Region.range() follows the reference view examples", () => {
     0,
     2,
   ]);
-  for (const sub of [v, e.range("x", 1)]) assert(sub.isSubset(sub === v ? e2 : e), "MS-7");
+  for (const sub of [v, e.range("x", 1)]) assert(sub.isSubset(sub === v ? e2 : e), "ND-7");
 });
 
-Deno.test("MS-7: Region.range() with a step that does not divide the size", () => {
+Deno.test("ND-7: Region.range() with a step that does not divide the size", () => {
   const r = Region.fromExtent(Extent.of({ x: 3, y: 4 })).range("y", { start: 0, step: 3 });
   assertEquals(r.toString(), "x=3/4,y=2/3");
   assertEquals(r.ranks(), [0, 3, 4, 7, 8, 11]);
-  assert(Region.parse(r.toString()).equals(r), "MS-1");
-  assert(r.isSubset(Region.parse("x=3/4,y=4/1")), "MS-7");
+  assert(Region.parse(r.toString()).equals(r), "ND-1");
+  assert(r.isSubset(Region.parse("x=3/4,y=4/1")), "ND-7");
 });
 
-Deno.test("MS-7: Region.range() errors: empty selection, unknown label, bad bounds", () => {
+Deno.test("ND-7: Region.range() errors: empty selection, unknown label, bad bounds", () => {
   const r = Region.fromExtent(Extent.of({ x: 4 }));
   for (const spec of [4, { start: 4 }, { start: 2, end: 2 }, { start: 3, end: 1 }]) {
     assertEquals(assertThrows(() => r.range("x", spec), RegionError).kind, "EmptyRange");
@@ -241,7 +241,7 @@ Deno.test("MS-7: Region.range() errors: empty selection, unknown label, bad boun
   assertEquals(r.range("x", { start: 1, end: 100 }).ranks(), [1, 2, 3], "end clamps to size");
 });
 
-Deno.test("MS-7: Region.groupBy() yields one group per index of the leading dims", () => {
+Deno.test("ND-7: Region.groupBy() yields one group per index of the leading dims", () => {
   const e = Region.fromExtent(Extent.of({ zone: 4, host: 4, gpu: 8 }));
   assertEquals(e.groupBy("gpu").length, 16);
   assertEquals(e.groupBy("zone").length, 1);
@@ -251,7 +251,7 @@ Deno.test("MS-7: Region.groupBy() yields one group per index of the leading dims
   const zones = Region.fromExtent(Extent.of({ zone: 4, host: 2, gpu: 8 })).groupBy("host");
   assertEquals(zones[1].extent().toString(), "{host: 2, gpu: 8}");
   assertEquals(zones[1].get(0), 16);
-  for (const g of groups) assert(g.isSubset(e), "MS-7: groups are subsets");
+  for (const g of groups) assert(g.isSubset(e), "ND-7: groups are subsets");
   assertThrows(() => e.groupBy("nope"), RegionError);
 });
 
@@ -264,7 +264,7 @@ Deno.test("Region.isSubset() follows the reference subset algebra", () => {
   assert(!c.isSubset(a) && c.isSubset(e));
 });
 
-Deno.test("MS-8: Region.remap() maps target ranks to indices in this region", () => {
+Deno.test("ND-8: Region.remap() maps target ranks to indices in this region", () => {
   const region = Region.fromExtent(Extent.of({ x: 4, y: 4 }));
   assertEquals(region.remap(region), Array.from({ length: 16 }, (_, i) => i));
   const sub = region.range("x", { start: 2 });
@@ -272,7 +272,7 @@ Deno.test("MS-8: Region.remap() maps target ranks to indices in this region", ()
   const sub2 = sub.range("y", 1);
   assertEquals(region.remap(sub2), [9, 13]);
   for (const [i, idx] of region.remap(sub2)!.entries()) {
-    assertEquals(region.get(idx), sub2.get(i), "MS-8");
+    assertEquals(region.get(idx), sub2.get(i), "ND-8");
   }
   const replica1 = Region.fromExtent(Extent.of({ replica: 8, gpu: 4 })).range("replica", 1);
   assertEquals(replica1.remap(replica1.range("gpu", { start: 1, end: 3 })), [1, 2]);

@@ -2,15 +2,15 @@
  * `Slice`: a compact, validated description of a (possibly strided) set of
  * ranks in a flat base space, as `offset + Σ coordᵢ·strideᵢ`.
  *
- * ## Invariants (MS-*)
- * - **MS-2 (valid slices).** A constructed `Slice` has as many strides as
+ * ## Invariants (ND-*)
+ * - **ND-2 (valid slices).** A constructed `Slice` has as many strides as
  *   sizes, every stride ≥ 1, and — sorting the dimensions of size > 1 by
  *   stride — each stride exceeds the largest offset the smaller-stride
  *   dimensions can reach, so distinct coordinates never map to the same rank.
  *   (Deliberate deviation: the reference also demands that each stride divide
  *   the next, which makes its own `range()` panic for steps such as 3 over a
  *   dimension of 4; we only require non-overlap.)
- * - **MS-3 (row-major).** `Slice.rowMajor(sizes)` has suffix-product strides,
+ * - **ND-3 (row-major).** `Slice.rowMajor(sizes)` has suffix-product strides,
  *   and `get(i)` is the location of the i-th point in row-major order.
  *
  * @module
@@ -93,7 +93,7 @@ export class Slice {
   readonly strides: readonly number[];
 
   /**
-   * Validates and builds a slice (MS-2).
+   * Validates and builds a slice (ND-2).
    * @param offset First rank.
    * @param sizes Size of every dimension.
    * @param strides Stride of every dimension.
@@ -104,18 +104,18 @@ export class Slice {
     checkNatural(offset, "slice offset");
     sizes.forEach((s, i) => checkNatural(s, `size[${i}]`));
     strides.forEach((s, i) => checkNatural(s, `stride[${i}]`));
-    if (sizes.length !== strides.length) { // MS-2
+    if (sizes.length !== strides.length) { // ND-2
       throw new SliceError(
         "InvalidDims",
         `Cannot build slice: ${sizes.length} sizes but ${strides.length} strides`,
       );
     }
     for (const stride of strides) {
-      if (stride < 1) { // MS-2
+      if (stride < 1) { // ND-2
         throw new SliceError("StrideTooSmall", `Cannot build slice: stride 0 is not allowed`);
       }
     }
-    // MS-2: sorted by stride, each dimension with more than one index must step
+    // ND-2: sorted by stride, each dimension with more than one index must step
     // past everything the smaller dimensions can reach (injectivity).
     const dims = sizes.map((size, i) => ({ stride: strides[i], size }))
       .filter((d) => d.size > 1)
@@ -146,7 +146,7 @@ export class Slice {
   }
 
   /**
-   * A dense row-major slice at offset 0 (MS-3). Dimensions of size 0 count as
+   * A dense row-major slice at offset 0 (ND-3). Dimensions of size 0 count as
    * size 1 when computing strides, so the strides stay valid.
    * @param sizes Size of every dimension.
    * @returns The slice.
@@ -162,7 +162,7 @@ export class Slice {
     const strides = new Array<number>(sizes.length);
     let acc = 1;
     for (let i = sizes.length - 1; i >= 0; i--) {
-      strides[i] = acc; // MS-3
+      strides[i] = acc; // ND-3
       acc *= Math.max(1, checkNatural(sizes[i], `size[${i}]`));
     }
     return new Slice(0, sizes, strides);
@@ -247,7 +247,7 @@ export class Slice {
   }
 
   /**
-   * The rank of the `index`-th point in row-major order (MS-3).
+   * The rank of the `index`-th point in row-major order (ND-3).
    * @param index In `[0, length)`.
    * @returns The rank in the base space.
    * @throws {SliceError} `IndexOutOfRange`.

@@ -1,12 +1,12 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { Slice, SliceError } from "./slice.ts";
 
-Deno.test("MS-2: Slice rejects mismatched sizes and strides", () => {
+Deno.test("ND-2: Slice rejects mismatched sizes and strides", () => {
   const err = assertThrows(() => new Slice(0, [2, 2], [1]), SliceError);
-  assertEquals(err.kind, "InvalidDims", "MS-2: length mismatch");
+  assertEquals(err.kind, "InvalidDims", "ND-2: length mismatch");
 });
 
-Deno.test("MS-2: Slice rejects overlapping, non-nested and zero strides", () => {
+Deno.test("ND-2: Slice rejects overlapping, non-nested and zero strides", () => {
   const cases: [number[], number[], string][] = [
     [[2, 2], [1, 1], "NonuniqueStrides"],
     [[2, 3], [2, 1], "StrideTooSmall"], // dim 1 spans 3 > stride 2
@@ -15,17 +15,17 @@ Deno.test("MS-2: Slice rejects overlapping, non-nested and zero strides", () => 
   ];
   for (const [sizes, strides, kind] of cases) {
     const err = assertThrows(() => new Slice(0, sizes, strides), SliceError);
-    assertEquals(err.kind, kind, `MS-2: ${sizes}/${strides}`);
+    assertEquals(err.kind, kind, `ND-2: ${sizes}/${strides}`);
   }
 });
 
-Deno.test("MS-2: Slice accepts repeated strides on size-1 dims and strided layouts", () => {
+Deno.test("ND-2: Slice accepts repeated strides on size-1 dims and strided layouts", () => {
   new Slice(0, [1, 1, 1], [1, 1, 1]);
   new Slice(0, [2, 1, 3], [3, 3, 1]);
   new Slice(5, [2, 2], [8, 2]);
 });
 
-Deno.test("MS-2: Slice accepts non-dividing strides that do not overlap", () => {
+Deno.test("ND-2: Slice accepts non-dividing strides that do not overlap", () => {
   // The reference rejects these (and panics in range()); they are injective.
   const s = new Slice(0, [3, 2], [4, 3]); // x=3 (stride 4), y stepped by 3
   assertEquals([...s], [0, 3, 4, 7, 8, 11]);
@@ -39,7 +39,7 @@ Deno.test("Slice constructor rejects negative or fractional numbers with RangeEr
   assertThrows(() => new Slice(0, [1], [NaN]), RangeError);
 });
 
-Deno.test("MS-3: Slice.rowMajor() has suffix-product strides and dense ranks", () => {
+Deno.test("ND-3: Slice.rowMajor() has suffix-product strides and dense ranks", () => {
   const s = Slice.rowMajor([4, 4, 4]);
   assertEquals(s.strides, [16, 4, 1]);
   assertEquals([...s], Array.from({ length: 64 }, (_, i) => i));

@@ -10,7 +10,7 @@ import "../testing/timer_warmup.ts"; // test-only sanitizer warm-up (not run by 
 import { ChannelAddr } from "../channel/addr.ts";
 import { ProcId } from "../actor/reference.ts";
 import { Proc } from "../actor/proc.ts";
-import type { ClientInstance } from "../actor/instance.ts";
+import type { ClientInstance } from "../actor/types.ts";
 import type { DialMailboxRouter } from "../actor/transport/dial_router.ts";
 import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";

@@ -8,7 +8,7 @@ import { type ProcCallback, readSpawnProcParams, spawnProc } from "./fixtures/bo
 import { HostError } from "../host/errors.ts";
 import { EchoActor } from "../host/testing.ts";
 
-Deno.test("HO-8: spawnProc() calls back with a served address and a live agent", async () => {
+Deno.test("spawnProc() calls back with a served address and a live agent", async () => {
   await using backend = await serve(ChannelAddr.any("local"));
   await using callback = await serve<ProcCallback>(ChannelAddr.any("local"));
   const procId = new ProcId(ChannelAddr.local(1), "child");
@@ -18,7 +18,7 @@ Deno.test("HO-8: spawnProc() calls back with a served address and a live agent",
   );
   const reply = (await callback.recv())!;
   assertEquals(reply.agent, `${procId},echo[0]`);
-  // HO-8: the reported address is already served: reach the agent through it.
+  // Serving before callback: the reported address is already served: reach the agent through it.
   const link = MailboxClient.dial(reply.addr);
   await using client = new Proc(new ProcId(ChannelAddr.local(2), "client"), link);
   client.addDisposer(() => link.close());

@@ -7,6 +7,7 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { ChannelAddr } from "../channel/addr.ts";
 import { ProcId } from "../actor/reference.ts";
+import { Proc } from "../actor/proc.ts";
 import type { DialMailboxRouter } from "../actor/transport/dial_router.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import type { LaunchOptions, LaunchResult, ProcLauncher } from "../launcher/types.ts";
@@ -41,6 +42,26 @@ Deno.test("BS: graceful terminate of a bootstrap child → Stopped(0) or Killed(
       `expected Stopped(0) or Killed(SIGTERM), got ${JSON.stringify(status)}`,
     );
     assertEquals(await kinds, ["Running", "Ready", "Stopped"]);
+  });
+});
+
+Deno.test("BS-12, BS-13: Ready means the agent answers at once; a stop-all drains and exits 0", async () => {
+  await withManager(async ({ cx, spawn, ready }) => {
+    const handle = await spawn("reachable-0");
+    await ready(handle);
+    // BS-12: no retry, no wait: the first message after Ready is answered.
+    const agent = handle.agentRef()!;
+    const { ref, receiver } = cx.openOncePort<{ attrs: { nodeType: string } }>();
+    agent.port("Introspect").send(cx, { child: handle.procId.key, reply: ref.port });
+    const answer = await receiver.recv({ timeoutMs: 10_000 });
+    assertEquals(answer.attrs.nodeType, "proc", "BS-12: the agent answered the first message");
+    // BS-13: the proc drains and returns its exit code after the agent's stop-all.
+    const status = await handle.terminate(cx, 5_000, "test");
+    assertEquals(
+      [status.kind, status.kind === "Stopped" && status.exitCode],
+      ["Stopped", 0],
+      "BS-13",
+    );
   });
 });
 
@@ -198,7 +219,7 @@ Deno.test("BS-11: 100 spawn/terminate cycles leave no process, socket file or de
         await ready(handle);
         const st = await handle.terminate(cx, 2_000, "cycle");
         assertEquals(st.kind, "Stopped", JSON.stringify(st));
-        (cx.proc.forwarder as DialMailboxRouter).unbind(handle.procId);
+        (Proc.of(cx).forwarder as DialMailboxRouter).unbind(handle.procId);
       }
     }));
     assertEquals(pids.length, cycles);

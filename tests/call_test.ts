@@ -8,7 +8,7 @@
 
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { context, shutdownContext } from "../actor/context.ts";
-import type { ClientInstance } from "../actor/instance.ts";
+import type { ClientInstance } from "../actor/types.ts";
 import { RequestError } from "../actor/request.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import type { ActorMesh } from "../mesh/actor_mesh.ts";
@@ -52,20 +52,20 @@ function replies<T>(mesh: { entries(): Iterable<[number, T | CallError]> }): (T 
   return [...mesh.entries()].map(([, v]) => v);
 }
 
-Deno.test("RQ-5: call() on a mesh of real procs returns every rank's reply, by rank", async () => {
+Deno.test("MC-1: call() on a mesh of real procs returns every rank's reply, by rank", async () => {
   await withRepliers(3, async (cx, repliers) => {
     const got = await repliers.call(cx, "Pid", null, { timeoutMs: 20_000 });
     assertEquals(got.numRanks, 3);
     const pids = replies(got);
-    assert(pids.every((p) => typeof p === "number" && p !== Deno.pid), `RQ-5: ${got}`);
-    assertEquals(new Set(pids).size, 3, "RQ-5: one reply per rank, from its own process");
+    assert(pids.every((p) => typeof p === "number" && p !== Deno.pid), `MC-1: ${got}`);
+    assertEquals(new Set(pids).size, 3, "MC-1: one reply per rank, from its own process");
     for (const [rank, pid] of got.entries()) {
       assertEquals(await repliers.values()[rank].ask(cx, "Pid", null, { timeoutMs: 20_000 }), pid);
     }
   });
 });
 
-Deno.test("RQ-5: a rank whose proc was SIGKILLed is an error entry within the timeout", async () => {
+Deno.test("MC-1: a rank whose proc was SIGKILLed is an error entry within the timeout", async () => {
   await withRepliers(3, async (cx, repliers) => {
     const pids = replies(await repliers.call(cx, "Pid", null, { timeoutMs: 20_000 }));
     Deno.kill(pids[1] as number, "SIGKILL");
@@ -73,15 +73,15 @@ Deno.test("RQ-5: a rank whose proc was SIGKILLed is an error entry within the ti
     const t0 = performance.now();
     const got = await repliers.call(cx, "Pid", null, { timeoutMs });
     const elapsed = performance.now() - t0;
-    assert(elapsed < 3 * timeoutMs, `RQ-5: the call took ${elapsed} ms`);
+    assert(elapsed < 3 * timeoutMs, `MC-1: the call took ${elapsed} ms`);
     const dead = got.get(1);
-    if (!(dead instanceof CallError)) throw new Error(`RQ-5: rank 1 replied: ${dead}`);
+    if (!(dead instanceof CallError)) throw new Error(`MC-1: rank 1 replied: ${dead}`);
     assertEquals([dead.rank, dead.meshName], [1, "replier"]);
-    assertEquals([got.get(0), got.get(2)], [pids[0], pids[2]], "RQ-5: the others reply");
+    assertEquals([got.get(0), got.get(2)], [pids[0], pids[2]], "MC-1: the others reply");
   });
 });
 
-Deno.test("RQ-2, RQ-5: a handler that throws is an error entry; the actors keep running", async () => {
+Deno.test("RQ-2, MC-1: a handler that throws is an error entry; the actors keep running", async () => {
   await withRepliers(2, async (cx, repliers) => {
     const got = await repliers.call(cx, "Throw", { why: "boom" }, { timeoutMs: 20_000 });
     for (const [rank, entry] of got.entries()) {
@@ -99,15 +99,15 @@ Deno.test("RQ-2, RQ-5: a handler that throws is an error entry; the actors keep 
   });
 });
 
-Deno.test("RQ-6: aborting a call rejects promptly with RequestError aborted", async () => {
+Deno.test("MC-2: aborting a call rejects promptly with RequestError aborted", async () => {
   await withRepliers(2, async (cx, repliers) => {
     const ac = new AbortController();
     const pending = repliers.call(cx, "Hold", { ms: 3_000 }, { signal: ac.signal });
     const t0 = performance.now();
     ac.abort(new Error("enough"));
     const err = await assertRejects(() => pending, RequestError);
-    assert(performance.now() - t0 < 1_000, "RQ-6: prompt");
-    assertEquals(err.reason, "aborted", "RQ-6");
+    assert(performance.now() - t0 < 1_000, "MC-2: prompt");
+    assertEquals(err.reason, "aborted", "MC-2");
     assertEquals((err.cause as Error).message, "enough");
   });
 });
@@ -126,7 +126,7 @@ Deno.test("RQ-4: ask() to an actor in a real proc replies, and times out with Re
   });
 });
 
-Deno.test("RQ-5, HW-4: a call pending when its host is declared lost ends at once with error entries", async () => {
+Deno.test("MC-1, HW-4: a call pending when its host is declared lost ends at once with error entries", async () => {
   await withRepliers(2, async (cx, repliers) => {
     const host = repliers.values()[0].actorId.procId.addr;
     const pending = repliers.call(cx, "Hold", { ms: 2_000 }, { timeoutMs: 20_000 });
@@ -134,7 +134,7 @@ Deno.test("RQ-5, HW-4: a call pending when its host is declared lost ends at onc
     markHostLost(host, "test says so");
     try {
       const got = await pending;
-      assert(performance.now() - t0 < 1_000, "RQ-5: at once, not after the handler or the timeout");
+      assert(performance.now() - t0 < 1_000, "MC-1: at once, not after the handler or the timeout");
       for (const [rank, entry] of got.entries()) {
         if (!(entry instanceof CallError)) throw new Error(`HW-4: rank ${rank} replied: ${entry}`);
         assertEquals(entry.reason, "undeliverable", "HW-4");

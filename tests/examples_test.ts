@@ -22,7 +22,7 @@ async function descendantsOf(pid: number): Promise<string[]> {
     .filter((line) => line.trim().length > 0 && pid > 0);
 }
 
-Deno.test("RQ-5: examples/greeter.ts: every greeter answers the call and nothing is left running", async () => {
+Deno.test("MC-1: examples/greeter.ts: every greeter answers the call and nothing is left running", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...PERMISSIONS, `${ROOT}examples/greeter.ts`],
     cwd: ROOT,

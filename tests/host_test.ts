@@ -7,7 +7,7 @@ import { Host } from "../host/host.ts";
 import { HostError } from "../host/errors.ts";
 import { ProcessProcManager } from "./fixtures/process_proc_manager.ts";
 import type { EchoActor } from "../host/testing.ts";
-import type { ClientInstance } from "../actor/instance.ts";
+import type { ClientInstance } from "../actor/types.ts";
 
 const FIXTURE = new URL("./fixtures/host_proc_child.ts", import.meta.url).pathname;
 const CHILD_ARGS = [
@@ -48,7 +48,7 @@ async function echo(
 }
 
 Deno.test({
-  name: "HO-7: test_process_proc_manager: real child procs are reachable through the host",
+  name: "test_process_proc_manager: real child procs are reachable through the host",
   permissions,
   async fn() {
     // EchoActor is the "agent" used to test connectivity.
@@ -86,8 +86,10 @@ Deno.test({
     } finally {
       await host[Symbol.asyncDispose]();
     }
-    // HO-7: disposing the host disposes the manager, which kills the children.
-    for (const pid of pids) assert(!(await isRunning(pid)), `HO-7: child ${pid} still running`);
+    // No orphans: disposing the host disposes the manager, which kills the children.
+    for (const pid of pids) {
+      assert(!(await isRunning(pid)), `no orphans: child ${pid} still running`);
+    }
   },
 });
 

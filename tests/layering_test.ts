@@ -46,9 +46,9 @@ export const LAYERS: readonly Layer[] = [
   // proc_agent, host_agent, host_mesh, supervision and the mesh files refer to each other.
   { rank: 8, name: "mesh", paths: ["mesh/"] },
   { rank: 9, name: "cli", paths: ["cli/"] },
-  { rank: 10, name: "entry", paths: ["mod.ts", "bootstrap.ts"] },
+  { rank: 10, name: "entry", paths: ["mod.ts", "bootstrap.ts", "v0.ts"] },
   // Test helpers (the timer warm-up, rigs): nothing a user process loads imports them.
-  { rank: 11, name: "testing", paths: ["testing/"] },
+  { rank: 11, name: "testing", paths: ["testing/", "testing.ts"] },
 ];
 
 const ROOT = new URL("../", import.meta.url);

@@ -1,5 +1,5 @@
 /**
- * "Logs reach the owner" end to end (LO-1..LO-7): real proc processes
+ * "Logs reach the owner" end to end (LO-1..LO-4, OL-5..OL-7): real proc processes
  * (fixture `tests/fixtures/log_owner_proc.ts`) on a process host served by
  * this process (`HostMesh.local`) and on a separate host daemon
  * (`bootstrap.ts host`); their lines travel StreamForwarder (host) →
@@ -10,7 +10,8 @@ import { assert, assertEquals } from "@std/assert";
 import { Sink } from "../bootstrap/_log_test_util.ts";
 import { CHILD_FLAGS, readFirstLine, ROOT } from "./_support.ts";
 import { context, shutdownContext } from "../actor/context.ts";
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
+import { Proc } from "../actor/proc.ts";
 import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { droppedMarker, type OwnerLogBatch, OwnerLogSender } from "../bootstrap/log_sender.ts";
@@ -75,7 +76,7 @@ async function checkPrint(cx: Context, procs: ProcMesh, sink: Sink): Promise<voi
 /**
  * Rank `rank` prints and exits 1; the host agent's push of its terminal
  * status (`WaitRankStatus`, sent before the crash) must find both lines
- * already written by the owner's log client (LO-4, LO-5).
+ * already written by the owner's log client (LO-4, OL-5).
  */
 async function checkCrashOrder(
   cx: Context,
@@ -147,13 +148,17 @@ Deno.test("LO-1: a flood with a silent owner stalls once, then keeps the queue b
   assertEquals(sender.inFlight, 4);
   // LO-3: the drain posts what is queued plus the marker, and gives up in bounded time.
   const t0 = performance.now();
-  assertEquals(await sender.drain(200), false);
-  assert(performance.now() - t0 < 2_000);
-  assertEquals(sent.at(-1)!.payload.at(-1), droppedMarker(sender.droppedLines));
+  assertEquals(await sender.drain(200), false, "LO-3: an unresponsive owner is given up on");
+  assert(performance.now() - t0 < 2_000, "LO-3: the drain is bounded");
+  assertEquals(
+    sent.at(-1)!.payload.at(-1),
+    droppedMarker(sender.droppedLines),
+    "LO-3: the drain posts the marker",
+  );
   const total = sent.reduce((n, b) => n + b.payload.length, 0);
   assertEquals(total - 1 + sender.droppedLines, 1_000_000, "every line is sent or counted");
   // LO-2: consecutive sequence numbers.
-  assertEquals(sent.map((b) => b.seq), sent.map((_, i) => i));
+  assertEquals(sent.map((b) => b.seq), sent.map((_, i) => i), "LO-2: consecutive sequence numbers");
 });
 
 Deno.test("LO-1: a slow but live owner loses no line: pushes wait for room instead of dropping", async () => {
@@ -179,12 +184,12 @@ Deno.test("LO-1: a slow but live owner loses no line: pushes wait for room inste
   assertEquals(got, Array.from({ length: N }, (_, i) => `l ${i}`));
 });
 
-Deno.test("LO-4 / LO-5 / LO-7: lines of procs on a local process host reach the owner with the rank, the crash's last lines before its exit status", async () => {
+Deno.test("LO-4 / OL-5 / OL-7: lines of procs on a local process host reach the owner with the rank, the crash's last lines before its exit status", async () => {
   using _fwd = config.override(attrs.MESH_ENABLE_LOG_FORWARDING, true);
   using _prefix = config.override(attrs.PREFIX_WITH_RANK, true);
   const cx = await context();
   const sink = new Sink();
-  spawnOwnerLogClient(cx.proc, { writer: sink.write });
+  spawnOwnerLogClient(Proc.of(cx), { writer: sink.write });
   const hosts = await HostMesh.local({ command: printerCommand() });
   try {
     const procs = await hosts.spawn(cx, "logs", Extent.of({ gpus: 2 }));
@@ -203,7 +208,7 @@ Deno.test("LO-1: a flood of output from a real proc reaches the owner, every lin
   using _fwd = config.override(attrs.MESH_ENABLE_LOG_FORWARDING, true);
   const cx = await context();
   const sink = new Sink();
-  spawnOwnerLogClient(cx.proc, { writer: sink.write });
+  spawnOwnerLogClient(Proc.of(cx), { writer: sink.write });
   const hosts = await HostMesh.local({ command: printerCommand() });
   try {
     const procs = await hosts.spawn(cx, "flood", Extent.of({ gpus: 1 }));
@@ -238,7 +243,7 @@ Deno.test("LO-1: a flood of output from a real proc reaches the owner, every lin
 
 Deno.test({
   name:
-    "LO-4 / LO-5: lines of procs on a separate host daemon reach the owner with the rank, the crash's last lines before its exit status",
+    "LO-4 / OL-5: lines of procs on a separate host daemon reach the owner with the rank, the crash's last lines before its exit status",
   sanitizeResources: false, // piped daemon stdout is drained by a detached reader
   fn: async () => {
     using _fwd = config.override(attrs.MESH_ENABLE_LOG_FORWARDING, true);
@@ -246,7 +251,7 @@ Deno.test({
     const daemon = await startDaemon();
     const cx = await context();
     const sink = new Sink();
-    spawnOwnerLogClient(cx.proc, { writer: sink.write });
+    spawnOwnerLogClient(Proc.of(cx), { writer: sink.write });
     try {
       const ref = HostMeshRef.fromHosts("logs", [daemon.addr]).withBootstrap(printerCommand());
       const procs = await ref.spawn(cx, "logs", Extent.of({ gpus: 2 }));
@@ -266,10 +271,10 @@ Deno.test({
   },
 });
 
-Deno.test("LO-6: a dead owner log client neither blocks nor breaks the host: the crash's exit status still arrives, the host keeps serving", async () => {
+Deno.test("OL-6: a dead owner log client neither blocks nor breaks the host: the crash's exit status still arrives, the host keeps serving", async () => {
   using _fwd = config.override(attrs.MESH_ENABLE_LOG_FORWARDING, true);
   const cx = await context();
-  const client = spawnOwnerLogClient(cx.proc, { writer: () => {} });
+  const client = spawnOwnerLogClient(Proc.of(cx), { writer: () => {} });
   const hosts = await HostMesh.local({ command: printerCommand() });
   try {
     const one = await hosts.spawn(cx, "orphan", Extent.of({ gpus: 1 }));
@@ -288,7 +293,7 @@ Deno.test("LO-6: a dead owner log client neither blocks nor breaks the host: the
       actors.cast(cx, "PrintAndExit", { text: "unheard", code: 1 });
       const t0 = performance.now();
       await receiver.recv({ timeoutMs: 30_000 });
-      // LO-3 / LO-6: at most the drain bound (1 s) on top of the exit itself.
+      // LO-3 / OL-6: at most the drain bound (1 s) on top of the exit itself.
       assert(performance.now() - t0 < 10_000);
     } finally {
       receiver.close();
@@ -306,7 +311,7 @@ Deno.test("LO-6: a dead owner log client neither blocks nor breaks the host: the
 
 Deno.test({
   name:
-    "LO-8: HYPERACTOR_PREFIX_WITH_RANK of the owner applies on a host daemon whose own config says otherwise",
+    "OL-8: HYPERACTOR_PREFIX_WITH_RANK of the owner applies on a host daemon whose own config says otherwise",
   sanitizeResources: false, // piped daemon stdout is drained by a detached reader
   fn: async () => {
     using _fwd = config.override(attrs.MESH_ENABLE_LOG_FORWARDING, true);
@@ -314,7 +319,7 @@ Deno.test({
     const daemon = await startDaemon();
     const cx = await context();
     const sink = new Sink();
-    spawnOwnerLogClient(cx.proc, { writer: sink.write });
+    spawnOwnerLogClient(Proc.of(cx), { writer: sink.write });
     try {
       const ref = HostMeshRef.fromHosts("logs", [daemon.addr]).withBootstrap(printerCommand());
       const procs = await ref.spawn(cx, "plain", Extent.of({ gpus: 1 }));
@@ -334,7 +339,7 @@ Deno.test({
   },
 });
 
-Deno.test("LO-7: the default owner log client prints stdout lines to the owner's stdout and stderr lines to its stderr, prefixed", async () => {
+Deno.test("OL-7: the default owner log client prints stdout lines to the owner's stdout and stderr lines to its stderr, prefixed", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -366,12 +371,12 @@ Deno.test("LO-7: the default owner log client prints stdout lines to the owner's
   assert(stdout.indexOf(`${p}owned bye`) < stdout.findIndex((l) => l.startsWith("PROC ")));
 });
 
-Deno.test("LO-4 / LO-5: lines of procs on HostMesh.process hosts (child host processes) reach the owner with the rank", async () => {
+Deno.test("LO-4 / OL-5: lines of procs on HostMesh.process hosts (child host processes) reach the owner with the rank", async () => {
   using _fwd = config.override(attrs.MESH_ENABLE_LOG_FORWARDING, true);
   using _prefix = config.override(attrs.PREFIX_WITH_RANK, true);
   const cx = await context();
   const sink = new Sink();
-  spawnOwnerLogClient(cx.proc, { writer: sink.write });
+  spawnOwnerLogClient(Proc.of(cx), { writer: sink.write });
   // Hosts and procs run the fixture; hosts need --allow-run.
   const command = BootstrapCommand.fromPath(Deno.execPath(), [
     "run",

@@ -1,7 +1,7 @@
 /**
  * Fleets die with their owner (issue 12 item 3): real owner processes,
  * SIGKILLed; host and proc processes, leases and socket directories.
- * OW-1..OW-5 (see `mesh/supervision/keepalive.ts`, `mesh/host_mesh/host_mesh.ts`,
+ * OW-1..OW-4, BS-38 (see `mesh/supervision/keepalive.ts`, `mesh/host_mesh/host_mesh.ts`,
  * `mesh/host_agent/_keepalive.ts`, `bootstrap/_socket_dirs.ts`).
  */
 import { assert, assertEquals } from "@std/assert";
@@ -68,7 +68,7 @@ async function killed(child: Deno.ChildProcess): Promise<void> {
   await child.status;
 }
 
-Deno.test("OW-4 / OW-5: SIGKILL of a HostMesh.process owner ends every host and proc process within 2 s; the next manager sweeps their socket dirs", async () => {
+Deno.test("OW-4 / BS-38: SIGKILL of a HostMesh.process owner ends every host and proc process within 2 s; the next manager sweeps their socket dirs", async () => {
   const runtimeDir = await Deno.makeTempDir({ prefix: "ow4-" });
   try {
     const { child, report } = await startOwner("process_mesh_owner.ts", [], {
@@ -90,16 +90,16 @@ Deno.test("OW-4 / OW-5: SIGKILL of a HostMesh.process owner ends every host and 
       [],
       "OW-4: nothing outlives the owner",
     );
-    // OW-5: a new manager on the same runtime dir removes the dead hosts' directories.
+    // BS-38: a new manager on the same runtime dir removes the dead hosts' directories.
     const manager = new BootstrapProcManager(bootstrapCommand(), { runtimeDir });
     await manager[Symbol.asyncDispose]();
-    assertEquals([...Deno.readDirSync(runtimeDir)].map((e) => e.name), [], "OW-5: no dir left");
+    assertEquals([...Deno.readDirSync(runtimeDir)].map((e) => e.name), [], "BS-38: no dir left");
   } finally {
     await Deno.remove(runtimeDir, { recursive: true });
   }
 });
 
-Deno.test("OW-5: sweepSocketDirs removes only directories of dead owner pids", async () => {
+Deno.test("BS-38: sweepSocketDirs removes only directories of dead owner pids", async () => {
   const runtimeDir = await Deno.makeTempDir({ prefix: "ow5-" });
   try {
     const dead = new Deno.Command("true").spawn();
@@ -273,7 +273,7 @@ Deno.test("OW-7: GetLocalProc on a Process-mode host answers the agent of its lo
   }
 });
 
-Deno.test("OW-6: a Host-mode child installs its boot config as the Runtime layer; a client push does not replace it", async () => {
+Deno.test("BS-39: a Host-mode child installs its boot config as the Runtime layer; a client push does not replace it", async () => {
   const key = attrs.MESH_TERMINATE_TIMEOUT.key;
   const mode = toEnvSafeString({
     kind: "Host",
@@ -288,7 +288,7 @@ Deno.test("OW-6: a Host-mode child installs its boot config as the Runtime layer
       runHost: () => {
         assertEquals(config.get(attrs.MESH_TERMINATE_TIMEOUT), 1_234);
         config.setLayer("ClientOverride", { [key]: 99 }); // what SetClientConfig does
-        assertEquals(config.get(attrs.MESH_TERMINATE_TIMEOUT), 1_234, "OW-6: boot config kept");
+        assertEquals(config.get(attrs.MESH_TERMINATE_TIMEOUT), 1_234, "BS-39: boot config kept");
         return Promise.resolve(0);
       },
     });

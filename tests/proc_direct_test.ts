@@ -1,6 +1,6 @@
 import { assertEquals, assertStringIncludes } from "@std/assert";
 import { ChannelAddr } from "../channel/addr.ts";
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
 import { ActorRef, type PortRefData } from "../actor/port.ts";
 import { Proc } from "../actor/proc.ts";
 

@@ -1,5 +1,5 @@
 /**
- * Supervision with the systemd launcher (SV-36): a proc running as a
+ * Supervision with the systemd launcher (SV-11): a proc running as a
  * transient `systemd --user` unit, SIGKILLed from outside, reaches the
  * mesh's owner as a `ProcExit` MeshFailure. Needs a user manager (start one
  * with `eval "$(bash tests/support/systemd_user.sh start)"`); skipped without
@@ -29,7 +29,7 @@ const WORKER = BootstrapCommand.fromPath(Deno.execPath(), [
 const managerTest = await systemdSuite("systemd supervision tests");
 
 managerTest(
-  "SV-36: a SIGKILLed proc of a systemd unit reaches its owner as a ProcExit MeshFailure",
+  "SV-11: a SIGKILLed proc of a systemd unit reaches its owner as a ProcExit MeshFailure",
   async () => {
     using _kind = config.override(attrs.MESH_PROC_LAUNCHER_KIND, "systemd");
     const cx = await context();
@@ -46,9 +46,9 @@ managerTest(
       Deno.kill(pid, "SIGKILL");
       const r = await deadline(failures.next(), 20_000);
       const f = r.value!;
-      assertEquals([f.kind, f.meshName, f.rank], ["ProcExit", procs.name, 1], "SV-36");
-      assertEquals(f.procId, procs.rank(1).procId.key, "SV-36: names the proc");
-      assertEquals(f.status.kind, "Failed", `SV-36: ${f.reason}`);
+      assertEquals([f.kind, f.meshName, f.rank], ["ProcExit", procs.name, 1], "SV-11");
+      assertEquals(f.procId, procs.rank(1).procId.key, "SV-11: names the proc");
+      assertEquals(f.status.kind, "Failed", `SV-11: ${f.reason}`);
       await failures.return!();
       await hosts.shutdown(cx);
       hosts = undefined;

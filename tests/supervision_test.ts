@@ -9,11 +9,11 @@
 
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { deadline } from "@std/async/deadline";
-import type { Actor } from "../actor/actor.ts";
+import type { Actor } from "../actor/types.ts";
 import type { MessageEnvelope } from "../actor/envelope.ts";
 import { MESH_CAST_HEADER } from "../actor/supervision.ts";
-import { context, shutdownContext } from "../actor/context.ts";
-import type { ClientInstance } from "../actor/instance.ts";
+import { context, setRootUndeliverableHook, shutdownContext } from "../actor/context.ts";
+import type { ClientInstance } from "../actor/types.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import type { ActorMesh } from "../mesh/actor_mesh.ts";
 import { Extent } from "../ndslice/extent.ts";
@@ -90,7 +90,7 @@ async function withCrashers(
   }
 }
 
-Deno.test("SV-30: a proc SIGKILLed from outside reaches its owner as a ProcExit MeshFailure", async () => {
+Deno.test("SV-11, SV-12: a proc SIGKILLed from outside reaches its owner as a ProcExit MeshFailure", async () => {
   using hook = captureHook();
   await withCrashers(2, async (_cx, _hosts, crashers) => {
     const procs = crashers.procMesh;
@@ -98,9 +98,9 @@ Deno.test("SV-30: a proc SIGKILLed from outside reaches its owner as a ProcExit 
     const actorFailures = crashers.failures();
     const [, pid] = await pids(_cx, crashers);
     Deno.kill(pid, "SIGKILL");
-    const f = await next(procFailures, "SV-30: proc mesh");
+    const f = await next(procFailures, "SV-12: pushed to the owner");
     assertEquals([f.kind, f.meshName, f.rank], ["ProcExit", procs.name, 1]);
-    assertEquals(f.procId, procs.rank(1).procId.key, "SV-30: names the proc");
+    assertEquals(f.procId, procs.rank(1).procId.key, "SV-11: names the proc");
     assertEquals(f.reason, "Killed(sig=9)");
     assertEquals(f.status, { kind: "Failed", message: "Killed(sig=9)" });
     const a = await next(actorFailures, "SV-7: actor mesh");
@@ -116,7 +116,7 @@ Deno.test("SV-30: a proc SIGKILLed from outside reaches its owner as a ProcExit 
   );
 });
 
-Deno.test("SV-22, SV-23: after a failure, statuses answer at once and a cast to the dead rank bounces at once", async () => {
+Deno.test("SV-21, SV-22, SV-23, SV-15: after a failure, statuses answer at once and a message to the dead rank bounces at once, unreported", async () => {
   using _hook = captureHook();
   await withCrashers(2, async (cx, _hosts, crashers) => {
     const procs = crashers.procMesh;
@@ -134,7 +134,11 @@ Deno.test("SV-22, SV-23: after a failure, statuses answer at once and a cast to 
     assertEquals(statuses.get(1).kind, "Failed", "SV-22: actor status of the dead rank");
     assertEquals(statuses.get(0).kind, "Running");
     assertEquals(actorStates[1].status.kind, "Failed", "SV-22: actor state of the dead rank");
-    assertEquals(procStates[1].status, { kind: "Failed", message: "Killed(sig=9)" });
+    assertEquals(
+      procStates[1].status,
+      { kind: "Failed", message: "Killed(sig=9)" },
+      "SV-21: the latched proc failure",
+    );
     assertEquals(procStates[0].status.kind, "Running");
 
     const { ref, receiver } = cx.openPort<number>();
@@ -154,10 +158,25 @@ Deno.test("SV-22, SV-23: after a failure, statuses answer at once and a cast to 
     );
     assertEquals(bounced.headers[MESH_CAST_HEADER], "crasher", "SV-23: marked as a mesh cast");
     assertEquals(cx.status.get().kind, "Client", "SV-23: the caller is unaffected");
+
+    // SV-15: a plain send to the dead rank comes back, and is left to the mesh's supervision.
+    const reported: string[] = [];
+    const previous = setRootUndeliverableHook((e) => reported.push(e.dest));
+    try {
+      const dest = crashers.values()[1].port("Pid");
+      dest.send(cx, { reply: ref });
+      let direct: MessageEnvelope;
+      do direct = await cx.undeliverables.recv({ timeoutMs: WAIT_MS }); while (
+        direct.dest !== dest.port || direct.headers[MESH_CAST_HEADER] !== undefined
+      );
+      assertEquals(reported, [], "SV-15: an owned destination is not reported by GC-1");
+    } finally {
+      setRootUndeliverableHook(previous);
+    }
   });
 });
 
-Deno.test("SV-31: an actor that throws reaches the root client's hook, or an active failures() iterator", async () => {
+Deno.test("SV-20, SV-10: an actor that throws reaches the root client's hook, or an active failures() iterator", async () => {
   using hook = captureHook();
   await withCrashers(2, async (cx, _hosts, crashers) => {
     crashers.values()[0].send(cx, "Crash", { why: "boom 0" });
@@ -168,14 +187,14 @@ Deno.test("SV-31: an actor that throws reaches the root client's hook, or an act
 
     const failures = crashers.failures();
     crashers.values()[1].send(cx, "Crash", { why: "boom 1" });
-    const g = await next(failures, "SV-31: subscriber");
+    const g = await next(failures, "SV-20: subscriber");
     assertEquals([g.kind, g.rank], ["ActorFailure", 1]);
     await failures.return!();
     assertEquals(hook.seen.length, 1, "SV-8: the subscriber handled the second failure");
   });
 });
 
-Deno.test("SV-32: an actor that owns a mesh handles its failure in handleMeshFailure and stays alive", async () => {
+Deno.test("SV-8, MB-50: an actor that owns a mesh handles its failure in handleMeshFailure and stays alive", async () => {
   using hook = captureHook();
   await withCrashers(1, async (cx, _hosts, crashers) => {
     const { ref, receiver } = cx.openPort<MeshFailure>();
@@ -202,7 +221,7 @@ Deno.test("SV-32: an actor that owns a mesh handles its failure in handleMeshFai
   assertEquals(hook.seen, [], "MB-50: nothing escalated");
 });
 
-Deno.test("SV-33: an unhandled failure climbs two levels of owners to the root client's hook", async () => {
+Deno.test("SV-8, MB-50: an unhandled failure climbs two levels of owners to the root client's hook", async () => {
   using hook = captureHook();
   await withCrashers(1, async (cx, _hosts, crashers) => {
     const owners = await crashers.procMesh.spawn<Actor>(cx, "owner", OWNER, {
@@ -226,23 +245,23 @@ Deno.test("SV-33: an unhandled failure climbs two levels of owners to the root c
   });
 });
 
-Deno.test("SV-34: a subscriber that stops reading gets a lagged marker and does not hold up others", async () => {
+Deno.test("SV-4, SV-5: a subscriber that stops reading gets a lagged marker and does not hold up others", async () => {
   using _hook = captureHook();
   await withCrashers(3, async (cx, _hosts, crashers) => {
     const fast = crashers.failures();
     const slow = crashers.failures({ bufferSize: 1 });
     crashers.cast(cx, "Crash", { why: "all" });
     const ranks = new Set<number>();
-    for (let i = 0; i < 3; i++) ranks.add((await next(fast, "SV-34: fast")).rank);
+    for (let i = 0; i < 3; i++) ranks.add((await next(fast, "SV-4: fast")).rank);
     assertEquals([...ranks].sort(), [0, 1, 2], "SV-4: the reader sees every failure");
-    const last = await next(slow, "SV-34: slow");
+    const last = await next(slow, "SV-5: slow");
     assertEquals(last.lagged, 2, "SV-5: the slow reader is told what it missed");
     await fast.return!();
     await slow.return!();
   });
 });
 
-Deno.test("SV-35: a SIGKILLed proc of a host in its own process reaches the owner", async () => {
+Deno.test("SV-11: a SIGKILLed proc of a host in its own process reaches the owner", async () => {
   using hook = captureHook();
   const cx = await context();
   try {
@@ -293,15 +312,15 @@ Deno.test("SV-13, SV-14: publishHostLost fails every rank of that host; a host m
   }
 });
 
-Deno.test("SV-37: a proc that exits non-zero reaches its owner with its stderr tail", async () => {
+Deno.test("SV-11: a proc that exits non-zero reaches its owner with its stderr tail", async () => {
   using _tail = config.override(attrs.MESH_TAIL_LOG_LINES, 5);
   using _hook = captureHook();
   await withCrashers(1, async (cx, _hosts, crashers) => {
     const failures = crashers.procMesh.failures();
     crashers.values()[0].send(cx, "Exit", { code: 3, line: "last words before exit" });
-    const f = await next(failures, "SV-37");
+    const f = await next(failures, "SV-11: exit code 3");
     assertEquals([f.kind, f.reason], ["ProcExit", "exited with code 3"]);
-    assertEquals(f.stderrTail.at(-1), "last words before exit", "SV-37: the stderr tail");
+    assertEquals(f.stderrTail.at(-1), "last words before exit", "SV-11: the stderr tail");
     await failures.return!();
   });
 });

@@ -14,6 +14,7 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { ChannelAddr } from "../channel/addr.ts";
 import { ProcId } from "../actor/reference.ts";
 import { context, shutdownContext } from "../actor/context.ts";
+import { Proc } from "../actor/proc.ts";
 import type { DialMailboxRouter } from "../actor/transport/dial_router.ts";
 import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
@@ -250,7 +251,7 @@ managerTest(
               : { kind: "Killed", signal: 15, coreDumped: false },
             `cycle ${i}`,
           );
-          if (full) (cx.proc.forwarder as DialMailboxRouter).unbind(handle.procId);
+          if (full) (Proc.of(cx).forwarder as DialMailboxRouter).unbind(handle.procId);
         }
       }));
       assertEquals(ids.length, cycles);

@@ -8,7 +8,7 @@ import { ChannelAddr } from "../channel/addr.ts";
 import { dial, serve } from "../channel/mod.ts";
 import { breakConnections } from "../testing.ts";
 import { attrs, config } from "../config/mod.ts";
-import type { Context } from "../actor/instance.ts";
+import type { Context } from "../actor/types.ts";
 import type { MessageEnvelope } from "../actor/envelope.ts";
 import { ActorRef, type PortRefData } from "../actor/port.ts";
 import { Proc } from "../actor/proc.ts";

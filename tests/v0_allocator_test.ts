@@ -195,7 +195,7 @@ Deno.test("BS-24: when a later rank cannot be launched, the ranks already launch
   assertEquals(native.size, 0);
 });
 
-Deno.test("OW-8: a v0 child whose allocator address nothing serves fails within seconds, naming the address", async () => {
+Deno.test("BS-40: a v0 child whose allocator address nothing serves fails within seconds, naming the address", async () => {
   const addr = "unix:@hypermesh-no-allocator-" + crypto.randomUUID().slice(0, 8);
   const t0 = performance.now();
   const out = await new Deno.Command(Deno.execPath(), {
@@ -214,5 +214,44 @@ Deno.test("OW-8: a v0 child whose allocator address nothing serves fails within 
   const elapsed = performance.now() - t0;
   assertEquals(out.code, 1);
   assertStringIncludes(new TextDecoder().decode(out.stderr), addr);
-  assert(elapsed < 15_000, `OW-8: exited after ${elapsed} ms`);
+  assert(elapsed < 15_000, `BS-40: exited after ${elapsed} ms`);
+});
+
+// A fake v0 child that, told to stop, first sends a heartbeat and exits 42 only
+// if the allocator's channel still acknowledged it (1 otherwise).
+const HEARTBEAT_ON_STOP_CHILD = `
+import { ChannelAddr, dial, serve } from "${CHANNEL_MOD}";
+const index = Number(Deno.env.get("HYPERACTOR_MESH_INDEX"));
+const tx = dial(Deno.env.get("HYPERACTOR_MESH_BOOTSTRAP_ADDR"));
+const server = await serve(ChannelAddr.any("unix"));
+await tx.send([index, { Hello: server.addr.toString() }]);
+for (;;) {
+  const msg = await server.recv();
+  if (msg !== null && typeof msg === "object" && "StopAndExit" in msg) {
+    let code = 42;
+    try {
+      await tx.send([index, "Heartbeat"]);
+    } catch {
+      code = 1;
+    }
+    Deno.exit(code);
+  }
+}
+`;
+
+Deno.test("BS-22: a stopping child's heartbeat is still acknowledged: the channel outlives the child", async () => {
+  const allocator = new ProcessAllocator(
+    BootstrapCommand.fromPath(Deno.execPath(), [
+      "eval",
+      `--config=${CONFIG}`,
+      HEARTBEAT_ON_STOP_CHILD,
+    ]),
+  );
+  await using alloc = await allocator.allocate({ ranks: [0] });
+  const stopped = await alloc.stop(0, { graceMs: 10_000 });
+  assertEquals(
+    stopped[0].exit,
+    { kind: "Exited", code: 42 },
+    "BS-22: the heartbeat sent while stopping was acknowledged",
+  );
 });

@@ -26,7 +26,7 @@ import {
 } from "./_support.ts";
 
 const ENTRY = `${ROOT}bootstrap.ts`;
-import type { WarmPool } from "../bootstrap/warm_pool.ts";
+import { WarmPool } from "../bootstrap/warm_pool.ts";
 
 interface Setup extends ManagerRig {
   pool: WarmPool;
@@ -311,4 +311,32 @@ Deno.test("LN-7: a warm child does not inherit this process's bootstrap mode (a 
     result.exit,
   ]);
   assertEquals(out, "unset 1 kept\n");
+});
+
+Deno.test("BS-35: warm children that die right after spawning disable the pool with one warning", async () => {
+  const warnings: string[] = [];
+  let disabled!: () => void;
+  const warned = new Promise<void>((resolve) => (disabled = resolve));
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    warnings.push(args.join(" "));
+    disabled();
+  };
+  try {
+    // `true` exits at once: every warm child dies within a second of its spawn.
+    await using pool = new WarmPool({
+      size: 2,
+      command: BootstrapCommand.fromPath("true"),
+      wantStdio: false,
+      refillDelayMs: 0,
+      maxQuickDeaths: 3,
+    });
+    await warned;
+    assert(pool.disabled !== undefined, "BS-35: the pool disabled itself");
+    assertEquals(pool.pids, [], "BS-35: nothing warm is kept");
+    await pool[Symbol.asyncDispose]();
+    assertEquals(warnings.length, 1, `BS-35: one warning: ${warnings.join(" | ")}`);
+  } finally {
+    console.warn = warn;
+  }
 });

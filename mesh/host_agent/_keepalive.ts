@@ -6,6 +6,7 @@
  * `orphaned`). An agent whose `HYPERACTOR_MESH_ORPHAN_TIMEOUT` is 0 never
  * checks.
  *
+ * ## Invariants (OW-*)
  * - **OW-3 (orphan reaping).** A proc whose lease expired is asked to stop
  *   within one check period (at most 500 ms) of the expiry, so an owner's
  *   procs are stopped within the orphan timeout plus that period (plus the
@@ -14,7 +15,7 @@
  * @module
  */
 
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import { config } from "../../config/config.ts";
 import { MESH_ORPHAN_TIMEOUT } from "../../config/attrs.ts";
 import type { KeepaliveGetState } from "../resource/protocol.ts";

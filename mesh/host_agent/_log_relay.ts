@@ -5,15 +5,15 @@
  * the proc's lines from a client instance on the host's **service proc** —
  * the proc of the host agent, so the lines and anything the host agent
  * later sends to the same owner (its proc's status, a failure event) travel
- * over the same link, in order (LO-5) — and feeds the owner's
+ * over the same link, in order (OL-5) — and feeds the owner's
  * acknowledgements back to it through one ack port.
  *
- * ## Invariants (LO-*)
- * - **LO-5 (one link).** Lines are posted by the service proc, never by the
+ * ## Invariants (OL-*)
+ * - **OL-5 (one link).** Lines are posted by the service proc, never by the
  *   child: the last line a proc printed is posted before its terminal status
  *   is published (LO-4), hence before anything the host agent sends about
  *   that status over the same service proc → owner link.
- * - **LO-6 (dead owner).** Posts never return undeliverables to the host
+ * - **OL-6 (dead owner).** Posts never return undeliverables to the host
  *   (`returnUndeliverable` off); a dead owner costs the window and queue
  *   (LO-1), one stall of the proc's pipe reader of at most 1 s (LO-1) and at
  *   most 1 s at each proc's exit (LO-3), never a blocked or crashed host.
@@ -21,7 +21,7 @@
  * @module
  */
 
-import type { ClientInstance } from "../../actor/instance.ts";
+import type { ClientInstance } from "../../actor/types.ts";
 import type { Proc } from "../../actor/proc.ts";
 import type { ProcId } from "../../actor/reference.ts";
 import {
@@ -62,10 +62,10 @@ export class HostLogRelay {
    */
   sinkFor(procId: ProcId, logClient: string): ProcLogSink {
     const cx = this.#instance();
-    const dest = { port: logClient, returnUndeliverable: false }; // LO-6
+    const dest = { port: logClient, returnUndeliverable: false }; // OL-6
     const key = procId.toString();
     const sender = new OwnerLogSender({
-      post: (batch: OwnerLogBatch) => cx.send(dest, batch), // LO-5
+      post: (batch: OwnerLogBatch) => cx.send(dest, batch), // OL-5
       hostname: hostname(),
       procId: key,
       ack: this.#ackPort!,

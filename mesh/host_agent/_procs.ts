@@ -8,13 +8,14 @@
  * a proc before it is routable. Waiters for a name not yet created are kept
  * and handed to the record when it is.
  *
- * Enforces, for `host_agent.ts`:
- * - **HO-11 (floors).** Reported statuses are raised to `Stopping` while
+ * ## Invariants (HA-*)
+ * Enforced here, promised by `host_agent.ts`:
+ * - **HA-11 (floors).** Reported statuses are raised to `Stopping` while
  *   draining and to `Stopped` after shutdown (`clampMin`).
  * @module
  */
 
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import type { PortRefData } from "../../actor/port.ts";
 import type { ProcId } from "../../actor/reference.ts";
 import type { GetRankStatus, State, WaitRankStatus } from "../resource/protocol.ts";
@@ -159,7 +160,7 @@ export class ProcTable {
    * @returns Its status, raised to the agent state's floor.
    */
   reported(rec: ProcRecord): Status {
-    return this.#state.floor(rec.status); // HO-11
+    return this.#state.floor(rec.status); // HA-11
   }
 
   /**

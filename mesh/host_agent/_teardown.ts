@@ -3,15 +3,16 @@
  * user procs (bounded concurrency), waiting until their observers saw them
  * terminal, forgetting them, and releasing the host after `ShutdownHost`.
  *
- * Enforces, for `host_agent.ts`:
- * - **HO-12 (drain keeps the host).** `DrainHost` terminates user procs
+ * ## Invariants (HA-*)
+ * Enforced here, promised by `host_agent.ts`:
+ * - **HA-12 (drain keeps the host).** `DrainHost` terminates user procs
  *   only; the host, its service proc and its socket stay usable.
- * - **HO-13 (shutdown acks after children).** `ShutdownHost` replies only
+ * - **HA-13 (shutdown acks after children).** `ShutdownHost` replies only
  *   after every child was terminated, then releases the host.
  * @module
  */
 
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import { isTerminated } from "../resource/status.ts";
 import { clampMaxInFlight, type DrainHost, type ShutdownHost } from "./protocol.ts";
 import type { HostAgentState } from "./state.ts";
@@ -33,7 +34,7 @@ export interface Teardown {
 
 /**
  * Handles `DrainHost`: a host mesh's procs only (by `hostMeshId`), or every
- * user proc (Attached→Draining→Detached); acks when done (HO-12).
+ * user proc (Attached→Draining→Detached); acks when done (HA-12).
  * @param cx The agent.
  * @param msg The request.
  * @param t The agent's parts.
@@ -61,13 +62,13 @@ export function drainHost(cx: Context, msg: DrainHost, t: Teardown): void {
       await settled(recs);
       for (const rec of recs) t.procs.forget(rec);
       t.state.endDrain();
-      reply(cx, msg.ack, null); // HO-12
+      reply(cx, msg.ack, null); // HA-12
     });
 }
 
 /**
  * Handles `ShutdownHost`: terminates every child, enters `Shutdown`, acks,
- * then releases the host in a microtask (HO-13).
+ * then releases the host in a microtask (HA-13).
  * @param cx The agent.
  * @param msg The request.
  * @param t The agent's parts.
@@ -86,7 +87,7 @@ export async function shutdownHost(cx: Context, msg: ShutdownHost, t: Teardown):
   }
   t.state.shutdown();
   for (const rec of recs) t.procs.checkWaiters(cx, rec);
-  reply(cx, msg.ack, null); // HO-13
+  reply(cx, msg.ack, null); // HA-13
   const release = t.mode.onShutdown;
   // Release without awaiting it here: disposing the host destroys this actor,
   // which waits for this handler to return. (No timer: an owner awaiting the

@@ -10,7 +10,7 @@
 import { config } from "../../config/config.ts";
 import { PROCESS_EXIT_TIMEOUT, STOP_ACTOR_TIMEOUT } from "../../config/attrs.ts";
 import { ProcId } from "../../actor/reference.ts";
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import type { Host } from "../../host/host.ts";
 import type { ProcHandle, ProcManager, WithCapabilities } from "../../host/proc_handle.ts";
 import type { BulkTerminate, SingleTerminate } from "../../host/terminate.ts";
@@ -140,7 +140,7 @@ export function localBackend(host: Host<LocalModeManager>): ProcBackend {
  */
 export function processBackend(host: Host<ProcessModeManager>): ProcBackend {
   const manager = host.manager;
-  const logs = new HostLogRelay(host.systemProc); // LO-5
+  const logs = new HostLogRelay(host.systemProc); // OL-5
   return {
     mode: "Process",
     host,

@@ -10,18 +10,11 @@
  * for a proc still being created is answered once its creation settled, so a
  * caller fencing on rank statuses never sees a proc before it is routable.
  *
- * ## Invariants (HO-*)
- * - **HO-10 (create once).** A second `CreateOrUpdate` for a known name is
+ * ## Invariants (HA-*, OW-*)
+ * - **HA-10 (create once).** A second `CreateOrUpdate` for a known name is
  *   ignored; a failed creation is recorded as `Failed(<error>)`.
- * - **HO-11 (floors).** Reported statuses are raised to `Stopping` while
- *   draining and to `Stopped` after shutdown (`clampMin`; enforced in
- *   `mesh/host_agent/_procs.ts`).
- * - **HO-12 (drain keeps the host).** `DrainHost` terminates user procs
- *   only; the host, its service proc and its socket stay usable (enforced in
- *   `mesh/host_agent/_teardown.ts`).
- * - **HO-13 (shutdown acks after children).** `ShutdownHost` replies only
- *   after every child was terminated, then releases the host (enforced in
- *   `mesh/host_agent/_teardown.ts`).
+ * - HA-11 is defined in `_procs.ts`, HA-12 and HA-13 in `_teardown.ts`, where
+ *   they are enforced.
  *
  * The proc records and status waiters live in `mesh/host_agent/_procs.ts`, the
  * orphan keepalive in `mesh/host_agent/_keepalive.ts`. A proc created with a
@@ -33,10 +26,12 @@
  *   once (in `Process` mode that proc lives in the host process,
  *   `Host.localProc`); `null` only when it cannot be booted.
  *
+ * Retired: HO-10..HO-13 (now HA-10..HA-13: `HO-` is the host layer's).
+ *
  * @module
  */
 
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import { config } from "../../config/config.ts";
 import type { Host } from "../../host/host.ts";
 import type {
@@ -173,7 +168,7 @@ export class HostAgent {
   }
 
   #create(cx: Context, msg: CreateOrUpdate<ProcSpec>): void {
-    if (this.#procs.has(msg.name)) return; // HO-10
+    if (this.#procs.has(msg.name)) return; // HA-10
     const rank = msg.rank ?? 0;
     const procs = this.#procs;
     const rec = procs.add(msg.name, rank, msg.spec);
@@ -196,7 +191,7 @@ export class HostAgent {
       if (rec.stopRequested !== undefined) this.#backend.requestStop(cx, procId, rec.stopRequested);
     }, (error) => {
       const message = error instanceof Error ? error.message : String(error);
-      procs.settle(cx, rec, Status.failed(message)); // HO-10
+      procs.settle(cx, rec, Status.failed(message)); // HA-10
     });
   }
 

@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { ChannelAddr } from "../../channel/addr.ts";
 import { Proc } from "../../actor/proc.ts";
-import type { ClientInstance } from "../../actor/instance.ts";
+import type { ClientInstance } from "../../actor/types.ts";
 import { Extent } from "../../ndslice/extent.ts";
 import { HostMesh } from "../host_mesh/host_mesh.ts";
 import type { HostRef } from "../host_mesh/host_mesh_ref.ts";
@@ -38,7 +38,7 @@ Deno.test("HostAgent: create, rank status, state, stop, drain and shutdown in Lo
   );
   assertEquals(StatusOverlay.fromJSON(overlay).runs(), [
     { start: 3, end: 4, value: Status.Running },
-  ], "HO-10: the second create is ignored");
+  ], "HA-10: the second create is ignored");
   const state = await ask<State<ProcState>>(
     cx,
     (reply) => host.agent.send(cx, "GetState", { kind: "GetState", name: "p-1", reply }),
@@ -68,7 +68,7 @@ Deno.test("HostAgent: create, rank status, state, stop, drain and shutdown in Lo
 
   await host.drain(cx);
   const drained = await info(cx, host);
-  assertEquals([drained.state, drained.procs.length], ["Detached", 0], "HO-12");
+  assertEquals([drained.state, drained.procs.length], ["Detached", 0], "HA-12");
   await hosts.shutdown(cx);
 });
 
@@ -114,4 +114,44 @@ Deno.test("HostMesh.localInProcess: spawn, proc states, stopProcMesh and the adm
   const final = await hosts.ref.stopProcMesh(cx, procs);
   assertEquals(final.values().map((s) => s.kind), ["Stopped", "Stopped", "Stopped", "Stopped"]);
   await hosts.shutdown(cx);
+});
+
+Deno.test("HA-13: ShutdownHost acks only after every child proc was terminated", async () => {
+  await using proc = await Proc.direct(ChannelAddr.any("local"), "client");
+  using cx = proc.instance("c");
+  await using hosts = await HostMesh.localInProcess({ transport: "local" });
+  const host = hosts.hosts[0];
+  host.agent.send(cx, "CreateOrUpdate", {
+    kind: "CreateOrUpdate",
+    name: "p-1",
+    rank: 0,
+    spec: { clientConfigOverride: {} },
+  });
+  const { ref: statusPort, receiver: statuses } = cx.openPort<StatusOverlayJSON>();
+  using _s = statuses;
+  host.agent.send(cx, "WaitRankStatus", {
+    kind: "WaitRankStatus",
+    name: "p-1",
+    minStatus: Status.Running,
+    reply: statusPort.port,
+  });
+  await statuses.recv({ timeoutMs: 5_000 });
+  host.agent.send(cx, "WaitRankStatus", {
+    kind: "WaitRankStatus",
+    name: "p-1",
+    minStatus: Status.Stopped,
+    reply: statusPort.port,
+  });
+  await ask<null>(
+    cx,
+    (ack) => host.agent.send(cx, "ShutdownHost", { timeoutMs: 1_000, maxInFlight: 4, ack }),
+  );
+  const seen = statuses.tryRecv();
+  assert(seen !== undefined, "HA-13: the child's terminal status was published before the ack");
+  const status = StatusOverlay.fromJSON(seen).runs()[0].value;
+  assert(["Stopped", "Failed", "Killed"].includes(status.kind), `HA-13: ${status.kind}`);
+  // The host released itself: the mesh's own teardown has nobody to ask.
+  const gone = new AbortController();
+  gone.abort(new Error("host already shut down"));
+  await hosts.shutdown(cx, { signal: gone.signal });
 });

@@ -33,7 +33,7 @@ export interface ProcSpec {
   supervisor?: SupervisorRef | null;
   /**
    * PortId text of the owner's log client port (`LogClientActor` `OwnerLog`):
-   * with log forwarding on, the proc's lines go there (LO-1..LO-6).
+   * with log forwarding on, the proc's lines go there (LO-1..LO-4, OL-5, OL-6).
    */
   logClient?: string | null;
 }

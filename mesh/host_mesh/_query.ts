@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import type { ActorRef, PortRef } from "../../actor/port.ts";
 import { config, type ConfigSnapshot } from "../../config/config.ts";
 import { MESH_ATTACH_CONFIG_TIMEOUT, MESH_GET_PROC_STATE_MAX_IDLE } from "../../config/attrs.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import type { ProcId } from "../../actor/reference.ts";
 import { config } from "../../config/config.ts";
 import {
@@ -101,7 +101,7 @@ export async function spawnProcMesh(
   const procMeshId = instanceId(name);
   const label = displayLabel(procMeshId);
   const clientConfigOverride = config.propagatableSnapshot();
-  // LO-7: with log forwarding on, the procs' lines go to this owner.
+  // OL-7: with log forwarding on, the procs' lines go to this owner.
   const logClient = config.get(MESH_ENABLE_LOG_FORWARDING) ? ownerLogPort(cx) : null;
   // SV-20: the caller owns the mesh; its procs' unrequested exits come here.
   const supervisor = MeshSupervisor.forOwner(cx, procMeshId, region.numRanks);

@@ -5,7 +5,7 @@
  * and then shuts each down; `stop` only drains, so the same addresses can be
  * attached again. `await using` a host mesh shuts it down on scope exit.
  *
- * ## Host-mesh invariants (HM-*)
+ * ## Invariants (HM-*)
  * - **HM-1 (attach-config-complete).** If `attach()` resolves, every
  *   attached host installed the client's propagatable config snapshot.
  * - **HM-2 (attach-config-fails-closed).** If the config push fails on any
@@ -16,7 +16,7 @@
  * - **HM-4 (host-scoped-error-reporting).** `ConfigPushError.failures`
  *   names each failing host.
  *
- * ## Invariants (MS-*)
+ * ## Invariants (MS-*, OW-*)
  * - **MS-42 (two-phase shutdown).** `shutdown` drains every host before
  *   shutting any down, and resolves after the hosts acknowledged, the
  *   in-process hosts were released and the host processes it started exited.
@@ -25,7 +25,7 @@
  *   parent-death guard (BS-3) in `Host` mode; its procs carry theirs against
  *   the host. SIGKILL of the owner ends every host and proc process within
  *   the guards' latency (kernel-immediate with FFI); their socket
- *   directories are swept by the next manager that starts (OW-5).
+ *   directories are swept by the next manager that starts (BS-38).
  * - **OW-9 (one spawn path).** `HostMesh.process` starts and stops its host
  *   processes through a `NativeProcLauncher` like any proc: each leads its
  *   own process group (LN-3), is recorded for the exit safety net (LN-6) and
@@ -44,7 +44,7 @@
  */
 
 import type { ChannelAddr, Transport } from "../../channel/addr.ts";
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import { Proc } from "../../actor/proc.ts";
 import { closeProcMeshes } from "../supervision/registry.ts";
 import { clientBindAddr } from "../../actor/context.ts";

@@ -24,7 +24,7 @@
 import { ChannelAddr } from "../../channel/addr.ts";
 import { ActorRef } from "../../actor/port.ts";
 import { ActorId, ProcId } from "../../actor/reference.ts";
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import { config } from "../../config/config.ts";
 import { MESH_TERMINATE_CONCURRENCY, MESH_TERMINATE_TIMEOUT } from "../../config/attrs.ts";
 import type { BootstrapCommand } from "../../launcher/command.ts";

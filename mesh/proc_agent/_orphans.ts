@@ -3,7 +3,8 @@
  * arms a `SelfCheck` self message; each check stops the created actors whose
  * keepalive expiry passed and re-arms while keepalives remain live.
  *
- * Enforces, for `proc_agent.ts`:
+ * ## Invariants (PA-*)
+ * Enforced here, promised by `proc_agent.ts`:
  * - **PA-4 (orphans).** With `HYPERACTOR_MESH_ORPHAN_TIMEOUT` > 0, every
  *   period the agent stops (reason `orphaned`) each created, not yet stopped
  *   actor whose keepalive expiry is in the past; 0 disables the check. The
@@ -13,7 +14,7 @@
 
 import { config } from "../../config/config.ts";
 import { STOP_ACTOR_TIMEOUT } from "../../config/attrs.ts";
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import type { ActorRecord } from "./_core.ts";
 
 /** The self-check timer of one proc agent. */

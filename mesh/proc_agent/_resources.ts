@@ -3,7 +3,8 @@
  * asked to create (`CreateOrUpdate<ActorSpec>`), the supervision events
  * recorded per actor, and the statuses and states reported from them.
  *
- * Enforces, for `proc_agent.ts`:
+ * ## Invariants (PA-*)
+ * Enforced here, promised by `proc_agent.ts`:
  * - **PA-1 (idempotent create).** A second `CreateOrUpdate` for a known name
  *   is ignored, whatever its spec or rank.
  * - **PA-2 (no spawn after supervision errors).** Once any actor of the proc

@@ -5,7 +5,7 @@
  */
 
 import { ChannelAddr } from "../../channel/addr.ts";
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import type { PortRefData } from "../../actor/port.ts";
 import { Proc } from "../../actor/proc.ts";
 import { registerActorType } from "../../actor/registry.ts";

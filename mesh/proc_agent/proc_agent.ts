@@ -29,30 +29,12 @@
  * actors only.
  *
  * ## Invariants (PA-*)
- * - **PA-1 (idempotent create).** A second `CreateOrUpdate` for a known name
- *   is ignored, whatever its spec or rank (enforced in
- *   `mesh/proc_agent/_resources.ts`).
- * - **PA-2 (no spawn after supervision errors).** Once any actor of the proc
- *   produced an error supervision event, a new `CreateOrUpdate` spawns
- *   nothing and records `Failed("Cannot spawn new actors on mesh with
- *   supervision events")`. A spawn that throws (unknown type, bad params,
- *   duplicate name) is recorded as `Failed(message)`; the agent never fails
- *   because of a create (enforced in `mesh/proc_agent/_resources.ts`).
+ * - PA-1, PA-2, PA-5 and PA-6 are defined in `_resources.ts`, PA-4 in
+ *   `_orphans.ts`, where they are enforced.
  * - **PA-3 (StopAll).** `StopAll` never replies: it stops every actor but the
  *   agent within `HYPERACTOR_STOP_ACTOR_TIMEOUT` (then aborts the rest) and
  *   calls `onStopAll(code)` exactly once per StopAll — 0 when every actor
  *   stopped, 1 when some had to be aborted or the destroy failed.
- * - **PA-4 (orphans).** With `HYPERACTOR_MESH_ORPHAN_TIMEOUT` > 0, every
- *   period the agent stops (reason `orphaned`) each created, not yet stopped
- *   actor whose keepalive expiry is in the past; 0 disables the check. The
- *   check's timer dies with the agent (enforced in `mesh/proc_agent/_orphans.ts`).
- * - **PA-5 (rank overlays).** `GetRankStatus` replies with exactly one run
- *   `[createRank, createRank+1)` for a known name and an empty overlay for an
- *   unknown one; reply failures never fail the agent (overlays built in
- *   `mesh/proc_agent/_resources.ts`).
- * - **PA-6 (stop once).** `Stop` stops a created actor at most once; a failed
- *   spawn counts as stopped; unknown names are ignored (enforced in
- *   `mesh/proc_agent/_resources.ts`).
  * - **PA-7 (live introspection).** An `Introspect` of the proc lists every
  *   actor live at that moment (including ones spawned directly on the proc),
  *   the retained stopped ones, and `isPoisoned ⇔ failedActorCount > 0`.
@@ -62,8 +44,8 @@
 
 import { config } from "../../config/config.ts";
 import { MESH_ORPHAN_TIMEOUT, STOP_ACTOR_TIMEOUT } from "../../config/attrs.ts";
-import type { Context } from "../../actor/instance.ts";
-import type { ActorHandle } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
+import type { ActorHandle } from "../../actor/types.ts";
 import type { MessageEnvelope } from "../../actor/envelope.ts";
 import { PortRef } from "../../actor/port.ts";
 import type { Proc } from "../../actor/proc.ts";

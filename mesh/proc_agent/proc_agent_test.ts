@@ -2,7 +2,7 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { config } from "../../config/config.ts";
 import { MESH_ORPHAN_TIMEOUT, STOP_ACTOR_TIMEOUT } from "../../config/attrs.ts";
 import { Proc } from "../../actor/proc.ts";
-import type { ClientInstance } from "../../actor/instance.ts";
+import type { ClientInstance } from "../../actor/types.ts";
 import { ActorRef } from "../../actor/port.ts";
 import { ProcAgent } from "./proc_agent.ts";
 import { SUPERVISION_REFUSAL } from "./_resources.ts";

@@ -33,7 +33,7 @@
 
 import type { ActorSupervisionEvent } from "../../actor/supervision.ts";
 import type { SupervisorRef } from "../supervision/mesh_supervisor.ts";
-import type { ClientInstance } from "../../actor/instance.ts";
+import type { ClientInstance } from "../../actor/types.ts";
 import type { Proc } from "../../actor/proc.ts";
 
 /** Actor name of the v1 proc agent. */

@@ -33,9 +33,10 @@
  */
 
 import { ReconfigurableMailboxSender } from "../../actor/transport/reconfigurable_sender.ts";
-import { Proc, type ProcOptions } from "../../actor/proc.ts";
+import { Proc } from "../../actor/proc.ts";
+import type { ProcOptions } from "../../actor/types.ts";
 import type { ProcId } from "../../actor/reference.ts";
-import type { ActorHandle } from "../../actor/instance.ts";
+import type { ActorHandle } from "../../actor/types.ts";
 import { PROC_AGENT_V0_ACTOR_NAME } from "./protocol.ts";
 import { ProcAgent, type ProcAgentOptions } from "./proc_agent.ts";
 

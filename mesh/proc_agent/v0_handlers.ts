@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import type { Proc } from "../../actor/proc.ts";
 import type { ReconfigurableMailboxSender } from "../../actor/transport/reconfigurable_sender.ts";
 import { DialMailboxRouter } from "../../actor/transport/dial_router.ts";

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { ChannelAddr } from "../../channel/addr.ts";
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import { ActorRef } from "../../actor/port.ts";
 import { ProcId } from "../../actor/reference.ts";
 import type { ActorSupervisionEvent } from "../../actor/supervision.ts";

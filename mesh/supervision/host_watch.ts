@@ -38,9 +38,9 @@
  */
 
 import { ChannelAddr } from "../../channel/addr.ts";
-import type { Context } from "../../actor/instance.ts";
-import type { ClientInstance } from "../../actor/instance.ts";
-import type { Proc } from "../../actor/proc.ts";
+import type { Context } from "../../actor/types.ts";
+import type { ClientInstance } from "../../actor/types.ts";
+import { Proc } from "../../actor/proc.ts";
 import { ProcId } from "../../actor/reference.ts";
 import { ActorRef, type PortRef } from "../../actor/port.ts";
 import type { PortReceiver } from "../../actor/mailbox.ts";
@@ -137,15 +137,16 @@ export class HostWatch implements AsyncDisposable {
    * @returns The watch, or `undefined` when the proc is already disposed.
    */
   static of(cx: Context): HostWatch | undefined {
-    const existing = byProc.get(cx.proc);
+    const proc = Proc.of(cx);
+    const existing = byProc.get(proc);
     if (existing !== undefined && !existing.#closed) return existing;
     let watch: HostWatch;
     try {
-      watch = new HostWatch(cx.proc);
+      watch = new HostWatch(proc);
     } catch {
       return undefined; // a destroyed proc has nothing to watch for
     }
-    byProc.set(cx.proc, watch);
+    byProc.set(proc, watch);
     return watch;
   }
 
@@ -240,7 +241,7 @@ export class HostWatch implements AsyncDisposable {
     this.#drop(beat);
     markHostLost(beat.addr, reason);
     // A later attach to a new host at the same address must dial afresh.
-    const forwarder = (proc ?? this.#cx.proc).forwarder;
+    const forwarder = (proc ?? Proc.of(this.#cx)).forwarder;
     if (forwarder instanceof DialMailboxRouter) forwarder.evict(beat.addr);
   }
 

@@ -33,8 +33,8 @@
  * @module
  */
 
-import type { Context } from "../../actor/instance.ts";
-import type { Proc } from "../../actor/proc.ts";
+import type { Context } from "../../actor/types.ts";
+import { Proc } from "../../actor/proc.ts";
 import type { PortReceiver } from "../../actor/mailbox.ts";
 import { config } from "../../config/config.ts";
 import { MESH_ORPHAN_TIMEOUT } from "../../config/attrs.ts";
@@ -120,12 +120,13 @@ export class OwnerKeepalive implements Disposable {
     if (!(periodMs > 0)) throw new RangeError(`Invalid keepalive periodMs: ${periodMs}`);
     const keepalive = new OwnerKeepalive(cx, mesh, leaseMs, periodMs);
     byMesh.set(mesh, keepalive);
-    let owned = byProc.get(cx.proc);
+    const proc = Proc.of(cx);
+    let owned = byProc.get(proc);
     if (owned === undefined) {
       const set = new Set<OwnerKeepalive>();
       owned = set;
-      byProc.set(cx.proc, set);
-      cx.proc.addDisposer(() => { // OW-2: dies with the owner's proc
+      byProc.set(proc, set);
+      proc.addDisposer(() => { // OW-2: dies with the owner's proc
         for (const k of [...set]) k.stop();
         return Promise.resolve();
       });
@@ -174,7 +175,7 @@ export class OwnerKeepalive implements Disposable {
     clearInterval(this.#timer);
     this.#receiver.close("keepalive stopped");
     if (byMesh.get(this.#mesh) === this) byMesh.delete(this.#mesh);
-    byProc.get(this.#cx.proc)?.delete(this);
+    byProc.get(Proc.of(this.#cx))?.delete(this);
   }
 
   /** Stops renewing. */

@@ -30,10 +30,13 @@
  *   mesh on it) as handling it, and otherwise hands it to the process-wide
  *   hook (SV-10).
  *
+ * Retired: SV-30..SV-37 (labels of end-to-end test scenarios, never
+ * defined; those tests now name the invariants they exercise).
+ *
  * @module
  */
 
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import { MESH_FAILURE_TYPE } from "../../actor/supervision.ts";
 import { failureKey, isMeshFailure, type MeshFailure } from "./failure.ts";
 import { FailureStream, type FailureSubscribeOptions } from "./failure_stream.ts";

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import { ActorRef } from "../../actor/port.ts";
 import { Proc } from "../../actor/proc.ts";
 import { ActorId } from "../../actor/reference.ts";

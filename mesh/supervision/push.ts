@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { Context } from "../../actor/instance.ts";
+import type { Context } from "../../actor/types.ts";
 import type { ActorSupervisionEvent } from "../../actor/supervision.ts";
 import type { ProcStatus } from "../../bootstrap/proc_status.ts";
 import { Status } from "../resource/status.ts";
