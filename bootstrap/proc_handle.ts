@@ -314,7 +314,7 @@ export class BootstrapProcHandle implements ProcHandle<ProcExitStatus, Actor> {
     this.#cell.markStopping(); // may race with the exit; fine
     if (this.#launcher !== undefined) {
       try {
-        await this.#launcher.terminate(this.procId.toString(), timeoutMs);
+        await this.#launcher.terminate(this.procId.toString(), { graceMs: timeoutMs });
       } catch (error) {
         throw TerminateError.io<ProcExitStatus>(
           new Error(`launcher termination failed: ${describe(error)}`, { cause: error }),
@@ -353,7 +353,7 @@ export class BootstrapProcHandle implements ProcHandle<ProcExitStatus, Actor> {
     if (this.#launcher !== undefined) {
       const id = this.procId.toString();
       try {
-        await this.#launcher.terminate(id, timeoutMs);
+        await this.#launcher.terminate(id, { graceMs: timeoutMs });
       } catch (error) {
         console.warn(`hypermesh: terminating ${id} failed, killing:`, error);
         await this.#launcher.kill(id).catch(() => {});

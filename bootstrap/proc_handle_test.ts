@@ -6,6 +6,7 @@ import type { LaunchOptions, LaunchResult, ProcLauncher } from "../launcher/type
 import { ReadyError, TerminateError, WaitError } from "../host/proc_handle.ts";
 import { BootstrapProcHandle } from "./proc_handle.ts";
 import type { ProcStatus } from "./proc_status.ts";
+import type { StopOptions } from "../launcher/stop.ts";
 
 const quiet = { onIllegal: () => {} };
 
@@ -22,8 +23,8 @@ class RecordingLauncher implements ProcLauncher {
   launch(_procId: string, _options: LaunchOptions): Promise<LaunchResult> {
     throw new Error("RecordingLauncher.launch should not be called");
   }
-  terminate(procId: string, timeoutMs: number): Promise<void> {
-    this.calls.push(`terminate ${procId} ${timeoutMs}`);
+  terminate(procId: string, options: StopOptions = {}): Promise<void> {
+    this.calls.push(`terminate ${procId} ${options.graceMs}`);
     this.onTerminate();
     return Promise.resolve();
   }

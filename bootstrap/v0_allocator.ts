@@ -395,7 +395,7 @@ export class ProcessAlloc implements AsyncDisposable, AsyncIterable<AllocProcSta
       if (r.exit === undefined) r.tx?.post({ StopAndExit: code }); // BS-23
       if (await settlesWithinLight(r.done!, graceMs)) return;
       try {
-        await this.#launcher.terminate(r.procId.key, graceMs); // SIGTERM, then SIGKILL
+        await this.#launcher.terminate(r.procId.key, { graceMs }); // SIGTERM, then SIGKILL
       } catch (error) {
         console.warn(`hypermesh: cannot terminate v0 rank ${r.rank}:`, error);
       }

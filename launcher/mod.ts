@@ -79,7 +79,7 @@ export {
   type WrapCommandOptions,
   type WrappedCommand,
 } from "./proc_bind.ts";
-export { stopChild, type StopOptions, type StopResult } from "./stop.ts";
+export { stopChild, type StopChildOptions, type StopOptions, type StopResult } from "./stop.ts";
 export { exitResultOf, NativeProcLauncher, type NativeProcLauncherOptions } from "./native.ts";
 export {
   BOOTSTRAP_MODE_ENV,

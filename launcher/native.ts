@@ -16,6 +16,8 @@
 
 import { hasNumaNodes as hasNuma, wrapCommand } from "./proc_bind.ts";
 import { stopChild } from "./stop.ts";
+import { raceAbort } from "../internal/abort.ts";
+import { checkGrace, DEFAULT_GRACE_MS, type StopOptions } from "../internal/stop_options.ts";
 import { killGroup, recordGroup, watchExit } from "./_groups.ts";
 import { groupLeaderCommand } from "./_group_spawn.ts";
 import {
@@ -82,7 +84,7 @@ export interface NativeProcLauncherOptions {
  *   wantStdio: false,
  *   tailLines: 0,
  * });
- * await launcher.terminate("unix:@a,worker", 2_000);
+ * await launcher.terminate("unix:@a,worker", { graceMs: 2_000 });
  * console.log((await result.exit).kind); // { kind: "Signaled", signal: 15, coreDumped: false }
  * ```
  */
@@ -291,33 +293,30 @@ export class NativeProcLauncher implements ProcLauncher {
 
   /**
    * SIGTERM the process group of `procId`, SIGKILL it if still running after
-   * `timeoutMs`, and wait for the exit. Unknown or exited ids succeed.
+   * `graceMs`, and wait for the exit. Unknown or exited ids succeed.
    * @param procId proc id text.
-   * @param timeoutMs grace before SIGKILL.
+   * @param options `graceMs` before SIGKILL (default 5000); aborting `signal`
+   * SIGKILLs at once and rejects with its reason.
    * @throws {ProcLauncherError} `Terminate` when signalling fails other than ESRCH.
-   * @throws {RangeError} for a negative timeout.
+   * @throws {RangeError} for a negative grace.
    * @tags allow-run
    */
-  async terminate(procId: string, timeoutMs: number): Promise<void> {
-    if (!(timeoutMs >= 0)) {
-      throw new RangeError(`Cannot terminate proc ${procId}: invalid timeoutMs ${timeoutMs}`);
-    }
+  async terminate(procId: string, options: StopOptions = {}): Promise<void> {
+    const { graceMs = DEFAULT_GRACE_MS, signal } = options;
+    checkGrace(`terminate proc ${procId}`, graceMs);
+    signal?.throwIfAborted();
     const entry = this.#table.get(procId);
     if (entry === undefined) return; // LN-8
-    try {
-      // LN-1, LN-2 (inside stopChild); LN-3: the whole group is signalled.
-      await stopChild(entry.child, { graceMs: timeoutMs, processGroup: true });
-    } catch (error) {
-      throw new ProcLauncherError(
-        "Terminate",
-        `Cannot terminate proc ${procId}: ${(error as Error).message}`,
-        {
-          procId,
-          cause: error,
-        },
-      );
-    }
-    await entry.exit;
+    // LN-1, LN-2 (inside stopChild); LN-3: the whole group is signalled.
+    const stopping = stopChild(entry.child, { graceMs, processGroup: true, signal })
+      .then(() => entry.exit, (error) => {
+        throw new ProcLauncherError(
+          "Terminate",
+          `Cannot terminate proc ${procId}: ${(error as Error).message}`,
+          { procId, cause: error },
+        );
+      });
+    await raceAbort(stopping, signal);
   }
 
   /**
