@@ -32,3 +32,4 @@ export * from "./reference.ts";
 export * from "./envelope.ts";
 export * from "./_core_mod.ts";
 export * from "./_transport_mod.ts";
+export type { StopOptions } from "../internal/stop_options.ts";

@@ -16,7 +16,7 @@
  *   terminated actor with `Mailbox("mailbox owner … is stopped|failed")`.
  * - **MB-32 (unique roots).** A root name is used at most once per proc
  *   lifetime (actors and client instances alike).
- * - **MB-33 (bounded destroy).** `destroyAndWait(t)` settles after about
+ * - **MB-33 (bounded destroy).** `destroyAndWait({ graceMs: t })` settles after about
  *   `t` (twice, when a coordinator must also be stopped) plus the bounded
  *   forwarder flush, whatever the actors do: an actor whose handler never
  *   returns is aborted (status `Failed("aborted")`) and reported as such
@@ -57,6 +57,8 @@ import { destroyActors } from "./_proc_destroy.ts";
 import { RootSupervision } from "./_root_supervision.ts";
 import { TerminatedSnapshots } from "./_terminated_snapshots.ts";
 import { serveDirect } from "./_proc_direct.ts";
+import { raceAbort } from "../internal/abort.ts";
+import type { StopOptions } from "../internal/stop_options.ts";
 
 /** What a proc does with a failed root actor when no coordinator is set. */
 export type UnhandledSupervisionPolicy = "exit" | "log";
@@ -71,12 +73,16 @@ export interface ProcOptions {
   onUnhandledSupervisionEvent?: UnhandledSupervisionPolicy;
 }
 
-/** Options of {@linkcode Proc.destroyAndWait}. */
-export interface DestroyOptions {
+/**
+ * Options of {@linkcode Proc.destroyAndWait}: the shared
+ * {@linkcode StopOptions} — `graceMs` each group of actors gets to stop
+ * (default `HYPERACTOR_STOP_ACTOR_TIMEOUT`; 0 aborts at once), `reason` given
+ * to every actor (default `"proc destroyed"`), `signal` (aborting aborts what
+ * is left at once and rejects with its reason) — plus the caller.
+ */
+export interface DestroyOptions extends StopOptions {
   /** The calling actor, if any: not waited on, stopped last. */
   cx?: Context;
-  /** Reason given to every actor (default `"proc destroyed"`). */
-  reason?: string;
   /**
    * Keep the calling actor alive (the ProcAgent's StopAll); otherwise it is
    * aborted at the end.
@@ -444,29 +450,35 @@ export class Proc implements MailboxSender, AsyncDisposable {
   /**
    * Stops every actor (Monarch's `destroy_and_wait`, reference §4.4):
    * `DrainAndStop` to every root except the supervision coordinator and the
-   * caller; wait up to `timeoutMs`; abort what is left; then the
+   * caller; wait up to `graceMs`; abort what is left; then the
    * coordinator the same way; then flush the forwarder (bounded by
    * `FORWARDER_FLUSH_TIMEOUT`); finally abort the caller unless
    * `exceptCurrent`. Client instances are left alone (disposing the proc
-   * stops them). `timeoutMs = 0` aborts at once (MB-33).
-   * @param timeoutMs How long actors get to stop.
-   * @param options Caller, reason, exceptCurrent.
+   * stops them). `graceMs: 0` aborts at once (MB-33).
+   * @param options `graceMs` (default `HYPERACTOR_STOP_ACTOR_TIMEOUT`),
+   * `reason`, `signal`, caller, exceptCurrent.
    * @returns Which roots stopped and which actors were aborted.
+   * @throws {RangeError} When `graceMs` is negative or not finite.
+   * @throws {unknown} `signal.reason` when the signal aborts (what is left is
+   * aborted at once).
    */
-  async destroyAndWait(timeoutMs: number, options: DestroyOptions = {}): Promise<DestroyResult> {
-    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
-      throw new RangeError(`Invalid timeoutMs: ${timeoutMs}`);
+  async destroyAndWait(options: DestroyOptions = {}): Promise<DestroyResult> {
+    const graceMs = options.graceMs ?? config.get(STOP_ACTOR_TIMEOUT);
+    if (!Number.isFinite(graceMs) || graceMs < 0) {
+      throw new RangeError(`Cannot destroy proc ${this.procId.key}: invalid graceMs ${graceMs}`);
     }
+    options.signal?.throwIfAborted();
     const coordinator = this.#supervision.coordinator;
-    return await destroyActors(
+    const destroying = destroyActors(
       {
         live: this.#live,
         coordinatorKey: coordinator ? actorKeyOf(coordinator.port) : undefined,
         flush: () => this.flush(),
       },
-      timeoutMs,
+      graceMs,
       options,
     );
+    return await raceAbort(destroying, options.signal);
   }
 
   #onTerminated(cell: InstanceCell, event: ActorSupervisionEvent | undefined): void {
@@ -487,7 +499,7 @@ export class Proc implements MailboxSender, AsyncDisposable {
    */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#destroyed) return;
-    await this.destroyAndWait(config.get(STOP_ACTOR_TIMEOUT), { reason: "proc disposed" });
+    await this.destroyAndWait({ reason: "proc disposed" });
     this.#destroyed = true;
     for (const cell of [...this.#live.values()]) cell.finishClient("proc disposed");
     this.unhandledSupervisionEvents.close();

@@ -108,7 +108,7 @@ async function round(
     out.exitFloor.push((await exited) - t0);
   }
   await procFailures.return!();
-  await hosts.ref.stopProcMesh(cx, procs, "bench round done");
+  await hosts.ref.stopProcMesh(cx, procs, { reason: "bench round done" });
 }
 
 /**

@@ -163,3 +163,4 @@ export {
   type V0StopOptions,
 } from "./v0_allocator.ts";
 export type { WarmPool, WarmPoolStats } from "./_warm_pool.ts";
+export type { StopOptions } from "../internal/stop_options.ts";

@@ -64,3 +64,4 @@ export * from "./local_proc_manager.ts";
 export * from "./process_proc_manager.ts";
 export * from "./boot_proc.ts";
 export * from "./testing.ts";
+export type { StopOptions } from "../internal/stop_options.ts";

@@ -23,6 +23,7 @@ import type { ProcId } from "../actor/reference.ts";
 import type { Actor } from "../actor/actor.ts";
 import { ActorRef } from "../actor/port.ts";
 import type { Context } from "../actor/instance.ts";
+import type { StopOptions } from "../internal/stop_options.ts";
 import { HostError } from "./errors.ts";
 import { type ProcHandle, type ProcManager, TerminateError } from "./proc_handle.ts";
 import {
@@ -105,12 +106,11 @@ export class ProcessHandle<A extends Actor = Actor> implements ProcHandle<void, 
   /**
    * Always rejects: this toy manager cannot signal procs.
    * @param _cx Unused.
-   * @param _timeoutMs Unused.
-   * @param _reason Unused.
+   * @param _options Unused.
    * @returns Never resolves.
    * @throws {TerminateError} Always `Unsupported`.
    */
-  terminate(_cx: Context, _timeoutMs: number, _reason?: string): Promise<void> {
+  terminate(_cx: Context, _options?: StopOptions): Promise<void> {
     return Promise.reject(TerminateError.unsupported());
   }
 

@@ -45,3 +45,50 @@ export function checkGrace(action: string, graceMs: number): number {
   }
   return graceMs;
 }
+
+/**
+ * Lets `signal` force a stop in flight: when it aborts (or already has),
+ * `force()` is called once (its errors are swallowed: the stop in flight
+ * reports the outcome to whoever else awaits it) and the returned promise
+ * rejects with `signal.reason` at once; otherwise it settles as `stopping`.
+ * The listener is removed on every exit path; a later rejection of
+ * `stopping` is handled.
+ * @param stopping The polite stop, already started.
+ * @param force Escalates it (kill, abort what is left).
+ * @param signal Optional cancellation.
+ * @returns `stopping`'s value.
+ */
+export function forceOnAbort<T>(
+  stopping: Promise<T>,
+  force: () => unknown,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  if (signal === undefined) return stopping;
+  const escalate = () => {
+    try {
+      Promise.resolve(force()).catch(() => {});
+    } catch { /* reported by the stop in flight */ }
+  };
+  if (signal.aborted) {
+    stopping.catch(() => {});
+    escalate();
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      escalate();
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    stopping.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}

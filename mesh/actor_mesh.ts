@@ -39,7 +39,7 @@ import { formatStatus, isTerminated, isTerminating, Status } from "./resource/st
 import type { StatusMesh } from "./resource/value_mesh.ts";
 import type { ActorState } from "./proc_agent/protocol.ts";
 import { fenceRankStatuses } from "./_mesh_fence.ts";
-import type { ProcMesh } from "./proc_mesh.ts";
+import type { MeshStopOptions, ProcMesh } from "./proc_mesh.ts";
 import { createEnvelope } from "../actor/envelope.ts";
 import { MESH_CAST_HEADER } from "../actor/supervision.ts";
 import type { MeshFailure } from "./supervision/failure.ts";
@@ -262,18 +262,16 @@ export class ActorMesh<A extends Actor = Actor> {
    * Stops every actor: `Stop` then `GetRankStatus` to each agent, fenced
    * until every rank reported (MS-31).
    * @param cx The caller.
-   * @param reason Why.
-   * @param options Idle bound and cancellation.
+   * @param options `reason` (default `"stopped"`), idle bound (default
+   * `HYPERACTOR_MESH_GET_ACTOR_STATE_MAX_IDLE`), `signal` (aborting ends the
+   * wait and rejects with its reason).
    * @returns The final statuses (all terminated).
    * @throws {ActorMeshStopError} When a rank is not terminated or stayed silent.
    * @throws {HostLostError} After stopping the other ranks, when a rank's
    * host is lost (HW-4).
    */
-  async stop(
-    cx: Context,
-    reason = "stopped",
-    options: { maxIdleMs?: number; signal?: AbortSignal } = {},
-  ): Promise<StatusMesh> {
+  async stop(cx: Context, options: MeshStopOptions = {}): Promise<StatusMesh> {
+    const reason = options.reason ?? "stopped";
     const agents = this.procMesh.agents();
     const { statuses, error, lost } = await fenceRankStatuses(cx, this.region, (reply, rank) => {
       if (this.#answerLatched(cx, reply, rank, true)) return; // SV-22: its proc is gone

@@ -110,3 +110,4 @@ export {
   lostHosts,
 } from "./supervision/host_lost.ts";
 export { HostWatch, type HostWatchOptions } from "./supervision/host_watch.ts";
+export type { StopOptions } from "../internal/stop_options.ts";

@@ -41,6 +41,7 @@ import type { FailureSubscribeOptions } from "./supervision/failure_stream.ts";
 import { MeshSupervisor } from "./supervision/mesh_supervisor.ts";
 import type { StatusMesh } from "./resource/value_mesh.ts";
 import { stopProcMesh } from "./host_mesh/_spawn.ts";
+import type { StopOptions } from "../internal/stop_options.ts";
 import { OwnerKeepalive } from "./supervision/keepalive.ts";
 import {
   assertHostsAlive,
@@ -48,6 +49,18 @@ import {
   hostLostError,
   raceHostLost,
 } from "./supervision/host_lost.ts";
+
+/**
+ * Options of `ProcMesh.stop`, `ActorMesh.stop` and
+ * `HostMeshRef.stopProcMesh`: the shared `StopOptions`' `reason`
+ * (default `"stopped"`) and `signal` (aborting ends the fence and rejects
+ * with its reason), plus the idle bound of the fence. The grace of each
+ * proc's stop is the host's (`HYPERACTOR_PROCESS_EXIT_TIMEOUT`).
+ */
+export interface MeshStopOptions extends Pick<StopOptions, "reason" | "signal"> {
+  /** Longest silence of the fence, ms (each method documents its default). */
+  maxIdleMs?: number;
+}
 
 /** One rank of a proc mesh. */
 export interface ProcRank {
@@ -338,18 +351,15 @@ export class ProcMesh {
    * + `WaitRankStatus(Stopped)`, as `HostMeshRef.stopProcMesh`) and ends the
    * owner's keepalive of it (OW-2).
    * @param cx The caller.
-   * @param reason Why.
-   * @param options Idle bound (default `HYPERACTOR_MESH_PROC_STOP_MAX_IDLE`), cancellation.
+   * @param options `reason` (default `"stopped"`), idle bound (default
+   * `HYPERACTOR_MESH_PROC_STOP_MAX_IDLE`), `signal` (aborting ends the wait
+   * and rejects with its reason).
    * @returns Final statuses, all terminated.
    * @throws {import("./host_mesh/errors.ts").ProcMeshStopError} Otherwise.
    */
-  stop(
-    cx: Context,
-    reason = "stopped",
-    options: { maxIdleMs?: number; signal?: AbortSignal } = {},
-  ): Promise<StatusMesh> {
+  stop(cx: Context, options: MeshStopOptions = {}): Promise<StatusMesh> {
     OwnerKeepalive.stopFor(this); // OW-2
-    return stopProcMesh(cx, this, reason, options);
+    return stopProcMesh(cx, this, options);
   }
 
   /**

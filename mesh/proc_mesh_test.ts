@@ -50,7 +50,7 @@ Deno.test("MS-30: ActorMesh cast reaches every actor across 4 procs; replies com
   const procStates = await net.mesh.states(cx);
   assertEquals(procStates.map((s) => s.status.kind), Array(4).fill("Running"));
 
-  const stopped = await actors.stop(cx, "test over");
+  const stopped = await actors.stop(cx, { reason: "test over" });
   assertEquals(stopped.values().map((s) => s.kind), Array(4).fill("Stopped"));
   for (const p of net.procs) {
     assertEquals(await terminalStatus(p, `${p.procId.key},echo[0]`), {

@@ -33,7 +33,7 @@ Deno.test("BS: graceful terminate of a bootstrap child → Stopped(0) or Killed(
     const kinds = statusKinds(handle);
     await ready(handle);
     assert(handle.agentRef()?.toString().endsWith(",graceful-0,proc_agent[0]"));
-    const status = await handle.terminate(cx, 2_000, "test terminate");
+    const status = await handle.terminate(cx, { graceMs: 2_000, reason: "test terminate" });
     assert(
       (status.kind === "Stopped" && status.exitCode === 0) ||
         (status.kind === "Killed" && status.signal === 15),
@@ -58,7 +58,7 @@ Deno.test("BS-37: a cold proc's whole life (callback, StopAll, exit) never uses 
       clientConfigOverride: { [attrs.MESH_TAIL_LOG_LINES.key]: 50 },
     });
     await ready(handle);
-    const status = await handle.terminate(cx, 5_000, "test terminate");
+    const status = await handle.terminate(cx, { graceMs: 5_000, reason: "test terminate" });
     assertEquals(status.kind === "Stopped" && status.exitCode, 0, JSON.stringify(status));
     const lines = status.kind === "Stopped" ? status.stderrTail : [];
     assertEquals(lines.filter((l) => l.startsWith("timer-trap:")), [], "BS-37");
@@ -108,7 +108,7 @@ Deno.test("LN-1, LN-2: a child that ignores SIGTERM is SIGKILLed after the grace
       bootstrapCommand: fixtureCommand("bootstrap_ignore_sigterm.ts"),
     });
     await new Promise((resolve) => setTimeout(resolve, 300)); // let it install its handler
-    const status = await handle.terminate(cx, 300, "test");
+    const status = await handle.terminate(cx, { graceMs: 300, reason: "test" });
     assertEquals(status, { kind: "Killed", signal: 9, coreDumped: false });
   });
 });
@@ -185,7 +185,7 @@ Deno.test("BS-11: 100 spawn/terminate cycles leave no process, socket file or de
     // Warm up (module cache, lazily created resources) before counting descriptors.
     const warm = await spawn("cycle-warm");
     await ready(warm);
-    await manager.terminateProc(cx, warm.procId, 2_000, "warm-up");
+    await manager.terminateProc(cx, warm.procId, { graceMs: 2_000, reason: "warm-up" });
     const before = await fds();
     const pids: number[] = [];
     const cycles = 100;
@@ -195,7 +195,7 @@ Deno.test("BS-11: 100 spawn/terminate cycles leave no process, socket file or de
         const handle = await spawn(`cycle-${i}`);
         pids.push(handle.pid!);
         await ready(handle);
-        const st = await handle.terminate(cx, 2_000, "cycle");
+        const st = await handle.terminate(cx, { graceMs: 2_000, reason: "cycle" });
         assertEquals(st.kind, "Stopped", JSON.stringify(st));
         (cx.proc.forwarder as DialMailboxRouter).unbind(handle.procId);
       }
@@ -216,7 +216,11 @@ Deno.test("BS-10: terminateAll() stops every child under a concurrency cap; an e
     const handles = await Promise.all([spawn("all-0"), spawn("all-1"), spawn("all-2")]);
     await Promise.all(handles.map(ready));
     await handles[2].kill();
-    const summary = await manager.terminateAll(cx, 2_000, 2, "test");
+    const summary = await manager.terminateAll(cx, {
+      graceMs: 2_000,
+      maxInFlight: 2,
+      reason: "test",
+    });
     assertEquals(summary.toJSON(), { attempted: 3, ok: 3, failed: 0 });
     for (const h of handles) assert(["Stopped", "Killed"].includes(h.status().kind));
     assertEquals(manager.status(handles[0].procId), undefined, "terminateAll forgets the procs");
@@ -227,9 +231,9 @@ Deno.test("BS: requestStop() is non-blocking and idempotent; status follows to S
   await withManager(async ({ cx, manager, spawn, ready }) => {
     const handle = await spawn("req-0");
     await ready(handle);
-    manager.requestStop(cx, handle.procId, 2_000, "test");
+    manager.requestStop(cx, handle.procId, { graceMs: 2_000, reason: "test" });
     assertEquals(manager.status(handle.procId)?.kind, "Stopping");
-    manager.requestStop(cx, handle.procId, 2_000, "again"); // no-op
+    manager.requestStop(cx, handle.procId, { graceMs: 2_000, reason: "again" }); // no-op
     const st = await handle.wait();
     assertEquals(st.kind, "Stopped");
     assertEquals(manager.status(handle.procId)?.kind, "Stopped");

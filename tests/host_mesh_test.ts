@@ -157,7 +157,7 @@ Deno.test("a host whose bootstrap command is `sleep 60` times out: ProcSpawnErro
     const err = (await assertRejects(() =>
       ref.spawn(cx, "test", Extent.unity()), ProcSpawnError)) as ProcSpawnError;
     assertEquals([err.statuses.get(0)?.kind, err.statuses.get(1)?.kind], ["Timeout", "Running"]);
-    await HostMesh.take(ref).shutdown(cx, { timeoutMs: 1_000 });
+    await HostMesh.take(ref).shutdown(cx, { graceMs: 1_000 });
     assertEquals(
       (await Promise.all(children.map((c) =>
         c.status

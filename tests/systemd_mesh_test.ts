@@ -192,7 +192,7 @@ managerTest(
       await ready(handle);
       const state = await unitState(unitName(handle.procId.toString()));
       assertEquals(`${state.ActiveState}/${state.SubState}`, "active/running");
-      const status = await handle.terminate(cx, 5_000, "test terminate");
+      const status = await handle.terminate(cx, { graceMs: 5_000, reason: "test terminate" });
       assertEquals(status, { kind: "Stopped", exitCode: 0, stderrTail: [] });
       assertEquals(await kinds, ["Running", "Ready", "Stopped"]);
     });
@@ -241,7 +241,7 @@ managerTest(
           const full = i % 5 === 0;
           const handle = await spawn(`sd-cycle-${i}`, full ? {} : { bootstrapCommand: sleeper });
           if (full) await ready(handle);
-          await manager.terminateProc(cx, handle.procId, 2_000, "cycle");
+          await manager.terminateProc(cx, handle.procId, { graceMs: 2_000, reason: "cycle" });
           const st = await handle.wait();
           assertEquals(
             st,

@@ -61,7 +61,7 @@ Deno.test("BS-30, BS-32: a spawn adopts a warm child (pid from before the spawn)
     assertEquals(after!.filter((pid) => before.includes(pid)).length, 1, "one old, one new");
     assertEquals(pool.stats.adopted, 1);
     assertEquals(pool.stats.cold, 0);
-    const status = await handle.terminate(cx, 2_000, "test terminate");
+    const status = await handle.terminate(cx, { graceMs: 2_000, reason: "test terminate" });
     assertEquals(status, { kind: "Stopped", exitCode: 0, stderrTail: [] });
     assertEquals(await kinds, ["Running", "Ready", "Stopped"]);
   });

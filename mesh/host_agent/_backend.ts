@@ -13,6 +13,8 @@ import { PROCESS_EXIT_TIMEOUT, STOP_ACTOR_TIMEOUT } from "../../config/attrs.ts"
 import { ProcId } from "../../actor/reference.ts";
 import type { Context } from "../../actor/instance.ts";
 import type { Host } from "../../host/host.ts";
+import type { TerminateAllOptions } from "../../host/terminate.ts";
+import type { StopOptions } from "../../internal/stop_options.ts";
 import type { ProcStatus } from "../../bootstrap/proc_status.ts";
 import { BootstrapCommand } from "../../launcher/command.ts";
 import { ProcBind } from "../../launcher/proc_bind.ts";
@@ -70,14 +72,9 @@ export interface BootstrapManagerLike {
     options?: { signal?: AbortSignal },
   ): AsyncGenerator<ProcStatus, void, undefined> | undefined;
   /** Non-blocking polite stop (StopAll, then escalation). */
-  requestStop(cx: Context, procId: ProcId, timeoutMs: number, reason: string): unknown;
+  requestStop(cx: Context, procId: ProcId, options: StopOptions): unknown;
   /** Bulk terminate. */
-  terminateAll(
-    cx: Context,
-    timeoutMs: number,
-    maxInFlight: number,
-    reason: string,
-  ): Promise<unknown>;
+  terminateAll(cx: Context, options: TerminateAllOptions): Promise<unknown>;
 }
 
 /**
@@ -103,7 +100,7 @@ export function localBackend(host: Host<any>): ProcBackend {
     if (cell.closed) return;
     cell.set(Status.Stopping);
     try {
-      await host.terminateProc(cx, procId, timeoutMs, reason);
+      await host.terminateProc(cx, procId, { graceMs: timeoutMs, reason });
     } catch {
       // already gone
     }
@@ -132,7 +129,7 @@ export function localBackend(host: Host<any>): ProcBackend {
     terminate: stopOne,
     async terminateAll(cx, timeoutMs, maxInFlight, reason) {
       for (const cell of cells.values()) if (!cell.closed) cell.set(Status.Stopping);
-      await host.terminateChildren(timeoutMs, maxInFlight, reason, { cx }).catch(() => {});
+      await host.terminateChildren({ graceMs: timeoutMs, maxInFlight, reason, cx }).catch(() => {});
       for (const cell of cells.values()) {
         if (!cell.closed) {
           cell.set(Status.Stopped);
@@ -191,17 +188,20 @@ export function processBackend(host: Host<any>): ProcBackend {
     },
     requestStop(cx, procId, reason) {
       try {
-        const r = manager.requestStop(cx, procId, config.get(PROCESS_EXIT_TIMEOUT), reason);
+        const r = manager.requestStop(cx, procId, {
+          graceMs: config.get(PROCESS_EXIT_TIMEOUT),
+          reason,
+        });
         if (r instanceof Promise) r.catch(() => {});
       } catch {
         // unknown or already terminated
       }
     },
     async terminate(cx, procId, timeoutMs, reason) {
-      await host.terminateProc(cx, procId, timeoutMs, reason).catch(() => {});
+      await host.terminateProc(cx, procId, { graceMs: timeoutMs, reason }).catch(() => {});
     },
     async terminateAll(cx, timeoutMs, maxInFlight, reason) {
-      await manager.terminateAll(cx, timeoutMs, maxInFlight, reason);
+      await manager.terminateAll(cx, { graceMs: timeoutMs, maxInFlight, reason });
     },
   };
 }

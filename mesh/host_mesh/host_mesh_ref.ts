@@ -36,7 +36,7 @@ import { clampMaxInFlight, HOST_AGENT_NAME } from "../host_agent/protocol.ts";
 import { HostMeshRefParseError } from "./errors.ts";
 import { isValidMeshId } from "./id.ts";
 import type { ConfigSnapshot } from "../../config/config.ts";
-import type { ProcMesh } from "../proc_mesh.ts";
+import type { MeshStopOptions, ProcMesh } from "../proc_mesh.ts";
 import type { State } from "../resource/protocol.ts";
 import type { StatusMesh, ValueMesh } from "../resource/value_mesh.ts";
 import type { ProcState } from "../host_agent/protocol.ts";
@@ -48,20 +48,23 @@ import {
   stopProcMesh,
 } from "./_spawn.ts";
 import { OwnerKeepalive } from "../supervision/keepalive.ts";
+import type { StopOptions } from "../../internal/stop_options.ts";
 import { hostLostError, raceHostLost } from "../supervision/host_lost.ts";
 
 export type { HostSpawnOptions };
 
 export { HostMeshRefParseError };
 
-/** Options of the host RPCs (`drain`, `shutdown`). */
-export interface HostCallOptions {
-  /** Per-child grace, ms (default `HYPERACTOR_MESH_TERMINATE_TIMEOUT`). */
-  timeoutMs?: number;
+/**
+ * Options of the host RPCs (`drain`, `shutdown`) and of `HostMesh.shutdown` /
+ * `HostMesh.stop`: the shared {@linkcode StopOptions}' `graceMs` (per child,
+ * default `HYPERACTOR_MESH_TERMINATE_TIMEOUT`) and `signal` (aborting ends
+ * the wait for the host's ack and rejects with its reason), plus the
+ * concurrency. The host picks the reason.
+ */
+export interface HostCallOptions extends Pick<StopOptions, "graceMs" | "signal"> {
   /** Concurrency (default `HYPERACTOR_MESH_TERMINATE_CONCURRENCY`, clamped 1..256). */
   maxInFlight?: number;
-  /** Cancellation. */
-  signal?: AbortSignal;
 }
 
 /**
@@ -169,7 +172,7 @@ export class HostRef {
     const action = type === "DrainHost" ? "drain host" : "shut down host";
     const dead = hostLostError(this, action);
     if (dead !== undefined) throw dead; // HW-4
-    const timeoutMs = options.timeoutMs ?? config.get(MESH_TERMINATE_TIMEOUT);
+    const timeoutMs = options.graceMs ?? config.get(MESH_TERMINATE_TIMEOUT);
     const maxInFlight = clampMaxInFlight(
       options.maxInFlight ?? config.get(MESH_TERMINATE_CONCURRENCY),
     );
@@ -419,19 +422,18 @@ export class HostMeshRef {
    * Stops every proc of `procMesh` (per proc `Stop` + `WaitRankStatus(Stopped)`).
    * @param cx The caller.
    * @param procMesh A proc mesh spawned on these hosts.
-   * @param reason Why.
-   * @param options Idle bound (default `HYPERACTOR_MESH_PROC_STOP_MAX_IDLE`).
+   * @param options `reason` (default `"stopped"`), idle bound (default
+   * `HYPERACTOR_MESH_PROC_STOP_MAX_IDLE`), `signal`.
    * @returns Final statuses, all terminated.
    * @throws {import("./errors.ts").ProcMeshStopError} Otherwise.
    */
   stopProcMesh(
     cx: Context,
     procMesh: ProcMesh,
-    reason = "stopped",
-    options: { maxIdleMs?: number; signal?: AbortSignal } = {},
+    options: MeshStopOptions = {},
   ): Promise<StatusMesh> {
     OwnerKeepalive.stopFor(procMesh); // OW-2
-    return stopProcMesh(cx, procMesh, reason, options);
+    return stopProcMesh(cx, procMesh, options);
   }
 
   /**

@@ -14,6 +14,7 @@
 import { config } from "../../config/config.ts";
 import { STOP_ACTOR_TIMEOUT } from "../../config/attrs.ts";
 import type { Context } from "../../actor/instance.ts";
+import type { StopOptions } from "../../internal/stop_options.ts";
 import type { ActorRecord } from "./_core.ts";
 
 /** The self-check timer of one proc agent. */
@@ -48,7 +49,7 @@ export class OrphanCheck {
   async check(
     cx: Context,
     records: () => Iterable<ActorRecord>,
-    stopActor: (actorId: string, timeoutMs: number, reason: string) => Promise<unknown>,
+    stopActor: (actorId: string, options: StopOptions) => Promise<unknown>,
   ): Promise<void> {
     if (this.#periodMs <= 0) return;
     const now = Date.now();
@@ -60,10 +61,10 @@ export class OrphanCheck {
     if (expired.length > 0) {
       console.warn(`hypermesh: stopping ${expired.length} orphaned actor(s) past their keepalive`);
     }
-    const timeoutMs = config.get(STOP_ACTOR_TIMEOUT);
+    const graceMs = config.get(STOP_ACTOR_TIMEOUT);
     for (const record of expired) {
       record.stopped = true; // PA-4
-      if (record.spawn.ok) await stopActor(record.spawn.actorId, timeoutMs, "orphaned");
+      if (record.spawn.ok) await stopActor(record.spawn.actorId, { graceMs, reason: "orphaned" });
     }
     this.#armed = false;
     const watched = [...records()].some((r) =>
