@@ -500,7 +500,7 @@ export class BootstrapProcManager
     const stop = { graceMs: options.graceMs, reason: options.reason ?? "terminate all", signal };
     const handles = [...this.#children.values()].map((c) => c.handle);
     this.#children.clear();
-    if (handles.length === 0) return new TerminateSummary(0, 0, 0);
+    if (handles.length === 0) return new TerminateSummary({ attempted: 0, ok: 0, failed: 0 });
     const summary = bulkTerminate(handles, (h) => h.terminate(cx, stop), {
       maxInFlight, // BS-10
       onError: (h, error) => {

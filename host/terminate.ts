@@ -40,7 +40,7 @@ export interface TerminateAllOptions extends StopOptions {
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { TerminateSummary } from "./terminate.ts";
- * const s = new TerminateSummary(3, 2, 1);
+ * const s = new TerminateSummary({ attempted: 3, ok: 2, failed: 1 });
  * assertEquals(String(s), "attempted=3 ok=2 failed=1");
  * assertEquals(JSON.parse(JSON.stringify(s)), { attempted: 3, ok: 2, failed: 1 });
  * ```
@@ -55,14 +55,12 @@ export class TerminateSummary {
 
   /**
    * Creates the instance.
-   * @param attempted Children attempted.
-   * @param ok Children terminated.
-   * @param failed Children that failed.
+   * @param counts Children `attempted`, `ok` (terminated) and `failed`.
    */
-  constructor(attempted: number, ok: number, failed: number) {
-    this.attempted = attempted;
-    this.ok = ok;
-    this.failed = failed;
+  constructor(counts: { attempted: number; ok: number; failed: number }) {
+    this.attempted = counts.attempted;
+    this.ok = counts.ok;
+    this.failed = counts.failed;
   }
 
   /**
@@ -211,5 +209,5 @@ export async function bulkTerminate<T>(
   };
   const workers = Array.from({ length: Math.min(limit, queue.length) }, worker);
   await Promise.all(workers);
-  return new TerminateSummary(queue.length, ok, queue.length - ok);
+  return new TerminateSummary({ attempted: queue.length, ok, failed: queue.length - ok });
 }

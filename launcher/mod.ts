@@ -54,7 +54,7 @@
  * import { assertEquals } from "@std/assert";
  * import { parseLauncherKind, ProcBind, wrapCommand } from "./mod.ts";
  * assertEquals(parseLauncherKind("Native"), "native");
- * const wrapped = wrapCommand("deno", ["run"], new ProcBind({ cpus: "0" }));
+ * const wrapped = wrapCommand("deno", ["run"], { bind: new ProcBind({ cpus: "0" }) });
  * assertEquals(wrapped.program, "taskset");
  * ```
  * @module
@@ -116,4 +116,4 @@ export {
 } from "./systemd.ts";
 export { type PrespawnOptions, WARM_ENV, type WarmStart } from "./types.ts";
 export { WarmChild, type WarmChildState } from "./warm_child.ts";
-export type { NativeLaunchAdoption } from "./native.ts";
+export type { NativeLaunchOptions } from "./native.ts";

@@ -41,8 +41,8 @@ interface Entry {
   readonly exit: Promise<ProcExitResult>;
 }
 
-/** The third argument of {@linkcode NativeProcLauncher.launch}. */
-export interface NativeLaunchAdoption {
+/** Options of {@linkcode NativeProcLauncher.launch}: what to launch, or a warm child to adopt. */
+export interface NativeLaunchOptions extends LaunchOptions {
   /**
    * A warm child (from any native launcher's `prespawn`) to adopt instead of
    * starting a new process (LN-20, LN-21).
@@ -63,7 +63,7 @@ export interface NativeProcLauncherOptions {
  *   stdin is `null` (a warm child's stdin is a pipe, closed once it has
  *   its start line).
  * - Warm children: `prespawn()` starts one ahead of time, and
- *   `launch(procId, options, { warm })` adopts it (LN-20, LN-21) instead of
+ *   `launch(procId, { ...options, warm })` adopts it (LN-20, LN-21) instead of
  *   starting a process; from then on it is recorded, stopped, observed and
  *   disposed exactly like a cold launch. Its `startedAt` is the adoption
  *   time.
@@ -130,8 +130,8 @@ export class NativeProcLauncher implements ProcLauncher {
   /**
    * Start the process for `procId`.
    * @param procId proc id text; one live process per id.
-   * @param options what to launch.
-   * @param adoption `warm`: adopt this warm child instead of starting a process.
+   * @param options what to launch; `warm`: adopt this warm child instead of
+   *   starting a process.
    * @returns pid, start time, stdio and the exit promise.
    * @throws {ProcLauncherError} `Launch` when disposed, when `procId` is still
    *   running, or when the OS refuses to start the program; with `warm`, when
@@ -140,14 +140,11 @@ export class NativeProcLauncher implements ProcLauncher {
    *   may fall back to a cold launch then.
    * @tags allow-run
    */
-  launch(
-    procId: string,
-    options: LaunchOptions,
-    adoption: NativeLaunchAdoption = {},
-  ): Promise<LaunchResult> {
-    if (adoption.warm !== undefined) return this.#adopt(procId, options, adoption.warm);
+  launch(procId: string, options: NativeLaunchOptions): Promise<LaunchResult> {
+    const { warm, ...launch } = options;
+    if (warm !== undefined) return this.#adopt(procId, launch, warm);
     try {
-      return Promise.resolve(this.#launch(procId, options));
+      return Promise.resolve(this.#launch(procId, launch));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -156,7 +153,7 @@ export class NativeProcLauncher implements ProcLauncher {
   /**
    * Pre-spawn a warm child (see `warm_child.ts`): it loads its module graph
    * and arms its parent-death guard, then waits for
-   * `launch(procId, options, { warm })`. Until adopted it is this launcher's:
+   * `launch(procId, { ...options, warm })`. Until adopted it is this launcher's:
    * dispose kills it (LN-5, LN-22).
    * @param options Command and stdio disposition (fixed from now on).
    * @returns The warm child.
@@ -251,8 +248,7 @@ export class NativeProcLauncher implements ProcLauncher {
     const { program, args } = wrapCommand(
       options.command.program,
       options.command.args,
-      options.procBind,
-      { numaAvailable: this.#numaProbe },
+      { bind: options.procBind, numaAvailable: this.#numaProbe },
     );
     const stdio = options.wantStdio ? "piped" : "inherit";
     let child: Deno.ChildProcess;

@@ -125,7 +125,10 @@ export async function handleGspawn(host: V0Host, cx: Context, msg: Gspawn): Prom
   const rank = host.v0.rank;
   let result: GspawnResult;
   try {
-    const ref = await spawnByTypeName(host.proc, msg.actorType, msg.actorName, msg.params);
+    const ref = await spawnByTypeName(host.proc, msg.actorType, {
+      name: msg.actorName,
+      params: msg.params,
+    });
     result = { kind: "Success", rank, actorId: ref.actorId.key };
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
