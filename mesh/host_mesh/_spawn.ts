@@ -73,7 +73,11 @@ export interface HostSpawnOptions {
 const STATUS_OPTS = { keyOf: statusKey, format: formatStatus };
 
 function rankedStatuses(mesh: StatusMesh, fallback: Status): RankedValues<Status> {
-  const merged = RankedValues.fromMesh(mesh, fallback, isNotExist, mesh.numRanks);
+  const merged = RankedValues.fromMesh(mesh, {
+    fallback,
+    isSentinel: isNotExist,
+    len: mesh.numRanks,
+  });
   return new RankedValues(merged.intervals(), STATUS_OPTS);
 }
 
