@@ -68,7 +68,7 @@ async function round(
   out: SupervisionSamples,
 ): Promise<void> {
   const procs = await hosts.ref.spawn(cx, "bench", Extent.of({ procs: PROCS }));
-  const crashers = await procs.spawn(cx, "crasher", CRASHER, null);
+  const crashers = await procs.spawn(cx, "crasher", CRASHER);
   const { ref, receiver } = cx.openPort<number>();
   using _r = receiver;
   const pids: number[] = [];

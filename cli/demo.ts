@@ -104,7 +104,7 @@ export async function run(args: string[]): Promise<number> {
     });
     write(tty ? "\n" : "");
     console.log(`proc mesh ${procs.region} ready in ${(performance.now() - t0).toFixed(0)}ms`);
-    const actors = await procs.spawn(cx, "greeter", GREETER_TYPE, null);
+    const actors = await procs.spawn(cx, "greeter", GREETER_TYPE);
     const { ref, receiver } = cx.openPort<Greeting>();
     const tc = performance.now();
     actors.cast(cx, "Greet", { text: "hello", reply: ref });

@@ -27,7 +27,7 @@ const cx = await context(); // serves HYPERMESH_CLIENT_ADDR
 const mesh = await HostMesh.attach(cx, "cluster", hosts);
 try {
   const procs = await mesh.ref.spawn(cx, "workers", Extent.of({ procs: 2 }));
-  const greeters = await procs.spawn(cx, "greeter", GREETER, {});
+  const greeters = await procs.spawn(cx, "greeter", GREETER, { params: {} });
   const { ref, receiver } = cx.openPort<string>();
   greeters.cast(cx, "Greet", { name: "cluster", reply: ref.toJSON() } satisfies Greet);
   for (let i = 0; i < procs.numRanks; i++) console.log(await receiver.recv({ timeoutMs: 10_000 }));

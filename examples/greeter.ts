@@ -32,7 +32,7 @@ const cx = await context();
   // Leaving this block shuts the mesh down: drain every host, then shut every host down.
   await using hosts = await HostMesh.process(Extent.of({ hosts: 2 }), worker);
   const procs = await hosts.ref.spawn(cx, "workers", Extent.of({ procs: 2 }));
-  const greeters = await procs.spawn(cx, "greeter", GREETER, {});
+  const greeters = await procs.spawn(cx, "greeter", GREETER, { params: {} });
   const { ref, receiver } = cx.openPort<string>();
   greeters.cast(cx, "Greet", { name: "mesh", reply: ref.toJSON() } satisfies Greet);
   for (let i = 0; i < procs.numRanks; i++) console.log(await receiver.recv({ timeoutMs: 10_000 }));

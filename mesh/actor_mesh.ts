@@ -114,7 +114,7 @@ export class ActorMeshStopError extends Error {
  *
  * @example
  * ```ts ignore
- * const mesh = await procMesh.spawn<Echo>(cx, "echo", "test::Echo", null);
+ * const mesh = await procMesh.spawn<Echo>(cx, "echo", "test::Echo");
  * const { ref, receiver } = cx.openPort<string>();
  * mesh.cast(cx, "Echo", ref);
  * for (let i = 0; i < mesh.values().length; i++) await receiver.recv();

@@ -20,7 +20,7 @@
  * const cx = await context();
  * await using hosts = await HostMesh.process(Extent.of({ hosts: 2 }), command);
  * const procs = await hosts.spawn(cx, "workers", Extent.of({ gpus: 4 }));
- * const actors = await procs.spawn(cx, "trainer", "my::Trainer", params);
+ * const actors = await procs.spawn(cx, "trainer", "my::Trainer", { params });
  * actors.cast(cx, "Step", { n: 1 });
  * await hosts.shutdown(cx);
  * await shutdownContext();

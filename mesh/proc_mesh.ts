@@ -100,6 +100,8 @@ export interface ProcMeshOptions {
 
 /** Options of {@linkcode ProcMesh.spawn}. */
 export interface SpawnOptions {
+  /** Plain-data parameters of the actor type (default `null`). */
+  params?: unknown;
   /** Cancellation. */
   signal?: AbortSignal;
   /** Idle bound, ms (default `HYPERACTOR_MESH_ACTOR_SPAWN_MAX_IDLE`). */
@@ -234,8 +236,8 @@ export class ProcMesh {
    * @param cx The caller.
    * @param name The resource/actor name (a valid actor name, unused on these procs).
    * @param actorType Registered type name.
-   * @param params Plain-data parameters.
-   * @param options Cancellation and idle bound.
+   * @param options `params` (plain data, default `null`), cancellation and
+   * idle bound.
    * @returns The actor mesh.
    * @throws {TypeError} For an invalid name.
    * @throws {ActorSpawnError} When a rank fails, stops or stays silent.
@@ -245,9 +247,9 @@ export class ProcMesh {
     cx: Context,
     name: string,
     actorType: string,
-    params: unknown,
     options: SpawnOptions = {},
   ): Promise<ActorMesh<A>> {
+    const params = options.params ?? null;
     if (!isValidName(name)) throw new TypeError(`Invalid actor mesh name: "${name}"`);
     if (typeof actorType !== "string" || actorType.length === 0) {
       throw new TypeError(`Invalid actor type: ${JSON.stringify(actorType)}`);

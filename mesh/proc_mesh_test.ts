@@ -28,7 +28,7 @@ Deno.test("MS-30: ActorMesh cast reaches every actor across 4 procs; replies com
   await using net = await fourProcs();
   await using clientProc = await localProc("pm_client");
   using cx = clientProc.instance("client");
-  const actors = await net.mesh.spawn<TestEcho>(cx, "echo", ECHO_TYPE, null);
+  const actors = await net.mesh.spawn<TestEcho>(cx, "echo", ECHO_TYPE);
   assertEquals(actors.spawnStatuses.values().map((s) => s.kind), Array(4).fill("Running"));
   const refs = actors.values().map((r) => r.actorId.key);
   assertEquals(refs, net.procs.map((p) => `${p.procId.key},echo[0]`));
@@ -65,7 +65,7 @@ Deno.test("MS-32: ProcMesh.spawn of an unknown type rejects with per-rank Failed
   await using clientProc = await localProc("pm_client");
   using cx = clientProc.instance("client");
   const err: ActorSpawnError = await assertRejects(
-    () => net.mesh.spawn(cx, "ghost", "pa_test::Unregistered", null),
+    () => net.mesh.spawn(cx, "ghost", "pa_test::Unregistered"),
     ActorSpawnError,
   );
   assertEquals(err.statuses.values().map((s) => s.kind), Array(4).fill("Failed"));
@@ -77,7 +77,7 @@ Deno.test("MS-32: a throwing actor on one rank fails that rank of the next spawn
   await using net = await fourProcs();
   await using clientProc = await localProc("pm_client");
   using cx = clientProc.instance("client");
-  const first = await net.mesh.spawn<TestEcho>(cx, "first", ECHO_TYPE, null);
+  const first = await net.mesh.spawn<TestEcho>(cx, "first", ECHO_TYPE);
   first.values()[2].send(cx, "Boom", null);
   assertEquals((await terminalStatus(net.procs[2], first.values()[2].actorId.key)).kind, "Failed");
 
@@ -87,7 +87,7 @@ Deno.test("MS-32: a throwing actor on one rank fails that rank of the next spawn
   assertEquals(procStates.map((s) => s.attrs?.isPoisoned), [false, false, true, false]);
 
   const err: ActorSpawnError = await assertRejects(
-    () => net.mesh.spawn(cx, "second", ECHO_TYPE, null),
+    () => net.mesh.spawn(cx, "second", ECHO_TYPE),
     ActorSpawnError,
   );
   assertEquals(err.failedRanks, [2]);
@@ -104,7 +104,7 @@ Deno.test("MS-32: ranks that never answer become Timeout and the spawn rejects",
     { procId: net.procs[3].procId, agent: `${net.procs[3].procId.key},nobody[0]` },
   ]);
   const err: ActorSpawnError = await assertRejects(
-    () => broken.spawn(cx, "partial", ECHO_TYPE, null, { maxIdleMs: 100 }),
+    () => broken.spawn(cx, "partial", ECHO_TYPE, { maxIdleMs: 100 }),
     ActorSpawnError,
   );
   assertEquals(err.statuses.values().map((s) => s.kind), [
@@ -122,7 +122,7 @@ Deno.test("MS-32: an actor whose init throws is reported as its rank's status (n
   await using net = await fourProcs();
   await using clientProc = await localProc("pm_client");
   using cx = clientProc.instance("client");
-  const err = await net.mesh.spawn(cx, "bad", BAD_INIT_TYPE, null).then(
+  const err = await net.mesh.spawn(cx, "bad", BAD_INIT_TYPE).then(
     () => undefined,
     (e) => e,
   );
@@ -134,7 +134,7 @@ Deno.test("MS-32: an actor whose init throws is reported as its rank's status (n
     for (const p of net.procs) await terminalStatus(p, `${p.procId.key},bad[0]`);
   }
   const next: ActorSpawnError = await assertRejects(
-    () => net.mesh.spawn(cx, "next", ECHO_TYPE, null),
+    () => net.mesh.spawn(cx, "next", ECHO_TYPE),
     ActorSpawnError,
   );
   assertEquals(next.failedRanks, [0, 1, 2, 3]);
@@ -155,6 +155,6 @@ Deno.test("ProcMesh.fromRanks checks the rank count; spawn checks the name", asy
   ]);
   await using clientProc = await localProc("pm_client");
   using cx = clientProc.instance("client");
-  await assertRejects(() => mesh.spawn(cx, "bad name", ECHO_TYPE, null), TypeError);
+  await assertRejects(() => mesh.spawn(cx, "bad name", ECHO_TYPE), TypeError);
   assertEquals(mesh.toJSON().ranks[1].agent, "local:2,b,proc_agent[0]");
 });

@@ -96,7 +96,7 @@ Deno.test({
       const ref = HostMeshRef.fromHosts("test", daemons.map((d) => d.addr));
       const procs = await ref.spawn(cx, "test", Extent.unity());
       assertEquals(procs.region.toString(), "hosts=2/1");
-      const actors = await procs.spawn(cx, "greeter", GREETER_TYPE, null);
+      const actors = await procs.spawn(cx, "greeter", GREETER_TYPE);
       const { ref: port, receiver } = cx.openPort<Greeting>();
       actors.cast(cx, "Greet", { text: "hi", reply: port });
       const replies = [
@@ -180,7 +180,7 @@ Deno.test("HM-1: the client config override reaches the actors of a process host
   try {
     const procs = await hosts.spawn(cx, "test", Extent.unity());
     assertEquals(new Set(procs.ranks().map((r) => r.procId.key)).size, 2);
-    const actors = await procs.spawn(cx, "cfg", GREETER_TYPE, null);
+    const actors = await procs.spawn(cx, "cfg", GREETER_TYPE);
     const { ref, receiver } = cx.openPort<Record<string, unknown>>();
     const keys = [attrs.HOST_SPAWN_READY_TIMEOUT.key, attrs.MESSAGE_DELIVERY_TIMEOUT.key];
     actors.cast(cx, "GetConfig", { keys, reply: ref });

@@ -63,7 +63,7 @@ async function startDaemon(): Promise<{ child: Deno.ChildProcess; addr: string }
 
 /** Rank 0 prints and lives; checks both streams of every rank reach the owner. */
 async function checkPrint(cx: Context, procs: ProcMesh, sink: Sink): Promise<void> {
-  const actors = await procs.spawn(cx, "printer", PRINTER, null);
+  const actors = await procs.spawn(cx, "printer", PRINTER);
   actors.cast(cx, "Print", { text: "hello" });
   const want = procs.ranks().flatMap((_, r) => [
     `stdout|${prefix(procs, r)}hello`,
@@ -83,7 +83,7 @@ async function checkCrashOrder(
   procs: ProcMesh,
   sink: Sink,
 ): Promise<void> {
-  const actors = await procs.spawn(cx, "crasher", PRINTER, null);
+  const actors = await procs.spawn(cx, "crasher", PRINTER);
   const procName = procs.ranks()[0].procId.name;
   const { ref, receiver } = cx.openPort<unknown>();
   try {
@@ -207,7 +207,7 @@ Deno.test("LO-1: a flood of output from a real proc reaches the owner, every lin
   const hosts = await HostMesh.local({ command: printerCommand() });
   try {
     const procs = await hosts.spawn(cx, "flood", Extent.of({ gpus: 1 }));
-    const actors = await procs.spawn(cx, "flooder", PRINTER, null);
+    const actors = await procs.spawn(cx, "flooder", PRINTER);
     const N = 20_000;
     actors.cast(cx, "Flood", { n: N });
     const p = prefix(procs, 0);
@@ -273,7 +273,7 @@ Deno.test("LO-6: a dead owner log client neither blocks nor breaks the host: the
   const hosts = await HostMesh.local({ command: printerCommand() });
   try {
     const one = await hosts.spawn(cx, "orphan", Extent.of({ gpus: 1 }));
-    const actors = await one.spawn(cx, "crasher", PRINTER, null);
+    const actors = await one.spawn(cx, "crasher", PRINTER);
     client.stop("owner log client gone");
     await client.wait();
     const { ref, receiver } = cx.openPort<unknown>();
@@ -318,7 +318,7 @@ Deno.test({
     try {
       const ref = HostMeshRef.fromHosts("logs", [daemon.addr]).withBootstrap(printerCommand());
       const procs = await ref.spawn(cx, "plain", Extent.of({ gpus: 1 }));
-      const actors = await procs.spawn(cx, "printer", PRINTER, null);
+      const actors = await procs.spawn(cx, "printer", PRINTER);
       actors.cast(cx, "Print", { text: "no rank here" });
       const want = `stdout|[${hostname()} ${procs.ranks()[0].procId}] no rank here`;
       await waitFor(sink, (lines) => lines.includes(want), 30_000);

@@ -99,7 +99,7 @@ managerTest(
     try {
       mesh = await HostMesh.process(Extent.of({ hosts: 1 }), workerCommand());
       const procs = await mesh.spawn(cx, "p0", Extent.unity());
-      const actors = await procs.spawn(cx, "a0", GREETER_TYPE, null);
+      const actors = await procs.spawn(cx, "a0", GREETER_TYPE);
       const { ref, receiver } = cx.openPort<Greeting>();
       actors.cast(cx, "Greet", { text: "hi", reply: ref });
       const got = await receiver.recv({ timeoutMs: 10_000 });
