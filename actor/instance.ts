@@ -75,12 +75,13 @@ export interface Context<A extends Actor = Actor> extends MessageSender {
    * (dropped silently if the actor stopped meanwhile; MB-30).
    * @param type Message type name.
    * @param msg The body.
-   * @param delayMs Delay in ms.
+   * @param options `delayMs`: the delay in ms.
+   * @throws {RangeError} When `delayMs` is negative or not finite.
    */
   selfMessageWithDelay<K extends MessageTypeOf<A>>(
     type: K,
     msg: MessagesOf<A>[K],
-    delayMs: number,
+    options: { delayMs: number },
   ): void;
   /**
    * Asks this actor to stop after the current message, draining what is

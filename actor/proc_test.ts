@@ -283,8 +283,8 @@ Deno.test("MB-30: selfMessageWithDelay delivers later; pending timers die with t
   const ticker = proc.spawn("ticker", {
     handlers: {
       Start: (cx: Context<Actor>) => {
-        cx.selfMessageWithDelay("Tick", "late", 60_000); // must be cleared on stop
-        cx.selfMessageWithDelay("Tick", "soon", 5);
+        cx.selfMessageWithDelay("Tick", "late", { delayMs: 60_000 }); // must be cleared on stop
+        cx.selfMessageWithDelay("Tick", "soon", { delayMs: 5 });
       },
       Tick: (cx: Context, what: string) => {
         got.push(what);

@@ -363,7 +363,9 @@ export class LogClientActor implements Actor {
     for (const line of lines) this.#buffers[target].add(String(line));
     if (!this.#windowArmed && lines.length > 0) {
       this.#windowArmed = true;
-      cx.selfMessageWithDelay("FlushAggregates", { epoch: this.#epoch }, this.#windowMs);
+      cx.selfMessageWithDelay("FlushAggregates", { epoch: this.#epoch }, {
+        delayMs: this.#windowMs,
+      });
     }
   }
 

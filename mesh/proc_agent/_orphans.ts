@@ -36,7 +36,7 @@ export class OrphanCheck {
   arm(cx: Context): void {
     if (this.#periodMs <= 0 || this.#armed) return;
     this.#armed = true;
-    cx.selfMessageWithDelay("SelfCheck", {}, this.#periodMs);
+    cx.selfMessageWithDelay("SelfCheck", {}, { delayMs: this.#periodMs });
   }
 
   /**
