@@ -96,24 +96,25 @@ export class LocalHandle<A extends Actor = Actor> implements ProcHandle<void, A>
   /**
    * Normally created by {@linkcode LocalProcManager.spawn}.
    * @param procId The proc's id.
-   * @param addr The proc's own address.
-   * @param agentRef Its agent.
-   * @param entry Shared lifecycle record (omitted: the proc is treated as
-   * already gone, as in the seed's handle over an empty map).
-   * @param live The manager's live-proc table.
+   * @param parts `addr`, the proc's own address; `agentRef`, its agent;
+   * `entry`, the shared lifecycle record (omitted: the proc is treated as
+   * already gone, as in the seed's handle over an empty map); `live`, the
+   * manager's live-proc table.
    */
   constructor(
     procId: ProcId,
-    addr: ChannelAddr,
-    agentRef: ActorRef<A>,
-    entry?: LocalEntry,
-    live: Map<string, LocalEntry> = new Map(),
+    parts: {
+      addr: ChannelAddr;
+      agentRef: ActorRef<A>;
+      entry?: LocalEntry;
+      live?: Map<string, LocalEntry>;
+    },
   ) {
     this.procId = procId;
-    this.#addr = addr;
-    this.#agentRef = agentRef;
-    this.#entry = entry;
-    this.#live = live;
+    this.#addr = parts.addr;
+    this.#agentRef = parts.agentRef;
+    this.#entry = parts.entry;
+    this.#live = parts.live ?? new Map();
   }
 
   /**
@@ -280,7 +281,12 @@ export class LocalProcManager<A extends Actor = Actor>
       await proc[Symbol.asyncDispose]();
       throw HostError.agentSpawnFailure(procId, error);
     }
-    return new LocalHandle(procId, server.addr, agentRef, entry, this.#live);
+    return new LocalHandle(procId, {
+      addr: server.addr,
+      agentRef,
+      entry,
+      live: this.#live,
+    });
   }
 
   /**

@@ -11,7 +11,7 @@ Deno.test("local_ready_and_wait_are_immediate", async () => {
   const addr = ChannelAddr.any("local");
   const procId = new ProcId(addr, "p");
   const agentRef = ActorRef.attest(procId.actor("agent", 0));
-  const h = new LocalHandle(procId, addr, agentRef);
+  const h = new LocalHandle(procId, { addr, agentRef });
 
   await h.ready(); // resolves immediately
   assertEquals(await h.wait(), undefined); // the seed's unit status

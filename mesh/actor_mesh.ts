@@ -138,16 +138,15 @@ export class ActorMesh<A extends Actor = Actor> {
   /**
    * Use `ProcMesh.spawn` instead.
    * @param procMesh The procs.
-   * @param name The resource name.
-   * @param spawnStatuses Statuses at spawn.
-   * @param supervisor Its owner-side supervision (default: one without an owner port).
+   * @param parts `name` (the resource name), `spawnStatuses` (statuses at
+   * spawn), `supervisor` (its owner-side supervision; default: one without
+   * an owner port).
    */
   constructor(
     procMesh: ProcMesh,
-    name: string,
-    spawnStatuses: StatusMesh,
-    supervisor?: MeshSupervisor,
+    parts: { name: string; spawnStatuses: StatusMesh; supervisor?: MeshSupervisor },
   ) {
+    const { name, spawnStatuses, supervisor } = parts;
     this.procMesh = procMesh;
     this.name = name;
     this.spawnStatuses = spawnStatuses;

@@ -294,7 +294,7 @@ export class ProcMesh {
     if (error !== undefined || statuses.values().some(isTerminating)) {
       throw new ActorSpawnError(name, statuses, { cause: error }); // MS-32
     }
-    return new ActorMesh<A>(this, name, statuses, supervisor);
+    return new ActorMesh<A>(this, { name, spawnStatuses: statuses, supervisor });
   }
 
   /**

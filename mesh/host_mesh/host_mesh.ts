@@ -257,11 +257,10 @@ export class HostMesh implements AsyncDisposable {
         throw error;
       });
     }
-    const ref = new HostMeshRef(
-      instanceId("process"),
-      Region.fromExtent(extent),
-      addrs.map((a) => new HostRef(a)),
-    );
+    const ref = new HostMeshRef(instanceId("process"), {
+      region: Region.fromExtent(extent),
+      hosts: addrs.map((a) => new HostRef(a)),
+    });
     return Promise.resolve(new HostMesh(ref, [], children));
   }
 

@@ -67,6 +67,16 @@ export interface HostCallOptions extends Pick<StopOptions, "graceMs" | "signal">
   maxInFlight?: number;
 }
 
+/** The parts of a {@linkcode HostMeshRef} besides its id. */
+export interface HostMeshRefParts {
+  /** The region (one rank per host). */
+  region: Region;
+  /** One host per rank. */
+  hosts: readonly HostRef[];
+  /** Uniform bootstrap command for spawned procs (else each host's default). */
+  bootstrapCommand?: BootstrapCommand;
+}
+
 /**
  * A reference to one host: its front-end address.
  * @example
@@ -240,18 +250,13 @@ export class HostMeshRef {
   /**
    * Creates a HostMeshRef.
    * @param id The mesh id.
-   * @param region The region.
-   * @param hosts One host per rank.
-   * @param bootstrapCommand Uniform bootstrap command.
+   * @param parts `region`; `hosts`, one per rank; `bootstrapCommand`, the
+   * uniform bootstrap command (else each host's default).
    * @throws {TypeError} For an invalid id.
    * @throws {RangeError} When the host count differs from the region's ranks (MS-41).
    */
-  constructor(
-    id: string,
-    region: Region,
-    hosts: readonly HostRef[],
-    bootstrapCommand?: BootstrapCommand,
-  ) {
+  constructor(id: string, parts: HostMeshRefParts) {
+    const { region, hosts, bootstrapCommand } = parts;
     if (!isValidMeshId(id)) throw new TypeError(`Invalid host mesh id: "${id}"`);
     if (region.numRanks !== hosts.length) { // MS-41
       throw new RangeError(
@@ -278,11 +283,10 @@ export class HostMeshRef {
    * ```
    */
   static fromHosts(id: string, addrs: readonly (ChannelAddr | string)[]): HostMeshRef {
-    return new HostMeshRef(
-      id,
-      Region.fromExtent(new Extent(["hosts"], [addrs.length])),
-      addrs.map((a) => new HostRef(a)),
-    );
+    return new HostMeshRef(id, {
+      region: Region.fromExtent(new Extent(["hosts"], [addrs.length])),
+      hosts: addrs.map((a) => new HostRef(a)),
+    });
   }
 
   /**
@@ -294,11 +298,10 @@ export class HostMeshRef {
    * @throws {import("../../actor/reference.ts").ReferenceParseError} For bad agent text.
    */
   static fromHostAgents(id: string, agents: readonly (ActorRef | string)[]): HostMeshRef {
-    return new HostMeshRef(
-      id,
-      Region.fromExtent(new Extent(["hosts"], [agents.length])),
-      agents.map((a) => HostRef.fromAgent(a)),
-    );
+    return new HostMeshRef(id, {
+      region: Region.fromExtent(new Extent(["hosts"], [agents.length])),
+      hosts: agents.map((a) => HostRef.fromAgent(a)),
+    });
   }
 
   /**
@@ -345,7 +348,11 @@ export class HostMeshRef {
    * @returns A copy using `cmd`.
    */
   withBootstrap(cmd: BootstrapCommand): HostMeshRef {
-    return new HostMeshRef(this.id, this.region, this.hosts, cmd);
+    return new HostMeshRef(this.id, {
+      region: this.region,
+      hosts: this.hosts,
+      bootstrapCommand: cmd,
+    });
   }
 
   /** The region's extent. */
@@ -369,12 +376,11 @@ export class HostMeshRef {
     if (indices === undefined) {
       throw new RangeError(`Cannot slice host mesh ${this.region} to ${region}: not a subset`);
     }
-    return new HostMeshRef(
-      this.id,
+    return new HostMeshRef(this.id, {
       region,
-      indices.map((i) => this.hosts[i]),
-      this.bootstrapCommand,
-    );
+      hosts: indices.map((i) => this.hosts[i]),
+      bootstrapCommand: this.bootstrapCommand,
+    });
   }
 
   /**
@@ -514,7 +520,7 @@ function parseSplit(text: string, id: string, hostsText: string, regionText: str
     throw new HostMeshRefParseError("InvalidRegion", text, String(cause), { cause });
   }
   try {
-    return new HostMeshRef(id, region, hosts);
+    return new HostMeshRef(id, { region, hosts });
   } catch (cause) {
     throw new HostMeshRefParseError("InvalidCardinality", text, String(cause), { cause });
   }
