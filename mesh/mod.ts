@@ -111,3 +111,5 @@ export {
 } from "./supervision/host_lost.ts";
 export { HostWatch, type HostWatchOptions } from "./supervision/host_watch.ts";
 export type { StopOptions } from "../internal/stop_options.ts";
+export type { MeshStopOptions } from "./proc_mesh.ts";
+export type { HostMeshRefParts } from "./host_mesh/host_mesh_ref.ts";
