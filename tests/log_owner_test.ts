@@ -6,7 +6,7 @@
  * OwnerLogSender → the owner's `mesh_log_client` (recording writer here).
  */
 
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertStrictEquals } from "@std/assert";
 import { Sink } from "../bootstrap/_log_test_util.ts";
 import { CHILD_FLAGS, readFirstLine, ROOT } from "./_support.ts";
 import { context, shutdownContext } from "../actor/context.ts";
@@ -147,8 +147,14 @@ Deno.test("LO-1: a flood with a silent owner stalls once, then keeps the queue b
   assertEquals(sender.inFlight, 4);
   // LO-3: the drain posts what is queued plus the marker, and gives up in bounded time.
   const t0 = performance.now();
-  assertEquals(await sender.drain(200), false);
+  assertEquals(await sender.drain({ timeoutMs: 200 }), false);
   assert(performance.now() - t0 < 2_000);
+  // Uniform waiting: an aborted signal ends the drain at once with its reason.
+  const gaveUp = new Error("owner gone");
+  const controller = new AbortController();
+  const draining = sender.drain({ timeoutMs: 60_000, signal: controller.signal });
+  controller.abort(gaveUp);
+  assertStrictEquals(await assertRejects(() => draining), gaveUp);
   assertEquals(sent.at(-1)!.payload.at(-1), droppedMarker(sender.droppedLines));
   const total = sent.reduce((n, b) => n + b.payload.length, 0);
   assertEquals(total - 1 + sender.droppedLines, 1_000_000, "every line is sent or counted");
@@ -174,7 +180,7 @@ Deno.test("LO-1: a slow but live owner loses no line: pushes wait for room inste
     await sender.push("stderr", Array.from({ length: 50 }, (_, j) => `l ${i + j}`));
     assert(sender.queuedLines <= 150, `LO-1: queue ${sender.queuedLines}`);
   }
-  assertEquals(await sender.drain(5_000), true);
+  assertEquals(await sender.drain({ timeoutMs: 5_000 }), true);
   assertEquals(sender.droppedLines, 0);
   assertEquals(got, Array.from({ length: N }, (_, i) => `l ${i}`));
 });
