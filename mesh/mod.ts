@@ -113,3 +113,4 @@ export { HostWatch, type HostWatchOptions } from "./supervision/host_watch.ts";
 export type { StopOptions } from "../internal/stop_options.ts";
 export type { MeshStopOptions } from "./proc_mesh.ts";
 export type { HostMeshRefParts } from "./host_mesh/host_mesh_ref.ts";
+export type { HostDrainOptions } from "./host_mesh/host_mesh_ref.ts";

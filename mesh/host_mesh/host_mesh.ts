@@ -356,7 +356,7 @@ export class HostMesh implements AsyncDisposable {
     const failed: TeardownReport["failed"] = [];
     const t0 = performance.now();
     await Promise.all(hosts.map((h) =>
-      h.drain(cx, undefined, options).catch((e) => {
+      h.drain(cx, options).catch((e) => {
         const lost = e instanceof HostLostError; // HW-4: fails fast, skips phase 2
         failed.push({
           host: h.toString(),
@@ -408,17 +408,19 @@ export class HostMesh implements AsyncDisposable {
     this.#owned = [];
     const failed: TeardownReport["failed"] = [];
     const t0 = performance.now();
-    await Promise.all(hosts.map((h) =>
-      h.drain(cx, this.id, options).catch((e) => {
-        const lost = e instanceof HostLostError; // HW-4
-        failed.push({
-          host: h.toString(),
-          phase: "drain",
-          error: String(e),
-          ...(lost && { lost }),
-        });
-      })
-    ));
+    await Promise.all(
+      hosts.map((h) =>
+        h.drain(cx, { ...options, hostMeshId: this.id }).catch((e) => {
+          const lost = e instanceof HostLostError; // HW-4
+          failed.push({
+            host: h.toString(),
+            phase: "drain",
+            error: String(e),
+            ...(lost && { lost }),
+          });
+        })
+      ),
+    );
     closeProcMeshes({ hostMeshId: this.id }); // SV-14
     this.#ending = true;
     unwatchHosts(hosts); // HW-5

@@ -77,6 +77,12 @@ export interface HostMeshRefParts {
   bootstrapCommand?: BootstrapCommand;
 }
 
+/** Options of {@linkcode HostRef.drain}: {@linkcode HostCallOptions} plus the host mesh. */
+export interface HostDrainOptions extends HostCallOptions {
+  /** Only procs created for this host mesh (default all). */
+  hostMeshId?: string;
+}
+
 /**
  * A reference to one host: its front-end address.
  * @example
@@ -148,15 +154,15 @@ export class HostRef {
    * Terminates every user proc of this host and keeps the host alive
    * (`DrainHost`); resolves on the host's ack.
    * @param cx The calling context.
-   * @param hostMeshId Only procs created for this host mesh (default all).
-   * @param options Grace, concurrency, cancellation.
+   * @param options `hostMeshId`: only procs created for this host mesh
+   * (default all); grace, concurrency, cancellation.
    * @returns When the host acknowledged.
    * @throws {DOMException} `TimeoutError` when no ack arrives in time.
    * @throws {import("../supervision/host_lost.ts").HostLostError} When the
    * host is or becomes lost (HW-4).
    */
-  drain(cx: Context, hostMeshId?: string, options: HostCallOptions = {}): Promise<void> {
-    return this.#call(cx, "DrainHost", options, { hostMeshId: hostMeshId ?? null });
+  drain(cx: Context, options: HostDrainOptions = {}): Promise<void> {
+    return this.#call(cx, "DrainHost", options, { hostMeshId: options.hostMeshId ?? null });
   }
 
   /**
