@@ -231,7 +231,8 @@ export class InstanceContext implements ClientInstance {
     return this.#cell.mailbox.openOncePort<M>();
   }
 
-  selfMessageWithDelay(type: string, msg: unknown, delayMs: number): void {
+  selfMessageWithDelay(type: string, msg: unknown, options: { delayMs: number }): void {
+    const { delayMs } = options;
     if (!Number.isFinite(delayMs) || delayMs < 0) {
       throw new RangeError(`Invalid delayMs: ${delayMs}`);
     }

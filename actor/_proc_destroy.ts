@@ -5,7 +5,7 @@
  *
  * ## Invariants (MB-*)
  * Enforced here, promised by `proc.ts`:
- * - **MB-33 (bounded destroy).** `destroyAndWait(t)` settles after about
+ * - **MB-33 (bounded destroy).** `destroyAndWait({ graceMs: t })` settles after about
  *   `t` (twice, when a coordinator must also be stopped) plus the bounded
  *   forwarder flush, whatever the actors do: an actor whose handler never
  *   returns is aborted (status `Failed("aborted")`) and reported as such.
@@ -16,6 +16,7 @@ import { config } from "../config/config.ts";
 import { FORWARDER_FLUSH_TIMEOUT } from "../config/attrs.ts";
 import type { ActorId } from "./reference.ts";
 import { settlesWithinLight } from "../internal/light_timer.ts";
+import { raceAbort } from "../internal/abort.ts";
 import { ActorCell, type InstanceCell } from "./_cell.ts";
 import type { DestroyOptions, DestroyResult } from "./types.ts";
 
@@ -31,17 +32,17 @@ export interface DestroyTarget {
 
 /**
  * Stops every root actor of `target` except the caller, the coordinator last
- * (MB-33: each group bounded by `timeoutMs`, stragglers aborted), flushes
- * (bounded by `FORWARDER_FLUSH_TIMEOUT`), then aborts the caller unless
- * `exceptCurrent`.
+ * (MB-33: each group bounded by `graceMs`, stragglers aborted; an aborted
+ * `signal` ends the grace at once), flushes (bounded by
+ * `FORWARDER_FLUSH_TIMEOUT`), then aborts the caller unless `exceptCurrent`.
  * @param target The proc's parts.
- * @param timeoutMs How long each group gets to stop (validated by the caller).
- * @param options Caller, reason, exceptCurrent.
+ * @param graceMs How long each group gets to stop (validated by the caller).
+ * @param options Caller, reason, exceptCurrent, signal.
  * @returns Which roots stopped and which actors were aborted.
  */
 export async function destroyActors(
   target: DestroyTarget,
-  timeoutMs: number,
+  graceMs: number,
   options: DestroyOptions,
 ): Promise<DestroyResult> {
   const reason = options.reason ?? "proc destroyed";
@@ -56,8 +57,9 @@ export async function destroyActors(
     if (cell.id.key === target.coordinatorKey) coordinator = cell;
     else roots.push(cell);
   }
-  await stopGroup(roots, timeoutMs, reason, stopped, aborted);
-  if (coordinator) await stopGroup([coordinator], timeoutMs, reason, stopped, aborted);
+  const grace = { graceMs, signal: options.signal };
+  await stopGroup(roots, grace, reason, stopped, aborted);
+  if (coordinator) await stopGroup([coordinator], grace, reason, stopped, aborted);
   await settlesWithinLight(target.flush(), config.get(FORWARDER_FLUSH_TIMEOUT));
   if (currentKey !== undefined && !options.exceptCurrent) {
     target.live.get(currentKey)?.abort("aborted");
@@ -67,14 +69,18 @@ export async function destroyActors(
 
 async function stopGroup(
   roots: ActorCell[],
-  timeoutMs: number,
+  grace: { graceMs: number; signal?: AbortSignal },
   reason: string,
   stopped: ActorId[],
   aborted: ActorId[],
 ): Promise<void> {
   if (roots.length === 0) return;
   for (const root of roots) root.requestStop("DrainAndStop", reason);
-  if (timeoutMs > 0) await settlesWithinLight(Promise.all(roots.map((r) => r.done)), timeoutMs); // MB-33
+  if (grace.graceMs > 0 && !grace.signal?.aborted) {
+    // MB-33; an abort settles the race at once (raceAbort rejects) and ends the grace.
+    const done = raceAbort(Promise.all(roots.map((r) => r.done)), grace.signal);
+    await settlesWithinLight(done, grace.graceMs);
+  }
   for (const root of roots) {
     if (root.terminal) {
       stopped.push(root.id);

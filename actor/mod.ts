@@ -61,3 +61,4 @@ export {
   type RequestFailure,
   type RequestOptions,
 } from "./request.ts";
+export type { StopOptions } from "../internal/stop_options.ts";

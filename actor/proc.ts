@@ -60,6 +60,7 @@ import { RootSupervision } from "./_root_supervision.ts";
 import { TerminatedSnapshots } from "./_terminated_snapshots.ts";
 import { serveDirect } from "./_proc_direct.ts";
 import { answerBounce } from "./request.ts";
+import { raceAbort } from "../internal/abort.ts";
 
 /** A root name was already used in this proc. */
 export class DuplicateActorNameError extends Error {
@@ -431,29 +432,35 @@ export class Proc implements MailboxSender, AsyncDisposable {
   /**
    * Stops every actor (Monarch's `destroy_and_wait`, reference §4.4):
    * `DrainAndStop` to every root except the supervision coordinator and the
-   * caller; wait up to `timeoutMs`; abort what is left; then the
+   * caller; wait up to `graceMs`; abort what is left; then the
    * coordinator the same way; then flush the forwarder (bounded by
    * `FORWARDER_FLUSH_TIMEOUT`); finally abort the caller unless
    * `exceptCurrent`. Client instances are left alone (disposing the proc
-   * stops them). `timeoutMs = 0` aborts at once (MB-33).
-   * @param timeoutMs How long actors get to stop.
-   * @param options Caller, reason, exceptCurrent.
+   * stops them). `graceMs: 0` aborts at once (MB-33).
+   * @param options `graceMs` (default `HYPERACTOR_STOP_ACTOR_TIMEOUT`),
+   * `reason`, `signal`, caller, exceptCurrent.
    * @returns Which roots stopped and which actors were aborted.
+   * @throws {RangeError} When `graceMs` is negative or not finite.
+   * @throws {unknown} `signal.reason` when the signal aborts (what is left is
+   * aborted at once).
    */
-  async destroyAndWait(timeoutMs: number, options: DestroyOptions = {}): Promise<DestroyResult> {
-    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
-      throw new RangeError(`Invalid timeoutMs: ${timeoutMs}`);
+  async destroyAndWait(options: DestroyOptions = {}): Promise<DestroyResult> {
+    const graceMs = options.graceMs ?? config.get(STOP_ACTOR_TIMEOUT);
+    if (!Number.isFinite(graceMs) || graceMs < 0) {
+      throw new RangeError(`Cannot destroy proc ${this.procId.key}: invalid graceMs ${graceMs}`);
     }
+    options.signal?.throwIfAborted();
     const coordinator = this.#supervision.coordinator;
-    return await destroyActors(
+    const destroying = destroyActors(
       {
         live: this.#live,
         coordinatorKey: coordinator ? actorKeyOf(coordinator.port) : undefined,
         flush: () => this.flush(),
       },
-      timeoutMs,
+      graceMs,
       options,
     );
+    return await raceAbort(destroying, options.signal);
   }
 
   #onTerminated(cell: InstanceCell, event: ActorSupervisionEvent | undefined): void {
@@ -474,7 +481,7 @@ export class Proc implements MailboxSender, AsyncDisposable {
    */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#destroyed) return;
-    await this.destroyAndWait(config.get(STOP_ACTOR_TIMEOUT), { reason: "proc disposed" });
+    await this.destroyAndWait({ reason: "proc disposed" });
     this.#destroyed = true;
     for (const cell of [...this.#live.values()]) cell.finishClient("proc disposed");
     this.unhandledSupervisionEvents.close();

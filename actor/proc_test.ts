@@ -283,8 +283,8 @@ Deno.test("MB-30: selfMessageWithDelay delivers later; pending timers die with t
   const ticker = proc.spawn("ticker", {
     handlers: {
       Start: (cx: Context<Actor>) => {
-        cx.selfMessageWithDelay("Tick", "late", 60_000); // must be cleared on stop
-        cx.selfMessageWithDelay("Tick", "soon", 5);
+        cx.selfMessageWithDelay("Tick", "late", { delayMs: 60_000 }); // must be cleared on stop
+        cx.selfMessageWithDelay("Tick", "soon", { delayMs: 5 });
       },
       Tick: (cx: Context, what: string) => {
         got.push(what);
@@ -314,7 +314,7 @@ Deno.test("MB-33: destroyAndWait stops well-behaved actors (children too) and re
   const b = proc.spawn("b", mk("b"));
   await a.status.waitFor((s) => s.kind === "Idle");
   await b.status.waitFor((s) => s.kind === "Idle");
-  const result = await proc.destroyAndWait(5_000, { reason: "bye" });
+  const result = await proc.destroyAndWait({ graceMs: 5_000, reason: "bye" });
   assertEquals(result.stopped.map(String).sort(), [a.actorId.key, b.actorId.key]);
   assertEquals(result.aborted, []);
   assertEquals(a.status.get(), { kind: "Stopped", reason: "bye" });
@@ -330,7 +330,7 @@ Deno.test("MB-33: destroyAndWait aborts an actor whose handler never returns", a
   using client = proc.instance("client");
   hang.ref.send(client, "Hang", null);
   await hang.status.waitFor((s) => s.kind === "Processing");
-  const result = await proc.destroyAndWait(50);
+  const result = await proc.destroyAndWait({ graceMs: 50 });
   assertEquals(result.stopped.map(String), [fine.actorId.key]);
   assertEquals(result.aborted.map(String), [hang.actorId.key]);
   assertEquals(hang.status.get(), { kind: "Failed", error: "aborted" });
@@ -345,7 +345,8 @@ Deno.test("MB-33: destroyAndWait with exceptCurrent stops everyone else and keep
     const agent = proc.spawn("agent", {
       handlers: {
         StopAll: async (cx: Context, reply: PortRefData<string[]>) => {
-          const r = await Proc.of(cx).destroyAndWait(5_000, {
+          const r = await Proc.of(cx).destroyAndWait({
+            graceMs: 5_000,
             cx,
             reason: "stop all",
             exceptCurrent,

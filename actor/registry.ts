@@ -109,31 +109,39 @@ export function unregisterActorType(name: string): boolean {
   return registry.delete(name);
 }
 
+/** Options of {@linkcode spawnByTypeName}. */
+export interface SpawnByTypeNameOptions {
+  /** The root actor's name (unique per proc). */
+  name: string;
+  /** Plain-data parameters, checked by the type's validator. */
+  params: unknown;
+}
+
 /**
  * Builds an actor of a registered type and spawns it as root `actorName`.
  * @param proc Where to spawn.
  * @param typeName Registered type name.
- * @param actorName Root actor name (unique per proc).
- * @param params Plain-data parameters.
+ * @param options `name`: the root actor's name (unique per proc);
+ * `params`: plain-data parameters.
  * @returns A reference to the new actor.
  * @throws {UnknownActorTypeError} MB-35.
  * @throws {ActorParamsError} When the validator rejects `params`.
- * @throws {DuplicateActorNameError} When `actorName` was used in `proc`.
+ * @throws {DuplicateActorNameError} When `name` was used in `proc`.
  * @example
  * ```ts
  * import { assertRejects } from "@std/assert";
  * import { Proc } from "./proc.ts";
  * import { spawnByTypeName, UnknownActorTypeError } from "./registry.ts";
  * await using proc = Proc.local();
- * await assertRejects(() => spawnByTypeName(proc, "nope", "a", {}), UnknownActorTypeError);
+ * await assertRejects(() => spawnByTypeName(proc, "nope", { name: "a", params: {} }), UnknownActorTypeError);
  * ```
  */
 export async function spawnByTypeName(
   proc: Proc,
   typeName: string,
-  actorName: string,
-  params: unknown,
+  options: SpawnByTypeNameOptions,
 ): Promise<ActorRef> {
+  const { name: actorName, params } = options;
   const entry = registry.get(typeName);
   if (entry === undefined) throw new UnknownActorTypeError(typeName); // MB-35
   let checked = params;

@@ -12,7 +12,9 @@ import {
 
 Deno.test("MB-35: spawnByTypeName() of an unregistered type rejects with UnknownActorTypeError", async () => {
   await using proc = Proc.local();
-  const error = await assertRejects(() => spawnByTypeName(proc, "test::Missing", "m", null));
+  const error = await assertRejects(() =>
+    spawnByTypeName(proc, "test::Missing", { name: "m", params: null })
+  );
   assertInstanceOf(error, UnknownActorTypeError);
   assertEquals(error.message.includes("actor type test::Missing not registered"), true);
   assertEquals(proc.allActorIds(), [], "MB-35: nothing spawned");
@@ -40,12 +42,18 @@ Deno.test("spawnByTypeName() builds a registered type from plain params", async 
   );
   try {
     await using proc = Proc.local();
-    const ref = await spawnByTypeName(proc, "test::Adder", "adder", JSON.parse('{"base":40}'));
+    const ref = await spawnByTypeName(proc, "test::Adder", {
+      name: "adder",
+      params: JSON.parse('{"base":40}'),
+    });
     using client = proc.instance("client");
     const { ref: reply, receiver } = client.openOncePort<number>();
     ref.send(client, "Add", { n: 2, reply });
     assertEquals(await receiver.recv(), 42);
-    await assertRejects(() => spawnByTypeName(proc, "test::Adder", "bad", {}), ActorParamsError);
+    await assertRejects(
+      () => spawnByTypeName(proc, "test::Adder", { name: "bad", params: {} }),
+      ActorParamsError,
+    );
   } finally {
     unregisterActorType("test::Adder");
   }

@@ -87,6 +87,7 @@ import type {
 } from "./port.ts";
 import type { OncePortReceiver, PortReceiver } from "./mailbox.ts";
 import type { ActorStatus } from "./status.ts";
+import type { StopOptions } from "../internal/stop_options.ts";
 import type { ActorSupervisionEvent, SupervisedFailure } from "./supervision.ts";
 
 /**
@@ -201,12 +202,13 @@ export interface Context<A extends Actor = Actor> extends MessageSender {
    * (dropped silently if the actor stopped meanwhile; MB-30).
    * @param type Message type name.
    * @param msg The body.
-   * @param delayMs Delay in ms.
+   * @param options `delayMs`: the delay in ms.
+   * @throws {RangeError} When `delayMs` is negative or not finite.
    */
   selfMessageWithDelay<K extends MessageTypeOf<A>>(
     type: K,
     msg: MessagesOf<A>[K],
-    delayMs: number,
+    options: { delayMs: number },
   ): void;
   /**
    * Asks this actor to stop after the current message, draining what is
@@ -264,12 +266,16 @@ export interface ProcOptions {
   onUnhandledSupervisionEvent?: UnhandledSupervisionPolicy;
 }
 
-/** Options of `Proc.destroyAndWait`. */
-export interface DestroyOptions {
+/**
+ * Options of `Proc.destroyAndWait`: the shared {@linkcode StopOptions} —
+ * `graceMs` each group of actors gets to stop (default
+ * `HYPERACTOR_STOP_ACTOR_TIMEOUT`; 0 aborts at once), `reason` given to every
+ * actor (default `"proc destroyed"`), `signal` (aborting aborts what is left
+ * at once and rejects with its reason) — plus the caller.
+ */
+export interface DestroyOptions extends StopOptions {
   /** The calling actor, if any: not waited on, stopped last. */
   cx?: Context;
-  /** Reason given to every actor (default `"proc destroyed"`). */
-  reason?: string;
   /**
    * Keep the calling actor alive (the ProcAgent's StopAll); otherwise it is
    * aborted at the end.

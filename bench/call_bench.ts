@@ -62,7 +62,7 @@ async function scenario(
       "bench",
       Extent.of({ procs: kind === "in-process" ? 16 : 4 }),
     );
-    const actors = await procs.spawn<Greeter>(cx, "greeter", GREETER_TYPE, null);
+    const actors = await procs.spawn<Greeter>(cx, "greeter", GREETER_TYPE);
     const call: number[] = [];
     const cast: number[] = [];
     for (let i = 0; i < rounds + WARMUP; i++) {

@@ -107,7 +107,7 @@ async function hostRoundTrips(): Promise<number[]> {
   const cx = await context();
   await using hosts = await HostMesh.process(Extent.of({ hosts: 1 }), workerCommand());
   const procs = await hosts.ref.spawn(cx, "bench", Extent.of({ procs: 1 }));
-  const actors = await procs.spawn(cx, "greeter", GREETER_TYPE, null);
+  const actors = await procs.spawn(cx, "greeter", GREETER_TYPE);
   const greeter = actors.values()[0] as ActorRef;
   const { ref, receiver } = cx.openPort<Greeting>();
   const samples: number[] = [];

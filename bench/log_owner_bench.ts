@@ -83,7 +83,7 @@ async function ownerPath(): Promise<{ ms: number; printed: number; dropped: numb
   const hosts = await HostMesh.local({ command });
   try {
     const procs = await hosts.spawn(cx, "bench", Extent.of({ gpus: 1 }));
-    const actors = await procs.spawn(cx, "flooder", "log_owner_fixture::Printer", null);
+    const actors = await procs.spawn(cx, "flooder", "log_owner_fixture::Printer");
     actors.cast(cx, "Flood", { n: N });
     await finished;
     const ms = performance.now() - t0;

@@ -58,7 +58,7 @@ async function meshRound(
 ): Promise<Sample> {
   const t0 = performance.now();
   const procs = await hosts.spawn(cx, "bench", Extent.of({ procs: 4 }));
-  const actors = await procs.spawn(cx, "greeter", GREETER_TYPE, null);
+  const actors = await procs.spawn(cx, "greeter", GREETER_TYPE);
   const bringUpMs = performance.now() - t0;
   let castMs: number | undefined;
   let castWarmMs: number | undefined;

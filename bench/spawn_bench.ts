@@ -78,7 +78,7 @@ class BootstrapRig implements AsyncDisposable {
   }
   async stop(handles: BootstrapProcHandle[]): Promise<void> {
     using cx = this.root.instance(`stopper-${this.#n++}`);
-    await Promise.all(handles.map((h) => h.terminate(cx, 5_000, "bench")));
+    await Promise.all(handles.map((h) => h.terminate(cx, { graceMs: 5_000, reason: "bench" })));
     for (const h of handles) (this.root.forwarder as DialMailboxRouter).unbind(h.procId);
   }
   async [Symbol.asyncDispose](): Promise<void> {

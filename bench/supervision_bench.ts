@@ -68,7 +68,7 @@ async function round(
   out: SupervisionSamples,
 ): Promise<void> {
   const procs = await hosts.ref.spawn(cx, "bench", Extent.of({ procs: PROCS }));
-  const crashers = await procs.spawn(cx, "crasher", CRASHER, null);
+  const crashers = await procs.spawn(cx, "crasher", CRASHER);
   const { ref, receiver } = cx.openPort<number>();
   using _r = receiver;
   const pids: number[] = [];
@@ -108,7 +108,7 @@ async function round(
     out.exitFloor.push((await exited) - t0);
   }
   await procFailures.return!();
-  await hosts.ref.stopProcMesh(cx, procs, "bench round done");
+  await hosts.ref.stopProcMesh(cx, procs, { reason: "bench round done" });
 }
 
 /**

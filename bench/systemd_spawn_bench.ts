@@ -83,7 +83,7 @@ class Rig implements AsyncDisposable {
   }
   async stop(handle: BootstrapProcHandle): Promise<void> {
     using cx = this.root.instance(`stopper-${this.#n++}`);
-    await handle.terminate(cx, 5_000, "bench");
+    await handle.terminate(cx, { graceMs: 5_000, reason: "bench" });
     (this.root.forwarder as DialMailboxRouter).unbind(handle.procId);
   }
   async [Symbol.asyncDispose](): Promise<void> {

@@ -110,7 +110,8 @@ function checkWindow(windowMs: number | null): void {
  * the result cannot be below `limit`.
  * @param a A line.
  * @param b Another line.
- * @param limit Stop computing once the distance is known to be ≥ this (default 1).
+ * @param options `limit`: stop computing once the distance is known to be ≥
+ * this (default 1).
  * @returns The normalised distance in [0, 1] (exact when below `limit`).
  * @example
  * ```ts
@@ -120,7 +121,12 @@ function checkWindow(windowMs: number | null): void {
  * assertEquals(normalizedLevenshtein("", ""), 0);
  * ```
  */
-export function normalizedLevenshtein(a: string, b: string, limit = 1): number {
+export function normalizedLevenshtein(
+  a: string,
+  b: string,
+  options: { limit?: number } = {},
+): number {
+  const limit = options.limit ?? 1;
   const s = Array.from(a);
   const t = Array.from(b);
   const longest = Math.max(s.length, t.length);
@@ -175,7 +181,7 @@ export class LineAggregator {
     let best: AggregatedEntry | undefined;
     let bestDistance = SIMILARITY_THRESHOLD;
     for (const entry of this.#entries) {
-      const d = normalizedLevenshtein(entry.line, line, bestDistance);
+      const d = normalizedLevenshtein(entry.line, line, { limit: bestDistance });
       if (d < bestDistance) {
         best = entry;
         bestDistance = d;
@@ -357,7 +363,9 @@ export class LogClientActor implements Actor {
     for (const line of lines) this.#buffers[target].add(String(line));
     if (!this.#windowArmed && lines.length > 0) {
       this.#windowArmed = true;
-      cx.selfMessageWithDelay("FlushAggregates", { epoch: this.#epoch }, this.#windowMs);
+      cx.selfMessageWithDelay("FlushAggregates", { epoch: this.#epoch }, {
+        delayMs: this.#windowMs,
+      });
     }
   }
 

@@ -43,7 +43,11 @@ Deno.test("normalizedLevenshtein() is the edit distance over the longer length, 
   assertEquals(normalizedLevenshtein("abc", ""), 1);
   assertEquals(normalizedLevenshtein("kitten", "sitting"), 3 / 7);
   assertEquals(normalizedLevenshtein("ééé", "éeé"), 1 / 3);
-  assertEquals(normalizedLevenshtein("a".repeat(10), "b".repeat(10), 0.15), 1, "early exit");
+  assertEquals(
+    normalizedLevenshtein("a".repeat(10), "b".repeat(10), { limit: 0.15 }),
+    1,
+    "early exit",
+  );
 });
 
 Deno.test("LineAggregator joins the closest entry below the threshold, else adds one", () => {

@@ -255,7 +255,7 @@ export class LogForwardActor implements Actor {
     } else if (msg.syncVersion === null) {
       if (this.#keepaliveArmed) return; // BS-16: one pending keepalive at most
       this.#keepaliveArmed = true;
-      cx.selfMessageWithDelay("Keepalive", null, KEEPALIVE_INTERVAL_MS);
+      cx.selfMessageWithDelay("Keepalive", null, { delayMs: KEEPALIVE_INTERVAL_MS });
     } else {
       this.client.send(cx, "Flush", { syncVersion: msg.syncVersion }); // BS-15
     }

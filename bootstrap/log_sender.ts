@@ -34,6 +34,7 @@
  */
 
 import type { OutputTarget } from "./stream_forwarder.ts";
+import { raceAbort } from "../internal/abort.ts";
 
 /** Default bound on lines queued behind the window (LO-1). */
 export const DEFAULT_MAX_QUEUED_LINES = 10_000;
@@ -241,20 +242,29 @@ export class OwnerLogSender {
 
   /**
    * Posts everything queued and waits for the acknowledgements (LO-3).
-   * @param timeoutMs Bound of the wait (default {@linkcode DEFAULT_DRAIN_TIMEOUT_MS}).
+   * @param options `timeoutMs`: bound of the wait (default
+   * {@linkcode DEFAULT_DRAIN_TIMEOUT_MS}); `signal`: aborting ends the wait and
+   * rejects with its reason (what was posted stays posted).
    * @returns Whether every batch was acknowledged in time.
    */
-  async drain(timeoutMs: number = DEFAULT_DRAIN_TIMEOUT_MS): Promise<boolean> {
+  async drain(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<boolean> {
+    const { timeoutMs = DEFAULT_DRAIN_TIMEOUT_MS, signal } = options;
+    signal?.throwIfAborted();
     this.#markDropped();
     this.#pump(true);
     if (this.#opts.ack == null || this.inFlight === 0) return true;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const done = await Promise.race([
-      new Promise<boolean>((resolve) => this.#idle.push(() => resolve(true))),
-      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), timeoutMs)),
-    ]);
-    clearTimeout(timer);
-    return done;
+    try {
+      return await raceAbort(
+        Promise.race([
+          new Promise<boolean>((resolve) => this.#idle.push(() => resolve(true))),
+          new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), timeoutMs)),
+        ]),
+        signal,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #markDropped(): void {

@@ -62,12 +62,17 @@ import type { Context } from "../actor/types.ts";
 import type { BootstrapCommand } from "../launcher/command.ts";
 import type { ProcBind } from "../launcher/proc_bind.ts";
 import type { ProcLauncher } from "../launcher/types.ts";
+import { config } from "../config/config.ts";
+import { MESH_TERMINATE_CONCURRENCY } from "../config/attrs.ts";
+import { raceAbort } from "../internal/abort.ts";
+import type { StopOptions } from "../internal/stop_options.ts";
 import { HostError } from "../host/errors.ts";
 import type { ProcManager } from "../host/proc_handle.ts";
 import {
   type BulkTerminate,
   bulkTerminate,
   type SingleTerminate,
+  type TerminateAllOptions,
   type TerminateProcResult,
   TerminateSummary,
 } from "../host/terminate.ts";
@@ -169,7 +174,7 @@ function defaultRuntimeDir(): string | undefined {
  *   clientConfigOverride: config.propagatableSnapshot(),
  * });
  * await handle.ready();
- * await handle.terminate(cx, 2_000, "done");
+ * await handle.terminate(cx, { graceMs: 2_000, reason: "done" });
  * ```
  */
 export class BootstrapProcManager
@@ -422,30 +427,34 @@ export class BootstrapProcManager
 
   /**
    * Non-blocking stop: posts `StopAll` to the proc's agent, marks it
-   * `Stopping`, and in the background waits up to `timeoutMs` for the exit
+   * `Stopping`, and in the background waits up to `graceMs` for the exit
    * before escalating through the launcher. Idempotent: a no-op for unknown,
    * stopping or exited procs. The proc stays known, so `status()` follows it.
    * @param cx The sending context.
    * @param procId The proc.
-   * @param timeoutMs Grace before escalation.
-   * @param reason Why.
+   * @param options `graceMs` before escalation (default
+   * `HYPERACTOR_MESH_TERMINATE_TIMEOUT`), `reason` (default
+   * `"stop requested"`), `signal` (aborting kills the proc at once).
    */
-  requestStop(cx: Context, procId: ProcId, timeoutMs: number, reason = "stop requested"): void {
+  requestStop(cx: Context, procId: ProcId, options: StopOptions = {}): void {
     const child = this.#children.get(procId.key);
     if (child === undefined) return;
     const status = child.handle.status();
     if (isExit(status) || status.kind === "Stopping") return;
-    child.handle.sendStopAll(cx, reason);
+    child.handle.sendStopAll(cx, options.reason ?? "stop requested");
     child.handle.markStopping();
-    this.#track(child.handle.waitOrBrutallyKill(timeoutMs));
+    const { graceMs, signal } = options;
+    const stopping = child.handle.waitOrBrutallyKill({ graceMs, signal });
+    this.#track(signal === undefined ? stopping : stopping.catch(() => child.handle.wait()));
   }
 
   /**
    * Terminates one proc (`handle.terminate`) and forgets it.
    * @param cx The calling actor.
    * @param procId The proc.
-   * @param timeoutMs Grace before escalation.
-   * @param reason Why.
+   * @param options `graceMs` (default `HYPERACTOR_MESH_TERMINATE_TIMEOUT`),
+   * `reason` (default `"terminate proc"`), `signal` (aborting kills the proc
+   * at once and rejects with its reason).
    * @returns Empty actor lists (the child process reports no actor ids).
    * @throws {Error} When the proc is unknown.
    * @throws {import("../host/proc_handle.ts").TerminateError} As `terminate()`.
@@ -453,15 +462,14 @@ export class BootstrapProcManager
   async terminateProc(
     cx: Context,
     procId: ProcId,
-    timeoutMs: number,
-    reason = "terminate proc",
+    options: StopOptions = {},
   ): Promise<TerminateProcResult> {
     const child = this.#children.get(procId.key);
     if (child === undefined) {
       throw new Error(`Cannot terminate proc: proc doesn't exist: ${procId}`);
     }
     this.#children.delete(procId.key);
-    await child.handle.terminate(cx, timeoutMs, reason);
+    await child.handle.terminate(cx, { ...options, reason: options.reason ?? "terminate proc" });
     return { stopped: [], aborted: [] };
   }
 
@@ -469,28 +477,30 @@ export class BootstrapProcManager
    * Terminates every known proc, at most `maxInFlight` at a time (BS-10), and
    * forgets them. An already-exited proc counts as ok.
    * @param cx The calling actor.
-   * @param timeoutMs Per-proc grace.
-   * @param maxInFlight Concurrency bound (values below 1 act as 1).
-   * @param reason Why.
+   * @param options Per-proc `graceMs` (default
+   * `HYPERACTOR_MESH_TERMINATE_TIMEOUT`), `maxInFlight` (default
+   * `HYPERACTOR_MESH_TERMINATE_CONCURRENCY`; values below 1 act as 1),
+   * `reason` (default `"terminate all"`), `signal` (aborting kills what is
+   * left at once and rejects with its reason).
    * @returns The summary.
    */
-  async terminateAll(
-    cx: Context,
-    timeoutMs: number,
-    maxInFlight: number,
-    reason = "terminate all",
-  ): Promise<TerminateSummary> {
+  async terminateAll(cx: Context, options: TerminateAllOptions = {}): Promise<TerminateSummary> {
+    const { maxInFlight = config.get(MESH_TERMINATE_CONCURRENCY), signal } = options;
+    const stop = { graceMs: options.graceMs, reason: options.reason ?? "terminate all", signal };
     const handles = [...this.#children.values()].map((c) => c.handle);
     this.#children.clear();
-    if (handles.length === 0) return new TerminateSummary(0, 0, 0);
-    return await bulkTerminate(handles, (h) => h.terminate(cx, timeoutMs, reason), {
+    if (handles.length === 0) return new TerminateSummary({ attempted: 0, ok: 0, failed: 0 });
+    const summary = bulkTerminate(handles, (h) => h.terminate(cx, stop), {
       maxInFlight, // BS-10
-      onError: (h, error) =>
+      onError: (h, error) => {
+        if (signal?.aborted) return; // the caller gets signal.reason
         console.warn(
           `hypermesh: terminateAll: cannot terminate ${(h as BootstrapProcHandle).procId}:`,
           error,
-        ),
+        );
+      },
     });
+    return await raceAbort(summary, signal);
   }
 
   /** Process ids of the children still running, by proc id text. */

@@ -120,3 +120,4 @@ export {
   type ProcAgentBooter,
 } from "./bootstrap.ts";
 export type { WarmPool, WarmPoolStats } from "./warm_pool.ts";
+export type { StopOptions } from "../internal/stop_options.ts";

@@ -25,6 +25,9 @@ import type { Actor } from "../actor/types.ts";
 import { ActorRef } from "../actor/port.ts";
 import type { Context } from "../actor/types.ts";
 import type { ProcLauncher } from "../launcher/types.ts";
+import { forceOnAbort, type StopOptions } from "../internal/stop_options.ts";
+import { config } from "../config/config.ts";
+import { MESH_TERMINATE_TIMEOUT } from "../config/attrs.ts";
 import { TerminateError } from "../host/proc_handle.ts";
 import type { ProcHandle } from "../host/proc_handle.ts";
 import {
@@ -276,28 +279,30 @@ export class BootstrapProcHandle implements ProcHandle<ProcExitStatus, Actor> {
 
   /**
    * Stops the proc: first a `StopAll` to its agent (when `Ready`; bounces
-   * suppressed), waiting up to `timeoutMs` for the process to exit; then
+   * suppressed), waiting up to `graceMs` for the process to exit; then
    * `Stopping` and the launcher's SIGTERM → SIGKILL escalation (another
-   * `timeoutMs`), and waits for the exit. Concurrent callers share one
-   * termination.
+   * `graceMs`), and waits for the exit. Concurrent callers share one
+   * termination (the first caller's grace and reason apply).
    * @param cx The calling actor (sends the stop-all).
-   * @param timeoutMs Grace for each phase.
-   * @param reason Why (for logs).
+   * @param options `graceMs` for each phase (default
+   * `HYPERACTOR_MESH_TERMINATE_TIMEOUT`), `reason` (default `"terminate"`),
+   * `signal` (aborting kills the proc at once and rejects with its reason).
    * @returns The exit status.
    * @throws {TerminateError} `AlreadyTerminated(status)` when already exited,
    * `Io` when the launcher fails, `ChannelClosed` when the handle closed.
-   * @throws {RangeError} For a negative or non-numeric timeout.
+   * @throws {RangeError} For a negative or non-numeric grace.
    */
-  terminate(cx: Context, timeoutMs: number, reason = "terminate"): Promise<ProcExitStatus> {
-    if (!(timeoutMs >= 0)) {
+  terminate(cx: Context, options: StopOptions = {}): Promise<ProcExitStatus> {
+    const { graceMs = config.get(MESH_TERMINATE_TIMEOUT), reason = "terminate", signal } = options;
+    if (!(graceMs >= 0)) {
       return Promise.reject(
-        new RangeError(`Cannot terminate proc ${this.procId}: invalid timeoutMs ${timeoutMs}`),
+        new RangeError(`Cannot terminate proc ${this.procId}: invalid graceMs ${graceMs}`),
       );
     }
     const st0 = this.#cell.get();
     if (isExit(st0)) return Promise.reject(TerminateError.alreadyTerminated(st0));
-    this.#terminating ??= this.#terminate(cx, timeoutMs, reason);
-    return this.#terminating;
+    this.#terminating ??= this.#terminate(cx, graceMs, reason);
+    return forceOnAbort(this.#terminating, () => this.kill(reason), signal);
   }
 
   async #terminate(cx: Context, timeoutMs: number, reason: string): Promise<ProcExitStatus> {
@@ -314,7 +319,7 @@ export class BootstrapProcHandle implements ProcHandle<ProcExitStatus, Actor> {
     this.#cell.markStopping(); // may race with the exit; fine
     if (this.#launcher !== undefined) {
       try {
-        await this.#launcher.terminate(this.procId.toString(), timeoutMs);
+        await this.#launcher.terminate(this.procId.toString(), { graceMs: timeoutMs });
       } catch (error) {
         throw TerminateError.io<ProcExitStatus>(
           new Error(`launcher termination failed: ${describe(error)}`, { cause: error }),
@@ -340,20 +345,28 @@ export class BootstrapProcHandle implements ProcHandle<ProcExitStatus, Actor> {
   }
 
   /**
-   * Waits up to `timeoutMs` for the exit; if none, marks `Stopping` and
+   * Waits up to `graceMs` for the exit; if none, marks `Stopping` and
    * escalates through the launcher (terminate, then kill on failure), then
    * waits for the exit. For callers that already asked the proc to stop.
-   * @param timeoutMs Grace before each escalation.
+   * @param options `graceMs` before each escalation (default
+   * `HYPERACTOR_MESH_TERMINATE_TIMEOUT`); `signal` (aborting kills the proc
+   * at once and rejects with its reason). `reason` is not used.
    * @returns The exit status (or the last status when the handle closed).
    */
-  async waitOrBrutallyKill(timeoutMs: number): Promise<ProcStatus> {
+  waitOrBrutallyKill(options: StopOptions = {}): Promise<ProcStatus> {
+    const { graceMs = config.get(MESH_TERMINATE_TIMEOUT), signal } = options;
+    const kill = () => this.#launcher?.kill(this.procId.toString());
+    return forceOnAbort(this.#waitOrBrutallyKill(graceMs), kill, signal);
+  }
+
+  async #waitOrBrutallyKill(timeoutMs: number): Promise<ProcStatus> {
     const st = await within((signal) => this.#cell.wait({ signal }), timeoutMs);
     if (st !== undefined) return st;
     this.#cell.markStopping();
     if (this.#launcher !== undefined) {
       const id = this.procId.toString();
       try {
-        await this.#launcher.terminate(id, timeoutMs);
+        await this.#launcher.terminate(id, { graceMs: timeoutMs });
       } catch (error) {
         console.warn(`hypermesh: terminating ${id} failed, killing:`, error);
         await this.#launcher.kill(id).catch(() => {});

@@ -6,6 +6,7 @@ import type { LaunchOptions, LaunchResult, ProcLauncher } from "../launcher/type
 import { ReadyError, TerminateError, WaitError } from "../host/proc_handle.ts";
 import { BootstrapProcHandle } from "./proc_handle.ts";
 import type { ProcStatus } from "./proc_status.ts";
+import type { StopOptions } from "../launcher/stop.ts";
 
 const quiet = { onIllegal: () => {} };
 
@@ -22,8 +23,8 @@ class RecordingLauncher implements ProcLauncher {
   launch(_procId: string, _options: LaunchOptions): Promise<LaunchResult> {
     throw new Error("RecordingLauncher.launch should not be called");
   }
-  terminate(procId: string, timeoutMs: number): Promise<void> {
-    this.calls.push(`terminate ${procId} ${timeoutMs}`);
+  terminate(procId: string, options: StopOptions = {}): Promise<void> {
+    this.calls.push(`terminate ${procId} ${options.graceMs}`);
     this.onTerminate();
     return Promise.resolve();
   }
@@ -98,7 +99,7 @@ Deno.test("BootstrapProcHandle.terminate() and kill() reject AlreadyTerminated a
   const launcher = new RecordingLauncher();
   const handle = new BootstrapProcHandle(procId(), { ...quiet, launcher });
   assert(handle.markKilled(9, false));
-  const t = await assertRejects(() => handle.terminate(noCx, 100), TerminateError);
+  const t = await assertRejects(() => handle.terminate(noCx, { graceMs: 100 }), TerminateError);
   assertEquals([t.kind, t.status], ["AlreadyTerminated", {
     kind: "Killed",
     signal: 9,
@@ -120,8 +121,8 @@ Deno.test("BootstrapProcHandle.terminate() without an agent goes Stopping, then 
     kinds.push(handle.status().kind);
     queueMicrotask(() => handle.markKilled(15, false)); // the exit monitor's job
   };
-  const first = handle.terminate(noCx, 50, "test");
-  const second = handle.terminate(noCx, 50, "test"); // coalesces
+  const first = handle.terminate(noCx, { graceMs: 50, reason: "test" });
+  const second = handle.terminate(noCx, { graceMs: 50, reason: "test" }); // coalesces
   assertEquals(await first, { kind: "Killed", signal: 15, coreDumped: false });
   assertEquals(await second, { kind: "Killed", signal: 15, coreDumped: false });
   assertEquals(kinds, ["Stopping"]);
@@ -145,7 +146,7 @@ Deno.test("BootstrapProcHandle.terminate() maps a launcher failure to TerminateE
   launcher.terminate = () => Promise.reject(new Error("EPERM"));
   const handle = new BootstrapProcHandle(procId(), { ...quiet, launcher });
   handle.markRunning(Date.now());
-  const error = await assertRejects(() => handle.terminate(noCx, 10), TerminateError);
+  const error = await assertRejects(() => handle.terminate(noCx, { graceMs: 10 }), TerminateError);
   assertEquals(error.kind, "Io");
   assertInstanceOf(error.cause, Error);
   assert(error.message.includes("launcher termination failed: EPERM"), error.message);

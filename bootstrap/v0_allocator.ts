@@ -219,17 +219,16 @@ export class ProcessAllocator {
     options.signal?.throwIfAborted();
     const owned = this.#options.launcher === undefined;
     const launcher = this.#options.launcher ?? new NativeProcLauncher();
-    const alloc = new ProcessAlloc(
-      name,
+    const alloc = new ProcessAlloc(name, {
       transport,
       launcher,
-      owned,
-      this.#options.graceMs ?? 5_000,
-    );
+      ownsLauncher: owned,
+      graceMs: this.#options.graceMs ?? 5_000,
+    });
     try {
       for (const rank of ranks) {
         options.signal?.throwIfAborted();
-        await alloc[LAUNCH](rank, this.command, this.#options.config);
+        await alloc[LAUNCH](rank, { command: this.command, config: this.#options.config });
       }
       options.signal?.throwIfAborted();
     } catch (error) {
@@ -274,18 +273,19 @@ export class ProcessAlloc implements AsyncDisposable, AsyncIterable<AllocProcSta
   /**
    * Use {@linkcode ProcessAllocator.allocate}.
    * @param name Allocation name.
-   * @param transport Transport.
-   * @param launcher The launcher.
-   * @param ownsLauncher Whether disposing the alloc disposes the launcher.
-   * @param graceMs Default stop grace.
+   * @param parts `transport`; `launcher`; `ownsLauncher`, whether disposing
+   * the alloc disposes the launcher; `graceMs`, the default stop grace.
    */
   constructor(
     name: string,
-    transport: "unix" | "tcp",
-    launcher: ProcLauncher,
-    ownsLauncher: boolean,
-    graceMs: number,
+    parts: {
+      transport: "unix" | "tcp";
+      launcher: ProcLauncher;
+      ownsLauncher: boolean;
+      graceMs: number;
+    },
   ) {
+    const { transport, launcher, ownsLauncher, graceMs } = parts;
     this.name = name;
     this.transport = transport;
     this.#launcher = launcher;
@@ -392,7 +392,7 @@ export class ProcessAlloc implements AsyncDisposable, AsyncIterable<AllocProcSta
       if (r.exit === undefined) r.tx?.post({ StopAndExit: code }); // BS-23
       if (await settlesWithinLight(r.done!, graceMs)) return;
       try {
-        await this.#launcher.terminate(r.procId.key, graceMs); // SIGTERM, then SIGKILL
+        await this.#launcher.terminate(r.procId.key, { graceMs }); // SIGTERM, then SIGKILL
       } catch (error) {
         console.warn(`hypermesh: cannot terminate v0 rank ${r.rank}:`, error);
       }
@@ -420,10 +420,14 @@ export class ProcessAlloc implements AsyncDisposable, AsyncIterable<AllocProcSta
   /**
    * Internal: serves rank `rank`'s channel and launches its child.
    * @param rank The rank.
-   * @param command The bootstrap command.
-   * @param config Config snapshot for the child.
+   * @param options `command`, the bootstrap command; `config`, the config
+   * snapshot for the child.
    */
-  async [LAUNCH](rank: number, command: BootstrapCommand, config?: ConfigSnapshot): Promise<void> {
+  async [LAUNCH](
+    rank: number,
+    options: { command: BootstrapCommand; config?: ConfigSnapshot },
+  ): Promise<void> {
+    const { command, config } = options;
     const server = await serve<unknown>(ChannelAddr.any(this.transport));
     const procId = new ProcId(server.addr, `${this.name}-${rank}`);
     let launched;

@@ -176,7 +176,7 @@ export async function runV0ProcMesh(
       } else if (typeof msg === "object" && "StopAndExit" in msg) {
         for (const proc of procs) {
           try {
-            await proc.destroyAndWait(10, { reason: "stop and exit" });
+            await proc.destroyAndWait({ graceMs: 10, reason: "stop and exit" });
           } catch (error) {
             console.error(`hypermesh: error while stopping proc ${proc.procId}:`, error);
           }

@@ -4,7 +4,7 @@
  * default command pre-spawned (`NativeProcLauncher.prespawn`: module graph
  * loaded, parent-death guard armed, waiting on stdin) and, for a spawn that
  * can use one, has the manager's native launcher adopt it
- * (`launch(procId, options, { warm })`) instead of starting a process; it
+ * (`launch(procId, { ...options, warm })`) instead of starting a process; it
  * replenishes once spawns pause (`refillDelayMs` after the last take, so a
  * burst is not slowed by as many fresh processes starting under it).
  * Anything else launches cold, unchanged.
@@ -216,7 +216,7 @@ export class WarmPool implements AsyncDisposable {
       while ((warm = this.#ready.shift()) !== undefined) {
         this.#publish();
         try {
-          const result = await native.launch(procId, options, { warm });
+          const result = await native.launch(procId, { ...options, warm });
           this.#stats.adopted++;
           this.#quickDeaths = 0;
           this.#scheduleFill();

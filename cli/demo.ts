@@ -105,7 +105,7 @@ export async function run(args: string[]): Promise<number> {
     });
     write(tty ? "\n" : "");
     console.log(`proc mesh ${procs.region} ready in ${(performance.now() - t0).toFixed(0)}ms`);
-    const actors = await procs.spawn<Greeter>(cx, "greeter", GREETER_TYPE, null);
+    const actors = await procs.spawn<Greeter>(cx, "greeter", GREETER_TYPE);
     const tc = performance.now();
     const replies = await actors.call(cx, "Greet", { text: "hello" }, { timeoutMs: 10_000 });
     for (const [rank, g] of replies.entries()) {

@@ -160,11 +160,17 @@ export class Config {
 
   /**
    * Sets one attribute in a layer.
-   * @param source The layer.
    * @param attr The attribute.
    * @param value Its value.
+   * @param options `source`: the layer.
+   * @throws {ConfigValueError} When `value` is not of the attribute's kind.
    */
-  set<K extends AttrKind>(source: ConfigSource, attr: Attr<K>, value: AttrValueOf[K]): void {
+  set<K extends AttrKind>(
+    attr: Attr<K>,
+    value: AttrValueOf[K],
+    options: { source: ConfigSource },
+  ): void {
+    const { source } = options;
     if (!isValueOfKind(attr.kind, value)) throw new ConfigValueError(attr.key, value);
     this.#layers.get(source)!.set(attr.key, value);
     this.#generation++;
@@ -189,7 +195,7 @@ export class Config {
     const layer = this.#layers.get("TestOverride")!;
     const had = layer.has(attr.key);
     const previous = layer.get(attr.key);
-    this.set("TestOverride", attr, value);
+    this.set(attr, value, { source: "TestOverride" });
     return {
       [Symbol.dispose]: () => {
         const current = this.#layers.get("TestOverride")!;

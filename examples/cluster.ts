@@ -27,7 +27,7 @@ const cx = await context(); // serves HYPERMESH_CLIENT_ADDR
 const mesh = await HostMesh.attach(cx, "cluster", hosts);
 try {
   const procs = await mesh.ref.spawn(cx, "workers", Extent.of({ procs: 2 }));
-  const greeters = await procs.spawn<typeof greeter>(cx, "greeter", GREETER, {});
+  const greeters = await procs.spawn<typeof greeter>(cx, "greeter", GREETER, { params: {} });
   const replies = await greeters.call(cx, "Greet", { name: "cluster" }, { timeoutMs: 10_000 });
   for (const [rank, reply] of replies.entries()) console.log(`rank ${rank}: ${reply}`);
 } finally {

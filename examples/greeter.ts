@@ -32,7 +32,7 @@ const cx = await context();
   // Leaving this block shuts the mesh down: drain every host, then shut every host down.
   await using hosts = await HostMesh.process(Extent.of({ hosts: 2 }), worker);
   const procs = await hosts.ref.spawn(cx, "workers", Extent.of({ procs: 2 }));
-  const greeters = await procs.spawn<typeof greeter>(cx, "greeter", GREETER, {});
+  const greeters = await procs.spawn<typeof greeter>(cx, "greeter", GREETER, { params: {} });
   const replies = await greeters.call(cx, "Greet", { name: "mesh" }, { timeoutMs: 10_000 });
   for (const [rank, reply] of replies.entries()) console.log(`rank ${rank}: ${reply}`);
 }

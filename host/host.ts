@@ -49,12 +49,14 @@ import { Proc } from "../actor/proc.ts";
 import { DialMailboxRouter } from "../actor/transport/dial_router.ts";
 import { ProcOrDialSender } from "../actor/transport/proc_or_dial.ts";
 import { type MailboxServerHandle, serveMailbox } from "../actor/transport/mailbox_server.ts";
+import type { StopOptions } from "../internal/stop_options.ts";
 import { HostError } from "./errors.ts";
 import type { ConfigOf, HandleOf, ManagerAgent, ProcHandle, ProcManager } from "./proc_handle.ts";
 import {
   isBulkTerminate,
   isSingleTerminate,
   type SingleTerminate,
+  type TerminateAllOptions,
   type TerminateProcResult,
   type TerminateSummary,
 } from "./terminate.ts";
@@ -81,8 +83,12 @@ export interface SpawnedProc<A extends Actor = Actor> {
   agentRef: ActorRef<A>;
 }
 
-/** Options of {@linkcode Host.terminateChildren}. */
-export interface TerminateChildrenOptions {
+/**
+ * Options of {@linkcode Host.terminateChildren}: the manager's
+ * {@linkcode TerminateAllOptions} (per-child `graceMs`, `maxInFlight`,
+ * `reason` — default `"host terminating children"` —, `signal`) plus the caller.
+ */
+export interface TerminateChildrenOptions extends TerminateAllOptions {
   /** The calling actor; default: a client instance of the service proc. */
   cx?: Context;
 }
@@ -293,34 +299,33 @@ export class Host<M> implements AsyncDisposable, SingleTerminate {
 
   /**
    * Gracefully terminates every proc of this host through the manager's
-   * `terminateAll` (polite stop, wait `timeoutMs`, then force).
+   * `terminateAll` (polite stop, wait `graceMs`, then force).
    *
-   * @param timeoutMs Per-child grace before escalation.
-   * @param maxInFlight Concurrency bound (HO-5).
-   * @param reason Why (informational).
-   * @param options The calling actor.
+   * @param options Per-child `graceMs` (default
+   * `HYPERACTOR_MESH_TERMINATE_TIMEOUT`), `maxInFlight` (HO-5, default
+   * `HYPERACTOR_MESH_TERMINATE_CONCURRENCY`), `reason`, `signal` (forces what
+   * is left at once and rejects with its reason), the calling actor.
    * @returns Counts of attempted / ok / failed terminations.
    * @throws {TypeError} When the manager does not implement `BulkTerminate`.
    */
-  async terminateChildren(
-    timeoutMs: number,
-    maxInFlight: number,
-    reason = "host terminating children",
-    options: TerminateChildrenOptions = {},
-  ): Promise<TerminateSummary> {
+  async terminateChildren(options: TerminateChildrenOptions = {}): Promise<TerminateSummary> {
     const manager = this.#manager;
     if (!isBulkTerminate(manager)) {
       throw new TypeError("Invalid manager: it does not implement BulkTerminate");
     }
-    return await manager.terminateAll(options.cx ?? this.#cx(), timeoutMs, maxInFlight, reason);
+    const { cx, ...rest } = options;
+    return await manager.terminateAll(cx ?? this.#cx(), {
+      ...rest,
+      reason: options.reason ?? "host terminating children",
+    });
   }
 
   /**
    * Terminates one proc through the manager's `terminateProc`.
    * @param cx The calling actor.
    * @param procId The proc.
-   * @param timeoutMs Grace before escalation.
-   * @param reason Why (informational).
+   * @param options `graceMs` (default `HYPERACTOR_MESH_TERMINATE_TIMEOUT`),
+   * `reason`, `signal` (forces at once and rejects with its reason).
    * @returns The actors stopped politely and those aborted.
    * @throws {TypeError} When the manager does not implement `SingleTerminate`.
    * @throws {Error} The manager's errors (unknown proc…).
@@ -328,14 +333,13 @@ export class Host<M> implements AsyncDisposable, SingleTerminate {
   async terminateProc(
     cx: Context,
     procId: ProcId,
-    timeoutMs: number,
-    reason?: string,
+    options: StopOptions = {},
   ): Promise<TerminateProcResult> {
     const manager = this.#manager;
     if (!isSingleTerminate(manager)) {
       throw new TypeError("Invalid manager: it does not implement SingleTerminate");
     }
-    return await manager.terminateProc(cx, procId, timeoutMs, reason);
+    return await manager.terminateProc(cx, procId, options);
   }
 
   #cx(): Context {

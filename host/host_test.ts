@@ -9,6 +9,7 @@ import { Host } from "./host.ts";
 import { HostError, isHostError } from "./errors.ts";
 import { LocalProcManager } from "./local_proc_manager.ts";
 import { type ProcHandle, type ProcManager, ReadyError, TerminateError } from "./proc_handle.ts";
+import type { StopOptions } from "../internal/stop_options.ts";
 
 const agent = { handlers: {} };
 
@@ -139,7 +140,7 @@ class TestHandle implements ProcHandle<void> {
   wait(): Promise<void> {
     return Promise.resolve();
   }
-  terminate(_cx: Context, _timeoutMs: number): Promise<void> {
+  terminate(_cx: Context, _options?: StopOptions): Promise<void> {
     return Promise.reject(TerminateError.unsupported());
   }
   kill(): Promise<void> {
@@ -240,7 +241,7 @@ Deno.test("Host.terminateChildren() rejects a manager without BulkTerminate", as
     ChannelAddr.any("local"),
   );
   await using _host = host;
-  await assertRejects(() => host.terminateChildren(10, 1), TypeError);
+  await assertRejects(() => host.terminateChildren({ graceMs: 10, maxInFlight: 1 }), TypeError);
 });
 
 Deno.test("HO-5: Host.terminateChildren() terminates every child and counts them", async () => {
@@ -248,10 +249,10 @@ Deno.test("HO-5: Host.terminateChildren() terminates every child and counts them
   const { host } = await Host.serve(manager, ChannelAddr.any("local"));
   await using _host = host;
   for (const name of ["a", "b", "c"]) await host.spawn(name);
-  const summary = await host.terminateChildren(1_000, 2, "test");
+  const summary = await host.terminateChildren({ graceMs: 1_000, maxInFlight: 2, reason: "test" });
   assertEquals(String(summary), "attempted=3 ok=3 failed=0");
   assertEquals(manager.procs.size, 0);
-  const again = await host.terminateChildren(1_000, 2, "test");
+  const again = await host.terminateChildren({ graceMs: 1_000, maxInFlight: 2, reason: "test" });
   assertEquals(String(again), "attempted=0 ok=0 failed=0", "idempotent");
 });
 
@@ -261,10 +262,17 @@ Deno.test("Host.terminateProc() delegates to the manager's SingleTerminate", asy
   await using _host = host;
   const { procId, agentRef } = await host.spawn("a");
   using cx = host.systemProc.instance("cx");
-  const { stopped, aborted } = await host.terminateProc(cx, procId, 1_000, "test");
+  const { stopped, aborted } = await host.terminateProc(cx, procId, {
+    graceMs: 1_000,
+    reason: "test",
+  });
   assertEquals(stopped.map(String), [agentRef.actorId.toString()]);
   assertEquals(aborted, []);
-  await assertRejects(() => host.terminateProc(cx, procId, 1_000), Error, "doesn't exist");
+  await assertRejects(
+    () => host.terminateProc(cx, procId, { graceMs: 1_000 }),
+    Error,
+    "doesn't exist",
+  );
 });
 
 Deno.test("Host[Symbol.asyncDispose]() stops serving and is idempotent", async () => {

@@ -2,8 +2,9 @@
  * `LocalProcManager`: procs that run **in this OS process** (tests, demos).
  *
  * There is no child process to signal; the lifecycle is proc-level:
- * `terminate(timeoutMs)` is `proc.destroyAndWait(timeoutMs)` (drain, then
- * abort at the deadline), `kill()` is `destroyAndWait(0)` (abort at once),
+ * `terminate(cx, { graceMs })` is `proc.destroyAndWait({ graceMs })` (drain,
+ * then abort at the deadline; an aborted `signal` escalates at once), `kill()`
+ * is `destroyAndWait({ graceMs: 0 })` (abort at once),
  * `ready()` and `wait()` resolve immediately (a local proc is usable as soon as
  * its handle exists and has no external lifecycle to observe).
  *
@@ -22,6 +23,11 @@ import { Proc } from "../actor/proc.ts";
 import type { DestroyResult } from "../actor/types.ts";
 import { MailboxClient } from "../actor/transport/mailbox_client.ts";
 import { serveMailbox } from "../actor/transport/mailbox_server.ts";
+import type { WatchOptions } from "../channel/watch_cell.ts";
+import { config } from "../config/config.ts";
+import { MESH_TERMINATE_CONCURRENCY, MESH_TERMINATE_TIMEOUT } from "../config/attrs.ts";
+import { raceAbort } from "../internal/abort.ts";
+import { forceOnAbort, type StopOptions } from "../internal/stop_options.ts";
 import { HostError } from "./errors.ts";
 import { type AgentSpawner, spawnAgent } from "./agent.ts";
 import { type ProcHandle, type ProcManager, TerminateError } from "./proc_handle.ts";
@@ -29,6 +35,7 @@ import {
   type BulkTerminate,
   bulkTerminate,
   type SingleTerminate,
+  type TerminateAllOptions,
   type TerminateProcResult,
   type TerminateSummary,
 } from "./terminate.ts";
@@ -65,27 +72,27 @@ const DEFAULT_REASON = "proc terminated";
 
 /**
  * Stops the proc of `entry`, coalescing with a stop already in flight (HO-6):
- * the first caller starts `destroyAndWait(timeoutMs)`; concurrent callers share
+ * the first caller starts `destroyAndWait({ graceMs })`; concurrent callers share
  * its promise; a zero deadline while a polite stop is in flight escalates
  * (aborts the remaining actors at once) and everybody observes the same end.
  */
 function stopEntry(
   live: Map<string, LocalEntry>,
   entry: LocalEntry,
-  timeoutMs: number,
+  graceMs: number,
   reason: string,
 ): Promise<DestroyResult> {
   if (entry.stopping === undefined) {
     live.delete(entry.proc.procId.key);
     if (!entry.status?.closed) entry.status?.set("Stopping");
-    entry.stopping = entry.proc.destroyAndWait(timeoutMs, { reason }).finally(() => {
+    entry.stopping = entry.proc.destroyAndWait({ graceMs, reason }).finally(() => {
       entry.done = true;
       closeStopped(entry.status);
     });
     return entry.stopping;
   }
-  if (timeoutMs === 0 && !entry.done && entry.killing === undefined) {
-    entry.killing = entry.proc.destroyAndWait(0, { reason }); // HO-6: escalate
+  if (graceMs === 0 && !entry.done && entry.killing === undefined) {
+    entry.killing = entry.proc.destroyAndWait({ graceMs: 0, reason }); // HO-6: escalate
   }
   const first = entry.stopping;
   return entry.killing === undefined ? first : entry.killing.then(() => first);
@@ -108,24 +115,25 @@ export class LocalHandle<A extends Actor = Actor> implements ProcHandle<void, A>
   /**
    * Normally created by {@linkcode LocalProcManager.spawn}.
    * @param procId The proc's id.
-   * @param addr The proc's own address.
-   * @param agentRef Its agent.
-   * @param entry Shared lifecycle record (omitted: the proc is treated as
-   * already gone, as in the seed's handle over an empty map).
-   * @param live The manager's live-proc table.
+   * @param parts `addr`, the proc's own address; `agentRef`, its agent;
+   * `entry`, the shared lifecycle record (omitted: the proc is treated as
+   * already gone, as in the seed's handle over an empty map); `live`, the
+   * manager's live-proc table.
    */
   constructor(
     procId: ProcId,
-    addr: ChannelAddr,
-    agentRef: ActorRef<A>,
-    entry?: LocalEntry,
-    live: Map<string, LocalEntry> = new Map(),
+    parts: {
+      addr: ChannelAddr;
+      agentRef: ActorRef<A>;
+      entry?: LocalEntry;
+      live?: Map<string, LocalEntry>;
+    },
   ) {
     this.procId = procId;
-    this.#addr = addr;
-    this.#agentRef = agentRef;
-    this.#entry = entry;
-    this.#live = live;
+    this.#addr = parts.addr;
+    this.#agentRef = parts.agentRef;
+    this.#entry = parts.entry;
+    this.#live = parts.live ?? new Map();
   }
 
   /**
@@ -146,32 +154,36 @@ export class LocalHandle<A extends Actor = Actor> implements ProcHandle<void, A>
 
   /**
    * Waits until the proc is Ready.
+   * @param options `signal` (an aborted one rejects with its reason).
    * @returns Resolves immediately: a local proc is usable once its handle exists.
    */
-  ready(): Promise<void> {
-    return Promise.resolve();
+  ready(options: WatchOptions = {}): Promise<void> {
+    return raceAbort(Promise.resolve(), options.signal);
   }
 
   /**
    * Waits for the proc's terminal status.
+   * @param options `signal` (an aborted one rejects with its reason).
    * @returns Resolves immediately: there is no external lifecycle to observe.
    */
-  wait(): Promise<void> {
-    return Promise.resolve();
+  wait(options: WatchOptions = {}): Promise<void> {
+    return raceAbort(Promise.resolve(), options.signal);
   }
 
   /**
-   * Drains the proc's actors, aborting what is left after `timeoutMs` (HO-6:
+   * Drains the proc's actors, aborting what is left after `graceMs` (HO-6:
    * concurrent calls coalesce).
    * @param _cx The calling actor (unused).
-   * @param timeoutMs Grace before aborting.
-   * @param reason Why.
+   * @param options `graceMs` (default `HYPERACTOR_MESH_TERMINATE_TIMEOUT`),
+   * `reason` (default `"proc terminated"`), `signal` (aborts what is left at
+   * once and rejects with its reason).
    * @returns Resolves once the proc is down.
    * @throws {TerminateError} `AlreadyTerminated` after an earlier stop finished;
    * `Io` when destroying fails.
    */
-  terminate(_cx: Context, timeoutMs: number, reason = DEFAULT_REASON): Promise<void> {
-    return this.#stop(timeoutMs, reason);
+  terminate(_cx: Context, options: StopOptions = {}): Promise<void> {
+    const { graceMs = config.get(MESH_TERMINATE_TIMEOUT), reason = DEFAULT_REASON } = options;
+    return this.#stop(graceMs, reason, options.signal);
   }
 
   /**
@@ -185,14 +197,13 @@ export class LocalHandle<A extends Actor = Actor> implements ProcHandle<void, A>
     return this.#stop(0, reason);
   }
 
-  async #stop(timeoutMs: number, reason: string): Promise<void> {
+  async #stop(graceMs: number, reason: string, signal?: AbortSignal): Promise<void> {
     const entry = this.#entry;
     if (entry === undefined || entry.done) throw TerminateError.alreadyTerminated(undefined);
-    try {
-      await stopEntry(this.#live, entry, timeoutMs, reason);
-    } catch (error) {
+    const stopping = stopEntry(this.#live, entry, graceMs, reason).catch((error) => {
       throw TerminateError.io(error);
-    }
+    });
+    await forceOnAbort(stopping, () => stopEntry(this.#live, entry, 0, reason), signal);
   }
 }
 
@@ -214,7 +225,7 @@ export class LocalHandle<A extends Actor = Actor> implements ProcHandle<void, A>
  * await using _ = host;
  * await host.spawn("a");
  * await host.spawn("b");
- * const summary = await host.terminateChildren(1_000, 1);
+ * const summary = await host.terminateChildren({ graceMs: 1_000, maxInFlight: 1 });
  * assertEquals(String(summary), "attempted=2 ok=2 failed=0");
  * ```
  */
@@ -298,49 +309,60 @@ export class LocalProcManager<A extends Actor = Actor>
     }
     closeStopped(this.#statuses.get(procId.key)); // a former proc of the same id
     this.#statuses.set(procId.key, status);
-    return new LocalHandle(procId, server.addr, agentRef, entry, this.#live);
+    return new LocalHandle(procId, {
+      addr: server.addr,
+      agentRef,
+      entry,
+      live: this.#live,
+    });
   }
 
   /**
    * Terminates every live proc (HO-5: at most `maxInFlight` at a time).
    * @param _cx The calling actor (unused).
-   * @param timeoutMs Per-proc grace.
-   * @param maxInFlight Concurrency bound.
-   * @param reason Why.
+   * @param options Per-proc `graceMs` (default
+   * `HYPERACTOR_MESH_TERMINATE_TIMEOUT`), `maxInFlight` (default
+   * `HYPERACTOR_MESH_TERMINATE_CONCURRENCY`), `reason`, `signal` (aborts
+   * what is left at once and rejects with its reason).
    * @returns The counts.
    */
-  terminateAll(
-    _cx: Context,
-    timeoutMs: number,
-    maxInFlight: number,
-    reason = DEFAULT_REASON,
-  ): Promise<TerminateSummary> {
+  terminateAll(_cx: Context, options: TerminateAllOptions = {}): Promise<TerminateSummary> {
+    const {
+      graceMs = config.get(MESH_TERMINATE_TIMEOUT),
+      maxInFlight = config.get(MESH_TERMINATE_CONCURRENCY),
+      reason = DEFAULT_REASON,
+      signal,
+    } = options;
     const entries = [...this.#live.values()];
-    return bulkTerminate(
-      entries,
-      (entry) => stopEntry(this.#live, entry, timeoutMs, reason),
-      { maxInFlight },
-    );
+    const stopOne = (entry: LocalEntry) =>
+      stopEntry(this.#live, entry, signal?.aborted ? 0 : graceMs, reason);
+    const forceAll = () => entries.forEach((entry) => stopOne(entry).catch(() => {}));
+    return forceOnAbort(bulkTerminate(entries, stopOne, { maxInFlight }), forceAll, signal);
   }
 
   /**
    * Terminates one live proc.
    * @param _cx The calling actor (unused).
    * @param procId The proc.
-   * @param timeoutMs Grace before aborting.
-   * @param reason Why.
+   * @param options `graceMs` (default `HYPERACTOR_MESH_TERMINATE_TIMEOUT`),
+   * `reason`, `signal` (aborts what is left at once and rejects with its reason).
    * @returns The actors stopped and aborted.
    * @throws {Error} When the proc is unknown or already terminated.
    */
   async terminateProc(
     _cx: Context,
     procId: ProcId,
-    timeoutMs: number,
-    reason = DEFAULT_REASON,
+    options: StopOptions = {},
   ): Promise<TerminateProcResult> {
+    const { graceMs = config.get(MESH_TERMINATE_TIMEOUT), reason = DEFAULT_REASON } = options;
     const entry = this.#live.get(procId.key);
     if (entry === undefined) throw new Error(`Cannot terminate proc ${procId}: it doesn't exist`);
-    return await stopEntry(this.#live, entry, timeoutMs, reason);
+    const stopping = stopEntry(this.#live, entry, graceMs, reason);
+    return await forceOnAbort(
+      stopping,
+      () => stopEntry(this.#live, entry, 0, reason),
+      options.signal,
+    );
   }
 
   /**
@@ -348,13 +370,16 @@ export class LocalProcManager<A extends Actor = Actor>
    * capability of `ProcManager`); unknown or stopped procs are ignored.
    * @param _cx The calling actor (unused).
    * @param procId The proc.
-   * @param timeoutMs Grace before aborting.
-   * @param reason Why.
+   * @param options `graceMs` before aborting (default
+   * `HYPERACTOR_MESH_TERMINATE_TIMEOUT`), `reason`; `signal` aborts the grace.
    */
-  requestStop(_cx: Context, procId: ProcId, timeoutMs: number, reason = DEFAULT_REASON): void {
+  requestStop(_cx: Context, procId: ProcId, options: StopOptions = {}): void {
     const entry = this.#live.get(procId.key);
     if (entry === undefined) return;
-    stopEntry(this.#live, entry, timeoutMs, reason).catch(() => {});
+    const { graceMs = config.get(MESH_TERMINATE_TIMEOUT), reason = DEFAULT_REASON } = options;
+    const stopping = stopEntry(this.#live, entry, graceMs, reason);
+    forceOnAbort(stopping, () => stopEntry(this.#live, entry, 0, reason), options.signal)
+      .catch(() => {});
   }
 
   /**

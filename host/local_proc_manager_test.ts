@@ -11,7 +11,7 @@ Deno.test("local_ready_and_wait_are_immediate", async () => {
   const addr = ChannelAddr.any("local");
   const procId = new ProcId(addr, "p");
   const agentRef = ActorRef.attest(procId.actor("agent", 0));
-  const h = new LocalHandle(procId, addr, agentRef);
+  const h = new LocalHandle(procId, { addr, agentRef });
 
   await h.ready(); // resolves immediately
   assertEquals(await h.wait(), undefined); // the seed's unit status
@@ -50,9 +50,9 @@ Deno.test("HO-6: concurrent LocalHandle.terminate() calls coalesce into one stop
   let destroys = 0;
   const { manager, host } = await localHost((proc) => {
     const original = proc.destroyAndWait.bind(proc);
-    proc.destroyAndWait = (t, o) => {
+    proc.destroyAndWait = (o) => {
       destroys++;
-      return original(t, o);
+      return original(o);
     };
     return proc.spawn("agent", { handlers: {} });
   });
@@ -60,13 +60,13 @@ Deno.test("HO-6: concurrent LocalHandle.terminate() calls coalesce into one stop
   const handle = await manager.spawn(new ProcId(host.addr, "q"), host.backendAddr);
   using cx = host.systemProc.instance("cx");
   const results = await Promise.allSettled([
-    handle.terminate(cx, 1_000, "first"),
-    handle.terminate(cx, 1_000, "second"),
-    handle.terminate(cx, 1_000, "third"),
+    handle.terminate(cx, { graceMs: 1_000, reason: "first" }),
+    handle.terminate(cx, { graceMs: 1_000, reason: "second" }),
+    handle.terminate(cx, { graceMs: 1_000, reason: "third" }),
   ]);
   assert(results.every((r) => r.status === "fulfilled"), "HO-6: every caller observes the stop");
   assertEquals(destroys, 1, "HO-6: one destroyAndWait for concurrent callers");
-  const late = await assertRejects(() => handle.terminate(cx, 1_000), TerminateError);
+  const late = await assertRejects(() => handle.terminate(cx, { graceMs: 1_000 }), TerminateError);
   assertEquals(late.kind, "AlreadyTerminated", "HO-6: the first terminal outcome wins");
   const lateKill = await assertRejects(() => handle.kill(), TerminateError);
   assertEquals(lateKill.kind, "AlreadyTerminated");
@@ -85,7 +85,7 @@ Deno.test("HO-6: LocalHandle.kill() escalates a terminate in flight", async () =
   await hanging;
 
   // A polite stop with a long grace is in flight (the agent is stuck)...
-  const terminating = handle.terminate(cx, 60_000, "polite");
+  const terminating = handle.terminate(cx, { graceMs: 60_000, reason: "polite" });
   // ...and a kill forces it: both callers see the proc down.
   await handle.kill("forced");
   await terminating;
@@ -101,8 +101,8 @@ Deno.test("HO-6: LocalHandle.terminate() and manager.terminateProc() share one s
   const handle = await manager.spawn(new ProcId(host.addr, "p"), host.backendAddr);
   using cx = host.systemProc.instance("cx");
   const [viaManager] = await Promise.all([
-    manager.terminateProc(cx, handle.procId, 1_000),
-    handle.terminate(cx, 1_000),
+    manager.terminateProc(cx, handle.procId, { graceMs: 1_000 }),
+    handle.terminate(cx, { graceMs: 1_000 }),
   ]);
   assertEquals(viaManager.stopped.map(String), [handle.agentRef().actorId.toString()]);
   assertEquals(manager.procs.size, 0);
@@ -113,12 +113,12 @@ Deno.test("HO-5: LocalProcManager.terminateAll() respects maxInFlight", async ()
   let peak = 0;
   const manager = new LocalProcManager((proc) => {
     const original = proc.destroyAndWait.bind(proc);
-    proc.destroyAndWait = async (t, o) => {
+    proc.destroyAndWait = async (o) => {
       inFlight++;
       peak = Math.max(peak, inFlight);
       try {
         await new Promise((r) => setTimeout(r, 5));
-        return await original(t, o);
+        return await original(o);
       } finally {
         inFlight--;
       }
@@ -129,7 +129,7 @@ Deno.test("HO-5: LocalProcManager.terminateAll() respects maxInFlight", async ()
   await using _host = host;
   for (const name of ["a", "b", "c", "d", "e"]) await host.spawn(name);
   using cx = host.systemProc.instance("cx");
-  const summary = await manager.terminateAll(cx, 1_000, 2);
+  const summary = await manager.terminateAll(cx, { graceMs: 1_000, maxInFlight: 2 });
   assertEquals(String(summary), "attempted=5 ok=5 failed=0");
   assertEquals(peak, 2, "HO-5: at most maxInFlight terminations at once");
 });
@@ -148,7 +148,7 @@ Deno.test("LocalProcManager.terminateAll() counts failures", async () => {
   const warn = console.warn;
   console.warn = (...args: unknown[]) => errors.push(args);
   try {
-    const summary = await manager.terminateAll(cx, 10, 0);
+    const summary = await manager.terminateAll(cx, { graceMs: 10, maxInFlight: 0 });
     assertEquals(String(summary), "attempted=2 ok=0 failed=2");
     assertEquals(errors.length, 2);
   } finally {
@@ -161,8 +161,8 @@ Deno.test("LocalProcManager.terminateAll() counts failures", async () => {
 function failFirstDestroy(proc: Proc): void {
   const original = proc.destroyAndWait.bind(proc);
   let first = true;
-  proc.destroyAndWait = (t, o) => {
-    if (!first) return original(t, o);
+  proc.destroyAndWait = (o) => {
+    if (!first) return original(o);
     first = false;
     return Promise.reject(new Error("EIO"));
   };
@@ -177,7 +177,7 @@ Deno.test("HO-6: LocalHandle.terminate() maps a destroy failure to TerminateErro
   await using _host = host;
   const handle = await manager.spawn(new ProcId(host.addr, "p"), host.backendAddr);
   using cx = host.systemProc.instance("cx");
-  const err = await handle.terminate(cx, 10).catch((e) => e);
+  const err = await handle.terminate(cx, { graceMs: 10 }).catch((e) => e);
   assert(isTerminateError(err, "Io"), String(err));
   assertEquals(err.message, "I/O error during terminate/kill: EIO");
 });
@@ -188,11 +188,14 @@ Deno.test("HO-6: LocalProcManager.requestStop() returns at once and shares the h
   await using _host = host;
   const handle = await manager.spawn(new ProcId(host.addr, "p"), host.backendAddr);
   using cx = host.systemProc.instance("cx");
-  assertEquals(manager.requestStop(cx, handle.procId, 1_000, "test"), undefined);
-  manager.requestStop(cx, new ProcId(host.addr, "unknown"), 1_000); // ignored
+  assertEquals(
+    manager.requestStop(cx, handle.procId, { graceMs: 1_000, reason: "test" }),
+    undefined,
+  );
+  manager.requestStop(cx, new ProcId(host.addr, "unknown"), { graceMs: 1_000 }); // ignored
   assertEquals(manager.procs.size, 0);
   // The handle coalesces on the stop in flight, or finds it finished.
-  await handle.terminate(cx, 1_000).catch((e) => {
+  await handle.terminate(cx, { graceMs: 1_000 }).catch((e) => {
     assert(isTerminateError(e) && e.kind === "AlreadyTerminated", String(e));
   });
 });
@@ -210,7 +213,7 @@ Deno.test("LocalProcManager.status()/watch() report Running, Stopping, Stopped (
     for await (const status of manager.watch(handle.procId)!) seen.push(status);
   })();
   using cx = host.systemProc.instance("cx");
-  await manager.terminateProc(cx, handle.procId, 1_000);
+  await manager.terminateProc(cx, handle.procId, { graceMs: 1_000 });
   await watching;
   assertEquals(seen, ["Running", "Stopping", "Stopped"]);
   assertEquals(manager.status(handle.procId), "Stopped");

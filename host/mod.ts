@@ -56,3 +56,4 @@ export * from "./terminate.ts";
 export * from "./host.ts";
 export type { AgentSpawner } from "./agent.ts";
 export * from "./local_proc_manager.ts";
+export type { StopOptions } from "../internal/stop_options.ts";

@@ -21,6 +21,8 @@ import type { ProcId } from "../actor/reference.ts";
 import type { Actor } from "../actor/types.ts";
 import type { ActorRef } from "../actor/port.ts";
 import type { Context } from "../actor/types.ts";
+import type { WatchOptions } from "../channel/watch_cell.ts";
+import type { StopOptions } from "../internal/stop_options.ts";
 
 /**
  * Formats a terminal status for messages (the seed's `{:?}`): `()` for
@@ -279,25 +281,27 @@ export interface ProcHandle<S = unknown, A extends Actor = Actor> {
   agentRef(): ActorRef<A> | undefined;
   /**
    * Resolves when the proc is Ready.
+   * @param options `signal`: aborting rejects with its reason.
    * @returns Resolves with nothing.
    * @throws {ReadyError} `Terminal(status)` or `ChannelClosed`.
    */
-  ready(): Promise<void>;
+  ready(options?: WatchOptions): Promise<void>;
   /**
    * Resolves with the terminal status.
+   * @param options `signal`: aborting rejects with its reason.
    * @returns The terminal status.
    * @throws {WaitError} `ChannelClosed`.
    */
-  wait(): Promise<S>;
+  wait(options?: WatchOptions): Promise<S>;
   /**
-   * Politely stops the proc within `timeoutMs`, then forces it.
+   * Politely stops the proc within `graceMs`, then forces it.
    * @param cx The calling actor (sends stop requests to the agent).
-   * @param timeoutMs Grace before escalation.
-   * @param reason Why (informational).
+   * @param options `graceMs` (default `HYPERACTOR_MESH_TERMINATE_TIMEOUT`),
+   * `reason`, `signal` (forces at once and rejects with its reason).
    * @returns The terminal status reached (what `wait()` returns).
    * @throws {TerminateError} See the contract.
    */
-  terminate(cx: Context, timeoutMs: number, reason?: string): Promise<S>;
+  terminate(cx: Context, options?: StopOptions): Promise<S>;
   /**
    * Forces the proc down at once.
    * @param reason Why (informational).
@@ -362,13 +366,13 @@ export interface ProcManager<H extends ProcHandle = ProcHandle, C = void, W = un
   watch?(procId: ProcId, options?: { signal?: AbortSignal }): AsyncIterable<W> | undefined;
   /**
    * Optional capability: asks a proc to stop and returns at once (polite
-   * first, forced after `timeoutMs`). Unknown or stopping procs are ignored.
+   * first, forced after `graceMs`). Unknown or stopping procs are ignored.
    * @param cx The calling actor.
    * @param procId The proc.
-   * @param timeoutMs Grace before escalation.
-   * @param reason Why (informational).
+   * @param options `graceMs` before escalation, `reason` (informational),
+   * `signal` (aborting forces the stop at once).
    */
-  requestStop?(cx: Context, procId: ProcId, timeoutMs: number, reason?: string): void;
+  requestStop?(cx: Context, procId: ProcId, options?: StopOptions): void;
 }
 
 /** The optional capabilities of a {@linkcode ProcManager}. */

@@ -15,6 +15,21 @@
 import type { ActorId, ProcId } from "../actor/reference.ts";
 import type { Context } from "../actor/types.ts";
 import { isTerminateError } from "./proc_handle.ts";
+import type { StopOptions } from "../internal/stop_options.ts";
+
+/**
+ * Options of {@linkcode BulkTerminate.terminateAll}: the shared
+ * {@linkcode StopOptions} (`graceMs` per child, default
+ * `HYPERACTOR_MESH_TERMINATE_TIMEOUT`; `reason`; `signal` forces what is left
+ * at once and rejects with its reason) plus the concurrency bound.
+ */
+export interface TerminateAllOptions extends StopOptions {
+  /**
+   * At most this many children at a time (HO-5; values below 1 act as 1;
+   * default `HYPERACTOR_MESH_TERMINATE_CONCURRENCY`).
+   */
+  maxInFlight?: number;
+}
 
 /**
  * Counts of a bulk termination: `attempted` children, `ok` ones that reached a
@@ -25,7 +40,7 @@ import { isTerminateError } from "./proc_handle.ts";
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { TerminateSummary } from "./terminate.ts";
- * const s = new TerminateSummary(3, 2, 1);
+ * const s = new TerminateSummary({ attempted: 3, ok: 2, failed: 1 });
  * assertEquals(String(s), "attempted=3 ok=2 failed=1");
  * assertEquals(JSON.parse(JSON.stringify(s)), { attempted: 3, ok: 2, failed: 1 });
  * ```
@@ -40,14 +55,12 @@ export class TerminateSummary {
 
   /**
    * Creates the instance.
-   * @param attempted Children attempted.
-   * @param ok Children terminated.
-   * @param failed Children that failed.
+   * @param counts Children `attempted`, `ok` (terminated) and `failed`.
    */
-  constructor(attempted: number, ok: number, failed: number) {
-    this.attempted = attempted;
-    this.ok = ok;
-    this.failed = failed;
+  constructor(counts: { attempted: number; ok: number; failed: number }) {
+    this.attempted = counts.attempted;
+    this.ok = counts.ok;
+    this.failed = counts.failed;
   }
 
   /**
@@ -78,39 +91,28 @@ export interface TerminateProcResult {
 /** Something that can terminate one proc by id (a manager, or a host delegating to it). */
 export interface SingleTerminate {
   /**
-   * Politely stops `procId`, waits up to `timeoutMs`, then forces it.
+   * Politely stops `procId`, waits up to `graceMs`, then forces it.
    * @param cx The calling actor.
    * @param procId The proc.
-   * @param timeoutMs Grace before escalation.
-   * @param reason Why (informational).
+   * @param options `graceMs` (default `HYPERACTOR_MESH_TERMINATE_TIMEOUT`),
+   * `reason`, `signal` (forces at once and rejects with its reason).
    * @returns The actors stopped politely and those aborted.
    * @throws {Error} When the proc is unknown or cannot be stopped.
    */
-  terminateProc(
-    cx: Context,
-    procId: ProcId,
-    timeoutMs: number,
-    reason?: string,
-  ): Promise<TerminateProcResult>;
+  terminateProc(cx: Context, procId: ProcId, options?: StopOptions): Promise<TerminateProcResult>;
 }
 
 /** A manager that can terminate all its children in bulk. */
 export interface BulkTerminate {
   /**
-   * Politely stops every known child, waits up to `timeoutMs` each, forces
+   * Politely stops every known child, waits up to `graceMs` each, forces
    * the rest; at most `maxInFlight` (≥ 1) at a time.
    * @param cx The calling actor.
-   * @param timeoutMs Per-child grace before escalation.
-   * @param maxInFlight Concurrency bound (values below 1 act as 1).
-   * @param reason Why (informational).
+   * @param options Per-child `graceMs`, `maxInFlight`, `reason`, `signal`
+   * (forces what is left at once and rejects with its reason).
    * @returns The counts.
    */
-  terminateAll(
-    cx: Context,
-    timeoutMs: number,
-    maxInFlight: number,
-    reason?: string,
-  ): Promise<TerminateSummary>;
+  terminateAll(cx: Context, options?: TerminateAllOptions): Promise<TerminateSummary>;
 }
 
 /**
@@ -207,5 +209,5 @@ export async function bulkTerminate<T>(
   };
   const workers = Array.from({ length: Math.min(limit, queue.length) }, worker);
   await Promise.all(workers);
-  return new TerminateSummary(queue.length, ok, queue.length - ok);
+  return new TerminateSummary({ attempted: queue.length, ok, failed: queue.length - ok });
 }

@@ -3,7 +3,10 @@ import { bulkTerminate, TerminateSummary } from "./terminate.ts";
 import { TerminateError } from "./proc_handle.ts";
 
 Deno.test("TerminateSummary displays attempted=N ok=N failed=N", () => {
-  assertEquals(`${new TerminateSummary(0, 0, 0)}`, "attempted=0 ok=0 failed=0");
+  assertEquals(
+    `${new TerminateSummary({ attempted: 0, ok: 0, failed: 0 })}`,
+    "attempted=0 ok=0 failed=0",
+  );
 });
 
 Deno.test("HO-5: bulkTerminate() never exceeds maxInFlight", async () => {

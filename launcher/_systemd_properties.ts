@@ -46,7 +46,7 @@ export function unitProperties(
   stopTimeoutMs: number,
 ): UnitProperty[] {
   const { program, arg0, args } = options.command;
-  const wrapped = wrapCommand(program, args, options.procBind);
+  const wrapped = wrapCommand(program, args, { bind: options.procBind });
   const argv = wrapped.wrapper === undefined
     ? [arg0 ?? program, ...args]
     : [wrapped.program, ...wrapped.args]; // an arg0 override is dropped when wrapping

@@ -34,15 +34,26 @@ const MAX_QUERY_ERRORS = 50;
 const STARTED_STATES = new Set(["activating", "active", "deactivating", "reloading", "failed"]);
 
 /** Resolves to `value`, or to `undefined` after `ms` (the timer is always cleared). */
-export async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+export async function within<T>(
+  promise: Promise<T>,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<T | undefined> {
+  if (signal?.aborted) return undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
   try {
     return await Promise.race([
       promise,
-      new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), ms)),
+      new Promise<undefined>((r) => {
+        timer = setTimeout(() => r(undefined), ms);
+        onAbort = () => r(undefined);
+        signal?.addEventListener("abort", onAbort, { once: true });
+      }),
     ]);
   } finally {
     clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
   }
 }
 
@@ -166,10 +177,10 @@ export class UnitWatch {
     return result === undefined || result === "done" || result === "exited" ? undefined : result;
   }
 
-  /** Whether the unit exited within `ms`. */
-  async exitedWithin(ms: number): Promise<boolean> {
+  /** Whether the unit exited within `ms` (`false` at once when `signal` aborts). */
+  async exitedWithin(ms: number, signal?: AbortSignal): Promise<boolean> {
     if (this.#settled) return true;
-    return (await within(this.exit, ms)) !== undefined;
+    return (await within(this.exit, ms, signal)) !== undefined;
   }
 
   /** Settles at once without cleanup (the unit never existed, or the bus is closing). */

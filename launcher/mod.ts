@@ -54,7 +54,7 @@
  * import { assertEquals } from "@std/assert";
  * import { parseLauncherKind, ProcBind, wrapCommand } from "./mod.ts";
  * assertEquals(parseLauncherKind("Native"), "native");
- * const wrapped = wrapCommand("deno", ["run"], new ProcBind({ cpus: "0" }));
+ * const wrapped = wrapCommand("deno", ["run"], { bind: new ProcBind({ cpus: "0" }) });
  * assertEquals(wrapped.program, "taskset");
  * ```
  * @module
@@ -79,7 +79,7 @@ export {
   type WrapCommandOptions,
   type WrappedCommand,
 } from "./proc_bind.ts";
-export { stopChild, type StopOptions, type StopResult } from "./stop.ts";
+export { stopChild, type StopChildOptions, type StopOptions, type StopResult } from "./stop.ts";
 export { NativeProcLauncher, type NativeProcLauncherOptions } from "./native.ts";
 export {
   BOOTSTRAP_MODE_ENV,
@@ -118,4 +118,4 @@ export {
 } from "./systemd_unit.ts";
 export { type PrespawnOptions, WARM_ENV, type WarmStart } from "./types.ts";
 export { WarmChild, type WarmChildState } from "./warm_child.ts";
-export type { NativeLaunchAdoption } from "./native.ts";
+export type { NativeLaunchOptions } from "./native.ts";

@@ -16,6 +16,8 @@
 
 import { hasNumaNodes as hasNuma, wrapCommand } from "./proc_bind.ts";
 import { stopChild } from "./stop.ts";
+import { raceAbort } from "../internal/abort.ts";
+import { checkGrace, DEFAULT_GRACE_MS, type StopOptions } from "../internal/stop_options.ts";
 import { killGroup, recordGroup, watchExit } from "./_groups.ts";
 import { groupLeaderCommand } from "./_group_spawn.ts";
 import {
@@ -37,8 +39,8 @@ interface Entry {
   readonly exit: Promise<ProcExitResult>;
 }
 
-/** The third argument of {@linkcode NativeProcLauncher.launch}. */
-export interface NativeLaunchAdoption {
+/** Options of {@linkcode NativeProcLauncher.launch}: what to launch, or a warm child to adopt. */
+export interface NativeLaunchOptions extends LaunchOptions {
   /**
    * A warm child (from any native launcher's `prespawn`) to adopt instead of
    * starting a new process (LN-20, LN-21).
@@ -59,7 +61,7 @@ export interface NativeProcLauncherOptions {
  *   stdin is `null` (a warm child's stdin is a pipe, closed once it has
  *   its start line).
  * - Warm children: `prespawn()` starts one ahead of time, and
- *   `launch(procId, options, { warm })` adopts it (LN-20, LN-21) instead of
+ *   `launch(procId, { ...options, warm })` adopts it (LN-20, LN-21) instead of
  *   starting a process; from then on it is recorded, stopped, observed and
  *   disposed exactly like a cold launch. Its `startedAt` is the adoption
  *   time.
@@ -80,7 +82,7 @@ export interface NativeProcLauncherOptions {
  *   wantStdio: false,
  *   tailLines: 0,
  * });
- * await launcher.terminate("unix:@a,worker", 2_000);
+ * await launcher.terminate("unix:@a,worker", { graceMs: 2_000 });
  * console.log((await result.exit).kind); // { kind: "Signaled", signal: 15, coreDumped: false }
  * ```
  */
@@ -126,8 +128,8 @@ export class NativeProcLauncher implements ProcLauncher {
   /**
    * Start the process for `procId`.
    * @param procId proc id text; one live process per id.
-   * @param options what to launch.
-   * @param adoption `warm`: adopt this warm child instead of starting a process.
+   * @param options what to launch; `warm`: adopt this warm child instead of
+   *   starting a process.
    * @returns pid, start time, stdio and the exit promise.
    * @throws {ProcLauncherError} `Launch` when disposed, when `procId` is still
    *   running, or when the OS refuses to start the program; with `warm`, when
@@ -136,14 +138,11 @@ export class NativeProcLauncher implements ProcLauncher {
    *   may fall back to a cold launch then.
    * @tags allow-run
    */
-  launch(
-    procId: string,
-    options: LaunchOptions,
-    adoption: NativeLaunchAdoption = {},
-  ): Promise<LaunchResult> {
-    if (adoption.warm !== undefined) return this.#adopt(procId, options, adoption.warm);
+  launch(procId: string, options: NativeLaunchOptions): Promise<LaunchResult> {
+    const { warm, ...launch } = options;
+    if (warm !== undefined) return this.#adopt(procId, launch, warm);
     try {
-      return Promise.resolve(this.#launch(procId, options));
+      return Promise.resolve(this.#launch(procId, launch));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -152,7 +151,7 @@ export class NativeProcLauncher implements ProcLauncher {
   /**
    * Pre-spawn a warm child (see `warm_child.ts`): it loads its module graph
    * and arms its parent-death guard, then waits for
-   * `launch(procId, options, { warm })`. Until adopted it is this launcher's:
+   * `launch(procId, { ...options, warm })`. Until adopted it is this launcher's:
    * dispose kills it (LN-5, LN-22).
    * @param options Command and stdio disposition (fixed from now on).
    * @returns The warm child.
@@ -247,8 +246,7 @@ export class NativeProcLauncher implements ProcLauncher {
     const { program, args } = wrapCommand(
       options.command.program,
       options.command.args,
-      options.procBind,
-      { numaAvailable: this.#numaProbe },
+      { bind: options.procBind, numaAvailable: this.#numaProbe },
     );
     const stdio = options.wantStdio ? "piped" : "inherit";
     let child: Deno.ChildProcess;
@@ -289,33 +287,30 @@ export class NativeProcLauncher implements ProcLauncher {
 
   /**
    * SIGTERM the process group of `procId`, SIGKILL it if still running after
-   * `timeoutMs`, and wait for the exit. Unknown or exited ids succeed.
+   * `graceMs`, and wait for the exit. Unknown or exited ids succeed.
    * @param procId proc id text.
-   * @param timeoutMs grace before SIGKILL.
+   * @param options `graceMs` before SIGKILL (default 5000); aborting `signal`
+   * SIGKILLs at once and rejects with its reason.
    * @throws {ProcLauncherError} `Terminate` when signalling fails other than ESRCH.
-   * @throws {RangeError} for a negative timeout.
+   * @throws {RangeError} for a negative grace.
    * @tags allow-run
    */
-  async terminate(procId: string, timeoutMs: number): Promise<void> {
-    if (!(timeoutMs >= 0)) {
-      throw new RangeError(`Cannot terminate proc ${procId}: invalid timeoutMs ${timeoutMs}`);
-    }
+  async terminate(procId: string, options: StopOptions = {}): Promise<void> {
+    const { graceMs = DEFAULT_GRACE_MS, signal } = options;
+    checkGrace(`terminate proc ${procId}`, graceMs);
+    signal?.throwIfAborted();
     const entry = this.#table.get(procId);
     if (entry === undefined) return; // LN-8
-    try {
-      // LN-1, LN-2 (inside stopChild); LN-3: the whole group is signalled.
-      await stopChild(entry.child, { graceMs: timeoutMs, processGroup: true });
-    } catch (error) {
-      throw new ProcLauncherError(
-        "Terminate",
-        `Cannot terminate proc ${procId}: ${(error as Error).message}`,
-        {
-          procId,
-          cause: error,
-        },
-      );
-    }
-    await entry.exit;
+    // LN-1, LN-2 (inside stopChild); LN-3: the whole group is signalled.
+    const stopping = stopChild(entry.child, { graceMs, processGroup: true, signal })
+      .then(() => entry.exit, (error) => {
+        throw new ProcLauncherError(
+          "Terminate",
+          `Cannot terminate proc ${procId}: ${(error as Error).message}`,
+          { procId, cause: error },
+        );
+      });
+    await raceAbort(stopping, signal);
   }
 
   /**

@@ -140,6 +140,8 @@ export class ProcBind {
 
 /** Options of {@linkcode wrapCommand}. */
 export interface WrapCommandOptions {
+  /** The binding (none: the command is unchanged). */
+  bind?: ProcBind;
   /** NUMA probe (default: {@linkcode hasNumaNodes}). */
   numaAvailable?: () => boolean;
 }
@@ -172,20 +174,19 @@ export function hasNumaNodes(): boolean {
  * unchanged. The probe runs only when numactl keys are present.
  * @param program the program to run.
  * @param args its arguments.
- * @param bind the binding, or `undefined`.
- * @param options NUMA probe override.
+ * @param options the binding (`bind`), NUMA probe override.
  * @returns the program and arguments to execute.
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { ProcBind, wrapCommand } from "./proc_bind.ts";
  * const bind = new ProcBind({ membind: "1", cpus: "2" });
- * assertEquals(wrapCommand("deno", ["run"], bind, { numaAvailable: () => true }), {
+ * assertEquals(wrapCommand("deno", ["run"], { bind, numaAvailable: () => true }), {
  *   program: "numactl",
  *   args: ["--membind=1", "deno", "run"],
  *   wrapper: "numactl",
  * });
- * assertEquals(wrapCommand("deno", ["run"], bind, { numaAvailable: () => false }).args, [
+ * assertEquals(wrapCommand("deno", ["run"], { bind, numaAvailable: () => false }).args, [
  *   "-c", "2", "deno", "run",
  * ]);
  * ```
@@ -193,9 +194,9 @@ export function hasNumaNodes(): boolean {
 export function wrapCommand(
   program: string,
   args: readonly string[],
-  bind: ProcBind | undefined,
   options: WrapCommandOptions = {},
 ): WrappedCommand {
+  const { bind } = options;
   if (bind === undefined || bind.isEmpty) return { program, args: [...args] };
   const numaAvailable = options.numaAvailable ?? hasNumaNodes;
   if (bind.hasNumaKeys && numaAvailable()) {

@@ -34,13 +34,13 @@ Deno.test("ProcBind.equals() and hasNumaKeys", () => {
 
 Deno.test("wrapCommand() uses numactl with only the present keys on a NUMA machine", () => {
   const bind = new ProcBind({ cpunodebind: "0", physcpubind: "1-2", cpus: "9" });
-  assertEquals(wrapCommand("/bin/deno", ["run", "x.ts"], bind, numa), {
+  assertEquals(wrapCommand("/bin/deno", ["run", "x.ts"], { bind, ...numa }), {
     program: "numactl",
     args: ["--cpunodebind=0", "--physcpubind=1-2", "/bin/deno", "run", "x.ts"],
     wrapper: "numactl",
   });
   const all = new ProcBind({ physcpubind: "3", membind: "1", cpunodebind: "0" });
-  assertEquals(wrapCommand("p", [], all, numa).args, [
+  assertEquals(wrapCommand("p", [], { bind: all, ...numa }).args, [
     "--cpunodebind=0",
     "--membind=1",
     "--physcpubind=3",
@@ -51,19 +51,25 @@ Deno.test("wrapCommand() uses numactl with only the present keys on a NUMA machi
 Deno.test("wrapCommand() falls back to taskset without NUMA, or with only cpus", () => {
   const expected = { program: "taskset", args: ["-c", "0-1", "p", "a"], wrapper: "taskset" };
   assertEquals(
-    wrapCommand("p", ["a"], new ProcBind({ membind: "0", cpus: "0-1" }), noNuma),
+    wrapCommand("p", ["a"], { bind: new ProcBind({ membind: "0", cpus: "0-1" }), ...noNuma }),
     expected,
   );
   let probed = false;
   const probe = { numaAvailable: () => (probed = true) };
-  assertEquals(wrapCommand("p", ["a"], new ProcBind({ cpus: "0-1" }), probe), expected);
+  assertEquals(
+    wrapCommand("p", ["a"], { bind: new ProcBind({ cpus: "0-1" }), ...probe }),
+    expected,
+  );
   assert(!probed, "the NUMA probe runs only when numactl keys are present");
 });
 
 Deno.test("wrapCommand() leaves the command unchanged without an applicable binding", () => {
-  assertEquals(wrapCommand("p", ["a"], undefined, numa), { program: "p", args: ["a"] });
-  assertEquals(wrapCommand("p", ["a"], new ProcBind(), numa), { program: "p", args: ["a"] });
-  assertEquals(wrapCommand("p", ["a"], new ProcBind({ membind: "0" }), noNuma), {
+  assertEquals(wrapCommand("p", ["a"], numa), { program: "p", args: ["a"] });
+  assertEquals(wrapCommand("p", ["a"], { bind: new ProcBind(), ...numa }), {
+    program: "p",
+    args: ["a"],
+  });
+  assertEquals(wrapCommand("p", ["a"], { bind: new ProcBind({ membind: "0" }), ...noNuma }), {
     program: "p",
     args: ["a"],
   });

@@ -4,13 +4,17 @@
  */
 
 import { processState } from "./_proc_state.ts";
+import { DEFAULT_GRACE_MS, type StopOptions } from "../internal/stop_options.ts";
 
-/** Options of {@linkcode stopChild}. */
-export interface StopOptions {
-  /** How long to wait after SIGTERM before SIGKILL (default 5000 ms). */
-  graceMs?: number;
-  /** Aborting ends the grace period early: the child is forced at once. */
-  signal?: AbortSignal;
+export type { StopOptions };
+
+/**
+ * Options of {@linkcode stopChild}: the shared {@linkcode StopOptions}
+ * (`graceMs` after SIGTERM before SIGKILL, default 5000 ms; aborting `signal`
+ * ends the grace early and the child is forced at once — `stopChild` then
+ * resolves with `forced: true`; `reason` is not used) plus process-level knobs.
+ */
+export interface StopChildOptions extends StopOptions {
   /**
    * Signal the whole process group `-pid` (the child must lead its own group,
    * e.g. spawned with `detached: true`). Default `false`: signal the pid only.
@@ -108,7 +112,7 @@ async function pidGone(pid: number, pollMs: number): Promise<null> {
  */
 export function stopChild(
   child: Deno.ChildProcess,
-  options?: StopOptions,
+  options?: StopChildOptions,
 ): Promise<StopResult<Deno.CommandStatus>>;
 /**
  * Stop a bare pid (or its group): SIGTERM, poll for up to `graceMs` until it
@@ -128,12 +132,12 @@ export function stopChild(
  * assertEquals([status, (await child.status).signal], [null, "SIGTERM"]);
  * ```
  */
-export function stopChild(pid: number, options?: StopOptions): Promise<StopResult<null>>;
+export function stopChild(pid: number, options?: StopChildOptions): Promise<StopResult<null>>;
 export async function stopChild(
   child: Deno.ChildProcess | number,
-  options: StopOptions = {},
+  options: StopChildOptions = {},
 ): Promise<StopResult<Deno.CommandStatus | null>> {
-  const { graceMs = 5_000, signal, processGroup = false, pollMs = 20 } = options;
+  const { graceMs = DEFAULT_GRACE_MS, signal, processGroup = false, pollMs = 20 } = options;
   if (!(graceMs >= 0)) throw new RangeError(`Cannot stop child: invalid graceMs ${graceMs}`);
   const pid = typeof child === "number" ? child : child.pid;
   if (!Number.isInteger(pid) || pid <= 0) {

@@ -42,6 +42,8 @@ import { UnitWatch } from "./_systemd_watch.ts";
 import { unitProperties } from "./_systemd_properties.ts";
 import { clearStaleUnit, ignoring, sweepOrphanedUnits } from "./_systemd_cleanup.ts";
 import { processState } from "./_proc_state.ts";
+import { raceAbort } from "../internal/abort.ts";
+import { DEFAULT_GRACE_MS, type StopOptions } from "../internal/stop_options.ts";
 
 export {
   hasExecMainResult,
@@ -124,7 +126,7 @@ const MANAGER_DENIED = [
  * ```ts ignore
  * await using launcher = await SystemdProcLauncher.connect();
  * const { exit } = await launcher.launch("p0", options);
- * await launcher.terminate("p0", 5_000);
+ * await launcher.terminate("p0", { graceMs: 5_000 });
  * console.log((await exit).kind);
  * ```
  */
@@ -284,15 +286,23 @@ export class SystemdProcLauncher implements ProcLauncher {
 
   /**
    * Stops the unit (SIGTERM), then SIGKILLs its processes if it has not exited after
-   * `timeoutMs` (LN-S4). Unknown ids are success.
+   * `graceMs` (LN-S4). Unknown ids are success.
    * @param procId the proc id.
-   * @param timeoutMs grace before SIGKILL.
+   * @param options `graceMs` before SIGKILL (default 5000); aborting `signal`
+   * SIGKILLs at once and rejects with its reason.
    * @throws {ProcLauncherError} `Terminate` when systemd rejects the request.
+   * @throws {RangeError} for a negative or infinite grace.
    */
-  async terminate(procId: string, timeoutMs: number): Promise<void> {
-    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
-      throw new RangeError(`Invalid timeoutMs: ${timeoutMs}`);
+  terminate(procId: string, options: StopOptions = {}): Promise<void> {
+    const { graceMs = DEFAULT_GRACE_MS, signal } = options;
+    if (!Number.isFinite(graceMs) || graceMs < 0) {
+      throw new RangeError(`Cannot terminate proc "${procId}": invalid graceMs ${graceMs}`);
     }
+    signal?.throwIfAborted();
+    return raceAbort(this.#terminate(procId, graceMs, signal), signal);
+  }
+
+  async #terminate(procId: string, graceMs: number, signal?: AbortSignal): Promise<void> {
     const name = unitName(procId);
     try {
       await ignoring(this.#manager.stopUnit(name)); // LN-S4
@@ -307,7 +317,7 @@ export class SystemdProcLauncher implements ProcLauncher {
       );
     }
     const watch = this.#watches.get(procId);
-    if (watch === undefined || (await watch.exitedWithin(timeoutMs))) return;
+    if (watch === undefined || (await watch.exitedWithin(graceMs, signal))) return;
     try {
       await ignoring(this.#manager.killUnit(name, "all", 9));
     } catch (error) {
@@ -344,7 +354,7 @@ export class SystemdProcLauncher implements ProcLauncher {
     this.#disposed = true;
     const ids = [...this.#watches.keys()];
     await Promise.allSettled(
-      ids.map((id) => this.terminate(id, Math.min(this.#stopTimeoutMs, 5_000))),
+      ids.map((id) => this.terminate(id, { graceMs: Math.min(this.#stopTimeoutMs, 5_000) })),
     );
     await Promise.allSettled([...this.#watches.values()].map((w) => w.exitedWithin(5_000)));
     for (const w of [...this.#watches.values()]) {

@@ -11,6 +11,7 @@
 import { CHANNEL_SECRET_ENV, channelSecrets } from "../channel/secret.ts";
 import type { BootstrapCommand } from "./command.ts";
 import type { ProcBind } from "./proc_bind.ts";
+import type { StopOptions } from "../internal/stop_options.ts";
 
 /** Env var carrying the base64 bootstrap payload to the child. */
 export const BOOTSTRAP_MODE_ENV = "HYPERACTOR_MESH_BOOTSTRAP_MODE";
@@ -117,8 +118,11 @@ export interface ProcLauncher extends AsyncDisposable {
    * @throws {ProcLauncherError} variant `Launch` when it cannot be started.
    */
   launch(procId: string, options: LaunchOptions): Promise<LaunchResult>;
-  /** Polite stop (SIGTERM or equivalent), forced after `timeoutMs`. */
-  terminate(procId: string, timeoutMs: number): Promise<void>;
+  /**
+   * Polite stop (SIGTERM or equivalent), forced after `graceMs` (default
+   * 5000 ms); aborting `signal` forces at once and rejects with its reason.
+   */
+  terminate(procId: string, options?: StopOptions): Promise<void>;
   /** Immediate forced stop. */
   kill(procId: string): Promise<void>;
 }

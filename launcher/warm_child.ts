@@ -3,7 +3,7 @@
  * and armed its parent-death guard, and waits for the one stdin line
  * ({@linkcode WarmStart}) that tells it which proc to become. Created by
  * `NativeProcLauncher.prespawn()`, adopted for a proc id by
- * `NativeProcLauncher.launch(procId, options, { warm })`, after which it is
+ * `NativeProcLauncher.launch(procId, { ...options, warm })`, after which it is
  * recorded, observed and stopped exactly like a cold launch (LN-3..LN-8).
  *
  * The child is spawned like a cold one (`_group_spawn.ts`: it leads its own

@@ -42,7 +42,7 @@ import { formatStatus, isTerminated, isTerminating, Status } from "./resource/st
 import type { StatusMesh } from "./resource/value_mesh.ts";
 import type { ActorState } from "./proc_agent/protocol.ts";
 import { fenceRankStatuses } from "./_mesh_fence.ts";
-import type { ProcMesh } from "./proc_mesh.ts";
+import type { MeshStopOptions, ProcMesh } from "./proc_mesh.ts";
 import { createEnvelope } from "../actor/envelope.ts";
 import { MESH_CAST_HEADER } from "../actor/supervision.ts";
 import type { MeshFailure } from "./supervision/failure.ts";
@@ -117,7 +117,7 @@ export class ActorMeshStopError extends Error {
  *
  * @example
  * ```ts ignore
- * const mesh = await procMesh.spawn<Echo>(cx, "echo", "test::Echo", null);
+ * const mesh = await procMesh.spawn<Echo>(cx, "echo", "test::Echo");
  * const replies = await mesh.call(cx, "Echo", "hi", { timeoutMs: 5_000 });
  * for (const [rank, reply] of replies.entries()) console.log(rank, reply);
  * await mesh.stop(cx);
@@ -140,16 +140,15 @@ export class ActorMesh<A extends Actor = Actor> {
   /**
    * Use `ProcMesh.spawn` instead.
    * @param procMesh The procs.
-   * @param name The resource name.
-   * @param spawnStatuses Statuses at spawn.
-   * @param supervisor Its owner-side supervision (default: one without an owner port).
+   * @param parts `name` (the resource name), `spawnStatuses` (statuses at
+   * spawn), `supervisor` (its owner-side supervision; default: one without
+   * an owner port).
    */
   constructor(
     procMesh: ProcMesh,
-    name: string,
-    spawnStatuses: StatusMesh,
-    supervisor?: MeshSupervisor,
+    parts: { name: string; spawnStatuses: StatusMesh; supervisor?: MeshSupervisor },
   ) {
+    const { name, spawnStatuses, supervisor } = parts;
     this.procMesh = procMesh;
     this.name = name;
     this.spawnStatuses = spawnStatuses;
@@ -258,7 +257,7 @@ export class ActorMesh<A extends Actor = Actor> {
    * try {
    *   await using hosts = await HostMesh.localInProcess();
    *   const procs = await hosts.spawn(cx, "doc", Extent.of({ procs: 2 }));
-   *   const greeters = await procs.spawn(cx, "greeter", "doc::Greeter", null);
+   *   const greeters = await procs.spawn(cx, "greeter", "doc::Greeter");
    *   const replies = await greeters.call(cx, "Greet", { name: "mesh" }, { timeoutMs: 5_000 });
    *   for (const [rank, reply] of replies.entries()) console.log(rank, reply);
    *   assertEquals(replies.values(), ["hello mesh", "hello mesh"]);
@@ -319,18 +318,16 @@ export class ActorMesh<A extends Actor = Actor> {
    * Stops every actor: `Stop` then `GetRankStatus` to each agent, fenced
    * until every rank reported (MS-31).
    * @param cx The caller.
-   * @param reason Why.
-   * @param options Idle bound and cancellation.
+   * @param options `reason` (default `"stopped"`), idle bound (default
+   * `HYPERACTOR_MESH_GET_ACTOR_STATE_MAX_IDLE`), `signal` (aborting ends the
+   * wait and rejects with its reason).
    * @returns The final statuses (all terminated).
    * @throws {ActorMeshStopError} When a rank is not terminated or stayed silent.
    * @throws {HostLostError} After stopping the other ranks, when a rank's
    * host is lost (HW-4).
    */
-  async stop(
-    cx: Context,
-    reason = "stopped",
-    options: { maxIdleMs?: number; signal?: AbortSignal } = {},
-  ): Promise<StatusMesh> {
+  async stop(cx: Context, options: MeshStopOptions = {}): Promise<StatusMesh> {
+    const reason = options.reason ?? "stopped";
     const agents = this.procMesh.agents();
     const { statuses, error, lost } = await fenceRankStatuses(cx, this.region, (reply, rank) => {
       if (this.#answerLatched(cx, reply, rank, true)) return; // SV-22: its proc is gone

@@ -138,13 +138,13 @@ export class MeshAdminAgent {
   /**
    * Creates a MeshAdminAgent.
    * @param hosts Aggregated hosts.
-   * @param rootClient The caller's actor id text.
-   * @param timeoutMs Per-query timeout.
+   * @param options `rootClient`: the caller's actor id text; `timeoutMs`:
+   * per-query timeout.
    */
-  constructor(hosts: HostEntry[], rootClient: string, timeoutMs: number) {
+  constructor(hosts: HostEntry[], options: { rootClient: string; timeoutMs: number }) {
     this.#hosts = hosts;
-    this.#rootClient = rootClient;
-    this.#timeoutMs = timeoutMs;
+    this.#rootClient = options.rootClient;
+    this.#timeoutMs = options.timeoutMs;
   }
 
   /** Handlers: `GetTree{reply}` → {@linkcode AdminNode}; `GetHosts{reply}` → addresses. */
@@ -249,7 +249,10 @@ export function spawnAdmin(
     );
   }
   const hosts = aggregateHosts(list, options.clientHost?.hostEntries());
-  const admin = new MeshAdminAgent(hosts, cx.self.key, options.queryTimeoutMs ?? 5_000);
+  const admin = new MeshAdminAgent(hosts, {
+    rootClient: cx.self.key,
+    timeoutMs: options.queryTimeoutMs ?? 5_000,
+  });
   try {
     return Promise.resolve(Proc.of(cx).spawn(MESH_ADMIN_ACTOR_NAME, admin).bind());
   } catch (error) {

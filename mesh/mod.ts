@@ -21,7 +21,7 @@
  * const cx = await context();
  * await using hosts = await HostMesh.process(Extent.of({ hosts: 2 }), command);
  * const procs = await hosts.spawn(cx, "workers", Extent.of({ gpus: 4 }));
- * const actors = await procs.spawn(cx, "trainer", "my::Trainer", params);
+ * const actors = await procs.spawn(cx, "trainer", "my::Trainer", { params });
  * actors.cast(cx, "Step", { n: 1 });
  * await hosts.shutdown(cx);
  * await shutdownContext();
@@ -202,3 +202,7 @@ export {
 } from "./supervision/host_lost.ts";
 export { HostWatch, type HostWatchOptions } from "./supervision/host_watch.ts";
 export { CallError, type CallOptions, type CallReplies } from "./call.ts";
+export type { StopOptions } from "../internal/stop_options.ts";
+export type { MeshStopOptions } from "./proc_mesh.ts";
+export type { HostMeshRefParts } from "./host_mesh/host_mesh_ref.ts";
+export type { HostDrainOptions } from "./host_mesh/host_mesh_ref.ts";

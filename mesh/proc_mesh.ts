@@ -41,10 +41,23 @@ import type { FailureSubscribeOptions } from "./supervision/failure_stream.ts";
 import { MeshSupervisor } from "./supervision/mesh_supervisor.ts";
 import type { StatusMesh } from "./resource/value_mesh.ts";
 import { stopProcMesh } from "./host_mesh/_spawn.ts";
+import type { StopOptions } from "../internal/stop_options.ts";
 import { OwnerKeepalive } from "./supervision/keepalive.ts";
 import { assertHostsAlive, HostLostError } from "./supervision/host_lost.ts";
 import { RequestError } from "../actor/request.ts";
 import { requestOnHost } from "./call.ts";
+
+/**
+ * Options of `ProcMesh.stop`, `ActorMesh.stop` and
+ * `HostMeshRef.stopProcMesh`: the shared `StopOptions`' `reason`
+ * (default `"stopped"`) and `signal` (aborting ends the fence and rejects
+ * with its reason), plus the idle bound of the fence. The grace of each
+ * proc's stop is the host's (`HYPERACTOR_PROCESS_EXIT_TIMEOUT`).
+ */
+export interface MeshStopOptions extends Pick<StopOptions, "reason" | "signal"> {
+  /** Longest silence of the fence, ms (each method documents its default). */
+  maxIdleMs?: number;
+}
 
 /** One rank of a proc mesh. */
 export interface ProcRank {
@@ -84,6 +97,8 @@ export interface ProcMeshOptions {
 
 /** Options of {@linkcode ProcMesh.spawn}. */
 export interface SpawnOptions {
+  /** Plain-data parameters of the actor type (default `null`). */
+  params?: unknown;
   /** Cancellation. */
   signal?: AbortSignal;
   /** Idle bound, ms (default `HYPERACTOR_MESH_ACTOR_SPAWN_MAX_IDLE`). */
@@ -218,8 +233,8 @@ export class ProcMesh {
    * @param cx The caller.
    * @param name The resource/actor name (a valid actor name, unused on these procs).
    * @param actorType Registered type name.
-   * @param params Plain-data parameters.
-   * @param options Cancellation and idle bound.
+   * @param options `params` (plain data, default `null`), cancellation and
+   * idle bound.
    * @returns The actor mesh.
    * @throws {TypeError} For an invalid name.
    * @throws {ActorSpawnError} When a rank fails, stops or stays silent.
@@ -229,9 +244,9 @@ export class ProcMesh {
     cx: Context,
     name: string,
     actorType: string,
-    params: unknown,
     options: SpawnOptions = {},
   ): Promise<ActorMesh<A>> {
+    const params = options.params ?? null;
     if (!isValidName(name)) throw new TypeError(`Invalid actor mesh name: "${name}"`);
     if (typeof actorType !== "string" || actorType.length === 0) {
       throw new TypeError(`Invalid actor type: ${JSON.stringify(actorType)}`);
@@ -276,7 +291,7 @@ export class ProcMesh {
     if (error !== undefined || statuses.values().some(isTerminating)) {
       throw new ActorSpawnError(name, statuses, { cause: error }); // MS-32
     }
-    return new ActorMesh<A>(this, name, statuses, supervisor);
+    return new ActorMesh<A>(this, { name, spawnStatuses: statuses, supervisor });
   }
 
   /**
@@ -337,18 +352,15 @@ export class ProcMesh {
    * + `WaitRankStatus(Stopped)`, as `HostMeshRef.stopProcMesh`) and ends the
    * owner's keepalive of it (OW-2).
    * @param cx The caller.
-   * @param reason Why.
-   * @param options Idle bound (default `HYPERACTOR_MESH_PROC_STOP_MAX_IDLE`), cancellation.
+   * @param options `reason` (default `"stopped"`), idle bound (default
+   * `HYPERACTOR_MESH_PROC_STOP_MAX_IDLE`), `signal` (aborting ends the wait
+   * and rejects with its reason).
    * @returns Final statuses, all terminated.
    * @throws {import("./host_mesh/errors.ts").ProcMeshStopError} Otherwise.
    */
-  stop(
-    cx: Context,
-    reason = "stopped",
-    options: { maxIdleMs?: number; signal?: AbortSignal } = {},
-  ): Promise<StatusMesh> {
+  stop(cx: Context, options: MeshStopOptions = {}): Promise<StatusMesh> {
     OwnerKeepalive.stopFor(this); // OW-2
-    return stopProcMesh(cx, this, reason, options);
+    return stopProcMesh(cx, this, options);
   }
 
   /**

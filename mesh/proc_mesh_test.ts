@@ -29,7 +29,7 @@ Deno.test("MS-30, MS-31, MS-33: ActorMesh cast reaches every actor across 4 proc
   await using net = await fourProcs();
   await using clientProc = await localProc("pm_client");
   using cx = clientProc.instance("client");
-  const actors = await net.mesh.spawn<TestEcho>(cx, "echo", ECHO_TYPE, null);
+  const actors = await net.mesh.spawn<TestEcho>(cx, "echo", ECHO_TYPE);
   assertEquals(actors.spawnStatuses.values().map((s) => s.kind), Array(4).fill("Running"));
   const refs = actors.values().map((r) => r.actorId.key);
   assertEquals(refs, net.procs.map((p) => `${p.procId.key},echo[0]`));
@@ -51,7 +51,7 @@ Deno.test("MS-30, MS-31, MS-33: ActorMesh cast reaches every actor across 4 proc
   const procStates = await net.mesh.states(cx);
   assertEquals(procStates.map((s) => s.status.kind), Array(4).fill("Running"));
 
-  const stopped = await actors.stop(cx, "test over");
+  const stopped = await actors.stop(cx, { reason: "test over" });
   assertEquals(
     stopped.values().map((s) => s.kind),
     Array(4).fill("Stopped"),
@@ -70,7 +70,7 @@ Deno.test("MS-32: ProcMesh.spawn of an unknown type rejects with per-rank Failed
   await using clientProc = await localProc("pm_client");
   using cx = clientProc.instance("client");
   const err: ActorSpawnError = await assertRejects(
-    () => net.mesh.spawn(cx, "ghost", "pa_test::Unregistered", null),
+    () => net.mesh.spawn(cx, "ghost", "pa_test::Unregistered"),
     ActorSpawnError,
   );
   assertEquals(err.statuses.values().map((s) => s.kind), Array(4).fill("Failed"));
@@ -82,7 +82,7 @@ Deno.test("MS-32: a throwing actor on one rank fails that rank of the next spawn
   await using net = await fourProcs();
   await using clientProc = await localProc("pm_client");
   using cx = clientProc.instance("client");
-  const first = await net.mesh.spawn<TestEcho>(cx, "first", ECHO_TYPE, null);
+  const first = await net.mesh.spawn<TestEcho>(cx, "first", ECHO_TYPE);
   first.values()[2].send(cx, "Boom", null);
   assertEquals((await terminalStatus(net.procs[2], first.values()[2].actorId.key)).kind, "Failed");
 
@@ -92,7 +92,7 @@ Deno.test("MS-32: a throwing actor on one rank fails that rank of the next spawn
   assertEquals(procStates.map((s) => s.attrs?.isPoisoned), [false, false, true, false]);
 
   const err: ActorSpawnError = await assertRejects(
-    () => net.mesh.spawn(cx, "second", ECHO_TYPE, null),
+    () => net.mesh.spawn(cx, "second", ECHO_TYPE),
     ActorSpawnError,
   );
   assertEquals(err.failedRanks, [2]);
@@ -109,7 +109,7 @@ Deno.test("MS-32: ranks that never answer become Timeout and the spawn rejects",
     { procId: net.procs[3].procId, agent: `${net.procs[3].procId.key},nobody[0]` },
   ]);
   const err: ActorSpawnError = await assertRejects(
-    () => broken.spawn(cx, "partial", ECHO_TYPE, null, { maxIdleMs: 100 }),
+    () => broken.spawn(cx, "partial", ECHO_TYPE, { maxIdleMs: 100 }),
     ActorSpawnError,
   );
   assertEquals(err.statuses.values().map((s) => s.kind), [
@@ -127,7 +127,7 @@ Deno.test("MS-32: an actor whose init throws is reported as its rank's status (n
   await using net = await fourProcs();
   await using clientProc = await localProc("pm_client");
   using cx = clientProc.instance("client");
-  const err = await net.mesh.spawn(cx, "bad", BAD_INIT_TYPE, null).then(
+  const err = await net.mesh.spawn(cx, "bad", BAD_INIT_TYPE).then(
     () => undefined,
     (e) => e,
   );
@@ -139,7 +139,7 @@ Deno.test("MS-32: an actor whose init throws is reported as its rank's status (n
     for (const p of net.procs) await terminalStatus(p, `${p.procId.key},bad[0]`);
   }
   const next: ActorSpawnError = await assertRejects(
-    () => net.mesh.spawn(cx, "next", ECHO_TYPE, null),
+    () => net.mesh.spawn(cx, "next", ECHO_TYPE),
     ActorSpawnError,
   );
   assertEquals(next.failedRanks, [0, 1, 2, 3]);
@@ -160,6 +160,6 @@ Deno.test("ProcMesh.fromRanks checks the rank count; spawn checks the name", asy
   ]);
   await using clientProc = await localProc("pm_client");
   using cx = clientProc.instance("client");
-  await assertRejects(() => mesh.spawn(cx, "bad name", ECHO_TYPE, null), TypeError);
+  await assertRejects(() => mesh.spawn(cx, "bad name", ECHO_TYPE), TypeError);
   assertEquals(mesh.toJSON().ranks[1].agent, "local:2,b,proc_agent[0]");
 });

@@ -35,7 +35,7 @@ Deno.test("BS: graceful terminate of a bootstrap child → Stopped(0) or Killed(
     const kinds = statusKinds(handle);
     await ready(handle);
     assert(handle.agentRef()?.toString().endsWith(",graceful-0,proc_agent[0]"));
-    const status = await handle.terminate(cx, 2_000, "test terminate");
+    const status = await handle.terminate(cx, { graceMs: 2_000, reason: "test terminate" });
     assert(
       (status.kind === "Stopped" && status.exitCode === 0) ||
         (status.kind === "Killed" && status.signal === 15),
@@ -56,7 +56,7 @@ Deno.test("BS-12, BS-13: Ready means the agent answers at once; a stop-all drain
     const answer = await receiver.recv({ timeoutMs: 10_000 });
     assertEquals(answer.attrs.nodeType, "proc", "BS-12: the agent answered the first message");
     // BS-13: the proc drains and returns its exit code after the agent's stop-all.
-    const status = await handle.terminate(cx, 5_000, "test");
+    const status = await handle.terminate(cx, { graceMs: 5_000, reason: "test" });
     assertEquals(
       [status.kind, status.kind === "Stopped" && status.exitCode],
       ["Stopped", 0],
@@ -80,7 +80,7 @@ Deno.test("BS-37: a cold proc's whole life (callback, StopAll, exit) never uses 
       clientConfigOverride: { [attrs.MESH_TAIL_LOG_LINES.key]: 50 },
     });
     await ready(handle);
-    const status = await handle.terminate(cx, 5_000, "test terminate");
+    const status = await handle.terminate(cx, { graceMs: 5_000, reason: "test terminate" });
     assertEquals(status.kind === "Stopped" && status.exitCode, 0, JSON.stringify(status));
     const lines = status.kind === "Stopped" ? status.stderrTail : [];
     assertEquals(lines.filter((l) => l.startsWith("timer-trap:")), [], "BS-37");
@@ -130,7 +130,7 @@ Deno.test("LN-1, LN-2: a child that ignores SIGTERM is SIGKILLed after the grace
       bootstrapCommand: fixtureCommand("bootstrap_ignore_sigterm.ts"),
     });
     await waitForSignalHandler(handle.pid!, 15); // SIGTERM ignored before we stop it
-    const status = await handle.terminate(cx, 300, "test");
+    const status = await handle.terminate(cx, { graceMs: 300, reason: "test" });
     assertEquals(status, { kind: "Killed", signal: 9, coreDumped: false });
   });
 });
@@ -207,7 +207,7 @@ Deno.test("BS-11: 100 spawn/terminate cycles leave no process, socket file or de
     // Warm up (module cache, lazily created resources) before counting descriptors.
     const warm = await spawn("cycle-warm");
     await ready(warm);
-    await manager.terminateProc(cx, warm.procId, 2_000, "warm-up");
+    await manager.terminateProc(cx, warm.procId, { graceMs: 2_000, reason: "warm-up" });
     const before = await fds();
     const pids: number[] = [];
     const cycles = 100;
@@ -217,7 +217,7 @@ Deno.test("BS-11: 100 spawn/terminate cycles leave no process, socket file or de
         const handle = await spawn(`cycle-${i}`);
         pids.push(handle.pid!);
         await ready(handle);
-        const st = await handle.terminate(cx, 2_000, "cycle");
+        const st = await handle.terminate(cx, { graceMs: 2_000, reason: "cycle" });
         assertEquals(st.kind, "Stopped", JSON.stringify(st));
         (Proc.of(cx).forwarder as DialMailboxRouter).unbind(handle.procId);
       }
@@ -238,7 +238,11 @@ Deno.test("BS-10: terminateAll() stops every child under a concurrency cap; an e
     const handles = await Promise.all([spawn("all-0"), spawn("all-1"), spawn("all-2")]);
     await Promise.all(handles.map(ready));
     await handles[2].kill();
-    const summary = await manager.terminateAll(cx, 2_000, 2, "test");
+    const summary = await manager.terminateAll(cx, {
+      graceMs: 2_000,
+      maxInFlight: 2,
+      reason: "test",
+    });
     assertEquals(summary.toJSON(), { attempted: 3, ok: 3, failed: 0 });
     for (const h of handles) assert(["Stopped", "Killed"].includes(h.status().kind));
     assertEquals(manager.status(handles[0].procId), undefined, "terminateAll forgets the procs");
@@ -249,9 +253,9 @@ Deno.test("BS: requestStop() is non-blocking and idempotent; status follows to S
   await withManager(async ({ cx, manager, spawn, ready }) => {
     const handle = await spawn("req-0");
     await ready(handle);
-    manager.requestStop(cx, handle.procId, 2_000, "test");
+    manager.requestStop(cx, handle.procId, { graceMs: 2_000, reason: "test" });
     assertEquals(manager.status(handle.procId)?.kind, "Stopping");
-    manager.requestStop(cx, handle.procId, 2_000, "again"); // no-op
+    manager.requestStop(cx, handle.procId, { graceMs: 2_000, reason: "again" }); // no-op
     const st = await handle.wait();
     assertEquals(st.kind, "Stopped");
     assertEquals(manager.status(handle.procId)?.kind, "Stopped");

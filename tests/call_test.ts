@@ -40,7 +40,7 @@ async function withRepliers(
   try {
     await using hosts = await HostMesh.local({ command: WORKER });
     const procs = await hosts.ref.spawn(cx, "rq", Extent.of({ procs: n }));
-    await fn(cx, await procs.spawn<typeof replier>(cx, "replier", REPLIER, null));
+    await fn(cx, await procs.spawn<typeof replier>(cx, "replier", REPLIER));
     await hosts.shutdown(cx);
   } finally {
     await shutdownContext();

@@ -91,7 +91,7 @@ Deno.test({
       const mesh = await HostMesh.attach(cx, "hw", daemons.map((d) => d.addr));
       const procs = await mesh.spawn(cx, "hw", Extent.of({ procs: 2 }));
       assertEquals(procs.numRanks, 4);
-      const actors = await procs.spawn(cx, "greeter", GREETER_TYPE, null);
+      const actors = await procs.spawn(cx, "greeter", GREETER_TYPE);
       const victim = daemons[0];
       using lost = lostEvent(victim.addr);
       const events = hostLostEvents()[Symbol.asyncIterator]();
@@ -122,7 +122,7 @@ Deno.test({
       assertEquals(actorKinds.slice(0, 2), ["Failed", "Failed"], "HW-4: ActorMesh.statuses");
       const actorStates = (await actors.states(cx)).map((s) => s.status.kind);
       assertEquals(actorStates.slice(0, 2), ["Failed", "Failed"], "HW-4: ActorMesh.states");
-      await assertRejects(() => procs.spawn(cx, "more", GREETER_TYPE, null), HostLostError);
+      await assertRejects(() => procs.spawn(cx, "more", GREETER_TYPE), HostLostError);
       await assertRejects(() => actors.stop(cx), HostLostError);
       const stopErr = await assertRejects(() => mesh.ref.stopProcMesh(cx, procs), HostLostError);
       assertEquals((stopErr as HostLostError).host, victim.addr);

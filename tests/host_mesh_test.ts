@@ -96,7 +96,7 @@ Deno.test({
       const ref = HostMeshRef.fromHosts("test", daemons.map((d) => d.addr));
       const procs = await ref.spawn(cx, "test", Extent.unity());
       assertEquals(procs.region.toString(), "hosts=2/1");
-      const actors = await procs.spawn(cx, "greeter", GREETER_TYPE, null);
+      const actors = await procs.spawn(cx, "greeter", GREETER_TYPE);
       const { ref: port, receiver } = cx.openPort<Greeting>();
       actors.cast(cx, "Greet", { text: "hi", reply: port });
       const replies = [
@@ -158,7 +158,7 @@ Deno.test("a host whose bootstrap command is `sleep 60` times out: ProcSpawnErro
     const err = (await assertRejects(() =>
       ref.spawn(cx, "test", Extent.unity()), ProcSpawnError)) as ProcSpawnError;
     assertEquals([err.statuses.get(0)?.kind, err.statuses.get(1)?.kind], ["Timeout", "Running"]);
-    await HostMesh.take(ref).shutdown(cx, { timeoutMs: 1_000 });
+    await HostMesh.take(ref).shutdown(cx, { graceMs: 1_000 });
     assertEquals(
       (await Promise.all(children.map((c) =>
         c.status
@@ -181,7 +181,7 @@ Deno.test("HM-1: the client config override reaches the actors of a process host
   try {
     const procs = await hosts.spawn(cx, "test", Extent.unity());
     assertEquals(new Set(procs.ranks().map((r) => r.procId.key)).size, 2);
-    const actors = await procs.spawn<Greeter>(cx, "cfg", GREETER_TYPE, null);
+    const actors = await procs.spawn<Greeter>(cx, "cfg", GREETER_TYPE);
     const keys = [attrs.HOST_SPAWN_READY_TIMEOUT.key, attrs.MESSAGE_DELIVERY_TIMEOUT.key];
     const got = await actors.call(cx, "GetConfig", { keys }, { timeoutMs: 10_000 });
     const want = { [keys[0]]: 120_000, [keys[1]]: 60_000 };

@@ -178,7 +178,7 @@ test("LN-1: terminate() of a cooperative child lets it exit 0", () =>
     const result = await launcher.launch(id, launchOptions(cmd, { wantStdio: true }));
     const { stdout, stderr } = captured(result.stdio);
     await stdout.until("ready");
-    await launcher.terminate(id, 2_000);
+    await launcher.terminate(id, { graceMs: 2_000 });
     assertEquals((await result.exit).kind, { kind: "Exited", code: 0 }, "LN-1: SIGTERM came first");
     await Promise.all([stdout.done, stderr.done]);
   }));
@@ -192,7 +192,7 @@ test("LN-1: terminate() of a child with default SIGTERM handling → Signaled(15
     );
     const { stdout, stderr } = captured(result.stdio);
     await stdout.until("ready");
-    await launcher.terminate(id, 2_000);
+    await launcher.terminate(id, { graceMs: 2_000 });
     assertEquals((await result.exit).kind, {
       kind: "Signaled",
       signal: SIGTERM,
@@ -208,7 +208,7 @@ test("LN-2: terminate() SIGKILLs a child that ignores SIGTERM after the grace", 
     const result = await launcher.launch(id, launchOptions(cmd, { wantStdio: true }));
     const { stdout, stderr } = captured(result.stdio);
     await stdout.until("ready");
-    await launcher.terminate(id, 300);
+    await launcher.terminate(id, { graceMs: 300 });
     assertEquals(
       (await result.exit).kind,
       { kind: "Signaled", signal: SIGKILL, coreDumped: false },
@@ -234,12 +234,12 @@ test("kill() SIGKILLs at once → Signaled(9)", () =>
 
 test("LN-8: terminate() and kill() of unknown or exited ids succeed", () =>
   withLauncher(async (launcher) => {
-    await launcher.terminate("unix:@t,nobody", 100);
+    await launcher.terminate("unix:@t,nobody", { graceMs: 100 });
     await launcher.kill("unix:@t,nobody");
     const id = "unix:@t,gone";
     const result = await launcher.launch(id, launchOptions(BootstrapCommand.fromPath("true")));
     await result.exit;
-    await launcher.terminate(id, 100);
+    await launcher.terminate(id, { graceMs: 100 });
     await launcher.kill(id);
   }));
 
@@ -252,7 +252,7 @@ test("LN-3: terminate() signals the whole process group, grandchildren included"
     const text = await stdout.until("\n");
     const grandchild = Number(/ready (\d+)/.exec(text)?.[1]);
     assert(grandchild > 0, text);
-    await launcher.terminate(id, 2_000);
+    await launcher.terminate(id, { graceMs: 2_000 });
     assertEquals((await result.exit).kind, {
       kind: "Signaled",
       signal: SIGTERM,

@@ -48,7 +48,7 @@ Deno.test("BS-14: a bootstrap child's lines reach the LogClientActor with the ra
     });
     await handle.ready();
     (root.forwarder as DialMailboxRouter).bind(handle.procId, handle.addr()!);
-    const status = await handle.terminate(cx, 5_000, "test done");
+    const status = await handle.terminate(cx, { graceMs: 5_000, reason: "test done" });
     if (status.kind !== "Stopped") {
       throw new Error(`expected Stopped, got ${JSON.stringify(status)}`);
     }

@@ -6,7 +6,7 @@
  * OwnerLogSender → the owner's `mesh_log_client` (recording writer here).
  */
 
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertStrictEquals } from "@std/assert";
 import { Sink } from "../bootstrap/_log_test_util.ts";
 import { CHILD_FLAGS, readFirstLine, ROOT } from "./_support.ts";
 import { context, shutdownContext } from "../actor/context.ts";
@@ -64,7 +64,7 @@ async function startDaemon(): Promise<{ child: Deno.ChildProcess; addr: string }
 
 /** Rank 0 prints and lives; checks both streams of every rank reach the owner. */
 async function checkPrint(cx: Context, procs: ProcMesh, sink: Sink): Promise<void> {
-  const actors = await procs.spawn(cx, "printer", PRINTER, null);
+  const actors = await procs.spawn(cx, "printer", PRINTER);
   actors.cast(cx, "Print", { text: "hello" });
   const want = procs.ranks().flatMap((_, r) => [
     `stdout|${prefix(procs, r)}hello`,
@@ -84,7 +84,7 @@ async function checkCrashOrder(
   procs: ProcMesh,
   sink: Sink,
 ): Promise<void> {
-  const actors = await procs.spawn(cx, "crasher", PRINTER, null);
+  const actors = await procs.spawn(cx, "crasher", PRINTER);
   const procName = procs.ranks()[0].procId.name;
   const { ref, receiver } = cx.openPort<unknown>();
   try {
@@ -148,8 +148,18 @@ Deno.test("LO-1: a flood with a silent owner stalls once, then keeps the queue b
   assertEquals(sender.inFlight, 4);
   // LO-3: the drain posts what is queued plus the marker, and gives up in bounded time.
   const t0 = performance.now();
-  assertEquals(await sender.drain(200), false, "LO-3: an unresponsive owner is given up on");
+  assertEquals(
+    await sender.drain({ timeoutMs: 200 }),
+    false,
+    "LO-3: an unresponsive owner is given up on",
+  );
   assert(performance.now() - t0 < 2_000, "LO-3: the drain is bounded");
+  // Uniform waiting: an aborted signal ends the drain at once with its reason.
+  const gaveUp = new Error("owner gone");
+  const controller = new AbortController();
+  const draining = sender.drain({ timeoutMs: 60_000, signal: controller.signal });
+  controller.abort(gaveUp);
+  assertStrictEquals(await assertRejects(() => draining), gaveUp);
   assertEquals(
     sent.at(-1)!.payload.at(-1),
     droppedMarker(sender.droppedLines),
@@ -179,7 +189,7 @@ Deno.test("LO-1: a slow but live owner loses no line: pushes wait for room inste
     await sender.push("stderr", Array.from({ length: 50 }, (_, j) => `l ${i + j}`));
     assert(sender.queuedLines <= 150, `LO-1: queue ${sender.queuedLines}`);
   }
-  assertEquals(await sender.drain(5_000), true);
+  assertEquals(await sender.drain({ timeoutMs: 5_000 }), true);
   assertEquals(sender.droppedLines, 0);
   assertEquals(got, Array.from({ length: N }, (_, i) => `l ${i}`));
 });
@@ -212,7 +222,7 @@ Deno.test("LO-1: a flood of output from a real proc reaches the owner, every lin
   const hosts = await HostMesh.local({ command: printerCommand() });
   try {
     const procs = await hosts.spawn(cx, "flood", Extent.of({ gpus: 1 }));
-    const actors = await procs.spawn(cx, "flooder", PRINTER, null);
+    const actors = await procs.spawn(cx, "flooder", PRINTER);
     const N = 20_000;
     actors.cast(cx, "Flood", { n: N });
     const p = prefix(procs, 0);
@@ -278,7 +288,7 @@ Deno.test("OL-6: a dead owner log client neither blocks nor breaks the host: the
   const hosts = await HostMesh.local({ command: printerCommand() });
   try {
     const one = await hosts.spawn(cx, "orphan", Extent.of({ gpus: 1 }));
-    const actors = await one.spawn(cx, "crasher", PRINTER, null);
+    const actors = await one.spawn(cx, "crasher", PRINTER);
     client.stop("owner log client gone");
     await client.wait();
     const { ref, receiver } = cx.openPort<unknown>();
@@ -323,7 +333,7 @@ Deno.test({
     try {
       const ref = HostMeshRef.fromHosts("logs", [daemon.addr]).withBootstrap(printerCommand());
       const procs = await ref.spawn(cx, "plain", Extent.of({ gpus: 1 }));
-      const actors = await procs.spawn(cx, "printer", PRINTER, null);
+      const actors = await procs.spawn(cx, "printer", PRINTER);
       actors.cast(cx, "Print", { text: "no rank here" });
       const want = `stdout|[${hostname()} ${procs.ranks()[0].procId}] no rank here`;
       await waitFor(sink, (lines) => lines.includes(want), 30_000);

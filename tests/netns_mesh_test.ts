@@ -207,7 +207,7 @@ netnsTest(
       const mesh = await HostMesh.attach(cx, "netns", daemons.map((d) => d.addr));
       const procs = await mesh.spawn(cx, "netns", Extent.of({ procs: 2 }));
       assertEquals(procs.numRanks, 4);
-      const actors = await procs.spawn(cx, "greeter", GREETER_TYPE, null);
+      const actors = await procs.spawn(cx, "greeter", GREETER_TYPE);
       const { ref, receiver } = cx.openPort<Greeting>();
       actors.cast(cx, "Greet", { text: "hello", reply: ref });
       const replies: Greeting[] = [];

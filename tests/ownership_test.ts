@@ -201,7 +201,7 @@ Deno.test("OW-1 / OW-2: spawn starts the owner keepalive; ProcMesh#stop stops ev
     assert(keepalive.active, "OW-1: started by spawn");
     assertEquals(keepalive.rounds, 1, "OW-1: the first lease is sent at once");
     assertEquals(keepalive.procs.length, 4);
-    const statuses = await procs.stop(cx, "done");
+    const statuses = await procs.stop(cx, { reason: "done" });
     assert(statuses.values().every(isTerminated), "every rank terminated");
     assert(!keepalive.active, "OW-2: ProcMesh#stop ends the keepalive");
     assertEquals(OwnerKeepalive.of(procs), undefined);

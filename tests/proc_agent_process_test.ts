@@ -53,7 +53,7 @@ Deno.test({
       assertEquals(agent.actorId.name, "proc_agent");
 
       const mesh = ProcMesh.fromRanks(Region.parse("procs=1/1"), [{ procId, agent }]);
-      const actors = await mesh.spawn(cx, "echo", "pa_fixture::Echo", null, { signal: deadline });
+      const actors = await mesh.spawn(cx, "echo", "pa_fixture::Echo", { signal: deadline });
       const { ref, receiver } = cx.openOncePort<string>();
       actors.cast(cx, "Echo" as never, ref as never);
       const reply = await receiver.recv({ signal: deadline });

@@ -95,7 +95,7 @@ Deno.test("waitOrBrutallyKill escalates: no exit within the grace â†’ Stopping â
         if (st.kind === "Killed" || st.kind === "Stopped" || st.kind === "Failed") break;
       }
     })();
-    const status = await handle.waitOrBrutallyKill(300);
+    const status = await handle.waitOrBrutallyKill({ graceMs: 300 });
     await watching;
     assertEquals(status, { kind: "Killed", signal: 9, coreDumped: false });
     assert(seen.includes("Stopping"), `marked Stopping first: ${seen}`);

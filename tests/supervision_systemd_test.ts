@@ -37,7 +37,7 @@ managerTest(
     try {
       hosts = await HostMesh.process(Extent.of({ hosts: 1 }), WORKER);
       const procs = await hosts.ref.spawn(cx, "svsd", Extent.of({ procs: 2 }));
-      const crashers = await procs.spawn(cx, "crasher", CRASHER, null);
+      const crashers = await procs.spawn(cx, "crasher", CRASHER);
       const failures = procs.failures();
       const { ref, receiver } = cx.openPort<number>();
       crashers.values()[1].send(cx, "Pid", { reply: ref });

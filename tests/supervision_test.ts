@@ -82,7 +82,7 @@ async function withCrashers(
   try {
     await using hosts = await HostMesh.local({ command: WORKER });
     const procs = await hosts.ref.spawn(cx, "sv", Extent.of({ procs: n }));
-    const crashers = await procs.spawn(cx, "crasher", CRASHER, null);
+    const crashers = await procs.spawn(cx, "crasher", CRASHER);
     await fn(cx, hosts, crashers);
     await hosts.shutdown(cx);
   } finally {
@@ -200,9 +200,7 @@ Deno.test("SV-8, MB-50: an actor that owns a mesh handles its failure in handleM
     const { ref, receiver } = cx.openPort<MeshFailure>();
     using _r = receiver;
     const owners = await crashers.procMesh.spawn(cx, "owner", OWNER, {
-      procs: crashers.procMesh.toJSON(),
-      handle: true,
-      report: ref.toJSON(),
+      params: { procs: crashers.procMesh.toJSON(), handle: true, report: ref.toJSON() },
     });
     const done = cx.openPort<string>();
     using _d = done.receiver;
@@ -225,9 +223,7 @@ Deno.test("SV-8, MB-50: an unhandled failure climbs two levels of owners to the 
   using hook = captureHook();
   await withCrashers(1, async (cx, _hosts, crashers) => {
     const owners = await crashers.procMesh.spawn<Actor>(cx, "owner", OWNER, {
-      procs: crashers.procMesh.toJSON(),
-      handle: false,
-      report: null,
+      params: { procs: crashers.procMesh.toJSON(), handle: false, report: null },
     });
     const done = cx.openPort<string>();
     using _d = done.receiver;
@@ -267,7 +263,7 @@ Deno.test("SV-11: a SIGKILLed proc of a host in its own process reaches the owne
   try {
     await using hosts = await HostMesh.process(Extent.of({ hosts: 1 }), WORKER);
     const procs = await hosts.ref.spawn(cx, "svp", Extent.of({ procs: 1 }));
-    const crashers = await procs.spawn(cx, "crasher", CRASHER, null);
+    const crashers = await procs.spawn(cx, "crasher", CRASHER);
     const [pid] = await pids(cx, crashers);
     Deno.kill(pid, "SIGKILL");
     const f = await deadline(hook.next(), WAIT_MS);
@@ -290,7 +286,7 @@ Deno.test("SV-13, SV-14: publishHostLost fails every rank of that host; a host m
   try {
     await using hosts = await HostMesh.local({ command: WORKER });
     const procs = await hosts.ref.spawn(cx, "svh", Extent.of({ procs: 2 }));
-    const crashers = await procs.spawn(cx, "crasher", CRASHER, null);
+    const crashers = await procs.spawn(cx, "crasher", CRASHER);
     const procFailures = procs.failures();
     const actorFailures = crashers.failures();
     const host = hosts.ref.hosts[0].addr;

@@ -178,7 +178,7 @@ managerTest("LN-S4: terminate() stops a running unit politely (SIGTERM)", async 
       options(denoChild("sleep", [ready], [`--allow-write=${ready}`])),
     );
     await waitForFile(ready, exit);
-    await launcher.terminate(id, 5_000);
+    await launcher.terminate(id, { graceMs: 5_000 });
     assertEquals(
       (await exit).kind,
       { kind: "Signaled", signal: 15, coreDumped: false },
@@ -190,7 +190,7 @@ managerTest("LN-S4: terminate() stops a running unit politely (SIGTERM)", async 
   }
 });
 
-managerTest("LN-S4: terminate() SIGKILLs a unit ignoring SIGTERM after timeoutMs", async () => {
+managerTest("LN-S4: terminate() SIGKILLs a unit ignoring SIGTERM after graceMs", async () => {
   await using launcher = await SystemdProcLauncher.connect();
   const dir = await Deno.makeTempDir();
   try {
@@ -201,7 +201,7 @@ managerTest("LN-S4: terminate() SIGKILLs a unit ignoring SIGTERM after timeoutMs
       options(denoChild("ignore-sigterm", [ready], [`--allow-write=${ready}`])),
     );
     await waitForFile(ready, exit);
-    await launcher.terminate(id, 300);
+    await launcher.terminate(id, { graceMs: 300 });
     assertEquals(
       (await exit).kind,
       { kind: "Signaled", signal: 9, coreDumped: false },
@@ -223,7 +223,7 @@ managerTest("LN-S2: kill() maps to Signaled{9}", async () => {
   await launcher.kill(id);
   assertEquals((await exit).kind, { kind: "Signaled", signal: 9, coreDumped: false });
   await launcher.kill("never-launched"); // unknown ids are success
-  await launcher.terminate("never-launched", 10);
+  await launcher.terminate("never-launched", { graceMs: 10 });
 });
 
 managerTest("LN-S2: a crash by SIGABRT maps to Signaled{6}", async () => {
@@ -259,7 +259,7 @@ managerTest("LN-S3: 100 launch/stop cycles leave no units", async () => {
         id,
         options(new BootstrapCommand({ program: "/bin/sleep", args: ["60"] })),
       );
-      await launcher.terminate(id, 2_000);
+      await launcher.terminate(id, { graceMs: 2_000 });
       const { kind } = await exit;
       assertEquals(kind, { kind: "Signaled", signal: 15, coreDumped: false }, `cycle ${lane}/${i}`);
     }

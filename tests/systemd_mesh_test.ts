@@ -100,7 +100,7 @@ managerTest(
     try {
       mesh = await HostMesh.process(Extent.of({ hosts: 1 }), workerCommand());
       const procs = await mesh.spawn(cx, "p0", Extent.unity());
-      const actors = await procs.spawn(cx, "a0", GREETER_TYPE, null);
+      const actors = await procs.spawn(cx, "a0", GREETER_TYPE);
       const { ref, receiver } = cx.openPort<Greeting>();
       actors.cast(cx, "Greet", { text: "hi", reply: ref });
       const got = await receiver.recv({ timeoutMs: 10_000 });
@@ -193,7 +193,7 @@ managerTest(
       await ready(handle);
       const state = await unitState(unitName(handle.procId.toString()));
       assertEquals(`${state.ActiveState}/${state.SubState}`, "active/running");
-      const status = await handle.terminate(cx, 5_000, "test terminate");
+      const status = await handle.terminate(cx, { graceMs: 5_000, reason: "test terminate" });
       assertEquals(status, { kind: "Stopped", exitCode: 0, stderrTail: [] });
       assertEquals(await kinds, ["Running", "Ready", "Stopped"]);
     });
@@ -242,7 +242,7 @@ managerTest(
           const full = i % 5 === 0;
           const handle = await spawn(`sd-cycle-${i}`, full ? {} : { bootstrapCommand: sleeper });
           if (full) await ready(handle);
-          await manager.terminateProc(cx, handle.procId, 2_000, "cycle");
+          await manager.terminateProc(cx, handle.procId, { graceMs: 2_000, reason: "cycle" });
           const st = await handle.wait();
           assertEquals(
             st,

@@ -54,7 +54,7 @@ Deno.test({
       const cx = await context();
       const ref = HostMeshRef.fromHosts("tls", [addr]);
       const procs = await ref.spawn(cx, "p", Extent.unity());
-      const actors = await procs.spawn(cx, "greeter", GREETER_TYPE, null);
+      const actors = await procs.spawn(cx, "greeter", GREETER_TYPE);
       const { ref: port, receiver } = cx.openPort<Greeting>();
       actors.cast(cx, "Greet", { text: "hi", reply: port });
       const reply = await receiver.recv({ timeoutMs: 20_000 });

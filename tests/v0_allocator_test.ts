@@ -7,6 +7,7 @@ import { BootstrapCommand } from "../launcher/command.ts";
 import { NativeProcLauncher } from "../launcher/native.ts";
 import { isAlive, PERMISSIONS } from "./_support.ts";
 import type { LaunchOptions, LaunchResult, ProcLauncher } from "../launcher/types.ts";
+import type { StopOptions } from "../launcher/stop.ts";
 import {
   type AllocProcState,
   ProcessAllocator,
@@ -183,7 +184,7 @@ Deno.test("BS-24: when a later rank cannot be launched, the ranks already launch
       pids.push(result.pid!);
       return result;
     },
-    terminate: (procId: string, timeoutMs: number) => native.terminate(procId, timeoutMs),
+    terminate: (procId: string, options?: StopOptions) => native.terminate(procId, options),
     kill: (procId: string) => native.kill(procId),
     [Symbol.asyncDispose]: () => Promise.resolve(),
   };

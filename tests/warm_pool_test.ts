@@ -61,7 +61,7 @@ Deno.test("BS-30, BS-32: a spawn adopts a warm child (pid from before the spawn)
     assertEquals(after!.filter((pid) => before.includes(pid)).length, 1, "one old, one new");
     assertEquals(pool.stats.adopted, 1);
     assertEquals(pool.stats.cold, 0);
-    const status = await handle.terminate(cx, 2_000, "test terminate");
+    const status = await handle.terminate(cx, { graceMs: 2_000, reason: "test terminate" });
     assertEquals(status, { kind: "Stopped", exitCode: 0, stderrTail: [] });
     assertEquals(await kinds, ["Running", "Ready", "Stopped"]);
   });
@@ -225,17 +225,17 @@ Deno.test("LN-20, LN-21, LN-7: a warm child is adopted once, only for matching o
     ]
   ) {
     const error = await assertRejects(
-      () => launcher.launch("unix:@w,p0", launchOptions(SH_WAITER, extra), { warm }),
+      () => launcher.launch("unix:@w,p0", { ...launchOptions(SH_WAITER, extra), warm }),
       ProcLauncherError,
     );
     assertEquals(error.variant, "Launch", "LN-21");
   }
   assertEquals(warm.state, "warm", "LN-21: a refused adoption changes nothing");
-  const result = await launcher.launch("unix:@w,p0", launchOptions(SH_WAITER), { warm });
+  const result = await launcher.launch("unix:@w,p0", { ...launchOptions(SH_WAITER), warm });
   assertEquals(result.pid, warm.pid);
   assertEquals(launcher.pidOf("unix:@w,p0"), warm.pid);
   const error = await assertRejects(
-    () => launcher.launch("unix:@w,p1", launchOptions(SH_WAITER), { warm }),
+    () => launcher.launch("unix:@w,p1", { ...launchOptions(SH_WAITER), warm }),
     ProcLauncherError,
   );
   assert(error.message.includes("adopted"), `LN-20: ${error.message}`);
@@ -266,7 +266,10 @@ Deno.test("LN-20, LN-22: a dead warm child is never adopted; dispose kills unado
   assertEquals(dead.state, "exited");
   await assertRejects(
     () =>
-      launcher.launch("unix:@w,d0", launchOptions(SH_WAITER, { wantStdio: false }), { warm: dead }),
+      launcher.launch("unix:@w,d0", {
+        ...launchOptions(SH_WAITER, { wantStdio: false }),
+        warm: dead,
+      }),
     ProcLauncherError,
     "exited",
   );
@@ -300,8 +303,7 @@ Deno.test("LN-7: a warm child does not inherit this process's bootstrap mode (a 
   }
   const result = await launcher.launch(
     "unix:@w,env0",
-    launchOptions(warm.command),
-    { warm },
+    { ...launchOptions(warm.command), warm },
   );
   const stdio = result.stdio;
   if (stdio.kind !== "Captured") throw new Error("wantStdio must capture stdout/stderr");

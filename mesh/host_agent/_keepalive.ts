@@ -64,7 +64,9 @@ export class OrphanKeepalive {
     const timeout = config.get(MESH_ORPHAN_TIMEOUT);
     if (this.#armed || !(timeout > 0)) return;
     this.#armed = true;
-    (cx as Context<HostAgent>).selfMessageWithDelay("CheckKeepalive", {}, checkPeriodMs(timeout));
+    (cx as Context<HostAgent>).selfMessageWithDelay("CheckKeepalive", {}, {
+      delayMs: checkPeriodMs(timeout),
+    });
   }
 }
 

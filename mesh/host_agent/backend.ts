@@ -121,13 +121,13 @@ export function localBackend(host: Host<LocalModeManager>): ProcBackend {
       return () => ac.abort();
     },
     requestStop(cx, procId, reason) {
-      manager.requestStop(cx, procId, config.get(STOP_ACTOR_TIMEOUT), reason);
+      manager.requestStop(cx, procId, { graceMs: config.get(STOP_ACTOR_TIMEOUT), reason });
     },
     async terminate(cx, procId, timeoutMs, reason) {
-      await host.terminateProc(cx, procId, timeoutMs, reason).catch(() => {}); // already gone
+      await host.terminateProc(cx, procId, { graceMs: timeoutMs, reason }).catch(() => {}); // already gone
     },
     async terminateAll(cx, timeoutMs, maxInFlight, reason) {
-      await host.terminateChildren(timeoutMs, maxInFlight, reason, { cx }).catch(() => {});
+      await host.terminateChildren({ graceMs: timeoutMs, maxInFlight, reason, cx }).catch(() => {});
     },
   };
 }
@@ -179,16 +179,16 @@ export function processBackend(host: Host<ProcessModeManager>): ProcBackend {
     },
     requestStop(cx, procId, reason) {
       try {
-        manager.requestStop(cx, procId, config.get(PROCESS_EXIT_TIMEOUT), reason);
+        manager.requestStop(cx, procId, { graceMs: config.get(PROCESS_EXIT_TIMEOUT), reason });
       } catch {
         // unknown or already terminated
       }
     },
     async terminate(cx, procId, timeoutMs, reason) {
-      await host.terminateProc(cx, procId, timeoutMs, reason).catch(() => {});
+      await host.terminateProc(cx, procId, { graceMs: timeoutMs, reason }).catch(() => {});
     },
     async terminateAll(cx, timeoutMs, maxInFlight, reason) {
-      await manager.terminateAll(cx, timeoutMs, maxInFlight, reason);
+      await manager.terminateAll(cx, { graceMs: timeoutMs, maxInFlight, reason });
     },
   };
 }

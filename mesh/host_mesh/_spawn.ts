@@ -31,7 +31,7 @@ import {
 import type { StatusMesh } from "../resource/value_mesh.ts";
 import { fenceRankStatuses as fence } from "../_mesh_fence.ts";
 import { getState, quietPort } from "./_query.ts";
-import { ProcMesh } from "../proc_mesh.ts";
+import { type MeshStopOptions, ProcMesh } from "../proc_mesh.ts";
 import { PROC_AGENT_ACTOR_NAME } from "../proc_agent/protocol.ts";
 import type { ProcSpec } from "../host_agent/protocol.ts";
 import {
@@ -52,7 +52,11 @@ export { procStates, pushConfig } from "./_query.ts";
 const STATUS_OPTS = { keyOf: statusKey, format: formatStatus };
 
 function rankedStatuses(mesh: StatusMesh, fallback: Status): RankedValues<Status> {
-  const merged = RankedValues.fromMesh(mesh, fallback, isNotExist, mesh.numRanks);
+  const merged = RankedValues.fromMesh(mesh, {
+    fallback,
+    isSentinel: isNotExist,
+    len: mesh.numRanks,
+  });
   return new RankedValues(merged.intervals(), STATUS_OPTS);
 }
 
@@ -236,9 +240,9 @@ async function spawnOn(
 export async function stopProcMesh(
   cx: Context,
   procMesh: ProcMesh,
-  reason: string,
-  options: { maxIdleMs?: number; signal?: AbortSignal } = {},
+  options: MeshStopOptions = {},
 ): Promise<StatusMesh> {
+  const reason = options.reason ?? "stopped";
   const ranks = procMesh.ranks();
   const region = procMesh.region;
   const { statuses, error, lost } = await fence(cx, region, (reply, rank) => {

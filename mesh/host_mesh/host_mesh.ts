@@ -270,11 +270,10 @@ export class HostMesh implements AsyncDisposable {
       await launcher[Symbol.asyncDispose](); // LN-5: SIGKILL every group started so far
       throw error;
     }
-    const ref = new HostMeshRef(
-      instanceId("process"),
-      Region.fromExtent(extent),
-      addrs.map((a) => new HostRef(a)),
-    );
+    const ref = new HostMeshRef(instanceId("process"), {
+      region: Region.fromExtent(extent),
+      hosts: addrs.map((a) => new HostRef(a)),
+    });
     return new HostMesh(ref, [], { launcher, children });
   }
 
@@ -370,7 +369,7 @@ export class HostMesh implements AsyncDisposable {
     const failed: TeardownReport["failed"] = [];
     const t0 = performance.now();
     await Promise.all(hosts.map((h) =>
-      h.drain(cx, undefined, options).catch((e) => {
+      h.drain(cx, options).catch((e) => {
         const lost = e instanceof HostLostError; // HW-4: fails fast, skips phase 2
         failed.push({
           host: h.toString(),
@@ -410,7 +409,7 @@ export class HostMesh implements AsyncDisposable {
     let killed = 0;
     await Promise.all(processes.children.map(async (child) => {
       const running = !child.exited;
-      await processes.launcher.terminate(child.key, REAP_GRACE_MS);
+      await processes.launcher.terminate(child.key, { graceMs: REAP_GRACE_MS });
       const { kind } = await child.launched.exit;
       if (running && kind.kind === "Signaled" && kind.signal === 9) killed++;
     }));
@@ -431,17 +430,19 @@ export class HostMesh implements AsyncDisposable {
     this.#owned = [];
     const failed: TeardownReport["failed"] = [];
     const t0 = performance.now();
-    await Promise.all(hosts.map((h) =>
-      h.drain(cx, this.id, options).catch((e) => {
-        const lost = e instanceof HostLostError; // HW-4
-        failed.push({
-          host: h.toString(),
-          phase: "drain",
-          error: String(e),
-          ...(lost && { lost }),
-        });
-      })
-    ));
+    await Promise.all(
+      hosts.map((h) =>
+        h.drain(cx, { ...options, hostMeshId: this.id }).catch((e) => {
+          const lost = e instanceof HostLostError; // HW-4
+          failed.push({
+            host: h.toString(),
+            phase: "drain",
+            error: String(e),
+            ...(lost && { lost }),
+          });
+        })
+      ),
+    );
     closeProcMeshes({ hostMeshId: this.id }); // SV-14
     this.#ending = true;
     unwatchHosts(hosts); // HW-5

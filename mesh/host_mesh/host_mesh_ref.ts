@@ -36,7 +36,7 @@ import { clampMaxInFlight, HOST_AGENT_NAME } from "../host_agent/protocol.ts";
 import { HostMeshRefParseError } from "./errors.ts";
 import { isValidMeshId } from "./id.ts";
 import type { ConfigSnapshot } from "../../config/config.ts";
-import type { ProcMesh } from "../proc_mesh.ts";
+import type { MeshStopOptions, ProcMesh } from "../proc_mesh.ts";
 import type { State } from "../resource/protocol.ts";
 import type { StatusMesh, ValueMesh } from "../resource/value_mesh.ts";
 import type { ProcState } from "../host_agent/protocol.ts";
@@ -45,6 +45,7 @@ import type { ProcBind, ProcBindInit } from "../../launcher/proc_bind.ts";
 import type { Point } from "../../ndslice/extent.ts";
 import { OwnerKeepalive } from "../supervision/keepalive.ts";
 import { requestOnHost } from "../call.ts";
+import type { StopOptions } from "../../internal/stop_options.ts";
 
 export { HostMeshRefParseError };
 
@@ -68,14 +69,32 @@ export interface HostSpawnOptions {
   onProgress?: (statuses: StatusMesh) => void;
 }
 
-/** Options of the host RPCs (`drain`, `shutdown`). */
-export interface HostCallOptions {
-  /** Per-child grace, ms (default `HYPERACTOR_MESH_TERMINATE_TIMEOUT`). */
-  timeoutMs?: number;
+/**
+ * Options of the host RPCs (`drain`, `shutdown`) and of `HostMesh.shutdown` /
+ * `HostMesh.stop`: the shared {@linkcode StopOptions}' `graceMs` (per child,
+ * default `HYPERACTOR_MESH_TERMINATE_TIMEOUT`) and `signal` (aborting ends
+ * the wait for the host's ack and rejects with its reason), plus the
+ * concurrency. The host picks the reason.
+ */
+export interface HostCallOptions extends Pick<StopOptions, "graceMs" | "signal"> {
   /** Concurrency (default `HYPERACTOR_MESH_TERMINATE_CONCURRENCY`, clamped 1..256). */
   maxInFlight?: number;
-  /** Cancellation. */
-  signal?: AbortSignal;
+}
+
+/** The parts of a {@linkcode HostMeshRef} besides its id. */
+export interface HostMeshRefParts {
+  /** The region (one rank per host). */
+  region: Region;
+  /** One host per rank. */
+  hosts: readonly HostRef[];
+  /** Uniform bootstrap command for spawned procs (else each host's default). */
+  bootstrapCommand?: BootstrapCommand;
+}
+
+/** Options of {@linkcode HostRef.drain}: {@linkcode HostCallOptions} plus the host mesh. */
+export interface HostDrainOptions extends HostCallOptions {
+  /** Only procs created for this host mesh (default all). */
+  hostMeshId?: string;
 }
 
 /**
@@ -149,15 +168,15 @@ export class HostRef {
    * Terminates every user proc of this host and keeps the host alive
    * (`DrainHost`); resolves on the host's ack.
    * @param cx The calling context.
-   * @param hostMeshId Only procs created for this host mesh (default all).
-   * @param options Grace, concurrency, cancellation.
+   * @param options `hostMeshId`: only procs created for this host mesh
+   * (default all); grace, concurrency, cancellation.
    * @returns When the host acknowledged.
    * @throws {import("../../actor/request.ts").RequestError} `timeout` when no ack arrives in time.
    * @throws {import("../supervision/host_lost.ts").HostLostError} When the
    * host is or becomes lost (HW-4).
    */
-  drain(cx: Context, hostMeshId?: string, options: HostCallOptions = {}): Promise<void> {
-    return this.#call(cx, "DrainHost", options, { hostMeshId: hostMeshId ?? null });
+  drain(cx: Context, options: HostDrainOptions = {}): Promise<void> {
+    return this.#call(cx, "DrainHost", options, { hostMeshId: options.hostMeshId ?? null });
   }
 
   /**
@@ -181,7 +200,7 @@ export class HostRef {
     extra: Record<string, unknown>,
   ): Promise<void> {
     const action = type === "DrainHost" ? "drain host" : "shut down host";
-    const timeoutMs = options.timeoutMs ?? config.get(MESH_TERMINATE_TIMEOUT);
+    const timeoutMs = options.graceMs ?? config.get(MESH_TERMINATE_TIMEOUT);
     const maxInFlight = clampMaxInFlight(
       options.maxInFlight ?? config.get(MESH_TERMINATE_CONCURRENCY),
     );
@@ -247,18 +266,13 @@ export class HostMeshRef {
   /**
    * Creates a HostMeshRef.
    * @param id The mesh id.
-   * @param region The region.
-   * @param hosts One host per rank.
-   * @param bootstrapCommand Uniform bootstrap command.
+   * @param parts `region`; `hosts`, one per rank; `bootstrapCommand`, the
+   * uniform bootstrap command (else each host's default).
    * @throws {TypeError} For an invalid id.
    * @throws {RangeError} When the host count differs from the region's ranks (MS-41).
    */
-  constructor(
-    id: string,
-    region: Region,
-    hosts: readonly HostRef[],
-    bootstrapCommand?: BootstrapCommand,
-  ) {
+  constructor(id: string, parts: HostMeshRefParts) {
+    const { region, hosts, bootstrapCommand } = parts;
     if (!isValidMeshId(id)) throw new TypeError(`Invalid host mesh id: "${id}"`);
     if (region.numRanks !== hosts.length) { // MS-41
       throw new RangeError(
@@ -285,11 +299,10 @@ export class HostMeshRef {
    * ```
    */
   static fromHosts(id: string, addrs: readonly (ChannelAddr | string)[]): HostMeshRef {
-    return new HostMeshRef(
-      id,
-      Region.fromExtent(new Extent(["hosts"], [addrs.length])),
-      addrs.map((a) => new HostRef(a)),
-    );
+    return new HostMeshRef(id, {
+      region: Region.fromExtent(new Extent(["hosts"], [addrs.length])),
+      hosts: addrs.map((a) => new HostRef(a)),
+    });
   }
 
   /**
@@ -301,11 +314,10 @@ export class HostMeshRef {
    * @throws {import("../../actor/reference.ts").ReferenceParseError} For bad agent text.
    */
   static fromHostAgents(id: string, agents: readonly (ActorRef | string)[]): HostMeshRef {
-    return new HostMeshRef(
-      id,
-      Region.fromExtent(new Extent(["hosts"], [agents.length])),
-      agents.map((a) => HostRef.fromAgent(a)),
-    );
+    return new HostMeshRef(id, {
+      region: Region.fromExtent(new Extent(["hosts"], [agents.length])),
+      hosts: agents.map((a) => HostRef.fromAgent(a)),
+    });
   }
 
   /**
@@ -352,7 +364,11 @@ export class HostMeshRef {
    * @returns A copy using `cmd`.
    */
   withBootstrap(cmd: BootstrapCommand): HostMeshRef {
-    return new HostMeshRef(this.id, this.region, this.hosts, cmd);
+    return new HostMeshRef(this.id, {
+      region: this.region,
+      hosts: this.hosts,
+      bootstrapCommand: cmd,
+    });
   }
 
   /** The region's extent. */
@@ -376,12 +392,11 @@ export class HostMeshRef {
     if (indices === undefined) {
       throw new RangeError(`Cannot slice host mesh ${this.region} to ${region}: not a subset`);
     }
-    return new HostMeshRef(
-      this.id,
+    return new HostMeshRef(this.id, {
       region,
-      indices.map((i) => this.hosts[i]),
-      this.bootstrapCommand,
-    );
+      hosts: indices.map((i) => this.hosts[i]),
+      bootstrapCommand: this.bootstrapCommand,
+    });
   }
 
   /**
@@ -429,19 +444,18 @@ export class HostMeshRef {
    * Stops every proc of `procMesh` (per proc `Stop` + `WaitRankStatus(Stopped)`).
    * @param cx The caller.
    * @param procMesh A proc mesh spawned on these hosts.
-   * @param reason Why.
-   * @param options Idle bound (default `HYPERACTOR_MESH_PROC_STOP_MAX_IDLE`).
+   * @param options `reason` (default `"stopped"`), idle bound (default
+   * `HYPERACTOR_MESH_PROC_STOP_MAX_IDLE`), `signal`.
    * @returns Final statuses, all terminated.
    * @throws {import("./errors.ts").ProcMeshStopError} Otherwise.
    */
   stopProcMesh(
     cx: Context,
     procMesh: ProcMesh,
-    reason = "stopped",
-    options: { maxIdleMs?: number; signal?: AbortSignal } = {},
+    options: MeshStopOptions = {},
   ): Promise<StatusMesh> {
     OwnerKeepalive.stopFor(procMesh); // OW-2
-    return stopProcMesh(cx, procMesh, reason, options);
+    return stopProcMesh(cx, procMesh, options);
   }
 
   /**
@@ -522,7 +536,7 @@ function parseSplit(text: string, id: string, hostsText: string, regionText: str
     throw new HostMeshRefParseError("InvalidRegion", text, String(cause), { cause });
   }
   try {
-    return new HostMeshRef(id, region, hosts);
+    return new HostMeshRef(id, { region, hosts });
   } catch (cause) {
     throw new HostMeshRefParseError("InvalidCardinality", text, String(cause), { cause });
   }

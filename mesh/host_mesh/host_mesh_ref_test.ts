@@ -13,11 +13,10 @@ Deno.test("HostMeshRef.range() slices in the base rank space (seed test_host_mes
 });
 
 Deno.test("MS-40: HostMeshRef text round trip (seed test_host_mesh_ref_parse_roundtrip)", () => {
-  const ref = new HostMeshRef(
-    "test",
-    Region.fromExtent(Extent.of({ replica: 2, host: 2 })),
-    Array.from({ length: 4 }, () => HostRef.parse("tcp:127.0.0.1:123")),
-  );
+  const ref = new HostMeshRef("test", {
+    region: Region.fromExtent(Extent.of({ replica: 2, host: 2 })),
+    hosts: Array.from({ length: 4 }, () => HostRef.parse("tcp:127.0.0.1:123")),
+  });
   const parsed = HostMeshRef.parse(ref.toString());
   assertEquals(parsed.id, ref.id);
   assert(parsed.region.equals(ref.region));
@@ -44,7 +43,11 @@ Deno.test("HostMeshRef.parse() rejects malformed text with its kind", () => {
 
 Deno.test("MS-41: HostMeshRef rejects a host count different from the region", () => {
   assertThrows(
-    () => new HostMeshRef("x", Region.parse("hosts=2/1"), [HostRef.parse("local:1")]),
+    () =>
+      new HostMeshRef("x", {
+        region: Region.parse("hosts=2/1"),
+        hosts: [HostRef.parse("local:1")],
+      }),
     RangeError,
   );
 });

@@ -15,6 +15,7 @@
 import { config } from "../../config/config.ts";
 import { STOP_ACTOR_TIMEOUT } from "../../config/attrs.ts";
 import type { Context } from "../../actor/types.ts";
+import type { StopOptions } from "../../internal/stop_options.ts";
 import type { ActorRecord } from "./_core.ts";
 
 /** The self-check timer of one proc agent. */
@@ -36,7 +37,7 @@ export class OrphanCheck {
   arm(cx: Context): void {
     if (this.#periodMs <= 0 || this.#armed) return;
     this.#armed = true;
-    cx.selfMessageWithDelay("SelfCheck", {}, this.#periodMs);
+    cx.selfMessageWithDelay("SelfCheck", {}, { delayMs: this.#periodMs });
   }
 
   /**
@@ -49,7 +50,7 @@ export class OrphanCheck {
   async check(
     cx: Context,
     records: () => Iterable<ActorRecord>,
-    stopActor: (actorId: string, timeoutMs: number, reason: string) => Promise<unknown>,
+    stopActor: (actorId: string, options: StopOptions) => Promise<unknown>,
   ): Promise<void> {
     if (this.#periodMs <= 0) return;
     const now = Date.now();
@@ -61,10 +62,10 @@ export class OrphanCheck {
     if (expired.length > 0) {
       console.warn(`hypermesh: stopping ${expired.length} orphaned actor(s) past their keepalive`);
     }
-    const timeoutMs = config.get(STOP_ACTOR_TIMEOUT);
+    const graceMs = config.get(STOP_ACTOR_TIMEOUT);
     for (const record of expired) {
       record.stopped = true; // PA-4
-      if (record.spawn.ok) await stopActor(record.spawn.actorId, timeoutMs, "orphaned");
+      if (record.spawn.ok) await stopActor(record.spawn.actorId, { graceMs, reason: "orphaned" });
     }
     this.#armed = false;
     const watched = [...records()].some((r) =>

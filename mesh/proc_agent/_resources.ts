@@ -124,7 +124,10 @@ export class ActorResources {
     }
     if (isSupervisorRef(spec.supervisor)) record.supervisor = spec.supervisor; // SV-11
     try {
-      const ref = await spawnByTypeName(this.#proc, spec.actorType, name, spec.params);
+      const ref = await spawnByTypeName(this.#proc, spec.actorType, {
+        name,
+        params: spec.params,
+      });
       record.spawn = { ok: true, actorId: ref.actorId.key };
     } catch (error) {
       record.spawn = { ok: false, error: errorText(error) }; // PA-2: never a crash

@@ -80,6 +80,8 @@ import {
   type StopActorResult,
 } from "./protocol.ts";
 import { introspect, waitTerminal } from "./_core.ts";
+import { raceAbort } from "../../internal/abort.ts";
+import type { StopOptions } from "../../internal/stop_options.ts";
 import {
   handleConfigure,
   handleGspawn,
@@ -247,7 +249,7 @@ export class ProcAgent implements V0Host {
       this.#orphans.check(
         cx,
         () => this.#resources.records(),
-        (actorId, timeoutMs, reason) => this.stopActor(actorId, timeoutMs, reason),
+        (actorId, options) => this.stopActor(actorId, options),
       ),
     NewClientInstance: (_cx: Context, msg: NewClientInstance): void => {
       msg.reply(this.#newClient());
@@ -262,14 +264,19 @@ export class ProcAgent implements V0Host {
   /**
    * Stops one actor and waits (bounded) for its terminal status.
    * @param actorId The actor id text.
-   * @param timeoutMs The bound.
-   * @param reason Why.
+   * @param options `graceMs`: how long to wait for the terminal status
+   * (default `HYPERACTOR_STOP_ACTOR_TIMEOUT`); `reason` (default
+   * `"stopped"`); `signal` (aborting ends the wait and rejects with its
+   * reason; the stop request stays sent).
    * @returns `Success`, `Timeout`, or `NotFound` when unknown or already gone.
    */
-  async stopActor(actorId: string, timeoutMs: number, reason: string): Promise<StopActorResult> {
+  async stopActor(actorId: string, options: StopOptions = {}): Promise<StopActorResult> {
+    const { graceMs = config.get(STOP_ACTOR_TIMEOUT), reason = "stopped", signal } = options;
+    signal?.throwIfAborted();
     const cell = this.proc.stopActor(actorId, reason);
     if (cell === undefined) return { kind: "NotFound" };
-    return (await waitTerminal(cell, timeoutMs)) ? { kind: "Success" } : { kind: "Timeout" };
+    const terminal = await raceAbort(waitTerminal(cell, graceMs), signal);
+    return terminal ? { kind: "Success" } : { kind: "Timeout" };
   }
 
   /**
@@ -305,14 +312,15 @@ export class ProcAgent implements V0Host {
     if (!isStop(msg)) return this.#ignore("Stop", msg);
     const actorId = this.#resources.markStopped(msg.name); // PA-6
     if (actorId === undefined) return;
-    await this.stopActor(actorId, config.get(STOP_ACTOR_TIMEOUT), msg.reason);
+    await this.stopActor(actorId, { reason: msg.reason });
   }
 
   async #stopAll(cx: Context, msg: StopAll): Promise<void> {
     const reason = typeof msg?.reason === "string" ? msg.reason : "stop all";
     let code = 1;
     try {
-      const { aborted } = await this.proc.destroyAndWait(config.get(STOP_ACTOR_TIMEOUT), {
+      const { aborted } = await this.proc.destroyAndWait({
+        graceMs: config.get(STOP_ACTOR_TIMEOUT),
         cx,
         reason,
         exceptCurrent: true,

@@ -6,6 +6,7 @@
 
 import type { Context } from "../../actor/types.ts";
 import type { Proc } from "../../actor/proc.ts";
+import type { StopOptions } from "../../internal/stop_options.ts";
 import type { ReconfigurableMailboxSender } from "../../actor/transport/reconfigurable_sender.ts";
 import { DialMailboxRouter } from "../../actor/transport/dial_router.ts";
 import { MailboxClient } from "../../actor/transport/mailbox_client.ts";
@@ -51,11 +52,10 @@ export interface V0Host {
   /**
    * Stops one actor and reports how.
    * @param actorId The actor's id text.
-   * @param timeoutMs How long to wait.
-   * @param reason Why.
+   * @param options `graceMs` to wait, `reason`, `signal`.
    * @returns Success, Timeout or NotFound.
    */
-  stopActor(actorId: string, timeoutMs: number, reason: string): Promise<StopActorResult>;
+  stopActor(actorId: string, options?: StopOptions): Promise<StopActorResult>;
 }
 
 /** A v0 request the agent cannot serve in its current state (fails the agent, as in the seed). */
@@ -125,7 +125,10 @@ export async function handleGspawn(host: V0Host, cx: Context, msg: Gspawn): Prom
   const rank = host.v0.rank;
   let result: GspawnResult;
   try {
-    const ref = await spawnByTypeName(host.proc, msg.actorType, msg.actorName, msg.params);
+    const ref = await spawnByTypeName(host.proc, msg.actorType, {
+      name: msg.actorName,
+      params: msg.params,
+    });
     result = { kind: "Success", rank, actorId: ref.actorId.key };
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
@@ -171,6 +174,6 @@ export async function handleStopActor(host: V0Host, cx: Context, msg: StopActor)
     console.warn(`hypermesh: proc agent ignores malformed StopActor`);
     return;
   }
-  const result = await host.stopActor(msg.actorId, msg.timeoutMs, msg.reason);
+  const result = await host.stopActor(msg.actorId, { graceMs: msg.timeoutMs, reason: msg.reason });
   host.reply<StopActorResult>(cx, msg.stopped, result);
 }

@@ -46,7 +46,7 @@ export interface RankedGroup<T> {
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { RankedValues } from "./ranked_values.ts";
- * const rv = RankedValues.fromRange(0, 4, "ok").mergeFrom(RankedValues.fromRank(2, "bad"));
+ * const rv = RankedValues.fromRange({ start: 0, end: 4 }, "ok").mergeFrom(RankedValues.fromRank(2, "bad"));
  * assertEquals(rv.invert().toString(), "ok=0..2,3..4;bad=2..3");
  * ```
  */
@@ -87,7 +87,7 @@ export class RankedGroups<T> {
  * import { assertEquals } from "@std/assert";
  * import { Status } from "./status.ts";
  * import { RankedValues } from "./ranked_values.ts";
- * const rv = RankedValues.fromRange(0, 4, Status.Running);
+ * const rv = RankedValues.fromRange({ start: 0, end: 4 }, Status.Running);
  * rv.mergeFrom(RankedValues.fromRank(1, Status.failed("boom")));
  * assertEquals(rv.firstFailed(), { rank: 1, value: Status.failed("boom") });
  * assertEquals(rv.toString(), "Running=0..1,2..4;Failed(boom)=1..2");
@@ -131,8 +131,7 @@ export class RankedValues<T> {
 
   /**
    * A single interval.
-   * @param start First rank.
-   * @param end One past the last rank (> start).
+   * @param range `start` (first rank) and `end` (one past the last, > start).
    * @param value The value.
    * @param options Value key and display.
    * @returns `{start..end: value}`.
@@ -141,16 +140,15 @@ export class RankedValues<T> {
    * ```ts
    * import { assertEquals } from "@std/assert";
    * import { RankedValues } from "./ranked_values.ts";
-   * assertEquals(RankedValues.fromRange(0, 2, "x").numRanks, 2);
+   * assertEquals(RankedValues.fromRange({ start: 0, end: 2 }, "x").numRanks, 2);
    * ```
    */
   static fromRange<T>(
-    start: number,
-    end: number,
+    range: { start: number; end: number },
     value: T,
     options?: RankedValuesOptions<T>,
   ): RankedValues<T> {
-    return new RankedValues([{ start, end, value }], options);
+    return new RankedValues([{ start: range.start, end: range.end, value }], options);
   }
 
   /**
@@ -158,9 +156,8 @@ export class RankedValues<T> {
    * `[0, len)` filled with `fallback`, overwritten by every mesh value that is
    * not a sentinel.
    * @param mesh Per-rank values.
-   * @param fallback Value for sentinel (and missing) ranks.
-   * @param isSentinel Which mesh values to replace.
-   * @param len Number of ranks covered.
+   * @param options `fallback`: value for sentinel (and missing) ranks;
+   * `isSentinel`: which mesh values to replace; `len`: number of ranks covered.
    * @returns The ranked values.
    * @example
    * ```ts
@@ -170,17 +167,18 @@ export class RankedValues<T> {
    * import { ValueMesh } from "./value_mesh.ts";
    * import { RankedValues } from "./ranked_values.ts";
    * const mesh = ValueMesh.fromValues(Region.parse("x=2/1"), [Status.Running, Status.NotExist]);
-   * const rv = RankedValues.fromMesh(mesh, Status.timeout(30_000), isNotExist, 2);
+   * const rv = RankedValues.fromMesh(mesh, { fallback: Status.timeout(30_000), isSentinel: isNotExist, len: 2 });
    * assertEquals(rv.toString(), "Running=0..1;Timeout(30s)=1..2");
    * ```
    */
   static fromMesh<T>(
     mesh: ValueMesh<T>,
-    fallback: T,
-    isSentinel: (value: T) => boolean,
-    len: number,
+    options: { fallback: T; isSentinel: (value: T) => boolean; len: number },
   ): RankedValues<T> {
-    const out = len > 0 ? RankedValues.fromRange(0, len, fallback) : new RankedValues<T>();
+    const { fallback, isSentinel, len } = options;
+    const out = len > 0
+      ? RankedValues.fromRange({ start: 0, end: len }, fallback)
+      : new RankedValues<T>();
     const keep = mesh.runs().filter((r) => !isSentinel(r.value));
     return out.mergeFrom(new RankedValues(keep));
   }
