@@ -50,6 +50,9 @@ import type { FailureSubscribeOptions } from "./supervision/failure_stream.ts";
 import { MeshSupervisor } from "./supervision/mesh_supervisor.ts";
 import { StatusOverlay } from "./resource/overlay.ts";
 import { HostLostError } from "./supervision/host_lost.ts";
+import { incarnationName } from "./proc_agent/protocol.ts";
+import type { RankRestartInfo } from "./restart/restarter.ts";
+import { actorMeshSlots } from "./restart/_slots.ts";
 
 function describeRanks(statuses: StatusMesh, pick: (s: Status) => boolean): string {
   const parts: string[] = [];
@@ -135,7 +138,8 @@ export class ActorMesh<A extends Actor = Actor> {
    * entry point; proc failures of the proc mesh arrive here too, SV-7).
    */
   readonly supervisor: MeshSupervisor;
-  readonly #refs: readonly ActorRef<A>[];
+  readonly #refs: ActorRef<A>[];
+  readonly #incarnations: number[];
 
   /**
    * Use `ProcMesh.spawn` instead.
@@ -153,9 +157,40 @@ export class ActorMesh<A extends Actor = Actor> {
     this.name = name;
     this.spawnStatuses = spawnStatuses;
     this.supervisor = supervisor ?? new MeshSupervisor(name, procMesh.numRanks);
-    this.#refs = Object.freeze(
-      procMesh.ranks().map((r) => new ActorRef<A>(new ActorId(r.procId, name, 0))),
-    );
+    this.#refs = procMesh.ranks().map((r) => new ActorRef<A>(new ActorId(r.procId, name, 0)));
+    this.#incarnations = this.#refs.map(() => 0);
+    const mesh = this as ActorMesh<A>;
+    actorMeshSlots.set(this, {
+      name,
+      spec: { actorType: "", params: null },
+      supervisor: this.supervisor,
+      incarnation: (rank) => mesh.#incarnations[rank] ?? 0,
+      rebind: (rank, incarnation) => { // RS-7: the rank's current proc, this incarnation
+        mesh.#incarnations[rank] = incarnation;
+        const procId = procMesh.rank(rank).procId;
+        mesh.#refs[rank] = new ActorRef<A>(
+          new ActorId(procId, incarnationName(name, incarnation), 0),
+        );
+      },
+    });
+  }
+
+  /**
+   * Each rank's restart history under the mesh's restart policy (RS-6):
+   * restarts of its actor on a live proc, whether one is pending, whether
+   * the policy gave up, and its last failure. (Restarts of the procs are
+   * `procMesh.restarts()`.)
+   * @returns One entry per rank.
+   */
+  restarts(): RankRestartInfo[] {
+    return actorMeshSlots.get(this)?.restarter?.info() ??
+      this.#refs.map((_, rank) => ({
+        rank,
+        restarts: 0,
+        restarting: false,
+        gaveUp: false,
+        lastFailure: this.supervisor.failureOf(rank) ?? null,
+      }));
   }
 
   /** The ranks of the mesh. */
@@ -328,6 +363,7 @@ export class ActorMesh<A extends Actor = Actor> {
    */
   async stop(cx: Context, options: MeshStopOptions = {}): Promise<StatusMesh> {
     const reason = options.reason ?? "stopped";
+    await actorMeshSlots.get(this)?.restarter?.close(); // RS-9
     const agents = this.procMesh.agents();
     const { statuses, error, lost } = await fenceRankStatuses(cx, this.region, (reply, rank) => {
       if (this.#answerLatched(cx, reply, rank, true)) return; // SV-22: its proc is gone

@@ -43,9 +43,22 @@ import type { StatusMesh } from "./resource/value_mesh.ts";
 import { stopProcMesh } from "./host_mesh/_spawn.ts";
 import type { StopOptions } from "../internal/stop_options.ts";
 import { OwnerKeepalive } from "./supervision/keepalive.ts";
+import { retireProc } from "./supervision/registry.ts";
 import { assertHostsAlive, HostLostError } from "./supervision/host_lost.ts";
 import { RequestError } from "../actor/request.ts";
 import { requestOnHost } from "./call.ts";
+import {
+  NO_RESTART,
+  type RestartPolicy,
+  restartPolicy,
+  type RestartPolicyInit,
+} from "./restart/policy.ts";
+import {
+  ActorMeshRestarter,
+  ProcMeshRestarter,
+  type RankRestartInfo,
+} from "./restart/restarter.ts";
+import { actorMeshSlots, procMeshSlots } from "./restart/_slots.ts";
 
 /**
  * Options of `ProcMesh.stop`, `ActorMesh.stop` and
@@ -103,6 +116,11 @@ export interface SpawnOptions {
   signal?: AbortSignal;
   /** Idle bound, ms (default `HYPERACTOR_MESH_ACTOR_SPAWN_MAX_IDLE`). */
   maxIdleMs?: number;
+  /**
+   * Restarts of a failed actor on its live proc (RS-7; default: the proc
+   * mesh's policy). Checked before anything is spawned (RS-1).
+   */
+  restartPolicy?: RestartPolicyInit;
 }
 
 /**
@@ -131,18 +149,78 @@ export class ProcMesh {
    * entry point for failures detected outside the agents' push (a lost host).
    */
   readonly supervisor: MeshSupervisor;
-  readonly #ranks: readonly ProcRank[];
+  readonly #ranks: ProcRank[];
+  /** Actor meshes spawned here and what they were spawned with (re-created by restarts). */
+  readonly #actorMeshes = new Set<ActorMesh<Actor>>();
+  #restarter: ProcMeshRestarter | undefined;
+  #policy: RestartPolicy = NO_RESTART;
 
   private constructor(
     region: Region,
-    ranks: readonly ProcRank[],
+    ranks: ProcRank[],
     name: string,
     supervisor: MeshSupervisor,
   ) {
     this.region = region;
     this.name = name;
     this.supervisor = supervisor;
-    this.#ranks = Object.freeze(ranks);
+    this.#ranks = ranks;
+    // deno-lint-ignore no-this-alias
+    const mesh = this;
+    procMeshSlots.set(this, {
+      get policy() {
+        return mesh.#policy;
+      },
+      replaceRank: (cx, rank, fresh) => {
+        const procId = ProcId.parse(fresh.procId);
+        retireProc(this.#ranks[rank].procId.key); // RS-7: the former incarnation
+        this.#ranks[rank] = { procId, agent: ActorRef.attest<ProcAgent>(fresh.agent) };
+        // OW-1 for the new proc (a keepalive left without ranks has stopped).
+        if (!OwnerKeepalive.of(this)?.track(procId)) OwnerKeepalive.start(cx, this);
+      },
+      actorMeshes: () =>
+        [...this.#actorMeshes].flatMap((m) => {
+          const slot = actorMeshSlots.get(m);
+          return slot === undefined || slot.supervisor.closed ? [] : [slot];
+        }),
+      closeRestarts: async () => {
+        await this.#restarter?.close(); // RS-9
+        for (const m of this.#actorMeshes) await actorMeshSlots.get(m)?.restarter?.close();
+      },
+      enableRestarts: (cx, parts) => {
+        this.#policy = parts.policy;
+        if (parts.policy.restart === "never" || this.#restarter !== undefined) return;
+        const slot = procMeshSlots.get(this)!;
+        this.#restarter = new ProcMeshRestarter(cx, this, {
+          policy: parts.policy,
+          numRanks: this.numRanks,
+          respawn: parts.respawn,
+          replaceRank: slot.replaceRank,
+          actorMeshes: slot.actorMeshes,
+        });
+      },
+    });
+  }
+
+  /** The mesh's restart policy (`never` unless spawned with one). */
+  get restartPolicy(): RestartPolicy {
+    return this.#policy;
+  }
+
+  /**
+   * Each rank's restart history (RS-6): restarts so far, whether one is
+   * pending, whether the policy gave up on it, and its last failure.
+   * @returns One entry per rank.
+   */
+  restarts(): RankRestartInfo[] {
+    return this.#restarter?.info() ??
+      Array.from({ length: this.numRanks }, (_, rank) => ({
+        rank,
+        restarts: 0,
+        restarting: false,
+        gaveUp: false,
+        lastFailure: this.supervisor.failureOf(rank) ?? null,
+      }));
   }
 
   /**
@@ -247,6 +325,9 @@ export class ProcMesh {
     options: SpawnOptions = {},
   ): Promise<ActorMesh<A>> {
     const params = options.params ?? null;
+    const policy = options.restartPolicy === undefined
+      ? this.#policy
+      : restartPolicy(options.restartPolicy); // RS-1
     if (!isValidName(name)) throw new TypeError(`Invalid actor mesh name: "${name}"`);
     if (typeof actorType !== "string" || actorType.length === 0) {
       throw new TypeError(`Invalid actor type: ${JSON.stringify(actorType)}`);
@@ -259,6 +340,16 @@ export class ProcMesh {
     } catch (error) {
       supervisor.close();
       throw error;
+    }
+    this.#actorMeshes.add(mesh as unknown as ActorMesh<Actor>); // re-created by proc restarts
+    const slot = actorMeshSlots.get(mesh)!;
+    slot.spec = spec;
+    if (policy.restart !== "never") {
+      slot.restarter = new ActorMeshRestarter(cx, this, {
+        slot,
+        policy,
+        numRanks: this.numRanks,
+      });
     }
     return mesh;
   }
@@ -360,7 +451,7 @@ export class ProcMesh {
    */
   stop(cx: Context, options: MeshStopOptions = {}): Promise<StatusMesh> {
     OwnerKeepalive.stopFor(this); // OW-2
-    return stopProcMesh(cx, this, options);
+    return stopProcMesh(cx, this, options); // RS-9: ends the restarts first
   }
 
   /**

@@ -284,6 +284,12 @@ export class ProcTable {
       createRank: rec.createRank,
       status: this.reported(rec),
       agent: rec.agent,
+      ...(rec.spec?.restartOf
+        ? { // RS-6
+          restarts: rec.spec.restartOf.attempt,
+          lastFailure: rec.spec.restartOf.lastFailure,
+        }
+        : {}),
     }));
   }
 

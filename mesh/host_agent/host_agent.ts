@@ -203,7 +203,9 @@ export class HostAgent {
     if (state === "Draining" || state === "Shutdown") return; // SV-11
     rec.exitExpected = true; // at most one push per proc
     const procId = rec.procId?.toString() ?? rec.name;
-    const failure = procExitFailure(owner, rec.createRank, procId, rec.raw);
+    const failure = procExitFailure(owner, rec.createRank, procId, rec.raw, {
+      reportCleanExit: rec.spec?.reportCleanExit === true, // RS-4
+    });
     if (failure !== undefined) pushFailure(cx, owner, failure);
   }
 

@@ -36,6 +36,13 @@ export interface ProcSpec {
    * with log forwarding on, the proc's lines go there (LO-1..LO-4, OL-5, OL-6).
    */
   logClient?: string | null;
+  /**
+   * Push an unrequested exit with code 0 too (restart policy `always`,
+   * RS-4); by default a clean exit is not a failure (SV-11).
+   */
+  reportCleanExit?: boolean;
+  /** This proc restarts a rank (RS-6): which restart, and the failure it replaces. */
+  restartOf?: { attempt: number; lastFailure: string } | null;
 }
 
 /** The resource state of a proc (`State<ProcState>`). */
@@ -100,6 +107,10 @@ export interface HostProcInfo {
   status: Status;
   /** Agent ActorId text, when created. */
   agent: string | null;
+  /** How many times this rank was restarted, when it was (RS-6). */
+  restarts?: number;
+  /** The failure the last restart replaced (RS-6). */
+  lastFailure?: string;
 }
 
 /** A host's introspection node. */

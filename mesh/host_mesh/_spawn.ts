@@ -46,6 +46,10 @@ import { registerProcMesh } from "../supervision/registry.ts";
 import { type HostMeshRef, HostRef, type HostSpawnOptions } from "./host_mesh_ref.ts";
 import { assertHostsAlive } from "../supervision/host_lost.ts";
 import { watchHosts } from "../supervision/host_watch.ts";
+import { procMeshSlots } from "../restart/_slots.ts";
+import { type RestartPolicy, restartPolicy } from "../restart/policy.ts";
+import { StatusOverlay } from "../resource/overlay.ts";
+import { requestOnHost } from "../call.ts";
 
 export { procStates, pushConfig } from "./_query.ts";
 
@@ -78,6 +82,7 @@ export async function spawnProcMesh(
   options: HostSpawnOptions = {},
 ): Promise<ProcMesh> {
   const action = `spawn proc mesh "${name}"`;
+  const policy = restartPolicy(options.restartPolicy); // RS-1: before anything is spawned
   assertHostsAlive(mesh.hosts, action); // HW-4
   watchHosts(cx, mesh.hosts); // the owner watches the hosts its procs live on
   const hostLabels = new Set(mesh.region.labels);
@@ -120,6 +125,7 @@ export async function spawnProcMesh(
         clientConfigOverride,
         supervisor,
         logClient,
+        policy,
       },
     );
   } catch (error) {
@@ -138,10 +144,11 @@ async function spawnOn(
     clientConfigOverride: ProcSpec["clientConfigOverride"];
     supervisor: MeshSupervisor;
     logClient: string | null;
+    policy: RestartPolicy;
   },
 ): Promise<ProcMesh> {
   const { action, region, extent, procMeshId, label } = ids;
-  const { clientConfigOverride, supervisor, logClient } = owner;
+  const { clientConfigOverride, supervisor, logClient, policy } = owner;
   const n = perHost.numRanks;
 
   // Everything that can fail is computed before any message is sent.
@@ -168,8 +175,9 @@ async function spawnOn(
       hostMeshId: mesh.id,
       supervisor: supervisor.ref,
       ...(logClient === null ? {} : { logClient }),
+      ...(policy.restart === "always" ? { reportCleanExit: true } : {}), // RS-4
     };
-    return { createRank, hostRank, host, procName, spec };
+    return { createRank, hostRank, host, procName, perHostRank, spec };
   });
 
   const maxIdleMs = options.maxIdleMs ?? config.get(MESH_PROC_SPAWN_MAX_IDLE);
@@ -225,6 +233,17 @@ async function spawnOn(
     { name: procMeshId, supervisor },
   );
   registerProcMesh(procMesh, mesh.id); // SV-13, SV-14
+  procMeshSlots.get(procMesh)!.enableRestarts(cx, {
+    policy,
+    respawn: (rank, restartOf, signal) => {
+      const p = plan[rank];
+      const procName = instanceId(stripLabel(`${label}-${p.perHostRank}`)); // a new incarnation
+      return respawnProc(cx, p.host, { ...p, procName, spec: { ...p.spec, restartOf } }, {
+        maxIdleMs,
+        signal,
+      });
+    },
+  });
   return procMesh;
 }
 
@@ -237,12 +256,50 @@ async function spawnOn(
  * @param options Idle bound.
  * @returns The final statuses.
  */
+/**
+ * Starts one proc of a restarted rank on its host and waits until it runs
+ * (RS-6: `CreateOrUpdate` then `WaitRankStatus(Running)`).
+ * @throws {Error} When it does not come up (spawn failure, timeout, lost host).
+ */
+async function respawnProc(
+  cx: Context,
+  host: HostRef,
+  p: { procName: string; createRank: number; spec: ProcSpec },
+  options: { maxIdleMs: number; signal: AbortSignal },
+): Promise<{ procId: string; agent: string }> {
+  const json = await requestOnHost<unknown>(cx, host, `restart proc "${p.procName}"`, (reply) => {
+    quietPort(host.agent, "CreateOrUpdate").send(cx, {
+      kind: "CreateOrUpdate",
+      name: p.procName,
+      rank: p.createRank,
+      spec: p.spec,
+    });
+    quietPort(host.agent, "WaitRankStatus").send(cx, {
+      kind: "WaitRankStatus",
+      name: p.procName,
+      minStatus: Status.Running,
+      reply,
+    });
+  }, { timeoutMs: options.maxIdleMs, signal: options.signal });
+  const status = StatusOverlay.fromJSON(json).runs().find((r) =>
+    r.start <= p.createRank && p.createRank < r.end
+  )?.value;
+  if (status?.kind !== "Running") {
+    throw new Error(
+      `proc ${p.procName} did not start: ${status ? formatStatus(status) : "no status"}`,
+    );
+  }
+  const procId = host.namedProc(p.procName);
+  return { procId: procId.key, agent: procId.actor(PROC_AGENT_ACTOR_NAME).toString() };
+}
+
 export async function stopProcMesh(
   cx: Context,
   procMesh: ProcMesh,
   options: MeshStopOptions = {},
 ): Promise<StatusMesh> {
   const reason = options.reason ?? "stopped";
+  await procMeshSlots.get(procMesh)?.closeRestarts(); // RS-9
   const ranks = procMesh.ranks();
   const region = procMesh.region;
   const { statuses, error, lost } = await fence(cx, region, (reply, rank) => {

@@ -45,6 +45,7 @@ import type { ProcBind, ProcBindInit } from "../../launcher/proc_bind.ts";
 import type { Point } from "../../ndslice/extent.ts";
 import { OwnerKeepalive } from "../supervision/keepalive.ts";
 import { requestOnHost } from "../call.ts";
+import type { RestartPolicyInit } from "../restart/policy.ts";
 import type { StopOptions } from "../../internal/stop_options.ts";
 
 export { HostMeshRefParseError };
@@ -67,6 +68,13 @@ export interface HostSpawnOptions {
    * up (for progress displays).
    */
   onProgress?: (statuses: StatusMesh) => void;
+  /**
+   * Restart failed ranks in place (RS-*; default: never, as without a
+   * policy). Validated before anything is spawned (RS-1); actor meshes
+   * spawned on the mesh use it for their actors too unless they set their
+   * own.
+   */
+  restartPolicy?: RestartPolicyInit;
 }
 
 /**

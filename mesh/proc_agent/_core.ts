@@ -37,6 +37,8 @@ export interface ActorRecord {
   lastReported: string;
   /** Where the actor's failure is pushed (SV-11), from its spec. */
   supervisor?: SupervisorRef;
+  /** The incarnation running under this name (RS-7; 0 = the first). */
+  incarnation: number;
 }
 
 /**

@@ -24,10 +24,11 @@
 import type { Proc } from "../../actor/proc.ts";
 import { spawnByTypeName } from "../../actor/registry.ts";
 import { type ActorSupervisionEvent, isError } from "../../actor/supervision.ts";
+import { isTerminal } from "../../actor/status.ts";
 import type { State } from "../resource/protocol.ts";
 import { StatusOverlay, type StatusOverlayJSON } from "../resource/overlay.ts";
 import { type Status, statusKey } from "../resource/status.ts";
-import { type ActorState, isActorSpec } from "./protocol.ts";
+import { type ActorSpec, type ActorState, incarnationName, isActorSpec } from "./protocol.ts";
 import { type ActorRecord, recordStatus } from "./_core.ts";
 import { isSupervisorRef } from "../supervision/mesh_supervisor.ts";
 
@@ -107,7 +108,8 @@ export class ActorResources {
    * @returns When the spawn settled.
    */
   async create(name: string, rank: number, spec: unknown): Promise<void> {
-    if (this.#records.has(name)) return; // PA-1: there is no update
+    const existing = this.#records.get(name);
+    if (existing !== undefined) return await this.#reincarnate(name, existing, spec); // PA-1, RS-7
     const record: ActorRecord = {
       createRank: rank,
       spawn: { ok: false, error: SUPERVISION_REFUSAL },
@@ -115,6 +117,7 @@ export class ActorResources {
       expiryMs: undefined,
       generation: 0,
       lastReported: "",
+      incarnation: 0,
     };
     this.#records.set(name, record);
     if (this.#failed.size > 0) return; // PA-2
@@ -123,15 +126,39 @@ export class ActorResources {
       return;
     }
     if (isSupervisorRef(spec.supervisor)) record.supervisor = spec.supervisor; // SV-11
+    await this.#spawn(record, name, spec);
+  }
+
+  async #spawn(record: ActorRecord, name: string, spec: ActorSpec): Promise<void> {
     try {
       const ref = await spawnByTypeName(this.#proc, spec.actorType, {
-        name,
+        name: incarnationName(name, record.incarnation),
         params: spec.params,
       });
       record.spawn = { ok: true, actorId: ref.actorId.key };
     } catch (error) {
       record.spawn = { ok: false, error: errorText(error) }; // PA-2: never a crash
     }
+  }
+
+  /**
+   * RS-7: a higher incarnation of a terminated (not stopped) actor replaces
+   * it under a fresh root name; its failure no longer poisons the proc.
+   * Anything else is PA-1's "no update".
+   */
+  async #reincarnate(name: string, record: ActorRecord, spec: unknown): Promise<void> {
+    if (!isActorSpec(spec) || record.stopped) return;
+    const incarnation = spec.incarnation ?? 0;
+    if (!Number.isSafeInteger(incarnation) || incarnation <= record.incarnation) return;
+    if (record.spawn.ok) {
+      const live = this.#proc.actorStatus(record.spawn.actorId)?.get();
+      if (live !== undefined && !isTerminal(live)) return; // still running: nothing to replace
+      this.#failed.delete(record.spawn.actorId);
+    }
+    if (this.#failed.size > 0) return; // PA-2: another actor still poisons the proc
+    record.incarnation = incarnation;
+    if (isSupervisorRef(spec.supervisor)) record.supervisor = spec.supervisor;
+    await this.#spawn(record, name, spec);
   }
 
   /**

@@ -86,6 +86,31 @@ export interface ActorSpec {
   params: unknown;
   /** Where the actor's failure is pushed as a `MeshFailure` (SV-11). */
   supervisor?: SupervisorRef | null;
+  /**
+   * Restart in place (RS-7): a `CreateOrUpdate` whose incarnation is above
+   * the one the agent holds for the name, while that actor has terminated,
+   * spawns a new actor `incarnationName(name, incarnation)` (default 0).
+   */
+  incarnation?: number;
+}
+
+/**
+ * The root name of an actor mesh's actor in its `incarnation` (RS-7): the
+ * mesh name for the first, `NAME--rN` for the N-th restart in place (a
+ * proc's root names are never reused, MB-32, so messages to a former
+ * incarnation bounce instead of reaching the new one).
+ * @param name The actor mesh's name.
+ * @param incarnation 0 for the first actor, N after N restarts on the same proc.
+ * @returns The root name.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { incarnationName } from "./protocol.ts";
+ * assertEquals([incarnationName("greeter", 0), incarnationName("greeter", 2)], ["greeter", "greeter--r2"]);
+ * ```
+ */
+export function incarnationName(name: string, incarnation: number): string {
+  return incarnation === 0 ? name : `${name}--r${incarnation}`;
 }
 
 /** The actor-specific part of a `State<ActorState>`. */

@@ -49,6 +49,15 @@ export interface MeshFailure extends SupervisedFailure {
    * many failures were dropped for it just before this one (SV-5).
    */
   lagged?: number;
+  /** The proc's exit code, when it exited by itself (`stopExitCodes`, RS-4). */
+  exitCode?: number;
+  /**
+   * Set when the mesh's restart policy restarts this rank (RS-5): the rank
+   * comes back in place, so the failure is reported, not escalated.
+   */
+  restarting?: boolean;
+  /** With `restarting`: the rank's restart number, from 1. */
+  attempt?: number;
 }
 
 const KINDS: ReadonlySet<string> = new Set(["ProcExit", "ActorFailure", "HostLost"]);
@@ -77,7 +86,8 @@ export function isMeshFailure(value: unknown): value is MeshFailure {
       typeof v.meshName === "string" && Number.isInteger(v.rank) && (v.rank as number) >= 0 &&
       typeof v.procId === "string" && (v.actorId === null || typeof v.actorId === "string") &&
       isStatus(v.status) && typeof v.reason === "string" && Array.isArray(v.stderrTail) &&
-      v.stderrTail.every((l) => typeof l === "string") && typeof v.occurredAt === "number";
+      v.stderrTail.every((l) => typeof l === "string") && typeof v.occurredAt === "number" &&
+      (v.exitCode === undefined || Number.isInteger(v.exitCode));
   } catch {
     return false;
   }
@@ -109,6 +119,7 @@ export function describeMeshFailure(failure: MeshFailure): string {
   }`;
   const last = failure.stderrTail.at(-1);
   if (last !== undefined) text += `; last stderr line: ${last}`;
+  if (failure.restarting) text += ` (restarting, attempt ${failure.attempt ?? "?"})`;
   if (failure.causedBy !== undefined) {
     const c = failure.causedBy;
     text += ` (caused by ${
@@ -122,7 +133,8 @@ export function describeMeshFailure(failure: MeshFailure): string {
 
 /**
  * The identity of a failure for duplicate suppression: one proc-level
- * failure (`ProcExit`/`HostLost`) per rank, one `ActorFailure` per actor.
+ * failure (`ProcExit`/`HostLost`) per incarnation of a rank (its proc id:
+ * a restarted rank has a new one), one `ActorFailure` per actor.
  * @param failure The failure.
  * @returns A key; equal keys are duplicates.
  * @example
@@ -139,5 +151,5 @@ export function describeMeshFailure(failure: MeshFailure): string {
 export function failureKey(failure: MeshFailure): string {
   return failure.kind === "ActorFailure"
     ? `actor|${failure.rank}|${failure.actorId ?? ""}`
-    : `proc|${failure.rank}`;
+    : `proc|${failure.rank}|${failure.procId}`;
 }

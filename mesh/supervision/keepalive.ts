@@ -44,6 +44,7 @@ import type { ProcMesh } from "../proc_mesh.ts";
 import type { ProcState } from "../host_agent/protocol.ts";
 import { quietPort } from "../host_mesh/_query.ts";
 import { HostRef } from "../host_mesh/host_mesh_ref.ts";
+import type { ProcId } from "../../actor/reference.ts";
 
 /** Options of {@linkcode OwnerKeepalive.start}. */
 export interface OwnerKeepaliveOptions {
@@ -166,6 +167,18 @@ export class OwnerKeepalive implements Disposable {
   /** Names of the procs still renewed. */
   get procs(): string[] {
     return [...this.#live.keys()];
+  }
+
+  /**
+   * Renews the lease of one more proc of the mesh from the next round on
+   * (a rank restarted in place, RS-6); a stopped keepalive ignores it.
+   * @param procId The new proc.
+   * @returns Whether it is renewed (false once the keepalive stopped).
+   */
+  track(procId: ProcId): boolean {
+    if (this.#stopped) return false;
+    this.#live.set(procId.name, new HostRef(procId.addr));
+    return true;
   }
 
   /** Stops renewing (OW-2): clears the timer and closes the reply port. Idempotent. */

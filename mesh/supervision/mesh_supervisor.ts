@@ -13,8 +13,9 @@
  *
  * ## Invariants (SV-*)
  * - **SV-2 (latched).** The first proc-level failure (`ProcExit` /
- *   `HostLost`) of a rank, else its first `ActorFailure`, is latched for good:
- *   the mesh's status APIs answer for that rank from it, at once.
+ *   `HostLost`) of a rank, else its first `ActorFailure`, is latched until
+ *   the rank is restarted (`recover`, RS-5; for good without a restart
+ *   policy): the mesh's status APIs answer for that rank from it, at once.
  * - **SV-3 (duplicates, closed meshes).** A failure whose key
  *   (`failureKey`) was already published, a failure for a rank outside the
  *   mesh, and any failure after `close()` are dropped: `publish` returns
@@ -29,6 +30,11 @@
  *   `failures()` iterator of the mesh (or of its proc mesh, or of an actor
  *   mesh on it) as handling it, and otherwise hands it to the process-wide
  *   hook (SV-10).
+ * - **RS-5 (restarting is not escalated).** A failure the mesh's restart
+ *   hook ({@linkcode MeshSupervisor.onRestart}) takes is published with
+ *   `restarting: true` and its `attempt` — latched, streamed and derived as
+ *   any other (SV-2, SV-7) — but not escalated (SV-8): the rank comes back.
+ *   A failure the hook declines escalates as before.
  *
  * Retired: SV-30..SV-37 (labels of end-to-end test scenarios, never
  * defined; those tests now name the invariants they exercise).
@@ -71,6 +77,12 @@ export function isSupervisorRef(value: unknown): value is SupervisorRef {
 /** Rewrites a proc mesh's failure for an actor mesh spawned on it (SV-7). */
 export type DeriveFailure = (failure: MeshFailure) => MeshFailure;
 
+/**
+ * Decides whether a failure is restarted (RS-5): returns the restart's
+ * attempt number to take it, `undefined` to let it escalate.
+ */
+export type RestartHook = (failure: MeshFailure) => number | undefined;
+
 const isProcLevel = (f: MeshFailure) => f.kind !== "ActorFailure";
 
 /**
@@ -108,6 +120,8 @@ export class MeshSupervisor {
   #escalate: ((failure: MeshFailure) => void) | undefined;
   #onClose: (() => void) | undefined;
   #ref: SupervisorRef | null = null;
+  #restart: RestartHook | undefined;
+  readonly #closeListeners: (() => void)[] = [];
 
   /**
    * A supervisor without an owner port (nothing is pushed to it; failures
@@ -177,15 +191,56 @@ export class MeshSupervisor {
    * @returns Whether it was new.
    */
   publish(failure: MeshFailure): boolean {
-    if (!this.#record(failure)) return false;
+    if (!this.#admit(failure)) return false;
+    const attempt = failure.restarting ? undefined : this.#restart?.(failure);
+    if (attempt !== undefined) failure = { ...failure, restarting: true, attempt }; // RS-5
+    this.#latch(failure);
     if (isProcLevel(failure)) {
       for (const [child, derive] of this.#children) child.#record(derive(failure)); // SV-7
     } else {
       const parent = this.#parent;
       if (parent !== undefined) parent.#stream.publish(failure); // SV-7
     }
-    this.#escalate?.(failure); // SV-8
+    if (!failure.restarting) this.#escalate?.(failure); // SV-8, RS-5
     return true;
+  }
+
+  /**
+   * Installs the mesh's restart hook (RS-5); `undefined` removes it.
+   * @param hook Takes a failure (returns its attempt number) or declines.
+   */
+  onRestart(hook: RestartHook | undefined): void {
+    this.#restart = hook;
+  }
+
+  /**
+   * Runs `listener` once when the mesh closes (at once if it is closed):
+   * its restarts end with it (RS-9).
+   * @param listener Called once.
+   */
+  onClosed(listener: () => void): void {
+    if (this.closed) listener();
+    else this.#closeListeners.push(listener);
+  }
+
+  /**
+   * Unlatches `rank` after it was restarted in place (RS-5): its status
+   * APIs ask its (new) agent again, casts reach it. A proc-level recovery
+   * also unlatches the rank's proc-level failure on every actor mesh
+   * spawned on this mesh.
+   * @param rank The restarted rank.
+   * @param level `"proc"` (a new proc) or `"actor"` (a new actor on the same proc).
+   */
+  recover(rank: number, level: "proc" | "actor"): void {
+    const latched = this.#latched.get(rank);
+    if (latched !== undefined && (level === "proc" || !isProcLevel(latched))) {
+      this.#latched.delete(rank);
+    }
+    if (level === "proc") {
+      for (const child of this.#children.keys()) {
+        child.recover(rank, "proc");
+      }
+    }
   }
 
   /**
@@ -231,6 +286,12 @@ export class MeshSupervisor {
    * actor meshes linked to this one (they do not outlive their procs; SV-6).
    */
   close(): void {
+    this.#restart = undefined;
+    for (const listener of this.#closeListeners.splice(0)) {
+      try {
+        listener();
+      } catch { /* a listener's failure does not stop the close */ }
+    }
     this.#stream.close();
     this.#onClose?.();
     this.#onClose = undefined;
@@ -244,6 +305,13 @@ export class MeshSupervisor {
   }
 
   #record(failure: MeshFailure): boolean {
+    if (!this.#admit(failure)) return false;
+    this.#latch(failure);
+    return true;
+  }
+
+  /** SV-3: drops closed meshes, stray ranks and duplicates; marks `failure` seen. */
+  #admit(failure: MeshFailure): boolean {
     if (this.#stream.closed) return false; // SV-3
     if (!Number.isInteger(failure.rank) || failure.rank < 0 || failure.rank >= this.numRanks) {
       return false; // SV-3
@@ -251,12 +319,16 @@ export class MeshSupervisor {
     const key = failureKey(failure);
     if (this.#seen.has(key)) return false; // SV-3
     this.#seen.add(key);
+    return true;
+  }
+
+  /** SV-2: latches and streams an admitted failure. */
+  #latch(failure: MeshFailure): void {
     const latched = this.#latched.get(failure.rank);
     if (latched === undefined || (isProcLevel(failure) && !isProcLevel(latched))) {
       this.#latched.set(failure.rank, failure); // SV-2
     }
     this.#stream.publish(failure);
-    return true;
   }
 
   #observed(failure: MeshFailure): boolean {

@@ -26,11 +26,14 @@ import type { SupervisorRef } from "./mesh_supervisor.ts";
 
 /**
  * The `ProcExit` failure for a raw proc status, or `undefined` when the
- * status is not a failure (SV-11: still running, or exit code 0).
+ * status is not a failure (SV-11: still running, or exit code 0 unless
+ * `reportCleanExit`, RS-4). An exit by code carries `exitCode`.
  * @param owner The mesh's supervisor ref.
  * @param rank The proc's rank in its mesh.
  * @param procId The proc id text.
  * @param raw The manager's status.
+ * @param options `reportCleanExit`: a clean exit is a failure too (restart
+ * policy `always`).
  * @returns The failure, or `undefined`.
  * @example
  * ```ts
@@ -47,16 +50,19 @@ export function procExitFailure(
   rank: number,
   procId: string,
   raw: ProcStatus,
+  options: { reportCleanExit?: boolean } = {},
 ): MeshFailure | undefined {
   let reason: string;
   let stderrTail: string[] = [];
+  let exitCode: number | undefined;
   switch (raw.kind) {
     case "Killed":
       reason = `Killed(sig=${raw.signal})${raw.coreDumped ? " (core dumped)" : ""}`;
       break;
     case "Stopped":
-      if (raw.exitCode === 0) return undefined; // SV-11
+      if (raw.exitCode === 0 && !options.reportCleanExit) return undefined; // SV-11
       reason = `exited with code ${raw.exitCode}`;
+      exitCode = raw.exitCode;
       stderrTail = [...(raw.stderrTail ?? [])];
       break;
     case "Failed":
@@ -75,6 +81,7 @@ export function procExitFailure(
     reason,
     stderrTail,
     occurredAt: Date.now(),
+    ...(exitCode === undefined ? {} : { exitCode }),
   };
 }
 

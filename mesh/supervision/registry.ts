@@ -55,6 +55,16 @@ function retire(e: Entry): void {
   }
 }
 
+/**
+ * Marks a proc replaced by a restart as stopped on purpose: messages to it
+ * bounce to their sender without a GC-1 report (RS-7).
+ * @param procId The former proc's id text.
+ */
+export function retireProc(procId: string): void {
+  retired.add(procId);
+  if (retired.size > RETIRED_MAX) retired.delete(retired.values().next().value!);
+}
+
 function entries(): Entry[] {
   for (const e of live) if (e.procMesh.supervisor.closed) retire(e);
   return [...live];

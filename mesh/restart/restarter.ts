@@ -1,0 +1,387 @@
+/**
+ * Restart in place: the owner-side controllers that bring a failed rank
+ * back under its mesh's {@linkcode RestartPolicy}.
+ *
+ * A {@linkcode ProcMeshRestarter} takes the proc-level failures of a proc
+ * mesh (a proc killed, failed, or exited by itself): after the backoff it
+ * asks the rank's host agent for a new proc — same rank, same mesh, same
+ * spec, a fresh proc name, so messages to the old incarnation bounce —,
+ * re-creates on it every actor mesh that was spawned on the proc mesh (with
+ * the recorded actor type and parameters), points the rank at it, and
+ * unlatches the rank. An {@linkcode ActorMeshRestarter} does the same for
+ * an actor that failed on a live proc: a new incarnation of the actor on
+ * the same proc (`NAME--rN`, RS-7).
+ *
+ * While a rank is down, it is latched failed (SV-2): casts to it come back
+ * to the sender as undeliverable and `call` answers its rank with an
+ * `undeliverable` `CallError` at once (SV-23, MC-2) — nothing is queued
+ * for it. Every other rank keeps running and answering.
+ *
+ * ## Invariants (RS-*)
+ * - **RS-6 (visible).** Every restart is published as a `MeshFailure` with
+ *   `restarting: true` and its attempt (RS-5); `restarts()` reports each
+ *   rank's count, last failure and whether a restart is pending; the new
+ *   proc's host reports `restarts` / `lastFailure` for it (`HostProcInfo`,
+ *   shown by `hypermesh status` and the admin tree).
+ * - **RS-8 (a failed restart is a failure).** When the new incarnation
+ *   cannot be started (spawn error, actors that fail to come up), that is
+ *   published as a new failure of the rank and goes through the policy
+ *   again; the intensity limit (RS-2) ends the loop.
+ * - **RS-9 (teardown wins).** Once the mesh is stopped (or its restarter
+ *   closed), no restart starts; a restart in flight is aborted, and a proc
+ *   it already created is stopped.
+ *
+ * @module
+ */
+
+import { delay } from "@std/async/delay";
+import { config } from "../../config/config.ts";
+import { MESH_ACTOR_SPAWN_MAX_IDLE } from "../../config/attrs.ts";
+import type { Context } from "../../actor/types.ts";
+import type { ActorRef } from "../../actor/port.ts";
+import type { ProcAgent } from "../proc_agent/proc_agent.ts";
+import { ActorId, ProcId } from "../../actor/reference.ts";
+import { StatusOverlay } from "../resource/overlay.ts";
+import { formatStatus, Status } from "../resource/status.ts";
+import { quietPort } from "../host_mesh/_query.ts";
+import { HostRef } from "../host_mesh/host_mesh_ref.ts";
+import { requestOnHost } from "../call.ts";
+import type { MeshFailure } from "../supervision/failure.ts";
+import type { MeshSupervisor } from "../supervision/mesh_supervisor.ts";
+import { RestartBudget } from "./budget.ts";
+import type { RestartPolicy } from "./policy.ts";
+import { incarnationName } from "../proc_agent/protocol.ts";
+import type { ActorMeshSlot, RankBinding } from "./_slots.ts";
+
+/** One rank's restart history, as `ProcMesh.restarts()` / `ActorMesh.restarts()` report it. */
+export interface RankRestartInfo {
+  /** The rank. */
+  rank: number;
+  /** Restarts so far. */
+  restarts: number;
+  /** A restart is waiting out its backoff or bringing the rank up. */
+  restarting: boolean;
+  /** The policy gave up on the rank (RS-2): its last failure escalated. */
+  gaveUp: boolean;
+  /** The rank's last failure, if any. */
+  lastFailure: MeshFailure | null;
+}
+
+/**
+ * Starts a new proc for a rank and resolves once it runs.
+ * @param rank The rank.
+ * @param restartOf The attempt and the failure it replaces (shown by its host).
+ * @param signal Aborted when the mesh is torn down.
+ * @returns The new proc and its agent.
+ */
+export type ProcRespawner = (
+  rank: number,
+  restartOf: { attempt: number; lastFailure: string },
+  signal: AbortSignal,
+) => Promise<RankBinding>;
+
+/** What a restarter needs of its proc mesh. */
+export interface RestartableProcMesh {
+  /** The mesh's name. */
+  readonly name: string;
+  /** Its supervision. */
+  readonly supervisor: MeshSupervisor;
+  /** The rank's current proc. */
+  rank(index: number): { procId: ProcId; agent: ActorRef<ProcAgent> };
+}
+
+/** Per-rank bookkeeping shared by both controllers. */
+class RankBook {
+  readonly budget: RestartBudget;
+  readonly last = new Map<number, MeshFailure>();
+  readonly pending = new Map<number, Promise<void>>();
+  readonly gaveUp = new Set<number>();
+  readonly abort = new AbortController();
+
+  constructor(policy: RestartPolicy, supervisor: MeshSupervisor) {
+    this.budget = new RestartBudget(policy);
+    supervisor.onClosed(() => this.abort.abort(new DOMException("mesh closed", "AbortError")));
+  }
+
+  /** Decides for `failure`; returns its attempt when it restarts. */
+  take(failure: MeshFailure, run: (attempt: number, delayMs: number) => Promise<void>) {
+    if (this.abort.signal.aborted) return undefined; // RS-9
+    this.last.set(failure.rank, failure);
+    const decision = this.budget.decide(failure);
+    if (!decision.restart) {
+      if (decision.why === "intensity") this.gaveUp.add(failure.rank); // RS-2
+      return undefined;
+    }
+    const running = run(decision.attempt, decision.delayMs).finally(() => {
+      if (this.pending.get(failure.rank) === running) this.pending.delete(failure.rank);
+    });
+    this.pending.set(failure.rank, running);
+    return decision.attempt;
+  }
+
+  info(numRanks: number): RankRestartInfo[] {
+    return Array.from({ length: numRanks }, (_, rank) => ({
+      rank,
+      restarts: this.budget.restarts(rank),
+      restarting: this.pending.has(rank),
+      gaveUp: this.gaveUp.has(rank),
+      lastFailure: this.last.get(rank) ?? null,
+    }));
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort(new DOMException("mesh stopped", "AbortError"));
+    await Promise.allSettled([...this.pending.values()]);
+  }
+}
+
+function statusAt(json: unknown, rank: number): Status | undefined {
+  try {
+    return StatusOverlay.fromJSON(json).runs().find((r) => r.start <= rank && rank < r.end)?.value;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Creates (or re-creates) one actor of an actor mesh on a rank's agent and
+ * waits until it runs.
+ * @throws {Error} When it does not come up.
+ */
+async function createActor(
+  cx: Context,
+  mesh: RestartableProcMesh,
+  slot: ActorMeshSlot,
+  rank: number,
+  incarnation: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const { procId, agent } = mesh.rank(rank);
+  const spec = { ...slot.spec, incarnation };
+  const json = await requestOnHost<unknown>(
+    cx,
+    procId.addr,
+    `restart actor "${slot.name}"`,
+    (reply) => {
+      const port = (type: string) =>
+        // deno-lint-ignore no-explicit-any
+        (agent.port(type as never) as any).withReturnUndeliverable(false);
+      port("CreateOrUpdate").send(cx, { kind: "CreateOrUpdate", name: slot.name, rank, spec });
+      port("GetRankStatus").send(cx, { kind: "GetRankStatus", name: slot.name, reply });
+    },
+    { timeoutMs: config.get(MESH_ACTOR_SPAWN_MAX_IDLE), signal },
+  );
+  const status = statusAt(json, rank);
+  if (status?.kind !== "Running") {
+    throw new Error(
+      `actor "${slot.name}" did not come back on rank ${rank}: ${
+        status ? formatStatus(status) : "no status"
+      }`,
+    );
+  }
+}
+
+/**
+ * The proc-level restart controller of one proc mesh.
+ * @example
+ * ```ts ignore
+ * const procs = await hosts.ref.spawn(cx, "workers", Extent.of({ procs: 2 }), {
+ *   restartPolicy: { restart: "on-failure", maxRestarts: 2, withinMs: 60_000 },
+ * });
+ * for await (const f of procs.failures()) console.log(f.rank, f.restarting, f.attempt);
+ * ```
+ */
+export class ProcMeshRestarter {
+  readonly #cx: Context;
+  readonly #mesh: RestartableProcMesh;
+  readonly #respawn: ProcRespawner;
+  readonly #actorMeshes: () => ActorMeshSlot[];
+  readonly #replace: (cx: Context, rank: number, fresh: RankBinding) => void;
+  readonly #book: RankBook;
+  readonly #numRanks: number;
+
+  /**
+   * Installs the controller as the proc mesh's restart hook (RS-5).
+   * @param cx The owner.
+   * @param mesh The proc mesh.
+   * @param parts The policy, rank count, how to start a rank's proc, how to
+   * rebind a rank, and the actor meshes to re-create.
+   */
+  constructor(
+    cx: Context,
+    mesh: RestartableProcMesh,
+    parts: {
+      policy: RestartPolicy;
+      numRanks: number;
+      respawn: ProcRespawner;
+      replaceRank: (cx: Context, rank: number, fresh: RankBinding) => void;
+      actorMeshes: () => ActorMeshSlot[];
+    },
+  ) {
+    this.#cx = cx;
+    this.#mesh = mesh;
+    this.#respawn = parts.respawn;
+    this.#replace = parts.replaceRank;
+    this.#actorMeshes = parts.actorMeshes;
+    this.#numRanks = parts.numRanks;
+    this.#book = new RankBook(parts.policy, mesh.supervisor);
+    mesh.supervisor.onRestart((failure) => {
+      if (failure.kind === "ActorFailure") return undefined; // the actor mesh's own
+      return this.#book.take(failure, (attempt, delayMs) => this.#run(failure, attempt, delayMs));
+    });
+  }
+
+  /**
+   * Each rank's restart history (RS-6).
+   * @returns One entry per rank.
+   */
+  info(): RankRestartInfo[] {
+    return this.#book.info(this.#numRanks);
+  }
+
+  /**
+   * Stops restarting: aborts restarts in flight and waits for them (RS-9).
+   * @returns When nothing is in flight.
+   */
+  close(): Promise<void> {
+    this.#mesh.supervisor.onRestart(undefined);
+    return this.#book.close();
+  }
+
+  async #run(failure: MeshFailure, attempt: number, delayMs: number): Promise<void> {
+    const signal = this.#book.abort.signal;
+    const rank = failure.rank;
+    let fresh: RankBinding | undefined;
+    try {
+      await delay(delayMs, { signal }); // RS-3
+      fresh = await this.#respawn(rank, { attempt, lastFailure: failure.reason }, signal);
+      signal.throwIfAborted();
+      this.#replace(this.#cx, rank, fresh);
+      for (const slot of this.#actorMeshes()) {
+        await createActor(this.#cx, this.#mesh, slot, rank, 0, signal);
+        slot.rebind(rank, 0);
+        slot.supervisor.recover(rank, "proc");
+      }
+      this.#mesh.supervisor.recover(rank, "proc");
+    } catch (error) {
+      if (signal.aborted) {
+        if (fresh !== undefined) this.#stopOrphan(fresh); // RS-9
+        return;
+      }
+      // RS-8: the new incarnation failed to come up.
+      const procId = fresh?.procId ?? `${failure.procId}~restart${attempt}`;
+      const reason = `restart ${attempt} failed: ${
+        error instanceof Error ? error.message : String(error)
+      }`;
+      this.#mesh.supervisor.publish({
+        kind: "ProcExit",
+        meshName: this.#mesh.name,
+        rank,
+        procId,
+        actorId: null,
+        status: Status.failed(reason),
+        reason,
+        stderrTail: [],
+        occurredAt: Date.now(),
+      });
+    }
+  }
+
+  #stopOrphan(fresh: RankBinding): void {
+    try {
+      const procId = ProcId.parse(fresh.procId);
+      quietPort(new HostRef(procId.addr).agent, "Stop").send(this.#cx, {
+        kind: "Stop",
+        name: procId.name,
+        reason: "mesh stopped during a restart",
+      });
+    } catch {
+      // the owner can no longer send: the proc's lease runs out (OW-1)
+    }
+  }
+}
+
+/**
+ * The actor-level restart controller of one actor mesh: a failed actor on a
+ * live proc comes back as a new incarnation on the same proc (RS-7).
+ */
+export class ActorMeshRestarter {
+  readonly #cx: Context;
+  readonly #procMesh: RestartableProcMesh;
+  readonly #slot: ActorMeshSlot;
+  readonly #book: RankBook;
+  readonly #numRanks: number;
+
+  /**
+   * Installs the controller as the actor mesh's restart hook (RS-5).
+   * @param cx The owner.
+   * @param procMesh The proc mesh the actors live on.
+   * @param parts The actor mesh's slot, its policy and rank count.
+   */
+  constructor(
+    cx: Context,
+    procMesh: RestartableProcMesh,
+    parts: { slot: ActorMeshSlot; policy: RestartPolicy; numRanks: number },
+  ) {
+    this.#cx = cx;
+    this.#procMesh = procMesh;
+    this.#slot = parts.slot;
+    this.#numRanks = parts.numRanks;
+    this.#book = new RankBook(parts.policy, parts.slot.supervisor);
+    parts.slot.supervisor.onRestart((failure) => {
+      if (failure.kind !== "ActorFailure") return undefined; // the proc mesh's
+      if (failure.procId !== procMesh.rank(failure.rank).procId.key) return undefined; // stale
+      return this.#book.take(failure, (attempt, delayMs) => this.#run(failure, attempt, delayMs));
+    });
+  }
+
+  /**
+   * Each rank's restart history (RS-6).
+   * @returns One entry per rank.
+   */
+  info(): RankRestartInfo[] {
+    return this.#book.info(this.#numRanks);
+  }
+
+  /**
+   * Stops restarting (RS-9).
+   * @returns When nothing is in flight.
+   */
+  close(): Promise<void> {
+    this.#slot.supervisor.onRestart(undefined);
+    return this.#book.close();
+  }
+
+  async #run(failure: MeshFailure, attempt: number, delayMs: number): Promise<void> {
+    const signal = this.#book.abort.signal;
+    const rank = failure.rank;
+    const incarnation = this.#slot.incarnation(rank) + 1;
+    try {
+      await delay(delayMs, { signal }); // RS-3
+      if (this.#procMesh.rank(rank).procId.key !== failure.procId) return; // the proc restarted
+      this.#slot.rebind(rank, incarnation); // a failed attempt still uses its name up
+      await createActor(this.#cx, this.#procMesh, this.#slot, rank, incarnation, signal);
+      this.#slot.supervisor.recover(rank, "actor");
+    } catch (error) {
+      if (signal.aborted) return; // RS-9
+      const reason = `restart ${attempt} failed: ${
+        error instanceof Error ? error.message : String(error)
+      }`;
+      this.#slot.supervisor.publish({ // RS-8
+        kind: "ActorFailure",
+        meshName: this.#slot.name,
+        rank,
+        procId: failure.procId,
+        actorId: new ActorId(
+          this.#procMesh.rank(rank).procId,
+          incarnationName(this.#slot.name, incarnation),
+          0,
+        ).key,
+        status: Status.failed(reason),
+        reason,
+        stderrTail: [],
+        occurredAt: Date.now(),
+      });
+    }
+  }
+}
