@@ -15,7 +15,8 @@
  *   {@linkcode registerActorType}, {@linkcode Actor}, {@linkcode Context},
  *   refs and ports, {@linkcode shutdownContext}.
  * - **Supervision and errors** — {@linkcode MeshFailure} (from
- *   `failures()`), {@linkcode HostLostError}, the spawn and stop errors,
+ *   `failures()`), restart policies ({@linkcode RestartPolicyInit},
+ *   `restarts()`), {@linkcode HostLostError}, the spawn and stop errors,
  *   {@linkcode SendError} / {@linkcode AuthenticationError} of channels.
  * - **Channels** — {@linkcode serve} / {@linkcode dial} over
  *   {@linkcode ChannelAddr} (`local:`, `unix:`, `tcp:`, `tls:`), and
@@ -166,6 +167,9 @@ export {
   ProcMeshStopError,
   ProcNotExistError,
   ProcSpawnError,
+  type RankRestartInfo,
+  RestartPolicyError,
+  type RestartPolicyInit,
   setUnhandledMeshFailureHook,
   type SpawnOptions,
   type StatusMesh,

@@ -183,6 +183,7 @@ export {
   type DeriveFailure,
   isSupervisorRef,
   MeshSupervisor,
+  type RestartHook,
   type SupervisorRef,
 } from "./supervision/mesh_supervisor.ts";
 export {
@@ -206,3 +207,16 @@ export type { StopOptions } from "../internal/stop_options.ts";
 export type { MeshStopOptions } from "./proc_mesh.ts";
 export type { HostMeshRefParts } from "./host_mesh/host_mesh_ref.ts";
 export type { HostDrainOptions } from "./host_mesh/host_mesh_ref.ts";
+export {
+  backoffDelay,
+  type BackoffPolicy,
+  NO_RESTART,
+  RESTART_DEFAULTS,
+  type RestartMode,
+  type RestartPolicy,
+  restartPolicy,
+  RestartPolicyError,
+  type RestartPolicyInit,
+} from "./restart/policy.ts";
+export { type NoRestartReason, RestartBudget, type RestartDecision } from "./restart/budget.ts";
+export type { RankRestartInfo } from "./restart/restarter.ts";

@@ -31,7 +31,8 @@ import type { Context } from "../actor/types.ts";
 import { ActorRef } from "../actor/port.ts";
 import { ActorId, isValidName, ProcId } from "../actor/reference.ts";
 import type { Region } from "../ndslice/region.ts";
-import { isTerminating, Status } from "./resource/status.ts";
+import { formatStatus, isTerminating, Status } from "./resource/status.ts";
+import { StatusOverlay } from "./resource/overlay.ts";
 import type { ActorSpec, IntrospectResult, ProcAttrs } from "./proc_agent/protocol.ts";
 import type { ProcAgent } from "./proc_agent/proc_agent.ts";
 import { fenceRankStatuses } from "./_mesh_fence.ts";
@@ -58,7 +59,7 @@ import {
   ProcMeshRestarter,
   type RankRestartInfo,
 } from "./restart/restarter.ts";
-import { actorMeshSlots, procMeshSlots } from "./restart/_slots.ts";
+import { type ActorMeshSlot, actorMeshSlots, procMeshSlots } from "./restart/_slots.ts";
 
 /**
  * Options of `ProcMesh.stop`, `ActorMesh.stop` and
@@ -197,6 +198,9 @@ export class ProcMesh {
           respawn: parts.respawn,
           replaceRank: slot.replaceRank,
           actorMeshes: slot.actorMeshes,
+          recreateActor: (slot, rank, incarnation, signal) =>
+            this.#recreateActor(cx, slot, rank, incarnation, signal),
+          stopProc: parts.stopProc,
         });
       },
     });
@@ -345,13 +349,50 @@ export class ProcMesh {
     const slot = actorMeshSlots.get(mesh)!;
     slot.spec = spec;
     if (policy.restart !== "never") {
-      slot.restarter = new ActorMeshRestarter(cx, this, {
+      slot.restarter = new ActorMeshRestarter(this, {
         slot,
         policy,
         numRanks: this.numRanks,
+        recreateActor: (slot, rank, incarnation, signal) =>
+          this.#recreateActor(cx, slot, rank, incarnation, signal),
       });
     }
     return mesh;
+  }
+
+  /**
+   * RS-7: creates an actor mesh's actor on `rank`'s current proc as
+   * `incarnation` (`CreateOrUpdate` then `GetRankStatus`), resolving once it
+   * runs.
+   */
+  async #recreateActor(
+    cx: Context,
+    slot: ActorMeshSlot,
+    rank: number,
+    incarnation: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { procId, agent } = this.#ranks[rank];
+    const spec: ActorSpec = { ...slot.spec, incarnation };
+    const json = await requestOnHost<unknown>(
+      cx,
+      procId.addr,
+      `restart actor "${slot.name}"`,
+      (reply) => {
+        agent.send(cx, "CreateOrUpdate", { kind: "CreateOrUpdate", name: slot.name, rank, spec });
+        agent.send(cx, "GetRankStatus", { kind: "GetRankStatus", name: slot.name, reply });
+      },
+      { timeoutMs: config.get(MESH_ACTOR_SPAWN_MAX_IDLE), signal },
+    );
+    let status: Status | undefined;
+    try {
+      status = StatusOverlay.fromJSON(json).runs().find((r) => r.start <= rank && rank < r.end)
+        ?.value;
+    } catch { /* a malformed answer: no status */ }
+    if (status?.kind !== "Running") {
+      const what = status === undefined ? "no status" : formatStatus(status);
+      throw new Error(`actor "${slot.name}" did not come back on rank ${rank}: ${what}`);
+    }
   }
 
   async #spawn<A extends Actor>(

@@ -8,7 +8,13 @@
  * @module
  */
 
-import { assert, assertEquals, assertInstanceOf, assertNotEquals } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertNotEquals,
+  assertStringIncludes,
+} from "@std/assert";
 import { deadline } from "@std/async/deadline";
 import { context, shutdownContext } from "../actor/context.ts";
 import type { ClientInstance } from "../actor/types.ts";
@@ -74,10 +80,11 @@ async function withRestarts(
   n: number,
   policy: RestartPolicyInit,
   fn: (cx: ClientInstance, procs: ProcMesh, crashers: ActorMesh) => Promise<void>,
+  command: BootstrapCommand = WORKER,
 ): Promise<void> {
   const cx = await context();
   try {
-    await using hosts = await HostMesh.local({ command: WORKER });
+    await using hosts = await HostMesh.local({ command });
     const procs = await hosts.ref.spawn(cx, "rs", Extent.of({ procs: n }), {
       restartPolicy: policy,
     });
@@ -266,6 +273,27 @@ Deno.test("RS-7: after a proc restart, a message to the former incarnation bounc
     );
     assertEquals(bounced.dest, stale.port("Pid").port, "the former incarnation's copy bounced");
   });
+});
+
+Deno.test("RS-8: a restart whose new proc fails to start is a new failure, until the intensity limit escalates", async () => {
+  using hook = captureHook();
+  const marker = await Deno.makeTempFile({ prefix: "hypermesh-rs8-" });
+  await Deno.remove(marker);
+  const command = WORKER.withEnv({ HYPERMESH_TEST_REFUSE_START_IF: marker });
+  const policy = { restart: "on-failure" as const, maxRestarts: 2, backoff: { initialMs: 10 } };
+  try {
+    await withRestarts(1, policy, async (cx, procs, crashers) => {
+      const [p] = await ping(cx, crashers);
+      await Deno.writeTextFile(marker, "refuse");
+      Deno.kill(pong(p, "rank 0").pid, "SIGKILL");
+      await until(() => hook.seen.length === 1, "RS-2: escalation after two failed restarts");
+      assertEquals(procs.restarts()[0].restarts, 2, "RS-8: each failed start was restarted");
+      assertStringIncludes(hook.seen[0].reason, "restart 2 failed", "RS-8");
+      assertEquals(procs.restarts()[0].gaveUp, true);
+    }, command);
+  } finally {
+    await Deno.remove(marker).catch(() => {});
+  }
 });
 
 Deno.test("RS-9: tearing down during a pending restart leaves zero processes", async () => {

@@ -8,7 +8,7 @@
  */
 
 import type { Context } from "../../actor/types.ts";
-import type { ProcId } from "../../actor/reference.ts";
+import { ProcId } from "../../actor/reference.ts";
 import { config } from "../../config/config.ts";
 import {
   MESH_ENABLE_LOG_FORWARDING,
@@ -235,6 +235,14 @@ async function spawnOn(
   registerProcMesh(procMesh, mesh.id); // SV-13, SV-14
   procMeshSlots.get(procMesh)!.enableRestarts(cx, {
     policy,
+    stopProc: (fresh) => { // RS-9: a proc started for a mesh that is gone
+      const procId = ProcId.parse(fresh.procId);
+      quietPort(new HostRef(procId.addr).agent, "Stop").send(cx, {
+        kind: "Stop",
+        name: procId.name,
+        reason: "mesh stopped during a restart",
+      });
+    },
     respawn: (rank, restartOf, signal) => {
       const p = plan[rank];
       const procName = instanceId(stripLabel(`${label}-${p.perHostRank}`)); // a new incarnation

@@ -6,35 +6,9 @@
  * @module
  */
 
-import type { ActorSpec } from "../proc_agent/protocol.ts";
-import type { MeshSupervisor } from "../supervision/mesh_supervisor.ts";
 import type { RestartPolicy } from "./policy.ts";
 import type { Context } from "../../actor/types.ts";
-import type { ActorMeshRestarter, ProcRespawner } from "./restarter.ts";
-
-/** One rank of a proc mesh (the shape of `ProcMesh.rank()`). */
-export interface RankBinding {
-  /** The proc id text. */
-  procId: string;
-  /** The agent's actor id text. */
-  agent: string;
-}
-
-/** The restart-facing side of an actor mesh. */
-export interface ActorMeshSlot {
-  /** The mesh's name. */
-  readonly name: string;
-  /** What its actors were spawned with (set once spawned). */
-  spec: ActorSpec;
-  /** Its actor-level restart controller, under a restart policy. */
-  restarter?: ActorMeshRestarter;
-  /** Its supervision. */
-  readonly supervisor: MeshSupervisor;
-  /** The incarnation running on `rank` (0 on a fresh proc). */
-  incarnation(rank: number): number;
-  /** Points `rank` at `incarnationName(name, incarnation)` on the rank's current proc. */
-  rebind(rank: number, incarnation: number): void;
-}
+import type { ActorMeshSlot, ProcRespawner, RankBinding } from "./restarter.ts";
 
 /** The restart-facing side of a proc mesh. */
 export interface ProcMeshSlot {
@@ -47,8 +21,17 @@ export interface ProcMeshSlot {
   /** Aborts restarts in flight, of the proc mesh and its actor meshes (RS-9). */
   closeRestarts(): Promise<void>;
   /** Puts the mesh under `policy`, starting new procs with `respawn`. */
-  enableRestarts(cx: Context, parts: { policy: RestartPolicy; respawn: ProcRespawner }): void;
+  enableRestarts(
+    cx: Context,
+    parts: {
+      policy: RestartPolicy;
+      respawn: ProcRespawner;
+      stopProc: (fresh: RankBinding) => void;
+    },
+  ): void;
 }
+
+export type { ActorMeshSlot, RankBinding };
 
 /** Slots by mesh object. */
 export const procMeshSlots: WeakMap<object, ProcMeshSlot> = new WeakMap();

@@ -18,11 +18,23 @@
  * for it. Every other rank keeps running and answering.
  *
  * ## Invariants (RS-*)
+ * - **RS-5 (restarting is not escalated).** A failure a restart controller
+ *   takes (through `MeshSupervisor.onRestart`) is published with
+ *   `restarting: true` and its `attempt` — latched, streamed and derived to
+ *   the actor meshes as any other (SV-2, SV-7) — but not escalated (SV-8):
+ *   the rank comes back, and `recover` unlatches it. A failure the policy
+ *   declines escalates as before.
  * - **RS-6 (visible).** Every restart is published as a `MeshFailure` with
  *   `restarting: true` and its attempt (RS-5); `restarts()` reports each
  *   rank's count, last failure and whether a restart is pending; the new
  *   proc's host reports `restarts` / `lastFailure` for it (`HostProcInfo`,
  *   shown by `hypermesh status` and the admin tree).
+ * - **RS-7 (new incarnations).** A restarted rank runs a new proc with a
+ *   fresh name; a restarted actor on a live proc runs under a fresh root
+ *   name (`incarnationName`: `NAME--rN`, spawned by its proc agent on a
+ *   `CreateOrUpdate` with a higher `incarnation`). The mesh's references
+ *   point at the new incarnation; a message to a former one bounces to its
+ *   sender (never delivered to the new one) and is not reported by GC-1.
  * - **RS-8 (a failed restart is a failure).** When the new incarnation
  *   cannot be started (spawn error, actors that fail to come up), that is
  *   published as a new failure of the rank and goes through the policy
@@ -35,23 +47,41 @@
  */
 
 import { delay } from "@std/async/delay";
-import { config } from "../../config/config.ts";
-import { MESH_ACTOR_SPAWN_MAX_IDLE } from "../../config/attrs.ts";
 import type { Context } from "../../actor/types.ts";
 import type { ActorRef } from "../../actor/port.ts";
 import type { ProcAgent } from "../proc_agent/proc_agent.ts";
-import { ActorId, ProcId } from "../../actor/reference.ts";
-import { StatusOverlay } from "../resource/overlay.ts";
-import { formatStatus, Status } from "../resource/status.ts";
-import { quietPort } from "../host_mesh/_query.ts";
-import { HostRef } from "../host_mesh/host_mesh_ref.ts";
-import { requestOnHost } from "../call.ts";
+import { ActorId, type ProcId } from "../../actor/reference.ts";
+import { Status } from "../resource/status.ts";
 import type { MeshFailure } from "../supervision/failure.ts";
 import type { MeshSupervisor } from "../supervision/mesh_supervisor.ts";
 import { RestartBudget } from "./budget.ts";
 import type { RestartPolicy } from "./policy.ts";
 import { incarnationName } from "../proc_agent/protocol.ts";
-import type { ActorMeshSlot, RankBinding } from "./_slots.ts";
+import type { ActorSpec } from "../proc_agent/protocol.ts";
+
+/** One rank of a proc mesh (the shape of `ProcMesh.rank()`). */
+export interface RankBinding {
+  /** The proc id text. */
+  procId: string;
+  /** The agent's actor id text. */
+  agent: string;
+}
+
+/** The restart-facing side of an actor mesh. */
+export interface ActorMeshSlot {
+  /** The mesh's name. */
+  readonly name: string;
+  /** What its actors were spawned with (set once spawned). */
+  spec: ActorSpec;
+  /** Its actor-level restart controller, under a restart policy. */
+  restarter?: ActorMeshRestarter;
+  /** Its supervision. */
+  readonly supervisor: MeshSupervisor;
+  /** The incarnation running on `rank` (0 on a fresh proc). */
+  incarnation(rank: number): number;
+  /** Points `rank` at `incarnationName(name, incarnation)` on the rank's current proc. */
+  rebind(rank: number, incarnation: number): void;
+}
 
 /** One rank's restart history, as `ProcMesh.restarts()` / `ActorMesh.restarts()` report it. */
 export interface RankRestartInfo {
@@ -135,51 +165,17 @@ class RankBook {
   }
 }
 
-function statusAt(json: unknown, rank: number): Status | undefined {
-  try {
-    return StatusOverlay.fromJSON(json).runs().find((r) => r.start <= rank && rank < r.end)?.value;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
- * Creates (or re-creates) one actor of an actor mesh on a rank's agent and
- * waits until it runs.
+ * Creates (or re-creates) one actor of an actor mesh on a rank's current
+ * proc, as incarnation `incarnation`, and resolves once it runs.
  * @throws {Error} When it does not come up.
  */
-async function createActor(
-  cx: Context,
-  mesh: RestartableProcMesh,
+export type ActorRecreator = (
   slot: ActorMeshSlot,
   rank: number,
   incarnation: number,
   signal: AbortSignal,
-): Promise<void> {
-  const { procId, agent } = mesh.rank(rank);
-  const spec = { ...slot.spec, incarnation };
-  const json = await requestOnHost<unknown>(
-    cx,
-    procId.addr,
-    `restart actor "${slot.name}"`,
-    (reply) => {
-      const port = (type: string) =>
-        // deno-lint-ignore no-explicit-any
-        (agent.port(type as never) as any).withReturnUndeliverable(false);
-      port("CreateOrUpdate").send(cx, { kind: "CreateOrUpdate", name: slot.name, rank, spec });
-      port("GetRankStatus").send(cx, { kind: "GetRankStatus", name: slot.name, reply });
-    },
-    { timeoutMs: config.get(MESH_ACTOR_SPAWN_MAX_IDLE), signal },
-  );
-  const status = statusAt(json, rank);
-  if (status?.kind !== "Running") {
-    throw new Error(
-      `actor "${slot.name}" did not come back on rank ${rank}: ${
-        status ? formatStatus(status) : "no status"
-      }`,
-    );
-  }
-}
+) => Promise<void>;
 
 /**
  * The proc-level restart controller of one proc mesh.
@@ -197,6 +193,8 @@ export class ProcMeshRestarter {
   readonly #respawn: ProcRespawner;
   readonly #actorMeshes: () => ActorMeshSlot[];
   readonly #replace: (cx: Context, rank: number, fresh: RankBinding) => void;
+  readonly #recreate: ActorRecreator;
+  readonly #stopProc: (fresh: RankBinding) => void;
   readonly #book: RankBook;
   readonly #numRanks: number;
 
@@ -205,7 +203,8 @@ export class ProcMeshRestarter {
    * @param cx The owner.
    * @param mesh The proc mesh.
    * @param parts The policy, rank count, how to start a rank's proc, how to
-   * rebind a rank, and the actor meshes to re-create.
+   * rebind a rank, the actor meshes to re-create and how, and how to stop a
+   * proc started for a mesh that is gone.
    */
   constructor(
     cx: Context,
@@ -216,8 +215,12 @@ export class ProcMeshRestarter {
       respawn: ProcRespawner;
       replaceRank: (cx: Context, rank: number, fresh: RankBinding) => void;
       actorMeshes: () => ActorMeshSlot[];
+      recreateActor: ActorRecreator;
+      stopProc: (fresh: RankBinding) => void;
     },
   ) {
+    this.#recreate = parts.recreateActor;
+    this.#stopProc = parts.stopProc;
     this.#cx = cx;
     this.#mesh = mesh;
     this.#respawn = parts.respawn;
@@ -258,14 +261,17 @@ export class ProcMeshRestarter {
       signal.throwIfAborted();
       this.#replace(this.#cx, rank, fresh);
       for (const slot of this.#actorMeshes()) {
-        await createActor(this.#cx, this.#mesh, slot, rank, 0, signal);
+        await this.#recreate(slot, rank, 0, signal);
         slot.rebind(rank, 0);
         slot.supervisor.recover(rank, "proc");
       }
       this.#mesh.supervisor.recover(rank, "proc");
     } catch (error) {
       if (signal.aborted) {
-        if (fresh !== undefined) this.#stopOrphan(fresh); // RS-9
+        if (fresh === undefined) return;
+        try {
+          this.#stopProc(fresh); // RS-9
+        } catch { /* the owner can no longer send: the proc's lease runs out (OW-1) */ }
         return;
       }
       // RS-8: the new incarnation failed to come up.
@@ -286,19 +292,6 @@ export class ProcMeshRestarter {
       });
     }
   }
-
-  #stopOrphan(fresh: RankBinding): void {
-    try {
-      const procId = ProcId.parse(fresh.procId);
-      quietPort(new HostRef(procId.addr).agent, "Stop").send(this.#cx, {
-        kind: "Stop",
-        name: procId.name,
-        reason: "mesh stopped during a restart",
-      });
-    } catch {
-      // the owner can no longer send: the proc's lease runs out (OW-1)
-    }
-  }
 }
 
 /**
@@ -306,24 +299,28 @@ export class ProcMeshRestarter {
  * live proc comes back as a new incarnation on the same proc (RS-7).
  */
 export class ActorMeshRestarter {
-  readonly #cx: Context;
   readonly #procMesh: RestartableProcMesh;
   readonly #slot: ActorMeshSlot;
+  readonly #recreate: ActorRecreator;
   readonly #book: RankBook;
   readonly #numRanks: number;
 
   /**
    * Installs the controller as the actor mesh's restart hook (RS-5).
-   * @param cx The owner.
    * @param procMesh The proc mesh the actors live on.
-   * @param parts The actor mesh's slot, its policy and rank count.
+   * @param parts The actor mesh's slot, its policy, rank count, and how to
+   * re-create an actor.
    */
   constructor(
-    cx: Context,
     procMesh: RestartableProcMesh,
-    parts: { slot: ActorMeshSlot; policy: RestartPolicy; numRanks: number },
+    parts: {
+      slot: ActorMeshSlot;
+      policy: RestartPolicy;
+      numRanks: number;
+      recreateActor: ActorRecreator;
+    },
   ) {
-    this.#cx = cx;
+    this.#recreate = parts.recreateActor;
     this.#procMesh = procMesh;
     this.#slot = parts.slot;
     this.#numRanks = parts.numRanks;
@@ -360,7 +357,7 @@ export class ActorMeshRestarter {
       await delay(delayMs, { signal }); // RS-3
       if (this.#procMesh.rank(rank).procId.key !== failure.procId) return; // the proc restarted
       this.#slot.rebind(rank, incarnation); // a failed attempt still uses its name up
-      await createActor(this.#cx, this.#procMesh, this.#slot, rank, incarnation, signal);
+      await this.#recreate(this.#slot, rank, incarnation, signal);
       this.#slot.supervisor.recover(rank, "actor");
     } catch (error) {
       if (signal.aborted) return; // RS-9

@@ -30,11 +30,10 @@
  *   `failures()` iterator of the mesh (or of its proc mesh, or of an actor
  *   mesh on it) as handling it, and otherwise hands it to the process-wide
  *   hook (SV-10).
- * - **RS-5 (restarting is not escalated).** A failure the mesh's restart
- *   hook ({@linkcode MeshSupervisor.onRestart}) takes is published with
- *   `restarting: true` and its `attempt` — latched, streamed and derived as
- *   any other (SV-2, SV-7) — but not escalated (SV-8): the rank comes back.
- *   A failure the hook declines escalates as before.
+ *
+ * A failure the mesh's restart hook ({@linkcode MeshSupervisor.onRestart})
+ * takes is published with `restarting: true` and not escalated (RS-5,
+ * `mesh/restart/restarter.ts`).
  *
  * Retired: SV-30..SV-37 (labels of end-to-end test scenarios, never
  * defined; those tests now name the invariants they exercise).
