@@ -83,6 +83,49 @@ Deno.test("SV-8, SV-10: at a client owner a failure goes to the hook once, unles
   }
 });
 
+Deno.test("RS-5: a failure the restart hook takes is latched and streamed with restarting, never escalated; recover unlatches", async () => {
+  await using proc = Proc.local();
+  using cx = proc.instance("owner");
+  const escalated: MeshFailure[] = [];
+  const previous = setUnhandledMeshFailureHook((f) => void escalated.push(f));
+  try {
+    const procs = MeshSupervisor.forOwner(cx, "m", 2);
+    const actors = new MeshSupervisor("a", 2);
+    procs.link(actors, (f) => ({ ...f, meshName: "a" }));
+    const offered: number[] = [];
+    procs.onRestart((f) => {
+      offered.push(f.rank);
+      return f.rank === 0 ? offered.length : undefined; // rank 0 restarts, rank 1 does not
+    });
+    assert(procs.publish(failure("ProcExit", 0)), "no reader is active");
+    assertEquals(escalated, [], "RS-5: not escalated");
+    assertEquals(procs.failureOf(0)?.restarting, true, "SV-2: latched while down");
+    assertEquals(actors.failureOf(0)?.restarting, true, "SV-7: derived as is");
+    procs.recover(0, "proc");
+    assertEquals([procs.failureOf(0), actors.failureOf(0)], [undefined, undefined]);
+    const reader = actors.failures();
+    assert(
+      procs.publish({ ...failure("ProcExit", 0), procId: "p0-new" }),
+      "the new incarnation's failure is news (failureKey names the proc)",
+    );
+    const derived = (await reader.next()).value as MeshFailure;
+    assertEquals([derived.meshName, derived.restarting, derived.attempt], ["a", true, 2]);
+    await reader.return!();
+    assert(procs.publish(failure("ProcExit", 1)));
+    assertEquals(escalated.map((f) => f.rank), [1], "a declined failure escalates (SV-8)");
+    assertEquals(offered, [0, 0, 1]);
+    actors.publish({ ...failure("ActorFailure", 1), meshName: "a" });
+    actors.recover(1, "actor");
+    assertEquals(actors.failureOf(1)?.kind, "ProcExit", "an actor recovery keeps a proc failure");
+    let closed = false;
+    procs.onClosed(() => (closed = true));
+    procs.close();
+    assert(closed, "RS-9: close tells the restart controllers");
+  } finally {
+    setUnhandledMeshFailureHook(previous);
+  }
+});
+
 interface OwnerProbe {
   ref?: string;
   handled: MeshFailure[];
