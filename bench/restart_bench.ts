@@ -2,7 +2,7 @@
  * Restart in place vs starting over, measured in the same run (issue 15):
  *
  * - **restart**: a rank of a 2-proc mesh (one host process, restart policy
- *   `on-failure`, backoff 1 ms) is SIGKILLed; the time runs until its
+ *   `on-failure`, backoff 0: at once) is SIGKILLed; the time runs until its
  *   greeter answers a `call` from the new process. Split into phases: the
  *   failure reaches the owner (`failures()`), the rank is back (new proc
  *   Running and its actors re-created: `restarts()` stops `restarting`), the
@@ -100,7 +100,7 @@ async function scenario(cx: ClientInstance, rounds: number, prewarm: number) {
         restart: "on-failure",
         maxRestarts: 1_000_000,
         withinMs: 1,
-        backoff: { initialMs: 1, maxMs: 1, factor: 1 },
+        backoff: { initialMs: 0, maxMs: 0, factor: 1 },
       },
     });
     const actors = await procs.spawn<Greeter>(cx, "greeter", GREETER_TYPE);

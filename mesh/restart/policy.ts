@@ -7,8 +7,9 @@
  *
  * ## Invariants (RS-*)
  * - **RS-1 (validated).** {@linkcode restartPolicy} accepts only a known mode,
- *   non-negative integer `maxRestarts`, positive finite `withinMs`, positive
- *   finite `initialMs ≤ maxMs`, a finite `factor ≥ 1` and integer exit codes
+ *   non-negative integer `maxRestarts`, positive finite `withinMs`,
+ *   non-negative finite `initialMs ≤ maxMs` (0: restart at once, as OTP
+ *   does), a finite `factor ≥ 1` and integer exit codes
  *   in 0..255; anything else throws {@linkcode RestartPolicyError} naming
  *   the field, before anything is spawned.
  * - **RS-2 (intensity).** A rank is restarted at most `maxRestarts` times in
@@ -112,12 +113,19 @@ function positive(field: string, value: unknown): number {
   return value;
 }
 
+function nonNegative(field: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new RestartPolicyError(field, `must be a finite number ≥ 0, got ${String(value)}`);
+  }
+  return value;
+}
+
 /**
  * Validates a policy and fills in the defaults (RS-1).
  * @param init The policy as written, or `undefined` for {@linkcode NO_RESTART}.
  * @returns The frozen policy.
  * @throws {RestartPolicyError} For an unknown mode, a negative or fractional
- * count, a non-positive window or delay, an initial delay above the maximum,
+ * count, a non-positive window, a negative delay, an initial delay above the maximum,
  * a factor below 1, or an exit code outside 0..255.
  * @example
  * ```ts
@@ -155,11 +163,11 @@ export function restartPolicy(init: RestartPolicyInit | undefined): RestartPolic
   if (b === null || typeof b !== "object") {
     throw new RestartPolicyError("backoff", `must be an object, got ${String(b)}`);
   }
-  const initialMs = positive(
+  const initialMs = nonNegative(
     "backoff.initialMs",
     b.initialMs ?? RESTART_DEFAULTS.backoff.initialMs,
   );
-  const maxMs = positive(
+  const maxMs = nonNegative(
     "backoff.maxMs",
     b.maxMs ?? Math.max(RESTART_DEFAULTS.backoff.maxMs, initialMs),
   );

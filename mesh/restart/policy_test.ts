@@ -44,4 +44,6 @@ Deno.test("RS-3: backoff grows by the factor from the initial delay and stops at
   assertEquals([1, 2, 3, 4, 5].map((n) => backoffDelay(b, n)), [50, 150, 450, 1_000, 1_000]);
   assertEquals(backoffDelay({ initialMs: 10, maxMs: 10, factor: 1 }, 7), 10, "factor 1: constant");
   assertEquals(backoffDelay(b, 0), 50, "attempts count from 1");
+  const atOnce = restartPolicy({ restart: "on-failure", backoff: { initialMs: 0, maxMs: 0 } });
+  assertEquals(backoffDelay(atOnce.backoff, 3), 0, "0 restarts at once (OTP's behaviour)");
 });

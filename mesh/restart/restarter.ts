@@ -256,7 +256,7 @@ export class ProcMeshRestarter {
     const rank = failure.rank;
     let fresh: RankBinding | undefined;
     try {
-      await delay(delayMs, { signal }); // RS-3
+      if (delayMs > 0) await delay(delayMs, { signal }); // RS-3 (0: at once)
       fresh = await this.#respawn(rank, { attempt, lastFailure: failure.reason }, signal);
       signal.throwIfAborted();
       this.#replace(this.#cx, rank, fresh);
@@ -354,7 +354,7 @@ export class ActorMeshRestarter {
     const rank = failure.rank;
     const incarnation = this.#slot.incarnation(rank) + 1;
     try {
-      await delay(delayMs, { signal }); // RS-3
+      if (delayMs > 0) await delay(delayMs, { signal }); // RS-3 (0: at once)
       if (this.#procMesh.rank(rank).procId.key !== failure.procId) return; // the proc restarted
       this.#slot.rebind(rank, incarnation); // a failed attempt still uses its name up
       await this.#recreate(this.#slot, rank, incarnation, signal);
