@@ -1,6 +1,9 @@
 /**
  * `bootstrap.ts status <meshref>`: asks every host agent of a host mesh
  * reference (`ID:HOST,…@REGION`) for its procs and prints each proc's state.
+ * A proc started by a restart shows its restart count and the failure it
+ * replaced; a former incarnation of a restarted rank is marked superseded
+ * (RS-6).
  *
  * @module
  */
@@ -12,6 +15,7 @@ import { useUserSecret } from "../channel/secret.ts";
 import { HostMeshRef } from "../mesh/host_mesh/host_mesh_ref.ts";
 import type { HostInfo } from "../mesh/host_agent/protocol.ts";
 import { formatStatus } from "../mesh/resource/status.ts";
+import { supersededBy } from "../mesh/restart/superseded.ts";
 
 /**
  * Formats the status report of one host.
@@ -26,13 +30,32 @@ import { formatStatus } from "../mesh/resource/status.ts";
  * assertEquals(formatHostStatus(0, "tcp:127.0.0.1:1", new Error("timeout")), [
  *   "host 0 tcp:127.0.0.1:1: unreachable (timeout)",
  * ]);
+ * const running = { kind: "Running" } as const;
+ * assertEquals(formatHostStatus(0, "h", {
+ *   addr: "h", mode: "Process", state: "Attached", procs: [
+ *     { name: "w-1-a", procId: "h,w-1-a", createRank: 1, agent: null, status: { kind: "Stopped" } },
+ *     { name: "w-1-b", procId: "h,w-1-b", createRank: 1, agent: null, status: running, restarts: 1, lastFailure: "Killed(sig=9)" },
+ *   ],
+ * }).slice(1), [
+ *   "  rank 1 h,w-1-a: Stopped (superseded by h,w-1-b)",
+ *   "  rank 1 h,w-1-b: Running (restarted 1×, last failure: Killed(sig=9))",
+ * ]);
  * ```
  */
 export function formatHostStatus(rank: number, addr: string, info: HostInfo | Error): string[] {
   if (info instanceof Error) return [`host ${rank} ${addr}: unreachable (${info.message})`];
+  const superseded = supersededBy(info.procs);
   return [
     `host ${rank} ${addr}: ${info.mode} ${info.state}, ${info.procs.length} proc(s)`,
-    ...info.procs.map((p) => `  rank ${p.createRank} ${p.procId}: ${formatStatus(p.status)}`),
+    ...info.procs.map((p) => {
+      let line = `  rank ${p.createRank} ${p.procId}: ${formatStatus(p.status)}`;
+      const next = superseded.get(p.procId);
+      if (next !== undefined) line += ` (superseded by ${next})`; // RS-6
+      if (p.restarts !== undefined) {
+        line += ` (restarted ${p.restarts}×, last failure: ${p.lastFailure ?? "unknown"})`;
+      }
+      return line;
+    }),
   ];
 }
 

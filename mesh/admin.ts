@@ -29,6 +29,7 @@ import type { HostAgent } from "./host_agent/host_agent.ts";
 import type { HostInfo } from "./host_agent/protocol.ts";
 import type { HostMeshRef } from "./host_mesh/host_mesh_ref.ts";
 import type { IntrospectResult } from "./proc_agent/protocol.ts";
+import { supersededBy } from "./restart/superseded.ts";
 import { formatStatus } from "./resource/status.ts";
 
 /** The admin actor's name. */
@@ -186,11 +187,20 @@ export class MeshAdminAgent {
     } catch (error) {
       return errorNode(identity, error);
     }
+    const superseded = supersededBy(info.procs);
     const procs = await Promise.all(info.procs.map(async (p): Promise<AdminNode> => {
       const node: AdminNode = {
         identity: p.procId,
         nodeType: "proc",
-        properties: { name: p.name, createRank: p.createRank, status: formatStatus(p.status) },
+        properties: {
+          name: p.name,
+          createRank: p.createRank,
+          status: formatStatus(p.status),
+          // RS-6: restart history of the rank, and former incarnations marked.
+          ...(p.restarts === undefined ? {} : { restarts: p.restarts }),
+          ...(p.lastFailure === undefined ? {} : { lastFailure: p.lastFailure }),
+          ...(superseded.has(p.procId) ? { supersededBy: superseded.get(p.procId) } : {}),
+        },
         children: [],
       };
       if (p.agent === null || p.status.kind !== "Running") return node;

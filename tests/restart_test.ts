@@ -32,6 +32,8 @@ import type { ProcMesh } from "../mesh/proc_mesh.ts";
 import { CRASHER } from "./fixtures/supervision_worker.ts";
 import { request } from "../actor/request.ts";
 import type { HostInfo } from "../mesh/host_agent/protocol.ts";
+import { formatHostStatus } from "../cli/status.ts";
+import { type AdminNode, spawnAdmin } from "../mesh/admin.ts";
 import { isAlive, PERMISSIONS, ROOT } from "./_support.ts";
 
 const WORKER = BootstrapCommand.fromPath(Deno.execPath(), [
@@ -293,6 +295,50 @@ Deno.test("RS-8: a restart whose new proc fails to start is a new failure, until
     }, command);
   } finally {
     await Deno.remove(marker).catch(() => {});
+  }
+});
+
+Deno.test("RS-6: the host reports a restarted rank's count and last failure; status and the admin tree show them, former incarnations superseded", async () => {
+  using _hook = captureHook();
+  const policy = { restart: "on-failure" as const, backoff: { initialMs: 0 } };
+  const cx = await context();
+  try {
+    await using hosts = await HostMesh.local({ command: WORKER });
+    const procs = await hosts.ref.spawn(cx, "rs", Extent.of({ procs: 2 }), {
+      restartPolicy: policy,
+    });
+    const crashers = await procs.spawn(cx, "crasher", CRASHER);
+    const former = procs.rank(1).procId.key;
+    const [, p1] = await ping(cx, crashers);
+    Deno.kill(pong(p1, "rank 1").pid, "SIGKILL");
+    await until(
+      () => procs.restarts()[1].restarts === 1 && !procs.restarts()[1].restarting,
+      "restart",
+    );
+    const current = procs.rank(1).procId.key;
+    const host = hosts.ref.hosts[0];
+    const info = await request<HostInfo>(cx, "introspect", (reply) => {
+      host.agent.port("Introspect").withReturnUndeliverable(false).send(cx, { reply });
+    }, { timeoutMs: WAIT_MS });
+    const restarted = info.procs.find((p) => p.procId === current);
+    assertEquals([restarted?.restarts, restarted?.lastFailure], [1, "Killed(sig=9)"]);
+    const lines = formatHostStatus(0, host.toString(), info);
+    const line = (procId: string) => lines.find((l) => l.includes(` ${procId}:`)) ?? "";
+    assertStringIncludes(line(current), "(restarted 1×, last failure: Killed(sig=9))");
+    assertStringIncludes(line(former), `(superseded by ${current})`);
+    assert(!line(procs.rank(0).procId.key).includes("restarted"), "rank 0 was not restarted");
+
+    const admin = await spawnAdmin([hosts.ref], cx);
+    const tree = await request<AdminNode>(cx, "admin tree", (reply) => {
+      admin.send(cx, "GetTree", { reply: { port: reply, returnUndeliverable: false } });
+    }, { timeoutMs: WAIT_MS });
+    const nodes = tree.children.flatMap((h) => h.children);
+    const node = (procId: string) => nodes.find((n) => n.identity === procId)?.properties ?? {};
+    assertEquals([node(current).restarts, node(current).lastFailure], [1, "Killed(sig=9)"]);
+    assertEquals(node(former).supersededBy, current);
+    await hosts.shutdown(cx);
+  } finally {
+    await shutdownContext();
   }
 });
 
