@@ -292,6 +292,21 @@ export class BootstrapProcManager
   }
 
   /**
+   * Forgets a terminated proc (the `release` capability of `ProcManager`,
+   * HA-14): its handle is closed and dropped. A live or unknown proc is left
+   * alone.
+   * @param procId The proc.
+   * @returns Whether it was dropped.
+   */
+  release(procId: ProcId): boolean {
+    const child = this.#children.get(procId.key);
+    if (child === undefined || !isExit(child.handle.status())) return false;
+    this.#children.delete(procId.key);
+    child.handle.close();
+    return true;
+  }
+
+  /**
    * The handle of a proc known to this manager.
    * @param procId The proc.
    * @returns The handle, or `undefined`.

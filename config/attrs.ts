@@ -286,6 +286,16 @@ export const PREWARM_PROCS: Attr<"int"> = defineAttr({
     "armed) a BootstrapProcManager keeps ready for spawns of its default command; 0 turns " +
     "the warm pool off.",
 });
+/** Terminated procs a host agent keeps answering for before it forgets the oldest (HA-14). */
+export const HOST_RETAINED_EXITED_PROCS: Attr<"int"> = defineAttr({
+  key: "hypermesh::config::host_retained_exited_procs",
+  env: "HYPERMESH_HOST_RETAINED_EXITED_PROCS",
+  kind: "int",
+  default: 64,
+  doc: "How many terminated procs a host agent keeps records of (for status queries and " +
+    "`hypermesh status`); beyond that the oldest is forgotten with its route and manager " +
+    "state, so a long-lived host stays bounded.",
+});
 /** What the root client does with a mesh failure nobody handled: "log" or "exit". */
 export const UNHANDLED_MESH_FAILURE: Attr<"string"> = defineAttr({
   key: "hypermesh::config::unhandled_mesh_failure",

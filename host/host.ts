@@ -298,6 +298,38 @@ export class Host<M> implements AsyncDisposable, SingleTerminate {
   }
 
   /**
+   * Forgets a proc that has terminated (HA-14): its route (and any cached
+   * link to its address), its name, and what the manager keeps about it
+   * (`release` capability). Messages for it then bounce as for any unknown
+   * proc. Call it for a terminated proc only: a manager with the `release`
+   * capability refuses a live one (and then nothing is forgotten).
+   * @param name The proc's name.
+   * @returns Whether the proc was forgotten.
+   */
+  releaseProc(name: string): boolean {
+    if (!this.#procs.has(name)) return false;
+    const procId = new ProcId(this.#frontendAddr, name);
+    const manager = this.#manager as unknown as { release?(procId: ProcId): boolean };
+    if (manager.release !== undefined && !manager.release(procId)) return false;
+    this.dropLink(name);
+    this.#router.unbind(procId);
+    this.#procs.delete(name);
+    return true;
+  }
+
+  /**
+   * Closes the cached link to a terminated proc's address (its socket and
+   * buffers), keeping its route: a later message for it dials afresh and
+   * bounces (HA-14). Harmless for an unknown name.
+   * @param name The proc's name.
+   * @returns Whether a link was cached.
+   */
+  dropLink(name: string): boolean {
+    const addr = this.#procs.get(name);
+    return addr === undefined ? false : this.#router.evict(addr);
+  }
+
+  /**
    * Gracefully terminates every proc of this host through the manager's
    * `terminateAll` (polite stop, wait `graceMs`, then force).
    *

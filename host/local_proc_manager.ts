@@ -407,6 +407,20 @@ export class LocalProcManager<A extends Actor = Actor>
     return this.#statuses.get(procId.key)?.watch(options);
   }
 
+  /**
+   * Forgets a stopped proc's status cell (the `release` capability of
+   * `ProcManager`, HA-14). A live or unknown proc is left alone.
+   * @param procId The proc.
+   * @returns Whether it was dropped.
+   */
+  release(procId: ProcId): boolean {
+    const cell = this.#statuses.get(procId.key);
+    if (cell === undefined || this.#live.has(procId.key) || cell.get() !== "Stopped") return false;
+    closeStopped(cell);
+    this.#statuses.delete(procId.key);
+    return true;
+  }
+
   /** Destroys every proc this manager created and stops serving them. Idempotent. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.#disposed = true;

@@ -373,6 +373,14 @@ export interface ProcManager<H extends ProcHandle = ProcHandle, C = void, W = un
    * `signal` (aborting forces the stop at once).
    */
   requestStop?(cx: Context, procId: ProcId, options?: StopOptions): void;
+  /**
+   * Optional capability: drops what the manager keeps about a proc that has
+   * terminated (its handle, status cell), so a long-lived host does not grow
+   * with every proc it ever ran (HA-14). A live or unknown proc is left alone.
+   * @param procId The proc.
+   * @returns Whether something was dropped.
+   */
+  release?(procId: ProcId): boolean;
 }
 
 /** The optional capabilities of a {@linkcode ProcManager}. */

@@ -12,6 +12,12 @@
  * Enforced here, promised by `host_agent.ts`:
  * - **HA-11 (floors).** Reported statuses are raised to `Stopping` while
  *   draining and to `Stopped` after shutdown (`clampMin`).
+ * - **HA-14 (bounded records).** The agent keeps the records of at most
+ *   `HYPERMESH_HOST_RETAINED_EXITED_PROCS` (default 64) terminated procs;
+ *   beyond that it forgets the oldest — record, route, cached link and the
+ *   manager's state (`Host.releaseProc`) — so a host that serves client
+ *   after client stays bounded. A forgotten proc answers as unknown. The
+ *   cached link to a proc closes as soon as it terminates (`Host.dropLink`).
  * @module
  */
 
@@ -20,7 +26,9 @@ import type { PortRefData } from "../../actor/port.ts";
 import type { ProcId } from "../../actor/reference.ts";
 import type { GetRankStatus, State, WaitRankStatus } from "../resource/protocol.ts";
 import { StatusOverlay } from "../resource/overlay.ts";
-import { compareStatus, Status } from "../resource/status.ts";
+import { compareStatus, isTerminated, Status } from "../resource/status.ts";
+import { config } from "../../config/config.ts";
+import { HOST_RETAINED_EXITED_PROCS } from "../../config/attrs.ts";
 import type { HostInfo, ProcSpec, ProcState } from "./protocol.ts";
 import type { HostAgentState } from "./state.ts";
 import type { ProcBackend } from "./backend.ts";
@@ -74,6 +82,8 @@ export class ProcTable {
   readonly #backend: ProcBackend;
   readonly #records = new Map<string, ProcRecord>();
   readonly #unknownWaiters = new Map<string, Waiter[]>();
+  /** Names of terminated records, oldest first (HA-14). */
+  readonly #exited = new Set<string>();
 
   /**
    * Creates an empty table.
@@ -148,6 +158,7 @@ export class ProcTable {
   forget(rec: ProcRecord): void {
     rec.unobserve?.();
     this.#records.delete(rec.name);
+    this.#exited.delete(rec.name);
   }
 
   /** Stops observing every record. */
@@ -186,6 +197,23 @@ export class ProcTable {
     if (compareStatus(status, rec.status) !== 0) rec.generation++;
     rec.status = status;
     this.checkWaiters(cx, rec);
+    if (isTerminated(status) && !rec.creating) this.#retire(rec);
+  }
+
+  /** HA-14: keeps the newest terminated records; forgets the oldest beyond the bound. */
+  #retire(rec: ProcRecord): void {
+    if (this.#exited.has(rec.name)) return;
+    this.#exited.add(rec.name);
+    this.#backend.host.dropLink(rec.name); // its socket and buffers go now
+    const keep = Math.max(0, config.get(HOST_RETAINED_EXITED_PROCS));
+    for (const name of this.#exited) {
+      if (this.#exited.size <= keep) break;
+      this.#exited.delete(name);
+      const old = this.#records.get(name);
+      if (old === undefined || !isTerminated(old.status) || old.waiters.length > 0) continue;
+      this.forget(old);
+      this.#backend.host.releaseProc(name);
+    }
   }
 
   /**

@@ -10,6 +10,7 @@ import type { State } from "../resource/protocol.ts";
 import { StatusOverlay, type StatusOverlayJSON } from "../resource/overlay.ts";
 import { Status } from "../resource/status.ts";
 import { type AdminNode, spawnAdmin } from "../admin.ts";
+import { attrs, config } from "../../config/mod.ts";
 
 async function ask<T>(cx: ClientInstance, send: (reply: string) => void): Promise<T> {
   const { ref, receiver } = cx.openOncePort<T>();
@@ -154,4 +155,41 @@ Deno.test("HA-13: ShutdownHost acks only after every child proc was terminated",
   const gone = new AbortController();
   gone.abort(new Error("host already shut down"));
   await hosts.shutdown(cx, { signal: gone.signal });
+});
+
+Deno.test("HA-14: a host keeps the records of the newest terminated procs only; a forgotten one answers as unknown", async () => {
+  using _keep = config.override(attrs.HOST_RETAINED_EXITED_PROCS, 2);
+  await using proc = await Proc.direct(ChannelAddr.any("local"), "client");
+  using cx = proc.instance("c");
+  await using hosts = await HostMesh.localInProcess({ transport: "local" });
+  const host = hosts.hosts[0];
+  const spec = { clientConfigOverride: {} };
+  const names = ["q-1", "q-2", "q-3", "q-4", "q-5"];
+  for (const name of names) {
+    host.agent.send(cx, "CreateOrUpdate", { kind: "CreateOrUpdate", name, rank: 0, spec });
+    host.agent.send(cx, "Stop", { kind: "Stop", name, reason: "test" });
+    await ask<StatusOverlayJSON>(cx, (reply) =>
+      host.agent.send(cx, "WaitRankStatus", {
+        kind: "WaitRankStatus",
+        name,
+        minStatus: Status.Stopped,
+        reply,
+      }));
+  }
+  host.agent.send(cx, "CreateOrUpdate", { kind: "CreateOrUpdate", name: "live", rank: 0, spec });
+  await ask<StatusOverlayJSON>(cx, (reply) =>
+    host.agent.send(cx, "WaitRankStatus", {
+      kind: "WaitRankStatus",
+      name: "live",
+      minStatus: Status.Running,
+      reply,
+    }));
+  const listed = (await info(cx, host)).procs.map((p) => p.name);
+  assertEquals(listed, ["q-4", "q-5", "live"], "HA-14: the two newest terminated and the live one");
+  const forgotten = await ask<StatusOverlayJSON>(
+    cx,
+    (reply) => host.agent.send(cx, "GetRankStatus", { kind: "GetRankStatus", name: "q-1", reply }),
+  );
+  assert(StatusOverlay.fromJSON(forgotten).isEmpty, "HA-14: a forgotten proc is unknown");
+  await hosts.shutdown(cx);
 });

@@ -15,6 +15,10 @@
  *   proc of a mesh stopped here (the last 4096 procs) is expected.
  * - **SV-14 (teardown ends streams).** After a host mesh's `stop` or
  *   `shutdown`, the `failures()` iterators of the proc meshes it drained end.
+ * - **SV-24 (no retention).** A proc mesh leaves the registry the moment its
+ *   supervision closes (`ProcMesh#stop`, a host mesh's teardown): an owner
+ *   that spawns and stops meshes for ever holds only the live ones (and a
+ *   bounded set of retired proc ids).
  *
  * @module
  */
@@ -48,7 +52,7 @@ const retired = new Set<string>();
 const RETIRED_MAX = 4096;
 
 function retire(e: Entry): void {
-  live.delete(e);
+  if (!live.delete(e)) return;
   for (const r of e.procMesh.ranks()) {
     retired.add(r.procId.key);
     if (retired.size > RETIRED_MAX) retired.delete(retired.values().next().value!);
@@ -76,7 +80,17 @@ function entries(): Entry[] {
  * @param hostMeshId The host mesh it was spawned on.
  */
 export function registerProcMesh(procMesh: ProcMesh, hostMeshId: string): void {
-  live.add({ procMesh, hostMeshId });
+  const entry = { procMesh, hostMeshId };
+  live.add(entry);
+  procMesh.supervisor.onClosed(() => retire(entry)); // a stopped mesh is not kept alive here
+}
+
+/**
+ * How many proc meshes the registry holds (stopped ones leave at once).
+ * @returns The count.
+ */
+export function registeredProcMeshes(): number {
+  return live.size;
 }
 
 /**
