@@ -73,7 +73,11 @@ class BootstrapRig implements AsyncDisposable {
         { createRank: 0, clientConfigOverride: {} },
       )));
     await Promise.all(handles.map((h) => h.ready()));
-    for (const h of handles) (this.root.forwarder as DialMailboxRouter).bind(h.procId, h.addr()!);
+    const router = this.root.forwarder as DialMailboxRouter;
+    for (const h of handles) {
+      router.bind(h.procId, h.addr()!);
+      router.prime(h.addr()!); // as a Host does (CH-10)
+    }
     return handles;
   }
   async stop(handles: BootstrapProcHandle[]): Promise<void> {

@@ -61,6 +61,10 @@
  * - **CH-9 (gone peer).** A sender dialed with `refusedIsTerminal` that was
  *   connected once turns `Closed` when a reconnect is refused and returns
  *   every pending message at once (see {@linkcode DialOptions}).
+ * - **CH-10 (connect ahead).** A sender connects at its first message, or
+ *   earlier when asked (`ChannelTx.connect()`; a host primes the link to
+ *   every proc it spawns, so the first cast or `StopAll` does not pay for
+ *   the dial and the handshake). A link that breaks later reconnects lazily.
  * - Every unix/tcp link proves the shared channel secret both ways before
  *   any frame is acted on (AU-1..AU-4); a failed dialer gets an
  *   {@linkcode AuthenticationError}.

@@ -80,6 +80,8 @@ export class NetTx<M> implements ChannelTx<M> {
   #conn: Deno.Conn | undefined;
   #run: Promise<void> | undefined;
   #wakeIdle: (() => void) | undefined;
+  /** CH-10: connect once even though nothing is queued. */
+  #connectAhead = false;
   #wakeSleep: (() => void) | undefined;
   #wakeWriter: (() => void) | undefined;
   #sleepTimer: ReturnType<typeof setTimeout> | undefined;
@@ -96,6 +98,22 @@ export class NetTx<M> implements ChannelTx<M> {
     this.addr = addr;
     this.#refusedIsTerminal = options.refusedIsTerminal ?? false;
     this.#secrets = options.secrets;
+  }
+
+  /**
+   * Opens the link now, before the first message (CH-10). A no-op on a
+   * closed sender or one already connected or connecting.
+   */
+  connect(): void {
+    if (this.#closedReason !== undefined || this.#conn !== undefined) return;
+    this.#connectAhead = true;
+    if (this.#run === undefined) {
+      this.#run = this.#runLoop();
+      return;
+    }
+    const wake = this.#wakeIdle;
+    this.#wakeIdle = undefined;
+    wake?.();
   }
 
   post(message: M, onReturn?: OnReturn<M>): void {
@@ -200,10 +218,11 @@ export class NetTx<M> implements ChannelTx<M> {
     let backoff = BACKOFF_INITIAL_MS;
     let connected = false; // CH-9: only a peer that was there can be gone
     while (this.#closedReason === undefined) {
-      if (this.#box.length === 0) {
+      if (this.#box.length === 0 && !this.#connectAhead) {
         await new Promise<void>((r) => (this.#wakeIdle = r)); // lazy: reconnect when needed
         continue;
       }
+      this.#connectAhead = false; // CH-10: once; a broken link reconnects lazily
       let conn: Deno.Conn;
       try {
         conn = await connect(this.addr); // unix: settles at once (no handshake)

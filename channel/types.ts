@@ -111,4 +111,10 @@ export interface ChannelTx<M> extends AsyncDisposable {
   flush(): Promise<void>;
   /** Closes the sender; unacknowledged and queued messages are returned with reason `"closed"`. */
   close(): Promise<void>;
+  /**
+   * Optional: opens the link now instead of at the first message (CH-10),
+   * so the first message does not pay for the connection and handshake.
+   * A link that later breaks is reopened lazily, as usual.
+   */
+  connect?(): void;
 }

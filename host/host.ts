@@ -285,6 +285,7 @@ export class Host<M> implements AsyncDisposable, SingleTerminate {
           );
         }
         this.#router.bind(procId, addr);
+        this.#router.prime(addr); // CH-10: the first message (a cast, or StopAll) finds the link up
         this.#procs.set(name, addr);
         return { procId, agentRef: agentRef as ActorRef<ManagerAgent<M>> };
       } catch (error) {

@@ -78,6 +78,21 @@ Deno.test("CH-9: a sender that never connected keeps retrying refusals", async (
   await tx.close();
 });
 
+Deno.test("CH-10: connect() dials before the first message", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "hypermesh-ch10-" });
+  const listener = Deno.listen({ transport: "unix", path: `${dir}/s.sock` });
+  try {
+    const tx = dial<number>(ChannelAddr.parse(`unix:${dir}/s.sock`));
+    tx.connect!();
+    const conn = await listener.accept(); // nothing was posted: only connect() dials
+    conn.close();
+    await tx.close();
+  } finally {
+    listener.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** Echo that records every Undeliverable it is handed (the default handler would fail it). */
 class RecordingEcho {
   readonly undeliverable: MessageEnvelope[] = [];

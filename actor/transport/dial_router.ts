@@ -50,6 +50,8 @@ import { UNROUTABLE_SENDER } from "../unroutable.ts";
 export interface DialedSender extends MailboxSender {
   /** Closes the link; outstanding envelopes are returned. Must be idempotent. */
   close(): Promise<void>;
+  /** Optional: opens the link before the first envelope (CH-10). */
+  connect?(): void;
 }
 
 /**
@@ -204,6 +206,25 @@ export class DialMailboxRouter implements MailboxSender, AsyncDisposable {
     this.#retire(key);
     this.#routes.clear(); // MB-18
     return had;
+  }
+
+  /**
+   * Dials `addr` now (and caches the link) so that the first envelope for
+   * it does not wait for the connection and its handshake (CH-10). Nothing
+   * happens on a closed router, for a cached address, or when the dialer
+   * throws (the first post then bounces as usual).
+   * @param addr The address.
+   */
+  prime(addr: ChannelAddr): void {
+    if (this.#closing !== undefined || this.#clients.has(addr.key)) return;
+    let client: DialedSender;
+    try {
+      client = this.#dialer(addr);
+    } catch {
+      return;
+    }
+    this.#clients.set(addr.key, client);
+    client.connect?.();
   }
 
   /**
