@@ -145,10 +145,6 @@ export class MailboxClient implements MailboxSender, AsyncDisposable {
   }
 
   /**
-   * Closes the link; envelopes still outstanding are returned (bounced). Idempotent.
-   * @returns Resolves once the link is closed and the watcher ended.
-   */
-  /**
    * Opens the link now rather than at the first envelope (CH-10), when the
    * channel supports it.
    */
@@ -156,6 +152,10 @@ export class MailboxClient implements MailboxSender, AsyncDisposable {
     this.#tx.connect?.();
   }
 
+  /**
+   * Closes the link; envelopes still outstanding are returned (bounced). Idempotent.
+   * @returns Resolves once the link is closed and the watcher ended.
+   */
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
     const status = this.#tx.status.get();
