@@ -319,15 +319,20 @@ export class Host<M> implements AsyncDisposable, SingleTerminate {
   }
 
   /**
-   * Closes the cached link to a terminated proc's address (its socket and
-   * buffers), keeping its route: a later message for it dials afresh and
-   * bounces (HA-14). Harmless for an unknown name.
+   * Retires the route to a terminated proc (HA-14): its cached link (socket
+   * and buffers) is closed and its binding removed, so a late message for it
+   * bounces at once as for any unknown proc instead of redialing a dead
+   * socket. Its name stays taken until {@linkcode Host.releaseProc}.
+   * Harmless for an unknown name.
    * @param name The proc's name.
    * @returns Whether a link was cached.
    */
   dropLink(name: string): boolean {
     const addr = this.#procs.get(name);
-    return addr === undefined ? false : this.#router.evict(addr);
+    if (addr === undefined) return false;
+    const had = this.#router.evict(addr);
+    this.#router.unbind(new ProcId(this.#frontendAddr, name));
+    return had;
   }
 
   /**
