@@ -24,6 +24,7 @@ import { ProcId } from "../actor/reference.ts";
 import { Proc } from "../actor/proc.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { BootstrapProcManager } from "../bootstrap/manager.ts";
+import type { DialMailboxRouter } from "../actor/transport/dial_router.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const FLAGS = [
@@ -37,20 +38,34 @@ const FLAGS = [
 /** How long each child idles after start-up before it is measured. */
 const IDLE_MS = 1_500;
 
+/** Memory of one process (MB). */
+interface Mem {
+  /** Resident set (counts shared pages of the `deno` binary in full). */
+  rss: number;
+  /** Proportional set size (shared pages split between their users). */
+  pss: number;
+  /** Unique set size (Private_Clean + Private_Dirty): what one more proc costs. */
+  uss: number;
+}
+
 /**
- * Rss and Pss (MB) of a process, from `/proc/PID/smaps_rollup` (read through
- * `cat`: Deno asks for `--allow-all` to read `/proc` files itself).
+ * Rss, Pss and USS (MB) of a process, from `/proc/PID/smaps_rollup` (read
+ * through `cat`: Deno asks for `--allow-all` to read `/proc` files itself).
  */
-async function smaps(pid: number): Promise<{ rss: number; pss: number }> {
+async function smaps(pid: number): Promise<Mem> {
   const out = await new Deno.Command("cat", { args: [`/proc/${pid}/smaps_rollup`] }).output();
   const text = new TextDecoder().decode(out.stdout);
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0);
-  return { rss: kb("Rss") / 1024, pss: kb("Pss") / 1024 };
+  return {
+    rss: kb("Rss") / 1024,
+    pss: kb("Pss") / 1024,
+    uss: (kb("Private_Clean") + kb("Private_Dirty")) / 1024,
+  };
 }
 
 const idle = () => new Promise((resolve) => setTimeout(resolve, IDLE_MS));
 
-async function bareRound(): Promise<{ rss: number; pss: number }> {
+async function bareRound(): Promise<Mem> {
   const [child] = await spawnBareChildren(1);
   try {
     await idle();
@@ -60,19 +75,24 @@ async function bareRound(): Promise<{ rss: number; pss: number }> {
   }
 }
 
-async function procRound(root: Proc, manager: BootstrapProcManager, i: number) {
+/** One proc of a fresh manager running `cmd`: spawned, Ready, idle, measured, stopped. */
+async function procRound(root: Proc, cmd: BootstrapCommand, i: number): Promise<Mem> {
+  await using manager = new BootstrapProcManager(cmd);
   const procId = new ProcId(ChannelAddr.any("unix"), `mem-${i}`);
   const handle = await manager.spawn(procId, root.procId.addr, {
     createRank: 0,
     clientConfigOverride: {},
   });
   await handle.ready();
+  const router = root.forwarder as DialMailboxRouter;
+  router.bind(handle.procId, handle.addr()!);
   try {
     await idle();
     return await smaps(handle.pid!);
   } finally {
     using cx = root.instance(`stopper-${i}`);
     await handle.terminate(cx, { graceMs: 5_000, reason: "bench" });
+    router.unbind(handle.procId);
   }
 }
 
@@ -94,46 +114,55 @@ const PHASES: [string, string[]][] = [
   ["+ whole child graph (bootstrap.ts)", ["../bootstrap.ts"]],
 ];
 
+function command(env: Record<string, string> = {}): BootstrapCommand {
+  return BootstrapCommand.fromPath(Deno.execPath(), [
+    "run",
+    "--config",
+    `${ROOT}deno.json`,
+    ...FLAGS,
+    `${ROOT}bootstrap.ts`,
+  ]).withEnv(env);
+}
+
+const fmt = (m: Mem) =>
+  `rss ${m.rss.toFixed(1).padStart(5)} pss ${m.pss.toFixed(1).padStart(5)} uss ${
+    m.uss.toFixed(1).padStart(5)
+  }`;
+
 if (import.meta.main) {
   const rounds = Number(Deno.args[0] ?? 5);
   const root = await Proc.direct(ChannelAddr.any("unix"), "root");
-  const manager = new BootstrapProcManager(
-    BootstrapCommand.fromPath(Deno.execPath(), [
-      "run",
-      "--config",
-      `${ROOT}deno.json`,
-      ...FLAGS,
-      `${ROOT}bootstrap.ts`,
-    ]),
-  );
-  const bare: number[] = [];
-  const proc: number[] = [];
-  const barePss: number[] = [];
-  const procPss: number[] = [];
+  // Default settings, and the same proc with the FFI-free parent-death watchdog.
+  const noFfi = { HYPERACTOR_MESH_BOOTSTRAP_ENABLE_PDEATHSIG: "false" };
+  const rows: Record<string, Mem[]> = { bare: [], proc: [], "proc, watchdog guard": [] };
   try {
     for (let i = 0; i < rounds; i++) {
-      const b = await bareRound();
-      const p = await procRound(root, manager, i);
-      bare.push(b.rss);
-      barePss.push(b.pss);
-      proc.push(p.rss);
-      procPss.push(p.pss);
+      rows["bare"].push(await bareRound());
+      rows["proc"].push(await procRound(root, command(), 2 * i));
+      rows["proc, watchdog guard"].push(await procRound(root, command(noFfi), 2 * i + 1));
       console.log(
-        `round ${i}: bare rss ${b.rss.toFixed(1)} MB pss ${b.pss.toFixed(1)} | proc rss ${
-          p.rss.toFixed(1)
-        } MB pss ${p.pss.toFixed(1)} | ratio ${(p.rss / b.rss).toFixed(2)}`,
+        `round ${i}: ${Object.entries(rows).map(([k, v]) => `${k} ${fmt(v[i])}`).join(" | ")}`,
       );
     }
   } finally {
-    await manager[Symbol.asyncDispose]();
     await root[Symbol.asyncDispose]();
   }
   const m = (xs: number[]) => stats(xs).median;
-  console.log(
-    `idle RSS median: bare ${m(bare).toFixed(1)} MB, proc ${m(proc).toFixed(1)} MB, ratio ${
-      (m(proc) / m(bare)).toFixed(2)
-    } (Pss bare ${m(barePss).toFixed(1)}, proc ${m(procPss).toFixed(1)})`,
-  );
+  const med = (ms: Mem[]): Mem => ({
+    rss: m(ms.map((x) => x.rss)),
+    pss: m(ms.map((x) => x.pss)),
+    uss: m(ms.map((x) => x.uss)),
+  });
+  const bare = med(rows["bare"]);
+  console.log(`idle memory, medians of ${rounds} rounds (MB; ratio to the bare child):`);
+  for (const [k, v] of Object.entries(rows)) {
+    const x = med(v);
+    console.log(
+      `${k.padEnd(22)} ${fmt(x)}  rss ${(x.rss / bare.rss).toFixed(2)}x  uss ${
+        (x.uss / bare.uss).toFixed(2)
+      }x`,
+    );
+  }
   console.log("phase (probe child, Deno.memoryUsage MB)      rss   heapTotal heapUsed external");
   for (const [name, specs] of PHASES) {
     const u = await probe(specs);
