@@ -96,22 +96,39 @@ async function procRound(root: Proc, cmd: BootstrapCommand, i: number): Promise<
   }
 }
 
-/** `Deno.memoryUsage()` (MB) of a probe child that imported `specs`. */
-async function probe(specs: string[]): Promise<Record<string, number>> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--config", `${ROOT}deno.json`, ...FLAGS, `${ROOT}bench/_mem_probe.ts`, ...specs],
-    stdin: "null",
+/**
+ * A probe child that imported `specs` (`_mem_probe.ts`): its
+ * `Deno.memoryUsage()` and its smaps figures (MB).
+ */
+async function probe(config: string[], specs: string[]): Promise<Record<string, number>> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...config, ...FLAGS, `${ROOT}bench/_mem_probe.ts`, ...specs],
+    stdin: "piped",
+    stdout: "piped",
     stderr: "inherit",
-  }).output();
-  const usage = JSON.parse(new TextDecoder().decode(out.stdout));
-  return Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, (v as number) / 2 ** 20]));
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let line = "";
+  while (!line.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    line += value;
+  }
+  const mem = await smaps(child.pid);
+  await child.stdin.close();
+  await reader.cancel();
+  await child.status;
+  const usage = JSON.parse(line) as Record<string, number>;
+  return { heapTotal: usage.heapTotal / 2 ** 20, heapUsed: usage.heapUsed / 2 ** 20, ...mem };
 }
 
-const PHASES: [string, string[]][] = [
-  ["runtime (nothing imported)", []],
-  ["+ bootstrap/bootstrap.ts", ["../bootstrap/bootstrap.ts"]],
-  ["+ mesh/proc_agent/proc_agent.ts", ["../mesh/proc_agent/proc_agent.ts"]],
-  ["+ whole child graph (bootstrap.ts)", ["../bootstrap.ts"]],
+const CONFIG = ["--config", `${ROOT}deno.json`];
+const PHASES: [string, string[], string[]][] = [
+  ["runtime, --no-config", ["--no-config"], []],
+  ["runtime, --config deno.json", CONFIG, []],
+  ["+ mesh/proc_agent/proc_agent.ts", CONFIG, ["../mesh/proc_agent/proc_agent.ts"]],
+  ["+ bootstrap/bootstrap.ts", CONFIG, ["../bootstrap/bootstrap.ts"]],
+  ["+ whole child graph (bootstrap.ts)", CONFIG, ["../bootstrap.ts"]],
 ];
 
 function command(env: Record<string, string> = {}): BootstrapCommand {
@@ -163,13 +180,27 @@ if (import.meta.main) {
       }x`,
     );
   }
-  console.log("phase (probe child, Deno.memoryUsage MB)      rss   heapTotal heapUsed external");
-  for (const [name, specs] of PHASES) {
-    const u = await probe(specs);
+  console.log("phase (probe child after its imports, MB)  rss   pss   uss heapTotal heapUsed");
+  // The same graph as one `deno bundle` file (no comments, types or per-module
+  // records): how much of the graph's cost is per module rather than code.
+  const dir = Deno.makeTempDirSync({ prefix: "mem-bundle-" });
+  const bundled = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", ...CONFIG, "--quiet", `${ROOT}bootstrap.ts`, "-o", `${dir}/b.js`],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  const phases = [...PHASES];
+  if (bundled.success) {
+    await probe(["--no-config"], [`${dir}/b.js`]); // first run: writes its V8 code cache
+    phases.push(["same graph as one bundle (--no-config)", ["--no-config"], [`${dir}/b.js`]]);
+  }
+  for (const [name, cfg, specs] of phases) {
+    const u = await probe(cfg, specs);
     console.log(
-      `${name.padEnd(44)} ${u.rss.toFixed(1).padStart(5)} ${u.heapTotal.toFixed(1).padStart(9)} ${
-        u.heapUsed.toFixed(1).padStart(8)
-      } ${u.external.toFixed(1).padStart(8)}`,
+      `${name.padEnd(40)} ${[u.rss, u.pss, u.uss].map((x) => x.toFixed(1).padStart(5)).join(" ")} ${
+        u.heapTotal.toFixed(1).padStart(9)
+      } ${u.heapUsed.toFixed(1).padStart(8)}`,
     );
   }
+  Deno.removeSync(dir, { recursive: true });
 }
