@@ -44,7 +44,7 @@ import type { StatusMesh } from "./resource/value_mesh.ts";
 import { stopProcMesh } from "./host_mesh/_spawn.ts";
 import type { StopOptions } from "../internal/stop_options.ts";
 import { OwnerKeepalive } from "./supervision/keepalive.ts";
-import { retireProc } from "./supervision/registry.ts";
+import { adoptProc, retireProc } from "./supervision/registry.ts";
 import { assertHostsAlive, HostLostError } from "./supervision/host_lost.ts";
 import { RequestError } from "../actor/request.ts";
 import { requestOnHost } from "./call.ts";
@@ -176,6 +176,7 @@ export class ProcMesh {
         const procId = ProcId.parse(fresh.procId);
         retireProc(this.#ranks[rank].procId.key); // RS-7: the former incarnation
         this.#ranks[rank] = { procId, agent: ActorRef.attest<ProcAgent>(fresh.agent) };
+        adoptProc(procId.key); // SV-16
         // OW-1 for the new proc (a keepalive left without ranks has stopped).
         if (!OwnerKeepalive.of(this)?.track(procId)) OwnerKeepalive.start(cx, this);
       },

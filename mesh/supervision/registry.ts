@@ -13,6 +13,11 @@
  *   root client from an actor of a live proc mesh owned here is left to that
  *   mesh's supervision (GC-1 does not report it a second time); one from a
  *   proc of a mesh stopped here (the last 4096 procs) is expected.
+ * - **SV-16 (owned lookup is O(1) in ranks).** The SV-15 check looks the
+ *   destination's proc id up in an index of the owned procs (filled at
+ *   register and at a restart's replacement, emptied at retire): an
+ *   undeliverable costs the same whatever the number of meshes and ranks
+ *   owned here, so N bounces from N ranks cost O(N), not O(N²).
  * - **SV-14 (teardown ends streams).** After a host mesh's `stop` or
  *   `shutdown`, the `failures()` iterators of the proc meshes it drained end.
  * - **SV-24 (no retention).** A proc mesh leaves the registry the moment its
@@ -35,12 +40,28 @@ interface Entry {
 
 const live = new Set<Entry>();
 
-/** SV-15: whether `dest` (port id text) is on a proc of a proc mesh owned (or stopped) here. */
-function ownedDestination(dest: string): boolean {
+/** SV-16: proc id keys of the ranks of the live proc meshes owned here. */
+const owned = new Set<string>();
+
+/**
+ * SV-15: whether `dest` (port id text) is on a proc of a proc mesh owned (or
+ * stopped) here. SV-16: one index lookup per comma of `dest`.
+ * @param dest A port id text.
+ * @returns Whether the mesh layer's supervision covers it.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ownedDestination } from "./registry.ts";
+ * assertEquals(ownedDestination("tcp:127.0.0.1:1,nowhere,a[0][1]"), false);
+ * ```
+ */
+export function ownedDestination(dest: string): boolean {
   const comma = dest.indexOf(",", dest.indexOf(",") + 1);
   if (comma > 0 && retired.has(dest.slice(0, comma))) return true; // stopped on purpose
-  for (const { procMesh } of entries()) {
-    for (const r of procMesh.ranks()) if (dest.startsWith(`${r.procId.key},`)) return true;
+  entries(); // retire the meshes closed since the last look
+  // SV-16: a proc id key is a prefix of `dest` that ends before a comma.
+  for (let i = dest.indexOf(","); i > 0; i = dest.indexOf(",", i + 1)) {
+    if (owned.has(dest.slice(0, i))) return true;
   }
   return false;
 }
@@ -54,6 +75,7 @@ const RETIRED_MAX = 4096;
 function retire(e: Entry): void {
   if (!live.delete(e)) return;
   for (const r of e.procMesh.ranks()) {
+    owned.delete(r.procId.key);
     retired.add(r.procId.key);
     if (retired.size > RETIRED_MAX) retired.delete(retired.values().next().value!);
   }
@@ -65,6 +87,7 @@ function retire(e: Entry): void {
  * @param procId The former proc's id text.
  */
 export function retireProc(procId: string): void {
+  owned.delete(procId);
   retired.add(procId);
   if (retired.size > RETIRED_MAX) retired.delete(retired.values().next().value!);
 }
@@ -82,6 +105,7 @@ function entries(): Entry[] {
 export function registerProcMesh(procMesh: ProcMesh, hostMeshId: string): void {
   const entry = { procMesh, hostMeshId };
   live.add(entry);
+  for (const r of procMesh.ranks()) owned.add(r.procId.key); // SV-16
   procMesh.supervisor.onClosed(() => retire(entry)); // a stopped mesh is not kept alive here
 }
 
@@ -91,6 +115,31 @@ export function registerProcMesh(procMesh: ProcMesh, hostMeshId: string): void {
  */
 export function registeredProcMeshes(): number {
   return live.size;
+}
+
+/**
+ * Indexes a proc that replaced a rank of an owned mesh (a restart, after
+ * {@linkcode retireProc} of the former one) for SV-15 (SV-16).
+ * @param procId The new proc's id text.
+ */
+export function adoptProc(procId: string): void {
+  owned.add(procId);
+}
+
+/**
+ * How many procs the SV-15 index holds (SV-16): the ranks of the live proc
+ * meshes owned here; 0 once every mesh has stopped.
+ * @returns The count.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ownedProcCount } from "./registry.ts";
+ * assertEquals(ownedProcCount(), 0);
+ * ```
+ */
+export function ownedProcCount(): number {
+  entries();
+  return owned.size;
 }
 
 /**
