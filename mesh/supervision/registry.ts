@@ -13,7 +13,7 @@
  *   root client from an actor of a live proc mesh owned here is left to that
  *   mesh's supervision (GC-1 does not report it a second time); one from a
  *   proc of a mesh stopped here (the last 4096 procs) is expected.
- * - **SV-16 (owned lookup is O(1) in ranks).** The SV-15 check looks the
+ * - **SV-16 (owned lookup in constant time).** The SV-15 check looks the
  *   destination's proc id up in an index of the owned procs (filled at
  *   register and at a restart's replacement, emptied at retire): an
  *   undeliverable costs the same whatever the number of meshes and ranks
