@@ -35,7 +35,9 @@ async function noneAlive(pids: readonly number[]): Promise<boolean> {
 }
 
 /** Starts `bootstrap.ts host --addr tcp:127.0.0.1:0 --command-worker`; resolves on "ready". */
-async function startDaemon(): Promise<{ child: Deno.ChildProcess; addr: string }> {
+async function startDaemon(): Promise<
+  { child: Deno.ChildProcess; addr: string; drained: Promise<void> }
+> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -53,12 +55,12 @@ async function startDaemon(): Promise<{ child: Deno.ChildProcess; addr: string }
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const buf = await readFirstLine(reader);
   // Keep draining stdout so the daemon never blocks on a full pipe.
-  (async () => {
+  const drained = (async () => {
     while (!(await reader.read()).done) { /* drain */ }
-  })();
+  })().catch(() => {});
   const m = /^ready (\S+)/.exec(buf);
   if (!m) throw new Error(`daemon did not start: ${buf}`);
-  return { child, addr: m[1] };
+  return { child, addr: m[1], drained }; // await `drained` after the exit (op sanitizer)
 }
 
 /** Starts a worker process in Host bootstrap mode with `command` for its procs. */
@@ -112,6 +114,7 @@ Deno.test({
       assert(await noneAlive(replies.map((r) => r.pid)), "no proc process survives shutdown");
     } finally {
       await reap(daemons.map((d) => d.child));
+      await Promise.all(daemons.map((d) => d.drained));
       await shutdownContext();
     }
   },

@@ -45,7 +45,9 @@ function prefix(procs: ProcMesh, rank: number): string {
 }
 
 /** Starts `bootstrap.ts host --addr tcp:127.0.0.1:0 --command-worker`; resolves on "ready". */
-async function startDaemon(): Promise<{ child: Deno.ChildProcess; addr: string }> {
+async function startDaemon(): Promise<
+  { child: Deno.ChildProcess; addr: string; drained: Promise<void> }
+> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...WORKER_PERMISSIONS, BOOTSTRAP, "host", "--addr", "tcp:127.0.0.1:0"],
     stdin: "null",
@@ -54,12 +56,12 @@ async function startDaemon(): Promise<{ child: Deno.ChildProcess; addr: string }
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const buf = await readFirstLine(reader);
-  (async () => {
+  const drained = (async () => {
     while (!(await reader.read()).done) { /* drain */ }
-  })();
+  })().catch(() => {});
   const m = /^ready (\S+)/.exec(buf);
   if (!m) throw new Error(`daemon did not start: ${buf}`);
-  return { child, addr: m[1] };
+  return { child, addr: m[1], drained }; // await `drained` after the exit (op sanitizer)
 }
 
 /** Rank 0 prints and lives; checks both streams of every rank reach the owner. */
@@ -276,6 +278,7 @@ Deno.test({
         daemon.child.kill("SIGKILL");
       } catch { /* exited */ }
       await daemon.child.status;
+      await daemon.drained;
       await shutdownContext();
     }
   },
@@ -344,6 +347,7 @@ Deno.test({
         daemon.child.kill("SIGKILL");
       } catch { /* exited */ }
       await daemon.child.status;
+      await daemon.drained;
       await shutdownContext();
     }
   },
