@@ -83,6 +83,27 @@ export type LocalModeManager =
   & BulkTerminate
   & SingleTerminate;
 
+/**
+ * Feeds a manager's `watch` stream to `onChange` as observations (`Unknown`
+ * once when the proc is unknown); the returned function stops it.
+ */
+function observeWatch<W>(
+  watch: (signal: AbortSignal) => AsyncIterable<W> | undefined,
+  toObservation: (status: W) => Observation,
+  onChange: (o: Observation) => void,
+): () => void {
+  const ac = new AbortController();
+  const stream = watch(ac.signal);
+  if (stream === undefined) {
+    onChange({ status: Status.Unknown, raw: null });
+    return () => {};
+  }
+  (async () => {
+    for await (const status of stream) onChange(toObservation(status));
+  })().catch(() => {});
+  return () => ac.abort();
+}
+
 /** Resource status of each local proc status. */
 const LOCAL_STATUS: Record<LocalProcStatus, Status> = {
   Running: Status.Running,
@@ -109,16 +130,11 @@ export function localBackend(host: Host<LocalModeManager>): ProcBackend {
       return { procId, agent: agentRef.toString() };
     },
     observe(procId, onChange) {
-      const ac = new AbortController();
-      const stream = manager.watch(procId, { signal: ac.signal });
-      if (stream === undefined) {
-        onChange({ status: Status.Unknown, raw: null });
-        return () => {};
-      }
-      (async () => {
-        for await (const local of stream) onChange({ status: LOCAL_STATUS[local], raw: null });
-      })().catch(() => {});
-      return () => ac.abort();
+      return observeWatch(
+        (signal) => manager.watch(procId, { signal }),
+        (local) => ({ status: LOCAL_STATUS[local], raw: null }),
+        onChange,
+      );
     },
     requestStop(cx, procId, reason) {
       manager.requestStop(cx, procId, { graceMs: config.get(STOP_ACTOR_TIMEOUT), reason });
@@ -164,18 +180,11 @@ export function processBackend(host: Host<ProcessModeManager>): ProcBackend {
       }
     },
     observe(procId, onChange) {
-      const ac = new AbortController();
-      const stream = manager.watch(procId, { signal: ac.signal });
-      if (stream === undefined) {
-        onChange({ status: Status.Unknown, raw: null });
-        return () => {};
-      }
-      (async () => {
-        for await (const raw of stream) {
-          onChange({ status: procStatusToStatus(raw), raw });
-        }
-      })().catch(() => {});
-      return () => ac.abort();
+      return observeWatch(
+        (signal) => manager.watch(procId, { signal }),
+        (raw) => ({ status: procStatusToStatus(raw), raw }),
+        onChange,
+      );
     },
     requestStop(cx, procId, reason) {
       try {
