@@ -216,3 +216,34 @@ export function fixtureCommand(name: string, args: string[] = []): BootstrapComm
     ...args,
   ]);
 }
+
+/**
+ * A bootstrap worker fixture (a host that spawns procs: every permission,
+ * the project's config).
+ * @param name The file under `tests/fixtures/`.
+ * @returns `deno run --config deno.json <PERMISSIONS> <fixture>`.
+ */
+export function workerFixtureCommand(name: string): BootstrapCommand {
+  return BootstrapCommand.fromPath(Deno.execPath(), [
+    "run",
+    "--config",
+    `${ROOT}deno.json`,
+    ...PERMISSIONS,
+    `${ROOT}tests/fixtures/${name}`,
+  ]);
+}
+
+/**
+ * Polls `pred` every 10 ms until it holds.
+ * @param pred The condition.
+ * @param what Names the wait in the error.
+ * @param timeoutMs Give up after this long (default 20 s).
+ * @throws {Error} `WHAT: not within N ms`.
+ */
+export async function until(pred: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!pred()) {
+    if (performance.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -11,7 +11,6 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { context, shutdownContext } from "../actor/context.ts";
 import type { ClientInstance } from "../actor/types.ts";
 import { channelSecrets } from "../channel/secret.ts";
-import { BootstrapCommand } from "../launcher/command.ts";
 import type { ActorMesh } from "../mesh/actor_mesh.ts";
 import { CallError } from "../mesh/call.ts";
 import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
@@ -20,26 +19,11 @@ import type { ProcMesh } from "../mesh/proc_mesh.ts";
 import { setUnhandledMeshFailureHook } from "../mesh/supervision/unhandled.ts";
 import { Extent } from "../ndslice/extent.ts";
 import { CRASHER } from "./fixtures/supervision_worker.ts";
-import { PERMISSIONS, ROOT } from "./_support.ts";
+import { PERMISSIONS, ROOT, until, workerFixtureCommand } from "./_support.ts";
 
-const WORKER = BootstrapCommand.fromPath(Deno.execPath(), [
-  "run",
-  "--config",
-  `${ROOT}deno.json`,
-  ...PERMISSIONS,
-  `${ROOT}tests/fixtures/supervision_worker.ts`,
-]);
+const WORKER = workerFixtureCommand("supervision_worker.ts");
 
 const WAIT_MS = 20_000;
-
-/** Waits until `pred` holds (polling), failing after WAIT_MS with `what`. */
-async function until(pred: () => boolean, what: string): Promise<void> {
-  const end = performance.now() + WAIT_MS;
-  while (!pred()) {
-    if (performance.now() > end) throw new Error(`${what}: not within ${WAIT_MS} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function pid(cx: ClientInstance, mesh: ActorMesh, rank: number): Promise<number> {
   const replies = await mesh.call(cx, "Ping" as never, {} as never, { timeoutMs: WAIT_MS });

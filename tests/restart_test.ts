@@ -19,7 +19,7 @@ import { deadline } from "@std/async/deadline";
 import { context, shutdownContext } from "../actor/context.ts";
 import type { ClientInstance } from "../actor/types.ts";
 import type { MessageEnvelope } from "../actor/envelope.ts";
-import { BootstrapCommand } from "../launcher/command.ts";
+import type { BootstrapCommand } from "../launcher/command.ts";
 import type { ActorMesh } from "../mesh/actor_mesh.ts";
 import { CallError } from "../mesh/call.ts";
 import { Extent } from "../ndslice/extent.ts";
@@ -34,15 +34,9 @@ import { request } from "../actor/request.ts";
 import type { HostInfo } from "../mesh/host_agent/protocol.ts";
 import { formatHostStatus } from "../cli/status.ts";
 import { type AdminNode, spawnAdmin } from "../mesh/admin.ts";
-import { isAlive, PERMISSIONS, ROOT } from "./_support.ts";
+import { isAlive, until, workerFixtureCommand } from "./_support.ts";
 
-const WORKER = BootstrapCommand.fromPath(Deno.execPath(), [
-  "run",
-  "--config",
-  `${ROOT}deno.json`,
-  ...PERMISSIONS,
-  `${ROOT}tests/fixtures/supervision_worker.ts`,
-]);
+const WORKER = workerFixtureCommand("supervision_worker.ts");
 
 const WAIT_MS = 20_000;
 
@@ -56,15 +50,6 @@ function captureHook(): { seen: MeshFailure[] } & Disposable {
   const seen: MeshFailure[] = [];
   const previous = setUnhandledMeshFailureHook((f) => void seen.push(f));
   return { seen, [Symbol.dispose]: () => void setUnhandledMeshFailureHook(previous) };
-}
-
-/** Waits until `pred` holds (polling), failing after WAIT_MS with `what`. */
-async function until(pred: () => boolean, what: string): Promise<void> {
-  const end = performance.now() + WAIT_MS;
-  while (!pred()) {
-    if (performance.now() > end) throw new Error(`${what}: not within ${WAIT_MS} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 async function ping(cx: ClientInstance, mesh: ActorMesh): Promise<(Pong | CallError)[]> {

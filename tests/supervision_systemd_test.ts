@@ -11,20 +11,13 @@ import { assertEquals } from "@std/assert";
 import { deadline } from "@std/async/deadline";
 import { context, shutdownContext } from "../actor/context.ts";
 import { attrs, config } from "../config/mod.ts";
-import { BootstrapCommand } from "../launcher/command.ts";
 import { Extent } from "../ndslice/extent.ts";
 import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
 import { CRASHER } from "./fixtures/supervision_worker.ts";
 import { systemdSuite } from "./_systemd_support.ts";
-import { PERMISSIONS, ROOT } from "./_support.ts";
+import { workerFixtureCommand } from "./_support.ts";
 
-const WORKER = BootstrapCommand.fromPath(Deno.execPath(), [
-  "run",
-  "--config",
-  `${ROOT}deno.json`,
-  ...PERMISSIONS,
-  `${ROOT}tests/fixtures/supervision_worker.ts`,
-]);
+const WORKER = workerFixtureCommand("supervision_worker.ts");
 
 const managerTest = await systemdSuite("systemd supervision tests");
 

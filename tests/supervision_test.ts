@@ -14,7 +14,6 @@ import type { MessageEnvelope } from "../actor/envelope.ts";
 import { MESH_CAST_HEADER } from "../actor/supervision.ts";
 import { context, setRootUndeliverableHook, shutdownContext } from "../actor/context.ts";
 import type { ClientInstance } from "../actor/types.ts";
-import { BootstrapCommand } from "../launcher/command.ts";
 import type { ActorMesh } from "../mesh/actor_mesh.ts";
 import { Extent } from "../ndslice/extent.ts";
 import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
@@ -23,15 +22,9 @@ import { setUnhandledMeshFailureHook } from "../mesh/supervision/unhandled.ts";
 import { publishHostLost } from "../mesh/supervision/registry.ts";
 import { attrs, config } from "../config/mod.ts";
 import { CRASHER, OWNER } from "./fixtures/supervision_worker.ts";
-import { PERMISSIONS, ROOT } from "./_support.ts";
+import { workerFixtureCommand } from "./_support.ts";
 
-const WORKER = BootstrapCommand.fromPath(Deno.execPath(), [
-  "run",
-  "--config",
-  `${ROOT}deno.json`,
-  ...PERMISSIONS,
-  `${ROOT}tests/fixtures/supervision_worker.ts`,
-]);
+const WORKER = workerFixtureCommand("supervision_worker.ts");
 
 const WAIT_MS = 20_000;
 
