@@ -11,10 +11,20 @@
  *
  * A spawn uses a warm child only when all hold (BS-32): the manager's
  * launcher is a `NativeProcLauncher` (not systemd, not a custom launcher),
- * the command equals the pool's (the manager's default: a per-proc
- * `bootstrapCommand` differs), there is no `procBind` (wrapping needs a fresh
- * exec), and the proc's stdio needs (`wantStdio`: log forwarding, file
- * capture or tail lines) match the pool's, fixed at pre-spawn.
+ * the command runs the pool's program (the manager's default, or a per-proc
+ * `bootstrapCommand` with the same program and args whose env differs only
+ * in variables a started process can still take, BS-42), there is no
+ * `procBind` (wrapping needs a fresh exec), and the proc's stdio needs
+ * (`wantStdio`: log forwarding, file capture or tail lines) match the
+ * pool's, fixed at pre-spawn.
+ *
+ * The pool is on by default (`HYPERMESH_PREWARM_PROCS=-1`, BS-41): a host
+ * keeps {@linkcode autoWarmPoolSize} children ready — 4 on a machine with 2
+ * cores and 2 GiB available — so the first spawns a user makes take warm
+ * children (spawn → Ready in a fraction of a bare child's start) without
+ * any setting. An idle warm child costs about 15 MB of memory of its own
+ * (USS; about 44 MB RSS, most of it the shared `deno` binary). Set
+ * `HYPERMESH_PREWARM_PROCS=0` to turn it off, or a number to fix the size.
  *
  * Unadopted warm children are owned by the pool's own `NativeProcLauncher`
  * (so choosing the manager's launcher stays lazy, BS-8); adoption moves a
@@ -39,6 +49,17 @@
  *   row die within a second of being spawned (a broken command), or
  *   pre-spawning fails, the pool disables itself with one warning; spawns
  *   launch cold.
+ * - **BS-41 (on by default, sized to the machine).** With
+ *   `HYPERMESH_PREWARM_PROCS` at its default (-1) a manager of the native
+ *   launcher keeps {@linkcode autoWarmPoolSize} warm children: at most
+ *   {@linkcode AUTO_WARM_POOL_MAX}, at most two per core, and at most one
+ *   per {@linkcode AUTO_WARM_POOL_MIB_PER_CHILD} MiB of available memory
+ *   (none below that); 0 turns the pool off, a positive value fixes it.
+ * - **BS-42 (per-proc commands of the pool's program).** A spawn with its
+ *   own `bootstrapCommand` takes a warm child when that command runs the
+ *   pool's program (same program, `arg0`, args; env differing only in
+ *   variables a started process can take, LN-21); the child starts with
+ *   the spawn's env exactly (LN-23). Any other command launches cold.
  *
  * @module
  */
@@ -53,7 +74,7 @@ import {
   parseLauncherKind,
   type ProcLauncher,
 } from "../launcher/types.ts";
-import type { WarmChild } from "../launcher/warm_child.ts";
+import { type WarmChild, warmMismatch } from "../launcher/warm_child.ts";
 import { PARENT_PID_ENV } from "./mode.ts";
 
 /** Options of {@linkcode WarmPool}. */
@@ -191,8 +212,7 @@ export class WarmPool implements AsyncDisposable {
     }
     if (options.procBind !== undefined) return "a proc bind needs a fresh exec";
     if (options.wantStdio !== this.wantStdio) return "its stdio needs differ";
-    if (!options.command.equals(this.command)) return "it runs another command";
-    return undefined;
+    return warmMismatch(this.command, options.command); // BS-42
   }
 
   /**
@@ -338,9 +358,59 @@ export class WarmPool implements AsyncDisposable {
   }
 }
 
+/** The most warm children the automatic size picks (BS-41). */
+export const AUTO_WARM_POOL_MAX = 4;
+/** Available memory the automatic size wants per warm child, MiB (BS-41). */
+export const AUTO_WARM_POOL_MIB_PER_CHILD = 512;
+
+/**
+ * The automatic warm pool size (`HYPERMESH_PREWARM_PROCS=-1`, BS-41): the
+ * least of {@linkcode AUTO_WARM_POOL_MAX}, two per core, and one per
+ * {@linkcode AUTO_WARM_POOL_MIB_PER_CHILD} MiB of available memory. Without
+ * `--allow-sys` the memory is not known and the core bound alone applies.
+ * @param machine The machine (default: this one, from `navigator` and
+ * `Deno.systemMemoryInfo()`); `availableBytes` undefined when unknown.
+ * @returns The size, 0 when the machine is too small for any.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { autoWarmPoolSize } from "./warm_pool.ts";
+ * assertEquals(autoWarmPoolSize({ cores: 2, availableBytes: 8 * 2 ** 30 }), 4);
+ * assertEquals(autoWarmPoolSize({ cores: 1, availableBytes: 8 * 2 ** 30 }), 2);
+ * assertEquals(autoWarmPoolSize({ cores: 8, availableBytes: 1.5 * 2 ** 30 }), 3);
+ * assertEquals(autoWarmPoolSize({ cores: 8, availableBytes: 256 * 2 ** 20 }), 0);
+ * ```
+ */
+export function autoWarmPoolSize(
+  machine: { cores: number; availableBytes: number | undefined } = thisMachine(),
+): number {
+  let size = Math.min(AUTO_WARM_POOL_MAX, 2 * Math.max(1, Math.floor(machine.cores)));
+  if (machine.availableBytes !== undefined) {
+    size = Math.min(
+      size,
+      Math.floor(machine.availableBytes / (AUTO_WARM_POOL_MIB_PER_CHILD * 2 ** 20)),
+    );
+  }
+  return Math.max(0, size);
+}
+
+function thisMachine(): { cores: number; availableBytes: number | undefined } {
+  let availableBytes: number | undefined;
+  try {
+    // Queried first: never a permission prompt from a daemon on a terminal.
+    if (Deno.permissions.querySync({ name: "sys", kind: "systemMemoryInfo" }).state === "granted") {
+      availableBytes = Deno.systemMemoryInfo().available;
+    }
+  } catch {
+    availableBytes = undefined; // no --allow-sys
+  }
+  return { cores: navigator.hardwareConcurrency ?? 1, availableBytes };
+}
+
 /**
  * The warm pool a manager with default command `command` keeps, per the
- * global config: `HYPERMESH_PREWARM_PROCS` children (none when 0, or when
+ * global config: `HYPERMESH_PREWARM_PROCS` children ({@linkcode autoWarmPoolSize}
+ * when negative, the default; none when 0, or when
  * `HYPERACTOR_MESH_PROC_LAUNCHER_KIND` is not native), with this process as
  * their parent-death guard's parent, and stdout/stderr piped when log
  * forwarding, file capture or tail lines are on globally (a spawn whose
@@ -350,7 +420,8 @@ export class WarmPool implements AsyncDisposable {
  * @tags allow-run, allow-env
  */
 export function warmPoolFromConfig(command: BootstrapCommand): WarmPool | undefined {
-  const size = Math.floor(config.get(attrs.PREWARM_PROCS));
+  const configured = Math.floor(config.get(attrs.PREWARM_PROCS));
+  const size = configured < 0 ? autoWarmPoolSize() : configured; // BS-41
   if (!(size >= 1)) return undefined;
   try {
     if (parseLauncherKind(config.get(attrs.MESH_PROC_LAUNCHER_KIND)) !== "native") return undefined;
