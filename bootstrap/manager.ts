@@ -484,6 +484,7 @@ export class BootstrapProcManager
       throw new Error(`Cannot terminate proc: proc doesn't exist: ${procId}`);
     }
     this.#children.delete(procId.key);
+    using _quiet = this.#warmPool?.holdRefill(); // BS-43
     await child.handle.terminate(cx, { ...options, reason: options.reason ?? "terminate proc" });
     return { stopped: [], aborted: [] };
   }
@@ -501,6 +502,7 @@ export class BootstrapProcManager
    */
   async terminateAll(cx: Context, options: TerminateAllOptions = {}): Promise<TerminateSummary> {
     const { maxInFlight = config.get(MESH_TERMINATE_CONCURRENCY), signal } = options;
+    using _quiet = this.#warmPool?.holdRefill(); // BS-43
     const stop = { graceMs: options.graceMs, reason: options.reason ?? "terminate all", signal };
     const handles = [...this.#children.values()].map((c) => c.handle);
     this.#children.clear();

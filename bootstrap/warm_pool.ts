@@ -49,6 +49,11 @@
  *   row die within a second of being spawned (a broken command), or
  *   pre-spawning fails, the pool disables itself with one warning; spawns
  *   launch cold.
+ * - **BS-43 (quiet refill).** While a hold ({@linkcode WarmPool.holdRefill})
+ *   is open — the manager holds one around every stop — the pool starts no
+ *   warm child for a refill; the refill runs `refillDelayMs` after the last
+ *   take or the last release, whichever is later. (Replacing a warm child
+ *   that died is not held back: BS-33.)
  * - **BS-41 (on by default, sized to the machine).** With
  *   `HYPERMESH_PREWARM_PROCS` at its default (-1) a manager of the native
  *   launcher keeps {@linkcode autoWarmPoolSize} warm children: at most
@@ -145,6 +150,7 @@ export class WarmPool implements AsyncDisposable {
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #stats: WarmPoolStats = { spawned: 0, adopted: 0, cold: 0, discarded: 0 };
   #spawning = 0;
+  #busy = 0;
   #quickDeaths = 0;
   #refill: ReturnType<typeof setTimeout> | undefined;
   #disabled: string | undefined;
@@ -261,6 +267,37 @@ export class WarmPool implements AsyncDisposable {
   }
 
   /**
+   * Holds the refill back while the returned value is not disposed (BS-43):
+   * the manager holds it around stops, so children starting their runtime
+   * never take the CPU from procs shutting down. The refill delay counts
+   * again from the last release.
+   * @returns The hold; dispose it (`using`) when the work is done.
+   * @example
+   * ```ts
+   * import { BootstrapCommand } from "../launcher/command.ts";
+   * import { WarmPool } from "./warm_pool.ts";
+   * await using pool = new WarmPool({ size: 1, command: BootstrapCommand.fromPath("cat"), wantStdio: false });
+   * {
+   *   using _quiet = pool.holdRefill();
+   *   // … stop procs …
+   * }
+   * ```
+   */
+  holdRefill(): Disposable {
+    this.#busy++;
+    let released = false;
+    return {
+      [Symbol.dispose]: () => {
+        if (released) return;
+        released = true;
+        if (--this.#busy === 0 && this.#ready.length + this.#spawning < this.size) {
+          this.#scheduleFill();
+        }
+      },
+    };
+  }
+
+  /**
    * Stops refilling, SIGKILLs every unadopted warm child and awaits every
    * exit (BS-34). Idempotent.
    */
@@ -294,11 +331,13 @@ export class WarmPool implements AsyncDisposable {
 
   #scheduleFill(): void {
     if (this.#closed || this.#disabled !== undefined) return;
-    if (this.#refillDelayMs <= 0) return this.#fill();
     clearTimeout(this.#refill); // debounced: the delay counts from the last take
+    this.#refill = undefined;
+    if (this.#busy > 0) return; // BS-43: the last release schedules it
+    if (this.#refillDelayMs <= 0) return this.#fill();
     this.#refill = setTimeout(() => {
       this.#refill = undefined;
-      this.#fill();
+      if (this.#busy === 0) this.#fill();
     }, this.#refillDelayMs);
   }
 

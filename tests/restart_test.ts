@@ -16,6 +16,7 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import { deadline } from "@std/async/deadline";
+import { attrs, config } from "../config/mod.ts";
 import { context, shutdownContext } from "../actor/context.ts";
 import type { ClientInstance } from "../actor/types.ts";
 import type { MessageEnvelope } from "../actor/envelope.ts";
@@ -268,6 +269,9 @@ Deno.test("RS-8: a restart whose new proc fails to start is a new failure, until
   await Deno.remove(marker);
   const command = WORKER.withEnv({ HYPERMESH_TEST_REFUSE_START_IF: marker });
   const policy = { restart: "on-failure" as const, maxRestarts: 2, backoff: { initialMs: 10 } };
+  // The fixture refuses when its process starts: only a cold start (a fresh
+  // exec) sees the marker, so the hosts keep no warm pool here (BS-41).
+  using _cold = config.override(attrs.PREWARM_PROCS, 0);
   try {
     await withRestarts(1, policy, async (cx, procs, crashers) => {
       const [p] = await ping(cx, crashers);
