@@ -350,9 +350,16 @@ export class BootstrapProcManager
     } catch (error) {
       throw HostError.channelError(error);
     }
+    // BS-43: no refill while this proc starts (its start needs the CPU).
+    const quiet = this.#warmPool?.holdRefill();
     try {
-      return await this.#spawn(procId, backendAddr, procConfig, launcher, callback);
+      const handle = await this.#spawn(procId, backendAddr, procConfig, launcher, callback);
+      if (quiet !== undefined) {
+        handle.ready().catch(() => {}).finally(() => quiet[Symbol.dispose]());
+      }
+      return handle;
     } catch (error) {
+      quiet?.[Symbol.dispose]();
       await callback.close();
       throw error;
     }

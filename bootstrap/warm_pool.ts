@@ -50,9 +50,11 @@
  *   pre-spawning fails, the pool disables itself with one warning; spawns
  *   launch cold.
  * - **BS-43 (quiet refill).** While a hold ({@linkcode WarmPool.holdRefill})
- *   is open — the manager holds one around every stop — the pool starts no
- *   warm child for a refill; the refill runs `refillDelayMs` after the last
- *   take or the last release, whichever is later. (Replacing a warm child
+ *   is open — the manager holds one from each spawn until that proc is
+ *   Ready (or ended), and around every stop — the pool starts no warm child
+ *   for a refill; the refill runs `refillDelayMs` after the last take or the
+ *   last release, whichever is later. Starting and stopping procs get the
+ *   CPU; the pool refills once the host is quiet. (Replacing a warm child
  *   that died is not held back: BS-33.)
  * - **BS-41 (on by default, sized to the machine).** With
  *   `HYPERMESH_PREWARM_PROCS` at its default (-1) a manager of the native
@@ -268,8 +270,8 @@ export class WarmPool implements AsyncDisposable {
 
   /**
    * Holds the refill back while the returned value is not disposed (BS-43):
-   * the manager holds it around stops, so children starting their runtime
-   * never take the CPU from procs shutting down. The refill delay counts
+   * the manager holds it while procs start and stop, so children starting
+   * their runtime never take the CPU from them. The refill delay counts
    * again from the last release.
    * @returns The hold; dispose it (`using`) when the work is done.
    * @example
