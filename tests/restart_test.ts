@@ -342,3 +342,24 @@ Deno.test("RS-9: tearing down during a pending restart leaves zero processes", a
   });
   for (const pid of pids) assert(!(await isAlive(pid)), `pid ${pid} is gone`);
 });
+
+Deno.test("FO-5, RS-7: a cast through the host fan-out reaches a restarted rank's new incarnation", async () => {
+  using _hook = captureHook();
+  const policy = { restart: "on-failure" as const, backoff: { initialMs: 10 } };
+  await withRestarts(2, policy, async (cx, _procs, crashers) => {
+    crashers.values()[1].send(cx, "Crash", { why: "boom" });
+    await until(
+      () => crashers.restarts()[1].restarts === 1 && !crashers.restarts()[1].restarting,
+      "actor restart",
+    );
+    assertEquals(crashers.values()[1].actorId.name, "crasher--r1");
+    const { ref, receiver } = cx.openPort<number>();
+    using _r = receiver;
+    crashers.cast(cx, "Pid", { reply: ref }); // 2 ranks on one host: one CastForward (FO-1)
+    const pids = [
+      await receiver.recv({ timeoutMs: WAIT_MS }),
+      await receiver.recv({ timeoutMs: WAIT_MS }),
+    ];
+    assertEquals(new Set(pids).size, 2, "FO-5: both ranks answered, the restarted one too");
+  });
+});
