@@ -11,23 +11,23 @@
  * The relay is not an actor: an actor's mailbox would queue the forward
  * while a later direct send from the same client (a `Stop`, a `call` to one
  * rank) overtook it. Expanding inside the router keeps one order for
- * everything a sender sends through a host (FO-3).
+ * everything a sender sends through a host (CR-2).
  *
- * ## Invariants (FO-*)
- * - **FO-2 (same copy).** Each copy carries the forward's type, body and
+ * ## Invariants (CR-*)
+ * - **CR-1 (same copy).** Each copy carries the forward's type, body and
  *   headers (with its per-destination headers laid over them, FO-6), the
  *   forward envelope's own sender (never a sender named in the body), its
  *   remaining hop limit and its `returnUndeliverable`: replies and bounces
  *   go where a direct send's would.
- * - **FO-3 (order).** Copies are routed synchronously while the forward is
+ * - **CR-2 (order).** Copies are routed synchronously while the forward is
  *   handled, in `dests` order, on the routes a direct send uses; so a
  *   sender's casts, calls and plain sends through one host reach each actor
  *   in the order they were sent.
- * - **FO-4 (undeliverable per rank).** A copy that cannot be delivered
+ * - **CR-3 (undeliverable per rank).** A copy that cannot be delivered
  *   (proc gone, actor stopped) comes back to the sender as that
  *   destination's own undeliverable (dest = the rank's port), as a direct
  *   send's would.
- * - **FO-8 (this host only, bad input contained).** A destination that is
+ * - **CR-4 (this host only, bad input contained).** A destination that is
  *   not on this host (another address) is not relayed: its copy comes back
  *   undeliverable, so a relay never carries traffic to a third party. A
  *   forward that is not a well-formed `CastForward` is logged once per
@@ -127,7 +127,7 @@ export function castForwardProblem(value: unknown): string | undefined {
 }
 
 /**
- * A router stage that expands relay messages (FO-2..FO-4, FO-8) and passes
+ * A router stage that expands relay messages (CR-1..CR-4) and passes
  * everything else on unchanged.
  *
  * @example
@@ -185,7 +185,7 @@ export class CastRelaySender implements MailboxSender {
     const problem = castForwardProblem(envelope.data);
     if (problem !== undefined) {
       if (!this.#warned) {
-        this.#warned = true; // FO-8: once per host, never a crash
+        this.#warned = true; // CR-4: once per host, never a crash
         console.error(
           `hypermesh: cast relay on ${this.#hostPrefix.slice(0, -1)} dropped a malformed ` +
             `forward from ${envelope.sender}: ${problem}`,
@@ -202,7 +202,7 @@ export class CastRelaySender implements MailboxSender {
     for (let i = 0; i < forward.dests.length; i++) {
       const extra = forward.destHeaders?.[i];
       const copy = createEnvelope({
-        sender: envelope.sender, // FO-2: the forward's own sender
+        sender: envelope.sender, // CR-1: the forward's own sender
         dest: forward.dests[i],
         type: forward.type,
         data: forward.data,
@@ -212,14 +212,14 @@ export class CastRelaySender implements MailboxSender {
       });
       if (!this.#onThisHost(copy.dest)) {
         const message = `cast relay of ${this.#hostPrefix.slice(0, -1)}: not on this host`;
-        bounce(copy, { kind: "Multicast", message }, returnHandle); // FO-8
+        bounce(copy, { kind: "Multicast", message }, returnHandle); // CR-4
         continue;
       }
       try {
-        postEnvelope(this.#inner, copy, returnHandle); // FO-3, FO-4
+        postEnvelope(this.#inner, copy, returnHandle); // CR-2, CR-3
       } catch (error) {
         // A router broke its contract (it must not throw): this copy is
-        // returned, and the copies after it still go (FO-4).
+        // returned, and the copies after it still go (CR-3).
         const message = `cast relay: ${error instanceof Error ? error.message : String(error)}`;
         try {
           bounce(copy, { kind: "Multicast", message }, returnHandle);

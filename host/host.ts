@@ -9,7 +9,7 @@
  * host's `service` proc are delivered in-process, everything else goes
  * through the host's {@linkcode DialMailboxRouter}, where `spawn` bound each
  * proc id to its address. In front of it, the cast relay
- * (`./cast_relay.ts`, FO-2..FO-8) expands a mesh cast's one message per host
+ * (`./cast_relay.ts`, CR-1..CR-4) expands a mesh cast's one message per host
  * into one copy per local rank, in order with everything else on the link.
  *
  * ```text
@@ -150,7 +150,7 @@ export class Host<M> implements AsyncDisposable, SingleTerminate {
     this.#serviceProc = new Proc(serviceId, this.#router);
     const forwarder = new ProcOrDialSender(this.#router, [[serviceId, this.#serviceProc]]);
     this.#forwarder = forwarder;
-    // FO-3: a cast forward is expanded as its frame is read, ahead of the next.
+    // CR-2: a cast forward is expanded as its frame is read, ahead of the next.
     const relay = new CastRelaySender(forwarder, serviceId);
     // Serve the same forwarder on both front-end and back-end addresses (HO-2).
     this.#backend = serveMailbox(backend, relay);

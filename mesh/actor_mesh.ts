@@ -3,7 +3,7 @@
  * under the same resource name, plus the errors of spawning and stopping one.
  *
  * Casting fans out per host (reference §12.4, `./cast_fanout.ts`,
- * `host/cast_relay.ts`, FO-1..FO-8): a host with two or more live ranks of
+ * `host/cast_relay.ts`, FO-1, FO-5..FO-7, CR-1..CR-4): a host with two or more live ranks of
  * the mesh gets ONE `CastForward` message that its router turns into one
  * copy per local rank as it reads it; a host with one rank gets its copy
  * directly. Every actor gets its own copy, in order with everything else

@@ -10,7 +10,7 @@
  *   {@linkcode FANOUT_MIN_RANKS_PER_HOST} live ranks to reach on it;
  *   otherwise its ranks are sent to directly (one message either way).
  *   `HYPERMESH_CAST_FANOUT=0` in the environment turns the fan-out off.
- *   The choice never affects order (FO-3): both paths go through the same
+ *   The choice never affects order (CR-2): both paths go through the same
  *   host link and router.
  * - **FO-5 (current refs).** The destinations are the mesh's refs at cast
  *   time, so a restarted rank's new incarnation is the one addressed (RS-7).
@@ -23,7 +23,7 @@
  *   failures arrive through supervision (the host is lost, HW-4), and calls
  *   end through the lost-host path or their deadline (MC-1).
  *
- * FO-2..FO-4 and FO-8 (what the host does with a forward) are in
+ * CR-1..CR-4 (what the host does with a forward) are in
  * `host/cast_relay.ts`.
  *
  * @module

@@ -54,7 +54,7 @@ function procsOf(mesh: Recorders) {
   return mesh.values().map((r) => r.actorId.procId);
 }
 
-Deno.test("FO-1, FO-2, FO-3: casts through the host arrive once each, in order, marked, from the client", async () => {
+Deno.test("FO-1, CR-1, CR-2: casts through the host arrive once each, in order, marked, from the client", async () => {
   await withRecorders(6, async (cx, recorders) => {
     const plan = planCast(procsOf(recorders), () => true);
     assertEquals(plan.forwards.size, 1, "FO-1: one forward for the host");
@@ -65,14 +65,14 @@ Deno.test("FO-1, FO-2, FO-3: casts through the host arrive once each, in order, 
     const want = Array.from({ length: 40 }, (_, i) => i);
     for (const [rank, log] of logs.entries()) {
       if (log instanceof Error) throw log;
-      assertEquals(log.seqs, want, `FO-3: rank ${rank} got every cast once, in order`);
+      assertEquals(log.seqs, want, `CR-2: rank ${rank} got every cast once, in order`);
       assertEquals(log.marked, 40, `SV-23: rank ${rank}'s copies carry ${MESH_CAST_HEADER}`);
     }
-    assertEquals(cx.undeliverables.tryRecv(), undefined, "FO-2: nothing bounced");
+    assertEquals(cx.undeliverables.tryRecv(), undefined, "CR-1: nothing bounced");
   });
 });
 
-Deno.test("FO-4: a copy the host cannot deliver comes back as that destination's own undeliverable", async () => {
+Deno.test("CR-3: a copy the host cannot deliver comes back as that destination's own undeliverable", async () => {
   await withRecorders(2, async (cx, recorders) => {
     const [r0] = recorders.values();
     const missing = new ActorRef(r0.actorId.procId.actor("nobody")).port("Note").port;
@@ -86,17 +86,17 @@ Deno.test("FO-4: a copy the host cannot deliver comes back as that destination's
     };
     cx.postMessage(relayPortOf(r0.actorId.procId), CAST_FORWARD_TYPE, forward, true, { headers });
     const bounced: MessageEnvelope = await cx.undeliverables.recv({ timeoutMs: WAIT_MS });
-    assertEquals(bounced.dest, missing, "FO-4: the missing destination's own envelope");
+    assertEquals(bounced.dest, missing, "CR-3: the missing destination's own envelope");
     assertEquals(bounced.type, "Note");
-    assertEquals(bounced.sender, cx.self.toString(), "FO-2: the client is the sender");
+    assertEquals(bounced.sender, cx.self.toString(), "CR-1: the client is the sender");
     assertEquals(bounced.headers[MESH_CAST_HEADER], "recorder");
     const log = await r0.ask(cx, "Log", null, { timeoutMs: WAIT_MS });
-    assertEquals(log.seqs, [7], "FO-4: the reachable destination got its copy");
+    assertEquals(log.seqs, [7], "CR-3: the reachable destination got its copy");
     assertEquals(cx.status.get().kind, "Client", "the caller is unaffected");
   });
 });
 
-Deno.test("FO-3: plain sends after casts never overtake them (one order per sender through a host)", async () => {
+Deno.test("CR-2: plain sends after casts never overtake them (one order per sender through a host)", async () => {
   await withRecorders(3, async (cx, recorders) => {
     const from = cx.self.toString();
     const refs = recorders.values();
@@ -107,12 +107,12 @@ Deno.test("FO-3: plain sends after casts never overtake them (one order per send
     const want = Array.from({ length: 60 }, (_, i) => i);
     for (const ref of refs) {
       const log = await ref.ask(cx, "Log", null, { timeoutMs: WAIT_MS }); // a plain send too
-      assertEquals(log.seqs, want, `FO-3: ${ref.actorId} saw every message in send order`);
+      assertEquals(log.seqs, want, `CR-2: ${ref.actorId} saw every message in send order`);
     }
   });
 });
 
-Deno.test("FO-8: a relay forwards only to its own host and drops a malformed forward; the host goes on", async () => {
+Deno.test("CR-4: a relay forwards only to its own host and drops a malformed forward; the host goes on", async () => {
   await withRecorders(2, async (cx, recorders) => {
     const [r0, r1] = recorders.values();
     const relay = relayPortOf(r0.actorId.procId);
@@ -126,19 +126,19 @@ Deno.test("FO-8: a relay forwards only to its own host and drops a malformed for
     };
     cx.postMessage(relay, CAST_FORWARD_TYPE, forward, true);
     const foreign: MessageEnvelope = await cx.undeliverables.recv({ timeoutMs: WAIT_MS });
-    assertEquals(foreign.dest, elsewhere, "FO-8: the foreign copy bounced");
+    assertEquals(foreign.dest, elsewhere, "CR-4: the foreign copy bounced");
     assertEquals(foreign.errors[0]?.kind, "Multicast");
     for (const bad of [null, { kind: "CastForward", type: "Note", headers: {}, dests: "x" }]) {
       cx.postMessage(relay, CAST_FORWARD_TYPE, bad, true);
       const bounced: MessageEnvelope = await cx.undeliverables.recv({ timeoutMs: WAIT_MS });
-      assertEquals([bounced.dest, bounced.errors[0]?.kind], [relay, "Multicast"], "FO-8");
+      assertEquals([bounced.dest, bounced.errors[0]?.kind], [relay, "Multicast"], "CR-4");
     }
-    assertEquals((await r1.ask(cx, "Log", null, { timeoutMs: WAIT_MS })).seqs, [1], "FO-8");
-    assertEquals((await r0.ask(cx, "Log", null, { timeoutMs: WAIT_MS })).seqs, [], "FO-8");
+    assertEquals((await r1.ask(cx, "Log", null, { timeoutMs: WAIT_MS })).seqs, [1], "CR-4");
+    assertEquals((await r0.ask(cx, "Log", null, { timeoutMs: WAIT_MS })).seqs, [], "CR-4");
   });
 });
 
-Deno.test("SV-23, FO-4: a dead rank's copy comes back at once; the host's other ranks get theirs", async () => {
+Deno.test("SV-23, CR-3: a dead rank's copy comes back at once; the host's other ranks get theirs", async () => {
   await withRecorders(4, async (cx, recorders) => {
     const pids = (await recorders.call(cx, "Pid", null, { timeoutMs: WAIT_MS })).values();
     const failures = recorders.failures();
@@ -154,13 +154,13 @@ Deno.test("SV-23, FO-4: a dead rank's copy comes back at once; the host's other 
     assertEquals(bounced.dest, recorders.values()[1].port("Note").port, "SV-23: rank 1's copy");
     for (const rank of [0, 2, 3]) {
       const log = await recorders.values()[rank].ask(cx, "Log", null, { timeoutMs: WAIT_MS });
-      assertEquals(log.seqs, [1], `FO-4: rank ${rank} got the cast`);
+      assertEquals(log.seqs, [1], `CR-3: rank ${rank} got the cast`);
     }
     assertEquals(cx.status.get().kind, "Client", "SV-23: the caller is unaffected");
   });
 });
 
-Deno.test("FO-1, FO-3: many ranks per host over two hosts: one forward per host, every rank in order", async () => {
+Deno.test("FO-1, CR-2: many ranks per host over two hosts: one forward per host, every rank in order", async () => {
   const cx = await context();
   try {
     await using hosts = await HostMesh.localInProcess({ hosts: 2 });
@@ -176,8 +176,8 @@ Deno.test("FO-1, FO-3: many ranks per host over two hosts: one forward per host,
     const want = Array.from({ length: 20 }, (_, i) => i);
     for (const [rank, log] of logs.entries()) {
       if (log instanceof Error) throw log;
-      assertEquals(log.seqs, want, `FO-3: rank ${rank}`);
-      assertEquals(log.senders, [from], "FO-2");
+      assertEquals(log.seqs, want, `CR-2: rank ${rank}`);
+      assertEquals(log.senders, [from], "CR-1");
     }
     assert(cx.undeliverables.tryRecv() === undefined, "nothing bounced");
   } finally {
