@@ -56,6 +56,12 @@
  *   last release, whichever is later. Starting and stopping procs get the
  *   CPU; the pool refills once the host is quiet. (Replacing a warm child
  *   that died is not held back: BS-33.)
+ * - **BS-44 (staggered refill).** After the initial fill, the pool starts
+ *   at most one warm child per `refillStaggerMs` (default
+ *   {@linkcode DEFAULT_REFILL_STAGGER_MS}): a refill after a burst of spawns
+ *   never starts a burst of runtimes that would starve the procs just
+ *   started (or being stopped, or serving). The initial fill starts every
+ *   child at once (nothing runs yet to compete with).
  * - **BS-41 (on by default, sized to the machine).** With
  *   `HYPERMESH_PREWARM_PROCS` at its default (-1) a manager of the native
  *   launcher keeps {@linkcode autoWarmPoolSize} warm children: at most
@@ -100,6 +106,11 @@ export interface WarmPoolOptions {
   refillDelayMs?: number;
   /** Quick deaths in a row that disable the pool (default 3, BS-35). */
   maxQuickDeaths?: number;
+  /**
+   * Gap between the starts of two refilled children (default
+   * {@linkcode DEFAULT_REFILL_STAGGER_MS}; 0: all at once). BS-44.
+   */
+  refillStaggerMs?: number;
 }
 
 /** Counters of a {@linkcode WarmPool}. */
@@ -116,6 +127,13 @@ export interface WarmPoolStats {
 
 /** Default quiet time after the last take before the pool replenishes. */
 export const DEFAULT_REFILL_DELAY_MS = 250;
+
+/**
+ * Default gap between the starts of two refilled warm children: a child
+ * loading its runtime takes ~75 ms of one core, so one start per 150 ms
+ * leaves most of a 2-core machine to the procs while the pool refills.
+ */
+export const DEFAULT_REFILL_STAGGER_MS = 150;
 
 /** A warm child's quick death: within this long of its spawn. */
 const QUICK_DEATH_MS = 1_000;
@@ -146,12 +164,14 @@ export class WarmPool implements AsyncDisposable {
   readonly wantStdio: boolean;
   readonly #refillDelayMs: number;
   readonly #maxQuickDeaths: number;
+  readonly #refillStaggerMs: number;
   readonly #launcher = new NativeProcLauncher(); // owns the unadopted (BS-34)
   readonly #ready: WarmChild[] = [];
   readonly #pids = new WatchCell<readonly number[]>([]);
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #stats: WarmPoolStats = { spawned: 0, adopted: 0, cold: 0, discarded: 0 };
   #spawning = 0;
+  #lastStart = Number.NEGATIVE_INFINITY;
   #busy = 0;
   #quickDeaths = 0;
   #refill: ReturnType<typeof setTimeout> | undefined;
@@ -174,7 +194,8 @@ export class WarmPool implements AsyncDisposable {
     this.wantStdio = options.wantStdio;
     this.#refillDelayMs = options.refillDelayMs ?? DEFAULT_REFILL_DELAY_MS;
     this.#maxQuickDeaths = options.maxQuickDeaths ?? 3;
-    this.#fill();
+    this.#refillStaggerMs = options.refillStaggerMs ?? DEFAULT_REFILL_STAGGER_MS;
+    this.#fill(true);
   }
 
   /** Pids of the warm children waiting now (oldest first). */
@@ -343,11 +364,26 @@ export class WarmPool implements AsyncDisposable {
     }, this.#refillDelayMs);
   }
 
-  #fill(): void {
+  /**
+   * Starts warm children up to the size: all at once on a `burst` (the
+   * initial fill, or a stagger of 0), else one now and the next after
+   * `refillStaggerMs` (BS-44), unless a hold is open (BS-43).
+   */
+  #fill(burst = this.#refillStaggerMs <= 0): void {
     while (
       !this.#closed && this.#disabled === undefined &&
       this.#ready.length + this.#spawning < this.size
     ) {
+      const wait = this.#lastStart + this.#refillStaggerMs - performance.now();
+      if (!burst && wait > 0) {
+        clearTimeout(this.#refill); // BS-44: one start per stagger interval
+        this.#refill = setTimeout(() => {
+          this.#refill = undefined;
+          if (this.#busy === 0) this.#fill();
+        }, wait);
+        return;
+      }
+      this.#lastStart = performance.now();
       this.#spawning++;
       this.#track(
         this.#launcher.prespawn({ command: this.command, wantStdio: this.wantStdio }).then(

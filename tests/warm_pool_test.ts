@@ -414,3 +414,32 @@ Deno.test("BS-41: a manager with default settings keeps an automatic warm pool; 
   await using off = new BootstrapProcManager(command);
   assertEquals(off.warmPool, undefined);
 });
+
+Deno.test("BS-44: a refill starts one warm child per stagger interval, never a burst", async () => {
+  const staggerMs = 300;
+  await using pool = new WarmPool({
+    size: 3,
+    command: BootstrapCommand.fromPath("cat"), // waits on stdin like a warm child
+    wantStdio: false,
+    refillDelayMs: 0,
+    refillStaggerMs: staggerMs,
+  });
+  const first = (await pool.waitFor((pids) => pids.length === 3))!;
+  // Past the quick-death window (BS-35), so the deaths below are replaced, not fatal.
+  await new Promise((r) => setTimeout(r, 1_100));
+  const seen = new Map<number, number>(); // new pid → when it appeared
+  for (const pid of first) Deno.kill(pid, "SIGKILL");
+  await pool.waitFor((pids) => {
+    for (const pid of pids) if (!first.includes(pid) && !seen.has(pid)) seen.set(pid, Date.now());
+    return seen.size === 3;
+  });
+  const times = [...seen.values()].sort((a, b) => a - b);
+  for (let i = 1; i < times.length; i++) {
+    // A lower bound only: load can stretch the gap, never shrink it.
+    assert(
+      times[i] - times[i - 1] >= staggerMs - 20,
+      `BS-44: gaps ${times.map((t) => t - times[0])}`,
+    );
+  }
+  assertEquals(pool.disabled, undefined);
+});
