@@ -5,7 +5,9 @@
  * and from a warm pool (`HYPERMESH_PREWARM_PROCS=8`: children pre-spawned
  * with their module graph loaded and their parent-death guard armed, adopted
  * by the spawn; the pool is refilled and settled before each warm round, so
- * the row measures a spawn that finds warm children).
+ * the row measures a spawn that finds warm children), and with default
+ * settings (the automatic warm pool, BS-41: 4 children on a 2-core machine;
+ * settled before the spawn, not before the stop).
  *
  * - `deno run --allow-all bench/spawn_bench.ts [iterations]` prints median,
  *   p10–p90 spread and the bootstrap/bare ratios.
@@ -82,7 +84,12 @@ class BootstrapRig implements AsyncDisposable {
   }
   async stop(handles: BootstrapProcHandle[]): Promise<void> {
     using cx = this.root.instance(`stopper-${this.#n++}`);
-    await Promise.all(handles.map((h) => h.terminate(cx, { graceMs: 5_000, reason: "bench" })));
+    // Through the manager, as a host stops a proc (a warm pool holds its refill, BS-43).
+    await Promise.all(
+      handles.map((h) =>
+        this.manager.terminateProc(cx, h.procId, { graceMs: 5_000, reason: "bench" })
+      ),
+    );
     for (const h of handles) (this.root.forwarder as DialMailboxRouter).unbind(h.procId);
   }
   async [Symbol.asyncDispose](): Promise<void> {
@@ -106,6 +113,8 @@ function idle(): Promise<void> {
 async function report(iterations: number): Promise<void> {
   await using rig = await BootstrapRig.create();
   await using warmRig = await BootstrapRig.create(8);
+  // What a user gets without a setting: the automatic warm pool (BS-41).
+  await using defaultRig = await BootstrapRig.create(attrs.PREWARM_PROCS.default);
   const results: Record<string, number[]> = {};
   const add = (k: string, v: number) => (results[k] ??= []).push(v);
   // Warm the module cache and the JIT of every path.
@@ -138,17 +147,35 @@ async function report(iterations: number): Promise<void> {
       t = performance.now();
       await warmRig.stop(warm);
       add(`warm pool stop x${n}`, performance.now() - t);
+      await defaultRig.settle(); // a host that has been up a moment
+      t = performance.now();
+      const dflt = await defaultRig.spawn(n);
+      add(`default ready x${n}`, performance.now() - t);
+      await idle(); // no settle: the pool's refill is whatever the default does
+      t = performance.now();
+      await defaultRig.stop(dflt);
+      add(`default stop x${n}`, performance.now() - t);
     }
   }
   for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(20)} ${fmtStats(v)}`);
   for (const n of [1, 8]) {
     const f = stats(results[`bare ready x${n}`]).median;
-    for (const kind of ["bootstrap", "warm pool"]) {
+    const fs = stats(results[`bare stop x${n}`]).median;
+    for (const kind of ["bootstrap", "warm pool", "default"]) {
       const b = stats(results[`${kind} ready x${n}`]).median;
-      console.log(`ratio ready x${n}: ${(b / f).toFixed(2)} (${kind}/bare medians)`);
+      const st = stats(results[`${kind} stop x${n}`]).median;
+      console.log(
+        `ratio x${n} ${kind.padEnd(9)}: ready ${(b / f).toFixed(2)}, stop ${
+          (st / fs).toFixed(2)
+        } (medians over bare)`,
+      );
     }
   }
   console.log("warm pool:", JSON.stringify(warmRig.manager.warmPool?.stats));
+  console.log(
+    `default pool (size ${defaultRig.manager.warmPool?.size ?? 0}):`,
+    JSON.stringify(defaultRig.manager.warmPool?.stats),
+  );
 }
 
 if (import.meta.main) {

@@ -8,7 +8,9 @@
  * and `#` feed one forwarder ({@linkcode ProcOrDialSender}): envelopes for the
  * host's `service` proc are delivered in-process, everything else goes
  * through the host's {@linkcode DialMailboxRouter}, where `spawn` bound each
- * proc id to its address.
+ * proc id to its address. In front of it, the cast relay
+ * (`./cast_relay.ts`, CR-1..CR-4) expands a mesh cast's one message per host
+ * into one copy per local rank, in order with everything else on the link.
  *
  * ```text
  *                      ┌────────────┐
@@ -48,6 +50,7 @@ import type { ClientInstance, Context } from "../actor/types.ts";
 import { Proc } from "../actor/proc.ts";
 import { DialMailboxRouter } from "../actor/transport/dial_router.ts";
 import { ProcOrDialSender } from "../actor/transport/proc_or_dial.ts";
+import { CastRelaySender } from "./cast_relay.ts";
 import { type MailboxServerHandle, serveMailbox } from "../actor/transport/mailbox_server.ts";
 import type { StopOptions } from "../internal/stop_options.ts";
 import { HostError } from "./errors.ts";
@@ -147,9 +150,11 @@ export class Host<M> implements AsyncDisposable, SingleTerminate {
     this.#serviceProc = new Proc(serviceId, this.#router);
     const forwarder = new ProcOrDialSender(this.#router, [[serviceId, this.#serviceProc]]);
     this.#forwarder = forwarder;
+    // CR-2: a cast forward is expanded as its frame is read, ahead of the next.
+    const relay = new CastRelaySender(forwarder, serviceId);
     // Serve the same forwarder on both front-end and back-end addresses (HO-2).
-    this.#backend = serveMailbox(backend, forwarder);
-    this.#frontend = serveMailbox(frontend, forwarder);
+    this.#backend = serveMailbox(backend, relay);
+    this.#frontend = serveMailbox(frontend, relay);
   }
 
   /**
