@@ -113,8 +113,10 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
 export interface MainOptions {
   /** Where to read the bootstrap variables (default `Deno.env`). */
   env?: { get(key: string): string | undefined };
-  /** Where usage goes (default `console.log`). */
+  /** Where usage asked for goes (default `console.log`). */
   print?: (text: string) => void;
+  /** Where usage after a mistake goes (default `console.error`). */
+  printError?: (text: string) => void;
 }
 
 // "Am I a bootstrap child?" is decided in one place (`bootstrap/mode.ts`).
@@ -147,9 +149,11 @@ function usage(): string {
     "",
     "Started with HYPERACTOR_MESH_BOOTSTRAP_MODE set, runs as a bootstrap child.",
     "",
-    "Subcommands:",
+    "Subcommands (each takes --help):",
     ...Object.entries(SUBCOMMANDS).map(([name, sub]) => `  ${name.padEnd(10)} ${sub.summary}`),
     `  ${"help".padEnd(10)} Show this text.`,
+    "",
+    "Exit codes: 0 ok, 1 runtime failure, 2 usage. HYPERMESH_DEBUG=1 prints error stacks.",
   ];
   return lines.join("\n");
 }
@@ -170,8 +174,13 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
     ? SUBCOMMANDS[name]
     : undefined;
   if (sub !== undefined) return await sub.run(rest);
-  print(usage());
-  return name === undefined || name === "help" || name === "--help" || name === "-h" ? 0 : 2;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    print(usage());
+    return 0;
+  }
+  // A mistake: one line naming it, then the usage, on stderr; exit 2.
+  (options.printError ?? console.error)(`unknown subcommand "${name}"\n\n${usage()}`);
+  return 2;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));
