@@ -11,6 +11,9 @@
  *   p10–p90 spread and the bootstrap/bare ratios.
  * - Under `deno bench` the same scenarios are registered as benches.
  *
+ * The `bundled` rows run the same cold procs from the bundled proc child
+ * (`procChildCommand()`: one JavaScript file, `--no-config`, `cli/proc_child.ts`).
+ *
  * Bootstrap path: `BootstrapProcManager.spawn` (callback channel, payload,
  * native launcher, `deno run bootstrap.ts`: config, parent-death guard, proc,
  * proc agent, unix mailbox server, callback) → `handle.ready()`. Terminate:
@@ -30,6 +33,7 @@ import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { BootstrapProcManager } from "../bootstrap/manager.ts";
 import type { BootstrapProcHandle } from "../bootstrap/proc_handle.ts";
+import { procChildCommand } from "../cli/proc_child_command.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const FLAGS = [
@@ -44,11 +48,11 @@ const FLAGS = [
 class BootstrapRig implements AsyncDisposable {
   #n = 0;
   private constructor(readonly root: Proc, readonly manager: BootstrapProcManager) {}
-  static async create(prewarm = 0): Promise<BootstrapRig> {
+  static async create(prewarm = 0, command?: BootstrapCommand): Promise<BootstrapRig> {
     const root = await Proc.direct(ChannelAddr.any("unix"), "root");
     using _prewarm = config.override(attrs.PREWARM_PROCS, prewarm);
     const manager = new BootstrapProcManager(
-      BootstrapCommand.fromPath(Deno.execPath(), [
+      command ?? BootstrapCommand.fromPath(Deno.execPath(), [
         "run",
         "--config",
         `${ROOT}deno.json`,
@@ -106,11 +110,13 @@ function idle(): Promise<void> {
 async function report(iterations: number): Promise<void> {
   await using rig = await BootstrapRig.create();
   await using warmRig = await BootstrapRig.create(8);
+  await using bundledRig = await BootstrapRig.create(0, procChildCommand());
   const results: Record<string, number[]> = {};
   const add = (k: string, v: number) => (results[k] ??= []).push(v);
   // Warm the module cache and the JIT of every path.
   await stopBareChildren(await spawnBareChildren(1));
   await rig.stop(await rig.spawn(1));
+  await bundledRig.stop(await bundledRig.spawn(1));
   await warmRig.settle();
   await warmRig.stop(await warmRig.spawn(1));
   for (let i = 0; i < iterations; i++) {
@@ -130,6 +136,13 @@ async function report(iterations: number): Promise<void> {
       t = performance.now();
       await rig.stop(handles);
       add(`bootstrap stop x${n}`, performance.now() - t);
+      t = performance.now();
+      const bundled = await bundledRig.spawn(n);
+      add(`bundled ready x${n}`, performance.now() - t);
+      await idle();
+      t = performance.now();
+      await bundledRig.stop(bundled);
+      add(`bundled stop x${n}`, performance.now() - t);
       await warmRig.settle();
       t = performance.now();
       const warm = await warmRig.spawn(n);
@@ -143,7 +156,7 @@ async function report(iterations: number): Promise<void> {
   for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(20)} ${fmtStats(v)}`);
   for (const n of [1, 8]) {
     const f = stats(results[`bare ready x${n}`]).median;
-    for (const kind of ["bootstrap", "warm pool"]) {
+    for (const kind of ["bootstrap", "bundled", "warm pool"]) {
       const b = stats(results[`${kind} ready x${n}`]).median;
       console.log(`ratio ready x${n}: ${(b / f).toFixed(2)} (${kind}/bare medians)`);
     }

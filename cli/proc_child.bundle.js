@@ -5,411 +5,6 @@ var __export = (target, all) => {
     __defProp(target, name, { get: all[name], enumerable: true });
 };
 
-// launcher/_proc_state.ts
-var decoder = new TextDecoder();
-function isNotCapable(error) {
-  return error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied;
-}
-function readOwnCmdline() {
-  let bytes;
-  try {
-    bytes = Deno.readFileSync("/proc/self/cmdline");
-  } catch (error) {
-    if (!isNotCapable(error) && !(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  if (bytes === void 0 && Deno.build.os === "linux") {
-    try {
-      const out = new Deno.Command("cat", {
-        args: [
-          `/proc/${Deno.pid}/cmdline`
-        ],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "null"
-      }).outputSync();
-      if (out.success) bytes = out.stdout;
-    } catch {
-    }
-  }
-  if (bytes === void 0) return void 0;
-  const argv = decoder.decode(bytes).split("\0");
-  if (argv.at(-1) === "") argv.pop();
-  return argv.length > 0 ? argv : void 0;
-}
-
-// launcher/command.ts
-var BootstrapCommandParseError = class extends Error {
-  /** The offending input. */
-  input;
-  /**
-   * Create the error.
-   * @param detail what is wrong.
-   * @param input the offending input.
-   * @param options standard error options (`cause`).
-   */
-  constructor(detail, input, options) {
-    super(`Cannot parse bootstrap command: ${detail}`, options);
-    this.name = "BootstrapCommandParseError";
-    this.input = input;
-  }
-};
-var SUBCOMMANDS = /* @__PURE__ */ new Set([
-  "run",
-  "test",
-  "bench",
-  "serve",
-  "eval",
-  "repl",
-  "check",
-  "compile",
-  "task",
-  "install",
-  "fmt",
-  "lint",
-  "doc",
-  "info",
-  "jupyter",
-  "coverage"
-]);
-var SEPARATE_VALUE = /* @__PURE__ */ new Set([
-  "-c",
-  "--config",
-  "--import-map",
-  "--location",
-  "--cert",
-  "--seed",
-  "--log-level",
-  "--ext",
-  "--filter",
-  "--reporter",
-  "--junit-path",
-  "-L"
-]);
-var CARRIED = /^(-A|--allow-all|--allow-[a-z-]+(=.*)?|--deny-[a-z-]+(=.*)?|--no-prompt|-c|--config(=.*)?|--no-config|--import-map(=.*)?|--lock(=.*)?|--no-lock|--frozen(=.*)?|--cached-only|--no-remote|--no-npm|--node-modules-dir(=.*)?|--vendor(=.*)?|--unstable(-[a-z-]+)?|--v8-flags=.*|--seed(=.*)?|--location(=.*)?|--cert(=.*)?|--unsafely-ignore-certificate-errors(=.*)?|--env-file(=.*)?|-q|--quiet|--log-level(=.*)?|--no-check|--check(=.*)?|--conditions(=.*)?|--preload(=.*)?|--ext(=.*)?)$/;
-function sameList(a, b) {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-function scriptFromModule(mainModule) {
-  if (!mainModule.startsWith("file:")) return mainModule;
-  const url = new URL(mainModule);
-  return decodeURIComponent(url.pathname);
-}
-function denoArgs(argv, mainModule, scriptArgs) {
-  const script = scriptFromModule(mainModule);
-  if (argv === void 0) return [
-    "run",
-    script,
-    ...scriptArgs
-  ];
-  if (sameList(argv.slice(1), scriptArgs)) return [
-    ...scriptArgs
-  ];
-  let sub = -1;
-  for (let i = 1; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith("-")) {
-      if (SEPARATE_VALUE.has(a)) i++;
-      continue;
-    }
-    sub = i;
-    break;
-  }
-  if (sub < 0) return [
-    "run",
-    script,
-    ...scriptArgs
-  ];
-  const scriptAt = argv.length - scriptArgs.length - 1;
-  let flags;
-  if (argv[sub] === "run" && scriptAt > sub) {
-    flags = [
-      ...argv.slice(1, sub),
-      ...argv.slice(sub + 1, scriptAt)
-    ];
-  } else if (!SUBCOMMANDS.has(argv[sub])) {
-    flags = argv.slice(1, sub);
-  } else {
-    flags = [];
-    const tokens = [
-      ...argv.slice(1, sub),
-      ...argv.slice(sub + 1)
-    ];
-    for (let i = 0; i < tokens.length; i++) {
-      const t = tokens[i];
-      if (t === "--") break;
-      if (!CARRIED.test(t)) continue;
-      flags.push(t);
-      if (SEPARATE_VALUE.has(t) && i + 1 < tokens.length) flags.push(tokens[++i]);
-    }
-  }
-  return [
-    "run",
-    ...flags,
-    script,
-    ...scriptArgs
-  ];
-}
-function shellQuote(s2) {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s2) ? s2 : `'${s2.replaceAll("'", `'"'"'`)}'`;
-}
-var BootstrapCommand = class _BootstrapCommand {
-  /** Program path. */
-  program;
-  /** argv[0] override (not honoured by the native launcher: `Deno.Command` cannot set it). */
-  arg0;
-  /** Arguments after argv[0]. */
-  args;
-  /** Extra environment for the child. */
-  env;
-  /**
-   * Create a command; copies and freezes the inputs, env keys sorted.
-   * @param init program, arg0, args and env.
-   * @throws {TypeError} when program is empty or a field has the wrong type.
-   */
-  constructor(init) {
-    if (typeof init?.program !== "string" || init.program === "") {
-      throw new TypeError(`Cannot create bootstrap command: invalid program ${JSON.stringify(init?.program)}`);
-    }
-    if (init.arg0 !== void 0 && typeof init.arg0 !== "string") {
-      throw new TypeError(`Cannot create bootstrap command: invalid arg0 ${String(init.arg0)}`);
-    }
-    const args = [
-      ...init.args ?? []
-    ];
-    for (const a of args) {
-      if (typeof a !== "string") {
-        throw new TypeError(`Cannot create bootstrap command: non-string argument ${String(a)}`);
-      }
-    }
-    const env2 = {};
-    for (const key of Object.keys(init.env ?? {}).sort()) {
-      const value = init.env[key];
-      if (typeof value !== "string" || key === "" || key.includes("=")) {
-        throw new TypeError(`Cannot create bootstrap command: invalid env entry "${key}"`);
-      }
-      env2[key] = value;
-    }
-    this.program = init.program;
-    if (init.arg0 !== void 0) this.arg0 = init.arg0;
-    this.args = Object.freeze(args);
-    this.env = Object.freeze(env2);
-    Object.freeze(this);
-  }
-  /**
-   * A command that re-runs this Deno process: `Deno.execPath()`, `run`, the
-   * flags this process was started with (read from `/proc/self/cmdline`; when
-   * started by another subcommand such as `test`, only permission and config
-   * flags are kept), the main module's path and `Deno.args`. A `deno compile`d
-   * binary is re-run with its arguments only. Without a readable cmdline (non
-   * Linux, or no permission to read it nor to run `cat`), no flags are carried.
-   * The environment is empty unless given: children inherit ours anyway.
-   * @param options overrides for each input (for tests).
-   * @returns the command.
-   * @example
-   * ```ts
-   * import { assertEquals } from "@std/assert";
-   * import { BootstrapCommand } from "./command.ts";
-   *
-   * const cmd = BootstrapCommand.current({
-   *   cmdline: ["deno", "run", "--allow-net", "main.ts", "x"],
-   *   execPath: "/bin/deno",
-   *   mainModule: "file:///srv/main.ts",
-   *   args: ["x"],
-   * });
-   * assertEquals(cmd.args, ["run", "--allow-net", "/srv/main.ts", "x"]);
-   * ```
-   */
-  static current(options = {}) {
-    const argv = options.cmdline ?? readOwnCmdline();
-    const scriptArgs = options.args ?? Deno.args;
-    return new _BootstrapCommand({
-      program: options.execPath ?? Deno.execPath(),
-      args: denoArgs(argv, options.mainModule ?? Deno.mainModule, scriptArgs),
-      env: options.env ?? {}
-    });
-  }
-  /**
-   * A command running `program` with `args`, no arg0 and no extra env.
-   * @param program program path.
-   * @param args arguments.
-   * @returns the command.
-   * @throws {TypeError} for an empty program.
-   * @example
-   * ```ts
-   * import { assertEquals } from "@std/assert";
-   * import { BootstrapCommand } from "./command.ts";
-   * assertEquals(BootstrapCommand.fromPath("/bin/true").args, []);
-   * ```
-   */
-  static fromPath(program, args = []) {
-    return new _BootstrapCommand({
-      program,
-      args
-    });
-  }
-  /**
-   * Parse the plain-data form (an object, or its JSON text).
-   * @param data output of {@linkcode BootstrapCommand.toJSON}.
-   * @returns the command.
-   * @throws {BootstrapCommandParseError} when the data is malformed.
-   * @example
-   * ```ts
-   * import { assertThrows } from "@std/assert";
-   * import { BootstrapCommand, BootstrapCommandParseError } from "./command.ts";
-   * assertThrows(() => BootstrapCommand.fromJSON({ args: [] }), BootstrapCommandParseError);
-   * ```
-   */
-  static fromJSON(data) {
-    let value = data;
-    if (typeof data === "string") {
-      try {
-        value = JSON.parse(data);
-      } catch (error) {
-        throw new BootstrapCommandParseError("invalid JSON text", data, {
-          cause: error
-        });
-      }
-    }
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      throw new BootstrapCommandParseError("expected an object", data);
-    }
-    const v = value;
-    if (typeof v.program !== "string" || v.program === "") {
-      throw new BootstrapCommandParseError("field program must be a non-empty string", data);
-    }
-    if (v.arg0 !== void 0 && v.arg0 !== null && typeof v.arg0 !== "string") {
-      throw new BootstrapCommandParseError("field arg0 must be a string or null", data);
-    }
-    const args = v.args ?? [];
-    if (!Array.isArray(args) || !args.every((a) => typeof a === "string")) {
-      throw new BootstrapCommandParseError("field args must be an array of strings", data);
-    }
-    const env2 = v.env ?? {};
-    if (typeof env2 !== "object" || env2 === null || Array.isArray(env2) || !Object.values(env2).every((x) => typeof x === "string")) {
-      throw new BootstrapCommandParseError("field env must map strings to strings", data);
-    }
-    try {
-      return new _BootstrapCommand({
-        program: v.program,
-        arg0: typeof v.arg0 === "string" ? v.arg0 : void 0,
-        args,
-        env: env2
-      });
-    } catch (error) {
-      throw new BootstrapCommandParseError(error.message, data, {
-        cause: error
-      });
-    }
-  }
-  /**
-   * A copy with `env` merged over this command's environment.
-   * @param env variables to add or replace.
-   * @returns the new command.
-   * @throws {TypeError} for an invalid entry.
-   * @example
-   * ```ts
-   * import { assertEquals } from "@std/assert";
-   * import { BootstrapCommand } from "./command.ts";
-   * const c = BootstrapCommand.fromPath("p").withEnv({ A: "1" }).withEnv({ A: "2", B: "3" });
-   * assertEquals(c.env, { A: "2", B: "3" });
-   * ```
-   */
-  withEnv(env2) {
-    return new _BootstrapCommand({
-      ...this.#init(),
-      env: {
-        ...this.env,
-        ...env2
-      }
-    });
-  }
-  /**
-   * A copy with different arguments.
-   * @param args the new arguments.
-   * @returns the new command.
-   * @example
-   * ```ts
-   * import { assertEquals } from "@std/assert";
-   * import { BootstrapCommand } from "./command.ts";
-   * assertEquals(BootstrapCommand.fromPath("p", ["a"]).withArgs(["b"]).args, ["b"]);
-   * ```
-   */
-  withArgs(args) {
-    return new _BootstrapCommand({
-      ...this.#init(),
-      args
-    });
-  }
-  /**
-   * Value equality: program, arg0, args (in order) and env (any order).
-   * @param other the command to compare with.
-   * @returns whether they are equal.
-   * @example
-   * ```ts
-   * import { assert } from "@std/assert";
-   * import { BootstrapCommand } from "./command.ts";
-   * const a = new BootstrapCommand({ program: "p", env: { A: "1", B: "2" } });
-   * assert(a.equals(new BootstrapCommand({ program: "p", env: { B: "2", A: "1" } })));
-   * assert(!a.equals(BootstrapCommand.fromPath("p")));
-   * ```
-   */
-  equals(other) {
-    if (this === other) return true;
-    if (!(other instanceof _BootstrapCommand)) return false;
-    const ka = Object.keys(this.env);
-    const kb = Object.keys(other.env);
-    return this.program === other.program && this.arg0 === other.arg0 && sameList(this.args, other.args) && sameList(ka, kb) && ka.every((k) => this.env[k] === other.env[k]);
-  }
-  /**
-   * The plain-data form (env keys sorted, `arg0: null` when absent).
-   * @returns JSON-ready data.
-   * @example
-   * ```ts
-   * import { assertEquals } from "@std/assert";
-   * import { BootstrapCommand } from "./command.ts";
-   * assertEquals(BootstrapCommand.fromPath("p").toJSON(), { program: "p", arg0: null, args: [], env: {} });
-   * ```
-   */
-  toJSON() {
-    return {
-      program: this.program,
-      arg0: this.arg0 ?? null,
-      args: [
-        ...this.args
-      ],
-      env: {
-        ...this.env
-      }
-    };
-  }
-  /**
-   * A shell-like display: `K=V … program args…`, quoted where needed.
-   * @returns the display string (not guaranteed to be a runnable shell line).
-   * @example
-   * ```ts
-   * import { assertEquals } from "@std/assert";
-   * import { BootstrapCommand } from "./command.ts";
-   * assertEquals(String(BootstrapCommand.fromPath("/bin/echo", ["a b"])), "/bin/echo 'a b'");
-   * ```
-   */
-  toString() {
-    const env2 = Object.entries(this.env).map(([k, v]) => `${k}=${shellQuote(v)}`);
-    return [
-      ...env2,
-      shellQuote(this.program),
-      ...this.args.map(shellQuote)
-    ].join(" ");
-  }
-  #init() {
-    return {
-      program: this.program,
-      arg0: this.arg0,
-      args: this.args,
-      env: this.env
-    };
-  }
-};
-
 // channel/addr.ts
 var ChannelAddrParseError = class extends Error {
   /** The rejected input. */
@@ -2550,7 +2145,7 @@ var MAGIC = [
 var VERSION_PLAIN = 1;
 var VERSION_AUTH = 2;
 var encoder2 = new TextEncoder();
-var decoder2 = new TextDecoder();
+var decoder = new TextDecoder();
 function newSessionId() {
   return crypto.getRandomValues(new Uint8Array(8));
 }
@@ -2637,7 +2232,7 @@ function decodeMessage(body) {
   if (body[0] === TAG_MSG_BYTES) return body.subarray(1);
   let text;
   try {
-    text = decoder2.decode(body.subarray(1));
+    text = decoder.decode(body.subarray(1));
     return JSON.parse(text);
   } catch (cause) {
     throw new FrameError("message body is not valid JSON", {
@@ -2660,7 +2255,7 @@ function appendText(out, tag, text) {
 function decodeBatch(body) {
   let value;
   try {
-    value = JSON.parse(decoder2.decode(body.subarray(1)));
+    value = JSON.parse(decoder.decode(body.subarray(1)));
   } catch (cause) {
     throw new FrameError("batch body is not valid JSON", {
       cause
@@ -4371,7 +3966,7 @@ var ActorRef = class _ActorRef {
    * @param msg The body.
    * @param options Deadline (`timeoutMs`), cancellation (`signal`), headers.
    * @returns The reply.
-   * @throws {import("./request.ts").RequestError} `timeout`, `aborted`,
+   * @throws {RequestError} `timeout`, `aborted`,
    * `undeliverable` (RQ-3) or `failed` (the handler threw, RQ-2).
    * @example
    * ```ts
@@ -5956,8 +5551,8 @@ var DialMailboxRouter = class {
    * binding of the same key; a changed address evicts the old client (MB-18).
    * @param ref A proc, actor or port id, or its text.
    * @param addr The address to route to.
-   * @throws {import("../reference.ts").ReferenceParseError} For unparsable reference text.
-   * @throws {import("../../channel/addr.ts").ChannelAddrParseError} For unparsable address text.
+   * @throws {ReferenceParseError} For unparsable reference text.
+   * @throws {ChannelAddrParseError} For unparsable address text.
    */
   bind(ref, addr) {
     const key = referenceKey(ref);
@@ -5976,7 +5571,7 @@ var DialMailboxRouter = class {
    * Removes every binding that `ref` covers (MB-10 prefix rule).
    * @param ref A proc, actor or port id, or its text.
    * @returns How many bindings were removed.
-   * @throws {import("../reference.ts").ReferenceParseError} For unparsable reference text.
+   * @throws {ReferenceParseError} For unparsable reference text.
    */
   unbind(ref) {
     const prefix = referenceKey(ref);
@@ -6445,7 +6040,7 @@ var Proc = class _Proc {
    * @param options Policy.
    * @returns The serving proc.
    * @throws {TypeError} For an invalid name.
-   * @throws {import("../channel/errors.ts").ChannelError} When `addr` cannot be served.
+   * @throws {ChannelError} When `addr` cannot be served.
    * @tags allow-net, allow-read, allow-write
    * @example
    * ```ts
@@ -6718,7 +6313,7 @@ var LocalProcDialer = class {
   /**
    * Creates the forwarder (dials nothing yet).
    * @param options Addresses, backend and policy.
-   * @throws {import("../../channel/addr.ts").ChannelAddrParseError} For unparsable `localAddr` text.
+   * @throws {ChannelAddrParseError} For unparsable `localAddr` text.
    * @throws {TypeError} For an empty `socketDir`.
    */
   constructor(options) {
@@ -8963,7 +8558,7 @@ var ProcAgent = class _ProcAgent {
    * @param proc The proc.
    * @param options Callbacks and overrides.
    * @returns The agent's handle.
-   * @throws {import("../../actor/proc.ts").DuplicateActorNameError} When the proc already had one.
+   * @throws {DuplicateActorNameError} When the proc already had one.
    */
   static bootV1(proc, options = {}) {
     const { v0Sender: _ignored, ...rest } = options;
@@ -9174,35 +8769,6 @@ var Greeter = class {
 registerActorType(GREETER_TYPE, () => new Greeter());
 
 // cli/proc_child.ts
-var PROC_CHILD_PERMISSIONS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-sys",
-  "--allow-ffi"
-];
-var BUNDLE = "./proc_child.bundle.js";
-function procChildCommand(options = {}) {
-  const permissions = options.permissions ?? PROC_CHILD_PERMISSIONS;
-  const all = permissions.find((p) => p === "-A" || p === "--allow-all");
-  if (all !== void 0) {
-    throw new TypeError(`Cannot build the proc child command: ${all} is not an explicit permission`);
-  }
-  const url = new URL(BUNDLE, import.meta.url);
-  const script = url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
-  return new BootstrapCommand({
-    program: options.execPath ?? Deno.execPath(),
-    args: [
-      "run",
-      "--no-config",
-      ...permissions,
-      ...options.flags ?? [],
-      script
-    ],
-    env: options.env ?? {}
-  });
-}
 async function runProcChild() {
   const env2 = processEnv();
   let kind;
@@ -9223,7 +8789,5 @@ async function runProcChild() {
 }
 if (import.meta.main) await runProcChild();
 export {
-  PROC_CHILD_PERMISSIONS,
-  procChildCommand,
   runProcChild
 };

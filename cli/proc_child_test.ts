@@ -20,7 +20,7 @@ import { processState } from "../launcher/_proc_state.ts";
 import { type Greeter, GREETER_TYPE } from "./demo_actor.ts";
 import { WORKER_PERMISSIONS } from "./worker.ts";
 import { buildProcChildBundle, BUNDLE_PATH } from "./_bundle_proc_child.ts";
-import { PROC_CHILD_PERMISSIONS, procChildCommand } from "./proc_child.ts";
+import { PROC_CHILD_PERMISSIONS, procChildCommand } from "./proc_child_command.ts";
 
 const WORKER = new URL("./worker.ts", import.meta.url).pathname;
 
