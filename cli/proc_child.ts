@@ -26,9 +26,12 @@
  *
  * The alternatives, measured: the child's graph is already trimmed to the
  * `Proc` path (host, CLI, v0 and systemd graphs load lazily, see
- * `bootstrap.ts`), and what remains still pays per module; V8 heap flags
- * (`--max-semi-space-size`, `--single-threaded-gc`, `--lite-mode`) moved
- * nothing (the V8 heap is ~2 MB of the gap). What the bundle cannot remove
+ * `bootstrap.ts`), and what remains still pays per module. V8 flags on the
+ * bundled child (`--max-semi-space-size=1`, `--single-threaded`,
+ * `--lite-mode`, `--max-lazy --no-opt --no-maglev --no-sparkplug`) moved its
+ * Rss by at most 0.5 MB (within the noise of 5 rounds) and made spawn →
+ * Ready no faster, some slower: none is used (the V8 heap is ~2 MB of the
+ * gap). What the bundle cannot remove
  * is the pages of the `deno` binary a proc runs and a bare child does not
  * (sockets, crypto, timers, and FFI for the parent-death `prctl`: ~3 MB of
  * Rss, the row "proc, watchdog guard" is 1.19x). They are shared by all procs

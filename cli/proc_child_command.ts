@@ -48,6 +48,9 @@ export interface ProcChildCommandOptions {
  * `BootstrapProcManager` (or as a mesh's proc command) whose procs need no
  * actor types of your own.
  * @param options Program, permissions, extra flags, environment.
+ * From a local package (a `file:` URL) the bundle runs by path; from a remote
+ * one (JSR) by its URL, which Deno downloads at the first spawn and caches
+ * (`jsr.io` is in Deno's default `--allow-import` list).
  * @returns `deno run --no-config <permissions> <flags> <bundle path or URL>`.
  * @throws {TypeError} For `-A` / `--allow-all` among the permissions.
  * @example
