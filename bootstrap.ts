@@ -49,6 +49,13 @@ import { ProcAgent } from "./mesh/proc_agent/proc_agent.ts";
 import type { HostRunner } from "./bootstrap/bootstrap.ts";
 import type { V0ProcBooter } from "./bootstrap/v0_proc_mesh.ts";
 
+// The lighter proc command: the bundled proc child (`cli/proc_child.ts`, issue 16).
+export {
+  PROC_CHILD_PERMISSIONS,
+  procChildCommand,
+  type ProcChildCommandOptions,
+} from "./cli/proc_child_command.ts";
+
 bootMark("evaluated");
 
 /** A CLI subcommand: loaded on demand, returns the exit code. */

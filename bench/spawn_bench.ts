@@ -13,6 +13,9 @@
  *   p10–p90 spread and the bootstrap/bare ratios.
  * - Under `deno bench` the same scenarios are registered as benches.
  *
+ * The `bundled` rows run the same cold procs from the bundled proc child
+ * (`procChildCommand()`: one JavaScript file, `--no-config`, `cli/proc_child.ts`).
+ *
  * Bootstrap path: `BootstrapProcManager.spawn` (callback channel, payload,
  * native launcher, `deno run bootstrap.ts`: config, parent-death guard, proc,
  * proc agent, unix mailbox server, callback) → `handle.ready()`. Terminate:
@@ -32,6 +35,7 @@ import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { BootstrapProcManager } from "../bootstrap/manager.ts";
 import type { BootstrapProcHandle } from "../bootstrap/proc_handle.ts";
+import { procChildCommand } from "../cli/proc_child_command.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const FLAGS = [
@@ -46,11 +50,11 @@ const FLAGS = [
 class BootstrapRig implements AsyncDisposable {
   #n = 0;
   private constructor(readonly root: Proc, readonly manager: BootstrapProcManager) {}
-  static async create(prewarm = 0): Promise<BootstrapRig> {
+  static async create(prewarm = 0, command?: BootstrapCommand): Promise<BootstrapRig> {
     const root = await Proc.direct(ChannelAddr.any("unix"), "root");
     using _prewarm = config.override(attrs.PREWARM_PROCS, prewarm);
     const manager = new BootstrapProcManager(
-      BootstrapCommand.fromPath(Deno.execPath(), [
+      command ?? BootstrapCommand.fromPath(Deno.execPath(), [
         "run",
         "--config",
         `${ROOT}deno.json`,
@@ -115,11 +119,13 @@ async function report(iterations: number): Promise<void> {
   await using warmRig = await BootstrapRig.create(8);
   // What a user gets without a setting: the automatic warm pool (BS-41).
   await using defaultRig = await BootstrapRig.create(attrs.PREWARM_PROCS.default);
+  await using bundledRig = await BootstrapRig.create(0, procChildCommand());
   const results: Record<string, number[]> = {};
   const add = (k: string, v: number) => (results[k] ??= []).push(v);
   // Warm the module cache and the JIT of every path.
   await stopBareChildren(await spawnBareChildren(1));
   await rig.stop(await rig.spawn(1));
+  await bundledRig.stop(await bundledRig.spawn(1));
   await warmRig.settle();
   await warmRig.stop(await warmRig.spawn(1));
   for (let i = 0; i < iterations; i++) {
@@ -139,6 +145,13 @@ async function report(iterations: number): Promise<void> {
       t = performance.now();
       await rig.stop(handles);
       add(`bootstrap stop x${n}`, performance.now() - t);
+      t = performance.now();
+      const bundled = await bundledRig.spawn(n);
+      add(`bundled ready x${n}`, performance.now() - t);
+      await idle();
+      t = performance.now();
+      await bundledRig.stop(bundled);
+      add(`bundled stop x${n}`, performance.now() - t);
       await warmRig.settle();
       t = performance.now();
       const warm = await warmRig.spawn(n);
@@ -161,7 +174,7 @@ async function report(iterations: number): Promise<void> {
   for (const n of [1, 8]) {
     const f = stats(results[`bare ready x${n}`]).median;
     const fs = stats(results[`bare stop x${n}`]).median;
-    for (const kind of ["bootstrap", "warm pool", "default"]) {
+    for (const kind of ["bootstrap", "bundled", "warm pool", "default"]) {
       const b = stats(results[`${kind} ready x${n}`]).median;
       const st = stats(results[`${kind} stop x${n}`]).median;
       console.log(
