@@ -1451,8 +1451,8 @@ var PREWARM_PROCS = defineAttr({
   key: "hypermesh::config::prewarm_procs",
   env: "HYPERMESH_PREWARM_PROCS",
   kind: "int",
-  default: 0,
-  doc: "How many pre-spawned bootstrap children (module graph loaded, parent-death guard armed) a BootstrapProcManager keeps ready for spawns of its default command; 0 turns the warm pool off."
+  default: -1,
+  doc: "How many pre-spawned bootstrap children (module graph loaded, parent-death guard armed) a BootstrapProcManager keeps ready for spawns of its program; -1 (default): automatic, 4 on a machine with at least 2 cores and 2 GiB available, fewer on smaller ones; 0 turns the warm pool off."
 });
 var HOST_RETAINED_EXITED_PROCS = defineAttr({
   key: "hypermesh::config::host_retained_exited_procs",
@@ -7170,7 +7170,7 @@ function parseWarmStart(line) {
       cause: error
     });
   }
-  const { mode, env: env2 } = doc ?? {};
+  const { mode, env: env2, unset } = doc ?? {};
   if (typeof mode !== "string") {
     throw new BootstrapModeError("Field", WARM_START_LABEL, "expected a string", {
       field: "mode"
@@ -7190,9 +7190,19 @@ function parseWarmStart(line) {
     }
     vars[key] = value;
   }
-  return {
+  if (unset === void 0) return {
     mode,
     env: vars
+  };
+  if (!Array.isArray(unset) || unset.some((name) => typeof name !== "string" || name === "" || name.includes("="))) {
+    throw new BootstrapModeError("Field", WARM_START_LABEL, "expected variable names", {
+      field: "unset"
+    });
+  }
+  return {
+    mode,
+    env: vars,
+    unset
   };
 }
 function applyWarmStart(start) {
@@ -7202,6 +7212,7 @@ function applyWarmStart(start) {
       field: "mode"
     });
   }
+  for (const name of start.unset ?? []) Deno.env.delete(name);
   for (const [key, value] of Object.entries(start.env)) Deno.env.set(key, value);
   Deno.env.set(BOOTSTRAP_MODE_ENV, start.mode);
   Deno.env.delete(WARM_ENV);
