@@ -15,14 +15,18 @@
 
 import { parseArgs } from "@std/cli/parse-args";
 
-/** Bad command-line input (exit 2). */
+/** Bad command-line input or setup (exit 2). */
 export class UsageError extends Error {
+  /** Whether the usage text follows the message (not for a bad secret file, say). */
+  readonly showUsage: boolean;
   /**
    * @param message One line naming the bad input.
+   * @param options `showUsage` (default true), `cause`.
    */
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options: ErrorOptions & { showUsage?: boolean } = {}) {
+    super(message, options);
     this.name = "UsageError";
+    this.showUsage = options.showUsage ?? true;
   }
 }
 
@@ -248,7 +252,8 @@ export async function runCommand(
     return await body(parsed);
   } catch (error) {
     if (error instanceof UsageError) {
-      console.error(`${spec.name}: ${error.message}\n\n${helpText(spec)}`);
+      const usage = error.showUsage ? `\n\n${helpText(spec)}` : "";
+      console.error(`${spec.name}: ${error.message}${usage}`);
       return 2;
     }
     console.error(`${spec.name}: ${describeError(error)}`);

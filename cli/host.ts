@@ -92,18 +92,23 @@ function hostArgs(
 /**
  * Runs the daemon.
  * @param args Arguments after `host`.
- * @returns 0 after shutdown; 1 when it cannot serve (address in use, bad
- * secret file); 2 for bad arguments.
+ * @returns 0 after shutdown; 1 when it cannot serve (address in use); 2
+ * for bad arguments or an unusable secret file.
  */
 export function run(args: string[]): Promise<number> {
   return runCommand(HOST_SPEC, args, async (parsed) => {
     const options = hostArgs(parsed);
-    // AU-5..AU-7: before anything is served; procs inherit the secret.
-    useUserSecret({
-      ...(options.secretFile !== undefined ? { secretFile: options.secretFile } : {}),
-      ...(options.insecure ? { insecure: true } : {}),
-      addr: options.addr,
-    });
+    try {
+      // AU-5..AU-7: before anything is served; procs inherit the secret.
+      useUserSecret({
+        ...(options.secretFile !== undefined ? { secretFile: options.secretFile } : {}),
+        ...(options.insecure ? { insecure: true } : {}),
+        addr: options.addr,
+      });
+    } catch (error) {
+      // A setup mistake the user fixes before retrying: exit 2, as for usage.
+      throw new UsageError((error as Error).message, { showUsage: false, cause: error });
+    }
     const command = options.worker ? workerCommand() : BootstrapCommand.current();
     const served = await serveProcessHost(options.addr, command);
     console.log(`ready ${served.ref.addr}`);

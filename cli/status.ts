@@ -152,7 +152,11 @@ export function run(args: string[]): Promise<number> {
     const timeoutMs = parsed.flags.timeout === undefined
       ? 5_000
       : integerFlag("timeout", String(parsed.flags.timeout), 1, 3_600_000);
-    useUserSecret(); // AU-6: the daemon's secret (HYPERMESH_SECRET_FILE or the user's default)
+    try {
+      useUserSecret(); // AU-6: the daemon's secret (HYPERMESH_SECRET_FILE or the user's default)
+    } catch (error) {
+      throw new UsageError((error as Error).message, { showUsage: false, cause: error });
+    }
     const cx = await context();
     let answers: HostAnswer[];
     try {
