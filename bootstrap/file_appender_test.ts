@@ -1,5 +1,11 @@
-import { assertEquals, assertMatch, assertThrows } from "@std/assert";
-import { FileAppender } from "./file_appender.ts";
+import {
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import { FileAppender, FileAppenderError } from "./file_appender.ts";
 import { StreamForwarder } from "./stream_forwarder.ts";
 
 Deno.test("FileAppender names its files <base>_<hostname>_<id>.stdout|.stderr", async () => {
@@ -66,6 +72,34 @@ Deno.test("BS-7: FileAppender appends to existing files and takes StreamForwarde
       "first\n[2] x\n[2] y\n",
     );
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("BS-48: a full disk (/dev/full) is reported once on stderr; flush still throws; the other file keeps working", async () => {
+  const dir = await Deno.makeTempDir();
+  const said: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => said.push(args.map(String).join(" "));
+  try {
+    // The stdout file is /dev/full: every write fails with ENOSPC, for real.
+    await Deno.symlink("/dev/full", `${dir}/monarch_log_h_full.stdout`);
+    const appender = await FileAppender.open({ dir, hostname: "h", id: "full" });
+    appender.append("stdout", ["one"]);
+    appender.append("stdout", ["two"]);
+    appender.append("stderr", ["fine"]);
+    const error = await assertRejects(() => appender.flush(), FileAppenderError);
+    assertEquals(error.path, `${dir}/monarch_log_h_full.stdout`);
+    assertEquals(said.length, 1, `BS-48: said once: ${said.join(" | ")}`);
+    assertStringIncludes(
+      said[0],
+      `cannot write captured output to "${dir}/monarch_log_h_full.stdout"`,
+    );
+    assertStringIncludes(said[0], "No space left on device");
+    await appender[Symbol.asyncDispose]().catch(() => {});
+    assertEquals(await Deno.readTextFile(`${dir}/monarch_log_h_full.stderr`), "fine\n");
+  } finally {
+    console.error = original;
     await Deno.remove(dir, { recursive: true });
   }
 });
