@@ -200,6 +200,8 @@ export class MeshAdminAgent {
           ...(p.restarts === undefined ? {} : { restarts: p.restarts }),
           ...(p.lastFailure === undefined ? {} : { lastFailure: p.lastFailure }),
           ...(superseded.has(p.procId) ? { supersededBy: superseded.get(p.procId) } : {}),
+          ...(p.metrics ?? {}), // AW-1: pid, uptimeMs, rssBytes, cpuTimeMs, cpuPercent
+          ...(p.stderrTail === undefined ? {} : { stderrTail: p.stderrTail }),
         },
         children: [],
       };
@@ -213,7 +215,8 @@ export class MeshAdminAgent {
         node.children = result.children.map((actor) => ({
           identity: actor,
           nodeType: "actor",
-          properties: {},
+          // AW-2: type, status, messages processed, mailbox depth (live actors).
+          properties: { ...(result.actorStats?.[actor] ?? { status: "Stopped" }) },
           children: [],
         }));
       } catch (error) {
