@@ -92,6 +92,8 @@ export class ActorCell extends InstanceCell {
   #processing: string | undefined;
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   #childChanged: (() => void) | undefined;
+  /** Messages taken off the queue and handled (AW-2). */
+  #processed = 0;
 
   constructor(core: ProcCore, id: ActorId, parent: InstanceCell | undefined, actor: Actor) {
     super(core, id, parent, ActorStatuses.Created, (envelope, index) => {
@@ -111,6 +113,16 @@ export class ActorCell extends InstanceCell {
 
   override get headers(): Readonly<Record<string, HeaderValue>> {
     return this.#headers;
+  }
+
+  /** Messages handled so far (AW-2). */
+  get messagesProcessed(): number {
+    return this.#processed;
+  }
+
+  /** Messages queued, not yet handled (AW-2). */
+  get mailboxDepth(): number {
+    return this.#queue.size;
   }
 
   /** Starts the loop (on a microtask, so `spawn()` returns first). */
@@ -232,6 +244,7 @@ export class ActorCell extends InstanceCell {
       idle = false;
       spun = false;
       const index = this.#queue.headIndex;
+      this.#processed++;
       const outcome = this.#handle(cx, this.#queue.shift(), index);
       if (outcome === undefined) {
         // Sync fast path: a handler that returned no promise costs no await

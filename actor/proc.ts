@@ -62,6 +62,18 @@ import { serveDirect } from "./_proc_direct.ts";
 import { answerBounce } from "./request.ts";
 import { raceAbort } from "../internal/abort.ts";
 
+/** What {@linkcode Proc.actorStats} reports of one live actor (AW-2). */
+export interface ActorStats {
+  /** The actor's class name (`actor` for a plain object, `client` for a client instance). */
+  type: string;
+  /** Its lifecycle status kind (`Idle`, `Processing`, `Client`, …). */
+  status: string;
+  /** Messages handled so far. */
+  messagesProcessed: number;
+  /** Messages queued, not yet handled. */
+  mailboxDepth: number;
+}
+
 /** A root name was already used in this proc. */
 export class DuplicateActorNameError extends Error {
   /** The name. */
@@ -394,6 +406,34 @@ export class Proc implements MailboxSender, AsyncDisposable {
    */
   actorStatus(id: ActorId | string): WatchCell<ActorStatus> | undefined {
     return this.#live.get(typeof id === "string" ? id : id.key)?.status;
+  }
+
+  /**
+   * The runtime figures of a live actor or client instance (AW-2): its
+   * implementation type, status, messages handled and messages queued.
+   * A client instance has no message loop: 0 and 0.
+   * @param id The actor.
+   * @returns The figures, or `undefined` when unknown or gone.
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { Proc } from "./proc.ts";
+   * await using proc = Proc.local();
+   * using cx = proc.instance("c");
+   * assertEquals(proc.actorStats(cx.self)?.messagesProcessed, 0);
+   * ```
+   */
+  actorStats(id: ActorId | string): ActorStats | undefined {
+    const cell = this.#live.get(typeof id === "string" ? id : id.key);
+    if (cell === undefined) return undefined;
+    const isActor = cell instanceof ActorCell;
+    const ctor = isActor ? (cell.actor as object).constructor?.name : undefined;
+    return {
+      type: isActor ? (ctor && ctor !== "Object" ? ctor : "actor") : "client",
+      status: cell.status.get().kind,
+      messagesProcessed: isActor ? cell.messagesProcessed : 0,
+      mailboxDepth: isActor ? cell.mailboxDepth : 0,
+    };
   }
 
   /**

@@ -20,6 +20,7 @@ import { request } from "../actor/request.ts";
 import { useUserSecret } from "../channel/secret.ts";
 import { HostMeshRef } from "../mesh/host_mesh/host_mesh_ref.ts";
 import type { HostInfo } from "../mesh/host_agent/protocol.ts";
+import type { ProcMetrics } from "../mesh/host_agent/proc_metrics.ts";
 import { formatStatus } from "../mesh/resource/status.ts";
 import { supersededBy } from "../mesh/restart/superseded.ts";
 
@@ -60,9 +61,37 @@ export function formatHostStatus(rank: number, addr: string, info: HostInfo | Er
       if (p.restarts !== undefined) {
         line += ` (restarted ${p.restarts}×, last failure: ${p.lastFailure ?? "unknown"})`;
       }
+      if (p.metrics !== undefined) line += ` [${formatMetrics(p.metrics)}]`; // AW-1
       return line;
     }),
   ];
+}
+
+/**
+ * Formats a proc's OS figures in one short phrase (AW-1).
+ * @param m The figures.
+ * @returns e.g. `pid 42 up 1m05s rss 48.0MiB cpu 1.25s 3.5%`.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { formatMetrics } from "./status.ts";
+ * assertEquals(
+ *   formatMetrics({ pid: 42, uptimeMs: 65_000, rssBytes: 48 * 1024 * 1024, cpuTimeMs: 1250, cpuPercent: 3.5 }),
+ *   "pid 42 up 1m05s rss 48.0MiB cpu 1.25s 3.5%",
+ * );
+ * ```
+ */
+export function formatMetrics(m: ProcMetrics): string {
+  const s = Math.floor(m.uptimeMs / 1000);
+  const up = s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, "0")}m`
+    : s >= 60
+    ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`
+    : `${s}s`;
+  const rss = `${(m.rssBytes / (1024 * 1024)).toFixed(1)}MiB`;
+  return `pid ${m.pid} up ${up} rss ${rss} cpu ${(m.cpuTimeMs / 1000).toFixed(2)}s ${
+    m.cpuPercent.toFixed(1)
+  }%`;
 }
 
 /** One host's answer (or why there is none). */

@@ -304,8 +304,11 @@ export class ProcTable {
     };
   }
 
-  /** @returns The `procs` part of the agent's `HostInfo`. */
-  infos(): HostInfo["procs"] {
+  /**
+   * @returns The `procs` part of the agent's `HostInfo`, with the pid of
+   * each live process-backed proc (AW-1).
+   */
+  infos(): (HostInfo["procs"][number] & { pid?: number })[] {
     return [...this.#records.values()].map((rec) => ({
       name: rec.name,
       procId: this.#procIdText(rec),
@@ -317,6 +320,12 @@ export class ProcTable {
           restarts: rec.spec.restartOf.attempt,
           lastFailure: rec.spec.restartOf.lastFailure,
         }
+        : {}),
+      ...(rec.raw?.kind === "Stopped" && rec.raw.stderrTail.length > 0
+        ? { stderrTail: rec.raw.stderrTail }
+        : {}),
+      ...(rec.procId !== undefined && !isTerminated(rec.status)
+        ? { pid: this.#backend.pidOf?.(rec.procId) }
         : {}),
     }));
   }

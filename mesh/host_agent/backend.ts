@@ -57,6 +57,8 @@ export interface ProcBackend {
   terminate(cx: Context, procId: ProcId, timeoutMs: number, reason: string): Promise<void>;
   /** Terminates every proc. */
   terminateAll(cx: Context, timeoutMs: number, maxInFlight: number, reason: string): Promise<void>;
+  /** The OS pid of a running proc's process, when it has its own (AW-1). */
+  pidOf?(procId: ProcId): number | undefined;
 }
 
 /**
@@ -198,6 +200,10 @@ export function processBackend(host: Host<ProcessModeManager>): ProcBackend {
     },
     async terminateAll(cx, timeoutMs, maxInFlight, reason) {
       await manager.terminateAll(cx, { graceMs: timeoutMs, maxInFlight, reason });
+    },
+    pidOf(procId) {
+      // AW-1: a BootstrapProcManager knows its children's pids (launcher id = proc id text).
+      return (manager as { pids?: ReadonlyMap<string, number> }).pids?.get(procId.toString());
     },
   };
 }

@@ -65,6 +65,7 @@ import {
 import { type ProcRecord, ProcTable, reply } from "./_procs.ts";
 import { drainHost, shutdownHost, type Teardown } from "./_teardown.ts";
 import { OrphanKeepalive } from "./_keepalive.ts";
+import { ProcMetricsSampler } from "./proc_metrics.ts";
 import { isExit } from "../../bootstrap/proc_status.ts";
 import { isSupervisorRef } from "../supervision/mesh_supervisor.ts";
 import { procExitFailure, pushFailure } from "../supervision/push.ts";
@@ -107,6 +108,7 @@ export class HostAgent {
   readonly #mode: HostAgentMode;
   readonly #state = new HostAgentState();
   readonly #procs: ProcTable;
+  readonly #metrics = new ProcMetricsSampler();
   readonly #keepalive = new OrphanKeepalive();
   #localProc: Promise<string | null> | undefined;
 
@@ -152,8 +154,8 @@ export class HostAgent {
     },
     GetLocalProc: (cx: Context, msg: GetLocalProc): void | Promise<void> =>
       this.#getLocalProc(cx, msg),
-    Introspect: (cx: Context, msg: HostIntrospect): void | Promise<void> =>
-      reply(cx, msg.reply, this.#info()),
+    Introspect: async (cx: Context, msg: HostIntrospect): Promise<void> =>
+      reply(cx, msg.reply, await this.#info()),
     CheckKeepalive: (cx: Context, _msg: Record<string, never>): void | Promise<void> =>
       this.#keepalive.check(cx, this.#procs, (name, reason) => this.#stop(cx, name, reason)),
   };
@@ -235,12 +237,20 @@ export class HostAgent {
     reply(cx, msg.reply, await this.#localProc);
   }
 
-  #info(): HostInfo {
+  async #info(): Promise<HostInfo> {
+    const infos = this.#procs.infos();
+    const pids = infos.flatMap(({ pid }) => pid === undefined ? [] : [pid]);
+    const metrics = await this.#metrics.readMany(pids); // AW-1: one pass over /proc
+    this.#metrics.retain(new Set(pids));
+    const procs = infos.map(({ pid, ...info }) => {
+      const m = pid === undefined ? undefined : metrics.get(pid);
+      return m === undefined ? info : { ...info, metrics: m };
+    });
     return {
       addr: this.#backend.host.addr.toString(),
       mode: this.#backend.mode,
       state: this.#state.kind,
-      procs: this.#procs.infos(),
+      procs,
     };
   }
 }

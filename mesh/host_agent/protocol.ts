@@ -14,6 +14,7 @@ import type { BootstrapCommandData } from "../../launcher/command.ts";
 import type { ProcBindInit } from "../../launcher/proc_bind.ts";
 import type { ProcStatus } from "../../bootstrap/proc_status.ts";
 import { Status } from "../resource/status.ts";
+import type { ProcMetrics } from "./proc_metrics.ts";
 import type { SupervisorRef } from "../supervision/mesh_supervisor.ts";
 
 /** The host agent's actor name, on the host's `service` proc. */
@@ -111,6 +112,10 @@ export interface HostProcInfo {
   restarts?: number;
   /** The failure the last restart replaced (RS-6). */
   lastFailure?: string;
+  /** The OS figures of its process, read at the request (AW-1; Process mode, live procs). */
+  metrics?: ProcMetrics;
+  /** The last stderr lines of an exited process, when captured. */
+  stderrTail?: string[];
 }
 
 /** A host's introspection node. */

@@ -9,7 +9,7 @@ import { startLightTimer } from "../../internal/light_timer.ts";
 import { config } from "../../config/config.ts";
 import { TERMINATED_SNAPSHOT_RETENTION } from "../../config/attrs.ts";
 import type { WatchCell } from "../../channel/watch_cell.ts";
-import type { Proc } from "../../actor/proc.ts";
+import type { ActorStats, Proc } from "../../actor/proc.ts";
 import { type ActorStatus, describeActorStatus, isTerminal } from "../../actor/status.ts";
 import {
   type ActorSupervisionEvent,
@@ -39,6 +39,8 @@ export interface ActorRecord {
   supervisor?: SupervisorRef;
   /** The incarnation running under this name (RS-7; 0 = the first). */
   incarnation: number;
+  /** The registered actor type it was spawned as (AW-2). */
+  actorType?: string;
 }
 
 /**
@@ -143,6 +145,8 @@ export interface IntrospectSource {
   isSystem: (actorId: string) => boolean;
   /** Actors with at least one error event. */
   failedActorCount: number;
+  /** Registered actor types by ActorId text (AW-2). */
+  actorTypes?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -186,7 +190,14 @@ export function introspect(source: IntrospectSource, child: string): IntrospectR
       isPoisoned: failedActorCount > 0, // FI-5
       failedActorCount,
     };
-    return { identity: proc.procId.key, attrs, children, parent: null, asOf };
+    const actorStats: Record<string, ActorStats> = {}; // AW-2
+    for (const key of live) {
+      const stats = proc.actorStats(key);
+      if (stats === undefined) continue;
+      const type = source.actorTypes?.get(key);
+      actorStats[key] = type === undefined ? stats : { ...stats, type };
+    }
+    return { identity: proc.procId.key, attrs, children, parent: null, asOf, actorStats };
   }
   const snapshot = ref !== undefined && !(ref instanceof ProcId)
     ? proc.terminatedSnapshot(child)

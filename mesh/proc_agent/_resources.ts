@@ -136,6 +136,7 @@ export class ActorResources {
         params: spec.params,
       });
       record.spawn = { ok: true, actorId: ref.actorId.key };
+      record.actorType = spec.actorType; // AW-2
     } catch (error) {
       record.spawn = { ok: false, error: errorText(error) }; // PA-2: never a crash
     }

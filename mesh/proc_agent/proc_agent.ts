@@ -200,7 +200,16 @@ export class ProcAgent implements V0Host {
       proc: this.proc,
       isSystem: (id) => id === this.#selfKey || (this.#options.isSystemActor?.(id) ?? false),
       failedActorCount: this.#resources.failedCount,
+      actorTypes: this.#actorTypes(),
     }, child);
+  }
+
+  #actorTypes(): Map<string, string> {
+    const types = new Map<string, string>();
+    for (const record of this.#resources.records()) {
+      if (record.spawn.ok && record.actorType) types.set(record.spawn.actorId, record.actorType);
+    }
+    return types;
   }
 
   /**

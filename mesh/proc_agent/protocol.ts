@@ -32,6 +32,7 @@
  */
 
 import type { ActorSupervisionEvent } from "../../actor/supervision.ts";
+import type { ActorStats } from "../../actor/proc.ts";
 import type { SupervisorRef } from "../supervision/mesh_supervisor.ts";
 import type { ClientInstance } from "../../actor/types.ts";
 import type { Proc } from "../../actor/proc.ts";
@@ -185,6 +186,11 @@ export interface IntrospectResult {
   parent: string | null;
   /** When computed (epoch ms). */
   asOf: number;
+  /**
+   * For a proc node: each live actor's figures by ActorId text (AW-2), the
+   * type being the registered actor type when the proc agent created it.
+   */
+  actorStats?: Record<string, ActorStats>;
 }
 
 /** v0: configure the proc once. */
