@@ -4831,6 +4831,8 @@ var ActorCell = class extends InstanceCell {
   #processing;
   #timers = /* @__PURE__ */ new Set();
   #childChanged;
+  /** Messages taken off the queue and handled (AW-2). */
+  #processed = 0;
   constructor(core, id, parent, actor) {
     super(core, id, parent, ActorStatuses.Created, (envelope, index) => {
       if (index === UNDELIVERABLE_INDEX && isMessageEnvelope(envelope.data)) {
@@ -4851,6 +4853,14 @@ var ActorCell = class extends InstanceCell {
   }
   get headers() {
     return this.#headers;
+  }
+  /** Messages handled so far (AW-2). */
+  get messagesProcessed() {
+    return this.#processed;
+  }
+  /** Messages queued, not yet handled (AW-2). */
+  get mailboxDepth() {
+    return this.#queue.size;
   }
   /** Starts the loop (on a microtask, so `spawn()` returns first). */
   start() {
@@ -4963,6 +4973,7 @@ var ActorCell = class extends InstanceCell {
       idle = false;
       spun = false;
       const index = this.#queue.headIndex;
+      this.#processed++;
       const outcome = this.#handle(cx, this.#queue.shift(), index);
       if (outcome === void 0) {
         if (++burst >= SYNC_BURST) {
@@ -6197,6 +6208,33 @@ var Proc = class _Proc {
    */
   actorStatus(id) {
     return this.#live.get(typeof id === "string" ? id : id.key)?.status;
+  }
+  /**
+   * The runtime figures of a live actor or client instance (AW-2): its
+   * implementation type, status, messages handled and messages queued.
+   * A client instance has no message loop: 0 and 0.
+   * @param id The actor.
+   * @returns The figures, or `undefined` when unknown or gone.
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { Proc } from "./proc.ts";
+   * await using proc = Proc.local();
+   * using cx = proc.instance("c");
+   * assertEquals(proc.actorStats(cx.self)?.messagesProcessed, 0);
+   * ```
+   */
+  actorStats(id) {
+    const cell = this.#live.get(typeof id === "string" ? id : id.key);
+    if (cell === void 0) return void 0;
+    const isActor = cell instanceof ActorCell;
+    const ctor = isActor ? cell.actor.constructor?.name : void 0;
+    return {
+      type: isActor ? ctor && ctor !== "Object" ? ctor : "actor" : "client",
+      status: cell.status.get().kind,
+      messagesProcessed: isActor ? cell.messagesProcessed : 0,
+      mailboxDepth: isActor ? cell.mailboxDepth : 0
+    };
   }
   /**
    * Ids of every live actor and client instance.
@@ -7851,12 +7889,23 @@ function introspect(source, child) {
       isPoisoned: failedActorCount > 0,
       failedActorCount
     };
+    const actorStats = {};
+    for (const key of live2) {
+      const stats = proc.actorStats(key);
+      if (stats === void 0) continue;
+      const type = source.actorTypes?.get(key);
+      actorStats[key] = type === void 0 ? stats : {
+        ...stats,
+        type
+      };
+    }
     return {
       identity: proc.procId.key,
       attrs,
       children,
       parent: null,
-      asOf
+      asOf,
+      actorStats
     };
   }
   const snapshot = ref !== void 0 && !(ref instanceof ProcId) ? proc.terminatedSnapshot(child) : void 0;
@@ -8339,6 +8388,7 @@ var ActorResources = class {
         ok: true,
         actorId: ref.actorId.key
       };
+      record.actorType = spec.actorType;
     } catch (error) {
       record.spawn = {
         ok: false,
@@ -8589,8 +8639,16 @@ var ProcAgent = class _ProcAgent {
     return introspect({
       proc: this.proc,
       isSystem: (id) => id === this.#selfKey || (this.#options.isSystemActor?.(id) ?? false),
-      failedActorCount: this.#resources.failedCount
+      failedActorCount: this.#resources.failedCount,
+      actorTypes: this.#actorTypes()
     }, child);
+  }
+  #actorTypes() {
+    const types = /* @__PURE__ */ new Map();
+    for (const record of this.#resources.records()) {
+      if (record.spawn.ok && record.actorType) types.set(record.spawn.actorId, record.actorType);
+    }
+    return types;
   }
   /**
    * Installs itself as the proc's supervision coordinator. The orphan check
