@@ -76,14 +76,32 @@ Deno.test("BS-7: FileAppender appends to existing files and takes StreamForwarde
   }
 });
 
-Deno.test("BS-48: a full disk (/dev/full) is reported once on stderr; flush still throws; the other file keeps working", async () => {
+/** Runs a command; true when it exited 0. */
+async function run(...args: string[]): Promise<boolean> {
+  const { success } = await new Deno.Command(args[0], {
+    args: args.slice(1),
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  return success;
+}
+
+Deno.test("BS-48: a full disk (a full tmpfs) is reported once on stderr; flush still throws; the other file keeps working", async () => {
   const dir = await Deno.makeTempDir();
+  // A real full disk: a 16 KiB tmpfs filled to the last block (needs root,
+  // as this suite's machines give; /dev/full would need --allow-all).
+  const full = await Deno.makeTempDir();
+  if (!await run("mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", full)) {
+    throw new Error(`BS-48 test: cannot mount a tmpfs on ${full} (the test needs root)`);
+  }
   const said: string[] = [];
   const original = console.error;
   console.error = (...args: unknown[]) => said.push(args.map(String).join(" "));
   try {
-    // The stdout file is /dev/full: every write fails with ENOSPC, for real.
-    await Deno.symlink("/dev/full", `${dir}/monarch_log_h_full.stdout`);
+    await run("sh", "-c", `head -c 1000000 /dev/zero > ${full}/filler`); // fails: disk full
+    await Deno.writeTextFile(`${full}/out`, "");
+    // The stdout file lives on the full disk: every write fails with ENOSPC, for real.
+    await Deno.symlink(`${full}/out`, `${dir}/monarch_log_h_full.stdout`);
     const appender = await FileAppender.open({ dir, hostname: "h", id: "full" });
     appender.append("stdout", ["one"]);
     appender.append("stdout", ["two"]);
@@ -101,5 +119,7 @@ Deno.test("BS-48: a full disk (/dev/full) is reported once on stderr; flush stil
   } finally {
     console.error = original;
     await Deno.remove(dir, { recursive: true });
+    await run("umount", full);
+    await Deno.remove(full, { recursive: true });
   }
 });
