@@ -1,9 +1,15 @@
 /**
- * `bootstrap.ts host --addr tcp:HOST:PORT [--command-worker] [--secret-file PATH | --insecure]`: a long-lived
+ * `bootstrap.ts host --addr tcp:HOST:PORT [--bind tcp:IP:PORT] [--command-worker] [--secret-file PATH | --insecure]`: a long-lived
  * host daemon — a host with a bootstrap proc manager and a host agent at
  * `ADDR,service,host_agent[0]`. It prints `ready <addr>` once serving and
  * exits 0 after `ShutdownHost` (or SIGTERM/SIGINT). Its procs run this same
  * program, or the demo worker with `--command-worker`.
+ *
+ * `--addr` is the host's identity, the address every other machine dials:
+ * a name (`tcp:node7.cluster:26600`) is kept as written and the daemon
+ * listens on what it resolves to (AD-2); `--bind` listens elsewhere, e.g.
+ * on every interface (`--bind tcp:0.0.0.0:26600`, AD-3). `0.0.0.0` and `::`
+ * are refused as `--addr` (exit 2, AD-1).
  *
  * Every link to the daemon proves the secret read from `--secret-file`,
  * else `HYPERMESH_SECRET_FILE`, else the user's default secret file
@@ -16,6 +22,7 @@
 
 import { parseArgs } from "@std/cli/parse-args";
 import { ChannelAddr } from "../channel/addr.ts";
+import { checkAdvertisable } from "../channel/advertise.ts";
 import { useUserSecret } from "../channel/secret.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { servedUntilReleased, serveProcessHost } from "../mesh/host_mesh/_serve.ts";
@@ -25,7 +32,9 @@ import { workerCommand } from "./worker.ts";
  * Parses the `host` arguments.
  * @param args Arguments after `host`.
  * @returns The address and whether procs use the worker program.
- * @throws {TypeError} Without `--addr`.
+ * @throws {TypeError} Without `--addr`, or a `--bind` of another transport.
+ * @throws {import("../channel/advertise.ts").UnadvertisableAddrError} For
+ * `--addr tcp:0.0.0.0:…` or `tcp:[::]:…` (AD-1).
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
@@ -35,9 +44,15 @@ import { workerCommand } from "./worker.ts";
  */
 export function parseHostArgs(
   args: string[],
-): { addr: ChannelAddr; worker: boolean; secretFile?: string; insecure: boolean } {
+): {
+  addr: ChannelAddr;
+  bind?: ChannelAddr;
+  worker: boolean;
+  secretFile?: string;
+  insecure: boolean;
+} {
   const flags = parseArgs(args, {
-    string: ["addr", "secret-file"],
+    string: ["addr", "bind", "secret-file"],
     boolean: ["command-worker", "insecure"],
   });
   if (typeof flags.addr !== "string") throw new TypeError("Invalid arguments: --addr is required");
@@ -45,8 +60,14 @@ export function parseHostArgs(
   if (secretFile !== undefined && flags.insecure) {
     throw new TypeError("Invalid arguments: --secret-file and --insecure exclude each other");
   }
+  const addr = checkAdvertisable(ChannelAddr.parse(flags.addr)); // AD-1
+  const bind = typeof flags.bind === "string" ? ChannelAddr.parse(flags.bind) : undefined;
+  if (bind !== undefined && bind.transport !== addr.transport) {
+    throw new TypeError(`Invalid arguments: --bind ${bind} must use --addr's transport`);
+  }
   return {
-    addr: ChannelAddr.parse(flags.addr),
+    addr,
+    ...(bind !== undefined ? { bind } : {}),
     worker: flags["command-worker"] === true,
     ...(typeof secretFile === "string" ? { secretFile } : {}),
     insecure: flags.insecure === true,
@@ -71,14 +92,18 @@ export async function run(args: string[]): Promise<number> {
     useUserSecret({
       ...(parsed.secretFile !== undefined ? { secretFile: parsed.secretFile } : {}),
       ...(parsed.insecure ? { insecure: true } : {}),
-      addr: parsed.addr,
+      addr: parsed.bind ?? parsed.addr, // AU-7 judges where the daemon listens
     });
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));
     return 2;
   }
   const command = parsed.worker ? workerCommand() : BootstrapCommand.current();
-  const served = await serveProcessHost(parsed.addr, command);
+  const served = await serveProcessHost(
+    parsed.addr,
+    command,
+    parsed.bind !== undefined ? { bind: parsed.bind } : {},
+  );
   console.log(`ready ${served.ref.addr}`);
   await servedUntilReleased(served);
   return 0;
