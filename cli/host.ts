@@ -11,6 +11,10 @@
  * on every interface (`--bind tcp:0.0.0.0:26600`, AD-3). `0.0.0.0` and `::`
  * are refused as `--addr` (exit 2, AD-1).
  *
+ * Started by systemd as a `Type=notify` service (`deploy/systemd/`), it
+ * sends `READY=1` and `STATUS=serving <addr>` over `NOTIFY_SOCKET` once it
+ * serves (SN-1, needs `--allow-ffi`).
+ *
  * Every link to the daemon proves the secret read from `--secret-file`,
  * else `HYPERMESH_SECRET_FILE`, else the user's default secret file
  * (`~/.config/hypermesh/secret`, created at first use); the file must not be
@@ -25,6 +29,7 @@ import { ChannelAddr } from "../channel/addr.ts";
 import { checkAdvertisable } from "../channel/advertise.ts";
 import { useUserSecret } from "../channel/secret.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
+import { NOTIFY_SOCKET_ENV, sdNotify } from "../bootstrap/sd_notify.ts";
 import { servedUntilReleased, serveProcessHost } from "../mesh/host_mesh/_serve.ts";
 import { workerCommand } from "./worker.ts";
 
@@ -98,6 +103,9 @@ export async function run(args: string[]): Promise<number> {
     console.error(error instanceof Error ? error.message : String(error));
     return 2;
   }
+  // SN-1: the socket is ours alone; procs started later must not inherit it.
+  const notifySocket = Deno.env.get(NOTIFY_SOCKET_ENV);
+  if (notifySocket !== undefined) Deno.env.delete(NOTIFY_SOCKET_ENV);
   const command = parsed.worker ? workerCommand() : BootstrapCommand.current();
   const served = await serveProcessHost(
     parsed.addr,
@@ -105,6 +113,12 @@ export async function run(args: string[]): Promise<number> {
     parsed.bind !== undefined ? { bind: parsed.bind } : {},
   );
   console.log(`ready ${served.ref.addr}`);
+  try {
+    // SN-1: after the front-end serves; a Type=notify unit is started from here on.
+    sdNotify(`READY=1\nSTATUS=serving ${served.ref.addr}`, { socket: notifySocket ?? "" });
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+  }
   await servedUntilReleased(served);
   return 0;
 }
