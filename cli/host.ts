@@ -1,5 +1,5 @@
 /**
- * `bootstrap.ts host --addr tcp:HOST:PORT [--bind tcp:IP:PORT] [--command-worker] [--secret-file PATH | --insecure]`: a long-lived
+ * `bootstrap.ts host --addr tcp:HOST:PORT [--bind tcp:IP:PORT] [--command-worker] [--secret-file PATH | --secret-stdin | --insecure] [--stdin-lifeline]`: a long-lived
  * host daemon — a host with a bootstrap proc manager and a host agent at
  * `ADDR,service,host_agent[0]`. It prints `ready <addr>` once serving and
  * exits 0 after `ShutdownHost` (or SIGTERM/SIGINT). Its procs run this same
@@ -15,6 +15,11 @@
  * sends `READY=1` and `STATUS=serving <addr>` over `NOTIFY_SOCKET` once it
  * serves (SN-1, needs `--allow-ffi`).
  *
+ * Started by a job (`mesh/job/`): `--secret-stdin` reads the channel secret
+ * from stdin's first line (JB-4) and `--stdin-lifeline` releases the host
+ * when stdin ends, so the daemon dies with the client or its ssh session
+ * (JB-3).
+ *
  * Every link to the daemon proves the secret read from `--secret-file`,
  * else `HYPERMESH_SECRET_FILE`, else the user's default secret file
  * (`~/.config/hypermesh/secret`, created at first use); the file must not be
@@ -27,7 +32,8 @@
 import { parseArgs } from "@std/cli/parse-args";
 import { ChannelAddr } from "../channel/addr.ts";
 import { checkAdvertisable } from "../channel/advertise.ts";
-import { useUserSecret } from "../channel/secret.ts";
+import { ChannelSecret, setChannelSecret, useUserSecret } from "../channel/secret.ts";
+import { StdinLines } from "./_stdin.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { NOTIFY_SOCKET_ENV, sdNotify } from "../bootstrap/sd_notify.ts";
 import { servedUntilReleased, serveProcessHost } from "../mesh/host_mesh/_serve.ts";
@@ -55,15 +61,20 @@ export function parseHostArgs(
   worker: boolean;
   secretFile?: string;
   insecure: boolean;
+  secretStdin: boolean;
+  stdinLifeline: boolean;
 } {
   const flags = parseArgs(args, {
     string: ["addr", "bind", "secret-file"],
-    boolean: ["command-worker", "insecure"],
+    boolean: ["command-worker", "insecure", "secret-stdin", "stdin-lifeline"],
   });
   if (typeof flags.addr !== "string") throw new TypeError("Invalid arguments: --addr is required");
   const secretFile = flags["secret-file"];
-  if (secretFile !== undefined && flags.insecure) {
-    throw new TypeError("Invalid arguments: --secret-file and --insecure exclude each other");
+  const secretSources = [secretFile !== undefined, flags.insecure, flags["secret-stdin"]];
+  if (secretSources.filter((given) => given).length > 1) {
+    throw new TypeError(
+      "Invalid arguments: --secret-file, --secret-stdin and --insecure exclude each other",
+    );
   }
   const addr = checkAdvertisable(ChannelAddr.parse(flags.addr)); // AD-1
   const bind = typeof flags.bind === "string" ? ChannelAddr.parse(flags.bind) : undefined;
@@ -76,6 +87,8 @@ export function parseHostArgs(
     worker: flags["command-worker"] === true,
     ...(typeof secretFile === "string" ? { secretFile } : {}),
     insecure: flags.insecure === true,
+    secretStdin: flags["secret-stdin"] === true,
+    stdinLifeline: flags["stdin-lifeline"] === true,
   };
 }
 
@@ -92,13 +105,21 @@ export async function run(args: string[]): Promise<number> {
     console.error(String(error));
     return 2;
   }
+  const stdin = parsed.secretStdin || parsed.stdinLifeline ? new StdinLines() : undefined;
   try {
-    // AU-5..AU-7: before anything is served; procs inherit the secret.
-    useUserSecret({
-      ...(parsed.secretFile !== undefined ? { secretFile: parsed.secretFile } : {}),
-      ...(parsed.insecure ? { insecure: true } : {}),
-      addr: parsed.bind ?? parsed.addr, // AU-7 judges where the daemon listens
-    });
+    if (parsed.secretStdin) {
+      // JB-4: the job writes the secret (ChannelSecret.toEnv) as stdin's first line.
+      const line = (await stdin!.line())?.trim() ?? "";
+      if (line === "") throw new TypeError("Cannot read the secret: stdin ended before a line");
+      setChannelSecret(ChannelSecret.fromEnv(line)); // procs inherit it
+    } else {
+      // AU-5..AU-7: before anything is served; procs inherit the secret.
+      useUserSecret({
+        ...(parsed.secretFile !== undefined ? { secretFile: parsed.secretFile } : {}),
+        ...(parsed.insecure ? { insecure: true } : {}),
+        addr: parsed.bind ?? parsed.addr, // AU-7 judges where the daemon listens
+      });
+    }
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));
     return 2;
@@ -119,6 +140,8 @@ export async function run(args: string[]): Promise<number> {
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));
   }
+  // JB-3: the job's end of stdin closed (client gone, ssh session ended): stop.
+  if (parsed.stdinLifeline) stdin!.closed().then(() => served.release());
   await servedUntilReleased(served);
   return 0;
 }

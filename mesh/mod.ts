@@ -48,6 +48,7 @@
  * HA-10..HA-13 (`host_agent.ts`), SA-1..SA-3, SA-6, MA-C1, MA-R1 (`admin.ts`),
  * OL-5..OL-6 (`mesh/host_agent/_log_relay.ts`), OL-7..OL-8 (`log_owner.ts`).
  * HW-1..HW-6 (host death: `supervision/host_lost.ts`, `supervision/host_watch.ts`).
+ * JB-1..JB-4 (jobs: `allocate`, `LocalJob`, `SshJob` in `job/`).
  *
  * @module
  */
@@ -220,3 +221,14 @@ export {
 } from "./restart/policy.ts";
 export { type NoRestartReason, RestartBudget, type RestartDecision } from "./restart/budget.ts";
 export type { RankRestartInfo } from "./restart/restarter.ts";
+export {
+  allocate,
+  type AllocateOptions,
+  type HostDaemonSpec,
+  type HostJob,
+  type JobHostFailure,
+  JobMesh,
+  JobStartError,
+} from "./job/job.ts";
+export { LocalJob, type LocalJobOptions } from "./job/local.ts";
+export { parseSshDestination, type SshDestination, SshJob, type SshJobOptions } from "./job/ssh.ts";
