@@ -18,7 +18,8 @@
  * Started by a job (`mesh/job/`): `--secret-stdin` reads the channel secret
  * from stdin's first line (JB-4) and `--stdin-lifeline` releases the host
  * when stdin ends, so the daemon dies with the client or its ssh session
- * (JB-3).
+ * (JB-3). `--ready-file PATH` writes the served address to PATH once serving
+ * and removes it at exit (a readiness probe for `deploy/kubernetes/`).
  *
  * Every link to the daemon proves the secret read from `--secret-file`,
  * else `HYPERMESH_SECRET_FILE`, else the user's default secret file
@@ -63,9 +64,10 @@ export function parseHostArgs(
   insecure: boolean;
   secretStdin: boolean;
   stdinLifeline: boolean;
+  readyFile?: string;
 } {
   const flags = parseArgs(args, {
-    string: ["addr", "bind", "secret-file"],
+    string: ["addr", "bind", "secret-file", "ready-file"],
     boolean: ["command-worker", "insecure", "secret-stdin", "stdin-lifeline"],
   });
   if (typeof flags.addr !== "string") throw new TypeError("Invalid arguments: --addr is required");
@@ -87,6 +89,7 @@ export function parseHostArgs(
     worker: flags["command-worker"] === true,
     ...(typeof secretFile === "string" ? { secretFile } : {}),
     insecure: flags.insecure === true,
+    ...(typeof flags["ready-file"] === "string" ? { readyFile: flags["ready-file"] } : {}),
     secretStdin: flags["secret-stdin"] === true,
     stdinLifeline: flags["stdin-lifeline"] === true,
   };
@@ -140,8 +143,13 @@ export async function run(args: string[]): Promise<number> {
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));
   }
+  // A file-based readiness signal (a Kubernetes exec probe): written once serving.
+  if (parsed.readyFile !== undefined) {
+    await Deno.writeTextFile(parsed.readyFile, `${served.ref.addr}\n`);
+  }
   // JB-3: the job's end of stdin closed (client gone, ssh session ended): stop.
   if (parsed.stdinLifeline) stdin!.closed().then(() => served.release());
   await servedUntilReleased(served);
+  if (parsed.readyFile !== undefined) await Deno.remove(parsed.readyFile).catch(() => {});
   return 0;
 }

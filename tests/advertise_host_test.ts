@@ -51,12 +51,19 @@ async function startDaemon(args: string[]) {
 }
 
 Deno.test("AD-2, AD-3: a daemon advertised as tcp:localhost:PORT is attached by that name and its procs carry it", async () => {
-  const named = await startDaemon(["--addr", "tcp:localhost:0"]);
+  const readyDir = await Deno.makeTempDir({ prefix: "hm_ready_" });
+  const readyFile = `${readyDir}/ready`;
+  const named = await startDaemon(["--addr", "tcp:localhost:0", "--ready-file", readyFile]);
   const bound = await startDaemon(["--addr", "tcp:localhost:0", "--bind", "tcp:127.0.0.1:0"]);
   try {
     for (const d of [named, bound]) {
       assert(/^tcp:localhost:\d+$/.test(d.addr), `AD-2: ready line names the host: ${d.addr}`);
     }
+    assertEquals(
+      await Deno.readTextFile(readyFile),
+      `${named.addr}\n`,
+      "--ready-file once serving",
+    );
     const cx = await context();
     const mesh = await HostMesh.attach(cx, "named", [named.addr, bound.addr]);
     const procs = await mesh.ref.spawn(cx, "workers", Extent.unity());
@@ -74,6 +81,7 @@ Deno.test("AD-2, AD-3: a daemon advertised as tcp:localhost:PORT is attached by 
     assertEquals(report.failed, []);
     const codes = await Promise.all([named, bound].map((d) => d.child.status));
     assertEquals(codes.map((s) => s.code), [0, 0], "daemons exit 0 after the mesh's shutdown");
+    await assertRejects(() => Deno.stat(readyFile), Deno.errors.NotFound, undefined, "removed");
   } finally {
     for (const d of [named, bound]) {
       try {
@@ -84,6 +92,7 @@ Deno.test("AD-2, AD-3: a daemon advertised as tcp:localhost:PORT is attached by 
       await d.stderr;
     }
     await shutdownContext();
+    await Deno.remove(readyDir, { recursive: true });
   }
 });
 
