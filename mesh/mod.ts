@@ -228,6 +228,7 @@ export {
   type HostJob,
   type JobHostFailure,
   JobMesh,
+  type JobProcesses,
   JobStartError,
 } from "./job/job.ts";
 export { LocalJob, type LocalJobOptions } from "./job/local.ts";

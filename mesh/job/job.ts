@@ -124,6 +124,21 @@ export interface AllocateOptions {
   signal?: AbortSignal;
 }
 
+/** What an engine started for a job, and how to end it. */
+export interface JobProcesses {
+  /** The engine (`local`, `ssh`). */
+  readonly engine: string;
+  /** The hosts' names, in rank order. */
+  readonly hostNames: readonly string[];
+  /** The pids of the processes the engine started (daemons or ssh clients). */
+  readonly pids: readonly number[];
+  /**
+   * Ends them all (JB-2). Idempotent.
+   * @returns How many needed a signal.
+   */
+  end(): Promise<number>;
+}
+
 /**
  * A host mesh obtained from a job: the attached {@linkcode HostMesh} plus
  * what the engine started. `shutdown()` or disposal releases both (JB-2).
@@ -131,25 +146,23 @@ export interface AllocateOptions {
 export class JobMesh implements AsyncDisposable {
   /** The engine. */
   readonly engine: string;
-  /** The hosts' names, in rank order. */
-  readonly hostNames: readonly string[];
   readonly #mesh: HostMesh;
-  readonly #daemons: readonly StartedDaemon[];
-  readonly #graceMs: number;
-  #released: Promise<number> | undefined;
+  readonly #processes: JobProcesses;
 
   /**
-   * @param engine The engine.
+   * Wraps an attached mesh and the engine's processes (made by {@linkcode allocate}).
    * @param mesh The attached hosts.
-   * @param daemons What the engine started, in rank order.
-   * @param graceMs Grace of each stop step.
+   * @param processes What the engine started.
    */
-  constructor(engine: string, mesh: HostMesh, daemons: readonly StartedDaemon[], graceMs: number) {
-    this.engine = engine;
+  constructor(mesh: HostMesh, processes: JobProcesses) {
+    this.engine = processes.engine;
     this.#mesh = mesh;
-    this.#daemons = daemons;
-    this.hostNames = daemons.map((d) => d.name);
-    this.#graceMs = graceMs;
+    this.#processes = processes;
+  }
+
+  /** The hosts' names, in rank order. */
+  get hostNames(): readonly string[] {
+    return this.#processes.hostNames;
   }
 
   /** The attached host mesh (spawn procs with `mesh.spawn` or `ref.spawn`). */
@@ -164,7 +177,7 @@ export class JobMesh implements AsyncDisposable {
 
   /** The pids of the processes this job started (daemons or ssh clients). */
   get pids(): number[] {
-    return this.#daemons.map((d) => d.pid);
+    return [...this.#processes.pids];
   }
 
   /**
@@ -177,7 +190,7 @@ export class JobMesh implements AsyncDisposable {
    */
   async shutdown(cx: Context, options: HostCallOptions = {}): Promise<TeardownReport> {
     const report = await this.#mesh.shutdown(cx, options);
-    const killed = await this.#release();
+    const killed = await this.#processes.end();
     return { ...report, killed: report.killed + killed };
   }
 
@@ -186,14 +199,24 @@ export class JobMesh implements AsyncDisposable {
     try {
       await this.#mesh[Symbol.asyncDispose]();
     } finally {
-      await this.#release();
+      await this.#processes.end();
     }
   }
+}
 
-  #release(): Promise<number> {
-    this.#released ??= stopAll(this.#daemons, this.#graceMs);
-    return this.#released;
-  }
+/** The engine's processes of `daemons` as {@linkcode JobProcesses}. */
+function processesOf(
+  engine: string,
+  daemons: readonly StartedDaemon[],
+  graceMs: number,
+): JobProcesses {
+  let ended: Promise<number> | undefined;
+  return {
+    engine,
+    hostNames: daemons.map((d) => d.name),
+    pids: daemons.map((d) => d.pid),
+    end: () => (ended ??= stopAll(daemons, graceMs)),
+  };
 }
 
 /** Ends every daemon (lifeline first, JB-3); how many needed a signal. */
@@ -261,7 +284,7 @@ export async function allocate(
   }
   try {
     const mesh = await HostMesh.attach(cx, name, addrs);
-    return new JobMesh(job.engine, mesh, daemons, graceMs);
+    return new JobMesh(mesh, processesOf(job.engine, daemons, graceMs));
   } catch (error) {
     await stopAll(daemons, graceMs);
     throw error;

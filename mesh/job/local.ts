@@ -40,6 +40,7 @@ export class LocalJob implements HostJob {
   readonly #options: LocalJobOptions;
 
   /**
+   * A job of `options.hosts` daemons on this machine.
    * @param options Host count, program, extra daemon arguments.
    * @throws {RangeError} For a host count below 1.
    */

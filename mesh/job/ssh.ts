@@ -108,6 +108,7 @@ export class SshJob implements HostJob {
   readonly #destinations: SshDestination[];
 
   /**
+   * A job of one daemon per machine of `options.hosts`.
    * @param options Machines, program, ssh client options.
    * @throws {TypeError} For no hosts or an invalid destination.
    */
