@@ -103,7 +103,7 @@ interface CliModule {
 export const SUBCOMMANDS: Record<string, Subcommand> = {
   host: {
     summary:
-      "Run a host daemon: host --addr tcp:HOST:PORT [--command-worker] [--secret-file PATH | --insecure]",
+      "Run a host daemon: host --addr tcp:HOST:PORT [--bind tcp:IP:PORT] [--command-worker] [--secret-file PATH | --secret-stdin | --insecure] [--stdin-lifeline] [--ready-file PATH]",
     run: async (args) => (await loadLazy<CliModule>("./cli/host.ts")).run(args),
   },
   demo: {

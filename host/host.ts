@@ -38,6 +38,7 @@
 
 import { ChannelAddr } from "../channel/addr.ts";
 import { ChannelError } from "../channel/errors.ts";
+import { checkAdvertisable } from "../channel/advertise.ts";
 import { serve } from "../channel/mod.ts";
 import type { ChannelServer } from "../channel/types.ts";
 import { config } from "../config/config.ts";
@@ -76,6 +77,16 @@ export interface HostServeResult<M> {
   host: Host<M>;
   /** The front-end mailbox server (the seed's `MailboxServerHandle`). */
   handle: MailboxServerHandle;
+}
+
+/** Options of {@linkcode Host.serve}. */
+export interface HostServeOptions {
+  /**
+   * `tcp:`/`tls:` front-ends: listen on this address instead (e.g.
+   * `tcp:0.0.0.0:26600`) while the host's identity stays the advertised
+   * address (AD-3).
+   */
+  bind?: ChannelAddr | string;
 }
 
 /** What {@linkcode Host.spawn} returns. */
@@ -163,9 +174,12 @@ export class Host<M> implements AsyncDisposable, SingleTerminate {
    * `(frontend, "service")`.
    *
    * @param manager The proc manager (owned by the host from now on).
-   * @param addr Where to serve the front-end (e.g. `ChannelAddr.any("unix")`).
+   * @param addr Where to serve the front-end (e.g. `ChannelAddr.any("unix")`):
+   * the host's identity, so never `0.0.0.0`/`::` (AD-1); a name is kept (AD-2).
+   * @param options `bind`: listen elsewhere than `addr` (AD-3).
    * @returns The host and the front-end server handle.
-   * @throws {HostError} `ChannelError` when an address cannot be served.
+   * @throws {HostError} `ChannelError` when an address cannot be served, or
+   * with an `UnadvertisableAddrError` cause for `0.0.0.0`/`::` (AD-1).
    * @tags allow-net, allow-read, allow-write
    * @example
    * ```ts
@@ -185,10 +199,12 @@ export class Host<M> implements AsyncDisposable, SingleTerminate {
   static async serve<M extends ProcManager<ProcHandle, unknown>>(
     manager: M,
     addr: ChannelAddr | string,
+    options: HostServeOptions = {},
   ): Promise<HostServeResult<M>> {
     let frontend: ChannelServer<MessageEnvelope>;
     try {
-      frontend = await serve<MessageEnvelope>(addr);
+      checkAdvertisable(typeof addr === "string" ? ChannelAddr.parse(addr) : addr); // AD-1
+      frontend = await serve<MessageEnvelope>(addr, options);
     } catch (error) {
       throw toHostError(error);
     }
