@@ -289,6 +289,98 @@ function runtimeDir() {
   return privateDir;
 }
 
+// channel/errors.ts
+var SendError = class extends Error {
+  /** Why delivery failed, e.g. `"closed"`, `"delivery timeout"`, `"server closed"`. */
+  reason;
+  /** The undelivered message, exactly as posted. */
+  payload;
+  /**
+   * Creates the error.
+   * @param reason Why delivery failed.
+   * @param payload The undelivered message.
+   * @param options `cause`.
+   */
+  constructor(reason, payload, options) {
+    super(`Cannot deliver message: ${reason}`, options);
+    this.name = "SendError";
+    this.reason = reason;
+    this.payload = payload;
+  }
+};
+var ChannelError = class extends Error {
+  /** The address involved, in text form. */
+  addr;
+  /** The failed action (`"serve"`, `"dial"`). */
+  action;
+  /**
+   * Creates the error.
+   * @param action The failed action.
+   * @param addr The address, in text form.
+   * @param why The state that prevented it.
+   * @param options `cause`.
+   */
+  constructor(action, addr, why, options) {
+    super(`Cannot ${action} "${addr}": ${why}`, options);
+    this.name = "ChannelError";
+    this.action = action;
+    this.addr = addr;
+  }
+};
+var FrameError = class extends Error {
+  /** What is wrong with the stream. */
+  reason;
+  /**
+   * Creates the error.
+   * @param reason What is wrong with the stream.
+   * @param options `cause`.
+   */
+  constructor(reason, options) {
+    super(`Cannot decode frame: ${reason}`, options);
+    this.name = "FrameError";
+    this.reason = reason;
+  }
+};
+var AuthenticationError = class extends ChannelError {
+  /** What failed. */
+  reason;
+  /**
+   * Creates the error.
+   * @param addr The peer's address, in text form.
+   * @param reason What failed.
+   * @param options `cause`.
+   */
+  constructor(addr, reason, options) {
+    super("authenticate", addr, `authentication failed: ${reason}`, options);
+    this.name = "AuthenticationError";
+    this.reason = reason;
+  }
+};
+
+// channel/advertise.ts
+function isIpLiteral(host) {
+  return host.includes(":") || /^\d+\.\d+\.\d+\.\d+$/.test(host);
+}
+function listenTarget(addr, bind) {
+  if (bind === void 0) return {
+    hostname: addr.host,
+    port: addr.port
+  };
+  if (bind.transport !== addr.transport) {
+    throw new ChannelError("serve", addr.key, `the bind address ${bind.key} must use the same transport (${addr.transport}:)`);
+  }
+  return {
+    hostname: bind.host,
+    port: bind.port !== 0 ? bind.port : addr.port
+  };
+}
+function servedAddr(addr, local, bind) {
+  const port = addr.port !== 0 ? addr.port : local.port;
+  const keep = bind !== void 0 || addr.transport === "tls" || !isIpLiteral(addr.host);
+  const host = keep ? addr.host : local.hostname;
+  return addr.transport === "tls" ? ChannelAddr.tls(host, port) : ChannelAddr.tcp(host, port);
+}
+
 // internal/abort.ts
 function raceAbort(promise, signal) {
   if (!signal) return promise;
@@ -446,74 +538,6 @@ var WatchCell = class {
       if (predicate(value)) return value;
     }
     return void 0;
-  }
-};
-
-// channel/errors.ts
-var SendError = class extends Error {
-  /** Why delivery failed, e.g. `"closed"`, `"delivery timeout"`, `"server closed"`. */
-  reason;
-  /** The undelivered message, exactly as posted. */
-  payload;
-  /**
-   * Creates the error.
-   * @param reason Why delivery failed.
-   * @param payload The undelivered message.
-   * @param options `cause`.
-   */
-  constructor(reason, payload, options) {
-    super(`Cannot deliver message: ${reason}`, options);
-    this.name = "SendError";
-    this.reason = reason;
-    this.payload = payload;
-  }
-};
-var ChannelError = class extends Error {
-  /** The address involved, in text form. */
-  addr;
-  /** The failed action (`"serve"`, `"dial"`). */
-  action;
-  /**
-   * Creates the error.
-   * @param action The failed action.
-   * @param addr The address, in text form.
-   * @param why The state that prevented it.
-   * @param options `cause`.
-   */
-  constructor(action, addr, why, options) {
-    super(`Cannot ${action} "${addr}": ${why}`, options);
-    this.name = "ChannelError";
-    this.action = action;
-    this.addr = addr;
-  }
-};
-var FrameError = class extends Error {
-  /** What is wrong with the stream. */
-  reason;
-  /**
-   * Creates the error.
-   * @param reason What is wrong with the stream.
-   * @param options `cause`.
-   */
-  constructor(reason, options) {
-    super(`Cannot decode frame: ${reason}`, options);
-    this.name = "FrameError";
-    this.reason = reason;
-  }
-};
-var AuthenticationError = class extends ChannelError {
-  /** What failed. */
-  reason;
-  /**
-   * Creates the error.
-   * @param addr The peer's address, in text form.
-   * @param reason What failed.
-   * @param options `cause`.
-   */
-  constructor(addr, reason, options) {
-    super("authenticate", addr, `authentication failed: ${reason}`, options);
-    this.name = "AuthenticationError";
-    this.reason = reason;
   }
 };
 
@@ -2076,11 +2100,14 @@ async function connect(addr) {
   conn.setNoDelay(true);
   return conn;
 }
-function listen(addr) {
+function listen(addr, bind) {
   try {
     if (addr.transport === "unix") {
       if (addr.abstract) {
         throw new ChannelError("serve", addr.key, "abstract unix sockets have no access control; serve a path in a 0700 directory");
+      }
+      if (bind !== void 0) {
+        throw new ChannelError("serve", addr.key, "a bind address applies to tcp: and tls: only");
       }
       const listener2 = Deno.listen({
         transport: "unix",
@@ -2091,20 +2118,14 @@ function listen(addr) {
         bound: addr
       };
     }
+    const at = listenTarget(addr, bind);
     const listener = addr.transport === "tls" ? Deno.listenTls({
-      hostname: addr.host,
-      port: addr.port,
+      ...at,
       ...tlsServeMaterial(addr)
-    }) : Deno.listen({
-      hostname: addr.host,
-      port: addr.port
-    });
-    const local = listener.addr;
-    const host = addr.port === 0 || addr.host !== local.hostname ? local.hostname : addr.host;
-    const bound = addr.transport === "tls" ? ChannelAddr.tls(addr.host, local.port) : ChannelAddr.tcp(host, local.port);
+    }) : Deno.listen(at);
     return {
       listener,
-      bound
+      bound: servedAddr(addr, listener.addr, bind)
     };
   } catch (cause) {
     if (cause instanceof ChannelError) throw cause;
@@ -2609,13 +2630,15 @@ var ACCEPT_BACKOFF_MIN_MS = 1;
 var ACCEPT_BACKOFF_MAX_MS = 250;
 var live = /* @__PURE__ */ new Set();
 function serveNet(addr, options = {}) {
+  const bind = typeof options.bind === "string" ? ChannelAddr.parse(options.bind) : options.bind;
   if (channelSecrets() === null) {
-    if (addr.transport !== "unix" && !isLoopbackHost(addr.host)) {
+    const listening = bind ?? addr;
+    if (listening.transport !== "unix" && !isLoopbackHost(listening.host)) {
       throw new ChannelError("serve", addr.key, "refusing to serve a non-loopback address without authentication (--insecure)");
     }
     warnInsecure(`serving ${addr.key}`);
   }
-  const { listener, bound } = listen(addr);
+  const { listener, bound } = listen(addr, bind);
   const server = new NetServer(listener, bound, addr);
   const { signal } = options;
   if (signal) {
@@ -3319,6 +3342,9 @@ function serve(addr, options = {}) {
   try {
     const a = toAddr(addr);
     options.signal?.throwIfAborted();
+    if (a.transport === "local" && options.bind !== void 0) {
+      throw new ChannelError("serve", a.key, "a bind address applies to tcp: and tls: only");
+    }
     const server = a.transport === "local" ? serveLocal(a, options) : serveNet(a, options);
     return Promise.resolve(server);
   } catch (error) {
