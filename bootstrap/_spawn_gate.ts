@@ -1,0 +1,135 @@
+/**
+ * Folder-private: the launch gate of a `BootstrapProcManager` — admission
+ * control for cold spawns.
+ *
+ * Launching a child (`Deno.Command#spawn`) is synchronous: fork + exec block
+ * the host's event loop, 20–140 ms each on a loaded 2-core machine. A burst
+ * of 16 `CreateOrUpdate`s used to launch back to back in one macrotask,
+ * blocking the host's loop for over a second, so the owner's heartbeat
+ * (`GetState` to the host agent) went unanswered past its 1.5 s deadline and
+ * the host was declared lost under 64 cold starts on 4 hosts (HW-2).
+ *
+ * ## Invariants (BS-*)
+ * - **BS-41 (launches yield).** At most one child is launched per macrotask:
+ *   between two launches the gate yields to the event loop (a zero timer),
+ *   so messages that arrived meanwhile — heartbeats, status queries — are
+ *   served between launches, not after the whole burst. Launches keep their
+ *   request order (FIFO).
+ * - **BS-42 (bounded cold starts).** With a limit `max > 0`
+ *   (`HYPERMESH_HOST_MAX_STARTING_PROCS`), at most `max` children are
+ *   starting at once (launched, neither called back nor exited); the next
+ *   launch waits for a slot. A waiter whose signal aborts leaves the queue
+ *   at once and is never granted.
+ * @module
+ */
+
+/** Gives a granted slot back (idempotent). */
+export type ReleaseSlot = () => void;
+
+interface Waiter {
+  grant: (release: ReleaseSlot) => void;
+  reject: (reason: unknown) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+/**
+ * FIFO launch gate: one launch per macrotask (BS-41), at most `max` starting
+ * children (BS-42, 0 = no bound).
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { SpawnGate } from "./_spawn_gate.ts";
+ * const gate = new SpawnGate(1);
+ * const first = await gate.acquire();
+ * let second = false;
+ * const next = gate.acquire().then((release) => (second = true, release));
+ * await new Promise((r) => setTimeout(r, 5));
+ * assertEquals([gate.starting, second], [1, false]); // BS-42: waits for a slot
+ * first();
+ * (await next)();
+ * assertEquals(gate.starting, 0);
+ * ```
+ */
+export class SpawnGate {
+  readonly #max: number;
+  readonly #queue: Waiter[] = [];
+  #starting = 0;
+  #pumping = false;
+  /** Launches granted so far (for tests and benches). */
+  #granted = 0;
+
+  /**
+   * Creates a gate.
+   * @param max Most children starting at once; 0 or less: no bound.
+   */
+  constructor(max = 0) {
+    this.#max = max > 0 ? Math.floor(max) : 0;
+  }
+
+  /** Children holding a slot (launched, not yet ready or exited). */
+  get starting(): number {
+    return this.#starting;
+  }
+
+  /** Callers waiting for their turn. */
+  get waiting(): number {
+    return this.#queue.length;
+  }
+
+  /** Slots granted since creation. */
+  get granted(): number {
+    return this.#granted;
+  }
+
+  /**
+   * Waits for this caller's turn: after a macrotask yield (BS-41) and while
+   * fewer than `max` children are starting (BS-42).
+   * @param signal Leaves the queue and rejects with its reason on abort.
+   * @returns The release of the slot: call it once the child is ready, has
+   * exited, or failed to launch.
+   * @throws `signal.reason` when aborted before the grant.
+   */
+  acquire(signal?: AbortSignal): Promise<ReleaseSlot> {
+    signal?.throwIfAborted();
+    return new Promise((grant, reject) => {
+      const waiter: Waiter = { grant, reject };
+      if (signal !== undefined) {
+        waiter.signal = signal;
+        waiter.onAbort = () => {
+          const i = this.#queue.indexOf(waiter);
+          if (i >= 0) this.#queue.splice(i, 1);
+          reject(signal.reason);
+        };
+        signal.addEventListener("abort", waiter.onAbort, { once: true });
+      }
+      this.#queue.push(waiter);
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    if (this.#pumping || this.#queue.length === 0) return;
+    if (this.#max > 0 && this.#starting >= this.#max) return; // BS-42: a release pumps again
+    this.#pumping = true;
+    setTimeout(() => { // BS-41: one launch per macrotask
+      this.#pumping = false;
+      if (this.#max > 0 && this.#starting >= this.#max) return;
+      const waiter = this.#queue.shift();
+      if (waiter === undefined) return;
+      if (waiter.onAbort !== undefined) {
+        waiter.signal?.removeEventListener("abort", waiter.onAbort);
+      }
+      this.#starting++;
+      this.#granted++;
+      let released = false;
+      waiter.grant(() => {
+        if (released) return;
+        released = true;
+        this.#starting--;
+        this.#pump();
+      });
+      this.#pump();
+    }, 0);
+  }
+}
