@@ -21,7 +21,7 @@
  *   daemon serving one client session per cycle: `HostMesh.attach` → spawn
  *   a 1-proc mesh with a greeter → `call` → `HostMesh#stop` (the daemon keeps
  *   running). The daemon's RSS, fds and threads are read after a short idle
- *   pause (it is not GC-forced).
+ *   pause (GC-forced every 500 ms only with `--gc-host`, `_gc_daemon.ts`).
  *
  * `deno run --v8-flags=--expose-gc --allow-run --allow-read --allow-write
  * --allow-net --allow-env --allow-sys --allow-ffi bench/leak_bench.ts
@@ -44,6 +44,7 @@ import { BootstrapCommand } from "../launcher/command.ts";
 
 const MB = 2 ** 20;
 const BOOTSTRAP = new URL("../bootstrap.ts", import.meta.url).pathname;
+const GC_DAEMON = new URL("./_gc_daemon.ts", import.meta.url).pathname;
 const BARE_CHILD = new URL("./_bare_child.ts", import.meta.url).pathname;
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -210,11 +211,14 @@ export async function floorRun(cycles: number): Promise<Reading[]> {
   return readings;
 }
 
-async function startDaemon(): Promise<{ child: Deno.ChildProcess; addr: string }> {
+async function startDaemon(gcDaemon: boolean): Promise<{ child: Deno.ChildProcess; addr: string }> {
+  const entry = gcDaemon ? ["--v8-flags=--expose-gc", ...WORKER_PERMISSIONS, GC_DAEMON] : [
+    ...WORKER_PERMISSIONS,
+    BOOTSTRAP,
+    "host",
+  ];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...WORKER_PERMISSIONS, BOOTSTRAP, "host", "--addr", "tcp:127.0.0.1:0"].concat(
-      "--command-worker",
-    ),
+    args: ["run", ...entry, "--addr", "tcp:127.0.0.1:0", "--command-worker"],
     stdin: "null",
     stdout: "piped",
     stderr: "inherit",
@@ -241,11 +245,12 @@ async function startDaemon(): Promise<{ child: Deno.ChildProcess; addr: string }
 /**
  * The daemon part: one attach→spawn→call→stop client session per cycle.
  * @param cycles How many cycles.
+ * @param gcDaemon Whether the daemon collects every 500 ms (`_gc_daemon.ts`).
  * @returns The daemon's readings.
  */
-export async function daemonRun(cycles: number): Promise<Reading[]> {
+export async function daemonRun(cycles: number, gcDaemon = false): Promise<Reading[]> {
   const cx = await context();
-  const daemon = await startDaemon();
+  const daemon = await startDaemon(gcDaemon);
   const readings: Reading[] = [];
   try {
     for (let cycle = 1; cycle <= cycles; cycle++) {
@@ -317,7 +322,9 @@ if (import.meta.main) {
     if (parts.includes("client")) {
       growth.set("client", report("client", await clientRun(cycles, args["gc-host"])));
     }
-    if (parts.includes("daemon")) growth.set("daemon", report("daemon", await daemonRun(cycles)));
+    if (parts.includes("daemon")) {
+      growth.set("daemon", report("daemon", await daemonRun(cycles, args["gc-host"])));
+    }
   } finally {
     await shutdownContext();
   }
