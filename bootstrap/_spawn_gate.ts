@@ -14,7 +14,10 @@
  *   between two launches the gate yields to the event loop (a zero timer),
  *   so messages that arrived meanwhile — heartbeats, status queries — are
  *   served between launches, not after the whole burst. Launches keep their
- *   request order (FIFO).
+ *   request order (FIFO). A launch asked of an idle gate (none granted since
+ *   it last saw a macrotask boundary, nobody queued, a slot free) is granted
+ *   at once: a lone spawn pays no timer, and the gate arms a timer only
+ *   while someone waits.
  * - **BS-42 (bounded cold starts).** With a limit `max > 0`
  *   (`HYPERMESH_HOST_MAX_STARTING_PROCS`), at most `max` children are
  *   starting at once (launched, neither called back nor exited); the next
@@ -41,7 +44,7 @@ interface Waiter {
  * import { assertEquals } from "@std/assert";
  * import { SpawnGate } from "./_spawn_gate.ts";
  * const gate = new SpawnGate(1);
- * const first = await gate.acquire();
+ * const first = await gate.acquire(); // an idle gate grants at once
  * let second = false;
  * const next = gate.acquire().then((release) => (second = true, release));
  * await new Promise((r) => setTimeout(r, 5));
@@ -55,7 +58,13 @@ export class SpawnGate {
   readonly #max: number;
   readonly #queue: Waiter[] = [];
   #starting = 0;
-  #pumping = false;
+  /**
+   * A launch may have been granted in the current macrotask: set by every
+   * grant, cleared by events that surely come in a later one — the gate's
+   * own timer, and a release (a child's callback or exit, I/O-driven).
+   */
+  #busy = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   /** Launches granted so far (for tests and benches). */
   #granted = 0;
 
@@ -83,8 +92,10 @@ export class SpawnGate {
   }
 
   /**
-   * Waits for this caller's turn: after a macrotask yield (BS-41) and while
-   * fewer than `max` children are starting (BS-42).
+   * Waits for this caller's turn: at once when the gate is idle (no launch
+   * granted since the last macrotask boundary it saw, nobody queued, a slot
+   * free), else after a macrotask yield (BS-41) and once fewer than `max`
+   * children are starting (BS-42).
    * @param signal Leaves the queue and rejects with its reason on abort.
    * @returns The release of the slot: call it once the child is ready, has
    * exited, or failed to launch.
@@ -92,6 +103,9 @@ export class SpawnGate {
    */
   acquire(signal?: AbortSignal): Promise<ReleaseSlot> {
     signal?.throwIfAborted();
+    if (!this.#busy && this.#queue.length === 0 && this.#hasSlot()) {
+      return Promise.resolve(this.#grant()); // a lone spawn pays no timer
+    }
     return new Promise((grant, reject) => {
       const waiter: Waiter = { grant, reject };
       if (signal !== undefined) {
@@ -104,32 +118,41 @@ export class SpawnGate {
         signal.addEventListener("abort", waiter.onAbort, { once: true });
       }
       this.#queue.push(waiter);
-      this.#pump();
+      this.#schedule();
     });
   }
 
-  #pump(): void {
-    if (this.#pumping || this.#queue.length === 0) return;
-    if (this.#max > 0 && this.#starting >= this.#max) return; // BS-42: a release pumps again
-    this.#pumping = true;
-    setTimeout(() => { // BS-41: one launch per macrotask
-      this.#pumping = false;
-      if (this.#max > 0 && this.#starting >= this.#max) return;
-      const waiter = this.#queue.shift();
-      if (waiter === undefined) return;
+  #hasSlot(): boolean {
+    return this.#max === 0 || this.#starting < this.#max;
+  }
+
+  #grant(): ReleaseSlot {
+    this.#starting++;
+    this.#granted++;
+    this.#busy = true; // BS-41: a next launch waits for a macrotask boundary
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#starting--;
+      this.#busy = false; // a callback or an exit: a later macrotask
+      this.#schedule(); // BS-42: a freed slot serves the next waiter
+    };
+  }
+
+  /** Arms the yield timer while someone waits for a free slot (never otherwise). */
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#queue.length === 0 || !this.#hasSlot()) return;
+    this.#timer = setTimeout(() => { // BS-41: one launch per macrotask
+      this.#timer = undefined;
+      this.#busy = false;
+      if (this.#queue.length === 0 || !this.#hasSlot()) return;
+      const waiter = this.#queue.shift()!;
       if (waiter.onAbort !== undefined) {
         waiter.signal?.removeEventListener("abort", waiter.onAbort);
       }
-      this.#starting++;
-      this.#granted++;
-      let released = false;
-      waiter.grant(() => {
-        if (released) return;
-        released = true;
-        this.#starting--;
-        this.#pump();
-      });
-      this.#pump();
+      waiter.grant(this.#grant());
+      this.#schedule();
     }, 0);
   }
 }

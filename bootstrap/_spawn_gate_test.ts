@@ -67,3 +67,22 @@ Deno.test("BS-42: an aborted SpawnGate waiter leaves the queue and is never gran
   (await next)();
   assertEquals([gate.starting, gate.granted], [0, 2]);
 });
+
+Deno.test("BS-41: an idle SpawnGate grants at once; the next launch in the same macrotask waits", async () => {
+  const gate = new SpawnGate();
+  let second = false;
+  const first = gate.acquire();
+  const next = gate.acquire().then((release) => (second = true, release));
+  const releaseFirst = await first; // granted without a timer
+  await microtasks(50);
+  assertEquals(second, false, "BS-41: not in the macrotask of the first grant");
+  (await next)();
+  releaseFirst(); // a child's callback: a later macrotask, the gate is idle again
+  const third = gate.acquire();
+  let granted = false;
+  third.then(() => (granted = true));
+  await microtasks(5);
+  assertEquals(granted, true, "an idle gate grants without a timer");
+  (await third)();
+  assertEquals([gate.starting, gate.granted], [0, 3]);
+});
