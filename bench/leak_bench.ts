@@ -90,6 +90,8 @@ export interface Reading extends ProcFacts {
   cycle: number;
   /** V8 heap used, MB (this process only). */
   heapMb?: number;
+  /** V8 heap reserved (`heapTotal`), MB (this process only). */
+  heapTotalMb?: number;
   /** V8 external memory, MB (this process only). */
   externalMb?: number;
   /** The host process's RSS, MB (client part). */
@@ -105,6 +107,7 @@ async function readSelf(cycle: number, hostPid?: number): Promise<Reading> {
     ...facts,
     rssMb: m.rss / MB,
     heapMb: m.heapUsed / MB,
+    heapTotalMb: m.heapTotal / MB,
     externalMb: m.external / MB,
     ...(hostPid === undefined ? {} : { hostRssMb: (await procFacts(hostPid)).rssMb }),
   };
@@ -277,14 +280,16 @@ export async function daemonRun(cycles: number, gcDaemon = false): Promise<Readi
 function report(what: string, readings: Reading[]): number {
   const f = (v: number | undefined, d = 1) => v === undefined ? "-" : v.toFixed(d);
   console.log(`\n${what}`);
-  console.log("cycle   RSS(MB)  heap(MB)  external(MB)  fds  threads  host RSS(MB)");
+  console.log(
+    "cycle   RSS(MB)  heap(MB)  heap total(MB)  external(MB)  fds  threads  host RSS(MB)",
+  );
   for (const r of readings) {
     console.log(
       `${String(r.cycle).padStart(5)} ${f(r.rssMb).padStart(9)} ${f(r.heapMb).padStart(9)} ${
-        f(r.externalMb).padStart(13)
-      } ${String(r.fds).padStart(4)} ${String(r.threads).padStart(8)} ${
-        f(r.hostRssMb).padStart(13)
-      }`,
+        f(r.heapTotalMb).padStart(15)
+      } ${f(r.externalMb).padStart(13)} ${String(r.fds).padStart(4)} ${
+        String(r.threads).padStart(8)
+      } ${f(r.hostRssMb).padStart(13)}`,
     );
   }
   const first = readings.find((r) => r.cycle === 10) ?? readings[0];
@@ -294,9 +299,9 @@ function report(what: string, readings: Reading[]): number {
     `${what}: RSS growth from cycle ${first.cycle} to ${last.cycle}: ${growth.toFixed(1)} MB${
       last.heapMb === undefined
         ? ""
-        : `, heap ${(last.heapMb - first.heapMb!).toFixed(1)} MB, external ${
-          (last.externalMb! - first.externalMb!).toFixed(1)
-        } MB`
+        : `, heap ${(last.heapMb - first.heapMb!).toFixed(1)} MB (total ${
+          (last.heapTotalMb! - first.heapTotalMb!).toFixed(1)
+        }), external ${(last.externalMb! - first.externalMb!).toFixed(1)} MB`
     }, fds ${last.fds - first.fds}, threads ${last.threads - first.threads}${
       last.hostRssMb === undefined
         ? ""
