@@ -16,7 +16,10 @@
  * - RSS: total resident memory of this client and every process below it
  *   (hosts and procs), VmRSS from /proc via `ps`, while the mesh is
  *   up;
- * - teardown: `ProcMesh#stop` (every proc process exited).
+ * - teardown: `ProcMesh#stop` (every proc process exited);
+ * - floor: N bare Deno children calling back over a unix socket
+ *   (`_floor.ts`), spawned in the same round just before — the machine's own
+ *   per-process cost at N; its 64-vs-4 ratio is printed next to hypermesh's.
  *
  * Each figure is divided by N (cost per proc); the RSS per proc is the growth
  * over the tree's RSS before the spawn. The growth check compares the
@@ -34,7 +37,7 @@
  */
 
 import { parseArgs } from "@std/cli/parse-args";
-import { stats } from "./_floor.ts";
+import { spawnBareChildren, stats, stopBareChildren } from "./_floor.ts";
 import { context, shutdownContext } from "../actor/context.ts";
 import type { ClientInstance } from "../actor/types.ts";
 import { Extent } from "../ndslice/extent.ts";
@@ -71,13 +74,24 @@ export async function treeRss(root = Deno.pid): Promise<number> {
 }
 
 interface Sample {
+  /** N bare Deno children calling back over a unix socket, same round (the floor). */
+  floorMs: number;
   bringUpMs: number;
   callMs: number;
   teardownMs: number;
   rssBytes: number;
 }
 
+async function floorRound(n: number): Promise<number> {
+  const t0 = performance.now();
+  const children = await spawnBareChildren(n);
+  const ms = performance.now() - t0;
+  await stopBareChildren(children);
+  return ms;
+}
+
 async function round(cx: ClientInstance, hosts: HostMesh, n: number): Promise<Sample> {
+  const floorMs = await floorRound(n);
   const perHost = n / hosts.hosts.length;
   const rss0 = await treeRss();
   const t0 = performance.now();
@@ -97,7 +111,7 @@ async function round(cx: ClientInstance, hosts: HostMesh, n: number): Promise<Sa
     const t1 = performance.now();
     await procs.stop(cx);
     const teardownMs = performance.now() - t1;
-    return { bringUpMs, callMs: stats(calls).median, teardownMs, rssBytes };
+    return { floorMs, bringUpMs, callMs: stats(calls).median, teardownMs, rssBytes };
   } catch (error) {
     await procs.stop(cx).catch(() => {});
     throw error;
@@ -107,6 +121,8 @@ async function round(cx: ClientInstance, hosts: HostMesh, n: number): Promise<Sa
 export interface Row {
   hosts: number;
   n: number;
+  /** Bring-up of n bare Deno children (the floor), ms. */
+  floorMs: number;
   bringUpMs: number;
   callMs: number;
   teardownMs: number;
@@ -135,6 +151,7 @@ async function scenario(numHosts: number, sizes: number[], rounds: number): Prom
       const row = {
         hosts: numHosts,
         n,
+        floorMs: med((s) => s.floorMs),
         bringUpMs: med((s) => s.bringUpMs),
         callMs: med((s) => s.callMs),
         teardownMs: med((s) => s.teardownMs),
@@ -238,7 +255,7 @@ if (import.meta.main) {
     await shutdownContext();
   }
   console.log(
-    "hosts  procs  bring-up(ms)  /proc  call(ms)  /proc  teardown(ms)  /proc  RSS(MB)  /proc  growth(64 vs 4)",
+    "hosts  procs  bring-up(ms)  /proc  floor/proc  call(ms)  /proc  teardown(ms)  /proc  RSS(MB)  /proc  growth(N vs 4)  floor growth",
   );
   for (const r of rows) {
     const base = rows.find((b) => b.hosts === r.hosts && b.n === 4);
@@ -249,15 +266,21 @@ if (import.meta.main) {
     const flag = worst === undefined
       ? ""
       : `${worst.toFixed(2)}x${worst > 1.2 ? " SUPERLINEAR" : ""}`;
+    // The same ratio for bare children: what the machine itself does at N.
+    const floorGrowth = base === undefined || r.n <= 4
+      ? ""
+      : `${((r.floorMs / r.n) / (base.floorMs / base.n)).toFixed(2)}x`;
     const mb = r.rssBytes / 2 ** 20;
     console.log(
       `${String(r.hosts).padStart(5)} ${String(r.n).padStart(6)} ${
         r.bringUpMs.toFixed(0).padStart(13)
-      } ${(r.bringUpMs / r.n).toFixed(1).padStart(6)} ${r.callMs.toFixed(1).padStart(9)} ${
-        (r.callMs / r.n).toFixed(2).padStart(6)
-      } ${r.teardownMs.toFixed(0).padStart(13)} ${(r.teardownMs / r.n).toFixed(1).padStart(6)} ${
-        mb.toFixed(0).padStart(8)
-      } ${(mb / r.n).toFixed(1).padStart(6)}  ${flag}`,
+      } ${(r.bringUpMs / r.n).toFixed(1).padStart(6)} ${
+        (r.floorMs / r.n).toFixed(1).padStart(11)
+      } ${r.callMs.toFixed(1).padStart(9)} ${(r.callMs / r.n).toFixed(2).padStart(6)} ${
+        r.teardownMs.toFixed(0).padStart(13)
+      } ${(r.teardownMs / r.n).toFixed(1).padStart(6)} ${mb.toFixed(0).padStart(8)} ${
+        (mb / r.n).toFixed(1).padStart(6)
+      }  ${flag.padEnd(16)} ${floorGrowth}`,
     );
   }
   Deno.writeTextFileSync(args.svg, scaleSvg(rows));

@@ -63,7 +63,7 @@ import type { BootstrapCommand } from "../launcher/command.ts";
 import type { ProcBind } from "../launcher/proc_bind.ts";
 import type { ProcLauncher } from "../launcher/types.ts";
 import { config } from "../config/config.ts";
-import { MESH_TERMINATE_CONCURRENCY } from "../config/attrs.ts";
+import { HOST_MAX_STARTING_PROCS, MESH_TERMINATE_CONCURRENCY } from "../config/attrs.ts";
 import { raceAbort } from "../internal/abort.ts";
 import type { StopOptions } from "../internal/stop_options.ts";
 import { HostError } from "../host/errors.ts";
@@ -85,6 +85,7 @@ import { LauncherSlot } from "./_launcher_slot.ts";
 import { envGet, forwardStdio, openFileAppender } from "./_proc_stdio.ts";
 import { awaitCallback, monitorExit } from "./_exit_monitor.ts";
 import { launchBootstrap } from "./_launch_proc.ts";
+import { SpawnGate } from "./_spawn_gate.ts";
 import { type WarmPool, warmPoolFromConfig } from "./warm_pool.ts";
 
 /** What a bootstrapped child sends on the callback channel (plain data). */
@@ -193,6 +194,7 @@ export class BootstrapProcManager
   readonly #running = new Map<string, { launcherId: string; pid?: number }>();
   readonly #launcher = new LauncherSlot();
   readonly #warmPool: WarmPool | undefined;
+  readonly #gate: SpawnGate;
   #fileAppender: Promise<FileAppender | undefined> | undefined;
   #disposing: Promise<void> | undefined;
 
@@ -213,6 +215,12 @@ export class BootstrapProcManager
       ? undefined
       : ChannelAddr.parse(options.logChannel.toString()).toString();
     this.#warmPool = warmPoolFromConfig(command); // HYPERMESH_PREWARM_PROCS (BS-32..BS-35)
+    this.#gate = new SpawnGate(config.get(HOST_MAX_STARTING_PROCS)); // BS-46, BS-47
+  }
+
+  /** Children launched and still starting (neither called back nor exited, BS-47). */
+  get startingCount(): number {
+    return this.#gate.starting;
   }
 
   /** The warm pool (`HYPERMESH_PREWARM_PROCS` > 0 at construction), if any. */
@@ -372,8 +380,10 @@ export class BootstrapProcManager
     launcher: ProcLauncher,
     callback: ChannelServer<BootstrapCallback>,
   ): Promise<BootstrapProcHandle> {
-    const { result, launcherId, fileCapture, tailLines, logChannel, forwarding, prefixWithRank } =
-      await launchBootstrap(
+    const release = await this.#gate.acquire(); // BS-46, BS-47: launches are synchronous forks
+    let launched: Awaited<ReturnType<typeof launchBootstrap>>;
+    try {
+      launched = await launchBootstrap(
         procId,
         backendAddr,
         procConfig,
@@ -387,6 +397,12 @@ export class BootstrapProcManager
           ...(this.#warmPool === undefined ? {} : { warmPool: this.#warmPool }),
         },
       );
+    } catch (error) {
+      release();
+      throw error;
+    }
+    const { result, launcherId, fileCapture, tailLines, logChannel, forwarding, prefixWithRank } =
+      launched;
     if (result.pid !== undefined) recordLivePid(result.pid);
     this.#running.set(procId.key, {
       launcherId,
@@ -410,7 +426,7 @@ export class BootstrapProcManager
         prefixWithRank,
       })
       : [];
-    this.#track(monitorExit(procId, handle, result, forwarders, {
+    const exited = monitorExit(procId, handle, result, forwarders, {
       callback,
       socketDir: this.#socketDir,
       onExit: () => {
@@ -419,8 +435,11 @@ export class BootstrapProcManager
         if (result.pid !== undefined) forgetLivePid(result.pid);
         this.#running.delete(procId.key);
       },
-    }));
-    this.#track(awaitCallback(handle, callback));
+    });
+    const calledBack = awaitCallback(handle, callback);
+    this.#track(exited);
+    this.#track(calledBack);
+    Promise.race([exited, calledBack]).finally(release).catch(() => {}); // BS-47
     return handle;
   }
 

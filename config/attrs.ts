@@ -300,6 +300,16 @@ export const HOST_RETAINED_EXITED_PROCS: Attr<"int"> = defineAttr({
     "`hypermesh status`); beyond that the oldest is forgotten with its route and manager " +
     "state, so a long-lived host stays bounded.",
 });
+/** Children a bootstrap proc manager lets start at once (BS-47); 0: no bound. */
+export const HOST_MAX_STARTING_PROCS: Attr<"int"> = defineAttr({
+  key: "hypermesh::config::host_max_starting_procs",
+  env: "HYPERMESH_HOST_MAX_STARTING_PROCS",
+  kind: "int",
+  default: 0,
+  doc: "How many proc children one host lets start at once (launched, not yet called back); " +
+    "later spawns wait for a slot. 0: no bound. Launches always yield to the event loop " +
+    "between each other (BS-46), so heartbeats are served during a burst.",
+});
 /** What the root client does with a mesh failure nobody handled: "log" or "exit". */
 export const UNHANDLED_MESH_FAILURE: Attr<"string"> = defineAttr({
   key: "hypermesh::config::unhandled_mesh_failure",

@@ -68,8 +68,9 @@ export async function fenceRankStatuses(
 ): Promise<FenceResult> {
   const { ref, receiver } = cx.openPort<StatusOverlayJSON>();
   const acc = new OverlayAccumulator(ValueMesh.fromSingle(region, Status.NotExist), {
-    // The fence is done once every rank reported: publish that at once.
-    publishNow: (mesh) => mesh.values().every((s) => s.kind !== "NotExist"),
+    // The fence is done once every rank reported: publish that at once,
+    // checked in O(1) per status push (MS-44).
+    publishWhenComplete: true,
   });
   const pump = (async () => {
     for await (const json of receiver) {

@@ -28,6 +28,12 @@
  * - **MB-19 (router returns).** Every envelope posted to the router is handed
  *   to exactly one of: a dialed client, the default sender, or its return
  *   handle (dial failure, router closed).
+ * - **MB-44 (bookkeeping independent of the number of bindings).**
+ *   `bind()`, `unbind()` of a proc with nothing finer bound under it, and
+ *   `evict()` cost O(1), not O(bindings) or O(cached routes): a bind or
+ *   unbind forgets only the cached route of its own proc, and a cached route
+ *   whose client was evicted is dropped when it is next looked up. A host
+ *   that binds and drops N procs does O(N) router work, not O(N²).
  * - **MB-36 (closed routers never dial).** From the moment `close()` is
  *   called — including bounces that re-enter the router while its links are
  *   being closed — no new link is dialed; envelopes bounce with `BrokenLink`.
@@ -135,6 +141,8 @@ export class DialMailboxRouter implements MailboxSender, AsyncDisposable {
   readonly #clients = new Map<string, DialedSender>();
   /** Proc key → routing decision for the proc-level part (a client or the default). */
   readonly #routes = new Map<string, MailboxSender>();
+  /** The cached clients, by identity: a cached route to another one is stale (MB-44). */
+  readonly #live = new Set<MailboxSender>();
   /** Evicted clients still flushing/closing. */
   readonly #retired = new Map<DialedSender, Promise<void>>();
   #closing: Promise<void> | undefined;
@@ -168,7 +176,7 @@ export class DialMailboxRouter implements MailboxSender, AsyncDisposable {
     } else if (!old.equals(target)) {
       this.#retire(old.key); // MB-18
     }
-    this.#routes.clear(); // MB-18
+    this.#routes.delete(procKeyOf(key)); // MB-18, MB-44: only this proc's route
   }
 
   /**
@@ -179,6 +187,11 @@ export class DialMailboxRouter implements MailboxSender, AsyncDisposable {
    */
   unbind(ref: Reference | string): number {
     const prefix = referenceKey(ref);
+    const procKey = procKeyOf(prefix);
+    if (procKey === prefix && !this.#fine.has(prefix)) { // MB-44: nothing finer under it
+      this.#routes.delete(prefix);
+      return this.#book.delete(prefix) ? 1 : 0;
+    }
     let removed = 0;
     for (const key of [...this.#book.keys()]) {
       if (!isReferencePrefix(prefix, key)) continue;
@@ -190,7 +203,7 @@ export class DialMailboxRouter implements MailboxSender, AsyncDisposable {
       if (count > 0) this.#fine.set(procKey, count);
       else this.#fine.delete(procKey);
     }
-    this.#routes.clear(); // MB-18
+    this.#routes.clear(); // MB-18 (finer bindings: rare)
     return removed;
   }
 
@@ -203,8 +216,7 @@ export class DialMailboxRouter implements MailboxSender, AsyncDisposable {
   evict(addr: ChannelAddr | string): boolean {
     const key = typeof addr === "string" ? ChannelAddr.parse(addr).key : addr.key;
     const had = this.#clients.has(key);
-    this.#retire(key);
-    this.#routes.clear(); // MB-18
+    this.#retire(key); // MB-18, MB-44: routes to it are dropped when next looked up
     return had;
   }
 
@@ -224,6 +236,7 @@ export class DialMailboxRouter implements MailboxSender, AsyncDisposable {
       return;
     }
     this.#clients.set(addr.key, client);
+    this.#live.add(client);
     client.connect?.();
   }
 
@@ -243,6 +256,11 @@ export class DialMailboxRouter implements MailboxSender, AsyncDisposable {
   lookup(dest: Reference | string): ChannelAddr | undefined {
     const text = typeof dest === "string" ? dest : dest.key;
     return this.#bound(text) ?? this.#direct(procKeyOf(text));
+  }
+
+  /** Routing decisions cached per proc (MB-44; for tests and benches). */
+  get cachedRoutes(): number {
+    return this.#routes.size;
   }
 
   /**
@@ -273,6 +291,9 @@ export class DialMailboxRouter implements MailboxSender, AsyncDisposable {
     }
     if (target === undefined) {
       target = this.#routes.get(procKey);
+      if (target !== undefined && target !== this.#defaultSender && !this.#live.has(target)) {
+        target = undefined; // MB-44: its client was evicted since
+      }
       if (target === undefined) {
         const addr = this.#book.get(procKey) ?? this.#direct(procKey);
         if (addr === undefined) {
@@ -319,6 +340,7 @@ export class DialMailboxRouter implements MailboxSender, AsyncDisposable {
   async #closeAll(): Promise<void> {
     const clients = [...this.#clients.values()];
     this.#clients.clear();
+    this.#live.clear();
     this.#routes.clear();
     const retired = [...this.#retired];
     // Evicted clients may still be flushing a dead link: close them now.
@@ -381,6 +403,7 @@ export class DialMailboxRouter implements MailboxSender, AsyncDisposable {
       return undefined;
     }
     this.#clients.set(addr.key, client);
+    this.#live.add(client);
     return client;
   }
 
@@ -388,6 +411,7 @@ export class DialMailboxRouter implements MailboxSender, AsyncDisposable {
     const client = this.#clients.get(addrKey);
     if (client === undefined) return;
     this.#clients.delete(addrKey);
+    this.#live.delete(client);
     const closing = (async () => {
       try {
         await client.flush?.();

@@ -232,3 +232,23 @@ Deno.test("MB-36: bounces that re-enter a closing router never dial a new link",
   assertEquals(closed, [A], "every dialed link was closed");
   assertEquals(reposted.map((e) => e.errors[0].kind), ["BrokenLink"]);
 });
+
+Deno.test("MB-44: bind, unbind and evict of one proc keep every other proc's cached route", async () => {
+  const dialer = new FakeDialer();
+  await using router = new DialMailboxRouter({ dialer: dialer.dial });
+  const n = 200;
+  for (let i = 0; i < n; i++) router.bind(`${A},p${i}`, `unix:@proc-${i}`);
+  for (let i = 0; i < n; i++) assertEquals(post(router, `${A},p${i},w[0][1]`, i), []);
+  assertEquals([dialer.dials.length, router.cachedRoutes], [n, n]);
+
+  router.bind(`${A},fresh`, "unix:@proc-fresh"); // a new proc
+  assertEquals(router.unbind(`${A},p0`), 1); // a dropped proc: O(1), no scan
+  assertEquals(router.evict("unix:@proc-1"), true); // its link closed
+  assertEquals(router.cachedRoutes, n - 1, "MB-44: only p0's route was forgotten");
+
+  for (let i = 2; i < n; i++) assertEquals(post(router, `${A},p${i},w[0][1]`, i), []);
+  assertEquals(dialer.dials.length, n, "MB-44: the other procs' routes and links were kept");
+  assertEquals(post(router, `${A},p1,w[0][1]`, "again"), []);
+  assertEquals(dialer.dials.at(-1), "unix:@proc-1", "MB-18: the evicted route is not reused");
+  assertEquals(router.lookup(`${A},p0,w[0][1]`)?.key, A, "MB-10: unbound → direct address");
+});

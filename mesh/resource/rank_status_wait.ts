@@ -17,13 +17,21 @@
  *   `maxUpdateIntervalMs` (a reader may skip intermediate ones, never the
  *   last); `close()` publishes anything pending, ends every reader, and leaves
  *   no timer behind.
+ * - **MS-44 (work per push independent of the rank count).** A push costs
+ *   the ranks its overlay covers (one for a single rank's report), never the
+ *   mesh's size: the accumulator keeps one mutable value per rank and a count
+ *   of the ranks that reported, and builds a full snapshot (O(N)) only when
+ *   it publishes one — at most once per `maxUpdateIntervalMs`, plus once when
+ *   every rank reported (`publishWhenComplete`) and once on `close()`. So a
+ *   fence over N ranks does O(N) work for N reports, not O(N²); `work`
+ *   counts the operations (ranks written + ranks copied into snapshots).
  *
  * @module
  */
 
 import { raceAbort } from "../../internal/abort.ts";
 import type { Region } from "../../ndslice/region.ts";
-import { applyOverlay, type StatusOverlay } from "./overlay.ts";
+import { OverlayError, type StatusOverlay } from "./overlay.ts";
 import { Status } from "./status.ts";
 import { type StatusMesh, ValueMesh } from "./value_mesh.ts";
 
@@ -97,8 +105,18 @@ const IDLE: unique symbol = Symbol("idle");
 
 function silent(mesh: StatusMesh, numRanks: number): number[] {
   const out: number[] = [];
-  for (let i = 0; i < numRanks; i++) if (mesh.get(i).kind === "NotExist") out.push(i);
+  for (const r of mesh.runs()) { // O(runs), not O(N log runs)
+    if (r.start >= numRanks) break;
+    if (r.value.kind !== "NotExist") continue;
+    for (let i = r.start; i < Math.min(r.end, numRanks); i++) out.push(i);
+  }
   return out;
+}
+
+function countReported(values: readonly Status[]): number {
+  let n = 0;
+  for (const v of values) if (v.kind !== "NotExist") n++;
+  return n;
 }
 
 function nextWithin<T>(
@@ -194,10 +212,11 @@ export interface OverlayAccumulatorOptions {
   /** Minimum spacing of published snapshots, ms (default 50, as in [HM]). */
   maxUpdateIntervalMs?: number;
   /**
-   * A state worth publishing at once, spacing notwithstanding (e.g. "every
-   * rank has reported"): waiting out the interval would only add latency.
+   * Publish at once, spacing notwithstanding, when every rank reported
+   * (none is `NotExist`): waiting out the interval would only add latency.
+   * Checked in O(1) per push (MS-44).
    */
-  publishNow?: (mesh: StatusMesh) => boolean;
+  publishWhenComplete?: boolean;
 }
 
 /**
@@ -223,7 +242,13 @@ export interface OverlayAccumulatorOptions {
 export class OverlayAccumulator {
   readonly #template: StatusMesh;
   readonly #intervalMs: number;
+  /** One value per rank once pushed to (MS-44); `undefined` before the first push. */
+  #values: Status[] | undefined;
+  #reported = 0;
+  #work = 0;
+  /** The snapshot of `#values`, built lazily. */
   #current: StatusMesh | undefined;
+  #stale = false;
   #published: StatusMesh | undefined;
   #version = 0;
   #dirty = false;
@@ -231,7 +256,7 @@ export class OverlayAccumulator {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   readonly #waiters = new Set<() => void>();
-  readonly #publishNow: ((mesh: StatusMesh) => boolean) | undefined;
+  readonly #publishWhenComplete: boolean;
 
   /**
    * Creates the instance (see the class documentation).
@@ -247,7 +272,7 @@ export class OverlayAccumulator {
     }
     this.#template = template;
     this.#intervalMs = maxUpdateIntervalMs;
-    this.#publishNow = options.publishNow;
+    this.#publishWhenComplete = options.publishWhenComplete === true;
   }
 
   /**
@@ -255,7 +280,20 @@ export class OverlayAccumulator {
    * @returns The mesh, or `undefined` before the first push.
    */
   get latest(): StatusMesh | undefined {
-    return this.#current;
+    return this.#snapshot();
+  }
+
+  /** Ranks whose value is not `NotExist` (0 before the first push). */
+  get reported(): number {
+    return this.#reported;
+  }
+
+  /**
+   * Operations done so far (MS-44): ranks written by pushes plus ranks
+   * copied into snapshots — the measure of work the MS-44 test bounds.
+   */
+  get work(): number {
+    return this.#work;
   }
 
   /**
@@ -274,9 +312,33 @@ export class OverlayAccumulator {
    */
   push(overlay: StatusOverlay): boolean {
     if (this.#closed) return false;
-    this.#current = applyOverlay(this.#current ?? this.#template, overlay); // MS-18
+    const runs = overlay.runs();
+    const last = runs[runs.length - 1];
+    const n = this.#template.numRanks;
+    if (last !== undefined && last.end > n) {
+      throw new OverlayError( // state unchanged (MS-15)
+        "OutOfRange",
+        `Cannot merge run ${last.start}..${last.end}: mesh has ${n} ranks`,
+      );
+    }
+    if (this.#values === undefined) { // once per accumulator
+      this.#values = this.#template.values();
+      this.#reported = countReported(this.#values);
+      this.#work += n;
+    }
+    const values = this.#values;
+    for (const run of runs) { // MS-18 right wins; MS-44 O(covered ranks)
+      const now = run.value.kind !== "NotExist";
+      for (let i = run.start; i < run.end; i++) {
+        const was = values[i].kind !== "NotExist";
+        if (now !== was) this.#reported += now ? 1 : -1;
+        values[i] = run.value;
+      }
+      this.#work += run.end - run.start;
+    }
+    this.#stale = true;
     this.#dirty = true;
-    if (this.#publishNow?.(this.#current)) {
+    if (this.#publishWhenComplete && this.#reported === n) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
       this.#publish();
@@ -339,10 +401,19 @@ export class OverlayAccumulator {
     this.close();
   }
 
+  #snapshot(): StatusMesh | undefined {
+    if (this.#stale && this.#values !== undefined) {
+      this.#current = ValueMesh.fromValues(this.#template.region, this.#values);
+      this.#work += this.#values.length;
+      this.#stale = false;
+    }
+    return this.#current;
+  }
+
   #publish(): void {
     if (!this.#dirty) return;
     this.#dirty = false;
-    this.#published = this.#current;
+    this.#published = this.#snapshot();
     this.#version++;
     this.#lastPublishAt = performance.now();
     this.#wakeAll();

@@ -219,11 +219,11 @@ Deno.test("MS-17/MS-18: accumulator + wait, end to end with an idle timeout", as
   assertEquals(kinds(err.latest), ["Running", "Running", "NotExist", "NotExist"]);
 });
 
-Deno.test("MS-18: OverlayAccumulator publishes a publishNow state without waiting out the interval", async () => {
+Deno.test("MS-18: OverlayAccumulator publishes a complete state without waiting out the interval", async () => {
   const region = Region.fromExtent(Extent.of({ x: 2 }));
   const acc = new OverlayAccumulator(ValueMesh.fromSingle(region, Status.NotExist), {
     maxUpdateIntervalMs: 60_000,
-    publishNow: (mesh) => mesh.values().every((s) => s.kind !== "NotExist"),
+    publishWhenComplete: true,
   });
   const it = acc.snapshots();
   acc.push(StatusOverlay.single(0, Status.Running)); // first: published at once
@@ -232,4 +232,39 @@ Deno.test("MS-18: OverlayAccumulator publishes a publishNow state without waitin
   assertEquals((await it.next()).value?.values().map((s) => s.kind), ["Running", "Running"]);
   acc.close();
   assertEquals((await it.next()).done, true);
+});
+
+Deno.test("MS-44: OverlayAccumulator work per push does not grow with the rank count", async () => {
+  const perPush: number[] = [];
+  for (const n of [16, 256, 4096]) {
+    const region = Region.fromExtent(Extent.of({ x: n }));
+    const acc = new OverlayAccumulator(ValueMesh.fromSingle(region, Status.NotExist), {
+      maxUpdateIntervalMs: 60_000,
+      publishWhenComplete: true,
+    });
+    // Ranks report one by one in a scattered order (the worst case for runs).
+    const order = Array.from({ length: n }, (_, i) => (i * 7919) % n);
+    assertEquals(new Set(order).size, n);
+    const it = acc.snapshots();
+    for (const rank of order) acc.push(StatusOverlay.single(rank, Status.Running));
+    assertEquals(acc.reported, n, "MS-44: reported count");
+    const done = await it.next(); // complete: published without the 60 s wait
+    assert(done.value!.values().every((s) => s.kind === "Running"));
+    acc.close();
+    // One template copy, one write per push, two snapshots (the first push
+    // and the complete state): 4 operations per push at most.
+    assert(acc.work <= 4 * n, `MS-44: ${acc.work} operations for ${n} pushes`);
+    perPush.push(acc.work / n);
+  }
+  assertEquals(perPush[0], perPush[2], "MS-44: operations per push independent of N");
+});
+
+Deno.test("MS-44: OverlayAccumulator counts ranks that report and ranks reset to NotExist", () => {
+  using acc = new OverlayAccumulator(notExist(), { maxUpdateIntervalMs: 60_000 });
+  acc.push(new StatusOverlay([{ start: 0, end: 3, value: Status.Running }]));
+  assertEquals(acc.reported, 3);
+  acc.push(StatusOverlay.single(1, Status.NotExist));
+  acc.push(StatusOverlay.single(2, Status.Stopped));
+  assertEquals(acc.reported, 2);
+  assertEquals(kinds(acc.latest!), ["Running", "NotExist", "Stopped", "NotExist"]);
 });
