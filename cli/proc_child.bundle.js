@@ -1202,6 +1202,7 @@ __export(attrs_exports, {
   FORWARDER_FLUSH_TIMEOUT: () => FORWARDER_FLUSH_TIMEOUT,
   HOST_HEARTBEAT_INTERVAL: () => HOST_HEARTBEAT_INTERVAL,
   HOST_HEARTBEAT_TIMEOUT: () => HOST_HEARTBEAT_TIMEOUT,
+  HOST_MAX_STARTING_PROCS: () => HOST_MAX_STARTING_PROCS,
   HOST_RETAINED_EXITED_PROCS: () => HOST_RETAINED_EXITED_PROCS,
   HOST_SPAWN_READY_TIMEOUT: () => HOST_SPAWN_READY_TIMEOUT,
   MESH_ACTOR_SPAWN_MAX_IDLE: () => MESH_ACTOR_SPAWN_MAX_IDLE,
@@ -1484,6 +1485,13 @@ var HOST_RETAINED_EXITED_PROCS = defineAttr({
   kind: "int",
   default: 64,
   doc: "How many terminated procs a host agent keeps records of (for status queries and `hypermesh status`); beyond that the oldest is forgotten with its route and manager state, so a long-lived host stays bounded."
+});
+var HOST_MAX_STARTING_PROCS = defineAttr({
+  key: "hypermesh::config::host_max_starting_procs",
+  env: "HYPERMESH_HOST_MAX_STARTING_PROCS",
+  kind: "int",
+  default: 0,
+  doc: "How many proc children one host lets start at once (launched, not yet called back); later spawns wait for a slot. 0: no bound. Launches always yield to the event loop between each other (BS-46), so heartbeats are served during a burst."
 });
 var UNHANDLED_MESH_FAILURE = defineAttr({
   key: "hypermesh::config::unhandled_mesh_failure",
@@ -5571,6 +5579,8 @@ var DialMailboxRouter = class {
   #clients = /* @__PURE__ */ new Map();
   /** Proc key → routing decision for the proc-level part (a client or the default). */
   #routes = /* @__PURE__ */ new Map();
+  /** The cached clients, by identity: a cached route to another one is stale (MB-44). */
+  #live = /* @__PURE__ */ new Set();
   /** Evicted clients still flushing/closing. */
   #retired = /* @__PURE__ */ new Map();
   #closing;
@@ -5602,7 +5612,7 @@ var DialMailboxRouter = class {
     } else if (!old.equals(target)) {
       this.#retire(old.key);
     }
-    this.#routes.clear();
+    this.#routes.delete(procKeyOf(key));
   }
   /**
    * Removes every binding that `ref` covers (MB-10 prefix rule).
@@ -5612,6 +5622,11 @@ var DialMailboxRouter = class {
    */
   unbind(ref) {
     const prefix = referenceKey(ref);
+    const procKey = procKeyOf(prefix);
+    if (procKey === prefix && !this.#fine.has(prefix)) {
+      this.#routes.delete(prefix);
+      return this.#book.delete(prefix) ? 1 : 0;
+    }
     let removed = 0;
     for (const key of [
       ...this.#book.keys()
@@ -5619,11 +5634,11 @@ var DialMailboxRouter = class {
       if (!isReferencePrefix(prefix, key)) continue;
       this.#book.delete(key);
       removed++;
-      const procKey = procKeyOf(key);
-      if (procKey === key) continue;
-      const count = (this.#fine.get(procKey) ?? 1) - 1;
-      if (count > 0) this.#fine.set(procKey, count);
-      else this.#fine.delete(procKey);
+      const procKey2 = procKeyOf(key);
+      if (procKey2 === key) continue;
+      const count = (this.#fine.get(procKey2) ?? 1) - 1;
+      if (count > 0) this.#fine.set(procKey2, count);
+      else this.#fine.delete(procKey2);
     }
     this.#routes.clear();
     return removed;
@@ -5638,7 +5653,6 @@ var DialMailboxRouter = class {
     const key = typeof addr === "string" ? ChannelAddr.parse(addr).key : addr.key;
     const had = this.#clients.has(key);
     this.#retire(key);
-    this.#routes.clear();
     return had;
   }
   /**
@@ -5657,6 +5671,7 @@ var DialMailboxRouter = class {
       return;
     }
     this.#clients.set(addr.key, client);
+    this.#live.add(client);
     client.connect?.();
   }
   /**
@@ -5675,6 +5690,10 @@ var DialMailboxRouter = class {
   lookup(dest) {
     const text = typeof dest === "string" ? dest : dest.key;
     return this.#bound(text) ?? this.#direct(procKeyOf(text));
+  }
+  /** Routing decisions cached per proc (MB-44; for tests and benches). */
+  get cachedRoutes() {
+    return this.#routes.size;
   }
   /**
    * The address book, ordered by key.
@@ -5708,6 +5727,9 @@ var DialMailboxRouter = class {
     }
     if (target === void 0) {
       target = this.#routes.get(procKey);
+      if (target !== void 0 && target !== this.#defaultSender && !this.#live.has(target)) {
+        target = void 0;
+      }
       if (target === void 0) {
         const addr = this.#book.get(procKey) ?? this.#direct(procKey);
         if (addr === void 0) {
@@ -5756,6 +5778,7 @@ var DialMailboxRouter = class {
       ...this.#clients.values()
     ];
     this.#clients.clear();
+    this.#live.clear();
     this.#routes.clear();
     const retired = [
       ...this.#retired
@@ -5814,12 +5837,14 @@ var DialMailboxRouter = class {
       return void 0;
     }
     this.#clients.set(addr.key, client);
+    this.#live.add(client);
     return client;
   }
   #retire(addrKey) {
     const client = this.#clients.get(addrKey);
     if (client === void 0) return;
     this.#clients.delete(addrKey);
+    this.#live.delete(client);
     const closing = (async () => {
       try {
         await client.flush?.();
