@@ -18,12 +18,14 @@
  *   so the recorded bytes of a past handshake never verify again.
  * - **AU-4 (typed, terminal failure).** A refused dialer gets an
  *   {@linkcode AuthenticationError} naming the address (terminal, not
- *   retried); a connection that merely breaks is retried as before.
+ *   retried); a connection that merely breaks is retried as before. A peer
+ *   whose first answer is no handshake status at all speaks another
+ *   protocol: a {@linkcode ForeignPeerError} quoting what it sent (CH-12).
  *
  * @module
  */
 
-import { AuthenticationError } from "./errors.ts";
+import { AuthenticationError, ForeignPeerError } from "./errors.ts";
 import {
   decodePreamble,
   encodePreamble,
@@ -234,7 +236,8 @@ export async function dialHandshake(
     throw new AuthenticationError(addr, "the server runs without authentication (--insecure)");
   }
   if (reply[0] !== STATUS_OK) {
-    throw new AuthenticationError(addr, `unexpected handshake status ${reply[0]}`);
+    // CH-12: not a hypermesh server (an HTTP server answers "HTTP/1.1 400…").
+    throw new ForeignPeerError(addr, await excerpt(conn, reply[0]));
   }
   try {
     await readExact(conn, reply.subarray(1), "handshake");
@@ -253,4 +256,34 @@ export async function dialHandshake(
     throw new AuthenticationError(addr, "the server failed to prove the secret");
   }
   return await sign(secret, transcript(ROLE_DIALER, preamble, secret.keyId, nonceD, nonceS));
+}
+
+/** How long the dialer waits for more of a foreign peer's answer to quote it. */
+const EXCERPT_WAIT_MS = 100;
+/** Most characters of a foreign peer's answer quoted. */
+const EXCERPT_CHARS = 48;
+
+/**
+ * The start of a foreign peer's answer, for its error: the byte already
+ * read and whatever else arrives within {@linkcode EXCERPT_WAIT_MS}, the
+ * first line only, non-printable bytes as `.`.
+ */
+async function excerpt(conn: Deno.Conn, first: number): Promise<string> {
+  const more = new Uint8Array(EXCERPT_CHARS);
+  let n = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    n = await Promise.race([
+      conn.read(more).then((got) => got ?? 0, () => 0),
+      new Promise<number>((resolve) => (timer = setTimeout(() => resolve(0), EXCERPT_WAIT_MS))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+  const bytes = [first, ...more.subarray(0, n)];
+  const text = bytes.map((b) =>
+    (b >= 0x20 && b < 0x7f) || b === 0x0a || b === 0x0d ? String.fromCharCode(b) : "."
+  )
+    .join("");
+  return text.split(/\r?\n/)[0].slice(0, EXCERPT_CHARS);
 }

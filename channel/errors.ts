@@ -128,3 +128,42 @@ export class AuthenticationError extends ChannelError {
     this.reason = reason;
   }
 }
+
+/**
+ * A peer that answered a dial in another protocol than hypermesh's channel
+ * (an HTTP server, an ssh daemon, another program on the port): terminal
+ * for the sender, like an {@linkcode AuthenticationError} (CH-12). The
+ * message quotes the first bytes it sent, printable characters only.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { ChannelError, ForeignPeerError } from "./errors.ts";
+ * const err = new ForeignPeerError("tcp:127.0.0.1:8080", "HTTP/1.1 400 Bad Request");
+ * assertEquals(
+ *   err.message,
+ *   'Cannot dial "tcp:127.0.0.1:8080": the peer does not speak the hypermesh channel protocol (it answered "HTTP/1.1 400 Bad Request")',
+ * );
+ * assertEquals(err instanceof ChannelError, true);
+ * ```
+ */
+export class ForeignPeerError extends ChannelError {
+  /** The start of what the peer sent, printable characters only. */
+  readonly answered: string;
+  /**
+   * Creates the error.
+   * @param addr The peer's address, in text form.
+   * @param answered The start of what the peer sent.
+   * @param options `cause`.
+   */
+  constructor(addr: string, answered: string, options?: ErrorOptions) {
+    super(
+      "dial",
+      addr,
+      `the peer does not speak the hypermesh channel protocol (it answered "${answered}")`,
+      options,
+    );
+    this.name = "ForeignPeerError";
+    this.answered = answered;
+  }
+}

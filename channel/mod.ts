@@ -66,6 +66,13 @@
  *   earlier when asked (`ChannelTx.connect()`; a host primes the link to
  *   every proc it spawns, so the first cast or `StopAll` does not pay for
  *   the dial and the handshake). A link that breaks later reconnects lazily.
+ * - **CH-12 (foreign peer).** A peer whose first answer to a dial is no
+ *   handshake status speaks another protocol (an HTTP or ssh server on the
+ *   port): the sender turns `Closed` at once with a
+ *   {@linkcode ForeignPeerError} quoting what the peer sent, and returns
+ *   every pending message with it as the cause (not retried).
+ * - CH-11: {@linkcode probeChannel} checks that a server is there and
+ *   speaks hypermesh, and says precisely why not (`probe.ts`).
  * - Every unix/tcp link proves the shared channel secret both ways before
  *   any frame is acted on (AU-1..AU-4); a failed dialer gets an
  *   {@linkcode AuthenticationError}.
@@ -92,6 +99,12 @@ export * from "./addr.ts";
 export { checkAdvertisable, isUnspecifiedAddr, UnadvertisableAddrError } from "./advertise.ts";
 export * from "./watch_cell.ts";
 export * from "./errors.ts";
+export {
+  ChannelProbeError,
+  type ChannelProbeFailure,
+  probeChannel,
+  type ProbeOptions,
+} from "./probe.ts";
 export * from "./types.ts";
 export {
   addChannelSecret,

@@ -21,7 +21,7 @@
 import { attrs, config } from "../config/mod.ts";
 import type { ChannelAddr } from "./addr.ts";
 import { type OnReturn, Outbox } from "./_outbox.ts";
-import { AuthenticationError, ChannelError, SendError } from "./errors.ts";
+import { AuthenticationError, ChannelError, ForeignPeerError, SendError } from "./errors.ts";
 import { dialHandshake } from "./_handshake.ts";
 import { type ChannelSecret, channelSecrets, SecretFileError, warnInsecure } from "./secret.ts";
 import { FrameDecoder, OutBuffer } from "./framing.ts";
@@ -281,8 +281,8 @@ export class NetTx<M> implements ChannelTx<M> {
     } catch (error) {
       this.#conn = undefined;
       closeQuietly(conn);
-      if (error instanceof AuthenticationError) {
-        this.#terminate(error.message, error); // AU-4: terminal, not retried
+      if (error instanceof AuthenticationError || error instanceof ForeignPeerError) {
+        this.#terminate(error.message, error); // AU-4, CH-12: terminal, not retried
       } else if (error instanceof SecretFileError) {
         this.#terminate(error.message);
       } // else I/O: the run loop reconnects
@@ -366,7 +366,7 @@ export class NetTx<M> implements ChannelTx<M> {
     }
   }
 
-  #terminate(reason: string, error?: AuthenticationError): void {
+  #terminate(reason: string, error?: AuthenticationError | ForeignPeerError): void {
     if (this.#closedReason !== undefined) return;
     this.#closedReason = reason;
     this.#deadlineTimer?.cancel();

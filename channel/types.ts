@@ -27,8 +27,12 @@ export const SERVER_CLOSED = "server closed";
 export type TxStatus = { kind: "Active" } | {
   kind: "Closed";
   reason: string;
-  /** Set when the link closed because authentication failed. */
-  error?: import("./errors.ts").AuthenticationError;
+  /**
+   * Set when the link closed because authentication failed
+   * (`AuthenticationError`) or the peer speaks another protocol
+   * (`ForeignPeerError`, CH-12).
+   */
+  error?: import("./errors.ts").AuthenticationError | import("./errors.ts").ForeignPeerError;
 };
 
 /** Cancellation for waits. */

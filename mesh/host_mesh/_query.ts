@@ -4,7 +4,8 @@
  *
  * HM-1..HM-4 (config push: every host acked or a {@linkcode ConfigPushError}
  * naming each failed host; requests without undeliverable returns; bounded
- * waits) are enforced by {@linkcode pushConfig}.
+ * waits) and HM-6 (an unreachable host fails the push at once) are
+ * enforced by {@linkcode pushConfig}.
  *
  * @module
  */
@@ -25,6 +26,7 @@ import { type HostMeshRef, HostRef } from "./host_mesh_ref.ts";
 import { HostLostError } from "../supervision/host_lost.ts";
 import { RequestError } from "../../actor/request.ts";
 import { requestOnHost } from "../call.ts";
+import { ChannelProbeError, probeChannel } from "../../channel/probe.ts";
 
 /**
  * A host agent's port for `type`, with undeliverable returns off.
@@ -138,12 +140,29 @@ export async function pushConfig(
 ): Promise<void> {
   const timeoutMs = config.get(MESH_ATTACH_CONFIG_TIMEOUT);
   const results = await Promise.all(mesh.hosts.map(async (host) => {
+    // HM-6: a probe beside the push says at once that nothing listens (or
+    // something else does) instead of waiting out the push's deadline.
+    const unreachable = new AbortController();
+    const probe = probeChannel(host.addr, { timeoutMs, signal: unreachable.signal }).then(
+      () => undefined,
+      (error) => {
+        if (!(error instanceof ChannelProbeError)) return undefined;
+        unreachable.abort(error);
+        return error;
+      },
+    );
     try {
       await requestOnHost<null>(cx, host, "push config", (done) => {
         quietPort(host.agent, "SetClientConfig").send(cx, { attrs, done }); // HM-3
-      }, { timeoutMs }); // HW-4
+      }, { timeoutMs, signal: unreachable.signal }); // HW-4
       return undefined;
     } catch (error) {
+      if (error instanceof ChannelProbeError) {
+        return {
+          host,
+          failure: { kind: "Unreachable", message: error.message } as ConfigPushFailure,
+        };
+      }
       if (error instanceof HostLostError) {
         return {
           host,
@@ -160,6 +179,11 @@ export async function pushConfig(
         ? { kind: "ReplyTimedOut", timeoutMs }
         : { kind: "ReplyChannelClosed" };
       return { host, failure };
+    } finally {
+      // Not cut short: a probe dropped inside its handshake would be logged
+      // by the host as a failed authentication. It ends with the push's
+      // answer at the latest (one handshake against a request round trip).
+      await probe;
     }
   }));
   const failures = results.filter((r) => r !== undefined).map((r) => ({

@@ -193,6 +193,8 @@ export class ProcNotExistError extends Error {
 /** Why one host did not install the pushed config (HM-4: not a stable taxonomy). */
 export type ConfigPushFailure =
   | { kind: "SendFailed"; message: string }
+  /** HM-6: the probe of the host's address failed (nothing listens, another protocol, …). */
+  | { kind: "Unreachable"; message: string }
   | { kind: "ReplyTimedOut"; timeoutMs: number }
   | { kind: "ReplyChannelClosed" };
 
@@ -200,6 +202,8 @@ function describeFailure(f: ConfigPushFailure): string {
   switch (f.kind) {
     case "SendFailed":
       return `send failed: ${f.message}`;
+    case "Unreachable":
+      return f.message;
     case "ReplyTimedOut":
       return `reply timed out after MESH_ATTACH_CONFIG_TIMEOUT (${f.timeoutMs}ms)`;
     case "ReplyChannelClosed":

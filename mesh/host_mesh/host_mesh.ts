@@ -19,6 +19,11 @@
  *   machine timed out and this client's address is one only this machine
  *   can reach (unix, loopback), the error names that address and says to
  *   set `HYPERMESH_CLIENT_ADDR` (`ConfigPushError.hint`).
+ * - **HM-6 (unreachable fails fast).** Each host's address is probed
+ *   beside the push (`probeChannel`, CH-11): when nothing listens there, the
+ *   peer hangs up in the handshake, speaks another protocol or does not
+ *   share the secret, `attach()` rejects as soon as that is known, with an
+ *   `Unreachable` failure saying which (not after the push's deadline).
  *
  * ## Invariants (MS-*, OW-*)
  * - **MS-42 (two-phase shutdown).** `shutdown` drains every host before
@@ -289,7 +294,10 @@ export class HostMesh implements AsyncDisposable {
    * @param addrs Host front-end addresses.
    * @returns The owned mesh.
    * @throws {import("./errors.ts").ConfigPushError} When any host
-   * did not acknowledge within `HYPERACTOR_MESH_ATTACH_CONFIG_TIMEOUT`.
+   * did not acknowledge within `HYPERACTOR_MESH_ATTACH_CONFIG_TIMEOUT`, or
+   * at once for a host that cannot be reached (nothing listens, it hangs up,
+   * speaks another protocol or has another secret: an `Unreachable`
+   * failure, HM-6).
    */
   static async attach(
     cx: Context,
