@@ -356,6 +356,21 @@ var AuthenticationError = class extends ChannelError {
     this.reason = reason;
   }
 };
+var ForeignPeerError = class extends ChannelError {
+  /** The start of what the peer sent, printable characters only. */
+  answered;
+  /**
+   * Creates the error.
+   * @param addr The peer's address, in text form.
+   * @param answered The start of what the peer sent.
+   * @param options `cause`.
+   */
+  constructor(addr, answered, options) {
+    super("dial", addr, `the peer does not speak the hypermesh channel protocol (it answered "${answered}")`, options);
+    this.name = "ForeignPeerError";
+    this.answered = answered;
+  }
+};
 
 // channel/advertise.ts
 function isIpLiteral(host) {
@@ -541,538 +556,376 @@ var WatchCell = class {
   }
 };
 
-// channel/types.ts
-var SERVER_CLOSED = "server closed";
-
-// channel/secret.ts
-var SECRET_FILE_ENV = "HYPERMESH_SECRET_FILE";
-var INSECURE_ENV = "HYPERMESH_INSECURE";
-var CHANNEL_SECRET_ENV = "HYPERMESH_CHANNEL_SECRET";
-var MIN_SECRET_BYTES = 16;
-var encoder = new TextEncoder();
-var ChannelSecret = class _ChannelSecret {
-  #bytes;
-  #key;
-  /** 8-byte fingerprint, sent in the clear to pick the key (reveals nothing usable). */
-  keyId;
-  /** `keyId` as hex. */
-  keyIdHex;
-  constructor(bytes, keyId) {
-    this.#bytes = bytes;
-    this.keyId = keyId;
-    this.keyIdHex = [
-      ...keyId
-    ].map((b) => b.toString(16).padStart(2, "0")).join("");
+// channel/framing.ts
+var MAX_PREFIX_BYTES = 8;
+function varintLength(n) {
+  let len = 1;
+  while (n >= 128) {
+    n = Math.floor(n / 128);
+    len++;
+  }
+  return len;
+}
+function writeVarint(buf, offset, n, width) {
+  const last = offset + width - 1;
+  for (let i = offset; i < last; i++) {
+    buf[i] = n % 128 | 128;
+    n = Math.floor(n / 128);
+  }
+  buf[last] = n;
+  return last + 1;
+}
+var OutBuffer = class {
+  /** The storage; valid bytes are `[0, length)`. */
+  buf;
+  /** Bytes used. */
+  length = 0;
+  /**
+   * Creates an empty buffer.
+   * @param capacity Initial capacity in bytes.
+   */
+  constructor(capacity = 64 * 1024) {
+    this.buf = new Uint8Array(capacity);
   }
   /**
-   * A secret from raw bytes.
-   * @param bytes At least {@linkcode MIN_SECRET_BYTES} bytes (copied).
-   * @returns The secret.
-   * @throws {RangeError} When too short.
+   * Makes room for `n` more bytes.
+   * @param n Bytes needed after `length`.
    */
-  static fromBytes(bytes) {
-    if (bytes.length < MIN_SECRET_BYTES) {
-      throw new RangeError(`Invalid secret: ${bytes.length} bytes, need ${MIN_SECRET_BYTES}`);
-    }
-    const copy = bytes.slice();
-    return new _ChannelSecret(copy, keyIdOf(copy));
+  reserve(n) {
+    const need = this.length + n;
+    if (need <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < need) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
   }
   /**
-   * A fresh random secret.
-   * @returns 32 fresh random bytes.
+   * Appends raw bytes.
+   * @param bytes Appended verbatim (no prefix).
    */
-  static generate() {
-    return _ChannelSecret.fromBytes(crypto.getRandomValues(new Uint8Array(32)));
+  append(bytes) {
+    this.reserve(bytes.length);
+    this.buf.set(bytes, this.length);
+    this.length += bytes.length;
   }
   /**
-   * A secret from the text of a secret file.
-   * @param text The content of a secret file; surrounding whitespace is ignored.
-   * @returns The secret (its UTF-8 bytes).
-   * @throws {RangeError} When shorter than {@linkcode MIN_SECRET_BYTES}.
+   * Appends one frame.
+   * @param body Appended as one frame (prefix + body).
    */
-  static fromText(text) {
-    return _ChannelSecret.fromBytes(encoder.encode(text.trim()));
+  appendFrame(body) {
+    const w = varintLength(body.length);
+    this.reserve(w + body.length);
+    this.length = writeVarint(this.buf, this.length, body.length, w);
+    this.buf.set(body, this.length);
+    this.length += body.length;
   }
   /**
-   * A secret from its env form.
-   * @param text The output of {@linkcode ChannelSecret.toEnv}.
-   * @returns The secret.
+   * The content.
+   * @returns A view of the used bytes (valid until the next append).
    */
-  static fromEnv(text) {
-    return _ChannelSecret.fromBytes(Uint8Array.from(atob(text), (c) => c.charCodeAt(0)));
+  bytes() {
+    return this.buf.subarray(0, this.length);
   }
-  /**
-   * The env form, for children only.
-   * @returns Base64 of the bytes.
-   */
-  toEnv() {
-    return btoa(String.fromCharCode(...this.#bytes));
-  }
-  /**
-   * The Web Crypto key of this secret.
-   * @returns The HMAC-SHA256 key (imported once).
-   */
-  hmacKey() {
-    return this.#key ??= crypto.subtle.importKey("raw", this.#bytes, {
-      name: "HMAC",
-      hash: "SHA-256"
-    }, false, [
-      "sign",
-      "verify"
-    ]);
-  }
-  /**
-   * Text form without the secret.
-   * @returns `secret <keyid>`.
-   */
-  toString() {
-    return `secret ${this.keyIdHex}`;
-  }
-  /**
-   * JSON form without the secret.
-   * @returns `secret <keyid>` (never the bytes).
-   */
-  toJSON() {
-    return this.toString();
+  /** Forgets the content; shrinks storage that grew past 4 MiB. */
+  clear() {
+    this.length = 0;
+    if (this.buf.length > 4 * 1024 * 1024) this.buf = new Uint8Array(64 * 1024);
   }
 };
-function keyIdOf(bytes) {
-  const out = new Uint8Array(8);
-  const view = new DataView(out.buffer);
-  for (const [slot, seed] of [
-    [
-      0,
-      2166136261
-    ],
-    [
-      4,
-      16777619 ^ 1540483477
-    ]
-  ]) {
-    let h = seed >>> 0;
-    for (const b of encoder.encode("hypermesh-key-id")) h = Math.imul(h ^ b, 16777619) >>> 0;
-    for (const b of bytes) h = Math.imul(h ^ b, 16777619) >>> 0;
-    view.setUint32(slot, h);
+var FrameDecoder = class {
+  #buf;
+  #start = 0;
+  #end = 0;
+  #max;
+  #need = 0;
+  #detached = false;
+  #lastRead = 0;
+  #full = false;
+  #initialCapacity;
+  /**
+   * Creates a decoder.
+   * @param options Limits.
+   */
+  constructor(options = {}) {
+    this.#max = options.maxFrameLength ?? 1 << 30;
+    this.#initialCapacity = options.initialCapacity ?? 64 * 1024;
+    this.#buf = new Uint8Array(Math.min(options.startCapacity ?? Infinity, this.#initialCapacity));
   }
+  /** Bytes buffered but not yet returned. */
+  get buffered() {
+    return this.#end - this.#start;
+  }
+  /**
+   * Free space to read into; at least `min` bytes (or the rest of the current
+   * frame, whichever is larger).
+   * @param min Minimum free bytes wanted.
+   * @returns A view to fill, then call {@linkcode FrameDecoder.commit}.
+   */
+  writable(min = 16 * 1024) {
+    const pending = this.#end - this.#start;
+    let want = Math.max(min, this.#need - pending);
+    if (this.#full) {
+      this.#full = false;
+      const grown = Math.min(this.#buf.length * 4, this.#initialCapacity);
+      if (!this.#detached && grown > this.#buf.length) want = Math.max(want, grown - pending);
+    }
+    if (this.#detached) {
+      this.#detached = false;
+      let cap = 4096;
+      while (cap < this.#lastRead * 2 && cap < this.#initialCapacity) cap *= 2;
+      while (cap - pending < want) cap *= 2;
+      const next = new Uint8Array(cap);
+      next.set(this.#buf.subarray(this.#start, this.#end));
+      this.#buf = next;
+      this.#start = 0;
+      this.#end = pending;
+      return next.subarray(pending);
+    }
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    if (this.#buf.length - this.#end < want) {
+      if (this.#buf.length - pending >= want && this.#start > 0) {
+        this.#buf.copyWithin(0, this.#start, this.#end);
+      } else {
+        let cap = this.#buf.length * 2;
+        while (cap - pending < want) cap *= 2;
+        const next = new Uint8Array(cap);
+        next.set(this.#buf.subarray(this.#start, this.#end));
+        this.#buf = next;
+      }
+      this.#start = 0;
+      this.#end = pending;
+    } else if (pending === 0 && this.#buf.length > 4 * 1024 * 1024) {
+      this.#buf = new Uint8Array(this.#initialCapacity);
+    }
+    return this.#buf.subarray(this.#end);
+  }
+  /**
+   * Keeps every body returned so far valid for good: the next
+   * {@linkcode FrameDecoder.writable} moves to a fresh buffer instead of
+   * reusing this one. Lets callers hand out body views without copying each.
+   */
+  detach() {
+    this.#detached = true;
+  }
+  /**
+   * Marks bytes as read into the view from `writable()`.
+   * @param n Byte count.
+   */
+  commit(n) {
+    this.#end += n;
+    this.#lastRead = n;
+    this.#full = n > 0 && this.#end === this.#buf.length;
+  }
+  /**
+   * Feeds bytes (copied).
+   * @param bytes Input.
+   */
+  push(bytes) {
+    this.writable(bytes.length).set(bytes);
+    this.commit(bytes.length);
+  }
+  /**
+   * Takes `n` raw bytes (e.g. a preamble), unframed.
+   * @param n Byte count.
+   * @returns A copy, or `undefined` if fewer are buffered.
+   */
+  take(n) {
+    if (this.#end - this.#start < n) return void 0;
+    const out = this.#buf.slice(this.#start, this.#start + n);
+    this.#start += n;
+    return out;
+  }
+  /**
+   * The next complete frame body (CH-7).
+   * @returns The body (a view), or `undefined` when more bytes are needed.
+   * @throws {FrameError} On a malformed or oversize length prefix.
+   */
+  next() {
+    const buf = this.#buf;
+    const start = this.#start;
+    const avail = this.#end - start;
+    if (avail === 0) return void 0;
+    let len = buf[start];
+    let p = start + 1;
+    if (len >= 128) {
+      len &= 127;
+      let mul = 128;
+      for (let i = 1; ; i++) {
+        if (i === avail) return void 0;
+        if (i === MAX_PREFIX_BYTES) throw new FrameError("length prefix longer than 8 bytes");
+        const b = buf[start + i];
+        len += (b & 127) * mul;
+        mul *= 128;
+        if (b < 128) {
+          p = start + i + 1;
+          break;
+        }
+      }
+    }
+    if (len > this.#max) {
+      throw new FrameError(`frame of ${len} bytes exceeds the limit of ${this.#max}`);
+    }
+    const end = p + len;
+    if (end > this.#end) {
+      this.#need = end - start;
+      return void 0;
+    }
+    this.#need = 0;
+    this.#start = end;
+    return buf.subarray(p, end);
+  }
+  /**
+   * Checks the stream ended on a frame boundary.
+   * @throws {FrameError} If a partial frame is buffered (mid-frame EOF).
+   */
+  finish() {
+    const pending = this.#end - this.#start;
+    if (pending > 0) throw new FrameError(`EOF inside a frame (${pending} bytes buffered)`);
+  }
+};
+
+// channel/_protocol.ts
+var TAG_MSG_JSON = 0;
+var TAG_MSG_BYTES = 1;
+var TAG_BYE = 2;
+var TAG_ACK_REQ = 3;
+var TAG_MSG_JSON_BATCH = 4;
+var TAG_SKIP = 5;
+var TAG_ACK = 16;
+var TAG_REJECT = 17;
+var TAG_CLOSED = 18;
+var TAG_AUTH_FAILED = 19;
+var PREAMBLE_LENGTH = 20;
+var MAGIC = [
+  72,
+  77,
+  67
+];
+var VERSION_PLAIN = 1;
+var VERSION_AUTH = 2;
+var encoder = new TextEncoder();
+var decoder = new TextDecoder();
+function newSessionId() {
+  return crypto.getRandomValues(new Uint8Array(8));
+}
+function encodePreamble(session, firstSeq, version = VERSION_AUTH) {
+  const out = new Uint8Array(PREAMBLE_LENGTH);
+  out.set(MAGIC, 0);
+  out[3] = version;
+  out.set(session, 4);
+  const view = new DataView(out.buffer);
+  view.setUint32(12, Math.floor(firstSeq / 2 ** 32));
+  view.setUint32(16, firstSeq >>> 0);
   return out;
 }
-var SecretFileError = class extends Error {
-  /** The file. */
-  path;
-  /**
-   * Creates the error.
-   * @param path The file.
-   * @param why What is wrong with it.
-   * @param options `cause`.
-   */
-  constructor(path, why, options) {
-    super(`Cannot use secret file "${path}": ${why}`, options);
-    this.name = "SecretFileError";
-    this.path = path;
+function decodePreamble(bytes) {
+  for (let i = 0; i < 3; i++) {
+    if (bytes[i] !== MAGIC[i]) throw new FrameError("bad preamble (not a hypermesh channel peer)");
   }
-};
-function loadSecretFile(path) {
-  let info;
-  try {
-    info = Deno.statSync(path);
-  } catch (cause) {
-    const why = cause instanceof Deno.errors.NotFound ? "no such file" : `cannot stat (${cause})`;
-    throw new SecretFileError(path, why, {
-      cause
-    });
+  const version = bytes[3];
+  if (version !== VERSION_PLAIN && version !== VERSION_AUTH) {
+    throw new FrameError(`bad preamble version ${version}`);
   }
-  if (!info.isFile) throw new SecretFileError(path, "not a regular file");
-  if (info.mode !== null && (info.mode & 63) !== 0) {
-    throw new SecretFileError(path, `mode ${(info.mode & 511).toString(8)} lets group or others access it (chmod 600)`);
+  let session = "";
+  for (let i = 4; i < 12; i++) session += bytes[i].toString(16).padStart(2, "0");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const firstSeq = view.getUint32(12) * 2 ** 32 + view.getUint32(16);
+  if (!Number.isSafeInteger(firstSeq)) throw new FrameError("bad preamble sequence number");
+  return {
+    session,
+    firstSeq,
+    version
+  };
+}
+function appendBytes(out, bytes) {
+  const n = bytes.length;
+  const w = varintLength(n + 1);
+  out.reserve(w + n + 1);
+  const buf = out.buf;
+  let p = writeVarint(buf, out.length, n + 1, w);
+  buf[p++] = TAG_MSG_BYTES;
+  if (n <= 64) {
+    for (let i = 0; i < n; i++) buf[p + i] = bytes[i];
+  } else {
+    buf.set(bytes, p);
   }
-  if (info.uid !== null && typeof Deno.uid === "function") {
-    const me = Deno.uid();
-    if (me !== null && info.uid !== me && me !== 0) {
-      throw new SecretFileError(path, `owned by uid ${info.uid}, not by this user (${me})`);
+  out.length = p + n;
+}
+function appendControl(out, tag) {
+  out.reserve(2);
+  out.buf[out.length++] = 1;
+  out.buf[out.length++] = tag;
+}
+function appendAck(out, seq) {
+  const w = varintLength(seq);
+  out.reserve(2 + w);
+  out.buf[out.length++] = 1 + w;
+  out.buf[out.length++] = TAG_ACK;
+  out.length = writeVarint(out.buf, out.length, seq, w);
+}
+function appendReject(out, reason) {
+  const text = encoder.encode(reason);
+  const body = new Uint8Array(text.length + 1);
+  body[0] = TAG_REJECT;
+  body.set(text, 1);
+  out.appendFrame(body);
+}
+function decodeAck(body) {
+  let n = 0;
+  let mul = 1;
+  for (let i = 1; i < body.length && i <= 8; i++) {
+    const b = body[i];
+    n += (b & 127) * mul;
+    mul *= 128;
+    if (b < 128) {
+      if (i !== body.length - 1 || !Number.isSafeInteger(n)) break;
+      return n;
     }
   }
+  throw new FrameError("malformed ACK frame");
+}
+function decodeText(body) {
+  return new TextDecoder().decode(body.subarray(1));
+}
+function decodeMessage(body) {
+  if (body[0] === TAG_MSG_BYTES) return body.subarray(1);
   let text;
   try {
-    text = Deno.readTextFileSync(path);
+    text = decoder.decode(body.subarray(1));
+    return JSON.parse(text);
   } catch (cause) {
-    throw new SecretFileError(path, `cannot read (${cause})`, {
-      cause
-    });
-  }
-  try {
-    return ChannelSecret.fromText(text);
-  } catch (cause) {
-    throw new SecretFileError(path, `shorter than ${MIN_SECRET_BYTES} bytes`, {
+    throw new FrameError("message body is not valid JSON", {
       cause
     });
   }
 }
-var keyring;
-var warnedInsecure = false;
-function channelSecrets() {
-  if (keyring !== void 0) return keyring;
-  const inherited = env(CHANNEL_SECRET_ENV);
-  if (inherited) {
-    keyring = [
-      ChannelSecret.fromEnv(inherited)
-    ];
-  } else if (env(INSECURE_ENV) === "1") {
-    keyring = null;
-  } else {
-    const file = env(SECRET_FILE_ENV);
-    keyring = [
-      file ? loadSecretFile(file) : ChannelSecret.generate()
-    ];
-  }
-  exportToEnv();
-  return keyring;
+function appendText(out, tag, text) {
+  const maxBody = text.length * 3 + 1;
+  const w = varintLength(maxBody);
+  out.reserve(w + maxBody);
+  const buf = out.buf;
+  const at = out.length;
+  buf[at + w] = tag;
+  const { written } = encoder.encodeInto(text, buf.subarray(at + w + 1));
+  writeVarint(buf, at, written + 1, w);
+  out.length = at + w + 1 + written;
+  return written + 1;
 }
-function warnInsecure(where) {
-  if (warnedInsecure) return;
-  warnedInsecure = true;
-  console.error(`[hypermesh] WARNING: channel authentication is OFF (${where}): anyone who can reach this process's sockets can command it`);
-}
-function isLoopbackHost(host) {
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-function env(name) {
+function decodeBatch(body) {
+  let value;
   try {
-    return Deno.env.get(name);
-  } catch {
-    return void 0;
-  }
-}
-function exportToEnv() {
-  try {
-    if (keyring === null) {
-      Deno.env.delete(CHANNEL_SECRET_ENV);
-      Deno.env.set(INSECURE_ENV, "1");
-    } else if (keyring !== void 0) {
-      Deno.env.set(CHANNEL_SECRET_ENV, keyring[0].toEnv());
-      Deno.env.delete(INSECURE_ENV);
-    }
-  } catch {
-  }
-}
-var inheritedSecret = env(CHANNEL_SECRET_ENV);
-try {
-  channelSecrets();
-} catch {
-}
-
-// channel/_deque.ts
-var Deque = class {
-  #buf;
-  #mask;
-  #head = 0;
-  #length = 0;
-  /** @param capacity Initial capacity (rounded up to a power of two). */
-  constructor(capacity = 16) {
-    let cap = 16;
-    while (cap < capacity) cap *= 2;
-    this.#buf = new Array(cap);
-    this.#mask = cap - 1;
-  }
-  /** Number of items. */
-  get length() {
-    return this.#length;
-  }
-  /** @param item Appended at the tail. */
-  push(item) {
-    if (this.#length > this.#mask) this.#grow();
-    this.#buf[this.#head + this.#length & this.#mask] = item;
-    this.#length++;
-  }
-  /** @returns The head item (removed), or `undefined` when empty. */
-  shift() {
-    if (this.#length === 0) return void 0;
-    const item = this.#buf[this.#head];
-    this.#buf[this.#head] = void 0;
-    this.#head = this.#head + 1 & this.#mask;
-    this.#length--;
-    return item;
-  }
-  /** @returns The head item, or `undefined` when empty. */
-  peek() {
-    return this.#length === 0 ? void 0 : this.#buf[this.#head];
-  }
-  /**
-   * @param index 0 = head.
-   * @returns The item at `index` (unchecked).
-   */
-  at(index) {
-    return this.#buf[this.#head + index & this.#mask];
-  }
-  /**
-   * @param index 0 = head.
-   * @param item Replaces the item at `index` (unchecked).
-   */
-  set(index, item) {
-    this.#buf[this.#head + index & this.#mask] = item;
-  }
-  /**
-   * @param from First index (0 = head).
-   * @param to One past the last index.
-   * @returns A copy of the items in `[from, to)`.
-   */
-  slice(from, to) {
-    const out = new Array(to - from);
-    for (let i = from; i < to; i++) out[i - from] = this.#buf[this.#head + i & this.#mask];
-    return out;
-  }
-  /** @returns All items, head first; the deque is emptied. */
-  drain() {
-    const out = [];
-    for (let i = 0; i < this.#length; i++) out.push(this.at(i));
-    this.#buf = new Array(this.#buf.length);
-    this.#head = 0;
-    this.#length = 0;
-    return out;
-  }
-  #grow() {
-    const old = this.#buf;
-    const cap = old.length * 2;
-    const buf = new Array(cap);
-    for (let i = 0; i < this.#length; i++) buf[i] = old[this.#head + i & this.#mask];
-    this.#buf = buf;
-    this.#mask = cap - 1;
-    this.#head = 0;
-  }
-};
-
-// channel/_recv_queue.ts
-var RecvQueue = class {
-  #items = new Deque(1024);
-  #waiters = new Deque();
-  #closed = false;
-  #spaceWaiters = [];
-  /** Soft capacity: producers that honour backpressure wait while it is exceeded. */
-  capacity;
-  /** @param capacity Soft capacity for {@linkcode RecvQueue.waitForSpace}. */
-  constructor(capacity = 16 * 1024) {
-    this.capacity = capacity;
-  }
-  /** Buffered messages. */
-  get length() {
-    return this.#items.length;
-  }
-  /** Whether {@linkcode RecvQueue.close} ran. */
-  get closed() {
-    return this.#closed;
-  }
-  /** @param item Delivered to a waiting `recv()` or buffered. */
-  push(item) {
-    const w = this.#waiters.shift();
-    if (w === void 0) {
-      this.#items.push(item);
-      return;
-    }
-    if (w.onAbort) w.signal.removeEventListener("abort", w.onAbort);
-    w.resolve(w.iter ? {
-      value: item,
-      done: false
-    } : item);
-  }
-  /**
-   * @param signal Cancellation.
-   * @returns The next item, or `undefined` once closed and drained.
-   */
-  recv(signal) {
-    if (this.#items.length > 0) {
-      const item = this.#items.shift();
-      if (this.#spaceWaiters.length > 0 && this.#items.length <= this.capacity >> 1) this.#space();
-      return Promise.resolve(item);
-    }
-    if (this.#closed) return Promise.resolve(void 0);
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject2) => {
-      const w = {
-        resolve,
-        reject: reject2,
-        iter: false
-      };
-      if (signal) {
-        w.signal = signal;
-        w.onAbort = () => {
-          this.#remove(w);
-          reject2(signal.reason);
-        };
-        signal.addEventListener("abort", w.onAbort, {
-          once: true
-        });
-      }
-      this.#waiters.push(w);
+    value = JSON.parse(decoder.decode(body.subarray(1)));
+  } catch (cause) {
+    throw new FrameError("batch body is not valid JSON", {
+      cause
     });
   }
-  /** @returns Resolves once the backlog is at most half the capacity (or closed). */
-  waitForSpace() {
-    if (this.#items.length < this.capacity || this.#closed) return Promise.resolve();
-    return new Promise((resolve) => this.#spaceWaiters.push(resolve));
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new FrameError("batch body is not a non-empty JSON array");
   }
-  /** Ends waiting `recv()`s with `undefined`; buffered items stay readable. */
-  close() {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
-      if (w.onAbort) w.signal.removeEventListener("abort", w.onAbort);
-      w.resolve(w.iter ? {
-        value: void 0,
-        done: true
-      } : void 0);
-    }
-    this.#space();
-  }
-  /** @returns An async iterator over {@linkcode RecvQueue.recv}. */
-  iterator() {
-    return {
-      next: () => {
-        if (this.#items.length > 0) {
-          const value = this.#items.shift();
-          if (this.#spaceWaiters.length > 0 && this.#items.length <= this.capacity >> 1) {
-            this.#space();
-          }
-          return Promise.resolve({
-            value,
-            done: false
-          });
-        }
-        if (this.#closed) return Promise.resolve({
-          value: void 0,
-          done: true
-        });
-        return new Promise((resolve, reject2) => {
-          this.#waiters.push({
-            resolve,
-            reject: reject2,
-            iter: true
-          });
-        });
-      }
-    };
-  }
-  #space() {
-    const ws = this.#spaceWaiters;
-    this.#spaceWaiters = [];
-    for (const w of ws) w();
-  }
-  #remove(w) {
-    const keep = this.#waiters.drain().filter((x) => x !== w);
-    for (const x of keep) this.#waiters.push(x);
-  }
-};
-
-// channel/local.ts
-var registry = /* @__PURE__ */ new Map();
-var nextLocalId = 1;
-function serveLocal(addr, options = {}) {
-  if (addr.localId !== 0) {
-    throw new ChannelError("serve", addr.key, "only local:0 can be served (ids are allocated)");
-  }
-  const server = new LocalServer(ChannelAddr.local(nextLocalId++));
-  registry.set(server.addr.localId, server);
-  const { signal } = options;
-  if (signal) {
-    if (signal.aborted) server.close();
-    else signal.addEventListener("abort", () => server.close(), {
-      once: true
-    });
-  }
-  return server;
+  return value;
 }
-function dialLocal(addr) {
-  const server = registry.get(addr.localId);
-  return new LocalTx(addr, server);
-}
-var LocalServer = class {
-  addr;
-  queue = new RecvQueue();
-  txs = /* @__PURE__ */ new Set();
-  constructor(addr) {
-    this.addr = addr;
-  }
-  recv(options = {}) {
-    return this.queue.recv(options.signal);
-  }
-  [Symbol.asyncIterator]() {
-    return this.queue.iterator();
-  }
-  close() {
-    if (this.queue.closed) return Promise.resolve();
-    registry.delete(this.addr.localId);
-    this.queue.close();
-    for (const tx of this.txs) tx.terminate("server closed");
-    this.txs.clear();
-    return Promise.resolve();
-  }
-  [Symbol.asyncDispose]() {
-    return this.close();
-  }
-};
-var LocalTx = class {
-  addr;
-  status;
-  #server;
-  #queue;
-  #closedReason;
-  constructor(addr, server) {
-    this.addr = addr;
-    if (server === void 0 || server.queue.closed) {
-      this.#closedReason = `no local channel is served at ${addr.key}`;
-      this.status = new WatchCell({
-        kind: "Closed",
-        reason: this.#closedReason
-      });
-      this.status.close();
-    } else {
-      this.#server = server;
-      this.#queue = server.queue;
-      server.txs.add(this);
-      this.status = new WatchCell({
-        kind: "Active"
-      });
-    }
-  }
-  post(message, onReturn) {
-    const queue = this.#queue;
-    if (queue !== void 0) {
-      queue.push(message);
-      return;
-    }
-    if (onReturn) {
-      const error = new SendError(this.#closedReason, message);
-      queueMicrotask(() => onReturn(error));
-    }
-  }
-  send(message) {
-    if (this.#queue === void 0) {
-      return Promise.reject(new SendError(this.#closedReason, message));
-    }
-    this.#queue.push(message);
-    return Promise.resolve();
-  }
-  flush() {
-    return Promise.resolve();
-  }
-  terminate(reason) {
-    if (this.#closedReason !== void 0) return;
-    this.#closedReason = reason;
-    this.#queue = void 0;
-    this.#server?.txs.delete(this);
-    this.#server = void 0;
-    this.status.set({
-      kind: "Closed",
-      reason
-    });
-    this.status.close();
-  }
-  close() {
-    this.terminate("closed");
-    return Promise.resolve();
-  }
-  [Symbol.asyncDispose]() {
-    return this.close();
-  }
-};
 
 // config/duration.ts
 var UNIT_MS = {
@@ -1776,266 +1629,6 @@ function readProcessEnv() {
 }
 var config = new Config();
 
-// channel/framing.ts
-var MAX_PREFIX_BYTES = 8;
-function varintLength(n) {
-  let len = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
-function writeVarint(buf, offset, n, width) {
-  const last = offset + width - 1;
-  for (let i = offset; i < last; i++) {
-    buf[i] = n % 128 | 128;
-    n = Math.floor(n / 128);
-  }
-  buf[last] = n;
-  return last + 1;
-}
-var OutBuffer = class {
-  /** The storage; valid bytes are `[0, length)`. */
-  buf;
-  /** Bytes used. */
-  length = 0;
-  /**
-   * Creates an empty buffer.
-   * @param capacity Initial capacity in bytes.
-   */
-  constructor(capacity = 64 * 1024) {
-    this.buf = new Uint8Array(capacity);
-  }
-  /**
-   * Makes room for `n` more bytes.
-   * @param n Bytes needed after `length`.
-   */
-  reserve(n) {
-    const need = this.length + n;
-    if (need <= this.buf.length) return;
-    let cap = this.buf.length * 2;
-    while (cap < need) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.buf.subarray(0, this.length));
-    this.buf = next;
-  }
-  /**
-   * Appends raw bytes.
-   * @param bytes Appended verbatim (no prefix).
-   */
-  append(bytes) {
-    this.reserve(bytes.length);
-    this.buf.set(bytes, this.length);
-    this.length += bytes.length;
-  }
-  /**
-   * Appends one frame.
-   * @param body Appended as one frame (prefix + body).
-   */
-  appendFrame(body) {
-    const w = varintLength(body.length);
-    this.reserve(w + body.length);
-    this.length = writeVarint(this.buf, this.length, body.length, w);
-    this.buf.set(body, this.length);
-    this.length += body.length;
-  }
-  /**
-   * The content.
-   * @returns A view of the used bytes (valid until the next append).
-   */
-  bytes() {
-    return this.buf.subarray(0, this.length);
-  }
-  /** Forgets the content; shrinks storage that grew past 4 MiB. */
-  clear() {
-    this.length = 0;
-    if (this.buf.length > 4 * 1024 * 1024) this.buf = new Uint8Array(64 * 1024);
-  }
-};
-var FrameDecoder = class {
-  #buf;
-  #start = 0;
-  #end = 0;
-  #max;
-  #need = 0;
-  #detached = false;
-  #lastRead = 0;
-  #full = false;
-  #initialCapacity;
-  /**
-   * Creates a decoder.
-   * @param options Limits.
-   */
-  constructor(options = {}) {
-    this.#max = options.maxFrameLength ?? 1 << 30;
-    this.#initialCapacity = options.initialCapacity ?? 64 * 1024;
-    this.#buf = new Uint8Array(Math.min(options.startCapacity ?? Infinity, this.#initialCapacity));
-  }
-  /** Bytes buffered but not yet returned. */
-  get buffered() {
-    return this.#end - this.#start;
-  }
-  /**
-   * Free space to read into; at least `min` bytes (or the rest of the current
-   * frame, whichever is larger).
-   * @param min Minimum free bytes wanted.
-   * @returns A view to fill, then call {@linkcode FrameDecoder.commit}.
-   */
-  writable(min = 16 * 1024) {
-    const pending = this.#end - this.#start;
-    let want = Math.max(min, this.#need - pending);
-    if (this.#full) {
-      this.#full = false;
-      const grown = Math.min(this.#buf.length * 4, this.#initialCapacity);
-      if (!this.#detached && grown > this.#buf.length) want = Math.max(want, grown - pending);
-    }
-    if (this.#detached) {
-      this.#detached = false;
-      let cap = 4096;
-      while (cap < this.#lastRead * 2 && cap < this.#initialCapacity) cap *= 2;
-      while (cap - pending < want) cap *= 2;
-      const next = new Uint8Array(cap);
-      next.set(this.#buf.subarray(this.#start, this.#end));
-      this.#buf = next;
-      this.#start = 0;
-      this.#end = pending;
-      return next.subarray(pending);
-    }
-    if (this.#start === this.#end) this.#start = this.#end = 0;
-    if (this.#buf.length - this.#end < want) {
-      if (this.#buf.length - pending >= want && this.#start > 0) {
-        this.#buf.copyWithin(0, this.#start, this.#end);
-      } else {
-        let cap = this.#buf.length * 2;
-        while (cap - pending < want) cap *= 2;
-        const next = new Uint8Array(cap);
-        next.set(this.#buf.subarray(this.#start, this.#end));
-        this.#buf = next;
-      }
-      this.#start = 0;
-      this.#end = pending;
-    } else if (pending === 0 && this.#buf.length > 4 * 1024 * 1024) {
-      this.#buf = new Uint8Array(this.#initialCapacity);
-    }
-    return this.#buf.subarray(this.#end);
-  }
-  /**
-   * Keeps every body returned so far valid for good: the next
-   * {@linkcode FrameDecoder.writable} moves to a fresh buffer instead of
-   * reusing this one. Lets callers hand out body views without copying each.
-   */
-  detach() {
-    this.#detached = true;
-  }
-  /**
-   * Marks bytes as read into the view from `writable()`.
-   * @param n Byte count.
-   */
-  commit(n) {
-    this.#end += n;
-    this.#lastRead = n;
-    this.#full = n > 0 && this.#end === this.#buf.length;
-  }
-  /**
-   * Feeds bytes (copied).
-   * @param bytes Input.
-   */
-  push(bytes) {
-    this.writable(bytes.length).set(bytes);
-    this.commit(bytes.length);
-  }
-  /**
-   * Takes `n` raw bytes (e.g. a preamble), unframed.
-   * @param n Byte count.
-   * @returns A copy, or `undefined` if fewer are buffered.
-   */
-  take(n) {
-    if (this.#end - this.#start < n) return void 0;
-    const out = this.#buf.slice(this.#start, this.#start + n);
-    this.#start += n;
-    return out;
-  }
-  /**
-   * The next complete frame body (CH-7).
-   * @returns The body (a view), or `undefined` when more bytes are needed.
-   * @throws {FrameError} On a malformed or oversize length prefix.
-   */
-  next() {
-    const buf = this.#buf;
-    const start = this.#start;
-    const avail = this.#end - start;
-    if (avail === 0) return void 0;
-    let len = buf[start];
-    let p = start + 1;
-    if (len >= 128) {
-      len &= 127;
-      let mul = 128;
-      for (let i = 1; ; i++) {
-        if (i === avail) return void 0;
-        if (i === MAX_PREFIX_BYTES) throw new FrameError("length prefix longer than 8 bytes");
-        const b = buf[start + i];
-        len += (b & 127) * mul;
-        mul *= 128;
-        if (b < 128) {
-          p = start + i + 1;
-          break;
-        }
-      }
-    }
-    if (len > this.#max) {
-      throw new FrameError(`frame of ${len} bytes exceeds the limit of ${this.#max}`);
-    }
-    const end = p + len;
-    if (end > this.#end) {
-      this.#need = end - start;
-      return void 0;
-    }
-    this.#need = 0;
-    this.#start = end;
-    return buf.subarray(p, end);
-  }
-  /**
-   * Checks the stream ended on a frame boundary.
-   * @throws {FrameError} If a partial frame is buffered (mid-frame EOF).
-   */
-  finish() {
-    const pending = this.#end - this.#start;
-    if (pending > 0) throw new FrameError(`EOF inside a frame (${pending} bytes buffered)`);
-  }
-};
-
-// internal/light_timer.ts
-function startLightTimer(ms, fn) {
-  const signal = AbortSignal.timeout(Math.max(0, Math.ceil(ms)));
-  let live2 = true;
-  const fire = () => {
-    if (!live2) return;
-    live2 = false;
-    fn();
-  };
-  signal.addEventListener("abort", fire, {
-    once: true
-  });
-  return {
-    cancel() {
-      if (!live2) return;
-      live2 = false;
-      signal.removeEventListener("abort", fire);
-    }
-  };
-}
-function settlesWithinLight(promise, ms) {
-  return new Promise((resolve) => {
-    const timer = startLightTimer(ms, () => resolve(false));
-    const settled = () => {
-      timer.cancel();
-      resolve(true);
-    };
-    promise.then(settled, settled);
-  });
-}
-
 // channel/_tls.ts
 function readPem(action, addr, attr) {
   const path = config.get(attr);
@@ -2152,148 +1745,6 @@ function closeQuietly(conn) {
     conn?.close();
   } catch {
   }
-}
-
-// channel/_protocol.ts
-var TAG_MSG_JSON = 0;
-var TAG_MSG_BYTES = 1;
-var TAG_BYE = 2;
-var TAG_ACK_REQ = 3;
-var TAG_MSG_JSON_BATCH = 4;
-var TAG_SKIP = 5;
-var TAG_ACK = 16;
-var TAG_REJECT = 17;
-var TAG_CLOSED = 18;
-var TAG_AUTH_FAILED = 19;
-var PREAMBLE_LENGTH = 20;
-var MAGIC = [
-  72,
-  77,
-  67
-];
-var VERSION_PLAIN = 1;
-var VERSION_AUTH = 2;
-var encoder2 = new TextEncoder();
-var decoder = new TextDecoder();
-function newSessionId() {
-  return crypto.getRandomValues(new Uint8Array(8));
-}
-function encodePreamble(session, firstSeq, version = VERSION_AUTH) {
-  const out = new Uint8Array(PREAMBLE_LENGTH);
-  out.set(MAGIC, 0);
-  out[3] = version;
-  out.set(session, 4);
-  const view = new DataView(out.buffer);
-  view.setUint32(12, Math.floor(firstSeq / 2 ** 32));
-  view.setUint32(16, firstSeq >>> 0);
-  return out;
-}
-function decodePreamble(bytes) {
-  for (let i = 0; i < 3; i++) {
-    if (bytes[i] !== MAGIC[i]) throw new FrameError("bad preamble (not a hypermesh channel peer)");
-  }
-  const version = bytes[3];
-  if (version !== VERSION_PLAIN && version !== VERSION_AUTH) {
-    throw new FrameError(`bad preamble version ${version}`);
-  }
-  let session = "";
-  for (let i = 4; i < 12; i++) session += bytes[i].toString(16).padStart(2, "0");
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const firstSeq = view.getUint32(12) * 2 ** 32 + view.getUint32(16);
-  if (!Number.isSafeInteger(firstSeq)) throw new FrameError("bad preamble sequence number");
-  return {
-    session,
-    firstSeq,
-    version
-  };
-}
-function appendBytes(out, bytes) {
-  const n = bytes.length;
-  const w = varintLength(n + 1);
-  out.reserve(w + n + 1);
-  const buf = out.buf;
-  let p = writeVarint(buf, out.length, n + 1, w);
-  buf[p++] = TAG_MSG_BYTES;
-  if (n <= 64) {
-    for (let i = 0; i < n; i++) buf[p + i] = bytes[i];
-  } else {
-    buf.set(bytes, p);
-  }
-  out.length = p + n;
-}
-function appendControl(out, tag) {
-  out.reserve(2);
-  out.buf[out.length++] = 1;
-  out.buf[out.length++] = tag;
-}
-function appendAck(out, seq) {
-  const w = varintLength(seq);
-  out.reserve(2 + w);
-  out.buf[out.length++] = 1 + w;
-  out.buf[out.length++] = TAG_ACK;
-  out.length = writeVarint(out.buf, out.length, seq, w);
-}
-function appendReject(out, reason) {
-  const text = encoder2.encode(reason);
-  const body = new Uint8Array(text.length + 1);
-  body[0] = TAG_REJECT;
-  body.set(text, 1);
-  out.appendFrame(body);
-}
-function decodeAck(body) {
-  let n = 0;
-  let mul = 1;
-  for (let i = 1; i < body.length && i <= 8; i++) {
-    const b = body[i];
-    n += (b & 127) * mul;
-    mul *= 128;
-    if (b < 128) {
-      if (i !== body.length - 1 || !Number.isSafeInteger(n)) break;
-      return n;
-    }
-  }
-  throw new FrameError("malformed ACK frame");
-}
-function decodeText(body) {
-  return new TextDecoder().decode(body.subarray(1));
-}
-function decodeMessage(body) {
-  if (body[0] === TAG_MSG_BYTES) return body.subarray(1);
-  let text;
-  try {
-    text = decoder.decode(body.subarray(1));
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new FrameError("message body is not valid JSON", {
-      cause
-    });
-  }
-}
-function appendText(out, tag, text) {
-  const maxBody = text.length * 3 + 1;
-  const w = varintLength(maxBody);
-  out.reserve(w + maxBody);
-  const buf = out.buf;
-  const at = out.length;
-  buf[at + w] = tag;
-  const { written } = encoder2.encodeInto(text, buf.subarray(at + w + 1));
-  writeVarint(buf, at, written + 1, w);
-  out.length = at + w + 1 + written;
-  return written + 1;
-}
-function decodeBatch(body) {
-  let value;
-  try {
-    value = JSON.parse(decoder.decode(body.subarray(1)));
-  } catch (cause) {
-    throw new FrameError("batch body is not valid JSON", {
-      cause
-    });
-  }
-  if (!Array.isArray(value) || value.length === 0) {
-    throw new FrameError("batch body is not a non-empty JSON array");
-  }
-  return value;
 }
 
 // channel/_handshake.ts
@@ -2437,7 +1888,7 @@ async function dialHandshake(conn, addr, session, firstSeq, keys2) {
     throw new AuthenticationError(addr, "the server runs without authentication (--insecure)");
   }
   if (reply[0] !== STATUS_OK) {
-    throw new AuthenticationError(addr, `unexpected handshake status ${reply[0]}`);
+    throw new ForeignPeerError(addr, await excerpt(conn, reply[0]));
   }
   try {
     await readExact(conn, reply.subarray(1), "handshake");
@@ -2454,6 +1905,598 @@ async function dialHandshake(conn, addr, session, firstSeq, keys2) {
     throw new AuthenticationError(addr, "the server failed to prove the secret");
   }
   return await sign(secret, transcript(ROLE_DIALER, preamble, secret.keyId, nonceD, nonceS));
+}
+var EXCERPT_WAIT_MS = 100;
+var EXCERPT_CHARS = 48;
+async function excerpt(conn, first) {
+  const more = new Uint8Array(EXCERPT_CHARS);
+  let n = 0;
+  let timer;
+  try {
+    n = await Promise.race([
+      conn.read(more).then((got) => got ?? 0, () => 0),
+      new Promise((resolve) => timer = setTimeout(() => resolve(0), EXCERPT_WAIT_MS))
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+  const bytes = [
+    first,
+    ...more.subarray(0, n)
+  ];
+  const text = bytes.map((b) => b >= 32 && b < 127 || b === 10 || b === 13 ? String.fromCharCode(b) : ".").join("");
+  return text.split(/\r?\n/)[0].slice(0, EXCERPT_CHARS);
+}
+
+// channel/secret.ts
+var SECRET_FILE_ENV = "HYPERMESH_SECRET_FILE";
+var INSECURE_ENV = "HYPERMESH_INSECURE";
+var CHANNEL_SECRET_ENV = "HYPERMESH_CHANNEL_SECRET";
+var MIN_SECRET_BYTES = 16;
+var encoder2 = new TextEncoder();
+var ChannelSecret = class _ChannelSecret {
+  #bytes;
+  #key;
+  /** 8-byte fingerprint, sent in the clear to pick the key (reveals nothing usable). */
+  keyId;
+  /** `keyId` as hex. */
+  keyIdHex;
+  constructor(bytes, keyId) {
+    this.#bytes = bytes;
+    this.keyId = keyId;
+    this.keyIdHex = [
+      ...keyId
+    ].map((b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  /**
+   * A secret from raw bytes.
+   * @param bytes At least {@linkcode MIN_SECRET_BYTES} bytes (copied).
+   * @returns The secret.
+   * @throws {RangeError} When too short.
+   */
+  static fromBytes(bytes) {
+    if (bytes.length < MIN_SECRET_BYTES) {
+      throw new RangeError(`Invalid secret: ${bytes.length} bytes, need ${MIN_SECRET_BYTES}`);
+    }
+    const copy = bytes.slice();
+    return new _ChannelSecret(copy, keyIdOf(copy));
+  }
+  /**
+   * A fresh random secret.
+   * @returns 32 fresh random bytes.
+   */
+  static generate() {
+    return _ChannelSecret.fromBytes(crypto.getRandomValues(new Uint8Array(32)));
+  }
+  /**
+   * A secret from the text of a secret file.
+   * @param text The content of a secret file; surrounding whitespace is ignored.
+   * @returns The secret (its UTF-8 bytes).
+   * @throws {RangeError} When shorter than {@linkcode MIN_SECRET_BYTES}.
+   */
+  static fromText(text) {
+    return _ChannelSecret.fromBytes(encoder2.encode(text.trim()));
+  }
+  /**
+   * A secret from its env form.
+   * @param text The output of {@linkcode ChannelSecret.toEnv}.
+   * @returns The secret.
+   */
+  static fromEnv(text) {
+    return _ChannelSecret.fromBytes(Uint8Array.from(atob(text), (c) => c.charCodeAt(0)));
+  }
+  /**
+   * The env form, for children only.
+   * @returns Base64 of the bytes.
+   */
+  toEnv() {
+    return btoa(String.fromCharCode(...this.#bytes));
+  }
+  /**
+   * The Web Crypto key of this secret.
+   * @returns The HMAC-SHA256 key (imported once).
+   */
+  hmacKey() {
+    return this.#key ??= crypto.subtle.importKey("raw", this.#bytes, {
+      name: "HMAC",
+      hash: "SHA-256"
+    }, false, [
+      "sign",
+      "verify"
+    ]);
+  }
+  /**
+   * Text form without the secret.
+   * @returns `secret <keyid>`.
+   */
+  toString() {
+    return `secret ${this.keyIdHex}`;
+  }
+  /**
+   * JSON form without the secret.
+   * @returns `secret <keyid>` (never the bytes).
+   */
+  toJSON() {
+    return this.toString();
+  }
+};
+function keyIdOf(bytes) {
+  const out = new Uint8Array(8);
+  const view = new DataView(out.buffer);
+  for (const [slot, seed] of [
+    [
+      0,
+      2166136261
+    ],
+    [
+      4,
+      16777619 ^ 1540483477
+    ]
+  ]) {
+    let h = seed >>> 0;
+    for (const b of encoder2.encode("hypermesh-key-id")) h = Math.imul(h ^ b, 16777619) >>> 0;
+    for (const b of bytes) h = Math.imul(h ^ b, 16777619) >>> 0;
+    view.setUint32(slot, h);
+  }
+  return out;
+}
+var SecretFileError = class extends Error {
+  /** The file. */
+  path;
+  /**
+   * Creates the error.
+   * @param path The file.
+   * @param why What is wrong with it.
+   * @param options `cause`.
+   */
+  constructor(path, why, options) {
+    super(`Cannot use secret file "${path}": ${why}`, options);
+    this.name = "SecretFileError";
+    this.path = path;
+  }
+};
+function loadSecretFile(path) {
+  let info;
+  try {
+    info = Deno.statSync(path);
+  } catch (cause) {
+    const why = cause instanceof Deno.errors.NotFound ? "no such file" : `cannot stat (${cause})`;
+    throw new SecretFileError(path, why, {
+      cause
+    });
+  }
+  if (!info.isFile) throw new SecretFileError(path, "not a regular file");
+  if (info.mode !== null && (info.mode & 63) !== 0) {
+    throw new SecretFileError(path, `mode ${(info.mode & 511).toString(8)} lets group or others access it (chmod 600)`);
+  }
+  if (info.uid !== null && typeof Deno.uid === "function") {
+    const me = Deno.uid();
+    if (me !== null && info.uid !== me && me !== 0) {
+      throw new SecretFileError(path, `owned by uid ${info.uid}, not by this user (${me})`);
+    }
+  }
+  let text;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (cause) {
+    throw new SecretFileError(path, `cannot read (${cause})`, {
+      cause
+    });
+  }
+  try {
+    return ChannelSecret.fromText(text);
+  } catch (cause) {
+    throw new SecretFileError(path, `shorter than ${MIN_SECRET_BYTES} bytes`, {
+      cause
+    });
+  }
+}
+var keyring;
+var warnedInsecure = false;
+function channelSecrets() {
+  if (keyring !== void 0) return keyring;
+  const inherited = env(CHANNEL_SECRET_ENV);
+  if (inherited) {
+    keyring = [
+      ChannelSecret.fromEnv(inherited)
+    ];
+  } else if (env(INSECURE_ENV) === "1") {
+    keyring = null;
+  } else {
+    const file = env(SECRET_FILE_ENV);
+    keyring = [
+      file ? loadSecretFile(file) : ChannelSecret.generate()
+    ];
+  }
+  exportToEnv();
+  return keyring;
+}
+function warnInsecure(where) {
+  if (warnedInsecure) return;
+  warnedInsecure = true;
+  console.error(`[hypermesh] WARNING: channel authentication is OFF (${where}): anyone who can reach this process's sockets can command it`);
+}
+function isLoopbackHost(host) {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+function env(name) {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return void 0;
+  }
+}
+function exportToEnv() {
+  try {
+    if (keyring === null) {
+      Deno.env.delete(CHANNEL_SECRET_ENV);
+      Deno.env.set(INSECURE_ENV, "1");
+    } else if (keyring !== void 0) {
+      Deno.env.set(CHANNEL_SECRET_ENV, keyring[0].toEnv());
+      Deno.env.delete(INSECURE_ENV);
+    }
+  } catch {
+  }
+}
+var inheritedSecret = env(CHANNEL_SECRET_ENV);
+try {
+  channelSecrets();
+} catch {
+}
+
+// channel/probe.ts
+var BYE = (() => {
+  const out = new OutBuffer(2);
+  appendControl(out, TAG_BYE);
+  return out.bytes().slice();
+})();
+
+// channel/types.ts
+var SERVER_CLOSED = "server closed";
+
+// channel/_deque.ts
+var Deque = class {
+  #buf;
+  #mask;
+  #head = 0;
+  #length = 0;
+  /** @param capacity Initial capacity (rounded up to a power of two). */
+  constructor(capacity = 16) {
+    let cap = 16;
+    while (cap < capacity) cap *= 2;
+    this.#buf = new Array(cap);
+    this.#mask = cap - 1;
+  }
+  /** Number of items. */
+  get length() {
+    return this.#length;
+  }
+  /** @param item Appended at the tail. */
+  push(item) {
+    if (this.#length > this.#mask) this.#grow();
+    this.#buf[this.#head + this.#length & this.#mask] = item;
+    this.#length++;
+  }
+  /** @returns The head item (removed), or `undefined` when empty. */
+  shift() {
+    if (this.#length === 0) return void 0;
+    const item = this.#buf[this.#head];
+    this.#buf[this.#head] = void 0;
+    this.#head = this.#head + 1 & this.#mask;
+    this.#length--;
+    return item;
+  }
+  /** @returns The head item, or `undefined` when empty. */
+  peek() {
+    return this.#length === 0 ? void 0 : this.#buf[this.#head];
+  }
+  /**
+   * @param index 0 = head.
+   * @returns The item at `index` (unchecked).
+   */
+  at(index) {
+    return this.#buf[this.#head + index & this.#mask];
+  }
+  /**
+   * @param index 0 = head.
+   * @param item Replaces the item at `index` (unchecked).
+   */
+  set(index, item) {
+    this.#buf[this.#head + index & this.#mask] = item;
+  }
+  /**
+   * @param from First index (0 = head).
+   * @param to One past the last index.
+   * @returns A copy of the items in `[from, to)`.
+   */
+  slice(from, to) {
+    const out = new Array(to - from);
+    for (let i = from; i < to; i++) out[i - from] = this.#buf[this.#head + i & this.#mask];
+    return out;
+  }
+  /** @returns All items, head first; the deque is emptied. */
+  drain() {
+    const out = [];
+    for (let i = 0; i < this.#length; i++) out.push(this.at(i));
+    this.#buf = new Array(this.#buf.length);
+    this.#head = 0;
+    this.#length = 0;
+    return out;
+  }
+  #grow() {
+    const old = this.#buf;
+    const cap = old.length * 2;
+    const buf = new Array(cap);
+    for (let i = 0; i < this.#length; i++) buf[i] = old[this.#head + i & this.#mask];
+    this.#buf = buf;
+    this.#mask = cap - 1;
+    this.#head = 0;
+  }
+};
+
+// channel/_recv_queue.ts
+var RecvQueue = class {
+  #items = new Deque(1024);
+  #waiters = new Deque();
+  #closed = false;
+  #spaceWaiters = [];
+  /** Soft capacity: producers that honour backpressure wait while it is exceeded. */
+  capacity;
+  /** @param capacity Soft capacity for {@linkcode RecvQueue.waitForSpace}. */
+  constructor(capacity = 16 * 1024) {
+    this.capacity = capacity;
+  }
+  /** Buffered messages. */
+  get length() {
+    return this.#items.length;
+  }
+  /** Whether {@linkcode RecvQueue.close} ran. */
+  get closed() {
+    return this.#closed;
+  }
+  /** @param item Delivered to a waiting `recv()` or buffered. */
+  push(item) {
+    const w = this.#waiters.shift();
+    if (w === void 0) {
+      this.#items.push(item);
+      return;
+    }
+    if (w.onAbort) w.signal.removeEventListener("abort", w.onAbort);
+    w.resolve(w.iter ? {
+      value: item,
+      done: false
+    } : item);
+  }
+  /**
+   * @param signal Cancellation.
+   * @returns The next item, or `undefined` once closed and drained.
+   */
+  recv(signal) {
+    if (this.#items.length > 0) {
+      const item = this.#items.shift();
+      if (this.#spaceWaiters.length > 0 && this.#items.length <= this.capacity >> 1) this.#space();
+      return Promise.resolve(item);
+    }
+    if (this.#closed) return Promise.resolve(void 0);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject2) => {
+      const w = {
+        resolve,
+        reject: reject2,
+        iter: false
+      };
+      if (signal) {
+        w.signal = signal;
+        w.onAbort = () => {
+          this.#remove(w);
+          reject2(signal.reason);
+        };
+        signal.addEventListener("abort", w.onAbort, {
+          once: true
+        });
+      }
+      this.#waiters.push(w);
+    });
+  }
+  /** @returns Resolves once the backlog is at most half the capacity (or closed). */
+  waitForSpace() {
+    if (this.#items.length < this.capacity || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#spaceWaiters.push(resolve));
+  }
+  /** Ends waiting `recv()`s with `undefined`; buffered items stay readable. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
+      if (w.onAbort) w.signal.removeEventListener("abort", w.onAbort);
+      w.resolve(w.iter ? {
+        value: void 0,
+        done: true
+      } : void 0);
+    }
+    this.#space();
+  }
+  /** @returns An async iterator over {@linkcode RecvQueue.recv}. */
+  iterator() {
+    return {
+      next: () => {
+        if (this.#items.length > 0) {
+          const value = this.#items.shift();
+          if (this.#spaceWaiters.length > 0 && this.#items.length <= this.capacity >> 1) {
+            this.#space();
+          }
+          return Promise.resolve({
+            value,
+            done: false
+          });
+        }
+        if (this.#closed) return Promise.resolve({
+          value: void 0,
+          done: true
+        });
+        return new Promise((resolve, reject2) => {
+          this.#waiters.push({
+            resolve,
+            reject: reject2,
+            iter: true
+          });
+        });
+      }
+    };
+  }
+  #space() {
+    const ws = this.#spaceWaiters;
+    this.#spaceWaiters = [];
+    for (const w of ws) w();
+  }
+  #remove(w) {
+    const keep = this.#waiters.drain().filter((x) => x !== w);
+    for (const x of keep) this.#waiters.push(x);
+  }
+};
+
+// channel/local.ts
+var registry = /* @__PURE__ */ new Map();
+var nextLocalId = 1;
+function serveLocal(addr, options = {}) {
+  if (addr.localId !== 0) {
+    throw new ChannelError("serve", addr.key, "only local:0 can be served (ids are allocated)");
+  }
+  const server = new LocalServer(ChannelAddr.local(nextLocalId++));
+  registry.set(server.addr.localId, server);
+  const { signal } = options;
+  if (signal) {
+    if (signal.aborted) server.close();
+    else signal.addEventListener("abort", () => server.close(), {
+      once: true
+    });
+  }
+  return server;
+}
+function dialLocal(addr) {
+  const server = registry.get(addr.localId);
+  return new LocalTx(addr, server);
+}
+var LocalServer = class {
+  addr;
+  queue = new RecvQueue();
+  txs = /* @__PURE__ */ new Set();
+  constructor(addr) {
+    this.addr = addr;
+  }
+  recv(options = {}) {
+    return this.queue.recv(options.signal);
+  }
+  [Symbol.asyncIterator]() {
+    return this.queue.iterator();
+  }
+  close() {
+    if (this.queue.closed) return Promise.resolve();
+    registry.delete(this.addr.localId);
+    this.queue.close();
+    for (const tx of this.txs) tx.terminate("server closed");
+    this.txs.clear();
+    return Promise.resolve();
+  }
+  [Symbol.asyncDispose]() {
+    return this.close();
+  }
+};
+var LocalTx = class {
+  addr;
+  status;
+  #server;
+  #queue;
+  #closedReason;
+  constructor(addr, server) {
+    this.addr = addr;
+    if (server === void 0 || server.queue.closed) {
+      this.#closedReason = `no local channel is served at ${addr.key}`;
+      this.status = new WatchCell({
+        kind: "Closed",
+        reason: this.#closedReason
+      });
+      this.status.close();
+    } else {
+      this.#server = server;
+      this.#queue = server.queue;
+      server.txs.add(this);
+      this.status = new WatchCell({
+        kind: "Active"
+      });
+    }
+  }
+  post(message, onReturn) {
+    const queue = this.#queue;
+    if (queue !== void 0) {
+      queue.push(message);
+      return;
+    }
+    if (onReturn) {
+      const error = new SendError(this.#closedReason, message);
+      queueMicrotask(() => onReturn(error));
+    }
+  }
+  send(message) {
+    if (this.#queue === void 0) {
+      return Promise.reject(new SendError(this.#closedReason, message));
+    }
+    this.#queue.push(message);
+    return Promise.resolve();
+  }
+  flush() {
+    return Promise.resolve();
+  }
+  terminate(reason) {
+    if (this.#closedReason !== void 0) return;
+    this.#closedReason = reason;
+    this.#queue = void 0;
+    this.#server?.txs.delete(this);
+    this.#server = void 0;
+    this.status.set({
+      kind: "Closed",
+      reason
+    });
+    this.status.close();
+  }
+  close() {
+    this.terminate("closed");
+    return Promise.resolve();
+  }
+  [Symbol.asyncDispose]() {
+    return this.close();
+  }
+};
+
+// internal/light_timer.ts
+function startLightTimer(ms, fn) {
+  const signal = AbortSignal.timeout(Math.max(0, Math.ceil(ms)));
+  let live2 = true;
+  const fire = () => {
+    if (!live2) return;
+    live2 = false;
+    fn();
+  };
+  signal.addEventListener("abort", fire, {
+    once: true
+  });
+  return {
+    cancel() {
+      if (!live2) return;
+      live2 = false;
+      signal.removeEventListener("abort", fire);
+    }
+  };
+}
+function settlesWithinLight(promise, ms) {
+  return new Promise((resolve) => {
+    const timer = startLightTimer(ms, () => resolve(false));
+    const settled = () => {
+      timer.cancel();
+      resolve(true);
+    };
+    promise.then(settled, settled);
+  });
 }
 
 // channel/logger.ts
@@ -3028,7 +3071,7 @@ var BACKOFF_INITIAL_MS = 10;
 var BACKOFF_MAX_MS = 5e3;
 var BACKOFF_RESET_AFTER_MS = 1e3;
 var READ_DRAIN_MS = 500;
-var BYE = (() => {
+var BYE2 = (() => {
   const out = new OutBuffer(2);
   appendControl(out, TAG_BYE);
   return out.bytes().slice();
@@ -3121,7 +3164,7 @@ var NetTx = class {
     if (this.#closedReason === void 0) {
       const conn = this.#conn;
       if (conn !== void 0 && this.#box.length === 0 && this.#wakeWriter !== void 0) {
-        await settlesWithinLight(writeAll(conn, BYE).catch(() => {
+        await settlesWithinLight(writeAll(conn, BYE2).catch(() => {
         }), 100);
       }
       this.#terminate("closed");
@@ -3228,7 +3271,7 @@ var NetTx = class {
     } catch (error) {
       this.#conn = void 0;
       closeQuietly(conn);
-      if (error instanceof AuthenticationError) {
+      if (error instanceof AuthenticationError || error instanceof ForeignPeerError) {
         this.#terminate(error.message, error);
       } else if (error instanceof SecretFileError) {
         this.#terminate(error.message);
