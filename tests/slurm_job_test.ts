@@ -1,0 +1,207 @@
+/**
+ * The Slurm job against a real single-machine Slurm cluster (munged,
+ * slurmctld, slurmd from Debian's `slurm-wlm`/`munge`, configured by
+ * `tests/support/slurm.sh`): `sbatch`, `scontrol`, `srun`, `scancel` for real.
+ * The cluster named by `SLURM_CONF` is used (`.ci/run` starts one); without
+ * it each test starts the private cluster and stops it. Skipped only when
+ * the Slurm commands are not installed (`apt-get install slurm-wlm munge`).
+ * @module
+ */
+
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { context, shutdownContext } from "../actor/context.ts";
+import { GREETER_TYPE, type Greeting } from "../cli/demo_actor.ts";
+import { CHANNEL_SECRET_ENV } from "../channel/secret.ts";
+import { allocate, JobStartError } from "../mesh/job/job.ts";
+import { SlurmJob, SlurmJobError } from "../mesh/job/slurm.ts";
+import { Extent } from "../ndslice/extent.ts";
+import { PERMISSIONS, ROOT, survivors } from "./_support.ts";
+
+function installed(): boolean {
+  try {
+    return new Deno.Command("sh", { args: ["-c", "command -v sbatch && command -v slurmctld"] })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+const skip = !installed();
+if (skip) {
+  console.log("slurm job tests skipped (no sbatch/slurmctld): apt-get install slurm-wlm munge");
+}
+
+async function sh(script: string): Promise<{ code: number; out: string; err: string }> {
+  const o = await new Deno.Command("sh", { args: ["-c", script] }).output();
+  const dec = new TextDecoder();
+  return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
+}
+
+/** Runs `fn` with a cluster: the one of `SLURM_CONF`, else a private one started for it. */
+async function withCluster(fn: () => Promise<void>): Promise<void> {
+  if (Deno.env.get("SLURM_CONF")) return await fn();
+  const started = await sh(`bash ${ROOT}tests/support/slurm.sh start`);
+  assertEquals(started.code, 0, `cannot start the test cluster: ${started.err}`);
+  Deno.env.set("SLURM_CONF", started.out.trim().replace(/^export SLURM_CONF=/, ""));
+  try {
+    await fn();
+  } finally {
+    Deno.env.delete("SLURM_CONF");
+    await sh(`bash ${ROOT}tests/support/slurm.sh stop`);
+  }
+}
+
+/** The job ids in the queue (pending, running, completing). */
+async function queued(): Promise<string[]> {
+  const { out } = await sh("squeue -h -o %i");
+  return out.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+}
+
+/** Waits until `id` left the queue. */
+async function leftQueue(id: string, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  while (Date.now() < deadline) {
+    if (!(await queued()).includes(id)) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+/** The parent pid of `pid` (`ps`). */
+async function parentOf(pid: number): Promise<number> {
+  return Number((await sh(`ps -o ppid= -p ${pid}`)).out.trim());
+}
+
+Deno.test({
+  name:
+    "JB-5, JB-6, JB-8: a Slurm job runs its daemon as a step, runs actors; shutdown cancels the job and leaves no process",
+  ignore: skip,
+  fn: () =>
+    withCluster(async () => {
+      const cx = await context();
+      try {
+        const slurm = new SlurmJob({ hostArgs: ["--command-worker"], time: "10" });
+        const job = await allocate(cx, "slurm-job", slurm, { timeoutMs: 60_000 });
+        const id = slurm.jobId!;
+        assertEquals((await sh(`squeue -h -j ${id} -o %T`)).out.trim(), "RUNNING");
+        assertEquals(job.hostNames, slurm.nodes);
+        const sruns = job.pids;
+        const procs = await job.ref.spawn(cx, "workers", Extent.unity());
+        const greeters = await procs.spawn(cx, "greeter", GREETER_TYPE);
+        const replies = await greeters.call(cx, "Greet", { text: "slurm" }, { timeoutMs: 20_000 });
+        const [greeting] = [...replies.values()] as Greeting[];
+        assertEquals(greeting.text, "slurm from greeter[0]", "JB-4: the step took the secret");
+        assert(greeting.actor.startsWith(`tcp:${slurm.nodes[0]}:`), greeting.actor);
+        const daemon = await parentOf(greeting.pid);
+        const environ = await sh(`tr '\\0' '\\n' < /proc/${daemon}/environ`);
+        assert(environ.out.includes("SLURM_JOB_ID="), "the daemon runs as a step of the job");
+        assert(!environ.out.includes(`${CHANNEL_SECRET_ENV}=`), "JB-8: no secret in its env");
+        const report = await job.shutdown(cx);
+        assertEquals(report.failed, []);
+        assertEquals(
+          await survivors([...sruns, daemon, greeting.pid]),
+          [],
+          "JB-2: no srun, daemon or proc survives the job's shutdown",
+        );
+        assert(!(await queued()).includes(id), "JB-6: the job left the queue");
+      } finally {
+        await shutdownContext();
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    "JB-5: a job asking more nodes than the partition has, or a partition that does not exist, fails with SlurmJobError",
+  ignore: skip,
+  fn: () =>
+    withCluster(async () => {
+      const cx = await context();
+      try {
+        const big = new SlurmJob({ nodes: 64 });
+        const err = await assertRejects(
+          () => allocate(cx, "slurm-big", big, { timeoutMs: 60_000 }),
+          SlurmJobError,
+        );
+        assertEquals(err.jobId, big.jobId);
+        assertEquals(err.state, "PENDING");
+        assertEquals(err.reason, "PartitionConfig");
+        assert(err.message.startsWith(`Cannot start slurm job ${big.jobId}: `), err.message);
+        assert(!(await queued()).includes(big.jobId!), "JB-6: the hopeless job was cancelled");
+
+        const nowhere = new SlurmJob({ partition: "no-such-partition" });
+        const refused = await assertRejects(
+          () => allocate(cx, "slurm-nowhere", nowhere, { timeoutMs: 60_000 }),
+          SlurmJobError,
+        );
+        assertEquals(refused.state, "REJECTED");
+        assert(refused.reason.includes("partition"), refused.reason);
+        assertEquals(nowhere.jobId, undefined);
+      } finally {
+        await shutdownContext();
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    "JB-1, JB-6: a daemon that cannot start on its node fails the job naming the node; the job is cancelled",
+  ignore: skip,
+  fn: () =>
+    withCluster(async () => {
+      const cx = await context();
+      try {
+        const slurm = new SlurmJob({ deno: "/nonexistent/deno" });
+        const err = (await assertRejects(
+          () => allocate(cx, "slurm-broken", slurm, { timeoutMs: 60_000 }),
+          JobStartError,
+        )) as JobStartError;
+        assertEquals(err.failures.map((f) => f.host), slurm.nodes, `JB-1: ${err.message}`);
+        assert(!(await queued()).includes(slurm.jobId!), "JB-6: the job was cancelled");
+      } finally {
+        await shutdownContext();
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    "JB-3, JB-7: a client killed with SIGKILL takes its daemon and procs down (srun forwards stdin's EOF) and the keeper ends the job",
+  ignore: skip,
+  fn: () =>
+    withCluster(async () => {
+      const client = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--config",
+          `${ROOT}deno.json`,
+          ...PERMISSIONS,
+          `${ROOT}tests/fixtures/slurm_job_client.ts`,
+        ],
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+      const reader = client.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      while (!text.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+      const { jobId, sruns, proc } = JSON.parse(text) as {
+        jobId: string;
+        sruns: number[];
+        proc: number;
+      };
+      const daemon = await parentOf(proc);
+      client.kill("SIGKILL");
+      await client.status;
+      await reader.cancel();
+      assertEquals(
+        await survivors([...sruns, daemon, proc], 30_000),
+        [],
+        "JB-3: the srun steps, the daemon and its proc exit once the client is gone",
+      );
+      assert(await leftQueue(jobId, 30_000), "JB-7: the keeper ended the allocation");
+    }),
+});
