@@ -205,3 +205,21 @@ Deno.test({
       assert(await leftQueue(jobId, 30_000), "JB-7: the keeper ended the allocation");
     }),
 });
+
+Deno.test({
+  name:
+    "JB-6: the README's Slurm recipe (examples/job.ts slurm 1) greets from the node and leaves no job",
+  ignore: skip,
+  fn: () =>
+    withCluster(async () => {
+      const before = await queued();
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", ...PERMISSIONS, `${ROOT}examples/job.ts`, "slurm", "1"],
+        cwd: ROOT,
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+      assertEquals(text.match(/^rank \d: hello slurm from tcp:/gm)?.length, 2, text);
+      assertEquals(await queued(), before, "JB-6: the example's job left the queue");
+    }),
+});
