@@ -223,3 +223,20 @@ Deno.test({
       assertEquals(await queued(), before, "JB-6: the example's job left the queue");
     }),
 });
+
+Deno.test("JB-9: a SlurmJob acquires once; daemons need the allocation; sbatch missing is a SlurmJobError", async () => {
+  const slurm = new SlurmJob({ slurmBin: "/nonexistent/slurm/bin" });
+  assertEquals(slurm.jobId, undefined);
+  const err = await assertRejects(() => slurm.acquire(), SlurmJobError);
+  assertEquals(err.state, "REJECTED");
+  assert(err.message.startsWith("Cannot submit slurm job: sbatch refused it ("), err.message);
+  await assertRejects(() => slurm.acquire(), Error, "acquired before");
+  let thrown: unknown;
+  try {
+    slurm.daemons((addr) => ["host", "--addr", addr]);
+  } catch (error) {
+    thrown = error;
+  }
+  assert(thrown instanceof Error && thrown.message.includes("not acquired"), String(thrown));
+  await slurm.release(); // nothing was submitted: a no-op
+});

@@ -30,7 +30,7 @@
  * defaults to `tcp:NODE:0`; pass `addr` to change it). The client must serve
  * an address the nodes can dial (`HYPERMESH_CLIENT_ADDR`).
  *
- * ## Invariants (JB-5..JB-9)
+ * ## Invariants (JB-*)
  * - **JB-5 (running before steps).** No daemon starts before the job is
  *   `RUNNING` with its node list known; a job that ends instead (`CANCELLED`,
  *   `FAILED`, `TIMEOUT`, …), that pends with a reason that cannot clear by
