@@ -1,7 +1,7 @@
 /**
  * The Slurm job against a real single-machine Slurm cluster (munged,
- * slurmctld, slurmd from Debian's `slurm-wlm`/`munge`, configured by
- * `tests/support/slurm.sh`): `sbatch`, `scontrol`, `srun`, `scancel` for real.
+ * slurmctld and two slurmd daemons — nodes n1 and n2 — from Debian's
+ * `slurm-wlm`/`munge`, configured by `tests/support/slurm.sh`): `sbatch`, `scontrol`, `srun`, `scancel` for real.
  * The cluster named by `SLURM_CONF` is used (`.ci/run` starts one); without
  * it each test starts the private cluster and stops it. Skipped only when
  * the Slurm commands are not installed (`apt-get install slurm-wlm munge`).
@@ -74,32 +74,38 @@ async function parentOf(pid: number): Promise<number> {
 
 Deno.test({
   name:
-    "JB-5, JB-6, JB-8: a Slurm job runs its daemon as a step, runs actors; shutdown cancels the job and leaves no process",
+    "JB-5, JB-6, JB-8: a two-node Slurm job runs a daemon step per node, runs actors; shutdown cancels the job and leaves no process",
   ignore: skip,
   fn: () =>
     withCluster(async () => {
       const cx = await context();
       try {
-        const slurm = new SlurmJob({ hostArgs: ["--command-worker"], time: "10" });
+        const slurm = new SlurmJob({ nodes: 2, hostArgs: ["--command-worker"], time: "10" });
         const job = await allocate(cx, "slurm-job", slurm, { timeoutMs: 60_000 });
         const id = slurm.jobId!;
-        assertEquals((await sh(`squeue -h -j ${id} -o %T`)).out.trim(), "RUNNING");
-        assertEquals(job.hostNames, slurm.nodes);
+        assertEquals((await sh(`squeue -h -j ${id} -o "%T %D"`)).out.trim(), "RUNNING 2");
+        assertEquals(slurm.nodes, ["n1", "n2"]);
+        assertEquals(job.hostNames, ["n1", "n2"]);
         const sruns = job.pids;
         const procs = await job.ref.spawn(cx, "workers", Extent.unity());
         const greeters = await procs.spawn(cx, "greeter", GREETER_TYPE);
         const replies = await greeters.call(cx, "Greet", { text: "slurm" }, { timeoutMs: 20_000 });
-        const [greeting] = [...replies.values()] as Greeting[];
-        assertEquals(greeting.text, "slurm from greeter[0]", "JB-4: the step took the secret");
-        assert(greeting.actor.startsWith(`tcp:${slurm.nodes[0]}:`), greeting.actor);
-        const daemon = await parentOf(greeting.pid);
-        const environ = await sh(`tr '\\0' '\\n' < /proc/${daemon}/environ`);
-        assert(environ.out.includes("SLURM_JOB_ID="), "the daemon runs as a step of the job");
-        assert(!environ.out.includes(`${CHANNEL_SECRET_ENV}=`), "JB-8: no secret in its env");
+        const greetings = [...replies.values()] as Greeting[];
+        assertEquals(greetings.length, 2, "JB-4: both steps took the secret from stdin");
+        const daemons = await Promise.all(greetings.map((g) => parentOf(g.pid)));
+        const nodes = new Set<string>();
+        for (const [i, g] of greetings.entries()) {
+          assert(g.actor.startsWith("tcp:127.0.0.1:"), `advertised at NodeAddr: ${g.actor}`);
+          const env = (await sh(`tr '\\0' '\\n' < /proc/${daemons[i]}/environ`)).out;
+          assert(env.includes(`SLURM_JOB_ID=${id}\n`), "the daemon runs as a step of the job");
+          assert(!env.includes(`${CHANNEL_SECRET_ENV}=`), "JB-8: no secret in the step's env");
+          nodes.add(/^SLURMD_NODENAME=(.*)$/m.exec(env)?.[1] ?? "?");
+        }
+        assertEquals([...nodes].sort(), ["n1", "n2"], "one daemon per node");
         const report = await job.shutdown(cx);
         assertEquals(report.failed, []);
         assertEquals(
-          await survivors([...sruns, daemon, greeting.pid]),
+          await survivors([...sruns, ...daemons, ...greetings.map((g) => g.pid)]),
           [],
           "JB-2: no srun, daemon or proc survives the job's shutdown",
         );
@@ -208,18 +214,18 @@ Deno.test({
 
 Deno.test({
   name:
-    "JB-6: the README's Slurm recipe (examples/job.ts slurm 1) greets from the node and leaves no job",
+    "JB-6: the README's Slurm recipe (examples/job.ts slurm 2 debug) greets from both nodes and leaves no job",
   ignore: skip,
   fn: () =>
     withCluster(async () => {
       const before = await queued();
       const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", ...PERMISSIONS, `${ROOT}examples/job.ts`, "slurm", "1"],
+        args: ["run", ...PERMISSIONS, `${ROOT}examples/job.ts`, "slurm", "2", "debug"],
         cwd: ROOT,
       }).output();
       const text = new TextDecoder().decode(out.stdout);
       assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
-      assertEquals(text.match(/^rank \d: hello slurm from tcp:/gm)?.length, 2, text);
+      assertEquals(text.match(/^rank \d: hello slurm from tcp:127\.0\.0\.1:/gm)?.length, 4, text);
       assertEquals(await queued(), before, "JB-6: the example's job left the queue");
     }),
 });

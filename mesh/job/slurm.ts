@@ -8,7 +8,7 @@
  *
  * ```sh
  * srun --jobid=ID --overlap --nodes=1 --ntasks=1 --nodelist=NODE --unbuffered \
- *   deno run … bootstrap.ts host --addr tcp:NODE:0 --secret-stdin --stdin-lifeline
+ *   deno run … bootstrap.ts host --addr tcp:NODEADDR:0 --secret-stdin --stdin-lifeline
  * ```
  *
  * `srun` carries the daemon's stdin and stdout between the client and the
@@ -26,9 +26,12 @@
  * Requirements: the Slurm client commands on this machine (`SLURM_CONF` or
  * the cluster's configuration), deno and the program on the nodes (by
  * default this package's `bootstrap.ts` at the same path: a shared file
- * system), and nodes whose names the client can dial (the advertised address
- * defaults to `tcp:NODE:0`; pass `addr` to change it). The client must serve
- * an address the nodes can dial (`HYPERMESH_CLIENT_ADDR`).
+ * system), and nodes the client can dial: a daemon is advertised as
+ * `tcp:NODEADDR:0`, NODEADDR being the node's `NodeAddr` in Slurm — the
+ * address slurmctld itself dials, which is the node's name unless the
+ * cluster configures otherwise — and any free port (pass `addr` to change
+ * it). The client must serve an address the nodes can dial
+ * (`HYPERMESH_CLIENT_ADDR`).
  *
  * ## Invariants (JB-*)
  * - **JB-5 (running before steps).** No daemon starts before the job is
@@ -172,8 +175,8 @@ export interface SlurmJobOptions {
   config?: string;
   /** Extra `host` arguments, e.g. `["--command-worker"]`. */
   hostArgs?: readonly string[];
-  /** The advertised address of a node (default `tcp:NODE:0`). */
-  addr?: (node: string) => string;
+  /** The advertised address of a node (default `tcp:NODEADDR:0`, its `NodeAddr` in Slurm). */
+  addr?: (node: string, nodeAddr: string) => string;
   /** How long the job may pend before it fails (default 600 000 ms). */
   pendingTimeoutMs?: number;
   /** How often the job's state is read while it pends (default 500 ms). */
@@ -247,6 +250,7 @@ export class SlurmJob implements HostJob {
   readonly #options: SlurmJobOptions;
   #jobId: string | undefined;
   #nodes: string[] = [];
+  #nodeAddrs = new Map<string, string>();
   #acquired = false;
   #released: Promise<void> | undefined;
 
@@ -314,33 +318,37 @@ export class SlurmJob implements HostJob {
     const pkg = packageProgram();
     const program = o.program ?? pkg.program;
     const config = o.config ?? (o.program === undefined ? pkg.config : undefined);
-    return this.#nodes.map((node) => ({
-      name: node,
-      command: [
-        "env",
-        "-u",
-        CHANNEL_SECRET_ENV, // JB-8
-        this.#bin("srun"),
-        `--jobid=${this.#jobId}`,
-        "--overlap", // shares the keeper's CPUs
-        "--nodes=1",
-        "--ntasks=1",
-        `--nodelist=${node}`,
-        "--job-name=hypermesh-host",
-        "--unbuffered",
-        "--quiet",
-        ...(o.srunArgs ?? []),
-        ...denoCommand(
-          {
-            deno: o.deno ?? Deno.execPath(),
-            program,
-            ...(config !== undefined ? { config } : {}),
-            ...(o.hostArgs ? { hostArgs: o.hostArgs } : {}),
-          },
-          hostArgs(o.addr?.(node) ?? `tcp:${node.includes(":") ? `[${node}]` : node}:0`),
-        ),
-      ],
-    }));
+    return this.#nodes.map((node) => {
+      const nodeAddr = this.#nodeAddrs.get(node) ?? node;
+      const host = nodeAddr.includes(":") ? `[${nodeAddr}]` : nodeAddr;
+      return {
+        name: node,
+        command: [
+          "env",
+          "-u",
+          CHANNEL_SECRET_ENV, // JB-8
+          this.#bin("srun"),
+          `--jobid=${this.#jobId}`,
+          "--overlap", // shares the keeper's CPUs
+          "--nodes=1",
+          "--ntasks=1",
+          `--nodelist=${node}`,
+          "--job-name=hypermesh-host",
+          "--unbuffered",
+          "--quiet",
+          ...(o.srunArgs ?? []),
+          ...denoCommand(
+            {
+              deno: o.deno ?? Deno.execPath(),
+              program,
+              ...(config !== undefined ? { config } : {}),
+              ...(o.hostArgs ? { hostArgs: o.hostArgs } : {}),
+            },
+            hostArgs(o.addr?.(node, nodeAddr) ?? `tcp:${host}:0`),
+          ),
+        ],
+      };
+    });
   }
 
   /**
@@ -386,6 +394,12 @@ export class SlurmJob implements HostJob {
     const nodes = names.stdout.split("\n").map((n) => n.trim()).filter((n) => n !== "");
     if (names.code !== 0 || nodes.length === 0) {
       throw new SlurmJobError(id, "RUNNING", `cannot read its nodes "${last.nodeList}"`);
+    }
+    const shown = await this.#run("scontrol", ["show", "-o", "node", last.nodeList]);
+    for (const line of shown.stdout.split("\n")) {
+      const name = field(line, "NodeName");
+      const addr = field(line, "NodeAddr");
+      if (name !== undefined && addr !== undefined && addr !== "") this.#nodeAddrs.set(name, addr);
     }
     return nodes;
   }
