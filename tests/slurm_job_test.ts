@@ -2,8 +2,9 @@
  * The Slurm job against a real single-machine Slurm cluster (munged,
  * slurmctld and two slurmd daemons — nodes n1 and n2 — from Debian's
  * `slurm-wlm`/`munge`, configured by `tests/support/slurm.sh`): `sbatch`, `scontrol`, `srun`, `scancel` for real.
- * The cluster named by `SLURM_CONF` is used (`.ci/run` starts one); without
- * it each test starts the private cluster and stops it. Skipped only when
+ * The cluster named by `SLURM_CONF` is used when it is that script's (`.ci/run`
+ * starts one); otherwise each test starts the private cluster and stops it
+ * (a real cluster of `SLURM_CONF` is never submitted to). Skipped only when
  * the Slurm commands are not installed (`apt-get install slurm-wlm munge`).
  * @module
  */
@@ -37,16 +38,28 @@ async function sh(script: string): Promise<{ code: number; out: string; err: str
   return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
 }
 
-/** Runs `fn` with a cluster: the one of `SLURM_CONF`, else a private one started for it. */
+/** Whether `SLURM_CONF` names a cluster of `tests/support/slurm.sh` (never a real one). */
+function ownCluster(): boolean {
+  const conf = Deno.env.get("SLURM_CONF");
+  try {
+    return conf !== undefined && Deno.readTextFileSync(conf).includes("\nClusterName=hypermesh\n");
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `fn` with the test cluster: the running one (`.ci/run`), else one started for it. */
 async function withCluster(fn: () => Promise<void>): Promise<void> {
-  if (Deno.env.get("SLURM_CONF")) return await fn();
+  if (ownCluster()) return await fn();
+  const outer = Deno.env.get("SLURM_CONF");
   const started = await sh(`bash ${ROOT}tests/support/slurm.sh start`);
   assertEquals(started.code, 0, `cannot start the test cluster: ${started.err}`);
   Deno.env.set("SLURM_CONF", started.out.trim().replace(/^export SLURM_CONF=/, ""));
   try {
     await fn();
   } finally {
-    Deno.env.delete("SLURM_CONF");
+    if (outer !== undefined) Deno.env.set("SLURM_CONF", outer);
+    else Deno.env.delete("SLURM_CONF");
     await sh(`bash ${ROOT}tests/support/slurm.sh stop`);
   }
 }
@@ -87,6 +100,8 @@ Deno.test({
         assertEquals(slurm.nodes, ["n1", "n2"]);
         assertEquals(job.hostNames, ["n1", "n2"]);
         const sruns = job.pids;
+        const comment = (await sh(`squeue -h -j ${id} -o %k`)).out.trim();
+        assertEquals(comment, "hypermesh:steps-started", "JB-7: the steps marked the job");
         const procs = await job.ref.spawn(cx, "workers", Extent.unity());
         const greeters = await procs.spawn(cx, "greeter", GREETER_TYPE);
         const replies = await greeters.call(cx, "Greet", { text: "slurm" }, { timeoutMs: 20_000 });
@@ -203,12 +218,23 @@ Deno.test({
       client.kill("SIGKILL");
       await client.status;
       await reader.cancel();
-      assertEquals(
-        await survivors([...sruns, daemon, proc], 30_000),
-        [],
-        "JB-3: the srun steps, the daemon and its proc exit once the client is gone",
-      );
-      assert(await leftQueue(jobId, 30_000), "JB-7: the keeper ended the allocation");
+      try {
+        const left = await survivors([...sruns, daemon, proc], 30_000);
+        const ps = left.length > 0
+          ? (await sh(`ps -o pid,ppid,stat,args -p ${left.join(",")}`)).out
+          : "";
+        assertEquals(
+          left,
+          [],
+          `JB-3: the srun steps, the daemon and its proc exit once the client is gone\n${ps}`,
+        );
+        const gone = await leftQueue(jobId, 30_000);
+        const steps = gone ? "" : (await sh(`squeue -s -j ${jobId} -o "%i %j %T"`)).out;
+        assert(gone, `JB-7: the keeper ended the allocation\n${steps}`);
+      } finally {
+        await sh(`scancel ${jobId}`); // after a failure: do not hold the nodes for the next test
+        await leftQueue(jobId, 30_000);
+      }
     }),
 });
 

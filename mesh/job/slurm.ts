@@ -20,8 +20,11 @@
  *
  * The keeper script only holds the allocation: it sleeps, asking `squeue`
  * every `keeperPollSeconds` for the job's steps, and exits — ending the
- * allocation — once the steps it saw have all ended, or when none started
- * within `keeperStartSeconds`.
+ * allocation — once the steps have all ended, or when none started within
+ * `keeperStartSeconds`. Each daemon step first sets the job's Comment to
+ * `hypermesh:steps-started` (`scontrol update`, then `exec`s the daemon), so
+ * a step that ended between two polls still counts as started (the job's
+ * Comment is this layer's; do not pass `--comment`).
  *
  * Requirements: the Slurm client commands on this machine (`SLURM_CONF` or
  * the cluster's configuration), deno and the program on the nodes (by
@@ -45,10 +48,12 @@
  *   after `sbatch` run `scancel` and wait until the job is no longer pending,
  *   running or completing: no allocation outlives its {@linkcode JobMesh}.
  * - **JB-7 (the keeper follows the steps).** The batch script ends the
- *   allocation by itself once every daemon step it saw has ended (or none
- *   started in time), so a client killed with SIGKILL leaves no allocation
- *   behind: its `srun`s see their stdin close, forward the EOF, the daemons
- *   exit (JB-3), the steps end, and the keeper exits within a poll.
+ *   allocation by itself once steps started (marked in the job's Comment,
+ *   or seen running) and none runs any more — or none started within
+ *   `keeperStartSeconds` — so a client killed with SIGKILL leaves no
+ *   allocation behind: its `srun`s see their stdin close, forward the EOF,
+ *   the daemons exit (JB-3), the steps end, and the keeper exits within a
+ *   poll.
  * - **JB-8 (secret not in the step's environment).** `srun` propagates the
  *   caller's environment to the step; the job runs it without
  *   `HYPERMESH_CHANNEL_SECRET`, so the secret reaches a daemon only on its
@@ -67,6 +72,9 @@
 import { CHANNEL_SECRET_ENV } from "../../channel/secret.ts";
 import { denoCommand, packageProgram } from "./_command.ts";
 import type { HostDaemonSpec, HostJob } from "./job.ts";
+
+/** The job Comment a daemon step sets as it starts (JB-7). */
+const STEP_MARK = "hypermesh:steps-started";
 
 /** States of a job that has ended (it will not run, or no longer runs). */
 const ENDED_STATES: ReadonlySet<string> = new Set([
@@ -183,7 +191,7 @@ export interface SlurmJobOptions {
   pollMs?: number;
   /** How often the keeper script looks at the steps (default 10 s, JB-7). */
   keeperPollSeconds?: number;
-  /** How long the keeper waits for the first step (default 600 s, JB-7). */
+  /** How long the keeper waits for the first step (default 300 s, JB-7; more than `allocate`'s `timeoutMs`). */
   keeperStartSeconds?: number;
   /** Where the Slurm commands are (default from `PATH`). */
   slurmBin?: string;
@@ -205,7 +213,7 @@ export interface SlurmJobOptions {
  */
 export function batchScript(options: SlurmJobOptions = {}): string {
   const poll = options.keeperPollSeconds ?? 10;
-  const start = options.keeperStartSeconds ?? 600;
+  const start = options.keeperStartSeconds ?? 300;
   const lines = [
     "#!/bin/sh",
     `#SBATCH --job-name=${options.jobName ?? "hypermesh"}`,
@@ -216,14 +224,19 @@ export function batchScript(options: SlurmJobOptions = {}): string {
     ...(options.time !== undefined ? [`#SBATCH --time=${options.time}`] : []),
     "# hypermesh SlurmJob keeper (JB-7): holds the allocation while the client's",
     "# host daemons run as steps of it (srun from the client); exits once the",
-    "# steps it saw have all ended, or when none started in time.",
+    "# steps have all ended, or when none started in time. A step marks the job's",
+    `# Comment ${STEP_MARK} as it starts, so a step shorter than a poll counts.`,
     "trap 'exit 0' TERM",
     "seen=0",
     "waited=0",
     "while :; do",
     `  sleep ${poll}`,
     `  waited=$((waited + ${poll}))`,
-    `  steps=$(squeue -h -s -j "$SLURM_JOB_ID" -o %i | grep -cv -e '\\.batch$' -e '\\.extern$')`,
+    "  # The mark first: a step that set it was in the queue before the steps are read.",
+    `  [ "$(squeue -h -j "$SLURM_JOB_ID" -o %k 2>/dev/null)" = ${STEP_MARK} ] && seen=1`,
+    "  # A failed squeue (controller busy) counts as nothing seen, not as no steps.",
+    '  out=$(squeue -h -s -j "$SLURM_JOB_ID" -o %i 2>/dev/null) || continue',
+    `  steps=$(printf '%s\\n' "$out" | grep -cv -e '\\.batch$' -e '\\.extern$' -e '^$')`,
     '  if [ "$steps" -gt 0 ]; then seen=1',
     `  elif [ "$seen" = 1 ] || [ "$waited" -ge ${start} ]; then exit 0`,
     "  fi",
@@ -337,6 +350,11 @@ export class SlurmJob implements HostJob {
           "--unbuffered",
           "--quiet",
           ...(o.srunArgs ?? []),
+          // JB-7: the step marks the job as it starts, then becomes the daemon.
+          "sh",
+          "-c",
+          `scontrol update JobId="$SLURM_JOB_ID" Comment=${STEP_MARK} >/dev/null 2>&1; exec "$@"`,
+          "sh",
           ...denoCommand(
             {
               deno: o.deno ?? Deno.execPath(),
