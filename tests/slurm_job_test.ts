@@ -60,7 +60,8 @@ async function withCluster(fn: () => Promise<void>): Promise<void> {
   } finally {
     if (outer !== undefined) Deno.env.set("SLURM_CONF", outer);
     else Deno.env.delete("SLURM_CONF");
-    await sh(`bash ${ROOT}tests/support/slurm.sh stop`);
+    // Stop only a cluster this test started (not one it found running).
+    if (!started.err.includes("reusing")) await sh(`bash ${ROOT}tests/support/slurm.sh stop`);
   }
 }
 
