@@ -241,6 +241,37 @@ Deno.test({
 
 Deno.test({
   name:
+    "JB-3: an srun killed with SIGKILL ends its step (srun's shepherd cancels it): the daemon and its procs exit",
+  ignore: skip,
+  fn: () =>
+    withCluster(async () => {
+      const cx = await context();
+      try {
+        const slurm = new SlurmJob({ hostArgs: ["--command-worker"] });
+        const job = await allocate(cx, "slurm-srun-killed", slurm, { timeoutMs: 60_000 });
+        const procs = await job.ref.spawn(cx, "workers", Extent.unity());
+        const greeters = await procs.spawn(cx, "greeter", GREETER_TYPE);
+        const replies = await greeters.call(cx, "Greet", { text: "x" }, { timeoutMs: 20_000 });
+        const [greeting] = [...replies.values()] as Greeting[];
+        const daemon = await parentOf(greeting.pid);
+        const [srun] = job.pids;
+        Deno.kill(srun, "SIGKILL");
+        assertEquals(
+          await survivors([daemon, greeting.pid], 30_000),
+          [],
+          "JB-3: the daemon and its proc exit when their srun is killed",
+        );
+        await job.mesh.stop(cx).catch(() => {}); // the host is gone; just unwatch it
+        await job[Symbol.asyncDispose]();
+        assert(!(await queued()).includes(slurm.jobId!), "JB-6: disposal cancelled the job");
+      } finally {
+        await shutdownContext();
+      }
+    }),
+});
+
+Deno.test({
+  name:
     "JB-6: the README's Slurm recipe (examples/job.ts slurm 2 debug) greets from both nodes and leaves no job",
   ignore: skip,
   fn: () =>

@@ -62,10 +62,11 @@
  * - **JB-9 (one allocation per job object).** A `SlurmJob` acquires once;
  *   `jobId` and `nodes` describe that allocation.
  *
- * Not covered: `srun` itself killed with SIGKILL (not the client) leaves
- * its step running with stdin open (Slurm does not close a task's stdin
- * when the `srun` client vanishes); `scancel` on shutdown, or the job's time
- * limit, ends it.
+ * An `srun` killed by SIGKILL (the pid in `JobMesh.pids`) ends its step
+ * too: srun's shepherd child sees it die and cancels the step, taking the
+ * daemon down (JB-3). Not covered: the shepherd killed as well — Slurm does
+ * not close a task's stdin when its `srun` vanishes, so the step runs on
+ * until `scancel` (shutdown) or the job's time limit.
  * @module
  */
 
