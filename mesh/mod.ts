@@ -49,7 +49,7 @@
  * AW-1 (`host_agent/proc_metrics.ts`),
  * OL-5..OL-6 (`mesh/host_agent/_log_relay.ts`), OL-7..OL-8 (`log_owner.ts`).
  * HW-1..HW-6 (host death: `supervision/host_lost.ts`, `supervision/host_watch.ts`).
- * JB-1..JB-4 (jobs: `allocate`, `LocalJob`, `SshJob` in `job/`).
+ * JB-1..JB-9 (jobs: `allocate`, `LocalJob`, `SshJob`, `SlurmJob` in `job/`).
  *
  * @module
  */
@@ -235,3 +235,4 @@ export {
 } from "./job/job.ts";
 export { LocalJob, type LocalJobOptions } from "./job/local.ts";
 export { parseSshDestination, type SshDestination, SshJob, type SshJobOptions } from "./job/ssh.ts";
+export { batchScript, SlurmJob, SlurmJobError, type SlurmJobOptions } from "./job/slurm.ts";

@@ -1,7 +1,8 @@
 /**
  * Jobs: host meshes obtained from an engine users already run — daemons on
- * this machine ({@linkcode LocalJob}) or started over `ssh` ({@linkcode SshJob})
- * — instead of daemons started and kept alive by hand. {@linkcode allocate}
+ * this machine ({@linkcode LocalJob}), started over `ssh` ({@linkcode SshJob})
+ * or as steps of a Slurm allocation (`SlurmJob`, JB-5..JB-9 in `slurm.ts`) —
+ * instead of daemons started and kept alive by hand. {@linkcode allocate}
  * starts one host daemon (`bootstrap.ts host`) per host of the job, waits
  * until every one printed `ready <addr>`, attaches to them
  * (`HostMesh.attach`, HM-1..HM-4) and returns a {@linkcode JobMesh}; its
@@ -65,8 +66,20 @@ export interface HostDaemonSpec {
  * ```
  */
 export interface HostJob {
-  /** The engine's name (`local`, `ssh`), for messages. */
+  /** The engine's name (`local`, `ssh`, `slurm`), for messages. */
   readonly engine: string;
+  /**
+   * Optional: obtains the machines before `daemons` is asked (a Slurm
+   * allocation, JB-5). Its error fails `allocate` as is; it cleans up after
+   * itself when it throws.
+   * @param options Cancellation.
+   */
+  acquire?(options: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Optional: gives back what `acquire` obtained (`scancel`, JB-6), after the
+   * daemons ended — on shutdown, disposal and every failed start. Idempotent.
+   */
+  release?(): Promise<void>;
   /**
    * The commands, one per host.
    * @param hostArgs The `host` subcommand and its arguments for a host advertised at `addr`.
@@ -206,17 +219,30 @@ export class JobMesh implements AsyncDisposable {
 
 /** The engine's processes of `daemons` as {@linkcode JobProcesses}. */
 function processesOf(
-  engine: string,
+  job: HostJob,
   daemons: readonly StartedDaemon[],
   graceMs: number,
 ): JobProcesses {
   let ended: Promise<number> | undefined;
   return {
-    engine,
+    engine: job.engine,
     hostNames: daemons.map((d) => d.name),
     pids: daemons.map((d) => d.pid),
-    end: () => (ended ??= stopAll(daemons, graceMs)),
+    end: () => (ended ??= stopAndRelease(job, daemons, graceMs)),
   };
+}
+
+/** Ends every daemon, then releases the engine's resources (JB-2, JB-6). */
+async function stopAndRelease(
+  job: HostJob,
+  daemons: readonly StartedDaemon[],
+  graceMs: number,
+): Promise<number> {
+  try {
+    return await stopAll(daemons, graceMs);
+  } finally {
+    await job.release?.();
+  }
 }
 
 /** Ends every daemon (lifeline first, JB-3); how many needed a signal. */
@@ -237,6 +263,7 @@ async function stopAll(daemons: readonly StartedDaemon[], graceMs: number): Prom
  * @param options Start timeout, stop grace, cancellation.
  * @returns The job's mesh; shut it down (or `await using` it).
  * @throws {JobStartError} Naming each host that did not come up in time.
+ * @throws {import("./slurm.ts").SlurmJobError} When a Slurm job did not run (JB-5).
  * @throws {import("../host_mesh/errors.ts").ConfigPushError} When the attach
  * failed (the daemons are ended first).
  * @tags allow-run, allow-net, allow-read, allow-env
@@ -263,7 +290,14 @@ export async function allocate(
     ...(secret !== undefined ? ["--secret-stdin"] : ["--insecure"]),
     "--stdin-lifeline", // JB-3
   ];
-  const specs = job.daemons(hostArgs);
+  await job.acquire?.({ signal }); // JB-5
+  let specs: HostDaemonSpec[];
+  try {
+    specs = job.daemons(hostArgs);
+  } catch (error) {
+    await job.release?.();
+    throw error;
+  }
   const daemons: StartedDaemon[] = [];
   try {
     for (const spec of specs) {
@@ -271,22 +305,22 @@ export async function allocate(
       daemons.push(StartedDaemon.start({ ...spec, stdinLine: secret?.toEnv() }));
     }
   } catch (error) {
-    await stopAll(daemons, graceMs);
+    await stopAndRelease(job, daemons, graceMs);
     throw new JobStartError(job.engine, [
       { host: specs[daemons.length].name, reason: `cannot start: ${error}` },
     ], { cause: error });
   }
   const addrs = await readyAll(daemons, timeoutMs, signal);
   if (!Array.isArray(addrs)) {
-    await stopAll(daemons, graceMs);
+    await stopAndRelease(job, daemons, graceMs);
     signal?.throwIfAborted();
     throw new JobStartError(job.engine, addrs.failures); // JB-1
   }
   try {
     const mesh = await HostMesh.attach(cx, name, addrs);
-    return new JobMesh(mesh, processesOf(job.engine, daemons, graceMs));
+    return new JobMesh(mesh, processesOf(job, daemons, graceMs));
   } catch (error) {
-    await stopAll(daemons, graceMs);
+    await stopAndRelease(job, daemons, graceMs);
     throw error;
   }
 }
