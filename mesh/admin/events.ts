@@ -1,0 +1,198 @@
+/**
+ * The admin's event log: status changes of hosts and procs, found by
+ * comparing successive admin trees, kept in a bounded window that a
+ * reconnecting `/v1/events` reader resumes from (`Last-Event-ID`).
+ *
+ * ## Invariants (AW-*)
+ * - **AW-3 (changes are events).** Between two trees, every host or proc
+ *   whose status text changed, appeared or vanished yields exactly one event,
+ *   ids strictly increasing; a change to `Failed…` or to an unreachable
+ *   (error) node is a `failure` event carrying the reason and, when the host
+ *   captured it, the stderr tail.
+ * - **AW-4 (resume window).** `since(id)` returns every event after `id`
+ *   while they are all still retained; when some were dropped it returns
+ *   `undefined` (the reader must refetch the tree).
+ *
+ * @module
+ */
+
+import type { AdminNode } from "../admin.ts";
+
+/** One event of `/v1/events`. */
+export interface AdminEvent {
+  /** Strictly increasing, from 1. */
+  id: number;
+  /** `failure` for a change to a failed or unreachable state, else `status`. */
+  type: "status" | "failure";
+  /** The node's identity (`host:…` or a proc id). */
+  identity: string;
+  /** `host`, `proc` or `error`. */
+  nodeType: string;
+  /** The new status text (`Gone` when the node left the tree). */
+  status: string;
+  /** The previous status text, `null` for a new node. */
+  previous: string | null;
+  /** Why it failed (failure events). */
+  reason?: string;
+  /** The process's last stderr lines, when the host captured them. */
+  stderrTail?: string[];
+  /** Epoch ms. */
+  at: number;
+}
+
+/** Default number of events retained for resumption. */
+export const DEFAULT_EVENT_WINDOW = 512;
+
+interface NodeState {
+  nodeType: string;
+  status: string;
+  reason?: string;
+  stderrTail?: string[];
+}
+
+/**
+ * The status text of every host and proc of a tree, by identity.
+ * @param tree The admin tree.
+ * @returns States by identity.
+ */
+function states(tree: AdminNode): Map<string, NodeState> {
+  const out = new Map<string, NodeState>();
+  const visit = (node: AdminNode, depth: number) => {
+    const p = node.properties;
+    if (node.nodeType === "host") {
+      out.set(node.identity, { nodeType: "host", status: String(p.state) });
+    }
+    if (node.nodeType === "proc") {
+      const status = String(p.status);
+      const failed = /^Failed\((.*)\)$/s.exec(status);
+      out.set(node.identity, {
+        nodeType: "proc",
+        status,
+        ...(failed ? { reason: failed[1] } : {}),
+        ...(Array.isArray(p.stderrTail) ? { stderrTail: p.stderrTail as string[] } : {}),
+      });
+    }
+    if (node.nodeType === "error" && depth === 1) {
+      out.set(node.identity, {
+        nodeType: "error",
+        status: "Unreachable",
+        reason: String(p.message ?? "unreachable"),
+      });
+    }
+    for (const child of node.children) visit(child, depth + 1);
+  };
+  visit(tree, 0);
+  return out;
+}
+
+/**
+ * A bounded log of status-change events fed with successive trees (AW-3,
+ * AW-4).
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { AdminEventLog } from "./events.ts";
+ * const proc = (status: string) => ({
+ *   identity: "root", nodeType: "root" as const, properties: {}, children: [{
+ *     identity: "host:h", nodeType: "host" as const, properties: { state: "Attached" },
+ *     children: [{ identity: "h,p", nodeType: "proc" as const, properties: { status }, children: [] }],
+ *   }],
+ * });
+ * const log = new AdminEventLog();
+ * log.update(proc("Running")); // the baseline: no events
+ * log.update(proc("Failed(Killed(sig=9))"));
+ * assertEquals(log.since(0)?.map((e) => [e.id, e.type, e.identity, e.reason]), [
+ *   [1, "failure", "h,p", "Killed(sig=9)"],
+ * ]);
+ * ```
+ */
+export class AdminEventLog {
+  readonly #window: number;
+  readonly #events: AdminEvent[] = [];
+  readonly #listeners = new Set<(event: AdminEvent) => void>();
+  #last: Map<string, NodeState> | undefined;
+  #nextId = 1;
+
+  /**
+   * Creates an AdminEventLog.
+   * @param window Events retained for resumption (default 512).
+   */
+  constructor(window = DEFAULT_EVENT_WINDOW) {
+    this.#window = Math.max(1, window);
+  }
+
+  /** The id of the newest event (0 before any). */
+  get lastId(): number {
+    return this.#nextId - 1;
+  }
+
+  /**
+   * Compares `tree` with the previous one and records one event per change
+   * (AW-3); the first tree is the baseline.
+   * @param tree The newest admin tree.
+   * @returns The new events.
+   */
+  update(tree: AdminNode): AdminEvent[] {
+    const now = states(tree);
+    const before = this.#last;
+    this.#last = now;
+    if (before === undefined) return [];
+    const fresh: AdminEvent[] = [];
+    for (const [identity, state] of now) {
+      const prev = before.get(identity);
+      if (prev?.status === state.status) continue;
+      const failure = state.status.startsWith("Failed") || state.status === "Unreachable";
+      fresh.push({
+        id: this.#nextId++,
+        type: failure ? "failure" : "status",
+        identity,
+        nodeType: state.nodeType,
+        status: state.status,
+        previous: prev?.status ?? null,
+        ...(state.reason === undefined ? {} : { reason: state.reason }),
+        ...(state.stderrTail === undefined ? {} : { stderrTail: state.stderrTail }),
+        at: Date.now(),
+      });
+    }
+    for (const [identity, prev] of before) {
+      if (now.has(identity)) continue;
+      fresh.push({
+        id: this.#nextId++,
+        type: "status",
+        identity,
+        nodeType: prev.nodeType,
+        status: "Gone",
+        previous: prev.status,
+        at: Date.now(),
+      });
+    }
+    this.#events.push(...fresh);
+    if (this.#events.length > this.#window) {
+      this.#events.splice(0, this.#events.length - this.#window);
+    }
+    for (const event of fresh) for (const listener of this.#listeners) listener(event);
+    return fresh;
+  }
+
+  /**
+   * Every retained event after `id` (AW-4).
+   * @param id The last id the reader saw.
+   * @returns The events, or `undefined` when some after `id` were dropped.
+   */
+  since(id: number): AdminEvent[] | undefined {
+    if (id >= this.lastId) return [];
+    const oldest = this.#events[0]?.id ?? this.#nextId;
+    if (id + 1 < oldest) return undefined;
+    return this.#events.filter((e) => e.id > id);
+  }
+
+  /**
+   * Calls `listener` with every later event.
+   * @param listener The callback.
+   * @returns A function that unsubscribes.
+   */
+  subscribe(listener: (event: AdminEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+}
