@@ -49,6 +49,13 @@ import { ProcAgent } from "./mesh/proc_agent/proc_agent.ts";
 import type { HostRunner } from "./bootstrap/bootstrap.ts";
 import type { V0ProcBooter } from "./bootstrap/v0_proc_mesh.ts";
 
+// The lighter proc command: the bundled proc child (`cli/proc_child.ts`, issue 16).
+export {
+  PROC_CHILD_PERMISSIONS,
+  procChildCommand,
+  type ProcChildCommandOptions,
+} from "./cli/proc_child_command.ts";
+
 bootMark("evaluated");
 
 /** A CLI subcommand: loaded on demand, returns the exit code. */
@@ -96,7 +103,7 @@ interface CliModule {
 export const SUBCOMMANDS: Record<string, Subcommand> = {
   host: {
     summary:
-      "Run a host daemon: host --addr tcp:HOST:PORT [--command-worker] [--secret-file PATH | --insecure]",
+      "Run a host daemon: host --addr tcp:HOST:PORT [--bind tcp:IP:PORT] [--command-worker] [--secret-file PATH | --secret-stdin | --insecure] [--stdin-lifeline] [--ready-file PATH]",
     run: async (args) => (await loadLazy<CliModule>("./cli/host.ts")).run(args),
   },
   demo: {
@@ -113,8 +120,10 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
 export interface MainOptions {
   /** Where to read the bootstrap variables (default `Deno.env`). */
   env?: { get(key: string): string | undefined };
-  /** Where usage goes (default `console.log`). */
+  /** Where usage asked for goes (default `console.log`). */
   print?: (text: string) => void;
+  /** Where usage after a mistake goes (default `console.error`). */
+  printError?: (text: string) => void;
 }
 
 // "Am I a bootstrap child?" is decided in one place (`bootstrap/mode.ts`).
@@ -147,9 +156,11 @@ function usage(): string {
     "",
     "Started with HYPERACTOR_MESH_BOOTSTRAP_MODE set, runs as a bootstrap child.",
     "",
-    "Subcommands:",
+    "Subcommands (each takes --help):",
     ...Object.entries(SUBCOMMANDS).map(([name, sub]) => `  ${name.padEnd(10)} ${sub.summary}`),
     `  ${"help".padEnd(10)} Show this text.`,
+    "",
+    "Exit codes: 0 ok, 1 runtime failure, 2 usage. HYPERMESH_DEBUG=1 prints error stacks.",
   ];
   return lines.join("\n");
 }
@@ -170,8 +181,13 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
     ? SUBCOMMANDS[name]
     : undefined;
   if (sub !== undefined) return await sub.run(rest);
-  print(usage());
-  return name === undefined || name === "help" || name === "--help" || name === "-h" ? 0 : 2;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    print(usage());
+    return 0;
+  }
+  // A mistake: one line naming it, then the usage, on stderr; exit 2.
+  (options.printError ?? console.error)(`unknown subcommand "${name}"\n\n${usage()}`);
+  return 2;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

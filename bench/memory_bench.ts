@@ -8,7 +8,10 @@
  * - **bare**: `_bare_child.ts` after it connected back and idled
  *   {@linkcode IDLE_MS} (`/proc/PID/smaps_rollup` Rss and Pss);
  * - **proc**: a cold proc of `BootstrapProcManager` (default settings) after
- *   `Ready` and the same idle time;
+ *   `Ready` and the same idle time, started from the bundled proc child
+ *   (`procChildCommand()`, `cli/proc_child.ts`), and from the TypeScript
+ *   entry (`deno run --config deno.json … bootstrap.ts`) for comparison;
+ * - **warm child**: an idle child of a 1-child warm pool on each command;
  * - **phases**: `bench/_mem_probe.ts` children reporting
  *   `Deno.memoryUsage()` after loading nothing (the runtime), the proc
  *   child's static module graph (`bootstrap.ts`), and pieces of it — so the
@@ -24,6 +27,8 @@ import { ProcId } from "../actor/reference.ts";
 import { Proc } from "../actor/proc.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { BootstrapProcManager } from "../bootstrap/manager.ts";
+import { attrs, config } from "../config/mod.ts";
+import { procChildCommand } from "../cli/proc_child_command.ts";
 import type { DialMailboxRouter } from "../actor/transport/dial_router.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -96,6 +101,20 @@ async function procRound(root: Proc, cmd: BootstrapCommand, i: number): Promise<
   }
 }
 
+/** The idle child of a fresh 1-child warm pool on `cmd`, measured. */
+async function warmRound(cmd: BootstrapCommand): Promise<Mem> {
+  let manager: BootstrapProcManager;
+  {
+    using _prewarm = config.override(attrs.PREWARM_PROCS, 1);
+    manager = new BootstrapProcManager(cmd);
+  }
+  await using _manager = manager;
+  const pool = manager.warmPool!;
+  await pool.waitFor((pids) => pids.length === 1);
+  await idle();
+  return await smaps(pool.pids[0]);
+}
+
 /**
  * A probe child that imported `specs` (`_mem_probe.ts`): its
  * `Deno.memoryUsage()` and its smaps figures (MB).
@@ -151,12 +170,24 @@ if (import.meta.main) {
   const root = await Proc.direct(ChannelAddr.any("unix"), "root");
   // Default settings, and the same proc with the FFI-free parent-death watchdog.
   const noFfi = { HYPERACTOR_MESH_BOOTSTRAP_ENABLE_PDEATHSIG: "false" };
-  const rows: Record<string, Mem[]> = { bare: [], proc: [], "proc, watchdog guard": [] };
+  const rows: Record<string, Mem[]> = {
+    bare: [],
+    proc: [],
+    "proc, watchdog guard": [],
+    "proc, TS entry": [],
+    "warm child": [],
+    "warm child, TS entry": [],
+  };
   try {
     for (let i = 0; i < rounds; i++) {
       rows["bare"].push(await bareRound());
-      rows["proc"].push(await procRound(root, command(), 2 * i));
-      rows["proc, watchdog guard"].push(await procRound(root, command(noFfi), 2 * i + 1));
+      rows["proc"].push(await procRound(root, procChildCommand(), 3 * i));
+      rows["proc, watchdog guard"].push(
+        await procRound(root, procChildCommand({ env: noFfi }), 3 * i + 1),
+      );
+      rows["proc, TS entry"].push(await procRound(root, command(), 3 * i + 2));
+      rows["warm child"].push(await warmRound(procChildCommand()));
+      rows["warm child, TS entry"].push(await warmRound(command()));
       console.log(
         `round ${i}: ${Object.entries(rows).map(([k, v]) => `${k} ${fmt(v[i])}`).join(" | ")}`,
       );
@@ -175,25 +206,18 @@ if (import.meta.main) {
   for (const [k, v] of Object.entries(rows)) {
     const x = med(v);
     console.log(
-      `${k.padEnd(22)} ${fmt(x)}  rss ${(x.rss / bare.rss).toFixed(2)}x  uss ${
+      `${k.padEnd(24)} ${fmt(x)}  rss ${(x.rss / bare.rss).toFixed(2)}x  uss ${
         (x.uss / bare.uss).toFixed(2)
       }x`,
     );
   }
   console.log("phase (probe child after its imports, MB)  rss   pss   uss heapTotal heapUsed");
-  // The same graph as one `deno bundle` file (no comments, types or per-module
-  // records): how much of the graph's cost is per module rather than code.
-  const dir = Deno.makeTempDirSync({ prefix: "mem-bundle-" });
-  const bundled = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", ...CONFIG, "--quiet", `${ROOT}bootstrap.ts`, "-o", `${dir}/b.js`],
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  const phases = [...PHASES];
-  if (bundled.success) {
-    await probe(["--no-config"], [`${dir}/b.js`]); // first run: writes its V8 code cache
-    phases.push(["same graph as one bundle (--no-config)", ["--no-config"], [`${dir}/b.js`]]);
-  }
+  // The bundled proc child's graph as one file (imported, not run): how much
+  // of the graph's cost is per module rather than code.
+  const phases = [
+    ...PHASES,
+    ["bundled proc child (--no-config)", ["--no-config"], ["../cli/proc_child.bundle.js"]],
+  ] as [string, string[], string[]][];
   for (const [name, cfg, specs] of phases) {
     const u = await probe(cfg, specs);
     console.log(
@@ -202,5 +226,4 @@ if (import.meta.main) {
       } ${u.heapUsed.toFixed(1).padStart(8)}`,
     );
   }
-  Deno.removeSync(dir, { recursive: true });
 }

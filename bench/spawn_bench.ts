@@ -5,11 +5,16 @@
  * and from a warm pool (`HYPERMESH_PREWARM_PROCS=8`: children pre-spawned
  * with their module graph loaded and their parent-death guard armed, adopted
  * by the spawn; the pool is refilled and settled before each warm round, so
- * the row measures a spawn that finds warm children).
+ * the row measures a spawn that finds warm children), and with default
+ * settings (the automatic warm pool, BS-41: 4 children on a 2-core machine;
+ * settled before the spawn, not before the stop).
  *
  * - `deno run --allow-all bench/spawn_bench.ts [iterations]` prints median,
  *   p10–p90 spread and the bootstrap/bare ratios.
  * - Under `deno bench` the same scenarios are registered as benches.
+ *
+ * The `bundled` rows run the same cold procs from the bundled proc child
+ * (`procChildCommand()`: one JavaScript file, `--no-config`, `cli/proc_child.ts`).
  *
  * Bootstrap path: `BootstrapProcManager.spawn` (callback channel, payload,
  * native launcher, `deno run bootstrap.ts`: config, parent-death guard, proc,
@@ -30,6 +35,7 @@ import { attrs, config } from "../config/mod.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
 import { BootstrapProcManager } from "../bootstrap/manager.ts";
 import type { BootstrapProcHandle } from "../bootstrap/proc_handle.ts";
+import { procChildCommand } from "../cli/proc_child_command.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const FLAGS = [
@@ -44,11 +50,11 @@ const FLAGS = [
 class BootstrapRig implements AsyncDisposable {
   #n = 0;
   private constructor(readonly root: Proc, readonly manager: BootstrapProcManager) {}
-  static async create(prewarm = 0): Promise<BootstrapRig> {
+  static async create(prewarm = 0, command?: BootstrapCommand): Promise<BootstrapRig> {
     const root = await Proc.direct(ChannelAddr.any("unix"), "root");
     using _prewarm = config.override(attrs.PREWARM_PROCS, prewarm);
     const manager = new BootstrapProcManager(
-      BootstrapCommand.fromPath(Deno.execPath(), [
+      command ?? BootstrapCommand.fromPath(Deno.execPath(), [
         "run",
         "--config",
         `${ROOT}deno.json`,
@@ -82,7 +88,12 @@ class BootstrapRig implements AsyncDisposable {
   }
   async stop(handles: BootstrapProcHandle[]): Promise<void> {
     using cx = this.root.instance(`stopper-${this.#n++}`);
-    await Promise.all(handles.map((h) => h.terminate(cx, { graceMs: 5_000, reason: "bench" })));
+    // Through the manager, as a host stops a proc (a warm pool holds its refill, BS-43).
+    await Promise.all(
+      handles.map((h) =>
+        this.manager.terminateProc(cx, h.procId, { graceMs: 5_000, reason: "bench" })
+      ),
+    );
     for (const h of handles) (this.root.forwarder as DialMailboxRouter).unbind(h.procId);
   }
   async [Symbol.asyncDispose](): Promise<void> {
@@ -106,11 +117,15 @@ function idle(): Promise<void> {
 async function report(iterations: number): Promise<void> {
   await using rig = await BootstrapRig.create();
   await using warmRig = await BootstrapRig.create(8);
+  // What a user gets without a setting: the automatic warm pool (BS-41).
+  await using defaultRig = await BootstrapRig.create(attrs.PREWARM_PROCS.default);
+  await using bundledRig = await BootstrapRig.create(0, procChildCommand());
   const results: Record<string, number[]> = {};
   const add = (k: string, v: number) => (results[k] ??= []).push(v);
   // Warm the module cache and the JIT of every path.
   await stopBareChildren(await spawnBareChildren(1));
   await rig.stop(await rig.spawn(1));
+  await bundledRig.stop(await bundledRig.spawn(1));
   await warmRig.settle();
   await warmRig.stop(await warmRig.spawn(1));
   for (let i = 0; i < iterations; i++) {
@@ -130,6 +145,13 @@ async function report(iterations: number): Promise<void> {
       t = performance.now();
       await rig.stop(handles);
       add(`bootstrap stop x${n}`, performance.now() - t);
+      t = performance.now();
+      const bundled = await bundledRig.spawn(n);
+      add(`bundled ready x${n}`, performance.now() - t);
+      await idle();
+      t = performance.now();
+      await bundledRig.stop(bundled);
+      add(`bundled stop x${n}`, performance.now() - t);
       await warmRig.settle();
       t = performance.now();
       const warm = await warmRig.spawn(n);
@@ -138,17 +160,35 @@ async function report(iterations: number): Promise<void> {
       t = performance.now();
       await warmRig.stop(warm);
       add(`warm pool stop x${n}`, performance.now() - t);
+      await defaultRig.settle(); // a host that has been up a moment
+      t = performance.now();
+      const dflt = await defaultRig.spawn(n);
+      add(`default ready x${n}`, performance.now() - t);
+      await idle(); // no settle: the pool's refill is whatever the default does
+      t = performance.now();
+      await defaultRig.stop(dflt);
+      add(`default stop x${n}`, performance.now() - t);
     }
   }
   for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(20)} ${fmtStats(v)}`);
   for (const n of [1, 8]) {
     const f = stats(results[`bare ready x${n}`]).median;
-    for (const kind of ["bootstrap", "warm pool"]) {
+    const fs = stats(results[`bare stop x${n}`]).median;
+    for (const kind of ["bootstrap", "bundled", "warm pool", "default"]) {
       const b = stats(results[`${kind} ready x${n}`]).median;
-      console.log(`ratio ready x${n}: ${(b / f).toFixed(2)} (${kind}/bare medians)`);
+      const st = stats(results[`${kind} stop x${n}`]).median;
+      console.log(
+        `ratio x${n} ${kind.padEnd(9)}: ready ${(b / f).toFixed(2)}, stop ${
+          (st / fs).toFixed(2)
+        } (medians over bare)`,
+      );
     }
   }
   console.log("warm pool:", JSON.stringify(warmRig.manager.warmPool?.stats));
+  console.log(
+    `default pool (size ${defaultRig.manager.warmPool?.size ?? 0}):`,
+    JSON.stringify(defaultRig.manager.warmPool?.stats),
+  );
 }
 
 if (import.meta.main) {

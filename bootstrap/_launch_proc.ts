@@ -75,7 +75,7 @@ export interface BootstrapLaunch {
  * @param launcher The launcher.
  * @param opts Callback address, socket directory, default command, the
  * manager's log channel (asked only when forwarding is on), and its warm
- * pool (used for the default command only; the pool decides the rest, BS-32).
+ * pool (it decides which launches it can serve, BS-32, BS-42).
  * @returns The launch and the stdio settings.
  * @throws {HostError} `ProcessConfigurationFailure` (payload),
  * `ProcessSpawnFailure` (launch).
@@ -125,7 +125,7 @@ export async function launchBootstrap(
     [launcher.kind === "systemd" ? WATCH_PID_ENV : PARENT_PID_ENV]: String(Deno.pid),
   });
   const launcherId = procId.toString();
-  const pool = procConfig.bootstrapCommand === undefined ? opts.warmPool : undefined;
+  const pool = opts.warmPool; // it takes per-proc commands of its program too (BS-42)
   let result: LaunchResult;
   try {
     const options: LaunchOptions = {

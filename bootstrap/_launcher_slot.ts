@@ -3,12 +3,38 @@
  * (BS-8, see `manager.ts`): set explicitly before first use, else the
  * default from `HYPERACTOR_MESH_PROC_LAUNCHER_KIND` at first use; a failed
  * default choice leaves the slot empty.
+ *
+ * ## Invariants (BS-*)
+ * - **BS-45 (systemd only when chosen).** The systemd launcher's module is
+ *   imported by a computed URL the first time a slot chooses it, so neither
+ *   it nor its D-Bus npm package is in the static module graph of
+ *   `bootstrap.ts`: a demo or a native host never downloads or loads them.
  * @module
  */
 
 import { attrs, config } from "../config/mod.ts";
 import { NativeProcLauncher } from "../launcher/native.ts";
 import { parseLauncherKind, type ProcLauncher, ProcLauncherError } from "../launcher/types.ts";
+
+/**
+ * The systemd launcher's module, loaded on first use only (BS-45): the
+ * specifier is computed, so the module (and its D-Bus npm graph) is not
+ * part of the static graph of `bootstrap.ts` or of any entry point that
+ * never selects it — a demo or a native host downloads and loads none of it.
+ * The URL is relative to this module, so it resolves from a file, an
+ * `https:` URL or JSR alike.
+ */
+function loadSystemdLauncher(): Promise<SystemdModule> {
+  const specifier = new URL(SYSTEMD_MODULE, import.meta.url).href;
+  return import(specifier);
+}
+
+const SYSTEMD_MODULE = "../launcher/systemd.ts";
+
+/** What this slot uses of the systemd launcher's module. */
+interface SystemdModule {
+  SystemdProcLauncher: { connect(): Promise<ProcLauncher> };
+}
 
 /** Holds the (possibly pending) launcher. */
 export class LauncherSlot {
@@ -44,7 +70,7 @@ export class LauncherSlot {
     const kind = parseLauncherKind(config.get(attrs.MESH_PROC_LAUNCHER_KIND));
     const chosen: Promise<ProcLauncher> = kind === "native"
       ? Promise.resolve(new NativeProcLauncher())
-      : import("../launcher/systemd.ts").then((m) => m.SystemdProcLauncher.connect());
+      : loadSystemdLauncher().then((m) => m.SystemdProcLauncher.connect());
     this.#launcher = chosen; // BS-8
     chosen.catch(() => {
       if (this.#launcher === chosen) this.#launcher = undefined;

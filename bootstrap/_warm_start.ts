@@ -68,7 +68,7 @@ export function parseWarmStart(line: string): WarmStart {
   } catch (error) {
     throw new BootstrapModeError("Json", WARM_START_LABEL, "not JSON", { cause: error });
   }
-  const { mode, env } = (doc ?? {}) as { mode?: unknown; env?: unknown };
+  const { mode, env, unset } = (doc ?? {}) as { mode?: unknown; env?: unknown; unset?: unknown };
   if (typeof mode !== "string") {
     throw new BootstrapModeError("Field", WARM_START_LABEL, "expected a string", {
       field: "mode",
@@ -88,12 +88,21 @@ export function parseWarmStart(line: string): WarmStart {
     }
     vars[key] = value;
   }
-  return { mode, env: vars };
+  if (unset === undefined) return { mode, env: vars };
+  if (
+    !Array.isArray(unset) ||
+    unset.some((name) => typeof name !== "string" || name === "" || name.includes("="))
+  ) {
+    throw new BootstrapModeError("Field", WARM_START_LABEL, "expected variable names", {
+      field: "unset",
+    });
+  }
+  return { mode, env: vars, unset: unset as string[] };
 }
 
 /**
- * Makes this process look like a cold launch of `start` (BS-30): sets its
- * variables and the mode variable, removes the warm marker (children of the
+ * Makes this process look like a cold launch of `start` (BS-30): unsets the
+ * variables it names (LN-23), sets its variables and the mode variable, removes the warm marker (children of the
  * proc must not think they are warm), re-reads the config's Env layer, and
  * decodes the mode.
  * @param start The parsed start line.
@@ -108,6 +117,7 @@ export function applyWarmStart(start: WarmStart): ProcBootstrap {
       field: "mode",
     });
   }
+  for (const name of start.unset ?? []) Deno.env.delete(name); // LN-23
   for (const [key, value] of Object.entries(start.env)) Deno.env.set(key, value);
   Deno.env.set(BOOTSTRAP_MODE_ENV, start.mode);
   Deno.env.delete(WARM_ENV);

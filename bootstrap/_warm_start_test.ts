@@ -71,3 +71,45 @@ Deno.test("applyWarmStart() refuses a mode other than Proc, changing nothing", (
   assertEquals(Deno.env.get("Z_WARM"), undefined);
   assertEquals(Deno.env.get("HYPERACTOR_MESH_BOOTSTRAP_MODE"), before);
 });
+
+Deno.test("LN-23: applyWarmStart() unsets what the warm child's command set and the launch's did not", () => {
+  const keys = [
+    "HYPERMESH_BOOTSTRAP_WARM",
+    "HYPERACTOR_MESH_BOOTSTRAP_MODE",
+    "Z_WARM_ONLY",
+    "Z_PER_PROC",
+  ];
+  const saved = keys.map((k) => Deno.env.get(k));
+  try {
+    Deno.env.set("Z_WARM_ONLY", "pool");
+    const mode = toEnvSafeString({
+      kind: "Proc",
+      procId: new ProcId(ChannelAddr.parse("unix:@warm"), "p1"),
+      backendAddr: ChannelAddr.parse("unix:@backend"),
+      callbackAddr: ChannelAddr.parse("unix:@callback"),
+      socketDirPath: "/tmp/x",
+    });
+    const start = parseWarmStart(
+      JSON.stringify({ mode, env: { Z_PER_PROC: "yes" }, unset: ["Z_WARM_ONLY"] }),
+    );
+    assertEquals(start.unset, ["Z_WARM_ONLY"]);
+    applyWarmStart(start);
+    assertEquals(Deno.env.get("Z_WARM_ONLY"), undefined, "LN-23: unset");
+    assertEquals(Deno.env.get("Z_PER_PROC"), "yes");
+  } finally {
+    keys.forEach((k, i) =>
+      saved[i] === undefined ? Deno.env.delete(k) : Deno.env.set(k, saved[i]!)
+    );
+    config.reloadEnv();
+  }
+});
+
+Deno.test("LN-23: parseWarmStart() rejects a malformed unset list", () => {
+  for (const unset of ['"A"', "[1]", '["A=B"]', '[""]']) {
+    const error = assertThrows(
+      () => parseWarmStart(`{"mode":"e30=","env":{},"unset":${unset}}`),
+      BootstrapModeError,
+    );
+    assertEquals(error.field, "unset");
+  }
+});

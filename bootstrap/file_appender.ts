@@ -10,6 +10,12 @@
  * - **BS-7 (appender order).** Batches appended to one target reach its file
  *   in call order, each line whole; `flush()` and disposal wait for every
  *   batch appended before them.
+ * - **BS-48 (a failed write is said once).** The first write that fails on a
+ *   file (a full disk, a revoked mount) is reported at once on this
+ *   process's stderr, naming the file and the cause; later failures of that
+ *   file are not repeated. Nothing else changes: the procs keep running,
+ *   their lines keep flowing to the other sinks, and `flush()` still
+ *   throws the first {@linkcode FileAppenderError}.
  *
  * @module
  */
@@ -49,6 +55,8 @@ interface Sink {
   path: string;
   file: Deno.FsFile;
   queue: Promise<void>;
+  /** Whether a failed write was reported (BS-48). */
+  reported?: boolean;
 }
 
 /**
@@ -126,6 +134,14 @@ export class FileAppender implements AsyncDisposable {
         for (let at = 0; at < bytes.length;) at += await sink.file.write(bytes.subarray(at));
       } catch (error) {
         this.#error ??= new FileAppenderError(sink.path, { cause: error });
+        if (!sink.reported) {
+          sink.reported = true; // BS-48: once per file
+          const cause = error instanceof Error ? error.message : String(error);
+          console.error(
+            `hypermesh: cannot write captured output to "${sink.path}": ${cause} ` +
+              "(the procs keep running; further failures of this file are not reported)",
+          );
+        }
       }
     });
   }

@@ -1,5 +1,11 @@
-import { assertEquals, assertMatch, assertThrows } from "@std/assert";
-import { FileAppender } from "./file_appender.ts";
+import {
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import { FileAppender, FileAppenderError } from "./file_appender.ts";
 import { StreamForwarder } from "./stream_forwarder.ts";
 
 Deno.test("FileAppender names its files <base>_<hostname>_<id>.stdout|.stderr", async () => {
@@ -67,5 +73,53 @@ Deno.test("BS-7: FileAppender appends to existing files and takes StreamForwarde
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Runs a command; true when it exited 0. */
+async function run(...args: string[]): Promise<boolean> {
+  const { success } = await new Deno.Command(args[0], {
+    args: args.slice(1),
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  return success;
+}
+
+Deno.test("BS-48: a full disk (a full tmpfs) is reported once on stderr; flush still throws; the other file keeps working", async () => {
+  const dir = await Deno.makeTempDir();
+  // A real full disk: a 16 KiB tmpfs filled to the last block (needs root,
+  // as this suite's machines give; /dev/full would need --allow-all).
+  const full = await Deno.makeTempDir();
+  if (!await run("mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", full)) {
+    throw new Error(`BS-48 test: cannot mount a tmpfs on ${full} (the test needs root)`);
+  }
+  const said: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => said.push(args.map(String).join(" "));
+  try {
+    await run("sh", "-c", `head -c 1000000 /dev/zero > ${full}/filler`); // fails: disk full
+    await Deno.writeTextFile(`${full}/out`, "");
+    // The stdout file lives on the full disk: every write fails with ENOSPC, for real.
+    await Deno.symlink(`${full}/out`, `${dir}/monarch_log_h_full.stdout`);
+    const appender = await FileAppender.open({ dir, hostname: "h", id: "full" });
+    appender.append("stdout", ["one"]);
+    appender.append("stdout", ["two"]);
+    appender.append("stderr", ["fine"]);
+    const error = await assertRejects(() => appender.flush(), FileAppenderError);
+    assertEquals(error.path, `${dir}/monarch_log_h_full.stdout`);
+    assertEquals(said.length, 1, `BS-48: said once: ${said.join(" | ")}`);
+    assertStringIncludes(
+      said[0],
+      `cannot write captured output to "${dir}/monarch_log_h_full.stdout"`,
+    );
+    assertStringIncludes(said[0], "No space left on device");
+    await appender[Symbol.asyncDispose]().catch(() => {});
+    assertEquals(await Deno.readTextFile(`${dir}/monarch_log_h_full.stderr`), "fine\n");
+  } finally {
+    console.error = original;
+    await Deno.remove(dir, { recursive: true });
+    await run("umount", full);
+    await Deno.remove(full, { recursive: true });
   }
 });

@@ -350,9 +350,16 @@ export class BootstrapProcManager
     } catch (error) {
       throw HostError.channelError(error);
     }
+    // BS-43: no refill while this proc starts (its start needs the CPU).
+    const quiet = this.#warmPool?.holdRefill();
     try {
-      return await this.#spawn(procId, backendAddr, procConfig, launcher, callback);
+      const handle = await this.#spawn(procId, backendAddr, procConfig, launcher, callback);
+      if (quiet !== undefined) {
+        handle.ready().catch(() => {}).finally(() => quiet[Symbol.dispose]());
+      }
+      return handle;
     } catch (error) {
+      quiet?.[Symbol.dispose]();
       await callback.close();
       throw error;
     }
@@ -484,6 +491,7 @@ export class BootstrapProcManager
       throw new Error(`Cannot terminate proc: proc doesn't exist: ${procId}`);
     }
     this.#children.delete(procId.key);
+    using _quiet = this.#warmPool?.holdRefill(); // BS-43
     await child.handle.terminate(cx, { ...options, reason: options.reason ?? "terminate proc" });
     return { stopped: [], aborted: [] };
   }
@@ -501,6 +509,7 @@ export class BootstrapProcManager
    */
   async terminateAll(cx: Context, options: TerminateAllOptions = {}): Promise<TerminateSummary> {
     const { maxInFlight = config.get(MESH_TERMINATE_CONCURRENCY), signal } = options;
+    using _quiet = this.#warmPool?.holdRefill(); // BS-43
     const stop = { graceMs: options.graceMs, reason: options.reason ?? "terminate all", signal };
     const handles = [...this.#children.values()].map((c) => c.handle);
     this.#children.clear();

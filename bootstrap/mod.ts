@@ -40,7 +40,8 @@
  * BS-30, BS-31, BS-37, BS-39 `bootstrap.ts`; BS-15, BS-16 `log_forward.ts`;
  * BS-17, BS-18 `log_client.ts`; BS-20 `_v0_rank.ts`; BS-21..BS-24
  * `v0_allocator.ts`; BS-32..BS-35 `warm_pool.ts`; BS-38 `_socket_dirs.ts`;
- * BS-40 `v0_proc_mesh.ts`; LO-1..LO-3 `log_sender.ts`; LO-4 `manager.ts`.
+ * BS-40 `v0_proc_mesh.ts`; LO-1..LO-3 `log_sender.ts`; LO-4 `manager.ts`;
+ * SN-1, SN-2 (readiness for systemd, {@linkcode sdNotify}) `sd_notify.ts`.
  *
  * @example
  * ```ts
@@ -58,6 +59,7 @@ export * from "./proc_status.ts";
 export * from "./pdeathsig.ts";
 export * from "./stream_forwarder.ts";
 export * from "./file_appender.ts";
+export * from "./sd_notify.ts";
 export {
   BootstrapProcHandle,
   type BootstrapProcHandleOptions,

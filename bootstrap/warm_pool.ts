@@ -11,10 +11,20 @@
  *
  * A spawn uses a warm child only when all hold (BS-32): the manager's
  * launcher is a `NativeProcLauncher` (not systemd, not a custom launcher),
- * the command equals the pool's (the manager's default: a per-proc
- * `bootstrapCommand` differs), there is no `procBind` (wrapping needs a fresh
- * exec), and the proc's stdio needs (`wantStdio`: log forwarding, file
- * capture or tail lines) match the pool's, fixed at pre-spawn.
+ * the command runs the pool's program (the manager's default, or a per-proc
+ * `bootstrapCommand` with the same program and args whose env differs only
+ * in variables a started process can still take, BS-42), there is no
+ * `procBind` (wrapping needs a fresh exec), and the proc's stdio needs
+ * (`wantStdio`: log forwarding, file capture or tail lines) match the
+ * pool's, fixed at pre-spawn.
+ *
+ * The pool is on by default (`HYPERMESH_PREWARM_PROCS=-1`, BS-41): a host
+ * keeps {@linkcode autoWarmPoolSize} children ready — 4 on a machine with 2
+ * cores and 2 GiB available — so the first spawns a user makes take warm
+ * children (spawn → Ready in a fraction of a bare child's start) without
+ * any setting. An idle warm child costs about 15 MB of memory of its own
+ * (USS; about 44 MB RSS, most of it the shared `deno` binary). Set
+ * `HYPERMESH_PREWARM_PROCS=0` to turn it off, or a number to fix the size.
  *
  * Unadopted warm children are owned by the pool's own `NativeProcLauncher`
  * (so choosing the manager's launcher stays lazy, BS-8); adoption moves a
@@ -39,6 +49,30 @@
  *   row die within a second of being spawned (a broken command), or
  *   pre-spawning fails, the pool disables itself with one warning; spawns
  *   launch cold.
+ * - **BS-43 (quiet refill).** While a hold ({@linkcode WarmPool.holdRefill})
+ *   is open — the manager holds one from each spawn until that proc is
+ *   Ready (or ended), and around every stop — the pool starts no warm child
+ *   for a refill; the refill runs `refillDelayMs` after the last take or the
+ *   last release, whichever is later. Starting and stopping procs get the
+ *   CPU; the pool refills once the host is quiet. (Replacing a warm child
+ *   that died is not held back: BS-33.)
+ * - **BS-44 (staggered refill).** After the initial fill, the pool starts
+ *   at most one warm child per `refillStaggerMs` (default
+ *   {@linkcode DEFAULT_REFILL_STAGGER_MS}): a refill after a burst of spawns
+ *   never starts a burst of runtimes that would starve the procs just
+ *   started (or being stopped, or serving). The initial fill starts every
+ *   child at once (nothing runs yet to compete with).
+ * - **BS-41 (on by default, sized to the machine).** With
+ *   `HYPERMESH_PREWARM_PROCS` at its default (-1) a manager of the native
+ *   launcher keeps {@linkcode autoWarmPoolSize} warm children: at most
+ *   {@linkcode AUTO_WARM_POOL_MAX}, at most two per core, and at most one
+ *   per {@linkcode AUTO_WARM_POOL_MIB_PER_CHILD} MiB of available memory
+ *   (none below that); 0 turns the pool off, a positive value fixes it.
+ * - **BS-42 (per-proc commands of the pool's program).** A spawn with its
+ *   own `bootstrapCommand` takes a warm child when that command runs the
+ *   pool's program (same program, `arg0`, args; env differing only in
+ *   variables a started process can take, LN-21); the child starts with
+ *   the spawn's env exactly (LN-23). Any other command launches cold.
  *
  * @module
  */
@@ -53,7 +87,7 @@ import {
   parseLauncherKind,
   type ProcLauncher,
 } from "../launcher/types.ts";
-import type { WarmChild } from "../launcher/warm_child.ts";
+import { type WarmChild, warmMismatch } from "../launcher/warm_child.ts";
 import { PARENT_PID_ENV } from "./mode.ts";
 
 /** Options of {@linkcode WarmPool}. */
@@ -72,6 +106,11 @@ export interface WarmPoolOptions {
   refillDelayMs?: number;
   /** Quick deaths in a row that disable the pool (default 3, BS-35). */
   maxQuickDeaths?: number;
+  /**
+   * Gap between the starts of two refilled children (default
+   * {@linkcode DEFAULT_REFILL_STAGGER_MS}; 0: all at once). BS-44.
+   */
+  refillStaggerMs?: number;
 }
 
 /** Counters of a {@linkcode WarmPool}. */
@@ -88,6 +127,13 @@ export interface WarmPoolStats {
 
 /** Default quiet time after the last take before the pool replenishes. */
 export const DEFAULT_REFILL_DELAY_MS = 250;
+
+/**
+ * Default gap between the starts of two refilled warm children: a child
+ * loading its runtime takes ~75 ms of one core, so one start per 150 ms
+ * leaves most of a 2-core machine to the procs while the pool refills.
+ */
+export const DEFAULT_REFILL_STAGGER_MS = 150;
 
 /** A warm child's quick death: within this long of its spawn. */
 const QUICK_DEATH_MS = 1_000;
@@ -118,12 +164,15 @@ export class WarmPool implements AsyncDisposable {
   readonly wantStdio: boolean;
   readonly #refillDelayMs: number;
   readonly #maxQuickDeaths: number;
+  readonly #refillStaggerMs: number;
   readonly #launcher = new NativeProcLauncher(); // owns the unadopted (BS-34)
   readonly #ready: WarmChild[] = [];
   readonly #pids = new WatchCell<readonly number[]>([]);
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #stats: WarmPoolStats = { spawned: 0, adopted: 0, cold: 0, discarded: 0 };
   #spawning = 0;
+  #lastStart = Number.NEGATIVE_INFINITY;
+  #busy = 0;
   #quickDeaths = 0;
   #refill: ReturnType<typeof setTimeout> | undefined;
   #disabled: string | undefined;
@@ -145,7 +194,8 @@ export class WarmPool implements AsyncDisposable {
     this.wantStdio = options.wantStdio;
     this.#refillDelayMs = options.refillDelayMs ?? DEFAULT_REFILL_DELAY_MS;
     this.#maxQuickDeaths = options.maxQuickDeaths ?? 3;
-    this.#fill();
+    this.#refillStaggerMs = options.refillStaggerMs ?? DEFAULT_REFILL_STAGGER_MS;
+    this.#fill(true);
   }
 
   /** Pids of the warm children waiting now (oldest first). */
@@ -191,8 +241,7 @@ export class WarmPool implements AsyncDisposable {
     }
     if (options.procBind !== undefined) return "a proc bind needs a fresh exec";
     if (options.wantStdio !== this.wantStdio) return "its stdio needs differ";
-    if (!options.command.equals(this.command)) return "it runs another command";
-    return undefined;
+    return warmMismatch(this.command, options.command); // BS-42
   }
 
   /**
@@ -241,6 +290,37 @@ export class WarmPool implements AsyncDisposable {
   }
 
   /**
+   * Holds the refill back while the returned value is not disposed (BS-43):
+   * the manager holds it while procs start and stop, so children starting
+   * their runtime never take the CPU from them. The refill delay counts
+   * again from the last release.
+   * @returns The hold; dispose it (`using`) when the work is done.
+   * @example
+   * ```ts
+   * import { BootstrapCommand } from "../launcher/command.ts";
+   * import { WarmPool } from "./warm_pool.ts";
+   * await using pool = new WarmPool({ size: 1, command: BootstrapCommand.fromPath("cat"), wantStdio: false });
+   * {
+   *   using _quiet = pool.holdRefill();
+   *   // … stop procs …
+   * }
+   * ```
+   */
+  holdRefill(): Disposable {
+    this.#busy++;
+    let released = false;
+    return {
+      [Symbol.dispose]: () => {
+        if (released) return;
+        released = true;
+        if (--this.#busy === 0 && this.#ready.length + this.#spawning < this.size) {
+          this.#scheduleFill();
+        }
+      },
+    };
+  }
+
+  /**
    * Stops refilling, SIGKILLs every unadopted warm child and awaits every
    * exit (BS-34). Idempotent.
    */
@@ -274,19 +354,36 @@ export class WarmPool implements AsyncDisposable {
 
   #scheduleFill(): void {
     if (this.#closed || this.#disabled !== undefined) return;
-    if (this.#refillDelayMs <= 0) return this.#fill();
     clearTimeout(this.#refill); // debounced: the delay counts from the last take
+    this.#refill = undefined;
+    if (this.#busy > 0) return; // BS-43: the last release schedules it
+    if (this.#refillDelayMs <= 0) return this.#fill();
     this.#refill = setTimeout(() => {
       this.#refill = undefined;
-      this.#fill();
+      if (this.#busy === 0) this.#fill();
     }, this.#refillDelayMs);
   }
 
-  #fill(): void {
+  /**
+   * Starts warm children up to the size: all at once on a `burst` (the
+   * initial fill, or a stagger of 0), else one now and the next after
+   * `refillStaggerMs` (BS-44), unless a hold is open (BS-43).
+   */
+  #fill(burst = this.#refillStaggerMs <= 0): void {
     while (
       !this.#closed && this.#disabled === undefined &&
       this.#ready.length + this.#spawning < this.size
     ) {
+      const wait = this.#lastStart + this.#refillStaggerMs - performance.now();
+      if (!burst && wait > 0) {
+        clearTimeout(this.#refill); // BS-44: one start per stagger interval
+        this.#refill = setTimeout(() => {
+          this.#refill = undefined;
+          if (this.#busy === 0) this.#fill();
+        }, wait);
+        return;
+      }
+      this.#lastStart = performance.now();
       this.#spawning++;
       this.#track(
         this.#launcher.prespawn({ command: this.command, wantStdio: this.wantStdio }).then(
@@ -338,9 +435,59 @@ export class WarmPool implements AsyncDisposable {
   }
 }
 
+/** The most warm children the automatic size picks (BS-41). */
+export const AUTO_WARM_POOL_MAX = 4;
+/** Available memory the automatic size wants per warm child, MiB (BS-41). */
+export const AUTO_WARM_POOL_MIB_PER_CHILD = 512;
+
+/**
+ * The automatic warm pool size (`HYPERMESH_PREWARM_PROCS=-1`, BS-41): the
+ * least of {@linkcode AUTO_WARM_POOL_MAX}, two per core, and one per
+ * {@linkcode AUTO_WARM_POOL_MIB_PER_CHILD} MiB of available memory. Without
+ * `--allow-sys` the memory is not known and the core bound alone applies.
+ * @param machine The machine (default: this one, from `navigator` and
+ * `Deno.systemMemoryInfo()`); `availableBytes` undefined when unknown.
+ * @returns The size, 0 when the machine is too small for any.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { autoWarmPoolSize } from "./warm_pool.ts";
+ * assertEquals(autoWarmPoolSize({ cores: 2, availableBytes: 8 * 2 ** 30 }), 4);
+ * assertEquals(autoWarmPoolSize({ cores: 1, availableBytes: 8 * 2 ** 30 }), 2);
+ * assertEquals(autoWarmPoolSize({ cores: 8, availableBytes: 1.5 * 2 ** 30 }), 3);
+ * assertEquals(autoWarmPoolSize({ cores: 8, availableBytes: 256 * 2 ** 20 }), 0);
+ * ```
+ */
+export function autoWarmPoolSize(
+  machine: { cores: number; availableBytes: number | undefined } = thisMachine(),
+): number {
+  let size = Math.min(AUTO_WARM_POOL_MAX, 2 * Math.max(1, Math.floor(machine.cores)));
+  if (machine.availableBytes !== undefined) {
+    size = Math.min(
+      size,
+      Math.floor(machine.availableBytes / (AUTO_WARM_POOL_MIB_PER_CHILD * 2 ** 20)),
+    );
+  }
+  return Math.max(0, size);
+}
+
+function thisMachine(): { cores: number; availableBytes: number | undefined } {
+  let availableBytes: number | undefined;
+  try {
+    // Queried first: never a permission prompt from a daemon on a terminal.
+    if (Deno.permissions.querySync({ name: "sys", kind: "systemMemoryInfo" }).state === "granted") {
+      availableBytes = Deno.systemMemoryInfo().available;
+    }
+  } catch {
+    availableBytes = undefined; // no --allow-sys
+  }
+  return { cores: navigator.hardwareConcurrency ?? 1, availableBytes };
+}
+
 /**
  * The warm pool a manager with default command `command` keeps, per the
- * global config: `HYPERMESH_PREWARM_PROCS` children (none when 0, or when
+ * global config: `HYPERMESH_PREWARM_PROCS` children ({@linkcode autoWarmPoolSize}
+ * when negative, the default; none when 0, or when
  * `HYPERACTOR_MESH_PROC_LAUNCHER_KIND` is not native), with this process as
  * their parent-death guard's parent, and stdout/stderr piped when log
  * forwarding, file capture or tail lines are on globally (a spawn whose
@@ -350,7 +497,8 @@ export class WarmPool implements AsyncDisposable {
  * @tags allow-run, allow-env
  */
 export function warmPoolFromConfig(command: BootstrapCommand): WarmPool | undefined {
-  const size = Math.floor(config.get(attrs.PREWARM_PROCS));
+  const configured = Math.floor(config.get(attrs.PREWARM_PROCS));
+  const size = configured < 0 ? autoWarmPoolSize() : configured; // BS-41
   if (!(size >= 1)) return undefined;
   try {
     if (parseLauncherKind(config.get(attrs.MESH_PROC_LAUNCHER_KIND)) !== "native") return undefined;

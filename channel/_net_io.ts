@@ -3,7 +3,8 @@
  * @module
  */
 
-import { ChannelAddr } from "./addr.ts";
+import type { ChannelAddr } from "./addr.ts";
+import { listenTarget, servedAddr } from "./advertise.ts";
 import { ChannelError } from "./errors.ts";
 import { tlsCaCerts, tlsServeMaterial } from "./_tls.ts";
 
@@ -56,11 +57,13 @@ export async function connect(addr: ChannelAddr): Promise<Deno.Conn> {
 /**
  * Binds a listener.
  * @param addr A unix, tcp or tls address.
+ * @param bind For tcp/tls: listen here instead and report `addr` (AD-3).
  * @returns The listener and the address actually bound.
  * @throws {ChannelError} When binding fails.
  */
 export function listen(
   addr: ChannelAddr,
+  bind?: ChannelAddr,
 ): { listener: Deno.Listener; bound: ChannelAddr } {
   try {
     if (addr.transport === "unix") {
@@ -72,19 +75,18 @@ export function listen(
           "abstract unix sockets have no access control; serve a path in a 0700 directory",
         );
       }
+      if (bind !== undefined) {
+        throw new ChannelError("serve", addr.key, "a bind address applies to tcp: and tls: only");
+      }
       const listener = Deno.listen({ transport: "unix", path: unixPath(addr) });
       return { listener, bound: addr };
     }
+    const at = listenTarget(addr, bind); // AD-3
     const listener = addr.transport === "tls"
-      ? Deno.listenTls({ hostname: addr.host!, port: addr.port!, ...tlsServeMaterial(addr) })
-      : Deno.listen({ hostname: addr.host!, port: addr.port! });
-    const local = listener.addr as Deno.NetAddr;
-    const host = addr.port === 0 || addr.host !== local.hostname ? local.hostname : addr.host!;
-    // tls keeps the requested host: it is the name the certificate is checked against.
-    const bound = addr.transport === "tls"
-      ? ChannelAddr.tls(addr.host!, local.port)
-      : ChannelAddr.tcp(host, local.port);
-    return { listener, bound };
+      ? Deno.listenTls({ ...at, ...tlsServeMaterial(addr) })
+      : Deno.listen(at);
+    // AD-2: a name is kept (tls checks the certificate against it).
+    return { listener, bound: servedAddr(addr, listener.addr as Deno.NetAddr, bind) };
   } catch (cause) {
     if (cause instanceof ChannelError) throw cause;
     const why = cause instanceof Deno.errors.AddrInUse

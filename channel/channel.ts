@@ -10,7 +10,7 @@ import { dialLocal, serveLocal } from "./local.ts";
 import { breakNetServer, serveNet } from "./net_server.ts";
 import { breakNetTx, NetTx } from "./net_tx.ts";
 import { tlsCaCerts } from "./_tls.ts";
-import type { ChannelServer, ChannelTx, ChannelWaitOptions, DialOptions } from "./types.ts";
+import type { ChannelServer, ChannelTx, DialOptions, ServeOptions } from "./types.ts";
 
 function toAddr(addr: ChannelAddr | string): ChannelAddr {
   return typeof addr === "string" ? ChannelAddr.parse(addr) : addr;
@@ -27,7 +27,9 @@ function toAddr(addr: ChannelAddr | string): ChannelAddr {
  *
  * @typeParam M The message type.
  * @param addr Where to listen.
- * @param options `signal`: aborting it closes the server.
+ * @param options `signal`: aborting it closes the server; `bind`: for
+ * `tcp:`/`tls:`, listen there and report `addr` (AD-3). A `tcp:NAME:PORT`
+ * address keeps NAME in `server.addr` (AD-2).
  * @returns The server; `server.addr` is the address actually bound.
  * @throws {ChannelError} When the address cannot be bound (in use,
  * permission, unsupported, `local:N` with N ≠ 0).
@@ -48,11 +50,14 @@ function toAddr(addr: ChannelAddr | string): ChannelAddr {
  */
 export function serve<M>(
   addr: ChannelAddr | string,
-  options: ChannelWaitOptions = {},
+  options: ServeOptions = {},
 ): Promise<ChannelServer<M>> {
   try {
     const a = toAddr(addr);
     options.signal?.throwIfAborted();
+    if (a.transport === "local" && options.bind !== undefined) {
+      throw new ChannelError("serve", a.key, "a bind address applies to tcp: and tls: only");
+    }
     const server = a.transport === "local" ? serveLocal<M>(a, options) : serveNet<M>(a, options);
     return Promise.resolve(server);
   } catch (error) {

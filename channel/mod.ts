@@ -31,7 +31,8 @@
  *   and dropped.
  *
  * ## Invariants (CH-*, AU-*)
- * - CH-1, CH-2 (addresses) are defined in `addr.ts`, CH-7 (the decoder) in
+ * - CH-1, CH-2 (addresses) are defined in `addr.ts`, AD-1..AD-3 (advertised
+ *   names, separate bind addresses) in `advertise.ts`, CH-7 (the decoder) in
  *   `framing.ts`, TL-1..TL-4 (TLS links) in `addr.ts` and `_tls.ts`,
  *   RB-1..RB-4 (server resource bounds) in `net_server.ts`, AU-1..AU-4
  *   (authenticated links) in `_handshake.ts`, AU-5, AU-6 in `secret.ts`.
@@ -88,6 +89,7 @@
  */
 
 export * from "./addr.ts";
+export { checkAdvertisable, isUnspecifiedAddr, UnadvertisableAddrError } from "./advertise.ts";
 export * from "./watch_cell.ts";
 export * from "./errors.ts";
 export * from "./types.ts";

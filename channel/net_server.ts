@@ -27,7 +27,7 @@
  */
 
 import { attrs, config } from "../config/mod.ts";
-import type { ChannelAddr } from "./addr.ts";
+import { ChannelAddr } from "./addr.ts";
 import { OutBuffer } from "./framing.ts";
 import { settlesWithinLight, startLightTimer } from "../internal/light_timer.ts";
 import { closeQuietly, listen } from "./_net_io.ts";
@@ -43,7 +43,7 @@ import {
   type Session,
   writeTo,
 } from "./_server_conn.ts";
-import type { ChannelServer, ChannelWaitOptions } from "./types.ts";
+import type { ChannelServer, ChannelWaitOptions, ServeOptions } from "./types.ts";
 import { log } from "./logger.ts";
 
 export { type ChannelLogger, setChannelLogger } from "./logger.ts";
@@ -72,17 +72,19 @@ export function breakNetServer(server: unknown): number {
 /**
  * Binds and serves a unix/tcp channel.
  * @param addr A unix or tcp address.
- * @param options Cancellation: aborting closes the server.
+ * @param options Cancellation (aborting closes the server); `bind` (AD-3).
  * @returns The server.
  * @throws {ChannelError} When binding fails, or for a non-loopback tcp address
  * while running insecure (AU-7).
  * @throws {import("./secret.ts").SecretFileError} When `HYPERMESH_SECRET_FILE`
  * names a bad file.
  */
-export function serveNet<M>(addr: ChannelAddr, options: ChannelWaitOptions = {}): NetServer<M> {
+export function serveNet<M>(addr: ChannelAddr, options: ServeOptions = {}): NetServer<M> {
+  const bind = typeof options.bind === "string" ? ChannelAddr.parse(options.bind) : options.bind;
   if (channelSecrets() === null) {
     // AU-7: no authentication only where nobody else can reach the socket.
-    if (addr.transport !== "unix" && !isLoopbackHost(addr.host!)) {
+    const listening = bind ?? addr;
+    if (listening.transport !== "unix" && !isLoopbackHost(listening.host!)) {
       throw new ChannelError(
         "serve",
         addr.key,
@@ -91,7 +93,7 @@ export function serveNet<M>(addr: ChannelAddr, options: ChannelWaitOptions = {})
     }
     warnInsecure(`serving ${addr.key}`);
   }
-  const { listener, bound } = listen(addr);
+  const { listener, bound } = listen(addr, bind);
   const server = new NetServer<M>(listener, bound, addr);
   const { signal } = options;
   if (signal) {

@@ -37,6 +37,16 @@ export interface ChannelWaitOptions {
   signal?: AbortSignal;
 }
 
+/** Options of `serve()`. */
+export interface ServeOptions extends ChannelWaitOptions {
+  /**
+   * `tcp:`/`tls:` only: listen on this address instead and report the
+   * requested one as the server's address (AD-3), e.g. serve
+   * `tcp:node7.cluster:26600` with `bind: "tcp:0.0.0.0:26600"`.
+   */
+  bind?: import("./addr.ts").ChannelAddr | string;
+}
+
 /**
  * The receiving end of a served channel: an async iterable of messages.
  *

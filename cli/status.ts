@@ -1,6 +1,9 @@
 /**
- * `bootstrap.ts status <meshref>`: asks every host agent of a host mesh
- * reference (`ID:HOST,…@REGION`) for its procs and prints each proc's state.
+ * `bootstrap.ts status <meshref | addr…>`: asks every host agent of a host
+ * mesh reference (`ID:HOST,…@REGION`, as `demo` and `host` print it) or of
+ * the given host addresses for its procs and prints each proc's state;
+ * `--json` for scripts. Exits 1 when a host does not answer, naming it on
+ * stderr.
  * A proc started by a restart shows its restart count and the failure it
  * replaced; a former incarnation of a restarted rank is marked superseded
  * (RS-6).
@@ -9,6 +12,9 @@
  */
 
 import { context, shutdownContext } from "../actor/context.ts";
+import { ChannelAddr } from "../channel/addr.ts";
+import { delay } from "@std/async/delay";
+import { type CommandSpec, integerFlag, runCommand, UsageError } from "./_args.ts";
 import type { Context } from "../actor/types.ts";
 import { request } from "../actor/request.ts";
 import { useUserSecret } from "../channel/secret.ts";
@@ -88,48 +94,124 @@ export function formatMetrics(m: ProcMetrics): string {
   }%`;
 }
 
-async function query(cx: Context, ref: HostMeshRef, timeoutMs: number): Promise<string[]> {
-  const lines = await Promise.all(ref.hosts.map(async (host, rank) => {
+/** One host's answer (or why there is none). */
+interface HostAnswer {
+  rank: number;
+  addr: string;
+  info: HostInfo | Error;
+}
+
+async function query(cx: Context, ref: HostMeshRef, timeoutMs: number): Promise<HostAnswer[]> {
+  return await Promise.all(ref.hosts.map(async (host, rank) => {
     try {
       const info = await request<HostInfo>(cx, `"Introspect" to ${host}`, (reply) => {
         host.agent.port("Introspect").withReturnUndeliverable(false).send(cx, { reply });
       }, { timeoutMs });
-      return formatHostStatus(rank, host.toString(), info);
+      return { rank, addr: host.toString(), info };
     } catch (error) {
-      return formatHostStatus(rank, host.toString(), error as Error);
+      return { rank, addr: host.toString(), info: error as Error };
     }
   }));
-  return lines.flat();
+}
+
+/** What `status` accepts. */
+export const STATUS_SPEC: CommandSpec = {
+  name: "status",
+  summary: "Asks every host of a mesh for its procs and prints each proc's state. " +
+    "Exits 1 when a host does not answer (and names it).",
+  flags: {
+    json: { kind: "boolean", help: "One JSON object on stdout: every host with its procs." },
+    timeout: {
+      kind: "string",
+      value: "MS",
+      help: "How long to wait for each host, in ms (default 5000).",
+    },
+  },
+  positionals: [{
+    name: "meshref",
+    help: "A mesh ref as printed by `demo` or `host` (ID:ADDR,…@REGION), or host addresses.",
+    rest: true,
+  }],
+  more: "Examples:\n  bootstrap.ts status 'host:tcp:10.0.0.5:26600@hosts=1/1'\n" +
+    "  bootstrap.ts status tcp:10.0.0.5:26600 tcp:10.0.0.6:26600",
+};
+
+/**
+ * The hosts `status` asks: one mesh ref, or host addresses.
+ * @param args The positional arguments.
+ * @returns The mesh ref.
+ * @throws {UsageError} For text that is neither.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { statusTargets } from "./status.ts";
+ * assertEquals(statusTargets(["tcp:127.0.0.1:1", "tcp:127.0.0.1:2"]).hosts.length, 2);
+ * assertEquals(statusTargets(["m:tcp:127.0.0.1:1@hosts=1/1"]).hosts.length, 1);
+ * ```
+ */
+export function statusTargets(args: string[]): HostMeshRef {
+  if (args.length === 1 && args[0].includes("@")) {
+    try {
+      return HostMeshRef.parse(args[0]);
+    } catch (error) {
+      throw new UsageError(`<meshref>: ${(error as Error).message}`);
+    }
+  }
+  const addrs = args.map((text) => {
+    try {
+      return ChannelAddr.parse(text);
+    } catch {
+      throw new UsageError(
+        `"${text}" is neither a mesh ref (ID:ADDR,…@REGION) nor a host address (tcp:HOST:PORT)`,
+      );
+    }
+  });
+  return HostMeshRef.fromHosts("status", addrs);
 }
 
 /**
  * Runs `status`.
- * @param args `[meshref]`.
- * @returns 0, or 2 for bad arguments.
+ * @param args `[--json] [--timeout MS] <meshref | addr…>`.
+ * @returns 0 when every host answered, 1 when one did not, 2 for bad
+ * arguments.
  */
-export async function run(args: string[]): Promise<number> {
-  if (args.length !== 1) {
-    console.error("Usage: status <meshref>");
-    return 2;
-  }
-  let ref: HostMeshRef;
-  try {
-    ref = HostMeshRef.parse(args[0]);
-  } catch (error) {
-    console.error(String(error));
-    return 2;
-  }
-  try {
-    useUserSecret(); // AU-6: the daemon's secret (HYPERMESH_SECRET_FILE or the user's default)
-  } catch (error) {
-    console.error(error instanceof Error ? error.message : String(error));
-    return 2;
-  }
-  const cx = await context();
-  try {
-    for (const line of await query(cx, ref, 5_000)) console.log(line);
-  } finally {
-    await shutdownContext();
-  }
-  return 0;
+export function run(args: string[]): Promise<number> {
+  return runCommand(STATUS_SPEC, args, async (parsed) => {
+    const ref = statusTargets(parsed.positionals);
+    const timeoutMs = parsed.flags.timeout === undefined
+      ? 5_000
+      : integerFlag("timeout", String(parsed.flags.timeout), 1, 3_600_000);
+    try {
+      useUserSecret(); // AU-6: the daemon's secret (HYPERMESH_SECRET_FILE or the user's default)
+    } catch (error) {
+      throw new UsageError((error as Error).message, { showUsage: false, cause: error });
+    }
+    const cx = await context();
+    let answers: HostAnswer[];
+    try {
+      answers = await query(cx, ref, timeoutMs);
+    } finally {
+      // A request to a host that never answered is still being retried
+      // until its delivery deadline; nothing of it matters to this process,
+      // which exits right after: wait for the shutdown at most a second.
+      await Promise.race([shutdownContext(), delay(1_000)]);
+    }
+    if (parsed.flags.json === true) {
+      console.log(JSON.stringify({
+        meshRef: ref.toString(),
+        hosts: answers.map(({ rank, addr, info }) =>
+          info instanceof Error
+            ? { rank, addr, reachable: false, error: info.message }
+            : { ...info, rank, addr, reachable: true }
+        ),
+      }));
+    } else {
+      for (const { rank, addr, info } of answers) {
+        for (const line of formatHostStatus(rank, addr, info)) console.log(line);
+      }
+    }
+    const down = answers.filter((a) => a.info instanceof Error);
+    for (const { rank, addr } of down) console.error(`status: host ${rank} ${addr} did not answer`);
+    return down.length === 0 ? 0 : 1;
+  });
 }

@@ -40,8 +40,8 @@ export const WORKER_PERMISSIONS: readonly string[] = [
  * ```
  */
 export function workerCommand(): BootstrapCommand {
-  const path = new URL(import.meta.url).pathname;
-  return BootstrapCommand.fromPath(Deno.execPath(), ["run", ...WORKER_PERMISSIONS, path]);
+  // From a file or from an https: URL (JSR) alike.
+  return BootstrapCommand.forModule(import.meta.url, WORKER_PERMISSIONS);
 }
 
 /**

@@ -276,15 +276,19 @@ export const MESH_CLIENT_ADDR: Attr<"string"> = defineAttr({
   doc: "Address context() serves, e.g. tcp:10.0.0.10:0 when hosts run on other machines; " +
     "empty: a fresh address on HYPERACTOR_MESH_DEFAULT_TRANSPORT.",
 });
-/** Warm bootstrap children a `BootstrapProcManager` keeps ready (0: no warm pool). */
+/**
+ * Warm bootstrap children a `BootstrapProcManager` keeps ready: -1 (the
+ * default) sizes the pool from the machine (BS-41), 0 turns it off.
+ */
 export const PREWARM_PROCS: Attr<"int"> = defineAttr({
   key: "hypermesh::config::prewarm_procs",
   env: "HYPERMESH_PREWARM_PROCS",
   kind: "int",
-  default: 0,
+  default: -1,
   doc: "How many pre-spawned bootstrap children (module graph loaded, parent-death guard " +
-    "armed) a BootstrapProcManager keeps ready for spawns of its default command; 0 turns " +
-    "the warm pool off.",
+    "armed) a BootstrapProcManager keeps ready for spawns of its program; -1 (default): " +
+    "automatic, 4 on a machine with at least 2 cores and 2 GiB available, fewer on smaller " +
+    "ones; 0 turns the warm pool off.",
 });
 /** Terminated procs a host agent keeps answering for before it forgets the oldest (HA-14). */
 export const HOST_RETAINED_EXITED_PROCS: Attr<"int"> = defineAttr({

@@ -21,11 +21,10 @@ const PERMISSIONS = [
   "--allow-sys",
   "--allow-ffi",
 ];
-const worker = BootstrapCommand.fromPath(Deno.execPath(), [
-  "run",
-  ...PERMISSIONS,
-  new URL("./greeter_worker.ts", import.meta.url).pathname,
-]);
+const worker = BootstrapCommand.forModule(
+  new URL("./greeter_worker.ts", import.meta.url),
+  PERMISSIONS,
+);
 
 const cx = await context();
 {

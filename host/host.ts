@@ -8,7 +8,9 @@
  * and `#` feed one forwarder ({@linkcode ProcOrDialSender}): envelopes for the
  * host's `service` proc are delivered in-process, everything else goes
  * through the host's {@linkcode DialMailboxRouter}, where `spawn` bound each
- * proc id to its address.
+ * proc id to its address. In front of it, the cast relay
+ * (`./cast_relay.ts`, CR-1..CR-4) expands a mesh cast's one message per host
+ * into one copy per local rank, in order with everything else on the link.
  *
  * ```text
  *                      ┌────────────┐
@@ -36,6 +38,7 @@
 
 import { ChannelAddr } from "../channel/addr.ts";
 import { ChannelError } from "../channel/errors.ts";
+import { checkAdvertisable } from "../channel/advertise.ts";
 import { serve } from "../channel/mod.ts";
 import type { ChannelServer } from "../channel/types.ts";
 import { config } from "../config/config.ts";
@@ -48,6 +51,7 @@ import type { ClientInstance, Context } from "../actor/types.ts";
 import { Proc } from "../actor/proc.ts";
 import { DialMailboxRouter } from "../actor/transport/dial_router.ts";
 import { ProcOrDialSender } from "../actor/transport/proc_or_dial.ts";
+import { CastRelaySender } from "./cast_relay.ts";
 import { type MailboxServerHandle, serveMailbox } from "../actor/transport/mailbox_server.ts";
 import type { StopOptions } from "../internal/stop_options.ts";
 import { HostError } from "./errors.ts";
@@ -73,6 +77,16 @@ export interface HostServeResult<M> {
   host: Host<M>;
   /** The front-end mailbox server (the seed's `MailboxServerHandle`). */
   handle: MailboxServerHandle;
+}
+
+/** Options of {@linkcode Host.serve}. */
+export interface HostServeOptions {
+  /**
+   * `tcp:`/`tls:` front-ends: listen on this address instead (e.g.
+   * `tcp:0.0.0.0:26600`) while the host's identity stays the advertised
+   * address (AD-3).
+   */
+  bind?: ChannelAddr | string;
 }
 
 /** What {@linkcode Host.spawn} returns. */
@@ -147,9 +161,11 @@ export class Host<M> implements AsyncDisposable, SingleTerminate {
     this.#serviceProc = new Proc(serviceId, this.#router);
     const forwarder = new ProcOrDialSender(this.#router, [[serviceId, this.#serviceProc]]);
     this.#forwarder = forwarder;
+    // CR-2: a cast forward is expanded as its frame is read, ahead of the next.
+    const relay = new CastRelaySender(forwarder, serviceId);
     // Serve the same forwarder on both front-end and back-end addresses (HO-2).
-    this.#backend = serveMailbox(backend, forwarder);
-    this.#frontend = serveMailbox(frontend, forwarder);
+    this.#backend = serveMailbox(backend, relay);
+    this.#frontend = serveMailbox(frontend, relay);
   }
 
   /**
@@ -158,9 +174,12 @@ export class Host<M> implements AsyncDisposable, SingleTerminate {
    * `(frontend, "service")`.
    *
    * @param manager The proc manager (owned by the host from now on).
-   * @param addr Where to serve the front-end (e.g. `ChannelAddr.any("unix")`).
+   * @param addr Where to serve the front-end (e.g. `ChannelAddr.any("unix")`):
+   * the host's identity, so never `0.0.0.0`/`::` (AD-1); a name is kept (AD-2).
+   * @param options `bind`: listen elsewhere than `addr` (AD-3).
    * @returns The host and the front-end server handle.
-   * @throws {HostError} `ChannelError` when an address cannot be served.
+   * @throws {HostError} `ChannelError` when an address cannot be served, or
+   * with an `UnadvertisableAddrError` cause for `0.0.0.0`/`::` (AD-1).
    * @tags allow-net, allow-read, allow-write
    * @example
    * ```ts
@@ -180,10 +199,12 @@ export class Host<M> implements AsyncDisposable, SingleTerminate {
   static async serve<M extends ProcManager<ProcHandle, unknown>>(
     manager: M,
     addr: ChannelAddr | string,
+    options: HostServeOptions = {},
   ): Promise<HostServeResult<M>> {
     let frontend: ChannelServer<MessageEnvelope>;
     try {
-      frontend = await serve<MessageEnvelope>(addr);
+      checkAdvertisable(typeof addr === "string" ? ChannelAddr.parse(addr) : addr); // AD-1
+      frontend = await serve<MessageEnvelope>(addr, options);
     } catch (error) {
       throw toHostError(error);
     }

@@ -261,6 +261,49 @@ export class BootstrapCommand {
   }
 
   /**
+   * `deno run <flags> <module>`: a command that runs the module at `url`
+   * with this Deno, whatever its URL is. A `file:` URL becomes a path; an
+   * `http:`/`https:` URL (a package imported from JSR or any web server) is
+   * passed as the URL, with `--allow-import=<its host>` so the child may load
+   * the rest of the package from where it came.
+   * @param url The module's URL (usually `new URL("./x.ts", import.meta.url)`).
+   * @param flags Permission and other `deno run` flags.
+   * @returns The command.
+   * @throws {TypeError} For a URL that is neither `file:` nor `http(s):`.
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { BootstrapCommand } from "./command.ts";
+   * const local = BootstrapCommand.forModule("file:///srv/app/worker.ts", ["--allow-net"]);
+   * assertEquals(local.args, ["run", "--allow-net", "/srv/app/worker.ts"]);
+   * const remote = BootstrapCommand.forModule("https://jsr.io/@x/y/1.0.0/worker.ts", ["--allow-net"]);
+   * assertEquals(remote.args, [
+   *   "run", "--allow-net", "--allow-import=jsr.io:443", "https://jsr.io/@x/y/1.0.0/worker.ts",
+   * ]);
+   * ```
+   */
+  static forModule(url: string | URL, flags: readonly string[] = []): BootstrapCommand {
+    const module = new URL(url);
+    if (module.protocol === "file:") {
+      return BootstrapCommand.fromPath(Deno.execPath(), [
+        "run",
+        ...flags,
+        decodeURIComponent(module.pathname),
+      ]);
+    }
+    if (module.protocol !== "http:" && module.protocol !== "https:") {
+      throw new TypeError(`Cannot run a module from ${module.protocol} URL: ${module.href}`);
+    }
+    const port = module.port || (module.protocol === "https:" ? "443" : "80");
+    return BootstrapCommand.fromPath(Deno.execPath(), [
+      "run",
+      ...flags,
+      `--allow-import=${module.hostname}:${port}`,
+      module.href,
+    ]);
+  }
+
+  /**
    * A command running `program` with `args`, no arg0 and no extra env.
    * @param program program path.
    * @param args arguments.

@@ -31,7 +31,7 @@ import {
   type ProcLauncher,
   ProcLauncherError,
 } from "./types.ts";
-import { WarmChild } from "./warm_child.ts";
+import { WarmChild, warmStartFor } from "./warm_child.ts";
 
 interface Entry {
   readonly pid: number;
@@ -208,7 +208,7 @@ export class NativeProcLauncher implements ProcLauncher {
     this.#adopting.add(procId);
     let child: Deno.ChildProcess;
     try {
-      child = await warm.claim({ mode, env }); // LN-20
+      child = await warm.claim(warmStartFor(warm.command, mode, env)); // LN-20, LN-23
     } catch (error) {
       if (error instanceof ProcLauncherError) {
         throw new ProcLauncherError("Launch", error.message, { procId, cause: error });

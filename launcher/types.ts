@@ -42,6 +42,11 @@ export interface WarmStart {
   mode: string;
   /** Variables to set before bootstrapping (the cold launch's env, LN-7). */
   env: Record<string, string>;
+  /**
+   * Variables the warm child's command set that the launch's does not:
+   * removed before bootstrapping (LN-23). Absent when there are none.
+   */
+  unset?: string[];
 }
 
 /** What {@linkcode ProcLauncher}s that keep warm children pre-spawn. */

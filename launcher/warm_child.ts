@@ -19,8 +19,16 @@
  *   (it died: broken pipe) is killed and the adoption throws, so a dead warm
  *   child is never handed out as a proc.
  * - **LN-21 (adopt-match).** A warm child is adopted only for launch options
- *   it matches: an equal command, the same `wantStdio`, and no `procBind`
- *   (wrapping needs a fresh exec); anything else throws `Launch`.
+ *   it matches: the same program, `arg0` and args, an env that differs from
+ *   the child's only in variables a running process can still take
+ *   ({@linkcode warmMismatch}: not the runtime's own, read at exec), the same
+ *   `wantStdio`, and no `procBind` (wrapping needs a fresh exec); anything
+ *   else throws `Launch`.
+ * - **LN-23 (env as cold).** An adopted child's environment is the launch's:
+ *   the start line sets every variable of the launch's env and unsets every
+ *   variable the child's command set that the launch's does not
+ *   ({@linkcode warmStartFor}), so a per-proc command that only differs in
+ *   its variables runs exactly as its cold launch would.
  * - **LN-22 (warm-reaped).** A warm child's exit is always observed
  *   ({@linkcode WarmChild.exit} resolves exactly once, never rejects); when it
  *   exits or is disposed unadopted its stdin is closed and its piped
@@ -61,6 +69,90 @@ function warmEnv(command: BootstrapCommand): { env: Record<string, string>; clea
   }
   delete inherited[BOOTSTRAP_MODE_ENV];
   return { env: { ...inherited, ...env }, clearEnv: true };
+}
+
+/**
+ * Variables the Deno runtime (or the libraries and locale under it) reads
+ * when the process starts: a warm child has already started, so a launch
+ * whose env differs in one of these needs a fresh exec (LN-21).
+ */
+const RUNTIME_ENV_PREFIXES = ["DENO_", "RUST_", "LD_", "V8_", "NODE_", "LC_"] as const;
+const RUNTIME_ENV_NAMES: ReadonlySet<string> = new Set([
+  "TZ",
+  "LANG",
+  "LANGUAGE",
+  "NO_COLOR",
+  "FORCE_COLOR",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "TMPDIR",
+  "XDG_RUNTIME_DIR",
+  "HOME",
+  "PATH",
+]);
+
+function readAtExec(name: string): boolean {
+  return RUNTIME_ENV_NAMES.has(name) || RUNTIME_ENV_PREFIXES.some((p) => name.startsWith(p));
+}
+
+/**
+ * Why a warm child running `warm` cannot become a launch of `wanted`
+ * (LN-21), if it cannot: another program, `arg0` or args (runtime flags,
+ * script), or an env that differs in a variable read at exec (`DENO_*`,
+ * `RUST_*`, `LD_*`, `TZ`, `LANG`, `PATH`, `TMPDIR`, …). Other variables may
+ * differ: the start line applies them (LN-23).
+ * @param warm The warm child's command.
+ * @param wanted The launch's command.
+ * @returns A short reason, or `undefined` when the child can take the launch.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { BootstrapCommand } from "./command.ts";
+ * import { warmMismatch } from "./warm_child.ts";
+ * const warm = BootstrapCommand.fromPath("deno", ["run", "main.ts"]).withEnv({ A: "1" });
+ * assertEquals(warmMismatch(warm, warm.withEnv({ A: "2", B: "3" })), undefined);
+ * assertEquals(warmMismatch(warm, warm.withEnv({ DENO_DIR: "/x" })), "its DENO_DIR differs");
+ * assertEquals(warmMismatch(warm, warm.withArgs(["run", "other.ts"])), "it runs another program");
+ * ```
+ */
+export function warmMismatch(warm: BootstrapCommand, wanted: BootstrapCommand): string | undefined {
+  if (warm.equals(wanted)) return undefined;
+  if (
+    warm.program !== wanted.program || warm.arg0 !== wanted.arg0 ||
+    warm.args.length !== wanted.args.length || warm.args.some((a, i) => a !== wanted.args[i])
+  ) {
+    return "it runs another program";
+  }
+  for (const name of new Set([...Object.keys(warm.env), ...Object.keys(wanted.env)])) {
+    if (warm.env[name] !== wanted.env[name] && readAtExec(name)) return `its ${name} differs`;
+  }
+  return undefined;
+}
+
+/**
+ * The start line that turns a warm child running `warm` into a launch with
+ * the (already merged, LN-7) variables `env` (LN-23): `env` to set, and the
+ * variables `warm` set that `env` lacks, to unset.
+ * @param warm The warm child's command.
+ * @param mode The env-safe bootstrap payload.
+ * @param env The launch's variables (its command's env plus the launcher's).
+ * @returns The start line's content.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { BootstrapCommand } from "./command.ts";
+ * import { warmStartFor } from "./warm_child.ts";
+ * const warm = BootstrapCommand.fromPath("deno").withEnv({ A: "1", OLD: "x" });
+ * assertEquals(warmStartFor(warm, "e30=", { A: "2" }), { mode: "e30=", env: { A: "2" }, unset: ["OLD"] });
+ * ```
+ */
+export function warmStartFor(
+  warm: BootstrapCommand,
+  mode: string,
+  env: Record<string, string>,
+): WarmStart {
+  const unset = Object.keys(warm.env).filter((name) => !(name in env)).sort();
+  return unset.length === 0 ? { mode, env } : { mode, env, unset };
 }
 
 /** Where a warm child is in its life. */
@@ -165,8 +257,7 @@ export class WarmChild implements AsyncDisposable {
     if (options.wantStdio !== this.wantStdio) {
       return this.wantStdio ? "stdout/stderr are piped" : "stdout/stderr are inherited";
     }
-    if (!options.command.equals(this.command)) return "it runs another command";
-    return undefined;
+    return warmMismatch(this.command, options.command); // LN-21
   }
 
   /**

@@ -2,9 +2,13 @@
  * `ActorMesh`: one actor per rank of a {@linkcode ProcMesh}, all spawned
  * under the same resource name, plus the errors of spawning and stopping one.
  *
- * Casting is a direct fan-out (reference §12.4: behaviourally equivalent to
- * the comm-actor tree for this port): every actor gets its own copy, in rank
- * order; replies come back through the ports the message carries.
+ * Casting fans out per host (reference §12.4, `./cast_fanout.ts`,
+ * `host/cast_relay.ts`, FO-1, FO-5..FO-7, CR-1..CR-4): a host with two or more live ranks of
+ * the mesh gets ONE `CastForward` message that its router turns into one
+ * copy per local rank as it reads it; a host with one rank gets its copy
+ * directly. Every actor gets its own copy, in order with everything else
+ * the sender sends through that host; replies come back through the ports
+ * the message carries.
  *
  * ## Invariants (MS-*, SV-*)
  * - **MS-30 (cast reaches all).** `cast(cx, type, msg)` posts exactly one
@@ -53,6 +57,7 @@ import { HostLostError } from "./supervision/host_lost.ts";
 import { incarnationName } from "./proc_agent/protocol.ts";
 import type { RankRestartInfo } from "./restart/restarter.ts";
 import { actorMeshSlots } from "./restart/_slots.ts";
+import { CAST_FORWARD_TYPE, type CastForward, planCast } from "./cast_fanout.ts";
 
 function describeRanks(statuses: StatusMesh, pick: (s: Status) => boolean): string {
   const parts: string[] = [];
@@ -243,13 +248,26 @@ export class ActorMesh<A extends Actor = Actor> {
     options?: SendOptions,
   ): void {
     const headers = { ...options?.headers, [MESH_CAST_HEADER]: this.name }; // SV-23
-    for (let rank = 0; rank < this.#refs.length; rank++) {
-      const ref = this.#refs[rank];
+    const refs = [...this.#refs]; // FO-5: the current refs
+    const plan = planCast(
+      refs.map((r) => r.actorId.procId),
+      (rank) => this.supervisor.failureOf(rank) === undefined,
+    );
+    for (const [relay, ranks] of plan.forwards) { // FO-1: one message per host
+      const forward: CastForward = {
+        kind: "CastForward",
+        type,
+        data: msg,
+        headers,
+        dests: ranks.map((rank) => refs[rank].port(type).port),
+      };
+      cx.postMessage(relay, CAST_FORWARD_TYPE, forward, true, { headers }); // FO-7: marked
+    }
+    for (const rank of plan.direct) refs[rank].send(cx, type, msg, { headers });
+    for (let rank = 0; rank < refs.length; rank++) {
+      const ref = refs[rank];
       const failure = this.supervisor.failureOf(rank);
-      if (failure === undefined) {
-        ref.send(cx, type, msg, { headers });
-        continue;
-      }
+      if (failure === undefined) continue;
       const envelope = createEnvelope({
         sender: cx.self.key,
         dest: ref.port(type).port,
@@ -314,6 +332,7 @@ export class ActorMesh<A extends Actor = Actor> {
         region: this.region,
         values: () => this.values(),
         failureOf: (rank) => this.supervisor.failureOf(rank)?.reason,
+        fanout: true, // FO-6
       },
       type,
       msg,

@@ -6,7 +6,12 @@
  * want one can serve `GetTree` themselves (the reference's axum routes are
  * out of scope here).
  *
- * ## Invariants (SA-*, MA-*)
+ * Proc nodes carry their process's OS figures (`pid`, `uptimeMs`,
+ * `rssBytes`, `cpuTimeMs`, `cpuPercent`; AW-1 in
+ * `host_agent/proc_metrics.ts`) and, for an exited process, its
+ * `stderrTail`; actor nodes carry their runtime figures (AW-2).
+ *
+ * ## Invariants (SA-*, MA-*, AW-*)
  * - **SA-1 (a mesh).** At least one mesh is required.
  * - **SA-2 (a host per mesh).** Every mesh has at least one host.
  * - **SA-3 (ordered union).** The host list is the ordered union of the
@@ -17,6 +22,10 @@
  *   whether or not a mesh also lists it (Monarch's mesh admin `CH-1`).
  * - **MA-R1 (robust).** The admin never fails on a bad host or proc:
  *   unreachable nodes become error nodes.
+ * - **AW-2 (actor figures).** Every live actor node of a proc carries its
+ *   `type` (the registered actor type when the proc agent created it),
+ *   `status`, `messagesProcessed` and `mailboxDepth` (`Proc.actorStats`),
+ *   read at the time of the request.
  *
  * @module
  */

@@ -29,6 +29,7 @@
  */
 
 import type { Actor } from "../actor/types.ts";
+import { holdPosts } from "./cast_fanout.ts";
 import type { MessagesOf, MessageTypeOf, RepliesOf } from "../actor/port.ts";
 import type { ActorRef } from "../actor/port.ts";
 import {
@@ -99,6 +100,8 @@ export interface CallTarget<A extends Actor> {
   values(): ActorRef<A>[];
   /** A rank's latched failure reason, if any. */
   failureOf(rank: number): string | undefined;
+  /** Send the requests through the host-side fan-out (FO-6); default false. */
+  readonly fanout?: boolean;
 }
 
 let seq = 0;
@@ -137,7 +140,12 @@ export async function callRanks<A extends Actor, K extends MessageTypeOf<A>>(
     refs.map((r) => r.actorId.procId.addr),
     (error) => lost.get(hostKey(error.host))?.ctl.abort(error),
   );
-  const entries = await Promise.all(refs.map(async (ref, rank) => {
+  const rankByDest = new Map(refs.map((r, rank) => [r.port(type).port, rank]));
+  const held = mesh.fanout
+    ? holdPosts(cx, refs.map((r) => r.actorId.procId), (dest) => rankByDest.get(dest)!)
+    : undefined;
+  const via = held?.requester ?? cx; // FO-6: posts are held, then sent per host
+  const pending = Promise.all(refs.map(async (ref, rank) => {
     const latched = mesh.failureOf(rank);
     if (latched !== undefined) { // MC-1: known dead, answered at once
       return new CallError(mesh.name, rank, "undeliverable", `the rank failed: ${latched}`);
@@ -147,7 +155,7 @@ export async function callRanks<A extends Actor, K extends MessageTypeOf<A>>(
     if (dead !== undefined) return new CallError(mesh.name, rank, "undeliverable", dead.message); // HW-4
     const hostLost = lost.get(host.key)!;
     try {
-      return await ref.ask(cx, type, body, { ...options, signal: hostLost.signal });
+      return await ref.ask(via, type, body, { ...options, signal: hostLost.signal });
     } catch (error) {
       if (!(error instanceof RequestError) || signal?.aborted) throw error;
       if (hostLost.ctl.signal.aborted) {
@@ -156,7 +164,9 @@ export async function callRanks<A extends Actor, K extends MessageTypeOf<A>>(
       }
       return new CallError(mesh.name, rank, error.reason, error.message, { cause: error });
     }
-  })).catch((error) => {
+  }));
+  held?.release(); // every rank's request was posted synchronously above
+  const entries = await pending.catch((error) => {
     throw signal?.aborted ? aborted() : error; // MC-2
   }).finally(unsubscribe);
   const base = `${++seq}:`;

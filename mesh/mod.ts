@@ -45,9 +45,11 @@
  * (`proc_agent/protocol.ts`), MS-30..MS-31 (`actor_mesh.ts`), MS-32..MS-33
  * (`proc_mesh.ts`); HM-1..HM-4 and
  * MS-42..MS-43 (`host_mesh.ts`), MS-40..MS-41 (`host_mesh_ref.ts`),
- * HA-10..HA-13 (`host_agent.ts`), SA-1..SA-3, SA-6, MA-C1, MA-R1 (`admin.ts`),
+ * HA-10..HA-13 (`host_agent.ts`), SA-1..SA-3, SA-6, MA-C1, MA-R1, AW-2 (`admin.ts`),
+ * AW-1 (`host_agent/proc_metrics.ts`),
  * OL-5..OL-6 (`mesh/host_agent/_log_relay.ts`), OL-7..OL-8 (`log_owner.ts`).
  * HW-1..HW-6 (host death: `supervision/host_lost.ts`, `supervision/host_watch.ts`).
+ * JB-1..JB-4 (jobs: `allocate`, `LocalJob`, `SshJob` in `job/`).
  *
  * @module
  */
@@ -137,6 +139,7 @@ export {
 } from "./proc_mesh.ts";
 export { ActorMesh, ActorMeshStopError, ActorSpawnError } from "./actor_mesh.ts";
 export * from "./host_agent/host_agent.ts";
+export { type ProcMetrics, ProcMetricsSampler } from "./host_agent/proc_metrics.ts";
 export {
   type HostCallOptions,
   HostMeshRef,
@@ -220,3 +223,15 @@ export {
 } from "./restart/policy.ts";
 export { type NoRestartReason, RestartBudget, type RestartDecision } from "./restart/budget.ts";
 export type { RankRestartInfo } from "./restart/restarter.ts";
+export {
+  allocate,
+  type AllocateOptions,
+  type HostDaemonSpec,
+  type HostJob,
+  type JobHostFailure,
+  JobMesh,
+  type JobProcesses,
+  JobStartError,
+} from "./job/job.ts";
+export { LocalJob, type LocalJobOptions } from "./job/local.ts";
+export { parseSshDestination, type SshDestination, SshJob, type SshJobOptions } from "./job/ssh.ts";

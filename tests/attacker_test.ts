@@ -348,7 +348,7 @@ Deno.test("AU-5 / AU-7: a daemon refuses to start with a readable secret file, o
     const missing = await run("--addr", "tcp:127.0.0.1:0", "--secret-file", `${dir}/nope`);
     assertEquals(missing.code, 2, missing.stderr);
     assert(missing.stderr.includes("no such file"), missing.stderr);
-    const open = await run("--addr", "tcp:0.0.0.0:0", "--insecure");
+    const open = await run("--addr", "tcp:localhost:0", "--bind", "tcp:0.0.0.0:0", "--insecure");
     assertEquals(open.code, 2, open.stderr);
     assert(open.stderr.includes("Cannot run insecure"), open.stderr);
   } finally {

@@ -42,3 +42,20 @@ Deno.test("MC-1: examples/greeter.ts: every greeter answers the call and nothing
   assertEquals(hosts.size, 2, "replies come from both hosts");
   assert((await descendantsOf(Deno.pid)).length === 0, "no worker process left running");
 });
+
+Deno.test("JB-2: examples/job.ts local 2: every greeter answers and the job leaves no process", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...PERMISSIONS, `${ROOT}examples/job.ts`, "local", "2"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, `exit code; stderr:\n${stderr}`);
+  const lines = stdout.split("\n").filter((l) => l.startsWith("rank "));
+  assertEquals(lines.length, 4, stdout);
+  assert(lines.every((l) => l.includes("hello local from tcp:localhost:")), stdout);
+  assert((await descendantsOf(Deno.pid)).length === 0, "JB-2: no daemon or worker left running");
+});

@@ -77,7 +77,8 @@ Deno.test("OW-4 / BS-38: SIGKILL of a HostMesh.process owner ends every host and
     const hosts = report.hosts as number[];
     assertEquals(hosts.length, 2);
     const procs = await childrenOf(hosts);
-    assertEquals(procs.length, 4, `two procs per host: ${procs}`);
+    // Two procs per host, plus each host's warm children (BS-41): all must die.
+    assert(procs.length >= 4, `two procs per host: ${procs}`);
     const dirs = [...Deno.readDirSync(runtimeDir)].map((e) => e.name);
     // Each host has its manager's socket dir and its own channel dir (AU-8), both `hypermesh-<pid>-*`.
     const owners = new Set(

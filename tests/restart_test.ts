@@ -16,6 +16,7 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import { deadline } from "@std/async/deadline";
+import { attrs, config } from "../config/mod.ts";
 import { context, shutdownContext } from "../actor/context.ts";
 import type { ClientInstance } from "../actor/types.ts";
 import type { MessageEnvelope } from "../actor/envelope.ts";
@@ -268,6 +269,9 @@ Deno.test("RS-8: a restart whose new proc fails to start is a new failure, until
   await Deno.remove(marker);
   const command = WORKER.withEnv({ HYPERMESH_TEST_REFUSE_START_IF: marker });
   const policy = { restart: "on-failure" as const, maxRestarts: 2, backoff: { initialMs: 10 } };
+  // The fixture refuses when its process starts: only a cold start (a fresh
+  // exec) sees the marker, so the hosts keep no warm pool here (BS-41).
+  using _cold = config.override(attrs.PREWARM_PROCS, 0);
   try {
     await withRestarts(1, policy, async (cx, procs, crashers) => {
       const [p] = await ping(cx, crashers);
@@ -337,4 +341,25 @@ Deno.test("RS-9: tearing down during a pending restart leaves zero processes", a
     await until(() => procs.restarts()[1].restarting, "restart pending");
   });
   for (const pid of pids) assert(!(await isAlive(pid)), `pid ${pid} is gone`);
+});
+
+Deno.test("FO-5, RS-7: a cast through the host fan-out reaches a restarted rank's new incarnation", async () => {
+  using _hook = captureHook();
+  const policy = { restart: "on-failure" as const, backoff: { initialMs: 10 } };
+  await withRestarts(2, policy, async (cx, _procs, crashers) => {
+    crashers.values()[1].send(cx, "Crash", { why: "boom" });
+    await until(
+      () => crashers.restarts()[1].restarts === 1 && !crashers.restarts()[1].restarting,
+      "actor restart",
+    );
+    assertEquals(crashers.values()[1].actorId.name, "crasher--r1");
+    const { ref, receiver } = cx.openPort<number>();
+    using _r = receiver;
+    crashers.cast(cx, "Pid", { reply: ref }); // 2 ranks on one host: one CastForward (FO-1)
+    const pids = [
+      await receiver.recv({ timeoutMs: WAIT_MS }),
+      await receiver.recv({ timeoutMs: WAIT_MS }),
+    ];
+    assertEquals(new Set(pids).size, 2, "FO-5: both ranks answered, the restarted one too");
+  });
 });

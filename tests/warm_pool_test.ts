@@ -26,7 +26,14 @@ import {
 } from "./_support.ts";
 
 const ENTRY = `${ROOT}bootstrap.ts`;
-import { WarmPool } from "../bootstrap/warm_pool.ts";
+import {
+  AUTO_WARM_POOL_MAX,
+  autoWarmPoolSize,
+  DEFAULT_REFILL_DELAY_MS,
+  WarmPool,
+} from "../bootstrap/warm_pool.ts";
+import { BootstrapProcManager } from "../bootstrap/manager.ts";
+import { config } from "../config/mod.ts";
 
 interface Setup extends ManagerRig {
   pool: WarmPool;
@@ -102,12 +109,14 @@ Deno.test("BS-33: a warm child killed externally is replaced and never handed ou
   });
 });
 
-Deno.test("BS-32: proc bind, a per-proc command and other stdio needs launch cold", async () => {
+Deno.test("BS-32: proc bind, a command with other runtime settings and other stdio needs launch cold", async () => {
   await withPool(async ({ pool, full, spawn, ready }) => {
     const warm = await full();
     const handles = [
       await spawn("cold-bind", { procBind: new ProcBind({ cpus: "0" }) }),
-      await spawn("cold-cmd", { bootstrapCommand: bootstrapCommand().withEnv({ COLD: "1" }) }),
+      await spawn("cold-cmd", {
+        bootstrapCommand: bootstrapCommand().withEnv({ DENO_V8_FLAGS: "--max-old-space-size=256" }),
+      }),
       await spawn("cold-stdio", {
         clientConfigOverride: { [attrs.MESH_TAIL_LOG_LINES.key]: 5 },
       }),
@@ -115,8 +124,42 @@ Deno.test("BS-32: proc bind, a per-proc command and other stdio needs launch col
     await Promise.all(handles.map(ready));
     for (const h of handles) assert(!warm.includes(h.pid!), `BS-32: ${h.procId} took a warm child`);
     assertEquals(pool.stats.adopted, 0);
-    assertEquals(pool.stats.cold, 2, "the per-proc command never reaches the pool");
+    assertEquals(pool.stats.cold, 3, "each went cold through the pool");
     assertEquals(pool.pids, warm, "the warm children are untouched");
+  });
+});
+
+Deno.test("BS-42, LN-23: a per-proc command of the pool's program (other variables) adopts a warm child and reaches Ready", async () => {
+  await withPool(async ({ cx, pool, full, spawn, ready }) => {
+    const warm = await full();
+    const handle = await spawn("warm-cmd", {
+      bootstrapCommand: bootstrapCommand().withEnv({ HYPERMESH_TEST_PER_PROC: "yes" }),
+    });
+    assert(warm.includes(handle.pid!), `BS-42: pid ${handle.pid} not among ${warm}`);
+    await ready(handle);
+    assertEquals([pool.stats.adopted, pool.stats.cold], [1, 0]);
+    const status = await handle.terminate(cx, { graceMs: 2_000, reason: "test terminate" });
+    assertEquals(status.kind, "Stopped");
+  });
+});
+
+Deno.test("BS-43: no refill starts while a stop holds the pool; it runs after the release", async () => {
+  await withPool(async ({ cx, manager, pool, full, spawn, ready }) => {
+    await full();
+    const spawnedBefore = pool.stats.spawned;
+    let handle;
+    {
+      using _quiet = pool.holdRefill();
+      handle = await spawn("warm-hold");
+      await ready(handle);
+      // Longer than the refill delay: without the hold the pool would refill now.
+      await new Promise((r) => setTimeout(r, 3 * DEFAULT_REFILL_DELAY_MS));
+      assertEquals(pool.stats.spawned, spawnedBefore, "BS-43: refilled under a hold");
+      assertEquals(pool.pids.length, 1);
+    }
+    assert(await pool.waitFor((p) => p.length === 2), "BS-43: refilled after the release");
+    assertEquals(pool.stats.spawned, spawnedBefore + 1);
+    await manager.terminateProc(cx, handle.procId, { graceMs: 2_000 });
   });
 });
 
@@ -221,7 +264,8 @@ Deno.test("LN-20, LN-21, LN-7: a warm child is adopted once, only for matching o
     const extra of [
       { wantStdio: false },
       { procBind: new ProcBind({ cpus: "0" }) },
-      { command: SH_WAITER.withEnv({ X: "1" }) },
+      { command: SH_WAITER.withEnv({ TZ: "UTC" }) }, // read at exec (LN-21)
+      { command: SH_WAITER.withArgs(["-c", "exit 0"]) }, // another program
     ]
   ) {
     const error = await assertRejects(
@@ -341,4 +385,61 @@ Deno.test("BS-35: warm children that die right after spawning disable the pool w
   } finally {
     console.warn = warn;
   }
+});
+
+Deno.test("BS-41: the default size follows the machine: cores, available memory, a cap", () => {
+  const GiB = 2 ** 30;
+  assertEquals(autoWarmPoolSize({ cores: 2, availableBytes: 20 * GiB }), AUTO_WARM_POOL_MAX);
+  assertEquals(autoWarmPoolSize({ cores: 64, availableBytes: 200 * GiB }), AUTO_WARM_POOL_MAX);
+  assertEquals(autoWarmPoolSize({ cores: 1, availableBytes: 20 * GiB }), 2, "two per core");
+  assertEquals(autoWarmPoolSize({ cores: 8, availableBytes: 1 * GiB }), 2, "512 MiB each");
+  assertEquals(autoWarmPoolSize({ cores: 8, availableBytes: 0.4 * GiB }), 0, "none when small");
+  assertEquals(autoWarmPoolSize({ cores: 2, availableBytes: undefined }), 4, "unknown memory");
+});
+
+Deno.test("BS-41: a manager with default settings keeps an automatic warm pool; 0 turns it off", async () => {
+  const command = bootstrapCommand();
+  let manager: BootstrapProcManager;
+  {
+    using _default = config.override(attrs.PREWARM_PROCS, attrs.PREWARM_PROCS.default);
+    manager = new BootstrapProcManager(command);
+  }
+  try {
+    assertEquals(manager.warmPool?.size, autoWarmPoolSize());
+    await manager.warmPool!.waitFor((p) => p.length === autoWarmPoolSize());
+  } finally {
+    await manager[Symbol.asyncDispose]();
+  }
+  using _off = config.override(attrs.PREWARM_PROCS, 0);
+  await using off = new BootstrapProcManager(command);
+  assertEquals(off.warmPool, undefined);
+});
+
+Deno.test("BS-44: a refill starts one warm child per stagger interval, never a burst", async () => {
+  const staggerMs = 300;
+  await using pool = new WarmPool({
+    size: 3,
+    command: BootstrapCommand.fromPath("cat"), // waits on stdin like a warm child
+    wantStdio: false,
+    refillDelayMs: 0,
+    refillStaggerMs: staggerMs,
+  });
+  const first = (await pool.waitFor((pids) => pids.length === 3))!;
+  // Past the quick-death window (BS-35), so the deaths below are replaced, not fatal.
+  await new Promise((r) => setTimeout(r, 1_100));
+  const seen = new Map<number, number>(); // new pid → when it appeared
+  for (const pid of first) Deno.kill(pid, "SIGKILL");
+  await pool.waitFor((pids) => {
+    for (const pid of pids) if (!first.includes(pid) && !seen.has(pid)) seen.set(pid, Date.now());
+    return seen.size === 3;
+  });
+  const times = [...seen.values()].sort((a, b) => a - b);
+  for (let i = 1; i < times.length; i++) {
+    // A lower bound only: load can stretch the gap, never shrink it.
+    assert(
+      times[i] - times[i - 1] >= staggerMs - 20,
+      `BS-44: gaps ${times.map((t) => t - times[0])}`,
+    );
+  }
+  assertEquals(pool.disabled, undefined);
 });

@@ -10,6 +10,7 @@
  */
 
 import type { Context } from "../../actor/types.ts";
+import { ChannelAddr } from "../../channel/addr.ts";
 import type { ActorRef, PortRef } from "../../actor/port.ts";
 import { config, type ConfigSnapshot } from "../../config/config.ts";
 import { MESH_ATTACH_CONFIG_TIMEOUT, MESH_GET_PROC_STATE_MAX_IDLE } from "../../config/attrs.ts";
@@ -165,5 +166,45 @@ export async function pushConfig(
     host: r.host.toString(),
     failure: r.failure,
   }));
-  if (failures.length > 0) throw new ConfigPushError(failures); // HM-2, HM-4
+  if (failures.length > 0) {
+    throw new ConfigPushError(failures, replyAddressHint(cx, failures)); // HM-2, HM-4
+  }
+}
+
+function isLocalOnly(addr: ChannelAddr): boolean {
+  const text = addr.toString();
+  return text.startsWith("unix:") || text.startsWith("local:") ||
+    /^(tcp|tls):(127\.|\[::1\]|localhost)/.test(text);
+}
+
+/**
+ * HM-5: a host on another machine cannot answer a client whose address only
+ * this machine can reach; a timed-out push then says where the replies were
+ * to go and what to set.
+ * @param cx The caller (its proc's address is where replies go).
+ * @param failures The push failures.
+ * @returns The hint, or `undefined` when none applies.
+ */
+export function replyAddressHint(
+  cx: Context,
+  failures: readonly { host: string; failure: ConfigPushFailure }[],
+): string | undefined {
+  const timedOut = failures.filter((f) => f.failure.kind === "ReplyTimedOut");
+  if (timedOut.length === 0) return undefined;
+  let clientAddr: ChannelAddr;
+  try {
+    clientAddr = cx.self.procId.addr;
+  } catch {
+    return undefined;
+  }
+  const remote = timedOut.some(({ host }) => {
+    try {
+      return !isLocalOnly(ChannelAddr.parse(host));
+    } catch {
+      return false;
+    }
+  });
+  if (!remote || !isLocalOnly(clientAddr)) return undefined;
+  return `The hosts were told to reply to ${clientAddr}, which only this machine can reach: ` +
+    "set HYPERMESH_CLIENT_ADDR to an address they can dial (e.g. tcp:10.0.0.10:0).";
 }

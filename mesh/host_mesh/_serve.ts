@@ -7,7 +7,7 @@
  */
 
 import { ChannelAddr } from "../../channel/addr.ts";
-import { Host } from "../../host/host.ts";
+import { Host, type HostServeOptions } from "../../host/host.ts";
 import { LocalProcManager } from "../../host/local_proc_manager.ts";
 import { BootstrapCommand } from "../../launcher/command.ts";
 import { BootstrapProcManager } from "../../bootstrap/manager.ts";
@@ -63,18 +63,20 @@ export async function servedUntilReleased(served: ServedHost): Promise<boolean> 
 
 /**
  * Serves a Process-mode host at `addr` with a host agent.
- * @param addr Front-end address.
+ * @param addr Front-end address (the host's identity, AD-1, AD-2).
  * @param command Default bootstrap command of its procs.
+ * @param options `bind`: listen there instead of `addr` (AD-3).
  * @returns The served host.
  */
 export async function serveProcessHost(
   addr: ChannelAddr | string,
   command: BootstrapCommand,
+  options: HostServeOptions = {},
 ): Promise<ServedHost> {
   const manager = new BootstrapProcManager(command);
   let host;
   try {
-    ({ host } = await Host.serve(manager, addr));
+    ({ host } = await Host.serve(manager, addr, options));
   } catch (error) {
     await manager[Symbol.asyncDispose]();
     throw error;

@@ -221,16 +221,24 @@ function describeFailure(f: ConfigPushFailure): string {
 export class ConfigPushError extends Error {
   /** One entry per host that did not acknowledge. */
   readonly failures: readonly { host: string; failure: ConfigPushFailure }[];
+  /** Why the hosts may not have been able to answer, when there is a likely reason. */
+  readonly hint: string | undefined;
   /**
    * Creates a ConfigPushError.
    * @param failures Per-host failures.
+   * @param hint A likely reason, appended to the message.
    */
-  constructor(failures: readonly { host: string; failure: ConfigPushFailure }[]) {
+  constructor(
+    failures: readonly { host: string; failure: ConfigPushFailure }[],
+    hint?: string,
+  ) {
     super(
       `Cannot attach host mesh: config push failed on ${failures.length} host(s):` +
-        failures.map(({ host, failure }) => `\n  - ${host}: ${describeFailure(failure)}`).join(""),
+        failures.map(({ host, failure }) => `\n  - ${host}: ${describeFailure(failure)}`).join("") +
+        (hint === undefined ? "" : `\n${hint}`),
     );
     this.name = "ConfigPushError";
     this.failures = failures;
+    this.hint = hint;
   }
 }

@@ -15,6 +15,10 @@
  *   an undeliverable bounced to the caller.
  * - **HM-4 (host-scoped-error-reporting).** `ConfigPushError.failures`
  *   names each failing host.
+ * - **HM-5 (reply-address hint).** When the push to a host on another
+ *   machine timed out and this client's address is one only this machine
+ *   can reach (unix, loopback), the error names that address and says to
+ *   set `HYPERMESH_CLIENT_ADDR` (`ConfigPushError.hint`).
  *
  * ## Invariants (MS-*, OW-*)
  * - **MS-42 (two-phase shutdown).** `shutdown` drains every host before
