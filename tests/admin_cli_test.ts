@@ -119,6 +119,44 @@ Deno.test("TV-1, TV-2, TV-3, AW-5, AW-6: top prints plain frames of every host, 
       assert(out.split("\n\n").length >= 3, "TV-2: frames end with a blank line");
     }
 
+    // TV-1, TV-3 on a real terminal (a pty from util-linux `script`): clear + redraw,
+    // the cursor hidden then shown again, exit 0 on SIGINT.
+    const command = [Deno.execPath(), "run", "--config", `${ROOT}deno.json`, ...PERMISSIONS]
+      .concat([`${ROOT}bootstrap.ts`, "top", "--interval", "100", ref])
+      .map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+    const pty = new Deno.Command("script", {
+      args: ["-qfec", `exec ${command}`, "/dev/null"],
+      env: { HYPERMESH_SECRET_FILE: secretFile, COLUMNS: "200", LINES: "50" },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const ptyOut = pty.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const ptyErr = new Response(pty.stderr).text();
+    let screen = "";
+    while (screen.split("\x1b[H\x1b[2J").length <= 2) {
+      const { value, done } = await ptyOut.read();
+      if (done) throw new Error(`top on a pty ended early:\n${screen}\n${await ptyErr}`);
+      screen += value;
+    }
+    assertStringIncludes(screen, "\x1b[?25l", "TV-1: the cursor is hidden");
+    assertMatch(screen, /\x1b\[32mRunning\x1b\[0m/, "TV-1: statuses in colour");
+    const ps = await new Deno.Command("ps", { args: ["-o", "pid=", "--ppid", String(pty.pid)] })
+      .output();
+    const topPid = Number(new TextDecoder().decode(ps.stdout).trim());
+    assert(topPid > 0, "top's pid under script");
+    Deno.kill(topPid, "SIGINT");
+    while (true) {
+      const { value, done } = await ptyOut.read();
+      if (done) break;
+      screen += value;
+    }
+    await pty.stdin.close();
+    const ptyStatus = await pty.status;
+    assertEquals(ptyStatus.code, 0, `TV-3 on a pty: ${await ptyErr}`);
+    assert(screen.trimEnd().endsWith("\x1b[?25h"), "TV-1: the cursor is shown again");
+    await ptyErr;
+
     // admin: serves the mesh on loopback, token printed and written 0600.
     const tokenFile = `${dir}/token`;
     const admin = new Cli(
