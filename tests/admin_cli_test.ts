@@ -140,7 +140,7 @@ Deno.test("TV-1, TV-2, TV-3, AW-5, AW-6: top prints plain frames of every host, 
       screen += value;
     }
     assertStringIncludes(screen, "\x1b[?25l", "TV-1: the cursor is hidden");
-    assertMatch(screen, /\x1b\[32mRunning\x1b\[0m/, "TV-1: statuses in colour");
+    assertStringIncludes(screen, "\x1b[32mRunning\x1b[0m", "TV-1: statuses in colour");
     const ps = await new Deno.Command("ps", { args: ["-o", "pid=", "--ppid", String(pty.pid)] })
       .output();
     const topPid = Number(new TextDecoder().decode(ps.stdout).trim());
