@@ -21,6 +21,11 @@ import { CRASHER } from "./fixtures/supervision_worker.ts";
 import { PERMISSIONS, ROOT, workerFixtureCommand } from "./_support.ts";
 
 const WORKER = workerFixtureCommand("supervision_worker.ts");
+
+/** The part of an admin tree node the demo test reads. */
+interface AdminNodeLike {
+  properties: Record<string, unknown>;
+}
 // deno-lint-ignore no-control-regex
 const ESCAPE = /\x1b/;
 
@@ -182,5 +187,36 @@ Deno.test("TV-1, TV-2, TV-3, AW-5, AW-6: top prints plain frames of every host, 
   } finally {
     await Deno.remove(dir, { recursive: true });
     await shutdownContext();
+  }
+});
+
+Deno.test("AW-5, AW-6: demo --admin serves its mesh on loopback, prints the page with the token, and shuts the mesh down with exit 0 on SIGINT", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "hypermesh-demo-admin-" });
+  try {
+    const secretFile = `${dir}/secret`;
+    await Deno.writeTextFile(secretFile, "0123456789abcdef0123456789abcdef\n", { mode: 0o600 });
+    const demo = new Cli(
+      ["demo", "--hosts", "1", "--procs", "2", "--admin", "--admin-addr", "127.0.0.1:0"],
+      secretFile,
+    );
+    const shown = await demo.until((out) => /^page .*\n/m.test(out), "demo admin urls");
+    const url = /^admin (\S+)$/m.exec(shown)![1];
+    assertMatch(url, /^http:\/\/127\.0\.0\.1:\d+$/, "AW-6");
+    const token = /#token=([0-9a-f]+)$/m.exec(shown)![1];
+    const denied = await fetch(`${url}/v1/hosts`);
+    assertEquals(denied.status, 401, "AW-5");
+    await denied.body?.cancel();
+    const res = await fetch(`${url}/v1/tree`, { headers: { authorization: `Bearer ${token}` } });
+    const tree = await res.json();
+    assertEquals(tree.children[0].children.map((p: AdminNodeLike) => p.properties.status), [
+      "Running",
+      "Running",
+    ]);
+    demo.child.kill("SIGINT");
+    const { code, out, err } = await demo.finish();
+    assertEquals(code, 0, err);
+    assertMatch(out, /^teardown: .*failed 0/m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
