@@ -231,7 +231,7 @@ export const MESH_ADMIN_ADDR: Attr<"string"> = defineAttr({
   key: "hyperactor_mesh::config::mesh_admin_addr",
   env: "HYPERACTOR_MESH_ADMIN_ADDR",
   kind: "string",
-  default: "[::]:1729",
+  default: "127.0.0.1:1729", // AW-6: loopback only unless configured
   doc: "Address the mesh admin agent serves.",
 });
 /** Largest cast fan-out dimension. */
