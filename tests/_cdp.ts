@@ -14,7 +14,9 @@
  *
  * Teardown is polite first (`Browser.close`), forced second (SIGKILL to the
  * browser's own process group, which holds its zygotes and renderers), and
- * waits until no process of that group runs.
+ * waits until no process of that group — nor a crash handler, which leaves
+ * the group but names the profile dir — runs. Crash reports and caches stay
+ * in the profile dir (`XDG_CONFIG_HOME`, `XDG_CACHE_HOME`), removed at the end.
  *
  * @module
  */
@@ -131,6 +133,8 @@ export class Chromium implements AsyncDisposable {
       stdout: "null",
       stderr: "piped",
       detached: true,
+      // Crash reports and caches go to the profile dir, not to $HOME.
+      env: { XDG_CONFIG_HOME: `${dir}/config`, XDG_CACHE_HOME: `${dir}/cache` },
     }).spawn();
     const log: string[] = [];
     const found = Promise.withResolvers<string>();
@@ -419,47 +423,45 @@ async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): P
   }
 }
 
-/** Pids of live (non-zombie) processes whose process group is `pgid`. */
-async function groupMembers(pgid: number): Promise<number[]> {
-  const out: number[] = [];
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    let stat: string;
-    try {
-      stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
-    } catch {
-      continue; // gone meanwhile
-    }
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (fields[0] !== "Z" && Number(fields[2]) === pgid) out.push(Number(entry.name));
-  }
-  return out;
+/**
+ * Pids of live (non-zombie) processes of the browser: its process group, and
+ * the crash handlers that leave it (their arguments name the profile dir).
+ * `ps`, as Deno lists no `/proc` without --allow-all.
+ */
+async function members(pgid: number, dir: string): Promise<number[]> {
+  const out = await new Deno.Command("ps", {
+    args: ["-eo", "pid=,pgid=,stat=,args="],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").flatMap((line) => {
+    const m = /^\s*(\d+)\s+(\d+)\s+(\S+)\s+(.*)$/.exec(line);
+    if (m === null || m[3].startsWith("Z")) return [];
+    return Number(m[2]) === pgid || m[4].includes(dir) ? [Number(m[1])] : [];
+  });
 }
 
-/** Waits for the browser, kills its group's stragglers, removes the profile. */
+/** Waits for the browser, kills its stragglers, removes the profile. */
 async function reap(child: Deno.ChildProcess, stderr: Promise<void>, dir: string): Promise<void> {
-  if (await within(child.status, 5_000) === undefined) {
+  const kill = (pid: number) => {
     try {
-      Deno.kill(-child.pid, "SIGKILL");
+      Deno.kill(pid, "SIGKILL");
     } catch {
-      // the group emptied meanwhile
+      // gone meanwhile
     }
-  }
+  };
+  if (await within(child.status, 5_000) === undefined) kill(-child.pid);
   await child.status;
   await stderr.catch(() => {});
   const end = performance.now() + 10_000;
-  let left = await groupMembers(child.pid);
+  let left = await members(child.pid, dir);
   while (left.length > 0) {
-    try {
-      Deno.kill(-child.pid, "SIGKILL");
-    } catch {
-      // nothing left to signal
-    }
     if (performance.now() > end) {
       throw new Error(`Cannot stop chromium: processes ${left.join(", ")} still run`);
     }
-    await delay(50);
-    left = await groupMembers(child.pid);
+    await delay(100);
+    left = await members(child.pid, dir); // helpers exit on their own once the browser is gone
+    if (performance.now() > end - 5_000) left.forEach(kill);
   }
   await Deno.remove(dir, { recursive: true }).catch(() => {});
 }
