@@ -17,7 +17,7 @@ const KINDS = {
   Failed: "#c0392b",
   Other: "#b0b7bf",
 };
-const WINDOW_MS = 10 * 60_000; // the chart's span
+const WINDOW_MS = 10 * 60_000; // the chart's longest span
 const history = []; // [{ at, counts }]
 const failures = new Map(); // identity → { identity, name, status, reason, stderrTail, at }
 const collapsed = new Set(); // host ids the user folded
@@ -51,13 +51,14 @@ function dur(ms) {
 }
 const clock = (at) => new Date(at).toLocaleTimeString([], { hour12: false });
 
-function noteFailure(identity, name, status, reason, stderrTail, at) {
+function noteFailure(source, identity, name, status, reason, stderrTail, at) {
   const old = failures.get(identity);
   if (old?.status === status) {
     if (stderrTail?.length && !old.stderrTail?.length) old.stderrTail = stderrTail;
+    if (source === "event" && old.source !== "event") Object.assign(old, { source, at, reason });
     return;
   }
-  failures.set(identity, { identity, name, status, reason, stderrTail, at });
+  failures.set(identity, { source, identity, name, status, reason, stderrTail, at });
 }
 
 function procRow(p) {
@@ -76,16 +77,20 @@ function procRow(p) {
     el("span", { class: "num", title: "uptime" }, dur(props.uptimeMs)),
     el("span", { class: "num", title: "resident memory" }, mib(props.rssBytes)),
     el("span", { class: "num", title: "CPU" }, pct(props.cpuPercent)),
-    el("span", { class: "num", title: "actors" }, actors.length ? `${actors.length}a` : ""),
+    el("span", { class: "num", title: "actors" }, actors.length ? `${actors.length} act` : ""),
   ];
   const row = el(
     "div",
     { class: `row${failed ? " bad" : ""}`, on: toggle, title: p.identity },
     el("span", { class: `dot k-${kind}` }),
-    el("span", { class: "name" }, props.name ?? p.identity),
+    el(
+      "span",
+      { class: "name" },
+      props.name ?? p.identity,
+      props.restarts ? ` ↻${props.restarts}` : "",
+    ),
     el("span", { class: `badge k-${kind}`, title: status }, kind === "Other" ? status : kind),
     cells,
-    props.restarts ? el("span", { class: "num", title: "restarts" }, `↻${props.restarts}`) : null,
   );
   const detail = !open ? null : el(
     "div",
@@ -182,8 +187,10 @@ function render() {
 
 function drawChart() {
   const now = Date.now();
-  const start = now - WINDOW_MS;
-  const x = (at) => ((Math.max(at, start) - start) / WINDOW_MS) * 300;
+  // From the first sample (at least a minute, at most WINDOW_MS) up to now.
+  const span = Math.min(WINDOW_MS, Math.max(30_000, now - (history[0]?.at ?? now)));
+  const start = now - span;
+  const x = (at) => ((Math.max(at, start) - start) / span) * 300;
   const max = Math.max(
     1,
     ...history.map((h) => Object.values(h.counts).reduce((a, b) => a + b, 0)),
@@ -206,6 +213,9 @@ function drawChart() {
     }
   });
   $("chart").innerHTML = rects.join("");
+  $("chartspan").textContent = span < 90_000
+    ? `${Math.round(span / 1000)} s`
+    : `${Math.round(span / 60_000)} min`;
   $("chartmax").textContent = `${max} procs`;
   $("legend").replaceChildren(
     ...Object.keys(KINDS).map((k) => el("span", {}, el("i", { class: `dot k-${k}` }), k)),
@@ -219,7 +229,7 @@ function drawFailures() {
     ...list.map((f) =>
       el(
         "li",
-        { "data-identity": f.identity, "data-status": f.status },
+        { "data-identity": f.identity, "data-status": f.status, "data-source": f.source },
         el("div", {}, el("b", {}, f.name), ` ${clock(f.at)}`),
         el("div", { class: "reason" }, f.reason || f.status),
         f.stderrTail?.length ? el("pre", {}, f.stderrTail.slice(-8).join("\n")) : null,
@@ -241,7 +251,15 @@ function absorb(t, fetchedAt) {
     if ((node.nodeType === "proc" || hostDown) && (kind === "Failed" || kind === "Timeout")) {
       const p = node.properties;
       const reason = hostDown ? p.message : reasonOf(status);
-      noteFailure(node.identity, p.name ?? node.identity, status, reason, p.stderrTail, Date.now());
+      noteFailure(
+        "tree",
+        node.identity,
+        p.name ?? node.identity,
+        status,
+        reason,
+        p.stderrTail,
+        Date.now(),
+      );
     }
     for (const c of node.children) visit(c, depth + 1);
   };
@@ -289,7 +307,7 @@ function onEvent(type, e) {
   if (type === "failure") {
     const node = findNode(e.identity);
     const name = node?.properties.name ?? node?.properties.addr ?? e.identity;
-    noteFailure(e.identity, name, e.status, e.reason ?? "", e.stderrTail, e.at);
+    noteFailure("event", e.identity, name, e.status, e.reason ?? "", e.stderrTail, e.at);
   }
   const node = findNode(e.identity);
   if (node && e.nodeType === "proc") node.properties.status = e.status;
@@ -325,7 +343,9 @@ function dispatch(block) {
     else if (field === "id") lastEventId = Number(value) || lastEventId;
     else if (field === "retry") retryMs = Number(value) || retryMs;
   }
-  if (data) onEvent(type, JSON.parse(data));
+  if (!data) return;
+  document.body.dataset.events = String(Number(document.body.dataset.events ?? 0) + 1);
+  onEvent(type, JSON.parse(data));
 }
 
 /** Reads `/v1/events` forever, resuming with `Last-Event-ID` after a drop. */
