@@ -73,6 +73,17 @@ Deno.test({
         assertStringIncludes(row.text, "Running");
       }
       assertEquals(await page.evaluate(`document.querySelectorAll(".host").length`), 2);
+      // A host folds and unfolds; a proc unfolds to its actors.
+      const fold = `document.querySelector(".host .hhead").click()`;
+      await page.evaluate(fold);
+      assertEquals(await page.evaluate(`document.querySelectorAll(".proc").length`), 2);
+      await page.evaluate(fold);
+      assertEquals(await page.evaluate(`document.querySelectorAll(".proc").length`), 4);
+      await page.evaluate(`document.querySelector(".proc .row").click()`);
+      assertStringIncludes(
+        await page.evaluate<string>(`document.querySelector(".proc.open .detail").textContent`),
+        CRASHER,
+      );
       await page.screenshot(`${dir}/admin_page_running.png`);
 
       // SIGKILL one proc: the page (not reloaded) shows it Failed, with its reason.

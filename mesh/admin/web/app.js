@@ -23,6 +23,9 @@ const failures = new Map(); // identity → { identity, name, status, reason, st
 const collapsed = new Set(); // host ids the user folded
 const expanded = new Set(); // proc ids the user unfolded
 const recent = new Map(); // identity → { status, at }: events newer than the last tree
+const hostAddrs = new Map(); // host identity → addr, remembered for when it turns unreachable
+const label = (identity, props) =>
+  props?.name ?? props?.addr ?? hostAddrs.get(identity) ?? identity;
 let tree = null;
 
 const $ = (id) => document.getElementById(id);
@@ -40,7 +43,11 @@ const kindOf = (status) => {
   return k === "Unreachable" ? "Failed" : k in KINDS ? k : "Other";
 };
 const reasonOf = (status) => /^\w+\((.*)\)$/s.exec(String(status))?.[1] ?? "";
-const mib = (b) => b === undefined ? "" : `${(b / 1048576).toFixed(b < 10485760 ? 1 : 0)}M`;
+function mib(b) {
+  if (b === undefined) return "";
+  const m = b / 1048576;
+  return m >= 1000 ? `${(m / 1024).toFixed(2)}G` : `${m.toFixed(m < 10 ? 1 : 0)}M`;
+}
 const pct = (c) => c === undefined ? "" : `${Number(c).toFixed(1)}%`;
 function dur(ms) {
   if (ms === undefined) return "";
@@ -128,7 +135,12 @@ function hostBox(h, counts) {
     return el(
       "div",
       { class: "host bad", "data-host": id, "data-status": "Unreachable" },
-      el("div", { class: "hhead" }, el("b", {}, id), ` unreachable: ${h.properties.message ?? ""}`),
+      el(
+        "div",
+        { class: "hhead", title: id },
+        el("b", {}, label(id)),
+        ` unreachable: ${h.properties.message ?? ""}`,
+      ),
     );
   }
   const procs = h.children.filter((p) => p.nodeType === "proc" || p.nodeType === "error");
@@ -246,6 +258,7 @@ function absorb(t, fetchedAt) {
     const e = recent.get(node.identity);
     if (e && e.at > fetchedAt && node.nodeType === "proc") node.properties.status = e.status;
     const hostDown = node.nodeType === "error" && depth === 1;
+    if (node.nodeType === "host") hostAddrs.set(node.identity, node.properties.addr);
     const status = hostDown ? "Unreachable" : String(node.properties.status ?? "");
     const kind = kindOf(status);
     if ((node.nodeType === "proc" || hostDown) && (kind === "Failed" || kind === "Timeout")) {
@@ -254,7 +267,7 @@ function absorb(t, fetchedAt) {
       noteFailure(
         "tree",
         node.identity,
-        p.name ?? node.identity,
+        label(node.identity, p),
         status,
         reason,
         p.stderrTail,
@@ -306,7 +319,7 @@ function onEvent(type, e) {
   recent.set(e.identity, { status: e.status, at: Date.now() });
   if (type === "failure") {
     const node = findNode(e.identity);
-    const name = node?.properties.name ?? node?.properties.addr ?? e.identity;
+    const name = label(e.identity, node?.properties);
     noteFailure("event", e.identity, name, e.status, e.reason ?? "", e.stderrTail, e.at);
   }
   const node = findNode(e.identity);
