@@ -380,12 +380,17 @@ export class CdpPage {
   }
 
   /**
-   * Captures the viewport as PNG.
+   * Captures the viewport (or the top `height` px of it) as PNG.
    * @param path Where to write it.
+   * @param height Crop to this many CSS px from the top.
    * @returns Its size in bytes.
    */
-  async screenshot(path: string): Promise<number> {
-    const { data } = await this.send("Page.captureScreenshot", { format: "png" });
+  async screenshot(path: string, height?: number): Promise<number> {
+    const { width, height: full } = this.#browser;
+    const clip = height === undefined
+      ? {}
+      : { clip: { x: 0, y: 0, width, height: Math.min(height, full), scale: 1 } };
+    const { data } = await this.send("Page.captureScreenshot", { format: "png", ...clip });
     const bytes = Uint8Array.from(atob(data as string), (c) => c.charCodeAt(0));
     await Deno.writeFile(path, bytes);
     return bytes.length;

@@ -57,7 +57,12 @@ const cx = await context();
   // Unfold one running proc to show its actors.
   await page.evaluate(`document.querySelector('.proc[data-status="Running"] .row').click()`);
   await pause(args.after);
-  const bytes = await page.screenshot(args.out);
+  // Down to the lowest box, to keep the file small.
+  const used = await page.evaluate<number>(
+    `Math.max(...[...document.querySelectorAll(".host, #failures, #legend")]
+      .map((e) => e.getBoundingClientRect().bottom)) + 8`,
+  );
+  const bytes = await page.screenshot(args.out, Math.ceil(used));
   console.log(`${args.out}: ${bytes} bytes`);
   await browser.close();
   await server.close();

@@ -54,7 +54,7 @@ Deno.test({
 
       await using browser = await Chromium.launch({ width: 1280, height: 800 });
       const page = await browser.newPage();
-      await page.navigate(`${server.url}/#token=${encodeURIComponent(token)}`);
+      await page.navigate(`${server.url}/#token=${token}`); // raw base64, as pasted
 
       // Every proc is shown Running with its pid; the event stream is connected.
       await page.waitFor(

@@ -4,8 +4,9 @@
 // the event stream included (a fetch-read stream, since EventSource cannot send headers).
 "use strict";
 
-const hash = new URLSearchParams(location.hash.slice(1));
-const token = hash.get("token") ?? new URLSearchParams(location.search).get("token") ?? "";
+// Read by hand: URLSearchParams would turn a base64 "+" into a space.
+const param = (text) => decodeURIComponent(/(?:^|[?#&])token=([^&]*)/.exec(text)?.[1] ?? "");
+const token = param(location.hash) || param(location.search);
 const auth = token ? { authorization: `Bearer ${token}` } : {};
 /** Status kinds in stacking order (bottom first), with their colours. */
 const KINDS = {
