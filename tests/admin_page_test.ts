@@ -4,7 +4,9 @@
  * process mesh served by `serveAdmin`: the DOM lists every proc with its
  * status and pid; a SIGKILLed proc turns `Failed` (with its reason in the
  * failures panel) without a reload, from the `/v1/events` stream read with
- * the bearer token from the URL fragment; a screenshot lands in the test's
+ * the bearer token from the URL fragment; a SIGKILLed host turns
+ * unreachable; without the token the page shows a 401 notice and no tree.
+ * Screenshots land in the test's
  * temp dir (kept when `HYPERMESH_KEEP_SCREENSHOTS` is set). Skipped only
  * when `chromium` is not installed (`which chromium`).
  * @module
@@ -29,7 +31,7 @@ const lit = (text: string) => JSON.stringify(text);
 
 Deno.test({
   name:
-    "AW-3, AW-5: the admin page in headless Chromium shows every proc of a 2×2 process mesh with its status and shows a SIGKILLed proc as failed without a reload",
+    "AW-3, AW-5, AW-7: the admin page in headless Chromium shows every proc of a 2×2 process mesh with its status, a SIGKILLed proc as failed and a SIGKILLed host as unreachable without a reload, and nothing without the token",
   ignore: chromiumPath() === null,
   async fn() {
     const previous = setUnhandledMeshFailureHook(() => {});
@@ -111,6 +113,26 @@ Deno.test({
       );
       const bytes = await page.screenshot(`${dir}/admin_page_failure.png`);
       assert(bytes > 1_000, `a screenshot of ${bytes} bytes`);
+
+      // SIGKILL a host: the page shows it unreachable (an error node), still without a reload.
+      const deadHost = tree.children[1].identity;
+      Deno.kill(hosts.pids[1], "SIGKILL");
+      await page.waitFor(
+        `document.querySelector('.host[data-status="Unreachable"][data-host=${lit(deadHost)}]') &&
+          document.querySelector('#failures li[data-identity=${lit(deadHost)}]')`,
+        "the killed host as unreachable",
+      );
+      assertEquals(await page.evaluate(`window.__noReload`), "still here");
+      await page.screenshot(`${dir}/admin_page_host_down.png`);
+
+      // AW-5: without the token the page says so and shows nothing.
+      const bare = await browser.newPage();
+      await bare.navigate(`${server.url}/`);
+      await bare.waitFor(
+        `document.getElementById("summary").textContent.startsWith("401")`,
+        "the 401 notice",
+      );
+      assertEquals(await bare.evaluate(`document.querySelectorAll(".host").length`), 0);
 
       await browser.close();
       await server.close();
