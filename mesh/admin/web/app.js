@@ -200,7 +200,7 @@ function render() {
 
 function drawChart() {
   const now = Date.now();
-  // From the first sample (at least a minute, at most WINDOW_MS) up to now.
+  // From the first sample (at least 30 s, at most WINDOW_MS) up to now.
   const span = Math.min(WINDOW_MS, Math.max(30_000, now - (history[0]?.at ?? now)));
   const start = now - span;
   const x = (at) => ((Math.max(at, start) - start) / span) * 300;
