@@ -194,7 +194,9 @@ export class MeshAdminAgent {
         this.#timeoutMs,
       );
     } catch (error) {
-      return errorNode(identity, error);
+      const node = errorNode(identity, error);
+      node.properties.addr = addr; // which host it was, for a reader that never saw it up
+      return node;
     }
     const superseded = supersededBy(info.procs);
     const procs = await Promise.all(info.procs.map(async (p): Promise<AdminNode> => {

@@ -7,11 +7,11 @@
  * @module
  */
 
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { context, shutdownContext } from "../actor/context.ts";
 import type { ClientInstance } from "../actor/types.ts";
 import { channelSecrets } from "../channel/secret.ts";
-import { serveAdmin } from "../mesh/admin/server.ts";
+import { adminToken, serveAdmin } from "../mesh/admin/server.ts";
 import type { AdminNode } from "../mesh/admin.ts";
 import type { AdminEvent } from "../mesh/admin/events.ts";
 import type { ActorMesh } from "../mesh/actor_mesh.ts";
@@ -81,6 +81,14 @@ class SseReader {
   constructor(body: ReadableStream<Uint8Array>) {
     this.#reader = body.pipeThrough(new TextDecoderStream()).getReader();
   }
+  /** The next event with data, within 30 s. */
+  nextNamed(): Promise<{ event: string; data: AdminEvent }> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("no event within 30 s")), 30_000);
+    });
+    return Promise.race([this.next(), timeout]).finally(() => clearTimeout(timer));
+  }
   /** The next event with data, as parsed JSON, with its event name. */
   async next(): Promise<{ event: string; data: AdminEvent }> {
     while (true) {
@@ -132,7 +140,7 @@ async function pids(cx: ClientInstance, mesh: ActorMesh): Promise<number[]> {
   });
 }
 
-Deno.test("AW-3, AW-4, AW-5, AW-7: the admin HTTP API of a 2×2 process mesh follows its OpenAPI schema, needs the token, streams a SIGKILLed proc as a failure event and shows a dead host as an error node", async () => {
+Deno.test("AW-3, AW-4, AW-5, AW-6, AW-7, AW-8, AW-9: the admin HTTP API of a 2×2 process mesh follows its OpenAPI schema, needs the token, streams a SIGKILLed proc as a failure event and shows a dead host as an error node", async () => {
   const previous = setUnhandledMeshFailureHook(() => {});
   const cx = await context();
   try {
@@ -141,12 +149,17 @@ Deno.test("AW-3, AW-4, AW-5, AW-7: the admin HTTP API of a 2×2 process mesh fol
     const crashers = await procs.spawn(cx, "crasher", CRASHER);
     const procPids = await pids(cx, crashers);
     assertEquals(procPids.length, 4);
-    const token = channelSecrets()![0].toEnv();
+    const envToken = channelSecrets()![0].toEnv();
     await using server = await serveAdmin([hosts.ref], cx, {
       addr: "127.0.0.1:0",
       pollMs: 200,
       queryTimeoutMs: 2_000,
     });
+    const token = server.token;
+    assertEquals(token, adminToken());
+    assertMatch(token, /^[0-9a-f]{32,}$/);
+    assertEquals(server.pageUrl, `${server.url}/#token=${token}`);
+    assertMatch(server.url, /^http:\/\/127\.0\.0\.1:\d+$/); // AW-6
     const get = (path: string, headers: HeadersInit = { authorization: `Bearer ${token}` }) =>
       fetch(`${server.url}${path}`, { headers });
     const json = async (path: string) => {
@@ -179,6 +192,20 @@ Deno.test("AW-3, AW-4, AW-5, AW-7: the admin HTTP API of a 2×2 process mesh fol
     const cfg = await json("/v1/config");
     assertEquals(validate(cfg, responseSchema(doc, "/v1/config"), doc), []);
     assert(Object.keys(cfg.values).length > 10);
+    // AW-9: every host's effective config, secrets redacted.
+    assertEquals(
+      cfg.hosts.map((h: { identity: string }) => h.identity),
+      tree.children.map((h) => h.identity),
+    );
+    for (const h of cfg.hosts) assert(Object.keys(h.values).length > 10, JSON.stringify(h));
+    assert(!JSON.stringify(cfg).includes(envToken) && !JSON.stringify(cfg).includes(token));
+
+    // AW-5: the env (base64) form and ?token= are accepted too.
+    assertEquals(
+      (await (await get("/v1/hosts", { authorization: `Bearer ${envToken}` })).json()).length,
+      2,
+    );
+    assertEquals((await (await get(`/v1/hosts?token=${token}`, {})).json()).length, 2);
 
     // AW-5: no token (or a wrong one) → 401 and nothing else.
     for (const path of ["/v1/tree", "/v1/hosts", "/v1/config", "/v1/events", `/v1/procs/x`]) {
@@ -196,12 +223,23 @@ Deno.test("AW-3, AW-4, AW-5, AW-7: the admin HTTP API of a 2×2 process mesh fol
     const victim = tree.children[0].children.find((p) => p.properties.pid === procPids[1]) ??
       procNodes.find((p) => p.properties.pid === procPids[1])!;
     Deno.kill(procPids[1], "SIGKILL");
+    // AW-8: the owner's MeshFailure is an event as soon as the owner learns it.
     const failure = await sse.until(
       (e) => e.type === "failure" && e.identity === victim.identity,
       "proc failure",
     );
     assertEquals(validate(failure, doc.components.schemas.AdminEvent, doc), []);
+    assertEquals(failure.source, "supervision");
+    assertEquals(failure.meshFailure?.kind, "ProcExit");
     assertStringIncludes(failure.reason ?? "", "Killed(sig=9)");
+    // AW-3: then the tree's change, and /v1/tree shows it.
+    const changed = await sse.until(
+      (e) => e.source === "tree" && e.identity === victim.identity,
+      "proc status change",
+    );
+    assertEquals(validate(changed, doc.components.schemas.AdminEvent, doc), []);
+    assertEquals([changed.type, changed.previous], ["failure", "Running"]);
+    assertStringIncludes(changed.status, "Failed");
     const after: AdminNode = await json("/v1/tree");
     const killed = after.children.flatMap((h) => h.children).find((p) =>
       p.identity === victim.identity
@@ -214,8 +252,17 @@ Deno.test("AW-3, AW-4, AW-5, AW-7: the admin HTTP API of a 2×2 process mesh fol
       "last-event-id": String(failure.id - 1),
     });
     const replay = new SseReader(resumed.body!);
-    assertEquals((await replay.next()).data.id, failure.id);
+    const first = await replay.until(() => true, "replayed event");
+    assertEquals(first.id, failure.id);
     await replay.cancel();
+    // AW-4: an id this log never issued asks the reader to refetch (`reset`).
+    const stale = await get("/v1/events", {
+      authorization: `Bearer ${token}`,
+      "last-event-id": "999999",
+    });
+    const staleReader = new SseReader(stale.body!);
+    assertEquals((await staleReader.nextNamed()).event, "reset");
+    await staleReader.cancel();
 
     // AW-7: a dead host is an error node; the request still answers 200.
     const deadHost = tree.children[1].identity;
@@ -225,9 +272,15 @@ Deno.test("AW-3, AW-4, AW-5, AW-7: the admin HTTP API of a 2×2 process mesh fol
       "host failure",
     );
     assertEquals(lost.status, "Unreachable");
+    assertEquals(lost.source, "tree");
     const last: AdminNode = await json("/v1/tree");
+    assertEquals(validate(last, responseSchema(doc, "/v1/tree"), doc), []);
     assertEquals(last.children.map((h) => h.nodeType), ["host", "error"]);
     assertEquals(last.children[1].identity, deadHost);
+    assertEquals(last.children[1].properties.addr, tree.children[1].properties.addr);
+    const cfgAfter = await json("/v1/config"); // AW-7: an error entry, still 200
+    assertEquals(validate(cfgAfter, responseSchema(doc, "/v1/config"), doc), []);
+    assert(typeof cfgAfter.hosts[1].error === "string");
     await sse.cancel();
     await server.close();
     await hosts.shutdown(cx);

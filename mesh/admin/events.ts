@@ -1,22 +1,48 @@
 /**
  * The admin's event log: status changes of hosts and procs, found by
- * comparing successive admin trees, kept in a bounded window that a
+ * comparing successive admin trees (`source: "tree"`), and the
+ * `MeshFailure`s this process's owners learn (`source: "supervision"`, AW-8
+ * in `supervision/observe.ts`), kept in a bounded window that a
  * reconnecting `/v1/events` reader resumes from (`Last-Event-ID`).
+ *
+ * An event's JSON (stable; optional fields may be added, never renamed):
+ *
+ * ```text
+ * { id: number,               // strictly increasing from 1 (the SSE `id:`)
+ *   type: "status" | "failure", // the SSE `event:` name
+ *   source: "tree" | "supervision",
+ *   identity: string,         // "host:<agent id>", a proc id, or an actor id
+ *   nodeType: "host" | "proc" | "actor" | "error",
+ *   status: string,           // new status text; "Gone" when it left the tree
+ *   previous: string | null,  // former status text (null: new, or supervision)
+ *   reason?: string,          // failures: why
+ *   stderrTail?: string[],    // failures: the proc's last stderr lines
+ *   meshFailure?: MeshFailure, // supervision: the failure as the owner got it
+ *   at: number }              // epoch ms
+ * ```
+ *
+ * A proc's death owned by this process arrives twice: first as its owner
+ * learns it (`source: "supervision"`, within the supervision latency), then
+ * as the next tree poll sees its status change (`source: "tree"`). A mesh
+ * owned elsewhere (`bootstrap.ts admin`) has the tree events only.
  *
  * ## Invariants (AW-*)
  * - **AW-3 (changes are events).** Between two trees, every host or proc
  *   whose status text changed, appeared or vanished yields exactly one event,
- *   ids strictly increasing; a change to `Failed…` or to an unreachable
+ *   ids strictly increasing across both sources; a change to `Failed…` or to an unreachable
  *   (error) node is a `failure` event carrying the reason and, when the host
  *   captured it, the stderr tail.
  * - **AW-4 (resume window).** `since(id)` returns every event after `id`
  *   while they are all still retained; when some were dropped it returns
- *   `undefined` (the reader must refetch the tree).
+ *   `undefined` (the reader must refetch the tree). The window holds at most
+ *   `window` events (default 512): memory is bounded whatever the churn.
  *
  * @module
  */
 
 import type { AdminNode } from "../admin.ts";
+import { formatStatus } from "../resource/status.ts";
+import type { MeshFailure } from "../supervision/failure.ts";
 
 /** One event of `/v1/events`. */
 export interface AdminEvent {
@@ -24,6 +50,8 @@ export interface AdminEvent {
   id: number;
   /** `failure` for a change to a failed or unreachable state, else `status`. */
   type: "status" | "failure";
+  /** `tree` (a change between two polled trees) or `supervision` (an owner's `MeshFailure`). */
+  source: "tree" | "supervision";
   /** The node's identity (`host:…` or a proc id). */
   identity: string;
   /** `host`, `proc` or `error`. */
@@ -36,6 +64,8 @@ export interface AdminEvent {
   reason?: string;
   /** The process's last stderr lines, when the host captured them. */
   stderrTail?: string[];
+  /** The failure as this process's owner learned it (`source: "supervision"`). */
+  meshFailure?: MeshFailure;
   /** Epoch ms. */
   at: number;
 }
@@ -145,6 +175,7 @@ export class AdminEventLog {
       fresh.push({
         id: this.#nextId++,
         type: failure ? "failure" : "status",
+        source: "tree",
         identity,
         nodeType: state.nodeType,
         status: state.status,
@@ -159,6 +190,7 @@ export class AdminEventLog {
       fresh.push({
         id: this.#nextId++,
         type: "status",
+        source: "tree",
         identity,
         nodeType: prev.nodeType,
         status: "Gone",
@@ -166,21 +198,62 @@ export class AdminEventLog {
         at: Date.now(),
       });
     }
+    this.#append(fresh);
+    return fresh;
+  }
+
+  /**
+   * Records a failure an owner of this process learned (AW-8) as a
+   * `failure` event with `source: "supervision"`.
+   * @param failure The failure.
+   * @returns The event.
+   */
+  record(failure: MeshFailure): AdminEvent {
+    const actor = failure.kind === "ActorFailure" && failure.actorId !== null;
+    const identity = actor ? failure.actorId! : failure.procId;
+    const status = formatStatus(failure.status);
+    const event: AdminEvent = {
+      id: this.#nextId++,
+      type: "failure",
+      source: "supervision",
+      identity,
+      nodeType: actor ? "actor" : "proc",
+      status,
+      previous: null,
+      reason: failure.reason,
+      ...(failure.stderrTail.length > 0 ? { stderrTail: failure.stderrTail } : {}),
+      meshFailure: failure,
+      at: failure.occurredAt,
+    };
+    this.#append([event]);
+    return event;
+  }
+
+  #append(fresh: AdminEvent[]): void {
     this.#events.push(...fresh);
     if (this.#events.length > this.#window) {
-      this.#events.splice(0, this.#events.length - this.#window);
+      this.#events.splice(0, this.#events.length - this.#window); // AW-4: bounded
     }
-    for (const event of fresh) for (const listener of this.#listeners) listener(event);
-    return fresh;
+    for (const event of fresh) {
+      for (const listener of this.#listeners) {
+        try {
+          listener(event);
+        } catch {
+          // a listener's fault (a closed stream) is its own
+        }
+      }
+    }
   }
 
   /**
    * Every retained event after `id` (AW-4).
    * @param id The last id the reader saw.
-   * @returns The events, or `undefined` when some after `id` were dropped.
+   * @returns The events, or `undefined` when some after `id` were dropped
+   * (or `id` is not one of this log's).
    */
   since(id: number): AdminEvent[] | undefined {
-    if (id >= this.lastId) return [];
+    if (id > this.lastId) return undefined; // another server's ids: refetch
+    if (id === this.lastId) return [];
     const oldest = this.#events[0]?.id ?? this.#nextId;
     if (id + 1 < oldest) return undefined;
     return this.#events.filter((e) => e.id > id);

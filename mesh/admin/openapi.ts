@@ -11,7 +11,28 @@ const nodeSchema = {
   properties: {
     identity: { type: "string" },
     nodeType: { type: "string", enum: ["root", "host", "proc", "actor", "error"] },
-    properties: { type: "object" },
+    properties: {
+      type: "object",
+      properties: {
+        addr: { type: "string" },
+        state: { type: "string" },
+        mode: { type: "string" },
+        numProcs: { type: "integer" },
+        name: { type: "string" },
+        createRank: { type: "integer" },
+        status: { type: "string" },
+        pid: { type: ["integer", "null"] },
+        uptimeMs: { type: ["number", "null"] },
+        rssBytes: { type: ["integer", "null"] },
+        cpuTimeMs: { type: ["number", "null"] },
+        cpuPercent: { type: ["number", "null"] },
+        stderrTail: { type: "array", items: { type: "string" } },
+        type: { type: "string" },
+        messagesProcessed: { type: "integer" },
+        mailboxDepth: { type: "integer" },
+        message: { type: "string" },
+      },
+    },
     children: { type: "array", items: { $ref: "#/components/schemas/AdminNode" } },
   },
 };
@@ -29,26 +50,55 @@ const hostSchema = {
 
 const eventSchema = {
   type: "object",
-  required: ["id", "type", "identity", "nodeType", "status", "previous", "at"],
+  required: ["id", "type", "source", "identity", "nodeType", "status", "previous", "at"],
   properties: {
     id: { type: "integer" },
     type: { type: "string", enum: ["status", "failure"] },
+    source: { type: "string", enum: ["tree", "supervision"] },
     identity: { type: "string" },
-    nodeType: { type: "string" },
+    nodeType: { type: "string", enum: ["host", "proc", "actor", "error"] },
     status: { type: "string" },
     previous: { type: ["string", "null"] },
     reason: { type: "string" },
     stderrTail: { type: "array", items: { type: "string" } },
+    meshFailure: {
+      type: "object",
+      required: ["kind", "meshName", "rank", "procId", "actorId", "status", "reason"],
+      properties: {
+        kind: { type: "string", enum: ["ProcExit", "ActorFailure", "HostLost"] },
+        meshName: { type: "string" },
+        rank: { type: "integer" },
+        procId: { type: "string" },
+        actorId: { type: ["string", "null"] },
+        status: { type: "object" },
+        reason: { type: "string" },
+        stderrTail: { type: "array", items: { type: "string" } },
+        occurredAt: { type: "number" },
+      },
+    },
     at: { type: "number" },
   },
 };
 
 const configSchema = {
   type: "object",
-  required: ["source", "values"],
+  required: ["source", "values", "hosts"],
   properties: {
     source: { type: "string" },
     values: { type: "object" },
+    hosts: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["identity", "addr"],
+        properties: {
+          identity: { type: "string" },
+          addr: { type: "string" },
+          values: { type: "object" },
+          error: { type: "string" },
+        },
+      },
+    },
   },
 };
 
@@ -123,7 +173,7 @@ export function adminOpenApi(): {
       },
       "/v1/config": {
         get: {
-          summary: "The admin process's effective config, secrets redacted",
+          summary: "The admin process's and every host's effective config, secrets redacted",
           responses: { 200: json("Config", "The config"), 401: unauthorized },
         },
       },

@@ -10,7 +10,7 @@
  * for a proc still being created is answered once its creation settled, so a
  * caller fencing on rank statuses never sees a proc before it is routable.
  *
- * ## Invariants (HA-*, OW-*)
+ * ## Invariants (HA-*, OW-*, AW-*)
  * - **HA-10 (create once).** A second `CreateOrUpdate` for a known name is
  *   ignored; a failed creation is recorded as `Failed(<error>)`.
  * - HA-11 is defined in `_procs.ts`, HA-12 and HA-13 in `_teardown.ts`, where
@@ -25,6 +25,11 @@
  *   and `Process` mode alike, the agent of the host's `local` proc, booted
  *   once (in `Process` mode that proc lives in the host process,
  *   `Host.localProc`); `null` only when it cannot be booted.
+ *
+ * - **AW-9 (host config).** `GetConfig{reply}` answers the host process's
+ *   effective config (`config.snapshot()`, every layer applied), unredacted:
+ *   only an authenticated peer can ask, and the admin redacts secrets before
+ *   serving it over HTTP (`/v1/config`).
  *
  * Retired: HO-10..HO-13 (now HA-10..HA-13: `HO-` is the host layer's).
  *
@@ -156,6 +161,9 @@ export class HostAgent {
       this.#getLocalProc(cx, msg),
     Introspect: async (cx: Context, msg: HostIntrospect): Promise<void> =>
       reply(cx, msg.reply, await this.#info()),
+    // AW-9: the host process's effective config, for the admin's `/v1/config`.
+    GetConfig: (cx: Context, msg: HostIntrospect): void | Promise<void> =>
+      reply(cx, msg.reply, config.snapshot()),
     CheckKeepalive: (cx: Context, _msg: Record<string, never>): void | Promise<void> =>
       this.#keepalive.check(cx, this.#procs, (name, reason) => this.#stop(cx, name, reason)),
   };

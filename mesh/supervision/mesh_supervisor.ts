@@ -45,6 +45,7 @@ import type { Context } from "../../actor/types.ts";
 import { MESH_FAILURE_TYPE } from "../../actor/supervision.ts";
 import { failureKey, isMeshFailure, type MeshFailure } from "./failure.ts";
 import { FailureStream, type FailureSubscribeOptions } from "./failure_stream.ts";
+import { notifyMeshFailureObservers } from "./observe.ts";
 import { reportUnhandledMeshFailure } from "./unhandled.ts";
 
 /** Where agents push a mesh's failures (travels in spawn specs). */
@@ -194,6 +195,7 @@ export class MeshSupervisor {
     const attempt = failure.restarting ? undefined : this.#restart?.(failure);
     if (attempt !== undefined) failure = { ...failure, restarting: true, attempt }; // RS-5
     this.#latch(failure);
+    notifyMeshFailureObservers(failure); // AW-8
     if (isProcLevel(failure)) {
       for (const [child, derive] of this.#children) child.#record(derive(failure)); // SV-7
     } else {
