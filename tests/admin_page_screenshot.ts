@@ -13,7 +13,6 @@
 
 import { parseArgs } from "@std/cli/parse-args";
 import { context, shutdownContext } from "../actor/context.ts";
-import { channelSecrets } from "../channel/secret.ts";
 import type { AdminNode } from "../mesh/admin.ts";
 import { serveAdmin } from "../mesh/admin/server.ts";
 import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
@@ -39,17 +38,16 @@ const cx = await context();
   const procs = await hosts.spawn(cx, "trainer", Extent.of({ procs: 4 }));
   await procs.spawn(cx, "worker", CRASHER);
   await using server = await serveAdmin([hosts.ref], cx, { addr: "127.0.0.1:0", pollMs: 500 });
-  const token = channelSecrets()?.[0]?.toEnv() ?? "";
   await using browser = await Chromium.launch({ width: 1280, height: 800 });
   const page = await browser.newPage();
-  await page.navigate(`${server.url}/#token=${encodeURIComponent(token)}`);
+  await page.navigate(server.pageUrl);
   await page.waitFor(
     `document.querySelectorAll('.proc[data-status="Running"]').length === 16`,
     "16 Running procs",
   );
   await pause(args.before);
   const tree: AdminNode = await (await fetch(`${server.url}/v1/tree`, {
-    headers: { authorization: `Bearer ${token}` },
+    headers: { authorization: `Bearer ${server.token}` },
   })).json();
   const victim = tree.children[1].children.find((p) => p.nodeType === "proc")!;
   Deno.kill(Number(victim.properties.pid), "SIGKILL");

@@ -14,7 +14,6 @@
 
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { context, shutdownContext } from "../actor/context.ts";
-import { channelSecrets } from "../channel/secret.ts";
 import type { AdminNode } from "../mesh/admin.ts";
 import { serveAdmin } from "../mesh/admin/server.ts";
 import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
@@ -46,9 +45,8 @@ Deno.test({
         pollMs: 200,
         queryTimeoutMs: 2_000,
       });
-      const token = channelSecrets()![0].toEnv();
       const res = await fetch(`${server.url}/v1/tree`, {
-        headers: { authorization: `Bearer ${token}` },
+        headers: { authorization: `Bearer ${server.token}` },
       });
       const tree: AdminNode = await res.json();
       const nodes = tree.children.flatMap((h) => h.children.filter((p) => p.nodeType === "proc"));
@@ -56,7 +54,7 @@ Deno.test({
 
       await using browser = await Chromium.launch({ width: 1280, height: 800 });
       const page = await browser.newPage();
-      await page.navigate(`${server.url}/#token=${token}`); // raw base64, as pasted
+      await page.navigate(server.pageUrl); // the hex token in the fragment
 
       // Every proc is shown Running with its pid; the event stream is connected.
       await page.waitFor(

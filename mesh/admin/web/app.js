@@ -25,8 +25,9 @@ const collapsed = new Set(); // host ids the user folded
 const expanded = new Set(); // proc ids the user unfolded
 const recent = new Map(); // identity → { status, at }: events newer than the last tree
 const hostAddrs = new Map(); // host identity → addr, remembered for when it turns unreachable
+// A node's short name: a proc's name, a host's address, else the id without its address part.
 const label = (identity, props) =>
-  props?.name ?? props?.addr ?? hostAddrs.get(identity) ?? identity;
+  props?.name ?? props?.addr ?? hostAddrs.get(identity) ?? identity.replace(/^[^,]*,/, "");
 let tree = null;
 
 const $ = (id) => document.getElementById(id);
