@@ -114,6 +114,14 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
     summary: "Print each proc's state: status <meshref>",
     run: async (args) => (await loadLazy<CliModule>("./cli/status.ts")).run(args),
   },
+  top: {
+    summary: "Watch hosts, procs and actors, redrawn every second: top [--once] <meshref>",
+    run: async (args) => (await loadLazy<CliModule>("./cli/top.ts")).run(args),
+  },
+  admin: {
+    summary: "Serve the admin HTTP API and page for a mesh: admin [--addr HOST:PORT] <meshref>",
+    run: async (args) => (await loadLazy<CliModule>("./cli/admin.ts")).run(args),
+  },
 };
 
 /** Options of {@linkcode main}. */

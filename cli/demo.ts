@@ -19,6 +19,9 @@ import {
   UsageError,
 } from "./_args.ts";
 import { context, shutdownContext } from "../actor/context.ts";
+import type { Context } from "../actor/types.ts";
+import { serveAdmin } from "../mesh/admin/server.ts";
+import { stopSignal } from "./_signals.ts";
 import { attrs, config } from "../config/mod.ts";
 import { Extent } from "../ndslice/extent.ts";
 import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
@@ -40,6 +43,16 @@ export const DEMO_SPEC: CommandSpec = {
       kind: "boolean",
       help: "Print the final report as one JSON object on stdout (progress goes to stderr).",
     },
+    admin: {
+      kind: "boolean",
+      help: "After the calls, serve the admin HTTP API and web page, print their URLs and " +
+        "keep the mesh up until Ctrl-C.",
+    },
+    "admin-addr": {
+      kind: "string",
+      value: "HOST:PORT",
+      help: "Where --admin listens (default $HYPERACTOR_MESH_ADMIN_ADDR, else 127.0.0.1:1729).",
+    },
   },
   more: "Prints the host mesh's ref (`host mesh <ref>`); while the mesh is up, " +
     "`bootstrap.ts status <ref>` in another terminal shows its procs.",
@@ -55,6 +68,10 @@ export interface DemoArgs {
   launcher: "native" | "systemd";
   /** Final report as JSON on stdout. */
   json?: boolean;
+  /** Serve the admin API after the calls, until Ctrl-C. */
+  admin?: boolean;
+  /** Where the admin listens. */
+  adminAddr?: string;
 }
 
 /**
@@ -82,7 +99,17 @@ function demoArgs(parsed: ParsedCommand): DemoArgs {
   if (launcher !== "native" && launcher !== "systemd") {
     throw new UsageError(`--launcher must be native or systemd, not "${launcher}"`);
   }
-  return { hosts, procs, launcher, ...(flags.json === true ? { json: true } : {}) };
+  if (flags["admin-addr"] !== undefined && flags.admin !== true) {
+    throw new UsageError("--admin-addr needs --admin");
+  }
+  return {
+    hosts,
+    procs,
+    launcher,
+    ...(flags.json === true ? { json: true } : {}),
+    ...(flags.admin === true ? { admin: true } : {}),
+    ...(typeof flags["admin-addr"] === "string" ? { adminAddr: flags["admin-addr"] } : {}),
+  };
 }
 
 /** Proc counts by what they mean for a bring-up. */
@@ -123,6 +150,25 @@ class ProgressLine {
   #write(text: string): void {
     this.#out.writeSync(new TextEncoder().encode(text));
   }
+}
+
+/** `--admin`: serves the admin API for the demo's mesh until SIGINT/SIGTERM. */
+async function serveUntilStopped(
+  cx: Context,
+  mesh: HostMesh,
+  opts: DemoArgs,
+  say: (line: string) => void,
+): Promise<void> {
+  using stop = stopSignal();
+  await using server = await serveAdmin(
+    [mesh.ref],
+    cx,
+    opts.adminAddr === undefined ? {} : { addr: opts.adminAddr },
+  );
+  say(`admin ${server.url}`);
+  say(`page ${server.pageUrl}`);
+  say(`(Ctrl-C to stop and shut the mesh down)`);
+  await new Promise((resolve) => stop.signal.addEventListener("abort", resolve, { once: true }));
 }
 
 const ms = (t0: number) => `${(performance.now() - t0).toFixed(0)}ms`;
@@ -181,6 +227,7 @@ async function runDemo(opts: DemoArgs): Promise<number> {
     }
     say(`call to ${total} actors answered in ${(performance.now() - tc).toFixed(1)}ms`);
     Object.assign(report, { replies: answers, callMs: performance.now() - tc });
+    if (opts.admin) await serveUntilStopped(cx, mesh, opts, say);
     code = 0;
   } catch (error) {
     progress.done();

@@ -13,7 +13,8 @@
  *   `spawn` of proc meshes fenced on rank statuses, `stopProcMesh`,
  *   `procStates`, `pushConfig`), the owning `HostMesh` (`local`,
  *   `localInProcess`, `process`, `attach`, `take`, two-phase `shutdown`,
- *   `stop`, `await using`), and admin aggregation (`spawnAdmin`).
+ *   `stop`, `await using`), and admin aggregation (`spawnAdmin`) with its
+ *   HTTP API (`serveAdmin`: `/v1/tree`, `/v1/events`, …, `admin/server.ts`).
  *
  * ```ts ignore
  * import { context, shutdownContext } from "../actor/context.ts";
@@ -46,7 +47,8 @@
  * (`proc_mesh.ts`); HM-1..HM-4 and
  * MS-42..MS-43 (`host_mesh.ts`), MS-40..MS-41 (`host_mesh_ref.ts`),
  * HA-10..HA-13 (`host_agent.ts`), SA-1..SA-3, SA-6, MA-C1, MA-R1, AW-2 (`admin.ts`),
- * AW-1 (`host_agent/proc_metrics.ts`),
+ * AW-1 (`host_agent/proc_metrics.ts`), AW-3..AW-4 (`admin/events.ts`), AW-5..AW-7 and
+ * AW-10 (`admin/server.ts`), AW-8 (`supervision/observe.ts`), AW-9 (`host_agent.ts`),
  * OL-5..OL-6 (`mesh/host_agent/_log_relay.ts`), OL-7..OL-8 (`log_owner.ts`).
  * HW-1..HW-6 (host death: `supervision/host_lost.ts`, `supervision/host_watch.ts`).
  * JB-1..JB-4 (jobs: `allocate`, `LocalJob`, `SshJob` in `job/`).
@@ -170,6 +172,18 @@ export {
   spawnAdmin,
   type SpawnAdminOptions,
 } from "./admin.ts";
+export {
+  adminToken,
+  type AdminServer,
+  parseAdminAddr,
+  redactConfig,
+  serveAdmin,
+  type ServeAdminOptions,
+  writeTokenFile,
+} from "./admin/server.ts";
+export { type AdminEvent, AdminEventLog, DEFAULT_EVENT_WINDOW } from "./admin/events.ts";
+export { adminOpenApi } from "./admin/openapi.ts";
+export { type MeshFailureObserver, observeMeshFailures } from "./supervision/observe.ts";
 // Supervision (SV-*): failures pushed to mesh owners.
 export {
   describeMeshFailure,

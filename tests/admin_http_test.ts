@@ -7,10 +7,19 @@
  * @module
  */
 
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
 import { context, shutdownContext } from "../actor/context.ts";
 import type { ClientInstance } from "../actor/types.ts";
-import { channelSecrets } from "../channel/secret.ts";
+import { channelSecrets, setChannelSecret } from "../channel/secret.ts";
+import { MESH_ADMIN_ADDR } from "../config/attrs.ts";
+import { config } from "../config/config.ts";
+import { HostMeshRef } from "../mesh/host_mesh/host_mesh_ref.ts";
 import { adminToken, serveAdmin } from "../mesh/admin/server.ts";
 import type { AdminNode } from "../mesh/admin.ts";
 import type { AdminEvent } from "../mesh/admin/events.ts";
@@ -287,5 +296,61 @@ Deno.test("AW-3, AW-4, AW-5, AW-6, AW-7, AW-8, AW-9: the admin HTTP API of a 2×
   } finally {
     await shutdownContext();
     setUnhandledMeshFailureHook(previous);
+  }
+});
+
+Deno.test("AW-10, AW-6, AW-7, AW-5: the admin is bounded (event streams capped, 503 past the cap), loopback by default, answers 200 with an error node for a host that never existed, and refuses a public address without a secret", async () => {
+  // AW-6: the default address is loopback.
+  assertMatch(config.get(MESH_ADMIN_ADDR), /^127\.0\.0\.1:\d+$/);
+  const cx = await context();
+  try {
+    const dir = await Deno.makeTempDir({ prefix: "hypermesh-aw10-" });
+    const nowhere = HostMeshRef.fromHosts("gone", [`unix:${dir}/no-such-host.sock`]);
+    await using server = await serveAdmin([nowhere], cx, {
+      addr: "127.0.0.1:0",
+      maxEventClients: 1,
+      queryTimeoutMs: 500,
+      pollMs: 60_000,
+    });
+    const auth = { authorization: `Bearer ${server.token}` };
+    // AW-7: the unreachable host is an error node; the request answers 200.
+    const res = await fetch(`${server.url}/v1/tree`, { headers: auth });
+    assertEquals(res.status, 200);
+    const tree: AdminNode = await res.json();
+    assertEquals(tree.children.map((h) => [h.nodeType, h.properties.addr]), [
+      ["error", `unix:${dir}/no-such-host.sock`],
+    ]);
+    // AW-10: one event stream allowed, the second answers 503; freed on cancel.
+    const first = await fetch(`${server.url}/v1/events`, { headers: auth });
+    assertEquals(first.status, 200);
+    const second = await fetch(`${server.url}/v1/events`, { headers: auth });
+    assertEquals([second.status, await second.json()], [503, { error: "too many event streams" }]);
+    await first.body!.cancel();
+    let again: Response | undefined;
+    const deadline = Date.now() + 30_000; // polls a condition; no timing margin
+    while (again?.status !== 200 && Date.now() < deadline) {
+      await again?.body?.cancel();
+      if (again !== undefined) await new Promise((r) => setTimeout(r, 20));
+      again = await fetch(`${server.url}/v1/events`, { headers: auth });
+    }
+    assertEquals(again!.status, 200, "AW-10: a cancelled stream frees its slot");
+    await again!.body!.cancel();
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+
+    // AW-5: without a secret, only loopback.
+    const keyring = channelSecrets();
+    setChannelSecret(null);
+    try {
+      await assertRejects(
+        () => serveAdmin([nowhere], cx, { addr: "0.0.0.0:0" }),
+        Error,
+        "only a loopback address",
+      );
+    } finally {
+      setChannelSecret(keyring![0]);
+    }
+  } finally {
+    await shutdownContext();
   }
 });

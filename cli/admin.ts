@@ -1,0 +1,91 @@
+/**
+ * `bootstrap.ts admin <meshref | addr…>`: serves the admin HTTP API and
+ * web page (`mesh/admin/server.ts`) for a mesh someone else owns — it
+ * attaches with the user's secret (`HYPERMESH_SECRET_FILE` or the default
+ * one, AU-6), only reads, and serves until Ctrl-C or SIGTERM (exit 0).
+ *
+ * It prints `admin <url>` and `page <url>/#token=<token>` on stdout; the
+ * token (the secret as hex, `adminToken`) is also written to
+ * `--token-file` (mode 0600) when given.
+ *
+ * @module
+ */
+
+import { context, shutdownContext } from "../actor/context.ts";
+import { delay } from "@std/async/delay";
+import { useUserSecret } from "../channel/secret.ts";
+import { serveAdmin, writeTokenFile } from "../mesh/admin/server.ts";
+import { type CommandSpec, integerFlag, runCommand, UsageError } from "./_args.ts";
+import { stopSignal } from "./_signals.ts";
+import { statusTargets } from "./status.ts";
+
+/** What `admin` accepts. */
+export const ADMIN_SPEC: CommandSpec = {
+  name: "admin",
+  summary: "Serves the admin HTTP API and web page for a running mesh (read-only) " +
+    "until Ctrl-C.",
+  flags: {
+    addr: {
+      kind: "string",
+      value: "HOST:PORT",
+      help: "Where to listen (default $HYPERACTOR_MESH_ADMIN_ADDR, else 127.0.0.1:1729; " +
+        "port 0 picks one). Loopback unless you say otherwise.",
+    },
+    "token-file": {
+      kind: "string",
+      value: "PATH",
+      help: "Also write the bearer token there (mode 0600).",
+    },
+    poll: { kind: "string", value: "MS", help: "Tree poll period for /v1/events (default 1000)." },
+    timeout: {
+      kind: "string",
+      value: "MS",
+      help: "How long to wait for each host (default 5000).",
+    },
+  },
+  positionals: [{
+    name: "meshref",
+    help: "A mesh ref as printed by `demo` or `host` (ID:ADDR,…@REGION), or host addresses.",
+    rest: true,
+  }],
+  more:
+    "Example:\n  bootstrap.ts admin --addr 127.0.0.1:8080 'host:tcp:10.0.0.5:26600@hosts=1/1'\n" +
+    '  curl -H "Authorization: Bearer $(cat token)" http://127.0.0.1:8080/v1/tree',
+};
+
+/**
+ * Runs `admin`.
+ * @param args `[--addr HOST:PORT] [--token-file PATH] [--poll MS] [--timeout MS] <meshref | addr…>`.
+ * @returns 0 after Ctrl-C/SIGTERM, 1 when it cannot serve, 2 for bad arguments.
+ */
+export function run(args: string[]): Promise<number> {
+  return runCommand(ADMIN_SPEC, args, async (parsed) => {
+    const ref = statusTargets(parsed.positionals);
+    const ms = (flag: string, fallback: number) =>
+      parsed.flags[flag] === undefined
+        ? fallback
+        : integerFlag(flag, String(parsed.flags[flag]), 1, 3_600_000);
+    const pollMs = ms("poll", 1_000);
+    const queryTimeoutMs = ms("timeout", 5_000);
+    try {
+      useUserSecret(); // AU-6: the daemons' secret
+    } catch (error) {
+      throw new UsageError((error as Error).message, { showUsage: false, cause: error });
+    }
+    using stop = stopSignal();
+    const cx = await context();
+    try {
+      const addr = parsed.flags.addr === undefined ? {} : { addr: String(parsed.flags.addr) };
+      await using server = await serveAdmin([ref], cx, { ...addr, pollMs, queryTimeoutMs });
+      if (typeof parsed.flags["token-file"] === "string") {
+        writeTokenFile(parsed.flags["token-file"], server.token);
+      }
+      console.log(`admin ${server.url}`);
+      console.log(`page ${server.pageUrl}`);
+      await new Promise((resolve) => stop.signal.addEventListener("abort", resolve));
+      return 0;
+    } finally {
+      await Promise.race([shutdownContext(), delay(1_000)]);
+    }
+  });
+}
