@@ -5,7 +5,9 @@
  * status and pid; a SIGKILLed proc turns `Failed` (with its reason in the
  * failures panel) without a reload, from the `/v1/events` stream read with
  * the bearer token from the URL fragment; a SIGKILLed host turns
- * unreachable; without the token the page shows a 401 notice and no tree.
+ * unreachable; a page opened later gets the earlier failure from the
+ * replayed event window; without the token the page shows a 401 notice and
+ * no tree.
  * Screenshots land in the test's
  * temp dir (kept when `HYPERMESH_KEEP_SCREENSHOTS` is set). Skipped only
  * when `chromium` is not installed (`which chromium`).
@@ -30,7 +32,7 @@ const lit = (text: string) => JSON.stringify(text);
 
 Deno.test({
   name:
-    "AW-3, AW-5, AW-7: the admin page in headless Chromium shows every proc of a 2×2 process mesh with its status, a SIGKILLed proc as failed and a SIGKILLed host as unreachable without a reload, and nothing without the token",
+    "AW-3, AW-4, AW-5, AW-7: the admin page in headless Chromium shows every proc of a 2×2 process mesh with its status, a SIGKILLed proc as failed and a SIGKILLed host as unreachable without a reload, and nothing without the token",
   ignore: chromiumPath() === null,
   async fn() {
     const previous = setUnhandledMeshFailureHook(() => {});
@@ -122,6 +124,16 @@ Deno.test({
       );
       assertEquals(await page.evaluate(`window.__noReload`), "still here");
       await page.screenshot(`${dir}/admin_page_host_down.png`);
+
+      // AW-4: a page opened later gets the earlier failure from the replayed event window.
+      const late = await browser.newPage();
+      await late.navigate(server.pageUrl);
+      await late.waitFor(
+        `document.querySelector('#failures li[data-source="event"][data-identity=${
+          lit(victim.identity)
+        }]')`,
+        "the earlier failure replayed to a new page",
+      );
 
       // AW-5: without the token the page says so and shows nothing.
       const bare = await browser.newPage();

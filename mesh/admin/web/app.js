@@ -29,6 +29,7 @@ const hostAddrs = new Map(); // host identity → addr, remembered for when it t
 const label = (identity, props) =>
   props?.name ?? props?.addr ?? hostAddrs.get(identity) ?? identity.replace(/^[^,]*,/, "");
 let tree = null;
+const openedAt = Date.now();
 
 const $ = (id) => document.getElementById(id);
 function el(tag, attrs, ...children) {
@@ -318,7 +319,8 @@ function unauthorized() {
 /** Applies one `/v1/events` event to the shown tree at once; a refetch brings the figures. */
 function onEvent(type, e) {
   if (type === "reset") return refresh();
-  recent.set(e.identity, { status: e.status, at: Date.now() });
+  // Live events outrank an older tree; the replayed backlog (from before the page opened) does not.
+  if (e.at >= openedAt - 2000) recent.set(e.identity, { status: e.status, at: Date.now() });
   if (type === "failure") {
     const node = findNode(e.identity);
     const name = label(e.identity, node?.properties);
@@ -363,12 +365,17 @@ function dispatch(block) {
   onEvent(type, JSON.parse(data));
 }
 
-/** Reads `/v1/events` forever, resuming with `Last-Event-ID` after a drop. */
+/** Reads `/v1/events` forever, resuming with `Last-Event-ID` (from 0) after a drop. */
 async function follow() {
   for (;;) {
     try {
-      const headers = { ...auth, accept: "text/event-stream" };
-      if (lastEventId) headers["last-event-id"] = String(lastEventId);
+      // From 0 at first: the server replays what it retained, so failures from before the page
+      // opened come with their time, reason and stderr tail.
+      const headers = {
+        ...auth,
+        accept: "text/event-stream",
+        "last-event-id": String(lastEventId),
+      };
       const res = await fetch("v1/events", { headers, cache: "no-store" });
       if (res.status === 401) return unauthorized();
       if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
