@@ -14,7 +14,7 @@
 import { context, shutdownContext } from "../actor/context.ts";
 import { delay } from "@std/async/delay";
 import { useUserSecret } from "../channel/secret.ts";
-import { serveAdmin, writeTokenFile } from "../mesh/admin/server.ts";
+import { parseAdminAddr, serveAdmin, writeTokenFile } from "../mesh/admin/server.ts";
 import { type CommandSpec, integerFlag, runCommand, UsageError } from "./_args.ts";
 import { stopSignal } from "./_signals.ts";
 import { statusTargets } from "./status.ts";
@@ -67,6 +67,13 @@ export function run(args: string[]): Promise<number> {
         : integerFlag(flag, String(parsed.flags[flag]), 1, 3_600_000);
     const pollMs = ms("poll", 1_000);
     const queryTimeoutMs = ms("timeout", 5_000);
+    if (parsed.flags.addr !== undefined) {
+      try {
+        parseAdminAddr(String(parsed.flags.addr));
+      } catch (error) {
+        throw new UsageError(`--addr: ${(error as Error).message}`);
+      }
+    }
     try {
       useUserSecret(); // AU-6: the daemons' secret
     } catch (error) {

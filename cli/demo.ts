@@ -20,7 +20,7 @@ import {
 } from "./_args.ts";
 import { context, shutdownContext } from "../actor/context.ts";
 import type { Context } from "../actor/types.ts";
-import { serveAdmin } from "../mesh/admin/server.ts";
+import { parseAdminAddr, serveAdmin } from "../mesh/admin/server.ts";
 import { stopSignal } from "./_signals.ts";
 import { attrs, config } from "../config/mod.ts";
 import { Extent } from "../ndslice/extent.ts";
@@ -99,8 +99,13 @@ function demoArgs(parsed: ParsedCommand): DemoArgs {
   if (launcher !== "native" && launcher !== "systemd") {
     throw new UsageError(`--launcher must be native or systemd, not "${launcher}"`);
   }
-  if (flags["admin-addr"] !== undefined && flags.admin !== true) {
-    throw new UsageError("--admin-addr needs --admin");
+  if (flags["admin-addr"] !== undefined) {
+    if (flags.admin !== true) throw new UsageError("--admin-addr needs --admin");
+    try {
+      parseAdminAddr(String(flags["admin-addr"]));
+    } catch (error) {
+      throw new UsageError(`--admin-addr: ${(error as Error).message}`);
+    }
   }
   return {
     hosts,

@@ -185,6 +185,16 @@ function fit(line: string, width: number): string {
   return out;
 }
 
+/** The terminal's width, or no limit when it does not say (a pty of size 0). */
+function terminalWidth(): number {
+  try {
+    const { columns } = Deno.consoleSize();
+    return columns > 0 ? columns : Infinity;
+  } catch {
+    return Infinity;
+  }
+}
+
 async function getTree(
   cx: Context,
   admin: Awaited<ReturnType<typeof spawnAdmin>>,
@@ -231,7 +241,7 @@ export function run(args: string[]): Promise<number> {
           return tree.children.some((h) => h.nodeType === "error") ? 1 : 0;
         }
         if (tty) {
-          const width = Deno.consoleSize().columns;
+          const width = terminalWidth();
           write(`\x1b[H\x1b[2J${lines.map((l) => fit(l, width)).join("\n")}\n`); // TV-1
         } else {
           write(`${lines.join("\n")}\n\n`); // TV-2

@@ -2,9 +2,9 @@
  * Mesh admin aggregation: {@linkcode spawnAdmin} spawns a `mesh_admin` actor
  * on the caller's proc that aggregates the hosts of one or more host meshes
  * and answers an introspection tree — root → hosts → procs → actors with
- * statuses — as JSON (`GetTree`). No HTTP server is started: callers that
- * want one can serve `GetTree` themselves (the reference's axum routes are
- * out of scope here).
+ * statuses — as JSON (`GetTree`). `spawnAdmin` starts no HTTP server;
+ * `serveAdmin` (`admin/server.ts`) is `spawnAdmin` plus the HTTP API
+ * (`/v1/tree`, `/v1/events`, …) and the web page.
  *
  * Proc nodes carry their process's OS figures (`pid`, `uptimeMs`,
  * `rssBytes`, `cpuTimeMs`, `cpuPercent`; AW-1 in

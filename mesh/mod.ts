@@ -173,8 +173,8 @@ export {
   type SpawnAdminOptions,
 } from "./admin.ts";
 export {
-  adminToken,
   type AdminServer,
+  adminToken,
   parseAdminAddr,
   redactConfig,
   serveAdmin,

@@ -21,6 +21,11 @@ import { CRASHER } from "./fixtures/supervision_worker.ts";
 import { PERMISSIONS, ROOT, workerFixtureCommand } from "./_support.ts";
 
 const WORKER = workerFixtureCommand("supervision_worker.ts");
+
+/** The part of an admin tree node the demo test reads. */
+interface AdminNodeLike {
+  properties: Record<string, unknown>;
+}
 // deno-lint-ignore no-control-regex
 const ESCAPE = /\x1b/;
 
@@ -119,6 +124,44 @@ Deno.test("TV-1, TV-2, TV-3, AW-5, AW-6: top prints plain frames of every host, 
       assert(out.split("\n\n").length >= 3, "TV-2: frames end with a blank line");
     }
 
+    // TV-1, TV-3 on a real terminal (a pty from util-linux `script`): clear + redraw,
+    // the cursor hidden then shown again, exit 0 on SIGINT.
+    const command = [Deno.execPath(), "run", "--config", `${ROOT}deno.json`, ...PERMISSIONS]
+      .concat([`${ROOT}bootstrap.ts`, "top", "--interval", "100", ref])
+      .map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+    const pty = new Deno.Command("script", {
+      args: ["-qfec", `exec ${command}`, "/dev/null"],
+      env: { HYPERMESH_SECRET_FILE: secretFile, COLUMNS: "200", LINES: "50" },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const ptyOut = pty.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const ptyErr = new Response(pty.stderr).text();
+    let screen = "";
+    while (screen.split("\x1b[H\x1b[2J").length <= 2) {
+      const { value, done } = await ptyOut.read();
+      if (done) throw new Error(`top on a pty ended early:\n${screen}\n${await ptyErr}`);
+      screen += value;
+    }
+    assertStringIncludes(screen, "\x1b[?25l", "TV-1: the cursor is hidden");
+    assertStringIncludes(screen, "\x1b[32mRunning\x1b[0m", "TV-1: statuses in colour");
+    const ps = await new Deno.Command("ps", { args: ["-o", "pid=", "--ppid", String(pty.pid)] })
+      .output();
+    const topPid = Number(new TextDecoder().decode(ps.stdout).trim());
+    assert(topPid > 0, "top's pid under script");
+    Deno.kill(topPid, "SIGINT");
+    while (true) {
+      const { value, done } = await ptyOut.read();
+      if (done) break;
+      screen += value;
+    }
+    await pty.stdin.close();
+    const ptyStatus = await pty.status;
+    assertEquals(ptyStatus.code, 0, `TV-3 on a pty: ${await ptyErr}`);
+    assert(screen.trimEnd().endsWith("\x1b[?25h"), "TV-1: the cursor is shown again");
+    await ptyErr;
+
     // admin: serves the mesh on loopback, token printed and written 0600.
     const tokenFile = `${dir}/token`;
     const admin = new Cli(
@@ -144,5 +187,36 @@ Deno.test("TV-1, TV-2, TV-3, AW-5, AW-6: top prints plain frames of every host, 
   } finally {
     await Deno.remove(dir, { recursive: true });
     await shutdownContext();
+  }
+});
+
+Deno.test("AW-5, AW-6: demo --admin serves its mesh on loopback, prints the page with the token, and shuts the mesh down with exit 0 on SIGINT", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "hypermesh-demo-admin-" });
+  try {
+    const secretFile = `${dir}/secret`;
+    await Deno.writeTextFile(secretFile, "0123456789abcdef0123456789abcdef\n", { mode: 0o600 });
+    const demo = new Cli(
+      ["demo", "--hosts", "1", "--procs", "2", "--admin", "--admin-addr", "127.0.0.1:0"],
+      secretFile,
+    );
+    const shown = await demo.until((out) => /^page .*\n/m.test(out), "demo admin urls");
+    const url = /^admin (\S+)$/m.exec(shown)![1];
+    assertMatch(url, /^http:\/\/127\.0\.0\.1:\d+$/, "AW-6");
+    const token = /#token=([0-9a-f]+)$/m.exec(shown)![1];
+    const denied = await fetch(`${url}/v1/hosts`);
+    assertEquals(denied.status, 401, "AW-5");
+    await denied.body?.cancel();
+    const res = await fetch(`${url}/v1/tree`, { headers: { authorization: `Bearer ${token}` } });
+    const tree = await res.json();
+    assertEquals(tree.children[0].children.map((p: AdminNodeLike) => p.properties.status), [
+      "Running",
+      "Running",
+    ]);
+    demo.child.kill("SIGINT");
+    const { code, out, err } = await demo.finish();
+    assertEquals(code, 0, err);
+    assertMatch(out, /^teardown: .*failed 0/m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -40,7 +40,7 @@ Deno.test("CLI: help for the program and for every subcommand goes to stdout, ex
   assertEquals(top.code, 0);
   assertStringIncludes(top.stdout, "Subcommands (each takes --help):");
   assertStringIncludes(top.stdout, "Exit codes: 0 ok, 1 runtime failure, 2 usage.");
-  for (const sub of ["demo", "host", "status"]) {
+  for (const sub of ["demo", "host", "status", "top", "admin"]) {
     const help = await cli([sub, "--help"]);
     assertEquals([help.code, help.stderr.trim()], [0, ""], sub);
     assertStringIncludes(help.stdout, `Usage: bootstrap.ts ${sub} [flags]`);
@@ -60,6 +60,10 @@ Deno.test("CLI: an unknown subcommand, flag or stray argument is one line on std
     [["host", "--addr", "bogus"], "host: --addr: Cannot parse channel address"],
     [["status"], "status: missing <meshref>"],
     [["status", "nonsense"], 'status: "nonsense" is neither a mesh ref'],
+    [["top"], "top: missing <meshref>"],
+    [["top", "--interval", "0", "tcp:127.0.0.1:1"], "top: --interval must be an integer"],
+    [["admin", "--addr", "bogus", "tcp:127.0.0.1:1"], "admin: --addr: Invalid admin address"],
+    [["demo", "--admin-addr", "127.0.0.1:0"], "demo: --admin-addr needs --admin"],
   ];
   for (const [args, first] of cases) {
     const run = await cli(args);
@@ -85,6 +89,17 @@ Deno.test("CLI: a runtime failure is one human line and exit 1; HYPERMESH_DEBUG=
   assertEquals(debug.code, 1);
   assertMatch(debug.stderr, /HostError: Cannot serve/);
   assertMatch(debug.stderr, /^\s+at /m);
+});
+
+Deno.test("CLI: admin on a busy address is one human line and exit 1", async () => {
+  using busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const run = await cli(["admin", "--addr", `127.0.0.1:${busy.addr.port}`, "tcp:127.0.0.1:1"]);
+  assertEquals(run.code, 1, run.stderr);
+  assert(
+    run.stderr.startsWith(`admin: Cannot serve the mesh admin at 127.0.0.1:${busy.addr.port}`),
+    run.stderr,
+  );
+  noStack(run);
 });
 
 Deno.test("CLI: status exits 1 and names the host that did not answer; --json for scripts", async () => {

@@ -21,6 +21,10 @@
  *   at: number }              // epoch ms
  * ```
  *
+ * Actors' statuses are not compared (`Idle`/`Processing` change with every
+ * message); an actor's failure arrives as a supervision event
+ * (`ActorFailure`) when this process owns its mesh.
+ *
  * A proc's death owned by this process arrives twice: first as its owner
  * learns it (`source: "supervision"`, within the supervision latency), then
  * as the next tree poll sees its status change (`source: "tree"`). A mesh
