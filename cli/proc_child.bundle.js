@@ -1286,7 +1286,7 @@ var MESH_ADMIN_ADDR = defineAttr({
   key: "hyperactor_mesh::config::mesh_admin_addr",
   env: "HYPERACTOR_MESH_ADMIN_ADDR",
   kind: "string",
-  default: "[::]:1729",
+  default: "127.0.0.1:1729",
   doc: "Address the mesh admin agent serves."
 });
 var MESH_MAX_CAST_DIMENSION_SIZE = defineAttr({
