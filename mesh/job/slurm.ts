@@ -129,7 +129,7 @@ const HOPELESS_REASONS: ReadonlySet<string> = new Set([
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { SlurmJobError } from "./slurm.ts";
- * const err = new SlurmJobError("12", "PENDING", "PartitionConfig");
+ * const err = new SlurmJobError("12", { state: "PENDING", reason: "PartitionConfig" });
  * assertEquals(err.message, "Cannot start slurm job 12: it is PENDING (PartitionConfig)");
  * ```
  */
@@ -144,11 +144,15 @@ export class SlurmJobError extends Error {
   /**
    * Creates the error.
    * @param jobId The job id.
-   * @param state The job's state.
-   * @param reason Slurm's reason.
+   * @param status The job's state and Slurm's reason.
    * @param options `cause`.
    */
-  constructor(jobId: string, state: string, reason: string, options?: ErrorOptions) {
+  constructor(
+    jobId: string,
+    status: { state: string; reason: string },
+    options?: ErrorOptions,
+  ) {
+    const { state, reason } = status;
     super(
       jobId === ""
         ? `Cannot submit slurm job: sbatch refused it (${reason})`
@@ -306,11 +310,10 @@ export class SlurmJob implements HostJob {
       ...(o.sbatchArgs ?? []),
     ], batchScript(o));
     if (submitted.code !== 0) {
-      throw new SlurmJobError(
-        "",
-        "REJECTED",
-        lastLine(submitted.stderr) || `exit ${submitted.code}`,
-      );
+      throw new SlurmJobError("", {
+        state: "REJECTED",
+        reason: lastLine(submitted.stderr) || `exit ${submitted.code}`,
+      });
     }
     this.#jobId = submitted.stdout.trim().split(";")[0];
     try {
@@ -398,21 +401,23 @@ export class SlurmJob implements HostJob {
       last = await this.#state();
       if (last.state === "RUNNING") break;
       if (ENDED_STATES.has(last.state) || HOPELESS_REASONS.has(last.reason)) {
-        throw new SlurmJobError(id, last.state, last.reason || "None");
+        throw new SlurmJobError(id, { state: last.state, reason: last.reason || "None" });
       }
       if (Date.now() >= deadline) {
-        throw new SlurmJobError(
-          id,
-          last.state,
-          `${last.reason || "None"}; still not running after ${timeoutMs} ms`,
-        );
+        throw new SlurmJobError(id, {
+          state: last.state,
+          reason: `${last.reason || "None"}; still not running after ${timeoutMs} ms`,
+        });
       }
       await sleep(this.#options.pollMs ?? 500, signal);
     }
     const names = await this.#run("scontrol", ["show", "hostnames", last.nodeList]);
     const nodes = names.stdout.split("\n").map((n) => n.trim()).filter((n) => n !== "");
     if (names.code !== 0 || nodes.length === 0) {
-      throw new SlurmJobError(id, "RUNNING", `cannot read its nodes "${last.nodeList}"`);
+      throw new SlurmJobError(id, {
+        state: "RUNNING",
+        reason: `cannot read its nodes "${last.nodeList}"`,
+      });
     }
     const shown = await this.#run("scontrol", ["show", "-o", "node", last.nodeList]);
     for (const line of shown.stdout.split("\n")) {
