@@ -36,6 +36,7 @@ import {
 } from "./_protocol.ts";
 import type { ChannelSecret } from "./secret.ts";
 import { writeAll } from "./_net_io.ts";
+import { type LightTimer, startLightTimer } from "../internal/light_timer.ts";
 
 /** Most key ids a dialer offers. */
 export const MAX_OFFERED_KEYS = 8;
@@ -271,14 +272,16 @@ const EXCERPT_CHARS = 48;
 async function excerpt(conn: Deno.Conn, first: number): Promise<string> {
   const more = new Uint8Array(EXCERPT_CHARS);
   let n = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: LightTimer | undefined;
   try {
     n = await Promise.race([
       conn.read(more).then((got) => got ?? 0, () => 0),
-      new Promise<number>((resolve) => (timer = setTimeout(() => resolve(0), EXCERPT_WAIT_MS))),
+      new Promise<number>((
+        resolve,
+      ) => (timer = startLightTimer(EXCERPT_WAIT_MS, () => resolve(0)))),
     ]);
   } finally {
-    clearTimeout(timer);
+    timer?.cancel();
   }
   const bytes = [first, ...more.subarray(0, n)];
   const text = bytes.map((b) =>

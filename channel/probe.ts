@@ -25,6 +25,7 @@ import { closeQuietly, connect, writeAll } from "./_net_io.ts";
 import { appendControl, newSessionId, TAG_BYE } from "./_protocol.ts";
 import { OutBuffer } from "./framing.ts";
 import { type ChannelSecret, channelSecrets } from "./secret.ts";
+import { type LightTimer, startLightTimer } from "../internal/light_timer.ts";
 
 /** Why a probe failed (CH-11). */
 export type ChannelProbeFailure =
@@ -126,13 +127,14 @@ export async function probeChannel(
   const timeoutMs = options.timeoutMs ?? 5_000;
   options.signal?.throwIfAborted();
   let conn: Deno.Conn | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: LightTimer | undefined;
   let stop!: (error: unknown) => void;
   const stopped = new Promise<never>((_, reject) => (stop = reject));
   stopped.catch(() => {});
   const onAbort = () => stop(options.signal!.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  timer = setTimeout(() => {
+  // A light timer: no lazy `setTimeout` load (internal/light_timer.ts).
+  timer = startLightTimer(timeoutMs, () => {
     timer = undefined;
     stop(
       new ChannelProbeError(key, "timeout", {
@@ -140,7 +142,7 @@ export async function probeChannel(
           `connected, but no handshake answer within ${timeoutMs} ms (is a hypermesh host serving there?)`,
       }),
     );
-  }, timeoutMs);
+  });
   try {
     await Promise.race([
       stopped,
@@ -161,7 +163,7 @@ export async function probeChannel(
       })(),
     ]);
   } finally {
-    if (timer !== undefined) clearTimeout(timer);
+    timer?.cancel();
     options.signal?.removeEventListener("abort", onAbort);
     if (conn !== undefined) closeQuietly(conn); // also ends a pending read of a timed-out probe
   }

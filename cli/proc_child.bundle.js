@@ -1747,6 +1747,37 @@ function closeQuietly(conn) {
   }
 }
 
+// internal/light_timer.ts
+function startLightTimer(ms, fn) {
+  const signal = AbortSignal.timeout(Math.max(0, Math.ceil(ms)));
+  let live2 = true;
+  const fire = () => {
+    if (!live2) return;
+    live2 = false;
+    fn();
+  };
+  signal.addEventListener("abort", fire, {
+    once: true
+  });
+  return {
+    cancel() {
+      if (!live2) return;
+      live2 = false;
+      signal.removeEventListener("abort", fire);
+    }
+  };
+}
+function settlesWithinLight(promise, ms) {
+  return new Promise((resolve) => {
+    const timer = startLightTimer(ms, () => resolve(false));
+    const settled = () => {
+      timer.cancel();
+      resolve(true);
+    };
+    promise.then(settled, settled);
+  });
+}
+
 // channel/_handshake.ts
 var MAX_OFFERED_KEYS = 8;
 var NONCE = 16;
@@ -1915,10 +1946,10 @@ async function excerpt(conn, first) {
   try {
     n = await Promise.race([
       conn.read(more).then((got) => got ?? 0, () => 0),
-      new Promise((resolve) => timer = setTimeout(() => resolve(0), EXCERPT_WAIT_MS))
+      new Promise((resolve) => timer = startLightTimer(EXCERPT_WAIT_MS, () => resolve(0)))
     ]);
   } finally {
-    clearTimeout(timer);
+    timer?.cancel();
   }
   const bytes = [
     first,
@@ -2467,37 +2498,6 @@ var LocalTx = class {
     return this.close();
   }
 };
-
-// internal/light_timer.ts
-function startLightTimer(ms, fn) {
-  const signal = AbortSignal.timeout(Math.max(0, Math.ceil(ms)));
-  let live2 = true;
-  const fire = () => {
-    if (!live2) return;
-    live2 = false;
-    fn();
-  };
-  signal.addEventListener("abort", fire, {
-    once: true
-  });
-  return {
-    cancel() {
-      if (!live2) return;
-      live2 = false;
-      signal.removeEventListener("abort", fire);
-    }
-  };
-}
-function settlesWithinLight(promise, ms) {
-  return new Promise((resolve) => {
-    const timer = startLightTimer(ms, () => resolve(false));
-    const settled = () => {
-      timer.cancel();
-      resolve(true);
-    };
-    promise.then(settled, settled);
-  });
-}
 
 // channel/logger.ts
 var logger = (message) => console.warn(`[hypermesh channel] ${message}`);
