@@ -186,8 +186,9 @@ export function adminToken(): string {
  * ```
  */
 export function writeTokenFile(path: string, token: string): void {
-  Deno.writeTextFileSync(path, `${token}\n`, { mode: 0o600 });
-  Deno.chmodSync(path, 0o600); // an existing file keeps its mode otherwise
+  Deno.writeTextFileSync(path, "", { mode: 0o600 });
+  Deno.chmodSync(path, 0o600); // `mode` applies to a new file only: an old one may be wider
+  Deno.writeTextFileSync(path, `${token}\n`); // only after the mode is private
 }
 
 function jsonResponse(body: unknown, status = 200): Response {
