@@ -50,7 +50,7 @@ export interface ProcChildCommandOptions {
  * @param options Program, permissions, extra flags, environment.
  * From a local package (a `file:` URL) the bundle runs by path; from a remote
  * one (JSR) by its URL, which Deno downloads at the first spawn and caches
- * (`jsr.io` is in Deno's default `--allow-import` list).
+ * with `--allow-import` of the host it is served from.
  * @returns `deno run --no-config <permissions> <flags> <bundle path or URL>`.
  * @throws {TypeError} For `-A` / `--allow-all` among the permissions.
  * @example
@@ -72,10 +72,14 @@ export function procChildCommand(options: ProcChildCommandOptions = {}): Bootstr
     );
   }
   const url = new URL(BUNDLE, import.meta.url);
-  const script = url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
+  const local = url.protocol === "file:";
+  const script = local ? decodeURIComponent(url.pathname) : url.href;
+  // A remote bundle may be imported from where it is served (as forModule does).
+  const port = url.port || (url.protocol === "https:" ? "443" : "80");
+  const allowImport = local ? [] : [`--allow-import=${url.hostname}:${port}`];
   return new BootstrapCommand({
     program: options.execPath ?? Deno.execPath(),
-    args: ["run", "--no-config", ...permissions, ...(options.flags ?? []), script],
+    args: ["run", "--no-config", ...permissions, ...allowImport, ...(options.flags ?? []), script],
     env: options.env ?? {},
   });
 }

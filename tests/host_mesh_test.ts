@@ -16,6 +16,7 @@ import { ConfigPushError, ProcCreationError, ProcSpawnError } from "../mesh/host
 import { type Greeter, GREETER_TYPE, type Greeting } from "../cli/demo_actor.ts";
 import { WORKER_PERMISSIONS, workerCommand } from "../cli/worker.ts";
 import { readFirstLine } from "./_support.ts";
+import { procChildCommand } from "../cli/proc_child_command.ts";
 
 const BOOTSTRAP = new URL("../bootstrap.ts", import.meta.url).pathname;
 const WORKER = new URL("../cli/worker.ts", import.meta.url).pathname;
@@ -237,4 +238,39 @@ Deno.test("MS-43: stop() keeps the hosts; attach() to the same addresses spawns 
     await shutdownContext();
   }
   assert(await noneAlive(first.pids), "no host process survives");
+});
+
+Deno.test("HostMesh.process: procCommand runs the procs on another program (the bundled proc child) while the hosts run theirs", async () => {
+  const cx = await context();
+  const hosts = await HostMesh.process(Extent.of({ hosts: 2 }), workerCommand(), {
+    procCommand: procChildCommand(),
+  });
+  try {
+    const actors = await (await hosts.spawn(cx, "bundled", Extent.of({ procs: 1 })))
+      .spawn<Greeter>(cx, "greeter", GREETER_TYPE);
+    const { ref: port, receiver } = cx.openPort<Greeting>();
+    actors.cast(cx, "Greet", { text: "hi", reply: port });
+    const replies = [
+      await receiver.recv({ timeoutMs: 20_000 }),
+      await receiver.recv({ timeoutMs: 20_000 }),
+    ];
+    receiver.close();
+    const cmdline = async (pid: number) => {
+      const out = await new Deno.Command("ps", { args: ["-o", "args=", "-p", String(pid)] })
+        .output();
+      return new TextDecoder().decode(out.stdout);
+    };
+    for (const { pid } of replies) {
+      assertStringIncludes(await cmdline(pid), "proc_child.bundle.js", "the proc runs the bundle");
+    }
+    for (const pid of hosts.pids) {
+      assertStringIncludes(await cmdline(pid), "worker.ts", "the host runs its own command");
+    }
+    const report = await hosts.shutdown(cx);
+    assertEquals(report.failed, []);
+    assert(await noneAlive(replies.map((r) => r.pid)), "no proc process survives shutdown");
+  } finally {
+    await hosts[Symbol.asyncDispose]();
+    await shutdownContext();
+  }
 });

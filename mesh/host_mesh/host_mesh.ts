@@ -124,6 +124,13 @@ export interface ProcessOptions {
   transport?: Transport;
   /** Host stdout/stderr (default `"inherit"`). */
   stdio?: "inherit" | "null";
+  /**
+   * The program the hosts start their procs with (and keep warm, BS-41),
+   * when it is not the hosts' own `command`: e.g. the bundled proc child
+   * (`procChildCommand()`, PC-2), which costs less memory and starts faster
+   * for procs that need no actor types of your own.
+   */
+  procCommand?: BootstrapCommand;
 }
 
 /**
@@ -226,12 +233,13 @@ export class HostMesh implements AsyncDisposable {
 
   /**
    * One host process per rank of `extent`, each running `command` in Host
-   * bootstrap mode (exit on shutdown); their procs use `command` too.
+   * bootstrap mode (exit on shutdown); their procs use `command` too, or
+   * `options.procCommand`.
    * Returns once the processes were started (messages to a host not yet
    * listening are retried by the channel layer).
    * @param extent The hosts' extent.
    * @param command A program that bootstraps (e.g. `bootstrap.ts`).
-   * @param options Transport and stdio.
+   * @param options Transport, stdio and the procs' program.
    * @returns The mesh.
    * @tags allow-run
    */
@@ -256,7 +264,7 @@ export class HostMesh implements AsyncDisposable {
         const mode = toEnvSafeString({
           kind: "Host",
           addr,
-          command: command.toJSON(),
+          command: (options.procCommand ?? command).toJSON(),
           config: snapshot,
           exitOnShutdown: true,
         });
