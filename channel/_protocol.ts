@@ -42,7 +42,7 @@
  */
 
 import { FrameError } from "./errors.ts";
-import { type OutBuffer, varintLength, writeVarint } from "./framing.ts";
+import { OutBuffer, varintLength, writeVarint } from "./framing.ts";
 
 export const TAG_MSG_JSON = 0;
 export const TAG_MSG_BYTES = 1;
@@ -146,6 +146,13 @@ export function appendControl(out: OutBuffer, tag: number): void {
   out.buf[out.length++] = 1;
   out.buf[out.length++] = tag;
 }
+
+/** The encoded goodbye frame a dialer sends before it hangs up (the server ends the session). */
+export const BYE_FRAME: Uint8Array = (() => {
+  const out = new OutBuffer(2);
+  appendControl(out, TAG_BYE);
+  return out.bytes().slice();
+})();
 
 /**
  * Appends an `ACK` frame.

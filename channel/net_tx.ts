@@ -28,13 +28,12 @@ import { FrameDecoder, OutBuffer } from "./framing.ts";
 import { closeQuietly, connect, writeAll } from "./_net_io.ts";
 import { type LightTimer, settlesWithinLight, startLightTimer } from "../internal/light_timer.ts";
 import {
-  appendControl,
+  BYE_FRAME,
   decodeAck,
   decodeText,
   newSessionId,
   TAG_ACK,
   TAG_AUTH_FAILED,
-  TAG_BYE,
   TAG_CLOSED,
   TAG_REJECT,
 } from "./_protocol.ts";
@@ -49,11 +48,6 @@ export const BACKOFF_MAX_MS = 5_000;
 export const BACKOFF_RESET_AFTER_MS = 1_000;
 /** After a failed write, how long the reader may still drain what the peer sent. */
 const READ_DRAIN_MS = 500;
-const BYE = (() => {
-  const out = new OutBuffer(2);
-  appendControl(out, TAG_BYE);
-  return out.bytes().slice();
-})();
 
 /**
  * Test-only fault injection: closes the underlying socket of `tx` (a real
@@ -165,7 +159,7 @@ export class NetTx<M> implements ChannelTx<M> {
       const conn = this.#conn;
       if (conn !== undefined && this.#box.length === 0 && this.#wakeWriter !== undefined) {
         // Idle connection: say goodbye so the server forgets the session.
-        await settlesWithinLight(writeAll(conn, BYE).catch(() => {}), 100);
+        await settlesWithinLight(writeAll(conn, BYE_FRAME).catch(() => {}), 100);
       }
       this.#terminate("closed");
     }

@@ -22,8 +22,7 @@ import { ChannelAddr } from "./addr.ts";
 import { AuthenticationError, ChannelError, ForeignPeerError } from "./errors.ts";
 import { dialHandshake } from "./_handshake.ts";
 import { closeQuietly, connect, writeAll } from "./_net_io.ts";
-import { appendControl, newSessionId, TAG_BYE } from "./_protocol.ts";
-import { OutBuffer } from "./framing.ts";
+import { BYE_FRAME, newSessionId } from "./_protocol.ts";
 import { type ChannelSecret, channelSecrets } from "./secret.ts";
 import { type LightTimer, startLightTimer } from "../internal/light_timer.ts";
 
@@ -93,12 +92,6 @@ export interface ProbeOptions {
   secrets?: readonly ChannelSecret[] | null;
 }
 
-const BYE = (() => {
-  const out = new OutBuffer(2);
-  appendControl(out, TAG_BYE);
-  return out.bytes().slice();
-})();
-
 /**
  * Dials `addr`, authenticates with this process's channel secret, and hangs
  * up politely (CH-11). `local:` addresses need no probe and resolve at once.
@@ -159,7 +152,8 @@ export async function probeChannel(
         } catch (cause) {
           throw handshakeFailure(key, cause);
         }
-        await writeAll(conn, concat(first, BYE)).catch(() => {}); // the server ends the session
+        // The handshake's last bytes, then goodbye: the server ends the session.
+        await writeAll(conn, first).then(() => writeAll(conn!, BYE_FRAME)).catch(() => {});
       })(),
     ]);
   } finally {
@@ -210,11 +204,4 @@ function handshakeFailure(addr: string, cause: unknown): ChannelProbeError {
     why: `handshake failed (${(cause as Error)?.message ?? cause})`,
     cause,
   });
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }

@@ -857,6 +857,11 @@ function appendControl(out, tag) {
   out.buf[out.length++] = 1;
   out.buf[out.length++] = tag;
 }
+var BYE_FRAME = (() => {
+  const out = new OutBuffer(2);
+  appendControl(out, TAG_BYE);
+  return out.bytes().slice();
+})();
 function appendAck(out, seq) {
   const w = varintLength(seq);
   out.reserve(2 + w);
@@ -2175,13 +2180,6 @@ try {
 } catch {
 }
 
-// channel/probe.ts
-var BYE = (() => {
-  const out = new OutBuffer(2);
-  appendControl(out, TAG_BYE);
-  return out.bytes().slice();
-})();
-
 // channel/types.ts
 var SERVER_CLOSED = "server closed";
 
@@ -3071,11 +3069,6 @@ var BACKOFF_INITIAL_MS = 10;
 var BACKOFF_MAX_MS = 5e3;
 var BACKOFF_RESET_AFTER_MS = 1e3;
 var READ_DRAIN_MS = 500;
-var BYE2 = (() => {
-  const out = new OutBuffer(2);
-  appendControl(out, TAG_BYE);
-  return out.bytes().slice();
-})();
 var NetTx = class {
   addr;
   status = new WatchCell({
@@ -3164,7 +3157,7 @@ var NetTx = class {
     if (this.#closedReason === void 0) {
       const conn = this.#conn;
       if (conn !== void 0 && this.#box.length === 0 && this.#wakeWriter !== void 0) {
-        await settlesWithinLight(writeAll(conn, BYE2).catch(() => {
+        await settlesWithinLight(writeAll(conn, BYE_FRAME).catch(() => {
         }), 100);
       }
       this.#terminate("closed");

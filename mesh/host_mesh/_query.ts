@@ -27,6 +27,7 @@ import { HostLostError } from "../supervision/host_lost.ts";
 import { RequestError } from "../../actor/request.ts";
 import { requestOnHost } from "../call.ts";
 import { ChannelProbeError, probeChannel } from "../../channel/probe.ts";
+import { isLoopbackHost } from "../../channel/secret.ts";
 
 /**
  * A host agent's port for `type`, with undeliverable returns off.
@@ -196,9 +197,8 @@ export async function pushConfig(
 }
 
 function isLocalOnly(addr: ChannelAddr): boolean {
-  const text = addr.toString();
-  return text.startsWith("unix:") || text.startsWith("local:") ||
-    /^(tcp|tls):(127\.|\[::1\]|localhost)/.test(text);
+  return addr.transport === "unix" || addr.transport === "local" ||
+    isLoopbackHost(addr.host ?? "");
 }
 
 /**
