@@ -16,17 +16,12 @@
  * @module
  */
 
-import { BootstrapCommand } from "../launcher/command.ts";
+import { BOOTSTRAP_PERMISSIONS, BootstrapCommand } from "../launcher/command.ts";
 
 /** Deno permissions {@linkcode procChildCommand} grants by default (no `--allow-run`). */
-export const PROC_CHILD_PERMISSIONS: readonly string[] = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-sys",
-  "--allow-ffi",
-];
+export const PROC_CHILD_PERMISSIONS: readonly string[] = BOOTSTRAP_PERMISSIONS.filter(
+  (flag) => flag !== "--allow-run",
+);
 
 /** The generated bundle, next to this module. */
 const BUNDLE = "./proc_child.bundle.js";
@@ -71,15 +66,15 @@ export function procChildCommand(options: ProcChildCommandOptions = {}): Bootstr
       `Cannot build the proc child command: ${all} is not an explicit permission`,
     );
   }
-  const url = new URL(BUNDLE, import.meta.url);
-  const local = url.protocol === "file:";
-  const script = local ? decodeURIComponent(url.pathname) : url.href;
-  // A remote bundle may be imported from where it is served (as forModule does).
-  const port = url.port || (url.protocol === "https:" ? "443" : "80");
-  const allowImport = local ? [] : [`--allow-import=${url.hostname}:${port}`];
+  // By path for a local package, by URL (with `--allow-import` of its host) for a remote one.
+  const { program, args } = BootstrapCommand.forModule(new URL(BUNDLE, import.meta.url), [
+    "--no-config",
+    ...permissions,
+    ...(options.flags ?? []),
+  ]);
   return new BootstrapCommand({
-    program: options.execPath ?? Deno.execPath(),
-    args: ["run", "--no-config", ...permissions, ...allowImport, ...(options.flags ?? []), script],
+    program: options.execPath ?? program,
+    args,
     env: options.env ?? {},
   });
 }

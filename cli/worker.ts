@@ -13,21 +13,13 @@
  * @module
  */
 
-import { BootstrapCommand } from "../launcher/command.ts";
+import { BOOTSTRAP_PERMISSIONS, BootstrapCommand } from "../launcher/command.ts";
 import { bootstrapOrDie, type HostRunner } from "../bootstrap/bootstrap.ts";
 import { ProcAgent } from "../mesh/proc_agent/proc_agent.ts";
 import "./demo_actor.ts";
 
-/** Deno permissions a worker runs with. */
-export const WORKER_PERMISSIONS: readonly string[] = [
-  "--allow-run",
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-sys",
-  "--allow-ffi",
-];
+/** Deno permissions a worker runs with ({@linkcode BOOTSTRAP_PERMISSIONS}). */
+export const WORKER_PERMISSIONS: readonly string[] = BOOTSTRAP_PERMISSIONS;
 
 /**
  * The bootstrap command running this program.

@@ -165,6 +165,28 @@ function shellQuote(s: string): string {
 }
 
 /**
+ * The explicit permissions a bootstrap child runs with (a host daemon, a
+ * proc, a warm child): everything the runtime uses, never `-A`.
+ * `WORKER_PERMISSIONS` and the job daemons' command line are this list; the
+ * bundled proc child drops `--allow-run`.
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { BOOTSTRAP_PERMISSIONS } from "./command.ts";
+ * assert(!BOOTSTRAP_PERMISSIONS.includes("-A") && BOOTSTRAP_PERMISSIONS.includes("--allow-run"));
+ * ```
+ */
+export const BOOTSTRAP_PERMISSIONS: readonly string[] = [
+  "--allow-run",
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-env",
+  "--allow-sys",
+  "--allow-ffi",
+];
+
+/**
  * How to start a bootstrap process: program, optional argv[0] override,
  * arguments and extra environment. Immutable; compare with
  * {@linkcode BootstrapCommand.equals}.

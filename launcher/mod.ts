@@ -61,6 +61,7 @@
  */
 
 export {
+  BOOTSTRAP_PERMISSIONS,
   BootstrapCommand,
   type BootstrapCommandData,
   type BootstrapCommandInit,

@@ -3,16 +3,7 @@
  * @module
  */
 
-/** The permissions a host daemon runs with (its procs inherit the same program). */
-export const DAEMON_PERMISSIONS: readonly string[] = [
-  "--allow-run",
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-sys",
-  "--allow-ffi",
-];
+import { BOOTSTRAP_PERMISSIONS } from "../../launcher/command.ts";
 
 /** Where and how to run the daemon program. */
 export interface DenoProgram {
@@ -50,7 +41,7 @@ export function denoCommand(p: DenoProgram, hostArgs: readonly string[]): string
     p.deno,
     "run",
     ...(p.config !== undefined ? ["--config", p.config] : []),
-    ...DAEMON_PERMISSIONS,
+    ...BOOTSTRAP_PERMISSIONS, // its procs run the same program
     p.program,
     ...hostArgs,
     ...(p.hostArgs ?? []),
