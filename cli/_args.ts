@@ -193,6 +193,26 @@ export function integerFlag(flag: string, text: string, min: number, max: number
 }
 
 /**
+ * A duration flag in ms (1 ms to 1 h), or `fallbackMs` when absent.
+ * @param parsed The parsed arguments.
+ * @param flag The flag's name.
+ * @param fallbackMs The default.
+ * @returns The duration.
+ * @throws {UsageError} When the value is not such an integer.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { msFlag } from "./_args.ts";
+ * assertEquals(msFlag({ help: false, flags: { timeout: "250" }, positionals: [] }, "timeout", 5_000), 250);
+ * assertEquals(msFlag({ help: false, flags: {}, positionals: [] }, "timeout", 5_000), 5_000);
+ * ```
+ */
+export function msFlag(parsed: ParsedCommand, flag: string, fallbackMs: number): number {
+  const value = parsed.flags[flag];
+  return value === undefined ? fallbackMs : integerFlag(flag, String(value), 1, 3_600_000);
+}
+
+/**
  * Whether `HYPERMESH_DEBUG=1` asks for class names and stacks.
  * @returns The flag (false without env access).
  */

@@ -13,11 +13,15 @@
 
 import { context, shutdownContext } from "../actor/context.ts";
 import { delay } from "@std/async/delay";
-import { useUserSecret } from "../channel/secret.ts";
 import { parseAdminAddr, serveAdmin, writeTokenFile } from "../mesh/admin/server.ts";
-import { type CommandSpec, integerFlag, runCommand, UsageError } from "./_args.ts";
+import { type CommandSpec, msFlag, runCommand, UsageError } from "./_args.ts";
 import { stopSignal } from "./_signals.ts";
-import { statusTargets } from "./status.ts";
+import {
+  HOST_TIMEOUT_FLAG,
+  MESHREF_POSITIONALS,
+  statusTargets,
+  useDaemonSecret,
+} from "./status.ts";
 
 /** What `admin` accepts. */
 export const ADMIN_SPEC: CommandSpec = {
@@ -37,17 +41,9 @@ export const ADMIN_SPEC: CommandSpec = {
       help: "Also write the bearer token there (mode 0600).",
     },
     poll: { kind: "string", value: "MS", help: "Tree poll period for /v1/events (default 1000)." },
-    timeout: {
-      kind: "string",
-      value: "MS",
-      help: "How long to wait for each host (default 5000).",
-    },
+    timeout: HOST_TIMEOUT_FLAG,
   },
-  positionals: [{
-    name: "meshref",
-    help: "A mesh ref as printed by `demo` or `host` (ID:ADDR,…@REGION), or host addresses.",
-    rest: true,
-  }],
+  positionals: MESHREF_POSITIONALS,
   more:
     "Example:\n  bootstrap.ts admin --addr 127.0.0.1:8080 'host:tcp:10.0.0.5:26600@hosts=1/1'\n" +
     '  curl -H "Authorization: Bearer $(cat token)" http://127.0.0.1:8080/v1/tree',
@@ -61,12 +57,8 @@ export const ADMIN_SPEC: CommandSpec = {
 export function run(args: string[]): Promise<number> {
   return runCommand(ADMIN_SPEC, args, async (parsed) => {
     const ref = statusTargets(parsed.positionals);
-    const ms = (flag: string, fallback: number) =>
-      parsed.flags[flag] === undefined
-        ? fallback
-        : integerFlag(flag, String(parsed.flags[flag]), 1, 3_600_000);
-    const pollMs = ms("poll", 1_000);
-    const queryTimeoutMs = ms("timeout", 5_000);
+    const pollMs = msFlag(parsed, "poll", 1_000);
+    const queryTimeoutMs = msFlag(parsed, "timeout", 5_000);
     if (parsed.flags.addr !== undefined) {
       try {
         parseAdminAddr(String(parsed.flags.addr));
@@ -74,11 +66,7 @@ export function run(args: string[]): Promise<number> {
         throw new UsageError(`--addr: ${(error as Error).message}`);
       }
     }
-    try {
-      useUserSecret(); // AU-6: the daemons' secret
-    } catch (error) {
-      throw new UsageError((error as Error).message, { showUsage: false, cause: error });
-    }
+    useDaemonSecret(); // AU-6: the daemons' secret
     using stop = stopSignal();
     const cx = await context();
     try {

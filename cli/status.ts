@@ -14,7 +14,7 @@
 import { context, shutdownContext } from "../actor/context.ts";
 import { ChannelAddr } from "../channel/addr.ts";
 import { delay } from "@std/async/delay";
-import { type CommandSpec, integerFlag, runCommand, UsageError } from "./_args.ts";
+import { type CommandSpec, type FlagSpec, msFlag, runCommand, UsageError } from "./_args.ts";
 import type { Context } from "../actor/types.ts";
 import { request } from "../actor/request.ts";
 import { useUserSecret } from "../channel/secret.ts";
@@ -114,6 +114,33 @@ async function query(cx: Context, ref: HostMeshRef, timeoutMs: number): Promise<
   }));
 }
 
+/** `--timeout MS` of the commands that ask a mesh's hosts (`status`, `top`, `admin`). */
+export const HOST_TIMEOUT_FLAG: FlagSpec = {
+  kind: "string",
+  value: "MS",
+  help: "How long to wait for each host, in ms (default 5000).",
+};
+
+/** The `<meshref | addr…>` positional of the commands that ask a mesh's hosts. */
+export const MESHREF_POSITIONALS: NonNullable<CommandSpec["positionals"]> = [{
+  name: "meshref",
+  help: "A mesh ref as printed by `demo` or `host` (ID:ADDR,…@REGION), or host addresses.",
+  rest: true,
+}];
+
+/**
+ * Installs the daemons' secret (AU-6: `HYPERMESH_SECRET_FILE` or the user's
+ * default) for a command that asks a mesh's hosts.
+ * @throws {UsageError} Without the usage text, for an unusable secret file (exit 2).
+ */
+export function useDaemonSecret(): void {
+  try {
+    useUserSecret();
+  } catch (error) {
+    throw new UsageError((error as Error).message, { showUsage: false, cause: error });
+  }
+}
+
 /** What `status` accepts. */
 export const STATUS_SPEC: CommandSpec = {
   name: "status",
@@ -121,17 +148,9 @@ export const STATUS_SPEC: CommandSpec = {
     "Exits 1 when a host does not answer (and names it).",
   flags: {
     json: { kind: "boolean", help: "One JSON object on stdout: every host with its procs." },
-    timeout: {
-      kind: "string",
-      value: "MS",
-      help: "How long to wait for each host, in ms (default 5000).",
-    },
+    timeout: HOST_TIMEOUT_FLAG,
   },
-  positionals: [{
-    name: "meshref",
-    help: "A mesh ref as printed by `demo` or `host` (ID:ADDR,…@REGION), or host addresses.",
-    rest: true,
-  }],
+  positionals: MESHREF_POSITIONALS,
   more: "Examples:\n  bootstrap.ts status 'host:tcp:10.0.0.5:26600@hosts=1/1'\n" +
     "  bootstrap.ts status tcp:10.0.0.5:26600 tcp:10.0.0.6:26600",
 };
@@ -178,14 +197,8 @@ export function statusTargets(args: string[]): HostMeshRef {
 export function run(args: string[]): Promise<number> {
   return runCommand(STATUS_SPEC, args, async (parsed) => {
     const ref = statusTargets(parsed.positionals);
-    const timeoutMs = parsed.flags.timeout === undefined
-      ? 5_000
-      : integerFlag("timeout", String(parsed.flags.timeout), 1, 3_600_000);
-    try {
-      useUserSecret(); // AU-6: the daemon's secret (HYPERMESH_SECRET_FILE or the user's default)
-    } catch (error) {
-      throw new UsageError((error as Error).message, { showUsage: false, cause: error });
-    }
+    const timeoutMs = msFlag(parsed, "timeout", 5_000);
+    useDaemonSecret();
     const cx = await context();
     let answers: HostAnswer[];
     try {

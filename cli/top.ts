@@ -22,11 +22,16 @@ import { context, shutdownContext } from "../actor/context.ts";
 import { request } from "../actor/request.ts";
 import type { Context } from "../actor/types.ts";
 import { delay } from "@std/async/delay";
-import { useUserSecret } from "../channel/secret.ts";
 import { type AdminNode, spawnAdmin } from "../mesh/admin.ts";
-import { type CommandSpec, integerFlag, runCommand, UsageError } from "./_args.ts";
+import { type CommandSpec, msFlag, runCommand } from "./_args.ts";
 import { sleepUnless, stopSignal } from "./_signals.ts";
-import { formatMetrics, statusTargets } from "./status.ts";
+import {
+  formatMetrics,
+  HOST_TIMEOUT_FLAG,
+  MESHREF_POSITIONALS,
+  statusTargets,
+  useDaemonSecret,
+} from "./status.ts";
 
 /** What `top` accepts. */
 export const TOP_SPEC: CommandSpec = {
@@ -36,17 +41,9 @@ export const TOP_SPEC: CommandSpec = {
   flags: {
     once: { kind: "boolean", help: "Print one frame and exit (1 when a host did not answer)." },
     interval: { kind: "string", value: "MS", help: "Time between frames (default 1000)." },
-    timeout: {
-      kind: "string",
-      value: "MS",
-      help: "How long to wait for each host (default 5000).",
-    },
+    timeout: HOST_TIMEOUT_FLAG,
   },
-  positionals: [{
-    name: "meshref",
-    help: "A mesh ref as printed by `demo` or `host` (ID:ADDR,…@REGION), or host addresses.",
-    rest: true,
-  }],
+  positionals: MESHREF_POSITIONALS,
   more: "Piped (not a terminal), it prints one plain frame per interval.\n" +
     "Example:\n  bootstrap.ts top 'host:tcp:10.0.0.5:26600@hosts=1/1'",
 };
@@ -214,17 +211,9 @@ async function getTree(
 export function run(args: string[]): Promise<number> {
   return runCommand(TOP_SPEC, args, async (parsed) => {
     const ref = statusTargets(parsed.positionals);
-    const ms = (flag: string, fallback: number) =>
-      parsed.flags[flag] === undefined
-        ? fallback
-        : integerFlag(flag, String(parsed.flags[flag]), 1, 3_600_000);
-    const intervalMs = ms("interval", 1_000);
-    const timeoutMs = ms("timeout", 5_000);
-    try {
-      useUserSecret(); // AU-6: the daemons' secret
-    } catch (error) {
-      throw new UsageError((error as Error).message, { showUsage: false, cause: error });
-    }
+    const intervalMs = msFlag(parsed, "interval", 1_000);
+    const timeoutMs = msFlag(parsed, "timeout", 5_000);
+    useDaemonSecret(); // AU-6: the daemons' secret
     const tty = Deno.stdout.isTerminal();
     const encoder = new TextEncoder();
     const write = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
