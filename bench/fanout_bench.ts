@@ -11,6 +11,13 @@
  * Rounds of every variant alternate, so machine load hits all alike; the
  * first 10 are warm-up.
  *
+ * The `bare floor` row is the raw floor in the same rounds
+ * (`_fanout_floor.ts`): bare Deno processes in the same tree (4 relays with
+ * 4 or 16 leaves each), one 8-byte frame per relay, one write per leaf, one
+ * reply per leaf straight to the client. It is what any one-process-per-rank
+ * fan-out costs on this machine; its own 64/16 ratio is the bound the
+ * hypermesh ratio is judged against.
+ *
  * @module
  */
 
@@ -23,6 +30,7 @@ import { Extent } from "../ndslice/extent.ts";
 import { type Greeter, GREETER_TYPE, type Greeting } from "../cli/demo_actor.ts";
 import { workerCommand } from "../cli/worker.ts";
 import { stats } from "./_floor.ts";
+import { BareFanout } from "./_fanout_floor.ts";
 import { config } from "../config/config.ts";
 import { HOST_HEARTBEAT_TIMEOUT } from "../config/attrs.ts";
 
@@ -55,6 +63,8 @@ async function scenario(rounds: number): Promise<Row[]> {
   const cx = await context();
   const hosts = await HostMesh.process(Extent.of({ hosts: 4 }), workerCommand());
   const previous = Deno.env.get(FANOUT_ENV);
+  await using floorSmall = await BareFanout.start(4, 4);
+  await using floorLarge = await BareFanout.start(4, 16);
   try {
     const small = await (await hosts.spawn(cx, "fo16", Extent.of({ procs: 4 })))
       .spawn<Greeter>(cx, "greeter", GREETER_TYPE);
@@ -68,13 +78,14 @@ async function scenario(rounds: number): Promise<Row[]> {
       { variant: "cast+recv, per-rank", fanout: false, run: viaCast },
       { variant: "call, fan-out", fanout: true, run: viaCall },
       { variant: "call, per-rank", fanout: false, run: viaCall },
+      { variant: "bare floor", fanout: true, run: undefined },
     ];
     const samples = variants.map(() => ({ s: [] as number[], l: [] as number[] }));
     for (let i = 0; i < rounds + WARMUP; i++) {
       for (const [v, { fanout, run }] of variants.entries()) {
         Deno.env.set(FANOUT_ENV, fanout ? "1" : "0");
-        const s = await run(cx, small);
-        const l = await run(cx, large);
+        const s = run ? await run(cx, small) : await floorSmall.cast();
+        const l = run ? await run(cx, large) : await floorLarge.cast();
         if (i >= WARMUP) {
           samples[v].s.push(s);
           samples[v].l.push(l);
@@ -101,17 +112,29 @@ if (import.meta.main) {
   } finally {
     await shutdownContext();
   }
-  console.log("4 hosts; variant           16 actors(ms)  64 actors(ms)  64/16");
+  const floor = rows.find((r) => r.variant === "bare floor")!;
+  console.log(
+    "4 hosts; variant           16 actors(ms)  64 actors(ms)  64/16  over floor 16 / 64",
+  );
   for (const r of rows) {
     console.log(
       `${r.variant.padEnd(25)} ${r.ms16.toFixed(3).padStart(14)} ${
         r.ms64.toFixed(3).padStart(14)
-      } ${(r.ms64 / r.ms16).toFixed(2).padStart(6)}`,
+      } ${(r.ms64 / r.ms16).toFixed(2).padStart(6)}  ${
+        (r.ms16 / floor.ms16).toFixed(2).padStart(8)
+      } / ${(r.ms64 / floor.ms64).toFixed(2)}`,
     );
   }
+  const ratio = (r: Row) => r.ms64 / r.ms16;
+  console.log(
+    `fan-out cast 64/16 over the floor's 64/16: ${
+      (ratio(rows[0]) / ratio(floor)).toFixed(2)
+    }x (target 64/16 ≤ 2x)`,
+  );
 } else {
   Deno.bench({
-    name: "cast + replies to 64 vs 16 actors on 4 hosts, fan-out vs per-rank (same run)",
+    name:
+      "cast + replies to 64 vs 16 actors on 4 hosts, fan-out vs per-rank vs bare floor (same run)",
     n: 1,
     warmup: 0,
     async fn() {
