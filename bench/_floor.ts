@@ -15,26 +15,65 @@ const BARE_FLAGS = ["--allow-read", "--allow-write", "--allow-net", "--allow-env
  * @returns The children, running until {@linkcode stopBareChildren}.
  */
 export async function spawnBareChildren(n: number): Promise<Deno.ChildProcess[]> {
+  return (await spawnBare(n, false)).children;
+}
+
+/** Bare children that keep their connection and exit when they read a byte on it. */
+export interface BareMessageChildren {
+  /** The processes. */
+  children: Deno.ChildProcess[];
+  /** One accepted connection per child (in accept order). */
+  conns: Deno.Conn[];
+}
+
+/**
+ * As {@linkcode spawnBareChildren}, but each child keeps its connection open
+ * and calls `Deno.exit(0)` the moment it reads a byte on it: the floor of any
+ * stop that is a message to a Deno process (it must wake, run JavaScript and
+ * exit), where SIGTERM's default action needs no user code at all.
+ * @param n How many.
+ * @returns The children and their connections, running until
+ * {@linkcode stopBareChildrenByMessage}.
+ */
+export function spawnBareMessageChildren(n: number): Promise<BareMessageChildren> {
+  return spawnBare(n, true);
+}
+
+async function spawnBare(n: number, keep: boolean): Promise<BareMessageChildren> {
   const dir = Deno.makeTempDirSync({ prefix: "bare-" });
   const path = `${dir}/cb.sock`;
   const listener = Deno.listen({ transport: "unix", path });
+  const conns: Deno.Conn[] = [];
   try {
     const children = Array.from({ length: n }, () =>
       new Deno.Command(Deno.execPath(), {
         args: ["run", "--no-config", ...BARE_FLAGS, BARE_CHILD],
-        env: { BARE_CALLBACK: path },
+        env: { BARE_CALLBACK: path, BARE_EXIT_ON_MESSAGE: keep ? "1" : "0" },
         stdin: "null",
       }).spawn());
     for (let i = 0; i < n; i++) {
       const conn = await listener.accept();
       await conn.read(new Uint8Array(1));
-      conn.close();
+      if (keep) conns.push(conn);
+      else conn.close();
     }
-    return children;
+    return { children, conns };
   } finally {
     listener.close();
     Deno.removeSync(dir, { recursive: true });
   }
+}
+
+/**
+ * Writes one byte to each child of {@linkcode spawnBareMessageChildren} and
+ * waits for every exit.
+ * @param bare The children and their connections.
+ */
+export async function stopBareChildrenByMessage(bare: BareMessageChildren): Promise<void> {
+  const byte = new Uint8Array([1]);
+  await Promise.all(bare.conns.map((c) => c.write(byte)));
+  await Promise.all(bare.children.map((child) => child.status));
+  for (const c of bare.conns) c.close();
 }
 
 /**

@@ -21,12 +21,22 @@
  * proc agent, unix mailbox server, callback) → `handle.ready()`. Terminate:
  * `handle.terminate()` (StopAll → agent drains → child exits 0 → exit
  * monitor). Bare path: `Deno.Command(deno run _bare_child.ts)` → accept →
- * one byte; terminate = SIGTERM → status.
+ * one byte; terminate = SIGTERM → status. `bare msg stop`: the same bare
+ * child keeps its connection and exits the moment it reads a byte on it, the
+ * floor of any stop that is a message (the process must wake, run
+ * JavaScript and exit; SIGTERM's default action runs none).
  *
  * @module
  */
 
-import { fmtStats, spawnBareChildren, stats, stopBareChildren } from "./_floor.ts";
+import {
+  fmtStats,
+  spawnBareChildren,
+  spawnBareMessageChildren,
+  stats,
+  stopBareChildren,
+  stopBareChildrenByMessage,
+} from "./_floor.ts";
 import { ChannelAddr } from "../channel/addr.ts";
 import { ProcId } from "../actor/reference.ts";
 import { Proc } from "../actor/proc.ts";
@@ -138,6 +148,11 @@ async function report(iterations: number): Promise<void> {
       t = performance.now();
       await stopBareChildren(bares);
       add(`bare stop x${n}`, performance.now() - t);
+      const messaged = await spawnBareMessageChildren(n);
+      await idle();
+      t = performance.now();
+      await stopBareChildrenByMessage(messaged);
+      add(`bare msg stop x${n}`, performance.now() - t);
       t = performance.now();
       const handles = await rig.spawn(n);
       add(`bootstrap ready x${n}`, performance.now() - t);
@@ -174,13 +189,19 @@ async function report(iterations: number): Promise<void> {
   for (const n of [1, 8]) {
     const f = stats(results[`bare ready x${n}`]).median;
     const fs = stats(results[`bare stop x${n}`]).median;
+    const fm = stats(results[`bare msg stop x${n}`]).median;
+    console.log(
+      `floor x${n}: a bare child that exits on a message stops in ${
+        (fm / fs).toFixed(2)
+      }x SIGTERM's time`,
+    );
     for (const kind of ["bootstrap", "bundled", "warm pool", "default"]) {
       const b = stats(results[`${kind} ready x${n}`]).median;
       const st = stats(results[`${kind} stop x${n}`]).median;
       console.log(
         `ratio x${n} ${kind.padEnd(9)}: ready ${(b / f).toFixed(2)}, stop ${
           (st / fs).toFixed(2)
-        } (medians over bare)`,
+        } (medians over bare; stop ${(st / fm).toFixed(2)} over the message-stop floor)`,
       );
     }
   }

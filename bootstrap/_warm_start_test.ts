@@ -113,3 +113,24 @@ Deno.test("LN-23: parseWarmStart() rejects a malformed unset list", () => {
     assertEquals(error.field, "unset");
   }
 });
+
+Deno.test("BS-49: warmUpChannels() leaves no directory and no unload listener behind", async () => {
+  // In a fresh process: this test process may have its runtime directory already.
+  const script = `
+    import { warmUpChannels } from ${JSON.stringify(new URL("./_warm_start.ts", import.meta.url).href)};
+    let unloads = 0;
+    const add = globalThis.addEventListener.bind(globalThis);
+    globalThis.addEventListener = (type, ...rest) => { if (type === "unload") unloads++; return add(type, ...rest); };
+    await warmUpChannels();
+    const base = Deno.env.get("XDG_RUNTIME_DIR") ?? Deno.env.get("TMPDIR") ?? "/tmp";
+    const left = [...Deno.readDirSync(base)].filter((e) => e.name.startsWith("hypermesh-" + Deno.pid + "-"));
+    console.log(JSON.stringify({ unloads, left: left.length }));
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-config", "--allow-read", "--allow-write", "--allow-net", "--allow-env", script],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assertEquals(out.code, 0);
+  assertEquals(JSON.parse(new TextDecoder().decode(out.stdout)), { unloads: 0, left: 0 });
+});

@@ -62,6 +62,12 @@
  *   never starts a burst of runtimes that would starve the procs just
  *   started (or being stopped, or serving). The initial fill starts every
  *   child at once (nothing runs yet to compete with).
+ * - **BS-49 (an adopted child exits as a cold one).** A warm child's
+ *   preparation leaves nothing behind for its exit: its channel warm-up
+ *   runs in a private directory of its own, removed before the child waits
+ *   for its start line, and registers no `unload` listener (one makes every
+ *   `Deno.exit` dispatch `unload` through user code, measured 2–4 ms more
+ *   per stop).
  * - **BS-41 (on by default, sized to the machine).** With
  *   `HYPERMESH_PREWARM_PROCS` at its default (-1) a manager of the native
  *   launcher keeps {@linkcode autoWarmPoolSize} warm children: at most

@@ -7349,8 +7349,18 @@ function warmUpTimers() {
   }, 0));
 }
 async function warmUpChannels() {
+  let dir;
   try {
-    const server = await serve(ChannelAddr.any("unix"));
+    const base = Deno.env.get("XDG_RUNTIME_DIR");
+    const prefix = `hypermesh-${Deno.pid}-warm-`;
+    dir = Deno.makeTempDirSync(base ? {
+      dir: base,
+      prefix
+    } : {
+      prefix
+    });
+    Deno.chmodSync(dir, 448);
+    const server = await serve(ChannelAddr.unix(`${dir}/warm.sock`));
     try {
       const tx = dial(server.addr);
       try {
@@ -7365,6 +7375,15 @@ async function warmUpChannels() {
       await server.close();
     }
   } catch {
+  } finally {
+    if (dir !== void 0) {
+      try {
+        Deno.removeSync(dir, {
+          recursive: true
+        });
+      } catch {
+      }
+    }
   }
 }
 
