@@ -126,18 +126,6 @@ export function applyWarmStart(start: WarmStart): ProcBootstrap {
 }
 
 /**
- * Loads the runtime's timer implementation: Deno 2.9 loads its
- * node-compatible `setTimeout` lazily, and the first call costs 7–14 ms of
- * CPU. A proc's own life (callback, messages, stop) runs on light timers
- * (`internal/light_timer.ts`) and never needs it, but user actors may; a warm
- * child has nothing else to do before it is adopted, so it pays that now. A
- * cold child does not (it would only spend CPU its siblings need).
- */
-export function warmUpTimers(): void {
-  clearTimeout(setTimeout(() => {}, 0));
-}
-
-/**
  * Pre-touches what the `Proc` bootstrap's callback will use, while the warm
  * child has nothing else to do: one message over a loopback unix channel
  * (listener, dialer, framing and ack paths compiled and their lazily created

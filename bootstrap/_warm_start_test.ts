@@ -117,7 +117,9 @@ Deno.test("LN-23: parseWarmStart() rejects a malformed unset list", () => {
 Deno.test("BS-49: warmUpChannels() leaves no directory and no unload listener behind", async () => {
   // In a fresh process: this test process may have its runtime directory already.
   const script = `
-    import { warmUpChannels } from ${JSON.stringify(new URL("./_warm_start.ts", import.meta.url).href)};
+    import { warmUpChannels } from ${
+    JSON.stringify(new URL("./_warm_start.ts", import.meta.url).href)
+  };
     let unloads = 0;
     const add = globalThis.addEventListener.bind(globalThis);
     globalThis.addEventListener = (type, ...rest) => { if (type === "unload") unloads++; return add(type, ...rest); };
@@ -127,7 +129,15 @@ Deno.test("BS-49: warmUpChannels() leaves no directory and no unload listener be
     console.log(JSON.stringify({ unloads, left: left.length }));
   `;
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--no-config", "--allow-read", "--allow-write", "--allow-net", "--allow-env", script],
+    args: [
+      "eval",
+      "--no-config",
+      "--allow-read",
+      "--allow-write",
+      "--allow-net",
+      "--allow-env",
+      script,
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).output();

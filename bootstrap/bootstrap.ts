@@ -53,8 +53,9 @@
  *   config, guard, serve, callback, stop-all, drain, exit — never calls
  *   `setTimeout`/`setInterval`/`clearTimeout`/`clearInterval`, whose first
  *   use loads Deno 2.9's node-compatible timers (7–14 ms of CPU); its bounds
- *   are light timers (`internal/light_timer.ts`). A warm child loads them
- *   while it waits (`warmUpTimers`).
+ *   are light timers (`internal/light_timer.ts`). A warm child does not load
+ *   them while it waits either (BS-49: 3 MB of RSS per child, and a slower
+ *   exit); a user actor's first timer loads them, as in a cold child.
  * - **BS-39 (host boot config is Runtime).** A `Host`-mode child installs
  *   its boot config as the `Runtime` layer, so a client's config push
  *   (`SetClientConfig`, the `ClientOverride` layer) adds to it and replaces
@@ -99,7 +100,6 @@ import {
   readStdinLine,
   type WarmInput,
   warmUpChannels,
-  warmUpTimers,
 } from "./_warm_start.ts";
 import type { BootstrapCallback } from "./manager.ts";
 import { runV0ProcMesh, type V0ProcBooter } from "./v0_proc_mesh.ts";
@@ -264,7 +264,6 @@ async function bootstrapWarm(options: BootstrapOptions): Promise<BootstrapOutcom
     options.parentDeathGuard ?? config.get(attrs.MESH_BOOTSTRAP_ENABLE_PDEATHSIG);
   let guard = armGuard() ? installParentDeathGuard() : undefined;
   await warmUpChannels();
-  warmUpTimers();
   bootMark("warm");
   bootTraceFlush();
   const input: WarmInput = options.warmInput ?? readStdinLine;

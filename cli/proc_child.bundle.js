@@ -7344,10 +7344,6 @@ function applyWarmStart(start) {
   config.reloadEnv();
   return mode;
 }
-function warmUpTimers() {
-  clearTimeout(setTimeout(() => {
-  }, 0));
-}
 async function warmUpChannels() {
   let dir;
   try {
@@ -7594,7 +7590,6 @@ async function bootstrapWarm(options) {
   const armGuard = () => options.parentDeathGuard ?? config.get(attrs_exports.MESH_BOOTSTRAP_ENABLE_PDEATHSIG);
   let guard = armGuard() ? installParentDeathGuard() : void 0;
   await warmUpChannels();
-  warmUpTimers();
   bootMark("warm");
   bootTraceFlush();
   const input = options.warmInput ?? readStdinLine;

@@ -153,6 +153,8 @@ export interface ManagerRigOptions {
   launcher?: () => Promise<ProcLauncher>;
   /** `HYPERMESH_PREWARM_PROCS` for the manager (default 0: no warm pool). */
   prewarm?: number;
+  /** The manager's (and its warm pool's) command (default {@linkcode bootstrapCommand}). */
+  command?: BootstrapCommand;
 }
 
 /**
@@ -170,7 +172,7 @@ export async function withManager(
   let manager: BootstrapProcManager;
   {
     using _prewarm = config.override(attrs.PREWARM_PROCS, options.prewarm ?? 0);
-    manager = new BootstrapProcManager(bootstrapCommand());
+    manager = new BootstrapProcManager(options.command ?? bootstrapCommand());
   }
   const ids: string[] = [];
   try {

@@ -87,6 +87,29 @@ Deno.test("BS-37: a cold proc's whole life (callback, StopAll, exit) never uses 
   });
 });
 
+Deno.test("BS-49, BS-37: a proc adopted from the warm pool never used Deno's node-compatible timers either", async () => {
+  const trapFile = await Deno.makeTempFile({ prefix: "timer-trap-" });
+  try {
+    const trapped = new BootstrapCommand({
+      program: Deno.execPath(),
+      args: ["run", "--preload", `${ROOT}tests/fixtures/timer_trap.ts`, ...CHILD_FLAGS, ENTRY],
+      env: { TIMER_TRAP_FILE: trapFile },
+    });
+    await withManager(async ({ cx, manager, spawn, ready }) => {
+      const pool = manager.warmPool!;
+      await pool.waitFor((pids) => pids.length === 1);
+      const handle = await spawn("warm-timers-0");
+      await ready(handle);
+      assertEquals(pool.stats.adopted, 1, "the proc was a warm child");
+      const status = await handle.terminate(cx, { graceMs: 5_000, reason: "test terminate" });
+      assertEquals(status.kind === "Stopped" && status.exitCode, 0, JSON.stringify(status));
+    }, { prewarm: 1, command: trapped });
+    assertEquals(await Deno.readTextFile(trapFile), "", "BS-49: warm-up, adoption, life and exit");
+  } finally {
+    await Deno.remove(trapFile);
+  }
+});
+
 Deno.test("BS-37 (control): the timer trap reports a child that does use setTimeout", async () => {
   await withManager(async ({ spawn }) => {
     const handle = await spawn("timers-1", {
