@@ -16,6 +16,7 @@
  * @module
  */
 
+import { removeSocketFile } from "../internal/socket_file.ts";
 import { ChannelAddr } from "../channel/addr.ts";
 import type { ChannelServer } from "../channel/types.ts";
 import type { ProcId } from "../actor/reference.ts";
@@ -77,11 +78,9 @@ export async function monitorExit(
   }
   await opts.callback.close(); // ends a callback wait for a child that never called back
   try {
-    await Deno.remove(`${opts.socketDir}/${procId.name}`); // BS-11
+    removeSocketFile(`${opts.socketDir}/${procId.name}`); // BS-11 (SK-1: usually gone already)
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) {
-      console.warn(`hypermesh: cannot remove socket of ${procId}:`, error);
-    }
+    console.warn(`hypermesh: cannot remove socket of ${procId}:`, error);
   }
 }
 

@@ -30,6 +30,7 @@ import { attrs, config } from "../config/mod.ts";
 import { ChannelAddr } from "./addr.ts";
 import { OutBuffer } from "./framing.ts";
 import { settlesWithinLight, startLightTimer } from "../internal/light_timer.ts";
+import { removeSocketFile } from "../internal/socket_file.ts";
 import { closeQuietly, listen } from "./_net_io.ts";
 import { appendAck, appendControl, TAG_CLOSED } from "./_protocol.ts";
 import { RecvQueue } from "./_recv_queue.ts";
@@ -211,13 +212,7 @@ export class NetServer<M> implements ChannelServer<M> {
     await Promise.all(pending.map((c) => c.done));
     for (const s of this.#sessions.values()) s.ackTimer?.cancel();
     this.#sessions.clear();
-    if (this.addr.transport === "unix") {
-      try {
-        Deno.removeSync(this.addr.path!);
-      } catch (error) {
-        if (!(error instanceof Deno.errors.NotFound)) throw error;
-      }
-    }
+    if (this.addr.transport === "unix") removeSocketFile(this.addr.path!); // SK-1
     live.delete(this as NetServer<unknown>);
   }
 

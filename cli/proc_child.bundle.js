@@ -2497,6 +2497,33 @@ var LocalTx = class {
   }
 };
 
+// internal/socket_file.ts
+function removeSocketFile(path) {
+  const slash = path.lastIndexOf("/");
+  const dir = slash <= 0 ? slash === 0 ? "/" : "." : path.slice(0, slash);
+  const name = path.slice(slash + 1);
+  let listed = false;
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      if (entry.name === name) {
+        listed = true;
+        break;
+      }
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+  if (!listed) return false;
+  try {
+    Deno.removeSync(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
 // channel/logger.ts
 var logger = (message) => console.warn(`[hypermesh channel] ${message}`);
 function log(message) {
@@ -2789,13 +2816,7 @@ var NetServer = class {
     await Promise.all(pending.map((c) => c.done));
     for (const s2 of this.#sessions.values()) s2.ackTimer?.cancel();
     this.#sessions.clear();
-    if (this.addr.transport === "unix") {
-      try {
-        Deno.removeSync(this.addr.path);
-      } catch (error) {
-        if (!(error instanceof Deno.errors.NotFound)) throw error;
-      }
-    }
+    if (this.addr.transport === "unix") removeSocketFile(this.addr.path);
     live.delete(this);
   }
   /** RB-1/RB-2: `c` left the pending state (session bound, or handler done). */
@@ -5540,7 +5561,7 @@ var MailboxClient = class _MailboxClient {
         await this.#tx.close();
       } catch {
       } finally {
-        this.#watcherStop.abort();
+        this.#watcherStop.abort(CLOSED_BY_OWNER);
         await this.#watcher;
         done();
       }
@@ -5577,6 +5598,7 @@ var MailboxClient = class _MailboxClient {
     }
   }
 };
+var CLOSED_BY_OWNER = "mailbox client closed";
 function describeReason(error) {
   const reason = error?.reason;
   if (typeof reason === "string" && reason !== "") return reason;
