@@ -35,6 +35,8 @@ export class BareFanout implements AsyncDisposable {
    * @param hosts Relay processes.
    * @param leavesPerHost Leaf processes per relay.
    * @returns The tree.
+   * @throws {Error} When a relay exits before everything connected (its
+   * processes are killed and awaited first).
    */
   static async start(hosts: number, leavesPerHost: number): Promise<BareFanout> {
     const dir = Deno.makeTempDirSync({ prefix: "fanout-floor-" });
@@ -63,13 +65,43 @@ export class BareFanout implements AsyncDisposable {
       }).spawn());
     const replies: Deno.Conn[] = [];
     const relays: Deno.Conn[] = [];
-    const acceptReplies = (async () => {
-      for (let i = 0; i < hosts * leavesPerHost; i++) replies.push(await reply.accept());
-    })();
-    for (let i = 0; i < hosts; i++) relays.push(await control.accept());
-    await acceptReplies;
-    control.close();
-    reply.close();
+    let starting = true;
+    const relayDied = new Promise<never>((_, reject) => {
+      for (const child of children) {
+        child.status.then((status) => {
+          if (starting) reject(new Error(`a fan-out floor relay exited (${status.code}) at start`));
+        });
+      }
+    });
+    try {
+      await Promise.race([
+        relayDied,
+        Promise.all([
+          (async () => {
+            for (let i = 0; i < hosts * leavesPerHost; i++) replies.push(await reply.accept());
+          })(),
+          (async () => {
+            for (let i = 0; i < hosts; i++) relays.push(await control.accept());
+          })(),
+        ]),
+      ]);
+    } catch (error) {
+      for (const child of children) {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // exited already
+        }
+      }
+      await Promise.all(children.map((c) => c.status));
+      for (const conn of [...replies, ...relays]) conn.close();
+      Deno.removeSync(dir, { recursive: true });
+      throw error;
+    } finally {
+      starting = false;
+      control.close();
+      reply.close();
+    }
     return new BareFanout(hosts * leavesPerHost, relays, children, replies, dir);
   }
 

@@ -63,9 +63,9 @@ async function scenario(rounds: number): Promise<Row[]> {
   const cx = await context();
   const hosts = await HostMesh.process(Extent.of({ hosts: 4 }), workerCommand());
   const previous = Deno.env.get(FANOUT_ENV);
-  await using floorSmall = await BareFanout.start(4, 4);
-  await using floorLarge = await BareFanout.start(4, 16);
   try {
+    await using floorSmall = await BareFanout.start(4, 4);
+    await using floorLarge = await BareFanout.start(4, 16);
     const small = await (await hosts.spawn(cx, "fo16", Extent.of({ procs: 4 })))
       .spawn<Greeter>(cx, "greeter", GREETER_TYPE);
     const large = await (await hosts.spawn(cx, "fo64", Extent.of({ procs: 16 })))
