@@ -12,9 +12,10 @@
  *
  * ## Invariants (SK-*)
  * - **SK-1 (no exception when gone).** {@linkcode removeSocketFile} of a
- *   path that does not exist (or whose directory does not) returns `false`
- *   without building an error; of an existing file, removes it and returns
- *   `true`; any other failure is thrown.
+ *   path its directory does not list returns `false` without building an
+ *   error (a missing directory also returns `false`, through the `NotFound`
+ *   of listing it); of an existing file, removes it and returns `true`; any
+ *   other failure is thrown.
  * @module
  */
 
