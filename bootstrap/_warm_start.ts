@@ -12,6 +12,7 @@ import { config } from "../config/mod.ts";
 import type { WarmStart } from "../launcher/types.ts";
 import { BOOTSTRAP_MODE_ENV, WARM_ENV } from "./mode.ts";
 import { BootstrapModeError, fromEnvSafeString, type ProcBootstrap } from "./mode.ts";
+import { makeSocketDir } from "./_socket_dirs.ts";
 
 /** The label naming the warm start line in decode errors. */
 export const WARM_START_LABEL = "the warm start line";
@@ -142,11 +143,8 @@ export function applyWarmStart(start: WarmStart): ProcBootstrap {
 export async function warmUpChannels(): Promise<void> {
   let dir: string | undefined;
   try {
-    // `hypermesh-<pid>-`: swept by bootstrap managers if this child dies first (OW-5).
-    const base = Deno.env.get("XDG_RUNTIME_DIR");
-    const prefix = `hypermesh-${Deno.pid}-warm-`;
-    dir = Deno.makeTempDirSync(base ? { dir: base, prefix } : { prefix });
-    Deno.chmodSync(dir, 0o700);
+    // A socket directory like a manager's: swept if this child dies first (BS-38).
+    dir = makeSocketDir(Deno.env.get("XDG_RUNTIME_DIR"));
     const server = await serve<{ warm: true }>(ChannelAddr.unix(`${dir}/warm.sock`));
     try {
       const tx = dial<{ warm: true }>(server.addr);

@@ -7283,6 +7283,21 @@ function bootTraceFlush() {
 }
 bootMark("graph");
 
+// launcher/_proc_state.ts
+var decoder2 = new TextDecoder();
+
+// bootstrap/_socket_dirs.ts
+function makeSocketDir(parent) {
+  const dir = Deno.makeTempDirSync({
+    prefix: `hypermesh-${Deno.pid}-`,
+    ...parent === void 0 ? {} : {
+      dir: parent
+    }
+  });
+  Deno.chmodSync(dir, 448);
+  return dir;
+}
+
 // bootstrap/_warm_start.ts
 var WARM_START_LABEL = "the warm start line";
 async function readStdinLine() {
@@ -7369,15 +7384,7 @@ function applyWarmStart(start) {
 async function warmUpChannels() {
   let dir;
   try {
-    const base = Deno.env.get("XDG_RUNTIME_DIR");
-    const prefix = `hypermesh-${Deno.pid}-warm-`;
-    dir = Deno.makeTempDirSync(base ? {
-      dir: base,
-      prefix
-    } : {
-      prefix
-    });
-    Deno.chmodSync(dir, 448);
+    dir = makeSocketDir(Deno.env.get("XDG_RUNTIME_DIR"));
     const server = await serve(ChannelAddr.unix(`${dir}/warm.sock`));
     try {
       const tx = dial(server.addr);
