@@ -170,7 +170,10 @@ export class MailboxClient implements MailboxSender, AsyncDisposable {
       } catch {
         // a transmitter's close never matters beyond this point
       } finally {
-        this.#watcherStop.abort(CLOSED_BY_OWNER); // a string: no DOMException to build
+        // A closed link turned `Closed`: the watcher sees it and ends by itself.
+        // Abort only a watcher still waiting (an abort dispatches an event:
+        // 0.1–0.2 ms of CPU the first time in a process, on every proc's stop).
+        if (this.#tx.status.get().kind !== "Closed") this.#watcherStop.abort(CLOSED_BY_OWNER);
         await this.#watcher;
         done();
       }
