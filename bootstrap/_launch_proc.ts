@@ -21,6 +21,7 @@ import { toEnvSafeString } from "./mode.ts";
 import { PARENT_PID_ENV, WATCH_PID_ENV } from "./mode.ts";
 import type { BootstrapProcConfig } from "./manager.ts";
 import type { WarmPool } from "./warm_pool.ts";
+import { childCommand } from "./_eager_compile.ts";
 
 /**
  * The value of `attr` in `overrides` (by wire key) when present and of the
@@ -120,7 +121,10 @@ export async function launchBootstrap(
   // A systemd unit's parent is the user manager, not this process: naming
   // us as its parent would make the child's death guard exit it at once, so
   // the unit watches our pid instead (BS-36).
-  const base = procConfig.bootstrapCommand ?? opts.defaultCommand;
+  const base = childCommand( // BS-50
+    procConfig.bootstrapCommand ?? opts.defaultCommand,
+    overrideOrGlobal(overrides, attrs.PROC_EAGER_COMPILE),
+  );
   const command = base.withEnv({
     [launcher.kind === "systemd" ? WATCH_PID_ENV : PARENT_PID_ENV]: String(Deno.pid),
   });

@@ -91,6 +91,7 @@ import { WatchCell } from "../channel/watch_cell.ts";
 import { attrs, config } from "../config/mod.ts";
 import type { BootstrapCommand } from "../launcher/command.ts";
 import { NativeProcLauncher } from "../launcher/native.ts";
+import { childCommand } from "./_eager_compile.ts";
 import {
   type LaunchOptions,
   type LaunchResult,
@@ -520,7 +521,7 @@ export function warmPoolFromConfig(command: BootstrapCommand): WarmPool | undefi
     Math.floor(config.get(attrs.MESH_TAIL_LOG_LINES)) > 0;
   return new WarmPool({
     size,
-    command: command.withEnv({ [PARENT_PID_ENV]: String(Deno.pid) }),
+    command: childCommand(command).withEnv({ [PARENT_PID_ENV]: String(Deno.pid) }), // BS-50
     wantStdio,
   });
 }

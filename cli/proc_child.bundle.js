@@ -1089,6 +1089,7 @@ __export(attrs_exports, {
   PREFIX_WITH_RANK: () => PREFIX_WITH_RANK,
   PREWARM_PROCS: () => PREWARM_PROCS,
   PROCESS_EXIT_TIMEOUT: () => PROCESS_EXIT_TIMEOUT,
+  PROC_EAGER_COMPILE: () => PROC_EAGER_COMPILE,
   READ_LOG_BUFFER: () => READ_LOG_BUFFER,
   STOP_ACTOR_TIMEOUT: () => STOP_ACTOR_TIMEOUT,
   TERMINATED_SNAPSHOT_RETENTION: () => TERMINATED_SNAPSHOT_RETENTION,
@@ -1336,6 +1337,13 @@ var PREWARM_PROCS = defineAttr({
   kind: "int",
   default: -1,
   doc: "How many pre-spawned bootstrap children (module graph loaded, parent-death guard armed) a BootstrapProcManager keeps ready for spawns of its program; -1 (default): automatic, 4 on a machine with at least 2 cores and 2 GiB available, fewer on smaller ones; 0 turns the warm pool off."
+});
+var PROC_EAGER_COMPILE = defineAttr({
+  key: "hypermesh::config::proc_eager_compile",
+  env: "HYPERMESH_PROC_EAGER_COMPILE",
+  kind: "bool",
+  default: true,
+  doc: "Start bootstrap children that run `deno run` with `--v8-flags=--no-lazy`: each module is compiled whole when it loads (and cached whole in Deno's code cache), so a proc starts faster and its first message and its stop compile nothing. false: V8's lazy compilation."
 });
 var HOST_RETAINED_EXITED_PROCS = defineAttr({
   key: "hypermesh::config::host_retained_exited_procs",
@@ -5561,7 +5569,7 @@ var MailboxClient = class _MailboxClient {
         await this.#tx.close();
       } catch {
       } finally {
-        this.#watcherStop.abort(CLOSED_BY_OWNER);
+        if (this.#tx.status.get().kind !== "Closed") this.#watcherStop.abort(CLOSED_BY_OWNER);
         await this.#watcher;
         done();
       }

@@ -290,6 +290,16 @@ export const PREWARM_PROCS: Attr<"int"> = defineAttr({
     "automatic, 4 on a machine with at least 2 cores and 2 GiB available, fewer on smaller " +
     "ones; 0 turns the warm pool off.",
 });
+/** Start `deno run` proc children with V8's eager compilation (BS-50). */
+export const PROC_EAGER_COMPILE: Attr<"bool"> = defineAttr({
+  key: "hypermesh::config::proc_eager_compile",
+  env: "HYPERMESH_PROC_EAGER_COMPILE",
+  kind: "bool",
+  default: true,
+  doc: "Start bootstrap children that run `deno run` with `--v8-flags=--no-lazy`: each module " +
+    "is compiled whole when it loads (and cached whole in Deno's code cache), so a proc starts " +
+    "faster and its first message and its stop compile nothing. false: V8's lazy compilation.",
+});
 /** Terminated procs a host agent keeps answering for before it forgets the oldest (HA-14). */
 export const HOST_RETAINED_EXITED_PROCS: Attr<"int"> = defineAttr({
   key: "hypermesh::config::host_retained_exited_procs",

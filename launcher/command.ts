@@ -429,6 +429,31 @@ export class BootstrapCommand {
   }
 
   /**
+   * A copy that passes `flags` to V8: for a `deno run` command (first
+   * argument `run`), `--v8-flags=<flags>` is inserted right after `run`, so
+   * any `--v8-flags` the command already carries comes later and wins (V8
+   * applies flags in order). Any other command (a `deno compile`d binary,
+   * another program) is returned unchanged; so is an empty `flags`.
+   * @param flags V8 flags, e.g. `["--no-lazy"]`.
+   * @returns the new command, or this one.
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * import { BootstrapCommand } from "./command.ts";
+   * const run = BootstrapCommand.fromPath("deno", ["run", "--allow-net", "main.ts"]);
+   * assertEquals(run.withV8Flags(["--no-lazy"]).args, [
+   *   "run", "--v8-flags=--no-lazy", "--allow-net", "main.ts",
+   * ]);
+   * const binary = BootstrapCommand.fromPath("./server", ["--port", "1"]);
+   * assertEquals(binary.withV8Flags(["--no-lazy"]), binary);
+   * ```
+   */
+  withV8Flags(flags: readonly string[]): BootstrapCommand {
+    if (flags.length === 0 || this.args[0] !== "run") return this;
+    return this.withArgs(["run", `--v8-flags=${flags.join(",")}`, ...this.args.slice(1)]);
+  }
+
+  /**
    * Value equality: program, arg0, args (in order) and env (any order).
    * @param other the command to compare with.
    * @returns whether they are equal.

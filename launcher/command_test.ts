@@ -30,6 +30,31 @@ Deno.test("BootstrapCommand is immutable; withEnv()/withArgs() return copies", (
   assert(Object.isFrozen(a) && Object.isFrozen(a.args) && Object.isFrozen(a.env));
 });
 
+Deno.test("withV8Flags() inserts --v8-flags right after run, keeps program, arg0 and env, and leaves other commands alone", () => {
+  const run = new BootstrapCommand({
+    program: "/bin/deno",
+    arg0: "deno",
+    args: ["run", "--v8-flags=--lazy", "--allow-net", "main.ts", "run"],
+    env: { A: "1" },
+  });
+  const eager = run.withV8Flags(["--no-lazy", "--max-lazy"]);
+  assertEquals(eager.args, [
+    "run",
+    "--v8-flags=--no-lazy,--max-lazy",
+    "--v8-flags=--lazy",
+    "--allow-net",
+    "main.ts",
+    "run",
+  ]);
+  assertEquals([eager.program, eager.arg0, eager.env], ["/bin/deno", "deno", { A: "1" }]);
+  assertEquals(run.args[1], "--v8-flags=--lazy", "the original is unchanged");
+  assert(run.withV8Flags([]) === run, "no flags: the same command");
+  const compiled = BootstrapCommand.fromPath("/srv/server", ["run"].slice(1));
+  assert(compiled.withV8Flags(["--no-lazy"]) === compiled, "not a deno run command");
+  const scriptNamedRun = BootstrapCommand.fromPath("/srv/server", ["serve", "run"]);
+  assert(scriptNamedRun.withV8Flags(["--no-lazy"]) === scriptNamedRun);
+});
+
 Deno.test("BootstrapCommand round-trips through plain JSON data", () => {
   const a = new BootstrapCommand({
     program: "/bin/deno",

@@ -110,6 +110,61 @@ Deno.test("BS-49, BS-37: a proc adopted from the warm pool never used Deno's nod
   }
 });
 
+/** The argv of a running process (`/proc/PID/cmdline`, read through `cat`). */
+async function argvOf(pid: number): Promise<string[]> {
+  const out = await new Deno.Command("cat", { args: [`/proc/${pid}/cmdline`] }).output();
+  return new TextDecoder().decode(out.stdout).split("\0").filter((a) => a !== "");
+}
+
+Deno.test("BS-50: a deno run proc child starts compiling eagerly; HYPERMESH_PROC_EAGER_COMPILE=false (per proc) and the command's own --v8-flags win", async () => {
+  await withManager(async ({ cx, manager, spawn, ready }) => {
+    const eager = await spawn("eager-0");
+    await ready(eager);
+    const lazy = await spawn("eager-1", {
+      clientConfigOverride: { [attrs.PROC_EAGER_COMPILE.key]: false },
+    });
+    await ready(lazy);
+    const own = await spawn("eager-2", {
+      bootstrapCommand: BootstrapCommand.fromPath(Deno.execPath(), [
+        "run",
+        "--v8-flags=--lazy",
+        ...CHILD_FLAGS,
+        ENTRY,
+      ]),
+    });
+    await ready(own);
+    const pids = manager.pids;
+    const [eagerArgv, lazyArgv, ownArgv] = await Promise.all(
+      [eager, lazy, own].map((h) => argvOf(pids.get(h.procId.toString())!)),
+    );
+    assertEquals(eagerArgv.slice(1, 3), ["run", "--v8-flags=--no-lazy"], eagerArgv.join(" "));
+    assertEquals(lazyArgv.filter((a) => a.startsWith("--v8-flags")), [], lazyArgv.join(" "));
+    // Ours first, the command's own later: V8 applies them in order.
+    assertEquals(ownArgv.filter((a) => a.startsWith("--v8-flags")), [
+      "--v8-flags=--no-lazy",
+      "--v8-flags=--lazy",
+    ]);
+    for (const h of [eager, lazy, own]) {
+      const status = await h.terminate(cx, { graceMs: 5_000, reason: "test terminate" });
+      assertEquals(status.kind === "Stopped" && status.exitCode, 0, JSON.stringify(status));
+    }
+  });
+});
+
+Deno.test("BS-50: a proc adopted from the warm pool was started compiling eagerly too", async () => {
+  await withManager(async ({ cx, manager, spawn, ready }) => {
+    const pool = manager.warmPool!;
+    await pool.waitFor((pids) => pids.length === 1);
+    const handle = await spawn("eager-warm-0");
+    await ready(handle);
+    assertEquals(pool.stats.adopted, 1, "the proc was a warm child");
+    const argv = await argvOf(manager.pids.get(handle.procId.toString())!);
+    assertEquals(argv.slice(1, 3), ["run", "--v8-flags=--no-lazy"], argv.join(" "));
+    const status = await handle.terminate(cx, { graceMs: 5_000, reason: "test terminate" });
+    assertEquals(status.kind === "Stopped" && status.exitCode, 0, JSON.stringify(status));
+  }, { prewarm: 1 });
+});
+
 Deno.test("BS-37 (control): the timer trap reports a child that does use setTimeout", async () => {
   await withManager(async ({ spawn }) => {
     const handle = await spawn("timers-1", {
