@@ -140,6 +140,11 @@ export async function launchBootstrap(
       tailLines,
       ...(logChannel === undefined ? {} : { logChannel }),
       ...(procConfig.procBind === undefined ? {} : { procBind: procConfig.procBind }),
+      // BS-51: armed before the child runs, its guard needs no FFI.
+      ...(launcher.kind === "native" &&
+          overrideOrGlobal(overrides, attrs.MESH_BOOTSTRAP_ENABLE_PDEATHSIG)
+        ? { parentDeathSignal: "SIGKILL" as const }
+        : {}),
     };
     result = await (pool === undefined
       ? launcher.launch(launcherId, options)

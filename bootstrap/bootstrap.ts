@@ -92,7 +92,7 @@ import {
 } from "./mode.ts";
 
 export type { EnvReader };
-import { installParentDeathGuard } from "./pdeathsig.ts";
+import { installParentDeathGuard, releaseParentDeathClaim } from "./pdeathsig.ts";
 import { bootMark, bootTraceFlush } from "./_boot_trace.ts";
 import {
   applyWarmStart,
@@ -219,7 +219,7 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Bootstr
       const guard = owned && (options.parentDeathGuard ??
           config.get(attrs.MESH_BOOTSTRAP_ENABLE_PDEATHSIG))
         ? installParentDeathGuard()
-        : undefined;
+        : void releaseParentDeathClaim(); // BS-51
       try {
         return { kind: "Exited", code: await options.runHost(mode) };
       } finally {
@@ -262,7 +262,7 @@ async function bootstrapWarm(options: BootstrapOptions): Promise<BootstrapOutcom
   if (bootProcAgent === undefined) throw new BootstrapHookMissingError("Proc", "bootProcAgent");
   const armGuard = () =>
     options.parentDeathGuard ?? config.get(attrs.MESH_BOOTSTRAP_ENABLE_PDEATHSIG);
-  let guard = armGuard() ? installParentDeathGuard() : undefined;
+  let guard = armGuard() ? installParentDeathGuard() : void releaseParentDeathClaim(); // BS-51
   await warmUpChannels();
   bootMark("warm");
   bootTraceFlush();
@@ -311,6 +311,8 @@ export async function bootstrapProc(
   if (options.parentDeathGuard ?? config.get(attrs.MESH_BOOTSTRAP_ENABLE_PDEATHSIG)) {
     // Safety net (BS-3); normal shutdown is the stop-all protocol.
     installParentDeathGuard();
+  } else {
+    releaseParentDeathClaim(); // BS-51: the proc's config says no guard
   }
   bootMark("guard");
   const procId: ProcId = mode.procId;

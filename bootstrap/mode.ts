@@ -45,6 +45,7 @@ import type { ConfigSnapshot } from "../config/mod.ts";
 import {
   BOOTSTRAP_MODE_ENV,
   LOG_CHANNEL_ENV,
+  PDEATHSIG_ARMED_ENV,
   PROCESS_NAME_ENV,
   WARM_ENV,
   WATCH_PID_ENV,
@@ -53,7 +54,14 @@ import {
 // The variables a launcher writes are declared by the launcher layer, which
 // sits below this one (it delivers them without knowing what they mean);
 // every module above the launcher imports them from here.
-export { BOOTSTRAP_MODE_ENV, LOG_CHANNEL_ENV, PROCESS_NAME_ENV, WARM_ENV, WATCH_PID_ENV };
+export {
+  BOOTSTRAP_MODE_ENV,
+  LOG_CHANNEL_ENV,
+  PDEATHSIG_ARMED_ENV,
+  PROCESS_NAME_ENV,
+  WARM_ENV,
+  WATCH_PID_ENV,
+};
 
 /** Env var carrying the v0 allocator's address to a v0 child. */
 export const BOOTSTRAP_ADDR_ENV = "HYPERACTOR_MESH_BOOTSTRAP_ADDR";

@@ -109,6 +109,8 @@ export interface WarmPoolOptions {
   command: BootstrapCommand;
   /** Whether warm children's stdout/stderr are piped. */
   wantStdio: boolean;
+  /** Arm each child's parent-death signal at its start (LN-24, BS-51). */
+  parentDeathSignal?: "SIGKILL";
   /**
    * Quiet time after the last take before replenishing (default
    * {@linkcode DEFAULT_REFILL_DELAY_MS}; 0: at once). A burst of spawns is
@@ -173,6 +175,8 @@ export class WarmPool implements AsyncDisposable {
   readonly command: BootstrapCommand;
   /** Whether its children's stdout/stderr are piped. */
   readonly wantStdio: boolean;
+  /** Whether its children start with their parent-death signal armed (BS-51). */
+  readonly parentDeathSignal: "SIGKILL" | undefined;
   readonly #refillDelayMs: number;
   readonly #maxQuickDeaths: number;
   readonly #refillStaggerMs: number;
@@ -203,6 +207,7 @@ export class WarmPool implements AsyncDisposable {
     this.size = options.size;
     this.command = options.command;
     this.wantStdio = options.wantStdio;
+    this.parentDeathSignal = options.parentDeathSignal;
     this.#refillDelayMs = options.refillDelayMs ?? DEFAULT_REFILL_DELAY_MS;
     this.#maxQuickDeaths = options.maxQuickDeaths ?? 3;
     this.#refillStaggerMs = options.refillStaggerMs ?? DEFAULT_REFILL_STAGGER_MS;
@@ -397,7 +402,11 @@ export class WarmPool implements AsyncDisposable {
       this.#lastStart = performance.now();
       this.#spawning++;
       this.#track(
-        this.#launcher.prespawn({ command: this.command, wantStdio: this.wantStdio }).then(
+        this.#launcher.prespawn({
+          command: this.command,
+          wantStdio: this.wantStdio,
+          parentDeathSignal: this.parentDeathSignal,
+        }).then(
           (warm) => {
             this.#spawning--;
             this.#stats.spawned++;
@@ -523,5 +532,8 @@ export function warmPoolFromConfig(command: BootstrapCommand): WarmPool | undefi
     size,
     command: childCommand(command).withEnv({ [PARENT_PID_ENV]: String(Deno.pid) }), // BS-50
     wantStdio,
+    ...(config.get(attrs.MESH_BOOTSTRAP_ENABLE_PDEATHSIG)
+      ? { parentDeathSignal: "SIGKILL" as const }
+      : {}), // BS-51
   });
 }

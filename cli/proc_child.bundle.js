@@ -6780,6 +6780,7 @@ var HostError = class _HostError extends Error {
 var BOOTSTRAP_MODE_ENV = "HYPERACTOR_MESH_BOOTSTRAP_MODE";
 var WARM_ENV = "HYPERMESH_BOOTSTRAP_WARM";
 var WATCH_PID_ENV = "HYPERMESH_WATCH_PID";
+var PDEATHSIG_ARMED_ENV = "HYPERMESH_PDEATHSIG_ARMED";
 
 // bootstrap/mode.ts
 var base64 = Uint8Array;
@@ -7025,6 +7026,9 @@ function installParentDeathGuard(options = {}) {
   if (useFfi && watchPid !== void 0) {
     return armPidWatch(intervalMs, watchPid, onParentDeath);
   }
+  if (takeArmedClaim() && watchPid === void 0 && (requested === "auto" || requested === "SIGKILL")) {
+    return armedAtExec(parentPid, onParentDeath, useFfi);
+  }
   return useFfi ? armPrctl(requested, parentPid, onParentDeath, options.onIgnoredSignal) : armWatchdog(intervalMs, parentPid, onParentDeath);
 }
 function granted(descriptor) {
@@ -7033,6 +7037,52 @@ function granted(descriptor) {
   } catch {
     return false;
   }
+}
+function takeArmedClaim() {
+  if (!granted({
+    name: "env",
+    variable: PDEATHSIG_ARMED_ENV
+  })) return false;
+  const claim = Deno.env.get(PDEATHSIG_ARMED_ENV);
+  if (claim !== void 0) Deno.env.delete(PDEATHSIG_ARMED_ENV);
+  return claim === "SIGKILL";
+}
+function releaseParentDeathClaim(options = {}) {
+  if (!takeArmedClaim()) return false;
+  const useFfi = options.useFfi ?? (Deno.build.os === "linux" && granted({
+    name: "ffi"
+  }));
+  if (useFfi) disarmPrctl();
+  return true;
+}
+function disarmPrctl() {
+  const lib = Deno.dlopen("libc.so.6", {
+    prctl: LIBC.prctl
+  });
+  try {
+    lib.symbols.prctl(PR_SET_PDEATHSIG, 0n, 0n, 0n, 0n);
+  } finally {
+    lib.close();
+  }
+}
+function armedAtExec(parentPid, onParentDeath, useFfi) {
+  let installed = true;
+  const guard = {
+    mechanism: "exec",
+    deathSignal: "SIGKILL",
+    parentPid,
+    parentGone: false,
+    uninstall() {
+      if (!installed) return;
+      installed = false;
+      if (useFfi) disarmPrctl();
+    },
+    [Symbol.dispose]() {
+      this.uninstall();
+    }
+  };
+  if (Deno.ppid !== parentPid) return gone(guard, onParentDeath);
+  return guard;
 }
 function pidFromEnv(variable) {
   if (!granted({
@@ -7586,7 +7636,7 @@ async function bootstrap(options = {}) {
       if (options.runHost === void 0) throw new BootstrapHookMissingError("Host", "runHost");
       if (mode.config !== void 0) config.setLayer("Runtime", mode.config);
       const owned = env2.get(PARENT_PID_ENV) !== void 0;
-      const guard = owned && (options.parentDeathGuard ?? config.get(attrs_exports.MESH_BOOTSTRAP_ENABLE_PDEATHSIG)) ? installParentDeathGuard() : void 0;
+      const guard = owned && (options.parentDeathGuard ?? config.get(attrs_exports.MESH_BOOTSTRAP_ENABLE_PDEATHSIG)) ? installParentDeathGuard() : void releaseParentDeathClaim();
       try {
         return {
           kind: "Exited",
@@ -7625,7 +7675,7 @@ async function bootstrapWarm(options) {
   const bootProcAgent = options.bootProcAgent;
   if (bootProcAgent === void 0) throw new BootstrapHookMissingError("Proc", "bootProcAgent");
   const armGuard = () => options.parentDeathGuard ?? config.get(attrs_exports.MESH_BOOTSTRAP_ENABLE_PDEATHSIG);
-  let guard = armGuard() ? installParentDeathGuard() : void 0;
+  let guard = armGuard() ? installParentDeathGuard() : void releaseParentDeathClaim();
   await warmUpChannels();
   bootMark("warm");
   bootTraceFlush();
@@ -7664,6 +7714,8 @@ async function bootstrapProc(mode, bootProcAgent, options = {}) {
   bootMark("config");
   if (options.parentDeathGuard ?? config.get(attrs_exports.MESH_BOOTSTRAP_ENABLE_PDEATHSIG)) {
     installParentDeathGuard();
+  } else {
+    releaseParentDeathClaim();
   }
   bootMark("guard");
   const procId = mode.procId;

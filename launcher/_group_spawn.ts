@@ -24,8 +24,21 @@
  * would): `Deno.Command` then fails the spawn as it always does, instead of
  * `setsid` failing in the child. A program found through `PATH` is passed to
  * `setsid` by its full path (its `argv[0]` is that path).
+ *
+ * ## Invariants (LN-*)
+ * - **LN-24 (parent-death signal armed at exec).** Asked for a parent-death
+ *   signal from the main thread, with util-linux `setpriv` (2.33+,
+ *   `--pdeathsig`) installed, the child runs as
+ *   `[setsid --] setpriv --pdeathsig KILL -- program args…`: the kernel
+ *   SIGKILLs it when this process's main thread exits, whatever the program
+ *   does (its JavaScript may be blocked), and its environment says so
+ *   (`HYPERMESH_PDEATHSIG_ARMED=SIGKILL`). Not asked, in a Worker, or without
+ *   `setpriv`, the variable is set empty, never inherited from this process.
+ *   The pid spawned is the program's (each wrapper execs).
  * @module
  */
+
+import { PDEATHSIG_ARMED_ENV } from "./types.ts";
 
 /** Where util-linux installs `setsid`. */
 const SETSID_PATHS = ["/usr/bin/setsid", "/bin/setsid"];
@@ -81,24 +94,100 @@ export function setsidProgram(): string | null {
   return setsidPath;
 }
 
+/** Where util-linux installs `setpriv`. */
+const SETPRIV_PATHS = ["/usr/bin/setpriv", "/bin/setpriv"];
+
+let setprivPath: string | null | undefined;
+
+/**
+ * The `setpriv` program, if installed, findable and new enough to know
+ * `--pdeathsig` (util-linux 2.33+; its `--help` is read once per process).
+ * @returns Its path, or `null`.
+ */
+export function setprivProgram(): string | null {
+  if (setprivPath !== undefined) return setprivPath;
+  setprivPath = null;
+  const path = SETPRIV_PATHS.find(isFile);
+  if (path === undefined || Deno.build.os !== "linux") return null;
+  try {
+    const out = new Deno.Command(path, { args: ["--help"], stdin: "null", stderr: "null" })
+      .outputSync();
+    if (new TextDecoder().decode(out.stdout).includes("--pdeathsig")) setprivPath = path;
+  } catch {
+    // not runnable: no setpriv
+  }
+  return setprivPath;
+}
+
+/**
+ * Whether this code runs on the process's main thread (not in a Web
+ * Worker): only a child forked by the main thread may take a SIGKILL
+ * parent-death signal, because the kernel sends it when the forking
+ * *thread* exits (see `bootstrap/pdeathsig.ts`).
+ */
+function onMainThread(): boolean {
+  return (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === undefined;
+}
+
+/** How {@linkcode groupLeaderCommand} starts the child. */
+export interface GroupLeaderOptions {
+  /**
+   * Arm the child's parent-death signal before its program runs (through
+   * `setpriv --pdeathsig`; only from the main thread, LN-24).
+   */
+  parentDeathSignal?: "SIGKILL";
+}
+
 /**
  * `Deno.Command` options that start `program args…` as the leader of a new
  * session and process group: through the `setsid` program when available,
- * else with `detached: true`.
+ * else with `detached: true`; asked for a parent-death signal, also through
+ * `setpriv --pdeathsig KILL` when it can (LN-24).
  * @param program The program.
  * @param args Its arguments.
  * @param options Every other `Deno.Command` option (env, stdio).
- * @returns The program to run and its options.
+ * @param leader Whether to arm a parent-death signal.
+ * @returns The program to run, its options, and whether the parent-death
+ * signal is armed before the program starts.
  */
 export function groupLeaderCommand(
   program: string,
   args: readonly string[],
   options: Omit<Deno.CommandOptions, "args" | "detached">,
-): { program: string; options: Deno.CommandOptions } {
+  leader: GroupLeaderOptions = {},
+): { program: string; options: Deno.CommandOptions; pdeathsigArmed: boolean } {
   const setsid = setsidProgram();
-  const resolved = setsid === null ? undefined : resolveProgram(program);
-  if (setsid === null || resolved === undefined) {
-    return { program, options: { ...options, args: [...args], detached: true } };
+  const setpriv = leader.parentDeathSignal === "SIGKILL" && onMainThread()
+    ? setprivProgram()
+    : null;
+  const resolved = setsid === null && setpriv === null ? undefined : resolveProgram(program);
+  // What the child is told (BS-51); always set, so a claim this process
+  // inherited never passes on to a child that was not armed.
+  const tell = (armed: boolean): Deno.CommandOptions["env"] => ({
+    ...options.env,
+    [PDEATHSIG_ARMED_ENV]: armed ? "SIGKILL" : "",
+  });
+  if (resolved === undefined) {
+    return {
+      program,
+      options: { ...options, env: tell(false), args: [...args], detached: true },
+      pdeathsigArmed: false,
+    };
   }
-  return { program: setsid, options: { ...options, args: ["--", resolved, ...args] } };
+  // setpriv sets PR_SET_PDEATHSIG and execs: the setting survives exec (not
+  // of set-id binaries); the program's pid is the one spawned.
+  const armed = setpriv === null ? [resolved] : [setpriv, "--pdeathsig", "KILL", "--", resolved];
+  const env = tell(setpriv !== null);
+  if (setsid === null) {
+    return {
+      program: armed[0],
+      options: { ...options, env, args: [...armed.slice(1), ...args], detached: true },
+      pdeathsigArmed: setpriv !== null,
+    };
+  }
+  return {
+    program: setsid,
+    options: { ...options, env, args: ["--", ...armed, ...args] },
+    pdeathsigArmed: setpriv !== null,
+  };
 }

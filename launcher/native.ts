@@ -257,7 +257,7 @@ export class NativeProcLauncher implements ProcLauncher {
         stdin: "null",
         stdout: stdio,
         stderr: stdio,
-      });
+      }, { parentDeathSignal: options.parentDeathSignal }); // LN-24
       child = new Deno.Command(leader.program, leader.options).spawn();
     } catch (error) {
       throw new ProcLauncherError(

@@ -33,6 +33,15 @@ export const WARM_ENV = "HYPERMESH_BOOTSTRAP_WARM";
 export const WATCH_PID_ENV = "HYPERMESH_WATCH_PID";
 
 /**
+ * Env var a launcher sets to `SIGKILL` when it armed the child's
+ * parent-death signal before the child's program started (the native
+ * launcher, through util-linux `setpriv --pdeathsig`; LN-24), and to the
+ * empty string when it was asked to and could not: the child's guard then
+ * needs no FFI (BS-51).
+ */
+export const PDEATHSIG_ARMED_ENV = "HYPERMESH_PDEATHSIG_ARMED";
+
+/**
  * The one line a warm child reads from stdin when it is adopted for a proc
  * (JSON, newline-terminated): the env-safe bootstrap payload and the
  * per-proc variables a cold launch would have set (LN-7).
@@ -55,6 +64,8 @@ export interface PrespawnOptions {
   command: BootstrapCommand;
   /** Pipe stdout/stderr (fixed at pre-spawn: only launches with the same `wantStdio` may adopt it). */
   wantStdio: boolean;
+  /** As {@linkcode LaunchOptions.parentDeathSignal} (fixed at pre-spawn). */
+  parentDeathSignal?: "SIGKILL";
 }
 
 /** What the manager wants launched; the launcher chooses how. */
@@ -73,6 +84,13 @@ export interface LaunchOptions {
   logChannel?: string;
   /** CPU / NUMA binding. */
   procBind?: ProcBind;
+  /**
+   * Arm the child's parent-death signal before its program runs, when the
+   * launcher can (the native launcher: util-linux `setpriv --pdeathsig`,
+   * LN-24); it reports what it did in {@linkcode PDEATHSIG_ARMED_ENV}.
+   * Other launchers ignore it (the child's own guard arms it).
+   */
+  parentDeathSignal?: "SIGKILL";
 }
 
 /** How the child's stdout/stderr are handled. */

@@ -228,7 +228,7 @@ export class WarmChild implements AsyncDisposable {
         stdin: "piped",
         stdout: stdio,
         stderr: stdio,
-      }); // LN-3
+      }, { parentDeathSignal: options.parentDeathSignal }); // LN-3, LN-24
       child = new Deno.Command(leader.program, leader.options).spawn();
     } catch (error) {
       throw new ProcLauncherError(

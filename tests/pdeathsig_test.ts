@@ -1,5 +1,9 @@
 import { assert, assertEquals, assertFalse, assertThrows } from "@std/assert";
-import { installParentDeathGuard } from "../bootstrap/pdeathsig.ts";
+import {
+  installParentDeathGuard,
+  PDEATHSIG_ARMED_ENV,
+  releaseParentDeathClaim,
+} from "../bootstrap/pdeathsig.ts";
 import { diesWithin, isAlive, PdeathsigScenario } from "./fixtures/pdeathsig_harness.ts";
 
 const permissions: Deno.PermissionOptions = {
@@ -126,4 +130,67 @@ Deno.test("installParentDeathGuard() rejects bad options", () => {
     "SIGSTOP",
   );
   assertThrows(() => installParentDeathGuard({ intervalMs: 0 }), RangeError, "0");
+});
+
+Deno.test({
+  name:
+    "LN-24, BS-51: a child the launcher armed (setpriv) trusts it, loads no FFI, and the kernel kills it with its parent while its JavaScript is blocked",
+  permissions,
+  async fn() {
+    await using scenario = new PdeathsigScenario("launcher");
+    const parent = await scenario.next("parent");
+    const launched = await scenario.next("launched");
+    assertEquals(launched.armed, true, `setpriv --pdeathsig is installed here; ${scenario.output}`);
+    const guard = await scenario.next("guard");
+    // Without --allow-ffi the guard would be the watchdog, which cannot run while blocked.
+    assertEquals(guard.mechanism, "exec", scenario.output);
+    assertEquals([guard.deathSignal, guard.parentPid], ["SIGKILL", parent.pid]);
+    const child = guard.pid as number;
+    assert(await isAlive(child));
+    await scenario.killParent();
+    assert(await diesWithin(child, 2_000), "BS-3: the orphan must be dead within 2 s");
+  },
+});
+
+Deno.test({
+  name:
+    "LN-24 (control): unarmed, the blocked child outlives its parent (only the kernel could have killed it)",
+  permissions,
+  async fn() {
+    await using scenario = new PdeathsigScenario("launcher-off");
+    await scenario.next("parent");
+    assertEquals((await scenario.next("launched")).armed, false);
+    const guard = await scenario.next("guard");
+    assertEquals(guard.mechanism, "watchdog", scenario.output);
+    const child = guard.pid as number;
+    await scenario.killParent();
+    assertFalse(await diesWithin(child, 1_000), "nothing in the child could run to exit it");
+  },
+});
+
+Deno.test({
+  name:
+    "BS-51: the launcher's claim is taken once and removed from the environment; anything but SIGKILL is no claim",
+  permissions,
+  fn() {
+    Deno.env.set(PDEATHSIG_ARMED_ENV, "SIGKILL");
+    const guard = installParentDeathGuard({ expectedParentPid: Deno.ppid, useFfi: false });
+    try {
+      assertEquals([guard.mechanism, guard.deathSignal, guard.parentGone], [
+        "exec",
+        "SIGKILL",
+        false,
+      ]);
+      assertEquals(Deno.env.get(PDEATHSIG_ARMED_ENV), undefined, "a child must not inherit it");
+    } finally {
+      guard.uninstall();
+    }
+    Deno.env.set(PDEATHSIG_ARMED_ENV, "");
+    using unarmed = installParentDeathGuard({ expectedParentPid: Deno.ppid, useFfi: false });
+    assertEquals(unarmed.mechanism, "watchdog");
+    assertEquals(Deno.env.get(PDEATHSIG_ARMED_ENV), undefined);
+    Deno.env.set(PDEATHSIG_ARMED_ENV, "SIGKILL");
+    assertEquals(releaseParentDeathClaim({ useFfi: false }), true);
+    assertEquals(releaseParentDeathClaim({ useFfi: false }), false, "taken once");
+  },
 });
