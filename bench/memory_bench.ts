@@ -10,7 +10,9 @@
  * - **proc**: a cold proc of `BootstrapProcManager` (default settings) after
  *   `Ready` and the same idle time, started from the bundled proc child
  *   (`procChildCommand()`, `cli/proc_child.ts`), and from the TypeScript
- *   entry (`deno run --config deno.json … bootstrap.ts`) for comparison;
+ *   entry (`deno run --config deno.json … bootstrap.ts`) for comparison,
+ *   and with `HYPERMESH_PROC_EAGER_COMPILE=false` (**proc, lazy compile**:
+ *   what eager compilation costs in memory, BS-50);
  * - **warm child**: an idle child of a 1-child warm pool on each command;
  * - **phases**: `bench/_mem_probe.ts` children reporting
  *   `Deno.memoryUsage()` after loading nothing (the runtime), the proc
@@ -168,12 +170,12 @@ const fmt = (m: Mem) =>
 if (import.meta.main) {
   const rounds = Number(Deno.args[0] ?? 5);
   const root = await Proc.direct(ChannelAddr.any("unix"), "root");
-  // Default settings, and the same proc with the FFI-free parent-death watchdog.
-  const noFfi = { HYPERACTOR_MESH_BOOTSTRAP_ENABLE_PDEATHSIG: "false" };
+  // Default settings, and the same proc compiled lazily (V8's default; BS-50's cost).
+  const lazily = (i: number) => procRound(root, procChildCommand(), 3 * i + 1);
   const rows: Record<string, Mem[]> = {
     bare: [],
     proc: [],
-    "proc, watchdog guard": [],
+    "proc, lazy compile": [],
     "proc, TS entry": [],
     "warm child": [],
     "warm child, TS entry": [],
@@ -182,9 +184,10 @@ if (import.meta.main) {
     for (let i = 0; i < rounds; i++) {
       rows["bare"].push(await bareRound());
       rows["proc"].push(await procRound(root, procChildCommand(), 3 * i));
-      rows["proc, watchdog guard"].push(
-        await procRound(root, procChildCommand({ env: noFfi }), 3 * i + 1),
-      );
+      {
+        using _lazy = config.override(attrs.PROC_EAGER_COMPILE, false);
+        rows["proc, lazy compile"].push(await lazily(i));
+      }
       rows["proc, TS entry"].push(await procRound(root, command(), 3 * i + 2));
       rows["warm child"].push(await warmRound(procChildCommand()));
       rows["warm child, TS entry"].push(await warmRound(command()));
