@@ -21,7 +21,7 @@ import { toEnvSafeString } from "./mode.ts";
 import { PARENT_PID_ENV, WATCH_PID_ENV } from "./mode.ts";
 import type { BootstrapProcConfig } from "./manager.ts";
 import type { WarmPool } from "./warm_pool.ts";
-import { childCommand } from "./_eager_compile.ts";
+import { childCommand } from "./_child_command.ts";
 
 /**
  * The value of `attr` in `overrides` (by wire key) when present and of the

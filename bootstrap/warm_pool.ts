@@ -91,7 +91,7 @@ import { WatchCell } from "../channel/watch_cell.ts";
 import { attrs, config } from "../config/mod.ts";
 import type { BootstrapCommand } from "../launcher/command.ts";
 import { NativeProcLauncher } from "../launcher/native.ts";
-import { childCommand } from "./_eager_compile.ts";
+import { childCommand } from "./_child_command.ts";
 import {
   type LaunchOptions,
   type LaunchResult,

@@ -151,6 +151,46 @@ Deno.test("BS-50: a deno run proc child starts compiling eagerly; HYPERMESH_PROC
   });
 });
 
+/** The initial environment of a running process (`/proc/PID/environ`, read through `cat`). */
+async function environOf(pid: number): Promise<Record<string, string>> {
+  const out = await new Deno.Command("cat", { args: [`/proc/${pid}/environ`] }).output();
+  const entries = new TextDecoder().decode(out.stdout).split("\0").filter((e) => e.includes("="));
+  return Object.fromEntries(
+    entries.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+  );
+}
+
+Deno.test("BS-52: a deno run proc child, cold or warm, starts without Deno's update check; a command that sets the variable keeps its value", async () => {
+  await withManager(async ({ cx, manager, spawn, ready }) => {
+    const pool = manager.warmPool!;
+    await pool.waitFor((pids) => pids.length === 1);
+    const warm = await spawn("noupdate-warm");
+    await ready(warm);
+    assertEquals(pool.stats.adopted, 1, "the first proc was a warm child");
+    const cold = await spawn("noupdate-cold", {
+      clientConfigOverride: { [attrs.MESH_TAIL_LOG_LINES.key]: 3 },
+    });
+    await ready(cold);
+    assertEquals(pool.stats.cold, 1, "the second proc launched cold (its stdio differs)");
+    const own = await spawn("noupdate-own", {
+      bootstrapCommand: BootstrapCommand.fromPath(Deno.execPath(), ["run", ...CHILD_FLAGS, ENTRY])
+        .withEnv({ DENO_NO_UPDATE_CHECK: "yes" }),
+    });
+    await ready(own);
+    const pids = manager.pids;
+    const [warmEnv, coldEnv, ownEnv] = await Promise.all(
+      [warm, cold, own].map((h) => environOf(pids.get(h.procId.toString())!)),
+    );
+    assertEquals(warmEnv.DENO_NO_UPDATE_CHECK, "1");
+    assertEquals(coldEnv.DENO_NO_UPDATE_CHECK, "1");
+    assertEquals(ownEnv.DENO_NO_UPDATE_CHECK, "yes");
+    for (const h of [warm, cold, own]) {
+      const status = await h.terminate(cx, { graceMs: 5_000, reason: "test terminate" });
+      assertEquals(status.kind === "Stopped" && status.exitCode, 0, JSON.stringify(status));
+    }
+  }, { prewarm: 1 });
+});
+
 Deno.test("BS-50: a proc adopted from the warm pool was started compiling eagerly too", async () => {
   await withManager(async ({ cx, manager, spawn, ready }) => {
     const pool = manager.warmPool!;
