@@ -121,7 +121,7 @@ export async function launchBootstrap(
   // A systemd unit's parent is the user manager, not this process: naming
   // us as its parent would make the child's death guard exit it at once, so
   // the unit watches our pid instead (BS-36).
-  const base = childCommand( // BS-50
+  const base = childCommand( // BS-50, BS-52
     procConfig.bootstrapCommand ?? opts.defaultCommand,
     overrideOrGlobal(overrides, attrs.PROC_EAGER_COMPILE),
   );
