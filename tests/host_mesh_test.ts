@@ -263,8 +263,22 @@ Deno.test("HostMesh.process: procCommand runs the procs on another program (the 
     for (const { pid } of replies) {
       assertStringIncludes(await cmdline(pid), "proc_child.bundle.js", "the proc runs the bundle");
     }
+    const environ = async (pid: number) =>
+      new TextDecoder().decode(
+        (await new Deno.Command("cat", { args: [`/proc/${pid}/environ`] }).output()).stdout,
+      ).split("\0");
     for (const pid of hosts.pids) {
       assertStringIncludes(await cmdline(pid), "worker.ts", "the host runs its own command");
+      assert(
+        (await environ(pid)).includes("HYPERMESH_PDEATHSIG_ARMED=SIGKILL"),
+        "LN-24: the host's parent-death signal was armed at exec (OW-4)",
+      );
+    }
+    for (const { pid } of replies) {
+      assert(
+        (await environ(pid)).includes("HYPERMESH_PDEATHSIG_ARMED=SIGKILL"),
+        "LN-24: the proc's too",
+      );
     }
     const report = await hosts.shutdown(cx);
     assertEquals(report.failed, []);

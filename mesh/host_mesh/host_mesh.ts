@@ -58,7 +58,7 @@ import { Proc } from "../../actor/proc.ts";
 import { closeProcMeshes } from "../supervision/registry.ts";
 import { clientBindAddr } from "../../actor/context.ts";
 import { config } from "../../config/config.ts";
-import { MESH_DEFAULT_TRANSPORT } from "../../config/attrs.ts";
+import { MESH_BOOTSTRAP_ENABLE_PDEATHSIG, MESH_DEFAULT_TRANSPORT } from "../../config/attrs.ts";
 import { BootstrapCommand } from "../../launcher/command.ts";
 import { PARENT_PID_ENV, toEnvSafeString } from "../../bootstrap/mode.ts";
 import { NativeProcLauncher } from "../../launcher/native.ts";
@@ -275,6 +275,10 @@ export class HostMesh implements AsyncDisposable {
           command: hostCommand,
           wantStdio: quiet,
           tailLines: 0,
+          // OW-4 through the kernel, armed at exec: the host's guard loads no FFI (LN-24, BS-51).
+          ...(config.get(MESH_BOOTSTRAP_ENABLE_PDEATHSIG)
+            ? { parentDeathSignal: "SIGKILL" as const }
+            : {}),
         });
         if (launched.stdio.kind === "Captured") {
           discard(launched.stdio.stdout);
