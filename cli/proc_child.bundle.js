@@ -1780,14 +1780,18 @@ function startLightTimer(ms, fn) {
     }
   };
 }
-function settlesWithinLight(promise, ms) {
-  return new Promise((resolve) => {
+async function settlesWithinLight(promise, ms) {
+  let settled = false;
+  const mark = () => settled = true;
+  const observed = promise.then(mark, mark);
+  await null;
+  if (settled) return true;
+  return await new Promise((resolve) => {
     const timer = startLightTimer(ms, () => resolve(false));
-    const settled = () => {
+    observed.then(() => {
       timer.cancel();
       resolve(true);
-    };
-    promise.then(settled, settled);
+    });
   });
 }
 

@@ -61,7 +61,8 @@ export function startLightTimer(ms: number, fn: () => void): LightTimer {
 
 /**
  * Resolves `true` if `promise` settles (either way) within `ms`, else
- * `false`; the timer is cancelled as soon as the promise settles.
+ * `false`; the timer is cancelled as soon as the promise settles. A promise
+ * that has already settled arms no timer at all.
  * @param promise The work.
  * @param ms The bound.
  * @returns Whether it settled in time.
@@ -70,13 +71,19 @@ export function startLightTimer(ms: number, fn: () => void): LightTimer {
  * if (!(await settlesWithinLight(actor.done, 1000))) actor.abort();
  * ```
  */
-export function settlesWithinLight(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
+export async function settlesWithinLight(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let settled = false;
+  const mark = () => (settled = true);
+  const observed = promise.then(mark, mark);
+  // The reaction of an already-settled promise runs before this continuation:
+  // a stop that finds its writes done (the usual case) starts no timer.
+  await null;
+  if (settled) return true;
+  return await new Promise<boolean>((resolve) => {
     const timer = startLightTimer(ms, () => resolve(false));
-    const settled = () => {
+    observed.then(() => {
       timer.cancel();
       resolve(true);
-    };
-    promise.then(settled, settled);
+    });
   });
 }

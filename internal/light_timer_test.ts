@@ -68,3 +68,29 @@ Deno.test("settlesWithinLight: true when the promise settles in time (either way
   assertEquals(await settlesWithinLight(Promise.reject(new Error("x")), 1000), true);
   assertEquals(await settlesWithinLight(new Promise(() => {}), 20), false);
 });
+
+Deno.test("settlesWithinLight: an already-settled promise arms no timer; a pending one does, and it is cancelled when it settles", async () => {
+  const original = AbortSignal.timeout;
+  let armed = 0;
+  AbortSignal.timeout = (ms: number) => {
+    armed++;
+    return original.call(AbortSignal, ms);
+  };
+  try {
+    const done = Promise.resolve();
+    await done;
+    assertEquals(await settlesWithinLight(done, 1000), true);
+    assertEquals(await settlesWithinLight(Promise.reject(new Error("x")), 1000), true);
+    assertEquals(armed, 0, "settled work needs no timer");
+    let finish!: () => void;
+    const pending = new Promise<void>((resolve) => (finish = resolve));
+    const bounded = settlesWithinLight(pending, 1000);
+    await null;
+    await null;
+    finish();
+    assertEquals(await bounded, true);
+    assertEquals(armed, 1, "pending work is bounded by one timer");
+  } finally {
+    AbortSignal.timeout = original;
+  }
+});
