@@ -10,6 +10,8 @@
  * @module
  */
 
+import { BARE_FLAGS } from "./_floor.ts";
+
 const NODE = new URL("./_bare_fanout_node.ts", import.meta.url).pathname;
 const FRAME = 8;
 
@@ -44,16 +46,7 @@ export class BareFanout implements AsyncDisposable {
     const reply = Deno.listen({ transport: "unix", path: `${dir}/reply` });
     const children = Array.from({ length: hosts }, (_, i) =>
       new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--no-config",
-          "--allow-read",
-          "--allow-write",
-          "--allow-net",
-          "--allow-env",
-          "--allow-run",
-          NODE,
-        ],
+        args: ["run", "--no-config", ...BARE_FLAGS, "--allow-run", NODE],
         env: {
           FANOUT_ROLE: "relay",
           FANOUT_RELAY_SOCK: `${dir}/relay-${i}`,

@@ -6,7 +6,13 @@
  */
 
 const BARE_CHILD = new URL("./_bare_child.ts", import.meta.url).pathname;
-const BARE_FLAGS = ["--allow-read", "--allow-write", "--allow-net", "--allow-env"];
+/** The permissions every bare floor child runs with (the floors' own children share them). */
+export const BARE_FLAGS: readonly string[] = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-env",
+];
 
 /**
  * Spawns `n` bare Deno children at once (the cheapest way: no `detached`) and

@@ -41,6 +41,7 @@ import { CallError } from "../mesh/call.ts";
 import { type Greeter, GREETER_TYPE } from "../cli/demo_actor.ts";
 import { WORKER_PERMISSIONS, workerCommand } from "../cli/worker.ts";
 import { BootstrapCommand } from "../launcher/command.ts";
+import { BARE_FLAGS } from "./_floor.ts";
 
 const MB = 2 ** 20;
 const BOOTSTRAP = new URL("../bootstrap.ts", import.meta.url).pathname;
@@ -179,15 +180,7 @@ export async function floorRun(cycles: number): Promise<Reading[]> {
     const listener = Deno.listen({ transport: "unix", path });
     try {
       const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--no-config",
-          "--allow-read",
-          "--allow-write",
-          "--allow-net",
-          "--allow-env",
-          BARE_CHILD,
-        ],
+        args: ["run", "--no-config", ...BARE_FLAGS, BARE_CHILD],
         env: { BARE_CALLBACK: path },
         stdin: "null",
         stdout: "piped",
