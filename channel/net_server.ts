@@ -30,7 +30,7 @@ import { attrs, config } from "../config/mod.ts";
 import { ChannelAddr } from "./addr.ts";
 import { OutBuffer } from "./framing.ts";
 import { settlesWithinLight, startLightTimer } from "../internal/light_timer.ts";
-import { removeSocketFile } from "../internal/socket_file.ts";
+import { removeSocketFile, RUNTIME_REMOVES_LISTENER_FILE } from "../internal/socket_file.ts";
 import { closeQuietly, listen } from "./_net_io.ts";
 import { appendAck, appendControl, TAG_CLOSED } from "./_protocol.ts";
 import { RecvQueue } from "./_recv_queue.ts";
@@ -169,7 +169,9 @@ export class NetServer<M> implements ChannelServer<M> {
   async #close(): Promise<void> {
     closeQuietly(this.#listener);
     this.#wakeAccept?.();
-    await this.#accepting;
+    // The accept loop ends on its own (it closes anything it accepts from now
+    // on, `#closing` being set), so the final frames go out now, while its
+    // pending accept unwinds, not one event-loop turn later (awaited below).
     const closedFrame = new OutBuffer(16);
     appendControl(closedFrame, TAG_CLOSED);
     for (const c of this.#conns) {
@@ -209,10 +211,10 @@ export class NetServer<M> implements ChannelServer<M> {
       closeQuietly(c.conn);
     }));
     this.#queue.close();
-    await Promise.all(pending.map((c) => c.done));
+    await Promise.all([this.#accepting, ...pending.map((c) => c.done)]);
     for (const s of this.#sessions.values()) s.ackTimer?.cancel();
     this.#sessions.clear();
-    if (this.addr.transport === "unix") removeSocketFile(this.addr.path!); // SK-1
+    if (unix && !RUNTIME_REMOVES_LISTENER_FILE) removeSocketFile(this.addr.path!); // SK-1, SK-2
     live.delete(this as NetServer<unknown>);
   }
 

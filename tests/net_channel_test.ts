@@ -15,6 +15,7 @@ import { breakConnections } from "../testing.ts";
 import { encodePreamble, VERSION_PLAIN } from "../channel/_protocol.ts";
 import { dialHandshake } from "../channel/_handshake.ts";
 import { channelSecrets } from "../channel/secret.ts";
+import { RUNTIME_REMOVES_LISTENER_FILE } from "../internal/socket_file.ts";
 
 type Msg = { i: number };
 
@@ -106,6 +107,23 @@ Deno.test("CH-8: server close() tells live senders Closed; received messages sta
     assertEquals(await server.recv(), undefined);
     const err = await assertRejects(() => tx.send({ i: 2 }), SendError);
     assertEquals(err.payload, { i: 2 });
+    await tx.close();
+  });
+});
+
+Deno.test("SK-2, CH-8: a closed unix server's socket file is gone when close() resolves, on this runtime without our own removal", async () => {
+  assert(
+    RUNTIME_REMOVES_LISTENER_FILE,
+    `Deno ${Deno.version.deno} removes a closed listener's file`,
+  );
+  await withTempDir(async (dir) => {
+    const server = await serve<Msg>(`unix:${dir}/s.sock`);
+    const tx = dial<Msg>(server.addr);
+    await tx.send({ i: 0 }); // a live connection, as a proc has at its stop
+    await server.close();
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), [], "SK-2: nothing left");
+    assertEquals((await tx.status.waitFor((s) => s.kind === "Closed"))?.kind, "Closed", "CH-8");
+    assertEquals(await recvN(server, 1), [0]);
     await tx.close();
   });
 });
