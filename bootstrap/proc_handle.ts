@@ -114,6 +114,7 @@ export class BootstrapProcHandle implements ProcHandle<ProcExitStatus, Actor> {
   readonly #launcher: ProcLauncher | undefined;
   #stderrTail: readonly string[] = [];
   #terminating: Promise<ProcExitStatus> | undefined;
+  #agent: { text: string; ref: ActorRef<Actor> } | undefined;
   #killing: Promise<ProcExitStatus> | undefined;
 
   /**
@@ -196,7 +197,12 @@ export class BootstrapProcHandle implements ProcHandle<ProcExitStatus, Actor> {
    */
   agentRef(): ActorRef<Actor> | undefined {
     const status = this.#cell.get();
-    return status.kind === "Ready" ? ActorRef.attest(status.agent) : undefined;
+    if (status.kind !== "Ready") return undefined;
+    // Parsed once per agent: a stop of many procs sends to each at once.
+    if (this.#agent?.text !== status.agent) {
+      this.#agent = { text: status.agent, ref: ActorRef.attest(status.agent) };
+    }
+    return this.#agent.ref;
   }
 
   /**

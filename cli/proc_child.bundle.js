@@ -2510,6 +2510,11 @@ var LocalTx = class {
 };
 
 // internal/socket_file.ts
+var RUNTIME_REMOVES_LISTENER_FILE = runtimeAtLeast(2, 7);
+function runtimeAtLeast(major, minor) {
+  const [a, b] = (globalThis.Deno?.version?.deno ?? "0.0").split(".").map(Number);
+  return a > major || a === major && b >= minor;
+}
 function removeSocketFile(path) {
   const slash = path.lastIndexOf("/");
   const dir = slash <= 0 ? slash === 0 ? "/" : "." : path.slice(0, slash);
@@ -2794,7 +2799,6 @@ var NetServer = class {
   async #close() {
     closeQuietly(this.#listener);
     this.#wakeAccept?.();
-    await this.#accepting;
     const closedFrame = new OutBuffer(16);
     appendControl(closedFrame, TAG_CLOSED);
     for (const c of this.#conns) {
@@ -2825,10 +2829,13 @@ var NetServer = class {
       closeQuietly(c.conn);
     }));
     this.#queue.close();
-    await Promise.all(pending.map((c) => c.done));
+    await Promise.all([
+      this.#accepting,
+      ...pending.map((c) => c.done)
+    ]);
     for (const s2 of this.#sessions.values()) s2.ackTimer?.cancel();
     this.#sessions.clear();
-    if (this.addr.transport === "unix") removeSocketFile(this.addr.path);
+    if (unix && !RUNTIME_REMOVES_LISTENER_FILE) removeSocketFile(this.addr.path);
     live.delete(this);
   }
   /** RB-1/RB-2: `c` left the pending state (session bound, or handler done). */
@@ -7772,6 +7779,7 @@ async function bootstrapProc(mode, bootProcAgent, options = {}) {
     bootTraceFlush();
     const code = await exitCode;
     bootMark("stopAll");
+    Error.stackTraceLimit = 0;
     serving.stop("process shutting down");
     await serving.done;
     bootMark("drained");

@@ -87,6 +87,29 @@ Deno.test("BS-37: a cold proc's whole life (callback, StopAll, exit) never uses 
   });
 });
 
+Deno.test("BS-53: a proc builds no stack traces once its stop-all handed over the exit code, and full ones before", async () => {
+  await withManager(async ({ cx, spawn, ready }) => {
+    const probed = BootstrapCommand.fromPath(Deno.execPath(), [
+      "run",
+      "--preload",
+      `${ROOT}tests/fixtures/stack_limit_probe.ts`,
+      ...CHILD_FLAGS,
+      ENTRY,
+    ]);
+    const handle = await spawn("stack-limit-0", {
+      bootstrapCommand: probed,
+      clientConfigOverride: { [attrs.MESH_TAIL_LOG_LINES.key]: 50 },
+    });
+    await ready(handle);
+    const status = await handle.terminate(cx, { graceMs: 5_000, reason: "test terminate" });
+    assertEquals(status.kind === "Stopped" && status.exitCode, 0, JSON.stringify(status));
+    const lines = (status.kind === "Stopped" ? status.stderrTail : [])
+      .filter((l) => l.includes("stack-limit:"))
+      .map((l) => l.slice(l.indexOf("stack-limit:")));
+    assertEquals(lines, ["stack-limit: start 10", "stack-limit: exit 0 1"], "BS-53");
+  });
+});
+
 Deno.test("BS-49, BS-37: a proc adopted from the warm pool never used Deno's node-compatible timers either", async () => {
   const trapFile = await Deno.makeTempFile({ prefix: "timer-trap-" });
   try {
