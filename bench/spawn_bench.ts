@@ -13,6 +13,10 @@
  *   p10–p90 spread and the bootstrap/bare ratios.
  * - Under `deno bench` the same scenarios are registered as benches.
  *
+ * The `aged` rows (8 at once) stop bare children and procs that have all
+ * idled `AGED_MS` since their spawn (or adoption): the same age on
+ * both sides of the ratio.
+ *
  * The `bundled` rows run the same cold procs from the bundled proc child
  * (`procChildCommand()`: one JavaScript file, `--no-config`, `cli/proc_child.ts`).
  *
@@ -120,9 +124,20 @@ class BootstrapRig implements AsyncDisposable {
  */
 const IDLE_BEFORE_STOP_MS = 200;
 
-function idle(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, IDLE_BEFORE_STOP_MS));
+function idle(ms = IDLE_BEFORE_STOP_MS): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * The aged rows stop processes of the same age, on both sides of the ratio:
+ * every group idles this long after its spawn (or adoption) before its stop.
+ * On the 2-core VMs measured, any process — a bare child as much as a proc —
+ * stops markedly slower once it has idled a couple of seconds than 200 ms
+ * after its start (bare SIGTERM of 8: ~18 → ~30 ms; 8 procs: ~33 → ~45 ms),
+ * and a warm-pool child is always that old when adopted: comparing it with
+ * fresh bare children charged the pool with the machine's aging.
+ */
+const AGED_MS = 3_000;
 
 async function report(iterations: number): Promise<void> {
   await using rig = await BootstrapRig.create();
@@ -185,6 +200,28 @@ async function report(iterations: number): Promise<void> {
       add(`default stop x${n}`, performance.now() - t);
     }
   }
+  // Same-age rows (AGED_MS), 8 at once, half the iterations (each waits AGED_MS per group).
+  for (let i = 0; i < Math.max(1, Math.ceil(iterations / 2)); i++) {
+    await warmRig.settle();
+    const bares = await spawnBareChildren(8);
+    await idle(AGED_MS);
+    let t = performance.now();
+    await stopBareChildren(bares);
+    add("aged bare stop x8", performance.now() - t);
+    for (
+      const [kind, r] of [["bundled", bundledRig], ["warm pool", warmRig], [
+        "default",
+        defaultRig,
+      ]] as const
+    ) {
+      await r.settle();
+      const handles = await r.spawn(8);
+      await idle(AGED_MS);
+      t = performance.now();
+      await r.stop(handles);
+      add(`aged ${kind} stop x8`, performance.now() - t);
+    }
+  }
   for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(20)} ${fmtStats(v)}`);
   for (const n of [1, 8]) {
     const f = stats(results[`bare ready x${n}`]).median;
@@ -204,6 +241,14 @@ async function report(iterations: number): Promise<void> {
         } (medians over bare; stop ${(st / fm).toFixed(2)} over the message-stop floor)`,
       );
     }
+  }
+  const agedFloor = stats(results["aged bare stop x8"]).median;
+  for (const kind of ["bundled", "warm pool", "default"]) {
+    const st = stats(results[`aged ${kind} stop x8`]).median;
+    console.log(
+      `ratio aged x8 ${kind.padEnd(9)}: stop ${(st / agedFloor).toFixed(2)} ` +
+        `(every process idle ${AGED_MS} ms before its stop, the floor's too)`,
+    );
   }
   console.log("warm pool:", JSON.stringify(warmRig.manager.warmPool?.stats));
   console.log(
