@@ -201,6 +201,7 @@ async function report(iterations: number): Promise<void> {
     }
   }
   // Same-age rows (AGED_MS), 8 at once, half the iterations (each waits AGED_MS per group).
+  const aged = [["bundled", bundledRig], ["warm pool", warmRig], ["default", defaultRig]] as const;
   for (let i = 0; i < Math.max(1, Math.ceil(iterations / 2)); i++) {
     await warmRig.settle();
     const bares = await spawnBareChildren(8);
@@ -208,12 +209,7 @@ async function report(iterations: number): Promise<void> {
     let t = performance.now();
     await stopBareChildren(bares);
     add("aged bare stop x8", performance.now() - t);
-    for (
-      const [kind, r] of [["bundled", bundledRig], ["warm pool", warmRig], [
-        "default",
-        defaultRig,
-      ]] as const
-    ) {
+    for (const [kind, r] of aged) {
       await r.settle();
       const handles = await r.spawn(8);
       await idle(AGED_MS);
@@ -243,7 +239,7 @@ async function report(iterations: number): Promise<void> {
     }
   }
   const agedFloor = stats(results["aged bare stop x8"]).median;
-  for (const kind of ["bundled", "warm pool", "default"]) {
+  for (const [kind] of aged) {
     const st = stats(results[`aged ${kind} stop x8`]).median;
     console.log(
       `ratio aged x8 ${kind.padEnd(9)}: stop ${(st / agedFloor).toFixed(2)} ` +

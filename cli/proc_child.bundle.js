@@ -2512,7 +2512,7 @@ var LocalTx = class {
 // internal/socket_file.ts
 var RUNTIME_REMOVES_LISTENER_FILE = runtimeAtLeast(2, 7);
 function runtimeAtLeast(major, minor) {
-  const [a, b] = (globalThis.Deno?.version?.deno ?? "0.0").split(".").map(Number);
+  const [a, b] = Deno.version.deno.split(".").map(Number);
   return a > major || a === major && b >= minor;
 }
 function removeSocketFile(path) {

@@ -38,7 +38,7 @@
 export const RUNTIME_REMOVES_LISTENER_FILE: boolean = runtimeAtLeast(2, 7);
 
 function runtimeAtLeast(major: number, minor: number): boolean {
-  const [a, b] = (globalThis.Deno?.version?.deno ?? "0.0").split(".").map(Number);
+  const [a, b] = Deno.version.deno.split(".").map(Number);
   return a > major || (a === major && b >= minor);
 }
 

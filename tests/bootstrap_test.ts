@@ -15,6 +15,7 @@ import {
   CHILD_FLAGS,
   fixtureCommand,
   isAlive,
+  type ManagerRig,
   readFirstLine,
   ROOT,
   statusKinds,
@@ -65,45 +66,43 @@ Deno.test("BS-12, BS-13: Ready means the agent answers at once; a stop-all drain
   });
 });
 
+/**
+ * Spawns a cold proc from the TS entry with `tests/fixtures/<fixture>`
+ * preloaded, stops it (asserting exit 0) and returns its stderr tail.
+ */
+async function stderrOfPreloadedProc(
+  { cx, spawn, ready }: ManagerRig,
+  name: string,
+  fixture: string,
+): Promise<readonly string[]> {
+  const preloaded = BootstrapCommand.fromPath(Deno.execPath(), [
+    "run",
+    "--preload",
+    `${ROOT}tests/fixtures/${fixture}`,
+    ...CHILD_FLAGS,
+    ENTRY,
+  ]);
+  const handle = await spawn(name, {
+    bootstrapCommand: preloaded,
+    clientConfigOverride: { [attrs.MESH_TAIL_LOG_LINES.key]: 50 },
+  });
+  await ready(handle);
+  const status = await handle.terminate(cx, { graceMs: 5_000, reason: "test terminate" });
+  assertEquals(status.kind === "Stopped" && status.exitCode, 0, JSON.stringify(status));
+  return status.kind === "Stopped" ? status.stderrTail : [];
+}
+
 Deno.test("BS-37: a cold proc's whole life (callback, StopAll, exit) never uses Deno's node-compatible timers", async () => {
   // Their first use costs 7-14 ms of CPU in a fresh process (internal/light_timer.ts).
-  await withManager(async ({ cx, spawn, ready }) => {
-    const trapped = BootstrapCommand.fromPath(Deno.execPath(), [
-      "run",
-      "--preload",
-      `${ROOT}tests/fixtures/timer_trap.ts`,
-      ...CHILD_FLAGS,
-      `${ROOT}bootstrap.ts`,
-    ]);
-    const handle = await spawn("timers-0", {
-      bootstrapCommand: trapped,
-      clientConfigOverride: { [attrs.MESH_TAIL_LOG_LINES.key]: 50 },
-    });
-    await ready(handle);
-    const status = await handle.terminate(cx, { graceMs: 5_000, reason: "test terminate" });
-    assertEquals(status.kind === "Stopped" && status.exitCode, 0, JSON.stringify(status));
-    const lines = status.kind === "Stopped" ? status.stderrTail : [];
+  await withManager(async (rig) => {
+    const lines = await stderrOfPreloadedProc(rig, "timers-0", "timer_trap.ts");
     assertEquals(lines.filter((l) => l.startsWith("timer-trap:")), [], "BS-37");
   });
 });
 
 Deno.test("BS-53: a proc builds no stack traces once its stop-all handed over the exit code, and full ones before", async () => {
-  await withManager(async ({ cx, spawn, ready }) => {
-    const probed = BootstrapCommand.fromPath(Deno.execPath(), [
-      "run",
-      "--preload",
-      `${ROOT}tests/fixtures/stack_limit_probe.ts`,
-      ...CHILD_FLAGS,
-      ENTRY,
-    ]);
-    const handle = await spawn("stack-limit-0", {
-      bootstrapCommand: probed,
-      clientConfigOverride: { [attrs.MESH_TAIL_LOG_LINES.key]: 50 },
-    });
-    await ready(handle);
-    const status = await handle.terminate(cx, { graceMs: 5_000, reason: "test terminate" });
-    assertEquals(status.kind === "Stopped" && status.exitCode, 0, JSON.stringify(status));
-    const lines = (status.kind === "Stopped" ? status.stderrTail : [])
+  await withManager(async (rig) => {
+    const lines = (await stderrOfPreloadedProc(rig, "stack-limit-0", "stack_limit_probe.ts"))
       .filter((l) => l.includes("stack-limit:"))
       .map((l) => l.slice(l.indexOf("stack-limit:")));
     assertEquals(lines, ["stack-limit: start 10", "stack-limit: exit 0 1"], "BS-53");
