@@ -2750,6 +2750,7 @@ var NetServer = class {
   #conns = /* @__PURE__ */ new Set();
   #accepting;
   #closing;
+  #linksClosed;
   #ctx;
   #pending = 0;
   #capLogged = false;
@@ -2785,8 +2786,10 @@ var NetServer = class {
   [Symbol.asyncIterator]() {
     return this.#queue.iterator();
   }
-  close() {
-    return this.#closing ??= this.#close();
+  close(options = {}) {
+    this.#closing ??= this.#close();
+    return options.beforeExit ? this.#linksClosed.then(() => {
+    }) : this.#closing;
   }
   [Symbol.asyncDispose]() {
     return this.close();
@@ -2797,6 +2800,19 @@ var NetServer = class {
     return this.#conns.size;
   }
   async #close() {
+    const links = this.#closeLinks();
+    this.#linksClosed = links;
+    await Promise.all((await links).map((c) => c.done));
+    for (const s2 of this.#sessions.values()) s2.ackTimer?.cancel();
+    this.#sessions.clear();
+    live.delete(this);
+  }
+  /**
+   * Everything the close does that peers see (CH-8): final frames, closed
+   * connections and listener, the queue closed, no socket file left.
+   * @returns The connections it closed (their handlers may still unwind).
+   */
+  async #closeLinks() {
     closeQuietly(this.#listener);
     this.#wakeAccept?.();
     const closedFrame = new OutBuffer(16);
@@ -2829,14 +2845,9 @@ var NetServer = class {
       closeQuietly(c.conn);
     }));
     this.#queue.close();
-    await Promise.all([
-      this.#accepting,
-      ...pending.map((c) => c.done)
-    ]);
-    for (const s2 of this.#sessions.values()) s2.ackTimer?.cancel();
-    this.#sessions.clear();
+    await this.#accepting;
     if (unix && !RUNTIME_REMOVES_LISTENER_FILE) removeSocketFile(this.addr.path);
-    live.delete(this);
+    return pending;
   }
   /** RB-1/RB-2: `c` left the pending state (session bound, or handler done). */
   #admitted(c) {
@@ -5978,17 +5989,17 @@ var ServerLoop = class {
   get stopReason() {
     return this.#reason;
   }
-  stop(reason) {
+  stop(reason, options = {}) {
     if (this.#reason !== void 0) return;
     this.#reason = reason;
-    this.#close();
+    this.#close(options);
   }
   async [Symbol.asyncDispose]() {
     this.stop("disposed");
     await this.done;
   }
-  #close() {
-    this.#closing ??= this.#server.close().catch((error) => {
+  #close(options = {}) {
+    this.#closing ??= this.#server.close(options).catch((error) => {
       console.error(`hypermesh: closing mailbox server on ${this.#server.addr}:`, error);
     });
     return this.#closing;
@@ -7780,7 +7791,9 @@ async function bootstrapProc(mode, bootProcAgent, options = {}) {
     const code = await exitCode;
     bootMark("stopAll");
     Error.stackTraceLimit = 0;
-    serving.stop("process shutting down");
+    serving.stop("process shutting down", {
+      beforeExit: true
+    });
     await serving.done;
     bootMark("drained");
     await forwarder.close();
