@@ -4,7 +4,13 @@
  *
  * `deno run --allow-run --allow-read --allow-write --allow-net --allow-env
  * --allow-sys --allow-ffi bench/scale_bench.ts [--sizes=1,4,16]
- * [--hosts=1,4] [--rounds=3] [--svg=bench/scale.svg]`
+ * [--hosts=1,4] [--rounds=3] [--pool=0] [--svg=bench/scale.svg]`
+ *
+ * Procs start cold: `--pool` sets `HYPERMESH_PREWARM_PROCS` for this client
+ * and the host processes it starts (default 0). With the warm pool on (its
+ * default, BS-41: 4 per host on 2 cores) the small sizes would be served
+ * warm and the large ones mostly cold, and the per-proc growth would compare
+ * the two; `bench/spawn_bench.ts` and `bench/mesh_bench.ts` measure the pool.
  *
  * For each host count H (1: `HostMesh.local`, a Process-mode host served by
  * this client; 4: `HostMesh.process`, four host processes) and each total
@@ -44,6 +50,7 @@ import { Extent } from "../ndslice/extent.ts";
 import { HostMesh } from "../mesh/host_mesh/host_mesh.ts";
 import { GREETER_TYPE } from "../cli/demo_actor.ts";
 import { workerCommand } from "../cli/worker.ts";
+import { attrs, config } from "../config/mod.ts";
 
 /**
  * RSS (bytes) of `root` and every live process below it (`ps`, which reads
@@ -243,9 +250,12 @@ export function scaleSvg(rows: Row[]): string {
 
 if (import.meta.main) {
   const args = parseArgs(Deno.args, {
-    string: ["sizes", "hosts", "rounds", "svg"],
-    default: { sizes: "1,4,16", hosts: "1,4", rounds: "3", svg: "bench/scale.svg" },
+    string: ["sizes", "hosts", "rounds", "svg", "pool"],
+    default: { sizes: "1,4,16", hosts: "1,4", rounds: "3", svg: "bench/scale.svg", pool: "0" },
   });
+  // Cold procs unless asked (see the module doc); the host processes inherit the variable.
+  Deno.env.set("HYPERMESH_PREWARM_PROCS", args.pool);
+  using _pool = config.override(attrs.PREWARM_PROCS, Number(args.pool));
   const sizes = args.sizes.split(",").map(Number);
   const hostCounts = args.hosts.split(",").map(Number);
   const rows: Row[] = [];
