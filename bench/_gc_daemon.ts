@@ -2,6 +2,6 @@
 // with --v8-flags=--expose-gc), so that its RSS shows retained memory rather
 // than V8's lazy growth (`leak_bench.ts --part=daemon --gc-host`).
 import { run } from "../cli/host.ts";
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc) Deno.unrefTimer(setInterval(() => gc(), 500));
+import { canForceGc, collectAll } from "./_gc.ts";
+if (canForceGc) Deno.unrefTimer(setInterval(collectAll, 500));
 Deno.exit(await run(Deno.args));

@@ -1,11 +1,11 @@
 // Diagnosis only: a worker whose V8 collects every 500 ms (run with --expose-gc);
 // with HYPERMESH_BENCH_HEAP_LOG set, a host appends its heap figures there.
 import { runWorker } from "../cli/worker.ts";
-const gc = (globalThis as { gc?: () => void }).gc;
+import { canForceGc, collectAll } from "./_gc.ts";
 const log = Deno.env.get("HYPERMESH_BENCH_HEAP_LOG");
-if (gc) {
+if (canForceGc) {
   Deno.unrefTimer(setInterval(() => {
-    gc();
+    collectAll();
     if (log) {
       const m = Deno.memoryUsage();
       Deno.writeTextFileSync(

@@ -7,7 +7,9 @@
  * - `client`: on one long-lived host process (`HostMesh.process`), each cycle
  *   spawns a 1-proc mesh with a greeter, makes one answered `call` and
  *   `ProcMesh.stop`s it. Reads this client's RSS, V8 heap and external
- *   memory (`Deno.memoryUsage()`, after a forced GC), its open file
+ *   memory (`Deno.memoryUsage()`, after a forced GC that also shrinks V8's
+ *   spare capacity, `_gc.ts`: a plain `gc()` left the young generation at
+ *   whatever size V8's throughput heuristic had grown it to), its open file
  *   descriptors and threads (`/proc/PID`, through `ls`/`cat`: Deno gates
  *   `/proc` behind `--allow-all`), and the host's RSS. `--gc-host`: the host
  *   collects every 500 ms too.
@@ -33,6 +35,7 @@
  */
 
 import { parseArgs } from "@std/cli/parse-args";
+import { canForceGc, collectAll } from "./_gc.ts";
 import { context, shutdownContext } from "../actor/context.ts";
 import type { ClientInstance } from "../actor/types.ts";
 import { Extent } from "../ndslice/extent.ts";
@@ -47,7 +50,6 @@ const MB = 2 ** 20;
 const BOOTSTRAP = new URL("../bootstrap.ts", import.meta.url).pathname;
 const GC_DAEMON = new URL("./_gc_daemon.ts", import.meta.url).pathname;
 const BARE_CHILD = new URL("./_bare_child.ts", import.meta.url).pathname;
-const gc = (globalThis as { gc?: () => void }).gc;
 
 /** What `/proc/PID` says about a process. */
 export interface ProcFacts {
@@ -80,7 +82,7 @@ export async function procFacts(pid: number): Promise<ProcFacts> {
 
 async function settle(): Promise<void> {
   for (let i = 0; i < 3; i++) {
-    gc?.();
+    collectAll();
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -305,7 +307,7 @@ function report(what: string, readings: Reading[]): number {
 }
 
 if (import.meta.main) {
-  if (gc === undefined) throw new Error("Cannot force GC: run with --v8-flags=--expose-gc");
+  if (!canForceGc) throw new Error("Cannot force GC: run with --v8-flags=--expose-gc");
   const args = parseArgs(Deno.args, {
     string: ["cycles", "part"],
     boolean: ["gc-host"],
