@@ -41,10 +41,8 @@
  *   proc serves its socket and its agent is spawned, so `Ready` implies
  *   reachable.
  * - **BS-13 (drain before exit).** After the agent's stop-all, the mailbox
- *   server is stopped and drained (every envelope it received delivered, its
- *   final acks and `Closed` written, its socket file gone) and the forwarder
- *   closed before the exit code is returned. The server closes with
- *   `beforeExit` (CH-13): its connection handlers' unwinding is not awaited.
+ *   server is stopped and drained and the forwarder closed before the exit
+ *   code is returned.
  * - **BS-53 (an exiting proc builds no stack traces).** Once the agent's
  *   stop-all has handed over the exit code, `Error.stackTraceLimit` is 0 for
  *   the rest of the process: the drain's closed listener and connections end
@@ -371,10 +369,7 @@ export async function bootstrapProc(
     // BS-53: the proc's actors are stopped; what is left is closing its links,
     // whose pending reads and accept end in exceptions. No stack traces for them.
     Error.stackTraceLimit = 0;
-    // BS-13: drained (every received envelope delivered, the final acks and
-    // `Closed` written); the process exits next, so the server's connection
-    // handlers are not waited for (CH-13).
-    serving.stop("process shutting down", { beforeExit: true });
+    serving.stop("process shutting down"); // BS-13
     await serving.done;
     bootMark("drained");
     await forwarder.close();

@@ -71,14 +71,6 @@
  *   port): the sender turns `Closed` at once with a
  *   {@linkcode ForeignPeerError} quoting what the peer sent, and returns
  *   every pending message with it as the cause (not retried).
- * - **CH-13 (a close before exit).** `close({ beforeExit: true })` on a
- *   server resolves once its peers have all they will get: final acks and
- *   `Closed` written (CH-8), every connection and the listener closed, the
- *   unix socket file gone, the received queue closed. It does not wait for
- *   the connection handlers to unwind (their pending reads ending on the
- *   closed sockets: an event-loop turn or more, ~0.2 ms of a proc's stop,
- *   measured); a process that exits right after loses nothing. A later
- *   `close()` without the option still waits for everything.
  * - CH-11: {@linkcode probeChannel} checks that a server is there and
  *   speaks hypermesh, and says precisely why not (`probe.ts`).
  * - Every unix/tcp link proves the shared channel secret both ways before

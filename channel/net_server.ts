@@ -44,12 +44,7 @@ import {
   type Session,
   writeTo,
 } from "./_server_conn.ts";
-import type {
-  ChannelCloseOptions,
-  ChannelServer,
-  ChannelWaitOptions,
-  ServeOptions,
-} from "./types.ts";
+import type { ChannelServer, ChannelWaitOptions, ServeOptions } from "./types.ts";
 import { log } from "./logger.ts";
 
 export { type ChannelLogger, setChannelLogger } from "./logger.ts";
@@ -118,7 +113,6 @@ export class NetServer<M> implements ChannelServer<M> {
   #conns = new Set<ServerConn>();
   #accepting: Promise<void>;
   #closing: Promise<void> | undefined;
-  #linksClosed: Promise<unknown> | undefined; // CH-13
   readonly #ctx: ConnContext<M>;
   #pending = 0; // RB-2: accepted connections without a session yet
   #capLogged = false;
@@ -158,9 +152,8 @@ export class NetServer<M> implements ChannelServer<M> {
     return this.#queue.iterator();
   }
 
-  close(options: ChannelCloseOptions = {}): Promise<void> {
-    this.#closing ??= this.#close();
-    return options.beforeExit ? this.#linksClosed!.then(() => {}) : this.#closing;
+  close(): Promise<void> {
+    return this.#closing ??= this.#close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -174,22 +167,6 @@ export class NetServer<M> implements ChannelServer<M> {
   }
 
   async #close(): Promise<void> {
-    const links = this.#closeLinks();
-    this.#linksClosed = links;
-    // CH-13: what peers see is done; the handlers' unwinding (their reads
-    // ending on the closed sockets) is all that is left.
-    await Promise.all((await links).map((c) => c.done));
-    for (const s of this.#sessions.values()) s.ackTimer?.cancel();
-    this.#sessions.clear();
-    live.delete(this as NetServer<unknown>);
-  }
-
-  /**
-   * Everything the close does that peers see (CH-8): final frames, closed
-   * connections and listener, the queue closed, no socket file left.
-   * @returns The connections it closed (their handlers may still unwind).
-   */
-  async #closeLinks(): Promise<ServerConn[]> {
     closeQuietly(this.#listener);
     this.#wakeAccept?.();
     // The accept loop ends on its own (it closes anything it accepts from now
@@ -234,9 +211,11 @@ export class NetServer<M> implements ChannelServer<M> {
       closeQuietly(c.conn);
     }));
     this.#queue.close();
-    await this.#accepting; // SK-2: the runtime removes the file once the accept settled
+    await Promise.all([this.#accepting, ...pending.map((c) => c.done)]);
+    for (const s of this.#sessions.values()) s.ackTimer?.cancel();
+    this.#sessions.clear();
     if (unix && !RUNTIME_REMOVES_LISTENER_FILE) removeSocketFile(this.addr.path!); // SK-1, SK-2
-    return pending;
+    live.delete(this as NetServer<unknown>);
   }
 
   /** RB-1/RB-2: `c` left the pending state (session bound, or handler done). */

@@ -68,31 +68,8 @@ export interface ChannelServer<M> extends AsyncIterable<M>, AsyncDisposable {
   /**
    * Graceful stop: flushes acks, tells live sessions `Closed`, removes a unix
    * socket file. Messages already received stay readable. Idempotent.
-   * @param options `beforeExit`: resolve once peers have all they will get
-   * (CH-13).
    */
-  close(options?: ChannelCloseOptions): Promise<void>;
-}
-
-/**
- * Options of `ChannelServer.close()`.
- *
- * @example
- * ```ts
- * import type { ChannelCloseOptions } from "./types.ts";
- * const lastClose: ChannelCloseOptions = { beforeExit: true };
- * ```
- */
-export interface ChannelCloseOptions {
-  /**
-   * The process exits once the close resolves (CH-13): resolve as soon as
-   * peers have everything they will get from this server (final acks and
-   * `Closed` written, connections and listener closed, no socket file left,
-   * received messages readable to the end), without waiting for its
-   * connection handlers to unwind. A later `close()` without it still waits
-   * for everything. Default false.
-   */
-  beforeExit?: boolean;
+  close(): Promise<void>;
 }
 
 /** Options of `dial()`. */

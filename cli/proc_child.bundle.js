@@ -2750,7 +2750,6 @@ var NetServer = class {
   #conns = /* @__PURE__ */ new Set();
   #accepting;
   #closing;
-  #linksClosed;
   #ctx;
   #pending = 0;
   #capLogged = false;
@@ -2786,10 +2785,8 @@ var NetServer = class {
   [Symbol.asyncIterator]() {
     return this.#queue.iterator();
   }
-  close(options = {}) {
-    this.#closing ??= this.#close();
-    return options.beforeExit ? this.#linksClosed.then(() => {
-    }) : this.#closing;
+  close() {
+    return this.#closing ??= this.#close();
   }
   [Symbol.asyncDispose]() {
     return this.close();
@@ -2800,19 +2797,6 @@ var NetServer = class {
     return this.#conns.size;
   }
   async #close() {
-    const links = this.#closeLinks();
-    this.#linksClosed = links;
-    await Promise.all((await links).map((c) => c.done));
-    for (const s2 of this.#sessions.values()) s2.ackTimer?.cancel();
-    this.#sessions.clear();
-    live.delete(this);
-  }
-  /**
-   * Everything the close does that peers see (CH-8): final frames, closed
-   * connections and listener, the queue closed, no socket file left.
-   * @returns The connections it closed (their handlers may still unwind).
-   */
-  async #closeLinks() {
     closeQuietly(this.#listener);
     this.#wakeAccept?.();
     const closedFrame = new OutBuffer(16);
@@ -2845,9 +2829,14 @@ var NetServer = class {
       closeQuietly(c.conn);
     }));
     this.#queue.close();
-    await this.#accepting;
+    await Promise.all([
+      this.#accepting,
+      ...pending.map((c) => c.done)
+    ]);
+    for (const s2 of this.#sessions.values()) s2.ackTimer?.cancel();
+    this.#sessions.clear();
     if (unix && !RUNTIME_REMOVES_LISTENER_FILE) removeSocketFile(this.addr.path);
-    return pending;
+    live.delete(this);
   }
   /** RB-1/RB-2: `c` left the pending state (session bound, or handler done). */
   #admitted(c) {
@@ -5989,17 +5978,17 @@ var ServerLoop = class {
   get stopReason() {
     return this.#reason;
   }
-  stop(reason, options = {}) {
+  stop(reason) {
     if (this.#reason !== void 0) return;
     this.#reason = reason;
-    this.#close(options);
+    this.#close();
   }
   async [Symbol.asyncDispose]() {
     this.stop("disposed");
     await this.done;
   }
-  #close(options = {}) {
-    this.#closing ??= this.#server.close(options).catch((error) => {
+  #close() {
+    this.#closing ??= this.#server.close().catch((error) => {
       console.error(`hypermesh: closing mailbox server on ${this.#server.addr}:`, error);
     });
     return this.#closing;
@@ -7791,9 +7780,7 @@ async function bootstrapProc(mode, bootProcAgent, options = {}) {
     const code = await exitCode;
     bootMark("stopAll");
     Error.stackTraceLimit = 0;
-    serving.stop("process shutting down", {
-      beforeExit: true
-    });
+    serving.stop("process shutting down");
     await serving.done;
     bootMark("drained");
     await forwarder.close();

@@ -19,8 +19,6 @@ import { RUNTIME_REMOVES_LISTENER_FILE } from "../internal/socket_file.ts";
 
 type Msg = { i: number };
 
-const CLOSE_BEFORE_EXIT = new URL("./fixtures/close_before_exit.ts", import.meta.url).pathname;
-
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "hm_ch_" });
   try {
@@ -126,53 +124,6 @@ Deno.test("SK-2, CH-8: a closed unix server's socket file is gone when close() r
     assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), [], "SK-2: nothing left");
     assertEquals((await tx.status.waitFor((s) => s.kind === "Closed"))?.kind, "Closed", "CH-8");
     assertEquals(await recvN(server, 1), [0]);
-    await tx.close();
-  });
-});
-
-Deno.test("CH-13: a server closed with beforeExit by a process that exits at once: every message acknowledged, Closed seen, no socket file left", async () => {
-  await withTempDir(async (dir) => {
-    const path = `${dir}/s.sock`;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        "--allow-net",
-        CLOSE_BEFORE_EXIT,
-        path,
-        "3",
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    const tx = dial<Msg>(`unix:${path}`); // retries until the child serves
-    const returned: number[] = [];
-    await tx.send({ i: 0 });
-    tx.post({ i: 1 }, (e) => returned.push(e.payload.i));
-    tx.post({ i: 2 }, (e) => returned.push(e.payload.i));
-    const status = await tx.status.waitFor((s) => s.kind === "Closed");
-    assertEquals(status, { kind: "Closed", reason: "server closed" }, "CH-8: Closed was written");
-    assertEquals(returned, [], "CH-13: the final ack was written before the exit");
-    assertEquals((await child.status).code, 0);
-    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), [], "CH-13: no socket file left");
-    await tx.close();
-  });
-});
-
-Deno.test("CH-13: close() after close({ beforeExit }) waits for the rest; the received queue ends", async () => {
-  await withTempDir(async (dir) => {
-    const server = await serve<Msg>(`unix:${dir}/s.sock`);
-    const tx = dial<Msg>(server.addr);
-    await tx.send({ i: 0 });
-    await server.close({ beforeExit: true });
-    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), [], "CH-13: no socket file left");
-    assertEquals((await tx.status.waitFor((s) => s.kind === "Closed"))?.kind, "Closed", "CH-8");
-    assertEquals(await recvN(server, 1), [0]);
-    assertEquals(await server.recv(), undefined, "CH-13: the queue is closed");
-    await server.close(); // the handlers' unwinding (the sanitizers check nothing is left)
     await tx.close();
   });
 });

@@ -32,7 +32,7 @@
  * @module
  */
 
-import type { ChannelCloseOptions, ChannelServer } from "../../channel/mod.ts";
+import type { ChannelServer } from "../../channel/mod.ts";
 import { actorKeyOf, handlerPortIndex } from "../reference.ts";
 import {
   createEnvelope,
@@ -98,18 +98,11 @@ export function undeliverableEnvelope(returned: MessageEnvelope): MessageEnvelop
 export interface MailboxServerHandle extends AsyncDisposable {
   /**
    * Ends the loop and closes the channel server so pending acks flush (MB-17).
-   * Idempotent: only the first call's reason and options are kept.
+   * Idempotent: only the first reason is kept.
    * @param reason Why (for logs).
-   * @param options `beforeExit`: the process exits once `done` settles, so
-   * the server is closed with `beforeExit` (CH-13): `done` does not wait for
-   * its connection handlers to unwind.
    */
-  stop(reason: string, options?: ChannelCloseOptions): void;
-  /**
-   * Settles once the loop ended (every received envelope delivered) and the
-   * channel server is closed (with `beforeExit`: closed as far as its peers
-   * can see); never rejects.
-   */
+  stop(reason: string): void;
+  /** Settles once the loop ended and the channel server is closed; never rejects. */
   readonly done: Promise<void>;
   /** The reason given to the first `stop()`, if any. */
   readonly stopReason: string | undefined;
@@ -154,10 +147,10 @@ class ServerLoop implements MailboxServerHandle {
     return this.#reason;
   }
 
-  stop(reason: string, options: ChannelCloseOptions = {}): void {
+  stop(reason: string): void {
     if (this.#reason !== undefined) return;
     this.#reason = reason;
-    this.#close(options); // MB-17: recv() drains what was received, then yields undefined
+    this.#close(); // MB-17: recv() drains what was received, then yields undefined
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -165,8 +158,8 @@ class ServerLoop implements MailboxServerHandle {
     await this.done;
   }
 
-  #close(options: ChannelCloseOptions = {}): Promise<void> {
-    this.#closing ??= this.#server.close(options).catch((error) => {
+  #close(): Promise<void> {
+    this.#closing ??= this.#server.close().catch((error) => {
       console.error(`hypermesh: closing mailbox server on ${this.#server.addr}:`, error);
     });
     return this.#closing;
