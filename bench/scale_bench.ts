@@ -254,8 +254,10 @@ if (import.meta.main) {
     default: { sizes: "1,4,16", hosts: "1,4", rounds: "3", svg: "bench/scale.svg", pool: "0" },
   });
   // Cold procs unless asked (see the module doc); the host processes inherit the variable.
-  Deno.env.set("HYPERMESH_PREWARM_PROCS", args.pool);
-  using _pool = config.override(attrs.PREWARM_PROCS, Number(args.pool));
+  const pool = Number(args.pool);
+  if (!Number.isInteger(pool)) throw new TypeError(`--pool must be an integer, got "${args.pool}"`);
+  Deno.env.set("HYPERMESH_PREWARM_PROCS", String(pool));
+  using _pool = config.override(attrs.PREWARM_PROCS, pool);
   const sizes = args.sizes.split(",").map(Number);
   const hostCounts = args.hosts.split(",").map(Number);
   const rows: Row[] = [];
