@@ -1,4 +1,4 @@
-// Diagnosis only: a worker whose V8 collects every 500 ms (run with --expose-gc);
+// Diagnosis only: a worker whose V8 collects every 2 s (run with --expose-gc);
 // with HYPERMESH_BENCH_HEAP_LOG set, a host appends its heap figures there.
 import { runWorker } from "../cli/worker.ts";
 import { canForceGc, collectAll } from "./_gc.ts";

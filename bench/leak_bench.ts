@@ -12,7 +12,7 @@
  *   whatever size V8's throughput heuristic had grown it to), its open file
  *   descriptors and threads (`/proc/PID`, through `ls`/`cat`: Deno gates
  *   `/proc` behind `--allow-all`), and the host's RSS. `--gc-host`: the host
- *   collects every 500 ms too.
+ *   collects every 2 s too.
  * - `floor`: the same cycle with no hypermesh in it — listen on a unix
  *   socket, spawn a bare Deno child with piped stdout/stderr
  *   (`_bare_child.ts`), wait for its callback byte, SIGTERM it, drain its
@@ -134,7 +134,7 @@ async function meshCycle(cx: ClientInstance, hosts: HostMesh, name: string): Pro
 /**
  * The client part.
  * @param cycles How many cycles.
- * @param gcHost Whether the host collects every 500 ms (`_gc_worker.ts`).
+ * @param gcHost Whether the host collects every 2 s (`_gc_worker.ts`).
  * @returns The readings.
  */
 export async function clientRun(cycles: number, gcHost = false): Promise<Reading[]> {

@@ -256,7 +256,7 @@ if (import.meta.main) {
   // Cold procs unless asked (see the module doc); the host processes inherit the variable.
   const pool = Number(args.pool);
   if (!Number.isInteger(pool)) throw new TypeError(`--pool must be an integer, got "${args.pool}"`);
-  Deno.env.set("HYPERMESH_PREWARM_PROCS", String(pool));
+  Deno.env.set(attrs.PREWARM_PROCS.env!, String(pool));
   using _pool = config.override(attrs.PREWARM_PROCS, pool);
   const sizes = args.sizes.split(",").map(Number);
   const hostCounts = args.hosts.split(",").map(Number);
