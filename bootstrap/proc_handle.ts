@@ -26,6 +26,7 @@ import { ActorRef } from "../actor/port.ts";
 import type { Context } from "../actor/types.ts";
 import type { ProcLauncher } from "../launcher/types.ts";
 import { forceOnAbort, type StopOptions } from "../internal/stop_options.ts";
+import { waitWithin } from "../internal/abort.ts";
 import { config } from "../config/config.ts";
 import { MESH_TERMINATE_TIMEOUT } from "../config/attrs.ts";
 import { TerminateError } from "../host/proc_handle.ts";
@@ -55,30 +56,6 @@ export interface BootstrapProcHandleOptions extends ProcStatusCellOptions {
   launcher?: ProcLauncher;
   /** The child's OS pid, when the launcher exposes one. */
   pid?: number;
-}
-
-/**
- * Sleeps `ms` unless `promise` settles first; clears its timer either way.
- * @returns The value, or `undefined` at the deadline.
- */
-async function within<T>(
-  start: (signal: AbortSignal) => Promise<T>,
-  ms: number,
-): Promise<T | undefined> {
-  const stop = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => {
-      stop.abort(new DOMException("deadline", "TimeoutError"));
-      resolve(undefined);
-    }, Math.max(0, ms));
-  });
-  try {
-    return await Promise.race([start(stop.signal).catch(() => undefined), expired]);
-  } finally {
-    clearTimeout(timer);
-    stop.abort();
-  }
 }
 
 /**
@@ -316,7 +293,7 @@ export class BootstrapProcHandle implements ProcHandle<ProcExitStatus, Actor> {
     if (agent !== undefined) {
       try {
         this.sendStopAll(cx, reason);
-        const st = await within((signal) => this.#cell.wait({ signal }), timeoutMs);
+        const st = await waitWithin((signal) => this.#cell.wait({ signal }), timeoutMs);
         if (st !== undefined) return st;
       } catch (error) {
         console.warn(`hypermesh: proc agent ${agent} could not stop all actors:`, error);
@@ -366,7 +343,7 @@ export class BootstrapProcHandle implements ProcHandle<ProcExitStatus, Actor> {
   }
 
   async #waitOrBrutallyKill(timeoutMs: number): Promise<ProcStatus> {
-    const st = await within((signal) => this.#cell.wait({ signal }), timeoutMs);
+    const st = await waitWithin((signal) => this.#cell.wait({ signal }), timeoutMs);
     if (st !== undefined) return st;
     this.#cell.markStopping();
     if (this.#launcher !== undefined) {

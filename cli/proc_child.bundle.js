@@ -1753,9 +1753,12 @@ async function writeAll(conn, bytes) {
   let off = 0;
   while (off < bytes.length) off += await conn.write(off === 0 ? bytes : bytes.subarray(off));
 }
+var quietlyClosed = /* @__PURE__ */ new WeakSet();
 function closeQuietly(conn) {
+  if (conn === void 0 || quietlyClosed.has(conn)) return;
+  quietlyClosed.add(conn);
   try {
-    conn?.close();
+    conn.close();
   } catch {
   }
 }
@@ -2255,11 +2258,21 @@ var Deque = class {
     for (let i = from; i < to; i++) out[i - from] = this.#buf[this.#head + i & this.#mask];
     return out;
   }
-  /** @returns All items, head first; the deque is emptied. */
+  /**
+   * Empties the deque, keeping its capacity. Clears only the slots in use:
+   * draining an empty or short deque costs nothing per slot of capacity (a
+   * link's outbox starts at 1024 slots, and its teardown drains four).
+   * @returns All items, head first.
+   */
   drain() {
-    const out = [];
-    for (let i = 0; i < this.#length; i++) out.push(this.at(i));
-    this.#buf = new Array(this.#buf.length);
+    const n = this.#length;
+    if (n === 0) return [];
+    const out = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const slot = this.#head + i & this.#mask;
+      out[i] = this.#buf[slot];
+      this.#buf[slot] = void 0;
+    }
     this.#head = 0;
     this.#length = 0;
     return out;
