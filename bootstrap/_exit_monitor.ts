@@ -6,7 +6,9 @@
  * ## Invariants (BS-*)
  * Enforced here, promised by `manager.ts`:
  * - **BS-11 (no stale socket).** When a child exits, its socket file
- *   `<socketDir>/<name>` is removed.
+ *   `<socketDir>/<name>` is removed before its terminal status is published:
+ *   whoever sees the exit finds no file. (A proc leaves it: it exits without
+ *   waiting for the runtime's own removal, CH-15.)
  * - **BS-14 (forwarded lines reach the forwarder before the exit status).**
  *   With log forwarding on and a `logChannel`, every line a child wrote is
  *   posted on the log channel, and its sender is flushed (bounded by
@@ -58,6 +60,11 @@ export async function monitorExit(
   let stderrTail = tails[1] ?? [];
   if (stderrTail.length === 0 && exit.stderrTail !== undefined) stderrTail = exit.stderrTail;
   handle.recordStderrTail(stderrTail);
+  try {
+    removeSocketFile(`${opts.socketDir}/${procId.name}`); // BS-11: before the status is out
+  } catch (error) {
+    console.warn(`hypermesh: cannot remove socket of ${procId}:`, error);
+  }
   if (stderrTail.length > 0 && exit.kind.kind !== "Exited") {
     console.warn(
       `hypermesh: proc ${procId} ended (${JSON.stringify(exit.kind)}); stderr tail:\n${
@@ -77,11 +84,6 @@ export async function monitorExit(
       break;
   }
   await opts.callback.close(); // ends a callback wait for a child that never called back
-  try {
-    removeSocketFile(`${opts.socketDir}/${procId.name}`); // BS-11 (SK-1: usually gone already)
-  } catch (error) {
-    console.warn(`hypermesh: cannot remove socket of ${procId}:`, error);
-  }
 }
 
 /**

@@ -41,8 +41,12 @@
  *   proc serves its socket and its agent is spawned, so `Ready` implies
  *   reachable.
  * - **BS-13 (drain before exit).** After the agent's stop-all, the mailbox
- *   server is stopped and drained and the forwarder closed before the exit
- *   code is returned.
+ *   server is stopped and drained (every envelope it received delivered, its
+ *   final acks and `Closed` written) and the forwarder closed before the exit
+ *   code is returned. The server closes with `beforeExit` (CH-15): its
+ *   accept loop's and connection handlers' unwinding is not awaited, and its
+ *   socket file is left to the host, which removes it before it publishes
+ *   the proc's exit (BS-11).
  * - **BS-53 (an exiting proc builds no stack traces).** Once the agent's
  *   stop-all has handed over the exit code, `Error.stackTraceLimit` is 0 for
  *   the rest of the process: the drain's closed listener and connections end
@@ -369,7 +373,11 @@ export async function bootstrapProc(
     // BS-53: the proc's actors are stopped; what is left is closing its links,
     // whose pending reads and accept end in exceptions. No stack traces for them.
     Error.stackTraceLimit = 0;
-    serving.stop("process shutting down"); // BS-13
+    // BS-13: drained (every received envelope delivered, the final acks and
+    // `Closed` written); the process exits next, so the server's accept loop
+    // and connection handlers are not waited for, and the host removes its
+    // socket file (CH-15, BS-11).
+    serving.stop("process shutting down", { beforeExit: true });
     await serving.done;
     bootMark("drained");
     await forwarder.close();

@@ -44,7 +44,12 @@ import {
   type Session,
   writeTo,
 } from "./_server_conn.ts";
-import type { ChannelServer, ChannelWaitOptions, ServeOptions } from "./types.ts";
+import type {
+  ChannelCloseOptions,
+  ChannelServer,
+  ChannelWaitOptions,
+  ServeOptions,
+} from "./types.ts";
 import { log } from "./logger.ts";
 
 export { type ChannelLogger, setChannelLogger } from "./logger.ts";
@@ -113,6 +118,7 @@ export class NetServer<M> implements ChannelServer<M> {
   #conns = new Set<ServerConn>();
   #accepting: Promise<void>;
   #closing: Promise<void> | undefined;
+  #linksClosed: Promise<void> | undefined; // CH-15
   readonly #ctx: ConnContext<M>;
   #pending = 0; // RB-2: accepted connections without a session yet
   #capLogged = false;
@@ -152,8 +158,11 @@ export class NetServer<M> implements ChannelServer<M> {
     return this.#queue.iterator();
   }
 
-  close(): Promise<void> {
-    return this.#closing ??= this.#close();
+  close(options: ChannelCloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#close();
+    // CH-15: what peers see, without the unwinding; a unix socket file is left
+    // to the owner of its directory (a proc's host, BS-11).
+    return options.beforeExit ? this.#linksClosed! : this.#closing;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -167,11 +176,31 @@ export class NetServer<M> implements ChannelServer<M> {
   }
 
   async #close(): Promise<void> {
+    const links = this.#closeLinks();
+    this.#linksClosed = links.then(() => {});
+    const pending = await links;
+    // What peers see is done (CH-15); left: the accept loop and the handlers
+    // unwinding (their pending accept and reads ending on the closed sockets).
+    await Promise.all([this.#accepting, ...pending.map((c) => c.done)]);
+    for (const s of this.#sessions.values()) s.ackTimer?.cancel();
+    this.#sessions.clear();
+    if (this.addr.transport === "unix" && !RUNTIME_REMOVES_LISTENER_FILE) {
+      removeSocketFile(this.addr.path!); // SK-1, SK-2
+    }
+    live.delete(this as NetServer<unknown>);
+  }
+
+  /**
+   * Everything of the close that peers see (CH-8, CH-15): final frames
+   * written, connections and listener closed, the received queue closed.
+   * @returns The connections it closed (their handlers may still unwind).
+   */
+  async #closeLinks(): Promise<ServerConn[]> {
     closeQuietly(this.#listener);
     this.#wakeAccept?.();
     // The accept loop ends on its own (it closes anything it accepts from now
     // on, `#closing` being set), so the final frames go out now, while its
-    // pending accept unwinds, not one event-loop turn later (awaited below).
+    // pending accept unwinds, not one event-loop turn later.
     const closedFrame = new OutBuffer(16);
     appendControl(closedFrame, TAG_CLOSED);
     for (const c of this.#conns) {
@@ -211,11 +240,7 @@ export class NetServer<M> implements ChannelServer<M> {
       closeQuietly(c.conn);
     }));
     this.#queue.close();
-    await Promise.all([this.#accepting, ...pending.map((c) => c.done)]);
-    for (const s of this.#sessions.values()) s.ackTimer?.cancel();
-    this.#sessions.clear();
-    if (unix && !RUNTIME_REMOVES_LISTENER_FILE) removeSocketFile(this.addr.path!); // SK-1, SK-2
-    live.delete(this as NetServer<unknown>);
+    return pending;
   }
 
   /** RB-1/RB-2: `c` left the pending state (session bound, or handler done). */

@@ -68,8 +68,33 @@ export interface ChannelServer<M> extends AsyncIterable<M>, AsyncDisposable {
   /**
    * Graceful stop: flushes acks, tells live sessions `Closed`, removes a unix
    * socket file. Messages already received stay readable. Idempotent.
+   * @param options `beforeExit`: resolve once peers have all they will get
+   * (CH-15).
    */
-  close(): Promise<void>;
+  close(options?: ChannelCloseOptions): Promise<void>;
+}
+
+/**
+ * Options of `ChannelServer.close()`.
+ *
+ * @example
+ * ```ts
+ * import type { ChannelCloseOptions } from "./types.ts";
+ * const lastClose: ChannelCloseOptions = { beforeExit: true };
+ * ```
+ */
+export interface ChannelCloseOptions {
+  /**
+   * The process exits once the close resolves (CH-15): resolve as soon as
+   * peers have everything they will get from this server (final acks and
+   * `Closed` written, connections and listener closed, received messages
+   * readable to the end), without waiting for the accept loop and the
+   * connection handlers to unwind. A unix socket's file is left to the owner
+   * of its directory (a proc's host removes it before it publishes the
+   * proc's exit). A later `close()` without it still waits for everything
+   * (and the runtime then removes the file). Default false.
+   */
+  beforeExit?: boolean;
 }
 
 /** Options of `dial()`. */

@@ -2763,6 +2763,7 @@ var NetServer = class {
   #conns = /* @__PURE__ */ new Set();
   #accepting;
   #closing;
+  #linksClosed;
   #ctx;
   #pending = 0;
   #capLogged = false;
@@ -2798,8 +2799,9 @@ var NetServer = class {
   [Symbol.asyncIterator]() {
     return this.#queue.iterator();
   }
-  close() {
-    return this.#closing ??= this.#close();
+  close(options = {}) {
+    this.#closing ??= this.#close();
+    return options.beforeExit ? this.#linksClosed : this.#closing;
   }
   [Symbol.asyncDispose]() {
     return this.close();
@@ -2810,6 +2812,27 @@ var NetServer = class {
     return this.#conns.size;
   }
   async #close() {
+    const links = this.#closeLinks();
+    this.#linksClosed = links.then(() => {
+    });
+    const pending = await links;
+    await Promise.all([
+      this.#accepting,
+      ...pending.map((c) => c.done)
+    ]);
+    for (const s2 of this.#sessions.values()) s2.ackTimer?.cancel();
+    this.#sessions.clear();
+    if (this.addr.transport === "unix" && !RUNTIME_REMOVES_LISTENER_FILE) {
+      removeSocketFile(this.addr.path);
+    }
+    live.delete(this);
+  }
+  /**
+   * Everything of the close that peers see (CH-8, CH-15): final frames
+   * written, connections and listener closed, the received queue closed.
+   * @returns The connections it closed (their handlers may still unwind).
+   */
+  async #closeLinks() {
     closeQuietly(this.#listener);
     this.#wakeAccept?.();
     const closedFrame = new OutBuffer(16);
@@ -2842,14 +2865,7 @@ var NetServer = class {
       closeQuietly(c.conn);
     }));
     this.#queue.close();
-    await Promise.all([
-      this.#accepting,
-      ...pending.map((c) => c.done)
-    ]);
-    for (const s2 of this.#sessions.values()) s2.ackTimer?.cancel();
-    this.#sessions.clear();
-    if (unix && !RUNTIME_REMOVES_LISTENER_FILE) removeSocketFile(this.addr.path);
-    live.delete(this);
+    return pending;
   }
   /** RB-1/RB-2: `c` left the pending state (session bound, or handler done). */
   #admitted(c) {
@@ -5991,17 +6007,17 @@ var ServerLoop = class {
   get stopReason() {
     return this.#reason;
   }
-  stop(reason) {
+  stop(reason, options = {}) {
     if (this.#reason !== void 0) return;
     this.#reason = reason;
-    this.#close();
+    this.#close(options);
   }
   async [Symbol.asyncDispose]() {
     this.stop("disposed");
     await this.done;
   }
-  #close() {
-    this.#closing ??= this.#server.close().catch((error) => {
+  #close(options = {}) {
+    this.#closing ??= this.#server.close(options).catch((error) => {
       console.error(`hypermesh: closing mailbox server on ${this.#server.addr}:`, error);
     });
     return this.#closing;
@@ -7793,7 +7809,9 @@ async function bootstrapProc(mode, bootProcAgent, options = {}) {
     const code = await exitCode;
     bootMark("stopAll");
     Error.stackTraceLimit = 0;
-    serving.stop("process shutting down");
+    serving.stop("process shutting down", {
+      beforeExit: true
+    });
     await serving.done;
     bootMark("drained");
     await forwarder.close();

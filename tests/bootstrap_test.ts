@@ -359,6 +359,9 @@ Deno.test("BS-11: 100 spawn/terminate cycles leave no process, socket file or de
         await ready(handle);
         const st = await handle.terminate(cx, { graceMs: 2_000, reason: "cycle" });
         assertEquals(st.kind, "Stopped", JSON.stringify(st));
+        // The proc left its socket file (CH-15); the manager removed it before the status.
+        const listed = [...Deno.readDirSync(manager.socketDir)].map((e) => e.name);
+        assert(!listed.includes(handle.procId.name), "BS-11: socket file gone once Stopped is out");
         (Proc.of(cx).forwarder as DialMailboxRouter).unbind(handle.procId);
       }
     }));

@@ -19,6 +19,8 @@ import { RUNTIME_REMOVES_LISTENER_FILE } from "../internal/socket_file.ts";
 
 type Msg = { i: number };
 
+const CLOSE_BEFORE_EXIT = new URL("./fixtures/close_before_exit.ts", import.meta.url).pathname;
+
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "hm_ch_" });
   try {
@@ -124,6 +126,59 @@ Deno.test("SK-2, CH-8: a closed unix server's socket file is gone when close() r
     assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), [], "SK-2: nothing left");
     assertEquals((await tx.status.waitFor((s) => s.kind === "Closed"))?.kind, "Closed", "CH-8");
     assertEquals(await recvN(server, 1), [0]);
+    await tx.close();
+  });
+});
+
+Deno.test("CH-15: a server closed with beforeExit by a process that exits at once: every message acknowledged, Closed seen, the socket file left to its owner", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/s.sock`;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "--allow-net",
+        CLOSE_BEFORE_EXIT,
+        path,
+        "3",
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const tx = dial<Msg>(`unix:${path}`); // retries until the child serves
+    const returned: number[] = [];
+    await tx.send({ i: 0 });
+    tx.post({ i: 1 }, (e) => returned.push(e.payload.i));
+    tx.post({ i: 2 }, (e) => returned.push(e.payload.i));
+    const status = await tx.status.waitFor((s) => s.kind === "Closed");
+    assertEquals(status, { kind: "Closed", reason: "server closed" }, "CH-8: Closed was written");
+    assertEquals(returned, [], "CH-15: the final ack was written before the exit");
+    assertEquals((await child.status).code, 0);
+    // CH-15: the file is left to the directory's owner (a proc's host removes it, BS-11).
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["s.sock"], "CH-15: file left");
+    await tx.close();
+  });
+});
+
+Deno.test("CH-15: close({ beforeExit }) resolves before the handlers unwind; close() then waits for the rest", async () => {
+  await withTempDir(async (dir) => {
+    const server = await serve<Msg>(`unix:${dir}/s.sock`);
+    const tx = dial<Msg>(server.addr);
+    await tx.send({ i: 0 });
+    let full = false;
+    const everything = server.close().then(() => (full = true));
+    await server.close({ beforeExit: true });
+    assertEquals(full, false, "CH-15: did not wait for the accept loop and the handlers");
+    assertEquals((await tx.status.waitFor((s) => s.kind === "Closed"))?.kind, "Closed", "CH-8");
+    assertEquals(await recvN(server, 1), [0]);
+    assertEquals(await server.recv(), undefined, "CH-15: the queue is closed");
+    await everything; // the handlers' unwinding (the sanitizers check nothing is left)
+    assertEquals(full, true);
+    // SK-2: the full close waited for the accept, so the runtime removed the file.
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), [], "SK-2: no socket file left");
     await tx.close();
   });
 });

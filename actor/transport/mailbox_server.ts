@@ -32,7 +32,7 @@
  * @module
  */
 
-import type { ChannelServer } from "../../channel/mod.ts";
+import type { ChannelCloseOptions, ChannelServer } from "../../channel/mod.ts";
 import { actorKeyOf, handlerPortIndex } from "../reference.ts";
 import {
   createEnvelope,
@@ -98,11 +98,18 @@ export function undeliverableEnvelope(returned: MessageEnvelope): MessageEnvelop
 export interface MailboxServerHandle extends AsyncDisposable {
   /**
    * Ends the loop and closes the channel server so pending acks flush (MB-17).
-   * Idempotent: only the first reason is kept.
+   * Idempotent: only the first call's reason and options are kept.
    * @param reason Why (for logs).
+   * @param options `beforeExit`: the process exits once `done` settles, so
+   * the server is closed with `beforeExit` (CH-15): `done` waits neither for
+   * its accept loop nor for its connection handlers to unwind.
    */
-  stop(reason: string): void;
-  /** Settles once the loop ended and the channel server is closed; never rejects. */
+  stop(reason: string, options?: ChannelCloseOptions): void;
+  /**
+   * Settles once the loop ended (every received envelope delivered) and the
+   * channel server is closed (with `beforeExit`: closed as far as its peers
+   * can see); never rejects.
+   */
   readonly done: Promise<void>;
   /** The reason given to the first `stop()`, if any. */
   readonly stopReason: string | undefined;
@@ -147,10 +154,10 @@ class ServerLoop implements MailboxServerHandle {
     return this.#reason;
   }
 
-  stop(reason: string): void {
+  stop(reason: string, options: ChannelCloseOptions = {}): void {
     if (this.#reason !== undefined) return;
     this.#reason = reason;
-    this.#close(); // MB-17: recv() drains what was received, then yields undefined
+    this.#close(options); // MB-17: recv() drains what was received, then yields undefined
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -158,8 +165,8 @@ class ServerLoop implements MailboxServerHandle {
     await this.done;
   }
 
-  #close(): Promise<void> {
-    this.#closing ??= this.#server.close().catch((error) => {
+  #close(options: ChannelCloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#server.close(options).catch((error) => {
       console.error(`hypermesh: closing mailbox server on ${this.#server.addr}:`, error);
     });
     return this.#closing;
