@@ -18,7 +18,7 @@
  * @module
  */
 
-import { removeSocketFile } from "../internal/socket_file.ts";
+import { unlinkSocketFile } from "../internal/socket_file.ts";
 import { ChannelAddr } from "../channel/addr.ts";
 import type { ChannelServer } from "../channel/types.ts";
 import type { ProcId } from "../actor/reference.ts";
@@ -61,7 +61,8 @@ export async function monitorExit(
   if (stderrTail.length === 0 && exit.stderrTail !== undefined) stderrTail = exit.stderrTail;
   handle.recordStderrTail(stderrTail);
   try {
-    removeSocketFile(`${opts.socketDir}/${procId.name}`); // BS-11: before the status is out
+    // BS-11: before the status is out. SK-3: a proc leaves its file (CH-15), so unlink at once.
+    unlinkSocketFile(`${opts.socketDir}/${procId.name}`);
   } catch (error) {
     console.warn(`hypermesh: cannot remove socket of ${procId}:`, error);
   }

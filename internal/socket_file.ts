@@ -22,6 +22,13 @@
  *   finds the file already gone, so it skips even the directory listing
  *   (0.2 ms of a proc's stop, measured). A file left by a process that
  *   died is still removed by whoever owns the directory (SK-1).
+ * - **SK-3 (a file expected present costs one unlink).**
+ *   {@linkcode unlinkSocketFile} unlinks at once and reports an absent file
+ *   or directory as `false` (building the `NotFound` only then). For a host
+ *   removing the file of a proc that exited: a proc leaves it (CH-15), so it
+ *   is nearly always there, and a directory listing per exit would grow with
+ *   the procs still in the directory (a teardown of N procs would list
+ *   O(N²) entries).
  * @module
  */
 
@@ -82,6 +89,36 @@ export function removeSocketFile(path: string): boolean {
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false; // removed meanwhile
+    throw error;
+  }
+}
+
+/**
+ * Unlinks the file at `path`, expected to be there (SK-3): one `unlink`,
+ * and an exception built only when it is absent. Use
+ * {@linkcode removeSocketFile} where absence is the common case.
+ * @param path A unix socket's path.
+ * @returns Whether a file was removed (`false`: it or its directory was absent).
+ * @throws {Deno.errors.PermissionDenied} Or another filesystem error, other
+ * than the file or its directory being absent.
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { unlinkSocketFile } from "./socket_file.ts";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(`${dir}/x.sock`, "");
+ * assertEquals(unlinkSocketFile(`${dir}/x.sock`), true);
+ * assertEquals(unlinkSocketFile(`${dir}/x.sock`), false);
+ * Deno.removeSync(dir);
+ * ```
+ * @tags allow-write
+ */
+export function unlinkSocketFile(path: string): boolean {
+  try {
+    Deno.removeSync(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false; // gone already, or its directory
     throw error;
   }
 }

@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "@std/assert";
-import { removeSocketFile } from "./socket_file.ts";
+import { removeSocketFile, unlinkSocketFile } from "./socket_file.ts";
 
 Deno.test("SK-1: removeSocketFile() removes a present file and reports an absent one or directory as false", () => {
   const dir = Deno.makeTempDirSync();
@@ -25,6 +25,31 @@ Deno.test("SK-1: removeSocketFile() throws what is not an absence", () => {
     Deno.writeTextFileSync(`${dir}/full/x`, "");
     // A non-empty directory cannot be removed without `recursive`: not an absence.
     assertThrows(() => removeSocketFile(`${dir}/full`));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("SK-3: unlinkSocketFile() removes a present socket and reports an absent one or directory as false", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const listener = Deno.listen({ transport: "unix", path: `${dir}/a.sock` });
+    assertEquals(unlinkSocketFile(`${dir}/a.sock`), true);
+    assertEquals([...Deno.readDirSync(dir)], []);
+    listener.close(); // the runtime's own removal now finds nothing, quietly
+    assertEquals(unlinkSocketFile(`${dir}/a.sock`), false);
+    assertEquals(unlinkSocketFile(`${dir}/nope/b.sock`), false);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("SK-3: unlinkSocketFile() throws what is not an absence", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.mkdirSync(`${dir}/full`);
+    Deno.writeTextFileSync(`${dir}/full/x`, "");
+    assertThrows(() => unlinkSocketFile(`${dir}/full`));
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
