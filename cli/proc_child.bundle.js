@@ -2544,7 +2544,9 @@ function removeSocketFile(path) {
     if (error instanceof Deno.errors.NotFound) return false;
     throw error;
   }
-  if (!listed) return false;
+  return listed && unlinkSocketFile(path);
+}
+function unlinkSocketFile(path) {
   try {
     Deno.removeSync(path);
     return true;

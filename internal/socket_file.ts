@@ -83,14 +83,7 @@ export function removeSocketFile(path: string): boolean {
     if (error instanceof Deno.errors.NotFound) return false; // the directory is gone too
     throw error;
   }
-  if (!listed) return false;
-  try {
-    Deno.removeSync(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false; // removed meanwhile
-    throw error;
-  }
+  return listed && unlinkSocketFile(path); // false if removed meanwhile
 }
 
 /**

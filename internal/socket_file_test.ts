@@ -18,13 +18,14 @@ Deno.test("SK-1: removeSocketFile() removes a present file and reports an absent
   }
 });
 
-Deno.test("SK-1: removeSocketFile() throws what is not an absence", () => {
+Deno.test("SK-1, SK-3: removeSocketFile() and unlinkSocketFile() throw what is not an absence", () => {
   const dir = Deno.makeTempDirSync();
   try {
     Deno.mkdirSync(`${dir}/full`);
     Deno.writeTextFileSync(`${dir}/full/x`, "");
     // A non-empty directory cannot be removed without `recursive`: not an absence.
     assertThrows(() => removeSocketFile(`${dir}/full`));
+    assertThrows(() => unlinkSocketFile(`${dir}/full`));
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
@@ -39,17 +40,6 @@ Deno.test("SK-3: unlinkSocketFile() removes a present socket and reports an abse
     listener.close(); // the runtime's own removal now finds nothing, quietly
     assertEquals(unlinkSocketFile(`${dir}/a.sock`), false);
     assertEquals(unlinkSocketFile(`${dir}/nope/b.sock`), false);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-});
-
-Deno.test("SK-3: unlinkSocketFile() throws what is not an absence", () => {
-  const dir = Deno.makeTempDirSync();
-  try {
-    Deno.mkdirSync(`${dir}/full`);
-    Deno.writeTextFileSync(`${dir}/full/x`, "");
-    assertThrows(() => unlinkSocketFile(`${dir}/full`));
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
