@@ -9,6 +9,12 @@
  * settings (the automatic warm pool, BS-41: 4 children on a 2-core machine;
  * settled before the spawn, not before the stop).
  *
+ * Every row runs with the other rigs' pools full and quiet
+ * ({@linkcode settleAll}): a pool refills after each of its stops (8
+ * children booting over ~1.5 s for the warm-pool rig), and a row measured
+ * under another rig's refill measures that refill. (Until this was done,
+ * the default rows ran under the warm-pool rig's refill.)
+ *
  * - `deno run --allow-all bench/spawn_bench.ts [iterations]` prints median,
  *   p10–p90 spread and the bootstrap/bare ratios.
  * - Under `deno bench` the same scenarios are registered as benches.
@@ -139,12 +145,34 @@ function idle(ms = IDLE_BEFORE_STOP_MS): Promise<void> {
  */
 const AGED_MS = 3_000;
 
+/**
+ * Waits until every rig's pool is full and its children have warmed: no
+ * refill of one rig runs under another rig's row.
+ * @param rigs The rigs; those without a pool return at once.
+ */
+async function settleAll(...rigs: BootstrapRig[]): Promise<void> {
+  for (const rig of rigs) await rig.settle();
+}
+
+/**
+ * The median of each iteration's own ratio, `rows[i] / floors[i]`: the two
+ * were measured seconds apart, so a machine whose speed drifts over the run
+ * moves both (the ratio of the medians pairs fast and slow moments).
+ * @param rows One sample per iteration.
+ * @param floors The floor's sample of the same iteration.
+ * @returns The median ratio.
+ */
+function pairedRatio(rows: number[], floors: number[]): number {
+  return stats(rows.map((x, i) => x / floors[i])).median;
+}
+
 async function report(iterations: number): Promise<void> {
   await using rig = await BootstrapRig.create();
   await using warmRig = await BootstrapRig.create(8);
   // What a user gets without a setting: the automatic warm pool (BS-41).
   await using defaultRig = await BootstrapRig.create(attrs.PREWARM_PROCS.default);
   await using bundledRig = await BootstrapRig.create(0, procChildCommand());
+  const quiet = () => settleAll(warmRig, defaultRig);
   const results: Record<string, number[]> = {};
   const add = (k: string, v: number) => (results[k] ??= []).push(v);
   // Warm the module cache and the JIT of every path.
@@ -155,7 +183,7 @@ async function report(iterations: number): Promise<void> {
   await warmRig.stop(await warmRig.spawn(1));
   for (let i = 0; i < iterations; i++) {
     for (const n of [1, 8]) {
-      await warmRig.settle(); // no refill running under the cold and bare rows
+      await quiet(); // no refill running under the cold and bare rows
       let t = performance.now();
       const bares = await spawnBareChildren(n);
       add(`bare ready x${n}`, performance.now() - t);
@@ -190,7 +218,8 @@ async function report(iterations: number): Promise<void> {
       t = performance.now();
       await warmRig.stop(warm);
       add(`warm pool stop x${n}`, performance.now() - t);
-      await defaultRig.settle(); // a host that has been up a moment
+      // A host that has been up a moment, and not the warm-pool rig's refill under it.
+      await quiet();
       t = performance.now();
       const dflt = await defaultRig.spawn(n);
       add(`default ready x${n}`, performance.now() - t);
@@ -200,17 +229,18 @@ async function report(iterations: number): Promise<void> {
       add(`default stop x${n}`, performance.now() - t);
     }
   }
-  // Same-age rows (AGED_MS), 8 at once, half the iterations (each waits AGED_MS per group).
+  // Same-age rows (AGED_MS), 8 at once, as many iterations as the fresh rows (each waits AGED_MS
+  // per group): with half as many, their medians moved by a third between runs.
   const aged = [["bundled", bundledRig], ["warm pool", warmRig], ["default", defaultRig]] as const;
-  for (let i = 0; i < Math.max(1, Math.ceil(iterations / 2)); i++) {
-    await warmRig.settle();
+  for (let i = 0; i < iterations; i++) {
+    await quiet();
     const bares = await spawnBareChildren(8);
     await idle(AGED_MS);
     let t = performance.now();
     await stopBareChildren(bares);
     add("aged bare stop x8", performance.now() - t);
     for (const [kind, r] of aged) {
-      await r.settle();
+      await quiet();
       const handles = await r.spawn(8);
       await idle(AGED_MS);
       t = performance.now();
@@ -231,19 +261,23 @@ async function report(iterations: number): Promise<void> {
     for (const kind of ["bootstrap", "bundled", "warm pool", "default"]) {
       const b = stats(results[`${kind} ready x${n}`]).median;
       const st = stats(results[`${kind} stop x${n}`]).median;
+      const paired = pairedRatio(results[`${kind} stop x${n}`], results[`bare stop x${n}`]);
       console.log(
         `ratio x${n} ${kind.padEnd(9)}: ready ${(b / f).toFixed(2)}, stop ${
           (st / fs).toFixed(2)
-        } (medians over bare; stop ${(st / fm).toFixed(2)} over the message-stop floor)`,
+        } (medians over bare; stop ${(st / fm).toFixed(2)} over the message-stop floor; ` +
+          `stop ${paired.toFixed(2)} as the median of each iteration's own ratio)`,
       );
     }
   }
   const agedFloor = stats(results["aged bare stop x8"]).median;
   for (const [kind] of aged) {
     const st = stats(results[`aged ${kind} stop x8`]).median;
+    const paired = pairedRatio(results[`aged ${kind} stop x8`], results["aged bare stop x8"]);
     console.log(
       `ratio aged x8 ${kind.padEnd(9)}: stop ${(st / agedFloor).toFixed(2)} ` +
-        `(every process idle ${AGED_MS} ms before its stop, the floor's too)`,
+        `(every process idle ${AGED_MS} ms before its stop, the floor's too; ` +
+        `${paired.toFixed(2)} as the median of each iteration's own ratio)`,
     );
   }
   console.log("warm pool:", JSON.stringify(warmRig.manager.warmPool?.stats));
