@@ -15,13 +15,20 @@
  * under another rig's refill measures that refill. (Until this was done,
  * the default rows ran under the warm-pool rig's refill.)
  *
- * - `deno run --allow-all bench/spawn_bench.ts [iterations]` prints median,
- *   p10–p90 spread and the bootstrap/bare ratios.
+ * - `deno run --allow-run --allow-read --allow-write --allow-net --allow-env
+ *   --allow-sys --allow-ffi bench/spawn_bench.ts [iterations] [--cpu]` prints
+ *   median, p10–p90 spread and the bootstrap/bare ratios.
  * - Under `deno bench` the same scenarios are registered as benches.
  *
  * The `aged` rows (8 at once) stop bare children and procs that have all
  * idled `AGED_MS` since their spawn (or adoption): the same age on
  * both sides of the ratio.
+ *
+ * With `--cpu`, each stop row's CPU is counted too (`_stop_cpu.ts`: each
+ * stopped child's CPU from the stop to its reaping, the kernel's teardown
+ * included, and this process's, which is the host side of a proc's stop).
+ * Counting runs an `sh` and a `cat` before each stop, so the wall-clock rows
+ * of the README come from runs without it.
  *
  * The `bundled` rows run the same cold procs from the bundled proc child
  * (`procChildCommand()`: one JavaScript file, `--no-config`, `cli/proc_child.ts`).
@@ -56,6 +63,8 @@ import { BootstrapCommand } from "../launcher/command.ts";
 import { BootstrapProcManager } from "../bootstrap/manager.ts";
 import type { BootstrapProcHandle } from "../bootstrap/proc_handle.ts";
 import { procChildCommand } from "../cli/proc_child_command.ts";
+import { type StopCpu, stopCpu } from "./_stop_cpu.ts";
+import { parseArgs } from "@std/cli/parse-args";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const FLAGS = [
@@ -166,7 +175,7 @@ function pairedRatio(rows: number[], floors: number[]): number {
   return stats(rows.map((x, i) => x / floors[i])).median;
 }
 
-async function report(iterations: number): Promise<void> {
+async function report(iterations: number, countCpu: boolean): Promise<void> {
   await using rig = await BootstrapRig.create();
   await using warmRig = await BootstrapRig.create(8);
   // What a user gets without a setting: the automatic warm pool (BS-41).
@@ -175,6 +184,23 @@ async function report(iterations: number): Promise<void> {
   const quiet = () => settleAll(warmRig, defaultRig);
   const results: Record<string, number[]> = {};
   const add = (k: string, v: number) => (results[k] ??= []).push(v);
+  const cpu: Record<string, StopCpu[]> = {};
+  /** Times a stop row (wall clock) and counts its CPU (`_stop_cpu.ts`) apart. */
+  const timedStop = async (key: string, pids: number[], stop: () => Promise<void>) => {
+    if (!countCpu) {
+      const t = performance.now();
+      await stop();
+      return add(key, performance.now() - t);
+    }
+    let wall = 0;
+    const spent = await stopCpu(pids, async () => {
+      const t = performance.now();
+      await stop();
+      wall = performance.now() - t;
+    });
+    add(key, wall);
+    (cpu[key] ??= []).push(spent);
+  };
   // Warm the module cache and the JIT of every path.
   await stopBareChildren(await spawnBareChildren(1));
   await rig.stop(await rig.spawn(1));
@@ -188,45 +214,41 @@ async function report(iterations: number): Promise<void> {
       const bares = await spawnBareChildren(n);
       add(`bare ready x${n}`, performance.now() - t);
       await idle();
-      t = performance.now();
-      await stopBareChildren(bares);
-      add(`bare stop x${n}`, performance.now() - t);
+      await timedStop(`bare stop x${n}`, bares.map((c) => c.pid), () => stopBareChildren(bares));
       const messaged = await spawnBareMessageChildren(n);
       await idle();
-      t = performance.now();
-      await stopBareChildrenByMessage(messaged);
-      add(`bare msg stop x${n}`, performance.now() - t);
+      await timedStop(
+        `bare msg stop x${n}`,
+        messaged.children.map((c) => c.pid),
+        () => stopBareChildrenByMessage(messaged),
+      );
       t = performance.now();
       const handles = await rig.spawn(n);
       add(`bootstrap ready x${n}`, performance.now() - t);
       await idle();
-      t = performance.now();
-      await rig.stop(handles);
-      add(`bootstrap stop x${n}`, performance.now() - t);
+      await timedStop(`bootstrap stop x${n}`, handles.map((h) => h.pid!), () => rig.stop(handles));
       t = performance.now();
       const bundled = await bundledRig.spawn(n);
       add(`bundled ready x${n}`, performance.now() - t);
       await idle();
-      t = performance.now();
-      await bundledRig.stop(bundled);
-      add(`bundled stop x${n}`, performance.now() - t);
+      await timedStop(
+        `bundled stop x${n}`,
+        bundled.map((h) => h.pid!),
+        () => bundledRig.stop(bundled),
+      );
       await warmRig.settle();
       t = performance.now();
       const warm = await warmRig.spawn(n);
       add(`warm pool ready x${n}`, performance.now() - t);
       await warmRig.settle(); // the refill must not run under the stop row
-      t = performance.now();
-      await warmRig.stop(warm);
-      add(`warm pool stop x${n}`, performance.now() - t);
+      await timedStop(`warm pool stop x${n}`, warm.map((h) => h.pid!), () => warmRig.stop(warm));
       // A host that has been up a moment, and not the warm-pool rig's refill under it.
       await quiet();
       t = performance.now();
       const dflt = await defaultRig.spawn(n);
       add(`default ready x${n}`, performance.now() - t);
       await idle(); // no settle: the pool's refill is whatever the default does
-      t = performance.now();
-      await defaultRig.stop(dflt);
-      add(`default stop x${n}`, performance.now() - t);
+      await timedStop(`default stop x${n}`, dflt.map((h) => h.pid!), () => defaultRig.stop(dflt));
     }
   }
   // Same-age rows (AGED_MS), 8 at once, as many iterations as the fresh rows (each waits AGED_MS
@@ -236,16 +258,12 @@ async function report(iterations: number): Promise<void> {
     await quiet();
     const bares = await spawnBareChildren(8);
     await idle(AGED_MS);
-    let t = performance.now();
-    await stopBareChildren(bares);
-    add("aged bare stop x8", performance.now() - t);
+    await timedStop("aged bare stop x8", bares.map((c) => c.pid), () => stopBareChildren(bares));
     for (const [kind, r] of aged) {
       await quiet();
       const handles = await r.spawn(8);
       await idle(AGED_MS);
-      t = performance.now();
-      await r.stop(handles);
-      add(`aged ${kind} stop x8`, performance.now() - t);
+      await timedStop(`aged ${kind} stop x8`, handles.map((h) => h.pid!), () => r.stop(handles));
     }
   }
   for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(20)} ${fmtStats(v)}`);
@@ -280,6 +298,15 @@ async function report(iterations: number): Promise<void> {
         `${paired.toFixed(2)} as the median of each iteration's own ratio)`,
     );
   }
+  // CPU, counted: steadier than the wall clock on a VM whose speed drifts.
+  for (const [key, spent] of Object.entries(cpu)) {
+    const median = (pick: (c: StopCpu) => number) => stats(spent.map(pick)).median.toFixed(2);
+    console.log(
+      `cpu ${key.padEnd(22)} child ${median((c) => c.childPerProc)} ms per process; ` +
+        `this process ${median((c) => c.mainThread)} ms main thread, ` +
+        `${median((c) => c.self)} ms all threads (medians)`,
+    );
+  }
   console.log("warm pool:", JSON.stringify(warmRig.manager.warmPool?.stats));
   console.log(
     `default pool (size ${defaultRig.manager.warmPool?.size ?? 0}):`,
@@ -288,7 +315,8 @@ async function report(iterations: number): Promise<void> {
 }
 
 if (import.meta.main) {
-  await report(Number(Deno.args[0] ?? 10));
+  const args = parseArgs(Deno.args, { boolean: ["cpu"] });
+  await report(Number(args._[0] ?? 10), args.cpu);
 } else {
   for (const n of [1, 8]) {
     Deno.bench({
