@@ -1,8 +1,9 @@
 /**
  * CPU spent by a stop, counted rather than timed: on the 2-core VMs these
- * benches run on, a stop's wall-clock time drifts by ±15–30 % between runs,
- * while the CPU its processes burn moves by a few percent. Used by
- * `spawn_bench.ts` beside each stop row.
+ * benches run on, a stop's wall-clock time drifts by ±15–30 % between runs;
+ * the CPU its processes burn drifts less, and says on which side (the
+ * stopped children, the host) a difference lies. Used by `spawn_bench.ts
+ * --cpu` beside each stop row.
  *
  * - **Children:** `getrusage(RUSAGE_CHILDREN)` (through FFI) once the stopped
  *   children are reaped, minus what all their threads had used before the
