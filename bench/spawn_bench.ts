@@ -9,11 +9,13 @@
  * settings (the automatic warm pool, BS-41: 4 children on a 2-core machine;
  * settled before the spawn, not before the stop).
  *
- * Every row runs with the other rigs' pools full and quiet
- * ({@linkcode settleAll}): a pool refills after each of its stops (8
- * children booting over ~1.5 s for the warm-pool rig), and a row measured
- * under another rig's refill measures that refill. (Until this was done,
- * the default rows ran under the warm-pool rig's refill.)
+ * Every row runs with every rig's pool full and quiet ({@linkcode settleAll}):
+ * a pool refills once its spawns and stops pause (the default rig's 4
+ * children start from 250 ms after its stop, one per 150 ms, and boot for
+ * ~1 s), and a row measured under another rig's refill measures that
+ * refill. (Until this was done, only the warm-pool rig's pool was waited
+ * for, so the bare and cold rows that followed a default row could run
+ * while the default rig refilled.)
  *
  * - `deno run --allow-run --allow-read --allow-write --allow-net --allow-env
  *   --allow-sys --allow-ffi bench/spawn_bench.ts [iterations] [--cpu]` prints
@@ -242,7 +244,7 @@ async function report(iterations: number, countCpu: boolean): Promise<void> {
       add(`warm pool ready x${n}`, performance.now() - t);
       await warmRig.settle(); // the refill must not run under the stop row
       await timedStop(`warm pool stop x${n}`, warm.map((h) => h.pid!), () => warmRig.stop(warm));
-      // A host that has been up a moment, and not the warm-pool rig's refill under it.
+      // A host that has been up a moment, with no other rig's refill under it.
       await quiet();
       t = performance.now();
       const dflt = await defaultRig.spawn(n);
