@@ -2,24 +2,25 @@
  * CPU spent by a stop, counted rather than timed: on the 2-core VMs these
  * benches run on, a stop's wall-clock time drifts by ±15–30 % between runs;
  * the CPU its processes burn drifts less, and says on which side (the
- * stopped children, the host) a difference lies. Used by `spawn_bench.ts
- * --cpu` beside each stop row.
+ * stopped children, the host) a difference lies. Used by `spawn_bench.ts`
+ * beside each stop row.
  *
- * - **Children:** `getrusage(RUSAGE_CHILDREN)` (through FFI) once the stopped
- *   children are reaped, minus what all their threads had used before the
- *   stop (`/proc/PID/task/*\/schedstat`, read through one `cat`: Deno asks
- *   for `--allow-all` to read another process's `/proc` files itself). That
- *   is each child's CPU from the stop's first instant to its reaping, the
- *   kernel's teardown of its address space included.
+ * - **Children:** `getrusage(RUSAGE_CHILDREN)` once the stopped children
+ *   are reaped, minus each child's process CPU clock read just before the
+ *   stop (`clock_getcpuclockid(pid)`): each child's CPU from the stop's
+ *   first instant to its reaping, the kernel's teardown of its address space
+ *   included. The process clock counts the threads that have already
+ *   exited, as `getrusage` does. (Summing the live threads'
+ *   `/proc/PID/task/*\/schedstat` instead, as earlier measurements did,
+ *   charges the stop with the CPU of every thread that ended before it: a
+ *   warm child that waited 20 s in its pool has lost two idle runtime
+ *   threads, 0.8–1.6 ms of CPU, which then read as a dearer stop.)
  * - **This process:** its main thread's CPU over the stop
  *   (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)`: the JavaScript of a host's side
  *   of the stop), and all its threads' (`getrusage(RUSAGE_SELF)`: V8's
  *   collector and the runtime's I/O threads too).
  *
- * Counting perturbs what it counts a little: one `sh` and one `cat` run just
- * before each stop. `spawn_bench.ts` counts only when asked (`--cpu`).
- *
- * Needs `--allow-ffi` and `--allow-run`; Linux only.
+ * Needs `--allow-ffi`; Linux only.
  * @module
  */
 
@@ -30,7 +31,12 @@ const CLOCK_THREAD_CPUTIME_ID = 3;
 const LIBC_SYMBOLS = {
   getrusage: { parameters: ["i32", "buffer"], result: "i32" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  clock_getcpuclockid: { parameters: ["i32", "buffer"], result: "i32" },
 } as const;
+
+function lib(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS> {
+  return libc ??= Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
+}
 
 let libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined;
 
@@ -40,45 +46,37 @@ let libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined;
  * @returns Milliseconds.
  */
 function rusageMs(who: number): number {
-  libc ??= Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
   // struct rusage starts with ru_utime and ru_stime, two timevals of two 64-bit fields each.
   const buf = new BigInt64Array(18);
-  if (libc.symbols.getrusage(who, new Uint8Array(buf.buffer)) !== 0) {
+  if (lib().symbols.getrusage(who, new Uint8Array(buf.buffer)) !== 0) {
     throw new Error("getrusage failed");
   }
   return (Number(buf[0]) + Number(buf[2])) * 1e3 + (Number(buf[1]) + Number(buf[3])) / 1e3;
 }
 
 /**
- * CPU (ms) the calling thread has used so far.
+ * CPU (ms) a clock has counted so far.
+ * @param clock A clock id.
  * @returns Milliseconds.
  */
-function threadMs(): number {
-  libc ??= Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
+function clockMs(clock: number): number {
   const ts = new BigInt64Array(2); // struct timespec
-  if (libc.symbols.clock_gettime(CLOCK_THREAD_CPUTIME_ID, new Uint8Array(ts.buffer)) !== 0) {
-    throw new Error("clock_gettime failed");
+  if (lib().symbols.clock_gettime(clock, new Uint8Array(ts.buffer)) !== 0) {
+    throw new Error(`clock_gettime(${clock}) failed`);
   }
   return Number(ts[0]) * 1e3 + Number(ts[1]) / 1e6;
 }
 
 /**
- * CPU (ms) all threads of these processes have used so far.
- * @param pids Live processes (children of this one).
- * @returns Milliseconds, summed.
+ * CPU (ms) a process has used so far, all its threads, exited ones included.
+ * @param pid A live process.
+ * @returns Milliseconds.
  */
-async function threadsCpuMs(pids: readonly number[]): Promise<number> {
-  const paths = pids.map((pid) => `/proc/${pid}/task/*/schedstat`).join(" ");
-  const out = await new Deno.Command("sh", {
-    args: ["-c", `cat ${paths}`],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  let ns = 0;
-  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
-    if (line !== "") ns += Number(line.split(" ")[0]);
-  }
-  return ns / 1e6;
+function processCpuMs(pid: number): number {
+  const id = new Int32Array(1);
+  const rc = lib().symbols.clock_getcpuclockid(pid, new Uint8Array(id.buffer));
+  if (rc !== 0) throw new Error(`clock_getcpuclockid(${pid}) failed: ${rc}`);
+  return clockMs(id[0]);
 }
 
 /** What one stop cost in CPU. */
@@ -112,12 +110,12 @@ export async function stopCpu(
   pids: readonly number[],
   stop: () => Promise<void>,
 ): Promise<StopCpu> {
-  const before = await threadsCpuMs(pids);
+  const before = pids.reduce((sum, pid) => sum + processCpuMs(pid), 0);
   const children0 = rusageMs(RUSAGE_CHILDREN);
   const self0 = rusageMs(RUSAGE_SELF);
-  const main0 = threadMs();
+  const main0 = clockMs(CLOCK_THREAD_CPUTIME_ID);
   await stop();
-  const mainThread = threadMs() - main0;
+  const mainThread = clockMs(CLOCK_THREAD_CPUTIME_ID) - main0;
   const self = rusageMs(RUSAGE_SELF) - self0;
   const children = rusageMs(RUSAGE_CHILDREN) - children0;
   return { childPerProc: (children - before) / pids.length, mainThread, self };

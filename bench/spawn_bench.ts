@@ -18,7 +18,7 @@
  * while the default rig refilled.)
  *
  * - `deno run --allow-run --allow-read --allow-write --allow-net --allow-env
- *   --allow-sys --allow-ffi bench/spawn_bench.ts [iterations] [--cpu]` prints
+ *   --allow-sys --allow-ffi bench/spawn_bench.ts [iterations]` prints
  *   median, p10–p90 spread and the bootstrap/bare ratios.
  * - Under `deno bench` the same scenarios are registered as benches.
  *
@@ -26,11 +26,10 @@
  * idled `AGED_MS` since their spawn (or adoption): the same age on
  * both sides of the ratio.
  *
- * With `--cpu`, each stop row's CPU is counted too (`_stop_cpu.ts`: each
- * stopped child's CPU from the stop to its reaping, the kernel's teardown
- * included, and this process's, which is the host side of a proc's stop).
- * Counting runs an `sh` and a `cat` before each stop, so the wall-clock rows
- * of the README come from runs without it.
+ * Each stop row's CPU is counted too (`_stop_cpu.ts`: each stopped child's
+ * CPU from the stop to its reaping, the kernel's teardown included, and
+ * this process's, which is the host side of a proc's stop): a few FFI calls
+ * outside the timed window.
  *
  * The `bundled` rows run the same cold procs from the bundled proc child
  * (`procChildCommand()`: one JavaScript file, `--no-config`, `cli/proc_child.ts`).
@@ -66,7 +65,6 @@ import { BootstrapProcManager } from "../bootstrap/manager.ts";
 import type { BootstrapProcHandle } from "../bootstrap/proc_handle.ts";
 import { procChildCommand } from "../cli/proc_child_command.ts";
 import { type StopCpu, stopCpu } from "./_stop_cpu.ts";
-import { parseArgs } from "@std/cli/parse-args";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const FLAGS = [
@@ -177,7 +175,7 @@ function pairedRatio(rows: number[], floors: number[]): number {
   return stats(rows.map((x, i) => x / floors[i])).median;
 }
 
-async function report(iterations: number, countCpu: boolean): Promise<void> {
+async function report(iterations: number): Promise<void> {
   await using rig = await BootstrapRig.create();
   await using warmRig = await BootstrapRig.create(8);
   // What a user gets without a setting: the automatic warm pool (BS-41).
@@ -189,11 +187,6 @@ async function report(iterations: number, countCpu: boolean): Promise<void> {
   const cpu: Record<string, StopCpu[]> = {};
   /** Times a stop row (wall clock) and counts its CPU (`_stop_cpu.ts`) apart. */
   const timedStop = async (key: string, pids: number[], stop: () => Promise<void>) => {
-    if (!countCpu) {
-      const t = performance.now();
-      await stop();
-      return add(key, performance.now() - t);
-    }
     let wall = 0;
     const spent = await stopCpu(pids, async () => {
       const t = performance.now();
@@ -317,8 +310,7 @@ async function report(iterations: number, countCpu: boolean): Promise<void> {
 }
 
 if (import.meta.main) {
-  const args = parseArgs(Deno.args, { boolean: ["cpu"] });
-  await report(Number(args._[0] ?? 10), args.cpu);
+  await report(Number(Deno.args[0] ?? 10));
 } else {
   for (const n of [1, 8]) {
     Deno.bench({
