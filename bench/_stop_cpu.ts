@@ -34,11 +34,12 @@ const LIBC_SYMBOLS = {
   clock_getcpuclockid: { parameters: ["i32", "buffer"], result: "i32" },
 } as const;
 
+let libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined;
+
+/** libc, opened on first use (so importing this module needs no `--allow-ffi`). */
 function lib(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS> {
   return libc ??= Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
 }
-
-let libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined;
 
 /**
  * User + system CPU (ms) of `who`, from `getrusage(2)`.

@@ -37,7 +37,13 @@ function isEnabled(): boolean {
   return enabled;
 }
 
-/** ` cpu=<ms>`: run time of all this process's threads so far (Linux). */
+/**
+ * ` cpu=<ms>`: run time of this process's live threads so far (Linux). A
+ * thread that has exited is no longer listed, so its time drops out: compare
+ * marks close together, not across a long idle (the runtime ends idle
+ * blocking-pool threads after ~10 s). The exact figure, exited threads
+ * included, is the process CPU clock, which needs FFI a proc does not load.
+ */
 function cpuTime(): string {
   try {
     let ns = 0;
